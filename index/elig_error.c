@@ -1,0 +1,46 @@
+/*
+ * elig_error.c - names for the project's error codes.
+ *
+ * Design: errors are plain negative integers (see elig_error.h). Codes at or
+ * above ELIG_ERRNO_BASE are ours and are named from a static table indexed by
+ * (code - base); anything below is a system errno and is named by
+ * strerrordesc_np(), which, unlike strerror(), returns a constant string and
+ * so is thread-safe without a caller buffer.
+ */
+#include <string.h>
+
+#include "elig_error.h"
+
+static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
+    [ELIG_ESYNTAX - ELIG_ERRNO_BASE] = "malformed field",
+    [ELIG_EDATE - ELIG_ERRNO_BASE] = "impossible or out-of-range date",
+    [ELIG_ECHECKDIGIT - ELIG_ERRNO_BASE] = "check digit does not match",
+    [ELIG_ELAWCODE - ELIG_ERRNO_BASE] = "law code is not an insurer's",
+    [ELIG_EPREFECTURE - ELIG_ERRNO_BASE] = "prefecture code is not 01-47",
+    [ELIG_EUTF8 - ELIG_ERRNO_BASE] = "invalid UTF-8",
+    [ELIG_ECONTROL - ELIG_ERRNO_BASE] = "control character in text",
+    [ELIG_ETOOLONG - ELIG_ERRNO_BASE] = "too long",
+    [ELIG_EEMPTY - ELIG_ERRNO_BASE] = "required field is empty",
+    [ELIG_EKIND - ELIG_ERRNO_BASE] = "unknown event kind",
+    [ELIG_EFIELDS - ELIG_ERRNO_BASE] = "wrong number of fields for the event kind",
+    [ELIG_ERANGE - ELIG_ERRNO_BASE] = "value outside its allowed set",
+    [ELIG_EORDER - ELIG_ERRNO_BASE] = "dates in an impossible order",
+    [ELIG_EOWNER - ELIG_ERRNO_BASE] = "source insurer does not own the key",
+    [ELIG_ENOCURRENT - ELIG_ERRNO_BASE] = "no current qualification for the key",
+    [ELIG_EOVERLAP - ELIG_ERRNO_BASE] = "key already has an open qualification",
+    [ELIG_ECARDSTATE - ELIG_ERRNO_BASE] = "event not allowed in the card's state",
+    [ELIG_ECARDOWNER - ELIG_ERRNO_BASE] = "card is linked to another person",
+    [ELIG_ENOCARD - ELIG_ERRNO_BASE] = "no such card",
+};
+
+const char *elig_strerror(int err)
+{
+    if (err < 0)
+        err = -err;
+    if (err >= ELIG_ERRNO_BASE && err < ELIG_ERRNO_END)
+        return elig_error_names[err - ELIG_ERRNO_BASE];
+    if (err == 0)
+        return "success";
+    const char *s = strerrordesc_np(err);
+    return s ? s : "unknown error";
+}

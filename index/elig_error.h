@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_ERROR_H
+#define ELIG_ERROR_H
+
+/**
+ * @file
+ * One error convention for the whole project.
+ *
+ * Every function that can fail returns a negative value: either a negated
+ * system errno (-ENOMEM, -EIO, ...) as liburing does, or one of the negated
+ * project codes below, which start at ELIG_ERRNO_BASE so that they never
+ * collide with a system errno. elig_strerror() names both kinds.
+ *
+ * Messages never contain the offending value: a value may be personal data
+ * (a name, a birth date, an insurance number), and messages end up in logs.
+ */
+
+/** First project-specific code; everything below it is a system errno. */
+#define ELIG_ERRNO_BASE 1000
+
+enum elig_errno {
+    ELIG_ESYNTAX = ELIG_ERRNO_BASE, /**< field does not have the required form */
+    ELIG_EDATE,                     /**< not a calendar date, or outside the supported range */
+    ELIG_ECHECKDIGIT,               /**< insurer number check digit does not match */
+    ELIG_ELAWCODE,                  /**< law code is not one of an insurer */
+    ELIG_EPREFECTURE,               /**< prefecture code is not 01-47 */
+    ELIG_EUTF8,                     /**< bytes are not valid UTF-8 */
+    ELIG_ECONTROL,                  /**< a control character where text is expected */
+    ELIG_ETOOLONG,                  /**< longer than the field or line limit */
+    ELIG_EEMPTY,                    /**< a required field is empty */
+    ELIG_EKIND,                     /**< unknown event kind */
+    ELIG_EFIELDS,                   /**< wrong number of fields for the event kind */
+    ELIG_ERANGE,                    /**< a number or code outside its allowed set */
+    ELIG_EORDER,                    /**< dates in an impossible order */
+    ELIG_EOWNER,                    /**< source insurer does not own the key */
+    ELIG_ENOCURRENT,                /**< no current qualification to change or lose */
+    ELIG_EOVERLAP,                  /**< would create two open qualifications for a key */
+    ELIG_ECARDSTATE,                /**< card event not allowed in the card's state */
+    ELIG_ECARDOWNER,                /**< card is linked to another person */
+    ELIG_ENOCARD,                   /**< no such card link */
+    ELIG_ERRNO_END
+};
+
+/**
+ * Name an error code.
+ *
+ * @param err  a value returned by any elig function (negative), or its absolute value.
+ * @return     a static, constant string; never NULL. Unknown codes give "unknown error".
+ *             Thread-safe.
+ */
+const char *elig_strerror(int err);
+
+#endif

@@ -1,0 +1,524 @@
+/*
+ * eligctl.c - the admin and query command line.
+ *
+ * Design: one program, one subcommand a job, each a function that parses its
+ * own options with getopt_long and returns an exit status (0 ok, 1 the data
+ * was judged and found wanting, 2 usage or system error). Nothing here
+ * decides eligibility or parses feeds itself: it calls the index library
+ * (elig_feed_*, elig_update_*, elig_eval_*), so the command line answers
+ * exactly as the server will.
+ *
+ * "feed query" keeps the events of the given files in plain arrays and scans
+ * them linearly: it is an offline tool for checking what the rules make of a
+ * small feed, not a store.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elig_config.h"
+#include "elig_error.h"
+#include "elig_feed.h"
+#include "elig_key.h"
+#include "elig_rules.h"
+#include "elig_update.h"
+
+#define EXIT_JUDGED 1
+#define EXIT_USAGE  2
+
+static void usage(FILE *out)
+{
+    fputs("usage: eligctl [--help] [--version] COMMAND [ARGS]\n"
+          "\n"
+          "Commands:\n"
+          "  feed check FILE...        validate insurer feed files; report every bad line\n"
+          "                            as FILE:LINE: FIELD: REASON and count the good ones\n"
+          "  feed query FILE... QUERY  apply the feed files in order (in memory) and\n"
+          "                            answer one check as the rules would\n"
+          "  key INSURER SYMBOL NUMBER [BRANCH]\n"
+          "                            print the canonical form of an insurance-number key\n"
+          "\n"
+          "QUERY, by insurance number:\n"
+          "  --insurer N --symbol S --number N [--branch B] --birth YYYY-MM-DD\n"
+          "QUERY, by card:\n"
+          "  --card HEX16\n"
+          "and for both:\n"
+          "  [--date YYYY-MM-DD]  date of service (default: today)\n"
+          "  [--consent]          the patient consents to disclose the limit category\n"
+          "\n"
+          "Exit status: 0 success; 1 feed check rejected lines, or key found the key\n"
+          "invalid; 2 usage or system error.\n",
+          out);
+}
+
+/* ---- feed check --------------------------------------------------------- */
+
+static void print_reject(void *ctx, const char *path, uint64_t line,
+                         const struct elig_feed_error *err)
+{
+    (void)ctx;
+    printf("%s:%llu: %s: %s\n", path, (unsigned long long)line, err->field,
+           elig_strerror(err->code));
+}
+
+static int count_event(void *ctx, const struct elig_event *ev, const char *path, uint64_t line)
+{
+    (void)ev;
+    (void)path;
+    (void)line;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static int read_feeds(char **files, int n, elig_feed_event_fn on_event, void *ctx,
+                      uint64_t *accepted, uint64_t *rejected)
+{
+    *accepted = *rejected = 0;
+    for (int i = 0; i < n; i++) {
+        struct elig_feed_stats st;
+        int rc = elig_feed_read_file(files[i], on_event, print_reject, ctx, &st);
+        *accepted += st.accepted;
+        *rejected += st.rejected;
+        if (rc) {
+            fprintf(stderr, "eligctl: %s: %s\n", files[i], elig_strerror(rc));
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int cmd_feed_check(int argc, char **argv)
+{
+    if (argc < 1) {
+        fputs("eligctl feed check: name at least one FILE (- for standard input)\n", stderr);
+        return EXIT_USAGE;
+    }
+    uint64_t events = 0, accepted, rejected;
+    int rc = read_feeds(argv, argc, count_event, &events, &accepted, &rejected);
+    if (rc)
+        return rc;
+    printf("%llu accepted, %llu rejected\n", (unsigned long long)accepted,
+           (unsigned long long)rejected);
+    return rejected ? EXIT_JUDGED : 0;
+}
+
+/* ---- feed query: a small in-memory store -------------------------------- */
+
+struct insurer_name {
+    char number[ELIG_INSURER_LEN];
+    char name[ELIG_INSURER_NAME_MAX + 1];
+};
+
+struct memstore {
+    struct elig_record *recs;
+    size_t nrecs, caprecs;
+    struct elig_card *cards;
+    size_t ncards, capcards;
+    struct insurer_name *insurers;
+    size_t ninsurers, capinsurers;
+    uint64_t applied, refused;
+};
+
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    void *p = realloc(*arr, ncap * size);
+    if (p == NULL)
+        return -ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static int store_record(struct memstore *m, const struct elig_record *r)
+{
+    int rc = grow((void **)&m->recs, &m->caprecs, m->nrecs + 1, sizeof(*r));
+    if (rc == 0)
+        m->recs[m->nrecs++] = *r;
+    return rc;
+}
+
+static struct elig_card *find_card(struct memstore *m, uint64_t id)
+{
+    for (size_t i = 0; i < m->ncards; i++)
+        if (m->cards[i].card_id == id)
+            return &m->cards[i];
+    return NULL;
+}
+
+static int apply_card(struct memstore *m, const struct elig_event *ev)
+{
+    struct elig_card *cur = find_card(m, ev->u.card.card_id), next;
+    int rc = elig_update_card(cur, ev, &next);
+    if (rc)
+        return rc;
+    if (cur) {
+        *cur = next;
+        return 0;
+    }
+    rc = grow((void **)&m->cards, &m->capcards, m->ncards + 1, sizeof(next));
+    if (rc == 0)
+        m->cards[m->ncards++] = next;
+    return rc;
+}
+
+static int apply_insurer(struct memstore *m, const struct elig_event *ev)
+{
+    for (size_t i = 0; i < m->ninsurers; i++) {
+        if (memcmp(m->insurers[i].number, ev->source, ELIG_INSURER_LEN) == 0) {
+            memcpy(m->insurers[i].name, ev->u.insurer.name, sizeof(m->insurers[i].name));
+            return 0;
+        }
+    }
+    int rc = grow((void **)&m->insurers, &m->capinsurers, m->ninsurers + 1, sizeof(*m->insurers));
+    if (rc)
+        return rc;
+    struct insurer_name *in = &m->insurers[m->ninsurers++];
+    memcpy(in->number, ev->source, ELIG_INSURER_LEN);
+    memcpy(in->name, ev->u.insurer.name, sizeof(in->name));
+    return 0;
+}
+
+static int apply_event(struct memstore *m, const struct elig_event *ev)
+{
+    int rc, t;
+    bool split;
+    struct elig_record next;
+    switch (ev->kind) {
+    case ELIG_EV_ACQUIRE:
+        rc = elig_update_check_acquire(m->recs, m->nrecs, &ev->u.acquire);
+        return rc ? rc : store_record(m, &ev->u.acquire);
+    case ELIG_EV_LOSS:
+        t = elig_update_target(m->recs, m->nrecs, &ev->u.loss.key);
+        return t < 0 ? t : elig_update_loss(&m->recs[t], ev);
+    case ELIG_EV_CHANGE:
+        t = elig_update_target(m->recs, m->nrecs, &ev->u.change.key);
+        if (t < 0)
+            return t;
+        rc = elig_update_change(&m->recs[t], ev, &next, &split, NULL);
+        return rc || !split ? rc : store_record(m, &next);
+    case ELIG_EV_INSURER:
+        return apply_insurer(m, ev);
+    default:
+        return apply_card(m, ev);
+    }
+}
+
+static int on_query_event(void *ctx, const struct elig_event *ev, const char *path, uint64_t line)
+{
+    struct memstore *m = ctx;
+    int rc = apply_event(m, ev);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc) {
+        m->refused++;
+        printf("%s:%llu: %s refused: %s\n", path, (unsigned long long)line,
+               elig_event_kind_name(ev->kind), elig_strerror(rc));
+    } else {
+        m->applied++;
+    }
+    return 0;
+}
+
+static const char *insurer_name(const struct memstore *m, const char number[ELIG_INSURER_LEN])
+{
+    for (size_t i = 0; i < m->ninsurers; i++)
+        if (memcmp(m->insurers[i].number, number, ELIG_INSURER_LEN) == 0)
+            return m->insurers[i].name;
+    return "(name not registered)";
+}
+
+#define QUERY_PERSONS_MAX 64
+
+/* Copy into out every record of the person, or of the persons who hold key. */
+static size_t gather_persons(const struct memstore *m, const struct elig_key *key, uint64_t person,
+                             struct elig_record *out, size_t cap)
+{
+    uint64_t ids[QUERY_PERSONS_MAX];
+    size_t nids = 0;
+    if (key == NULL)
+        ids[nids++] = person;
+    for (size_t i = 0; key && i < m->nrecs && nids < QUERY_PERSONS_MAX; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < nids; j++)
+            seen = seen || ids[j] == m->recs[i].person_id;
+        if (!seen && elig_key_equal(&m->recs[i].key, key))
+            ids[nids++] = m->recs[i].person_id;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < m->nrecs && n < cap; i++)
+        for (size_t j = 0; j < nids; j++)
+            if (m->recs[i].person_id == ids[j]) {
+                out[n++] = m->recs[i];
+                break;
+            }
+    return n;
+}
+
+static const char *loss_reason_name(uint8_t reason)
+{
+    switch (reason) {
+    case ELIG_LOSS_DEATH:
+        return "01 death";
+    case ELIG_LOSS_WELFARE:
+        return "02 welfare";
+    case ELIG_LOSS_OTHER_INSURANCE:
+        return "03 other insurance acquired";
+    case ELIG_LOSS_OTHER:
+        return "99 other";
+    default:
+        return "-";
+    }
+}
+
+static void print_record(const struct memstore *m, const struct elig_record *r, elig_date_t date,
+                         bool disclosed)
+{
+    char d1[ELIG_DATE_ISO_LEN + 1], d2[ELIG_DATE_ISO_LEN + 1];
+    printf("  insurer:        %.8s %s (%s)\n", r->key.insurer, insurer_name(m, r->key.insurer),
+           elig_insurance_kind_name(elig_insurance_kind(r->key.insurer)));
+    printf("  symbol/number:  %.*s / %.*s / branch %.2s\n", r->key.symbol_len, r->key.symbol,
+           r->key.number_len, r->key.number, r->key.branch);
+    printf("  relation:       %s\n", r->relation == ELIG_REL_INSURED ? "insured" : "dependent");
+    printf("  name:           %s %s (%s %s)\n", r->family_kanji, r->given_kanji, r->family_kana,
+           r->given_kana);
+    printf("  sex, born:      %s, %s\n", r->sex == ELIG_SEX_MALE ? "male" : "female",
+           elig_date_format(r->birth_date, d1));
+    printf("  acquired:       %s\n", elig_date_format(r->acquired, d1));
+    printf("  valid:          %s to %s\n", elig_date_format(r->valid_from, d1),
+           r->valid_until ? elig_date_format(r->valid_until, d2) : "(open)");
+    if (r->loss_date)
+        printf("  lost:           %s, reason %s\n", elig_date_format(r->loss_date, d1),
+               loss_reason_name(r->loss_reason));
+    printf("  co-payment:     %d%% on the date of service\n", elig_record_copay_on(r, date));
+    if (r->elderly_pct)
+        printf("  elderly cert.:  %d%%, %s to %s\n", r->elderly_pct,
+               elig_date_format(r->elderly_from, d1),
+               r->elderly_until ? elig_date_format(r->elderly_until, d2) : "(open)");
+    if (disclosed)
+        printf("  limit category: %s\n",
+               r->limit_category ? elig_limit_name(r->limit_category) : "(none)");
+    else
+        printf("  limit category: (withheld: no consent)\n");
+}
+
+static void print_answer(const struct memstore *m, const struct elig_answer *ans,
+                         const struct elig_record *recs, elig_date_t date)
+{
+    if (ans->validity == ELIG_VALIDITY_NONE) {
+        printf("refused: %s\n", elig_refusal_name(ans->refusal));
+        return;
+    }
+    printf("validity: %d %s\n", ans->validity, elig_validity_name(ans->validity));
+    if (ans->flags & ELIG_FLAG_RENEWAL_ALERT)
+        printf("card: certificate expires within 3 months: renewal alert\n");
+    if (ans->flags & ELIG_FLAG_GRACE)
+        printf("card: certificate expired, within the 3-month grace period\n");
+    for (size_t i = 0; i < ans->count; i++) {
+        struct elig_record r;
+        elig_answer_record(ans, recs, i, &r);
+        printf("record %zu of %u:\n", i + 1, ans->count);
+        print_record(m, &r, date, ans->flags & ELIG_FLAG_LIMIT_DISCLOSED);
+    }
+}
+
+struct query {
+    const char *insurer, *symbol, *number, *branch, *birth, *card, *date;
+    bool consent;
+};
+
+static int parse_query(int argc, char **argv, struct query *q, int *first_file)
+{
+    static const struct option opts[] = {
+        { "insurer", required_argument, NULL, 'i' },
+        { "symbol", required_argument, NULL, 's' },
+        { "number", required_argument, NULL, 'n' },
+        { "branch", required_argument, NULL, 'b' },
+        { "birth", required_argument, NULL, 'B' },
+        { "card", required_argument, NULL, 'c' },
+        { "date", required_argument, NULL, 'd' },
+        { "consent", no_argument, NULL, 'C' },
+        { NULL, 0, NULL, 0 },
+    };
+    memset(q, 0, sizeof(*q));
+    q->symbol = "";
+    q->branch = "";
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            q->insurer = optarg;
+            break;
+        case 's':
+            q->symbol = optarg;
+            break;
+        case 'n':
+            q->number = optarg;
+            break;
+        case 'b':
+            q->branch = optarg;
+            break;
+        case 'B':
+            q->birth = optarg;
+            break;
+        case 'c':
+            q->card = optarg;
+            break;
+        case 'd':
+            q->date = optarg;
+            break;
+        case 'C':
+            q->consent = true;
+            break;
+        default:
+            return EXIT_USAGE;
+        }
+    }
+    bool by_number = q->insurer || q->number || q->birth;
+    if (by_number == (q->card != NULL) || (by_number && !(q->insurer && q->number && q->birth))) {
+        fputs("eligctl feed query: give either --insurer, --number and --birth (with --symbol "
+              "and --branch as printed), or --card\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    if (optind >= argc) {
+        fputs("eligctl feed query: name at least one feed FILE\n", stderr);
+        return EXIT_USAGE;
+    }
+    *first_file = optind;
+    return 0;
+}
+
+static int arg_date(const char *what, const char *s, elig_date_t *out)
+{
+    int rc = elig_date_parse(s, strlen(s), out);
+    if (rc)
+        fprintf(stderr, "eligctl: %s: %s (want YYYY-MM-DD)\n", what, elig_strerror(rc));
+    return rc ? EXIT_USAGE : 0;
+}
+
+static int run_query(struct memstore *m, const struct query *q)
+{
+    elig_date_t date = elig_date_today(), birth = 0;
+    if (q->date && arg_date("--date", q->date, &date))
+        return EXIT_USAGE;
+    struct elig_record *recs = calloc(m->nrecs ? m->nrecs : 1, sizeof(*recs));
+    if (recs == NULL)
+        return EXIT_USAGE;
+    struct elig_answer ans;
+    size_t n;
+    int status = 0;
+    if (q->card) {
+        uint64_t id;
+        int rc = elig_card_id_parse(q->card, strlen(q->card), &id);
+        if (rc) {
+            fprintf(stderr, "eligctl: --card: %s (want 16 hex digits)\n", elig_strerror(rc));
+            status = EXIT_USAGE;
+            goto out;
+        }
+        const struct elig_card *card = find_card(m, id);
+        n = card ? gather_persons(m, NULL, card->person_id, recs, m->nrecs) : 0;
+        elig_eval_card(card, date, q->consent, recs, n, &ans);
+    } else {
+        struct elig_key key;
+        enum elig_key_field bad;
+        int rc = elig_key_normalize(q->insurer, strlen(q->insurer), q->symbol, strlen(q->symbol),
+                                    q->number, strlen(q->number), q->branch, strlen(q->branch),
+                                    &key, &bad);
+        if (rc) {
+            fprintf(stderr, "eligctl: --%s: %s\n", elig_key_field_name(bad), elig_strerror(rc));
+            status = EXIT_USAGE;
+            goto out;
+        }
+        if (arg_date("--birth", q->birth, &birth)) {
+            status = EXIT_USAGE;
+            goto out;
+        }
+        n = gather_persons(m, &key, 0, recs, m->nrecs);
+        elig_eval_number(&key, birth, date, q->consent, recs, n, &ans);
+    }
+    char d[ELIG_DATE_ISO_LEN + 1];
+    printf("check as of %s (date of service)\n", elig_date_format(date, d));
+    print_answer(m, &ans, recs, date);
+out:
+    free(recs);
+    return status;
+}
+
+static int cmd_feed_query(int argc, char **argv)
+{
+    struct query q;
+    int first;
+    int rc = parse_query(argc, argv, &q, &first);
+    if (rc)
+        return rc;
+    struct memstore m = { 0 };
+    uint64_t accepted, rejected;
+    rc = read_feeds(argv + first, argc - first, on_query_event, &m, &accepted, &rejected);
+    if (rc == 0) {
+        printf("%llu events applied, %llu refused, %llu lines rejected\n",
+               (unsigned long long)m.applied, (unsigned long long)m.refused,
+               (unsigned long long)rejected);
+        rc = run_query(&m, &q);
+    }
+    free(m.recs);
+    free(m.cards);
+    free(m.insurers);
+    return rc;
+}
+
+/* ---- key ---------------------------------------------------------------- */
+
+static int cmd_key(int argc, char **argv)
+{
+    if (argc < 3 || argc > 4) {
+        fputs("usage: eligctl key INSURER SYMBOL NUMBER [BRANCH]\n", stderr);
+        return EXIT_USAGE;
+    }
+    const char *branch = argc == 4 ? argv[3] : "";
+    struct elig_key key;
+    enum elig_key_field bad;
+    int rc = elig_key_normalize(argv[0], strlen(argv[0]), argv[1], strlen(argv[1]), argv[2],
+                                strlen(argv[2]), branch, strlen(branch), &key, &bad);
+    if (rc) {
+        printf("invalid: %s: %s\n", elig_key_field_name(bad), elig_strerror(rc));
+        return EXIT_JUDGED;
+    }
+    printf("insurer: %.8s (%s)\nsymbol:  %.*s\nnumber:  %.*s\nbranch:  %.2s\n", key.insurer,
+           elig_insurance_kind_name(elig_insurance_kind(key.insurer)), key.symbol_len, key.symbol,
+           key.number_len, key.number, key.branch);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("eligctl %s\n", ELIG_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "key") == 0)
+        return cmd_key(argc - 2, argv + 2);
+    if (strcmp(cmd, "feed") == 0 && argc >= 3) {
+        if (strcmp(argv[2], "check") == 0)
+            return cmd_feed_check(argc - 3, argv + 3);
+        if (strcmp(argv[2], "query") == 0)
+            return cmd_feed_query(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "eligctl: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

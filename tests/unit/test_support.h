@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TEST_SUPPORT_H
+#define TEST_SUPPORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "elig_date.h"
+#include "elig_key.h"
+#include "elig_record.h"
+
+/* Parse an ISO date or fail the test; NULL or "" gives ELIG_DATE_NONE. */
+elig_date_t test_date(const char *iso);
+
+/* Normalise a key or fail the test. */
+struct elig_key test_key(const char *insurer, const char *symbol, const char *number,
+                         const char *branch);
+
+/* A valid record for tests: insured, male, 30%, names set; loss reason 99 if lost. */
+struct elig_record test_record(const struct elig_key *key, uint64_t person, const char *birth,
+                               const char *from, const char *until, const char *loss);
+
+/* Write bytes to a new temporary file; returns its path (caller frees and unlinks). */
+char *test_temp_file(const void *data, size_t len);
+
+#endif
