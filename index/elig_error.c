@@ -31,6 +31,11 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ECARDSTATE - ELIG_ERRNO_BASE] = "event not allowed in the card's state",
     [ELIG_ECARDOWNER - ELIG_ERRNO_BASE] = "card is linked to another person",
     [ELIG_ENOCARD - ELIG_ERRNO_BASE] = "no such card",
+    [ELIG_ESEGMAGIC - ELIG_ERRNO_BASE] = "not an eligd segment (bad magic)",
+    [ELIG_ESEGVERSION - ELIG_ERRNO_BASE] = "segment layout version not supported",
+    [ELIG_ESEGSIZE - ELIG_ERRNO_BASE] = "segment file truncated or of the wrong size",
+    [ELIG_ESEGCHECKSUM - ELIG_ERRNO_BASE] = "segment header checksum mismatch",
+    [ELIG_ENOHUGEPAGES - ELIG_ERRNO_BASE] = "huge pages required but not available",
 };
 
 const char *elig_strerror(int err)

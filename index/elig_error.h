@@ -38,6 +38,11 @@ enum elig_errno {
     ELIG_ECARDSTATE,                /**< card event not allowed in the card's state */
     ELIG_ECARDOWNER,                /**< card is linked to another person */
     ELIG_ENOCARD,                   /**< no such card link */
+    ELIG_ESEGMAGIC,                 /**< file is not an eligd segment */
+    ELIG_ESEGVERSION,               /**< segment has another layout version */
+    ELIG_ESEGSIZE,                  /**< segment file is truncated or of the wrong size */
+    ELIG_ESEGCHECKSUM,              /**< segment header checksum does not match */
+    ELIG_ENOHUGEPAGES,              /**< huge pages were required but none could be had */
     ELIG_ERRNO_END
 };
 
