@@ -233,6 +233,8 @@ static const char *insurer_name(const struct memstore *m, const char number[ELIG
 }
 
 #define QUERY_PERSONS_MAX 64
+/* The rules refer to records by 16-bit index. */
+#define QUERY_RECORDS_MAX 65535
 
 /* Copy into out every record of the person, or of the persons who hold key. */
 static size_t gather_persons(const struct memstore *m, const struct elig_key *key, uint64_t person,
@@ -407,7 +409,8 @@ static int run_query(struct memstore *m, const struct query *q)
     elig_date_t date = elig_date_today(), birth = 0;
     if (q->date && arg_date("--date", q->date, &date))
         return EXIT_USAGE;
-    struct elig_record *recs = calloc(m->nrecs ? m->nrecs : 1, sizeof(*recs));
+    size_t cap = m->nrecs < QUERY_RECORDS_MAX ? m->nrecs : QUERY_RECORDS_MAX;
+    struct elig_record *recs = calloc(cap ? cap : 1, sizeof(*recs));
     if (recs == NULL)
         return EXIT_USAGE;
     struct elig_answer ans;
@@ -422,7 +425,7 @@ static int run_query(struct memstore *m, const struct query *q)
             goto out;
         }
         const struct elig_card *card = find_card(m, id);
-        n = card ? gather_persons(m, NULL, card->person_id, recs, m->nrecs) : 0;
+        n = card ? gather_persons(m, NULL, card->person_id, recs, cap) : 0;
         elig_eval_card(card, date, q->consent, recs, n, &ans);
     } else {
         struct elig_key key;
@@ -439,7 +442,7 @@ static int run_query(struct memstore *m, const struct query *q)
             status = EXIT_USAGE;
             goto out;
         }
-        n = gather_persons(m, &key, 0, recs, m->nrecs);
+        n = gather_persons(m, &key, 0, recs, cap);
         elig_eval_number(&key, birth, date, q->consent, recs, n, &ans);
     }
     char d[ELIG_DATE_ISO_LEN + 1];
