@@ -196,11 +196,23 @@ fail:
     return rc;
 }
 
+/* No live writer holds the lock: true for the writer itself, else probed with a shared lock. */
+static bool writer_gone(const struct elig_seg *seg)
+{
+    if (seg->mode == ELIG_SEG_WRITER)
+        return true;
+    if (flock(seg->fd, LOCK_SH | LOCK_NB) != 0)
+        return false;
+    flock(seg->fd, LOCK_UN);
+    return true;
+}
+
 int elig_seg_header_read(const struct elig_seg *seg, struct elig_seg_header *out)
 {
     const struct elig_seg_header *h = hdr(seg);
+    uint64_t first = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE), s1 = first;
     for (int i = 0; i < HEADER_READ_TRIES; i++) {
-        uint64_t s1 = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+        s1 = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
         if (s1 & 1) {
             cpu_relax();
             continue;
@@ -211,20 +223,28 @@ int elig_seg_header_read(const struct elig_seg *seg, struct elig_seg_header *out
             continue;
         return header_checksum(out) == out->checksum ? 0 : -ELIG_ESEGCHECKSUM;
     }
+    /* Odd and unmoved all along with no writer alive: one died mid-publish. The checksum,
+     * which excludes the counter, then says whether what it left is whole. */
+    if ((s1 & 1) && s1 == first && writer_gone(seg)) {
+        memcpy(out, h, sizeof(*out));
+        return header_checksum(out) == out->checksum ? 0 : -ELIG_ESEGCHECKSUM;
+    }
     return -EAGAIN;
 }
 
 void elig_seg_header_publish(struct elig_seg *seg, const struct elig_seg_header *in)
 {
     struct elig_seg_header *h = hdr(seg);
-    __atomic_store_n(&h->seq, h->seq + 1, __ATOMIC_RELAXED);
+    /* Odd while publishing; "| 1" also restores parity after a writer that died mid-publish. */
+    uint64_t begin = h->seq | 1;
+    __atomic_store_n(&h->seq, begin, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     h->count = in->count;
     h->applied_lsn = in->applied_lsn;
     h->state = in->state;
     memcpy(h->regions, in->regions, sizeof(h->regions));
     h->checksum = header_checksum(h);
-    __atomic_store_n(&h->seq, h->seq + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->seq, begin + 1, __ATOMIC_RELEASE);
 }
 
 static int validate(struct elig_seg *seg, uint32_t layout_version, uint64_t file_size)

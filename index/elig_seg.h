@@ -133,7 +133,11 @@ const char *elig_seg_backing_name(enum elig_seg_backing backing);
  * while the writer is changing it, and checked against its checksum.
  * Thread-safe; lock-free; never blocks the writer.
  *
- * @return 0; -EAGAIN if it kept changing for 100,000 tries; -ELIG_ESEGCHECKSUM.
+ * A counter left odd by a writer that died mid-publish (no writer holds the
+ * lock) is not waited on: the header is judged by its checksum alone.
+ *
+ * @return 0; -EAGAIN if it kept changing for 100,000 tries while a writer
+ *         was alive; -ELIG_ESEGCHECKSUM.
  */
 int elig_seg_header_read(const struct elig_seg *seg, struct elig_seg_header *out);
 

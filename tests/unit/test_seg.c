@@ -283,6 +283,38 @@ static void test_validation(void **state)
     expect_open(-ENOENT);
 }
 
+static void test_writer_died_mid_publish(void **state)
+{
+    (void)state;
+    struct elig_seg *seg = create(1 << 20, ELIG_SEG_PAGES_SMALL);
+    elig_seg_close(seg, true);
+    /* the sequence counter left odd, as by a writer killed between its two increments */
+    uint64_t odd = 7;
+    poke(offsetof(struct elig_seg_header, seq), &odd, sizeof(odd));
+    expect_open(0); /* header whole (checksum excludes the counter): readable */
+
+    struct elig_seg *w = NULL, *r = NULL;
+    assert_int_equal(elig_seg_open(path, ELIG_SEG_WRITER, VERSION, &w), 0);
+    const struct elig_seg_header *live = elig_seg_base(w);
+    assert_int_equal(live->seq % 2, 0); /* the new writer's publish restored parity */
+    assert_int_equal(elig_seg_open(path, ELIG_SEG_READONLY, VERSION, &r), 0);
+    struct elig_seg_header h;
+    assert_int_equal(elig_seg_header_read(r, &h), 0);
+    assert_int_equal(h.state, ELIG_SEG_DIRTY);
+
+    /* while a writer is alive, a counter stuck odd is waited on, not trusted */
+    ((struct elig_seg_header *)elig_seg_base(w))->seq |= 1;
+    assert_int_equal(elig_seg_header_read(r, &h), -EAGAIN);
+    elig_seg_close(r, false);
+    elig_seg_close(w, false);
+
+    /* a torn header left by the dead writer is caught by the checksum */
+    uint64_t count = 99;
+    poke(offsetof(struct elig_seg_header, count), &count, sizeof(count));
+    expect_open(-ELIG_ESEGCHECKSUM);
+    unlink(path);
+}
+
 static void test_rename_swaps_atomically(void **state)
 {
     (void)state;
@@ -316,9 +348,13 @@ static void test_rename_swaps_atomically(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_reopen), cmocka_unit_test(test_huge_pages_or_a_clear_error),
-        cmocka_unit_test(test_single_writer), cmocka_unit_test(test_header_never_torn),
-        cmocka_unit_test(test_validation),    cmocka_unit_test(test_rename_swaps_atomically),
+        cmocka_unit_test(test_create_reopen),
+        cmocka_unit_test(test_huge_pages_or_a_clear_error),
+        cmocka_unit_test(test_single_writer),
+        cmocka_unit_test(test_header_never_torn),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_writer_died_mid_publish),
+        cmocka_unit_test(test_rename_swaps_atomically),
     };
     return cmocka_run_group_tests_name("seg", tests, setup, teardown);
 }
