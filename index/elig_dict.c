@@ -161,12 +161,18 @@ int elig_dict_intern(struct elig_dict *d, const char *s, size_t len, uint32_t *i
 {
     if (len > ELIG_DICT_STRING_MAX)
         return -E2BIG;
-    if (elig_dict_find(d, s, len, id) == 0)
+    if (len == 0) {
+        *id = 0;
         return 0;
+    }
+    uint32_t found, slot = probe(d, s, len, &found);
+    if (found) {
+        *id = found;
+        return 0;
+    }
     struct dict_header *h = d->h;
     if (h->count >= h->capacity || h->heap_used + len > h->heap_size)
         return -ENOSPC;
-    uint32_t found, slot = probe(d, s, len, &found);
     uint32_t next = h->count;
     memcpy(d->heap + h->heap_used, s, len);
     d->entries[next].off = (uint32_t)h->heap_used;
