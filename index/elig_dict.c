@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+/* XXH3 inlined: dictionary strings are short, where a call costs as much as the hash */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "elig_dict.h"

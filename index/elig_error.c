@@ -36,6 +36,9 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ESEGSIZE - ELIG_ERRNO_BASE] = "segment file truncated or of the wrong size",
     [ELIG_ESEGCHECKSUM - ELIG_ERRNO_BASE] = "segment header checksum mismatch",
     [ELIG_ENOHUGEPAGES - ELIG_ERRNO_BASE] = "huge pages required but not available",
+    [ELIG_EFULL - ELIG_ERRNO_BASE] = "index is full: rebuild it with a larger capacity",
+    [ELIG_EINTERRUPTED - ELIG_ERRNO_BASE] =
+        "index was left mid-change by a writer that died: rebuild from snapshot and log",
 };
 
 const char *elig_strerror(int err)

@@ -43,6 +43,8 @@ enum elig_errno {
     ELIG_ESEGSIZE,                  /**< segment file is truncated or of the wrong size */
     ELIG_ESEGCHECKSUM,              /**< segment header checksum does not match */
     ELIG_ENOHUGEPAGES,              /**< huge pages were required but none could be had */
+    ELIG_EFULL,                     /**< index capacity exhausted: rebuild it larger */
+    ELIG_EINTERRUPTED,              /**< index was left mid-change by a writer that died */
     ELIG_ERRNO_END
 };
 

@@ -26,10 +26,7 @@ static char path[300];
 static int setup(void **state)
 {
     (void)state;
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(dir, sizeof(dir), "%s/elig-seg-test-XXXXXX", base);
-    if (mkdtemp(dir) == NULL)
-        return -1;
+    test_temp_dir(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/index.seg", dir);
     return 0;
 }

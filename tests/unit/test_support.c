@@ -75,3 +75,11 @@ char *test_temp_file(const void *data, size_t len)
     close(fd);
     return path;
 }
+
+void test_temp_dir(char *buf, size_t size)
+{
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(buf, size, "%s/elig-test-XXXXXX", base);
+    if (mkdtemp(buf) == NULL)
+        fail_msg("cannot make a temporary directory under %s", base);
+}

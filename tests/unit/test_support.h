@@ -23,6 +23,9 @@ struct elig_key test_key(const char *insurer, const char *symbol, const char *nu
 struct elig_record test_record(const struct elig_key *key, uint64_t person, const char *birth,
                                const char *from, const char *until, const char *loss);
 
+/* Make a fresh directory for segment files (under /dev/shm when writable) into buf. */
+void test_temp_dir(char *buf, size_t size);
+
 /* Write bytes to a new temporary file; returns its path (caller frees and unlinks). */
 char *test_temp_file(const void *data, size_t len);
 

@@ -1,0 +1,555 @@
+/*
+ * elig_bench.c - elig-bench: micro-benchmarks of eligd's parts.
+ *
+ * "elig-bench index" builds an index of N synthetic records in a fresh
+ * segment and measures, on this machine:
+ *   build       records inserted per second (record generation not timed)
+ *   bytes       segment bytes per record, all-in (tables, records, dictionaries)
+ *   single      key lookups per second, one key per call
+ *   batch       key lookups per second, B keys per call (the prefetching path)
+ *   checks      whole number checks per second, B per call: lookup, the
+ *               person's records, and the rules' answer
+ *   cards       card lookups per second, B per call
+ * Lookup phases run R times for S seconds each; the report gives medians and
+ * every run. Every lookup is of a key that was inserted: a miss is a bug and
+ * stops the benchmark (exit 1).
+ *
+ * The population is synthetic and deterministic (a function of the record
+ * number): 25 persons per 32 records and a card for 62% of persons (the
+ * ratios of 125M persons, 160M records and 77.5M registered cards), one record
+ * in four a past (lost) qualification, 1% of symbols in kanji (stored in the
+ * string form), names from 1,600 family and 1,600 given names. It exercises
+ * the index, not the realism of a nation: elig-loadgen does that.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elig_config.h"
+#include "elig_error.h"
+#include "elig_index.h"
+#include "elig_rules.h"
+
+#define EXIT_FAIL  1
+#define EXIT_USAGE 2
+
+#define INSURERS 4000
+#define QUERIES  (1u << 20)
+#define CHUNK    65536
+#define REC_MAX  64
+
+struct bench_opts {
+    uint64_t records;
+    const char *dir;
+    enum elig_seg_pages pages;
+    unsigned batch;
+    double seconds;
+    unsigned runs;
+    bool json;
+    bool keep;
+    int only; /* a phase to run alone, or -1 for all */
+};
+
+/* ---- deterministic population ----------------------------------------------------------- */
+
+/* splitmix64's finaliser: a bijection, so distinct inputs give distinct ids. */
+static uint64_t bench_mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+struct bench_pop {
+    uint64_t n;
+    unsigned ninsurers;
+    char insurers[INSURERS][ELIG_INSURER_LEN + 1];
+};
+
+/* Valid insurer numbers of several kinds: the check digit is computed, then verified. */
+static void bench_insurers(struct bench_pop *pop)
+{
+    static const char *const laws[] = { "01", "06", "31", "39", "00", "63" };
+    pop->ninsurers = 0;
+    for (uint64_t k = 0; pop->ninsurers < INSURERS && k < 100000; k++) {
+        char d[ELIG_INSURER_LEN + 1], out[ELIG_INSURER_LEN];
+        snprintf(d, sizeof d, "%s%02u%03u0", laws[k % 6], (unsigned)(k % 47 + 1),
+                 (unsigned)(k / 47 % 1000));
+        d[7] = (char)('0' + elig_luhn_check_digit(d));
+        if (elig_insurer_normalize(d, ELIG_INSURER_LEN, out) == 0)
+            memcpy(pop->insurers[pop->ninsurers++], out, ELIG_INSURER_LEN);
+    }
+}
+
+static elig_date_t bench_ymd(int y, int m, int d)
+{
+    elig_date_t out = ELIG_DATE_NONE;
+    elig_date_from_ymd(y, m, d, &out);
+    return out;
+}
+
+static uint64_t bench_person(uint64_t i)
+{
+    return i * 25 / 32 + 1;
+}
+
+static bool bench_has_card(uint64_t person)
+{
+    return bench_mix(person) % 100 < 62;
+}
+
+static uint64_t bench_card_id(uint64_t person)
+{
+    return bench_mix(person ^ 0x5ca1ab1eULL) | 1;
+}
+
+static const char *const kanji[] = { "山", "田", "中", "川", "佐", "藤", "鈴", "木", "高", "橋",
+                                     "伊", "渡", "辺", "小", "林", "加", "吉", "松", "井", "村",
+                                     "太", "郎", "花", "子", "美", "和", "健", "一", "恵", "翔",
+                                     "大", "輝", "陽", "菜", "結", "愛", "蓮", "悠", "真", "𠮷" };
+static const char *const kana[] = {
+    "ヤ",   "タ",   "ナ",   "カ", "サ",   "ト",   "ス",   "キ",   "コ", "ハ",
+    "イ",   "ワ",   "ベ",   "オ", "ハヤ", "ガ",   "ヨ",   "マ",   "イ", "ム",
+    "タ",   "ロウ", "ハナ", "コ", "ミ",   "カズ", "ケン", "イチ", "エ", "ショウ",
+    "ダイ", "キ",   "ヒ",   "ナ", "ユイ", "アイ", "レン", "ユウ", "マ", "ヨシ"
+};
+
+static void bench_name(uint64_t h, char *kj, char *kn)
+{
+    unsigned a = (unsigned)(h % 40), b = (unsigned)(h / 40 % 40);
+    snprintf(kj, ELIG_NAME_MAX + 1, "%s%s", kanji[a], kanji[b]);
+    snprintf(kn, ELIG_NAME_MAX + 1, "%s%s", kana[a], kana[b]);
+}
+
+static void bench_key(const struct bench_pop *pop, uint64_t i, struct elig_key *k)
+{
+    uint64_t h = bench_mix(i);
+    const char *ins = pop->insurers[h % pop->ninsurers];
+    char sym[32], num[24], br[3];
+    if (h % 100 == 7)
+        snprintf(sym, sizeof sym, "%s%s%u", kanji[h / 100 % 40], kanji[h / 4000 % 40],
+                 (unsigned)(h >> 40) % 100);
+    else
+        snprintf(sym, sizeof sym, "%08u", (unsigned)((h >> 20) % 100000000));
+    snprintf(num, sizeof num, "%llu", (unsigned long long)i + 1);
+    snprintf(br, sizeof br, "%02u", (unsigned)(h >> 50) % 3);
+    if (elig_key_normalize(ins, ELIG_INSURER_LEN, sym, strlen(sym), num, strlen(num), br, 2, k,
+                           NULL) != 0)
+        abort(); /* the generator only makes valid keys */
+}
+
+static void bench_record(const struct bench_pop *pop, uint64_t i, elig_date_t today,
+                         struct elig_record *r)
+{
+    uint64_t h = bench_mix(i ^ 0xabcdefULL);
+    uint64_t p = bench_person(i);
+    memset(r, 0, offsetof(struct elig_record, family_kanji));
+    bench_key(pop, i, &r->key);
+    r->person_id = p;
+    r->birth_date = (elig_date_t)(bench_ymd(1930, 1, 1) + bench_mix(p) % (90 * 365));
+    r->acquired = r->valid_from = (elig_date_t)(r->birth_date + h % (20 * 365));
+    if (r->valid_from > today)
+        r->acquired = r->valid_from = today;
+    if (i % 4 == 3) {
+        r->loss_date = (elig_date_t)(r->valid_from + 1 + h % 400);
+        r->valid_until = (elig_date_t)(r->loss_date - 1);
+        r->loss_reason = ELIG_LOSS_OTHER_INSURANCE;
+    }
+    r->relation = h % 3 ? ELIG_REL_INSURED : ELIG_REL_DEPENDENT;
+    r->sex = bench_mix(p) & 1 ? ELIG_SEX_FEMALE : ELIG_SEX_MALE;
+    r->copay_pct = (uint8_t)elig_copay_default(r->birth_date, today);
+    r->limit_category = (uint8_t)(h % (ELIG_LIMIT_MAX + 1));
+    bench_name(bench_mix(p) >> 8, r->family_kanji, r->family_kana);
+    bench_name(bench_mix(p) >> 24, r->given_kanji, r->given_kana);
+}
+
+/* ---- timing ---------------------------------------------------------------------------------- */
+
+static double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double bench_median(const double *v, unsigned n)
+{
+    double s[64];
+    memcpy(s, v, n * sizeof *v);
+    qsort(s, n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* ---- the index benchmark ------------------------------------------------------------------------
+ */
+
+static int bench_build(struct elig_index *ix, const struct bench_pop *pop, double *rate)
+{
+    struct elig_record *chunk = malloc(CHUNK * sizeof *chunk);
+    if (!chunk)
+        return -ENOMEM;
+    elig_date_t today = bench_ymd(2025, 2, 1);
+    double spent = 0;
+    int rc = 0;
+    for (uint64_t base = 0; rc == 0 && base < pop->n; base += CHUNK) {
+        uint64_t m = pop->n - base < CHUNK ? pop->n - base : CHUNK;
+        for (uint64_t j = 0; j < m; j++)
+            bench_record(pop, base + j, today, &chunk[j]);
+        double t0 = bench_now();
+        for (uint64_t j = 0; rc == 0 && j < m; j++) {
+            uint64_t i = base + j;
+            rc = elig_index_insert(ix, &chunk[j], NULL);
+            uint64_t p = bench_person(i);
+            if (rc == 0 && bench_has_card(p) && (i == 0 || bench_person(i - 1) != p)) {
+                struct elig_card c = {
+                    .card_id = bench_card_id(p),
+                    .person_id = p,
+                    .registered_on = chunk[j].valid_from,
+                    .cert_expiry = (elig_date_t)(today + bench_mix(p) % (5 * 365)),
+                    .state = ELIG_CARD_REGISTERED,
+                };
+                rc = elig_index_card_put(ix, &c);
+            }
+        }
+        spent += bench_now() - t0;
+    }
+    free(chunk);
+    *rate = (double)pop->n / spent;
+    return rc;
+}
+
+struct bench_queries {
+    struct elig_key *keys;
+    elig_date_t *births;
+    uint64_t *cards;
+    struct elig_index_hit *hits;
+    struct elig_index_card_hit *card_hits;
+};
+
+static int bench_queries_make(const struct bench_pop *pop, struct bench_queries *q)
+{
+    q->keys = malloc(QUERIES * sizeof *q->keys);
+    q->births = malloc(QUERIES * sizeof *q->births);
+    q->cards = malloc(QUERIES * sizeof *q->cards);
+    q->hits = malloc(QUERIES * sizeof *q->hits);
+    q->card_hits = malloc(QUERIES * sizeof *q->card_hits);
+    if (!q->keys || !q->births || !q->cards || !q->hits || !q->card_hits)
+        return -ENOMEM;
+    uint64_t s = 42, c = 0;
+    for (unsigned j = 0; j < QUERIES; j++) {
+        uint64_t i = bench_mix(s++) % pop->n;
+        bench_key(pop, i, &q->keys[j]);
+        q->births[j] =
+            (elig_date_t)(bench_ymd(1930, 1, 1) + bench_mix(bench_person(i)) % (90 * 365));
+        for (;;) {
+            uint64_t p = bench_person(bench_mix(c++ ^ 0x77) % pop->n);
+            if (bench_has_card(p)) {
+                q->cards[j] = bench_card_id(p);
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+static void bench_queries_free(struct bench_queries *q)
+{
+    free(q->keys);
+    free(q->births);
+    free(q->cards);
+    free(q->hits);
+    free(q->card_hits);
+}
+
+enum bench_phase { PH_SINGLE, PH_BATCH, PH_CHECKS, PH_CARDS, PH_COUNT };
+static const char *const phase_short[PH_COUNT] = { "single", "batch", "checks", "cards" };
+static const char *const phase_names[PH_COUNT] = { "single_lookups_per_s", "batch_lookups_per_s",
+                                                   "batch_checks_per_s",
+                                                   "batch_card_lookups_per_s" };
+
+/* Number checks for q[j..j+n): lookup, gather, judge. Returns answers that found the person. */
+static uint64_t bench_checks(const struct elig_index *ix, struct bench_queries *q, unsigned j,
+                             unsigned n, elig_date_t day)
+{
+    static struct elig_record recs[REC_MAX];
+    uint64_t found = 0;
+    elig_index_lookup(ix, &q->keys[j], n, &q->hits[j]);
+    for (unsigned k = j; k < j + n; k++) {
+        size_t got = 0;
+        struct elig_answer ans;
+        if (q->hits[k].status != 0 ||
+            elig_index_person_records(ix, q->hits[k].person[0], 0, recs, NULL, REC_MAX, &got) < 0)
+            continue;
+        elig_eval_number(&q->keys[k], q->births[k], day, false, recs, got, &ans);
+        found += ans.validity != ELIG_NO_MATCH;
+    }
+    return found;
+}
+
+/* One timed run of a phase; returns operations per second, or -1 on a miss. */
+static double bench_phase(const struct elig_index *ix, struct bench_queries *q, enum bench_phase ph,
+                          unsigned batch, double seconds)
+{
+    unsigned step = ph == PH_SINGLE ? 1 : batch;
+    elig_date_t day = bench_ymd(2025, 2, 14);
+    uint64_t ops = 0, ok = 0;
+    double t0 = bench_now(), t = t0;
+    for (unsigned j = 0; t - t0 < seconds; j = (j + step) % (QUERIES - QUERIES % step)) {
+        switch (ph) {
+        case PH_SINGLE:
+        case PH_BATCH:
+            elig_index_lookup(ix, &q->keys[j], step, &q->hits[j]);
+            for (unsigned k = j; k < j + step; k++)
+                ok += q->hits[k].status == 0;
+            break;
+        case PH_CHECKS:
+            ok += bench_checks(ix, q, j, step, day);
+            break;
+        default:
+            elig_index_lookup_cards(ix, &q->cards[j], step, &q->card_hits[j]);
+            for (unsigned k = j; k < j + step; k++)
+                ok += q->card_hits[k].status == 0;
+            break;
+        }
+        ops += step;
+        if (ops % 4096 < step)
+            t = bench_now();
+    }
+    t = bench_now();
+    if (ok != ops) {
+        fprintf(stderr, "elig-bench: %s: %llu of %llu lookups missed an inserted key\n",
+                phase_names[ph], (unsigned long long)(ops - ok), (unsigned long long)ops);
+        return -1;
+    }
+    return (double)ops / (t - t0);
+}
+
+static void bench_print(const struct bench_opts *o, const struct elig_index_stats *st, double build,
+                        double bpr, double med[PH_COUNT], double runs[PH_COUNT][64])
+{
+    if (o->json) {
+        printf("{\"benchmark\": \"index\", \"version\": \"%s\", \"records\": %llu, "
+               "\"persons\": %llu, \"cards\": %llu, \"pages\": \"%s\", \"segment_bytes\": %llu, "
+               "\"bytes_per_record\": %.1f, \"build_per_s\": %.0f, \"batch\": %u, "
+               "\"seconds\": %.2f, \"runs\": %u",
+               ELIG_VERSION, (unsigned long long)st->records, (unsigned long long)st->persons,
+               (unsigned long long)st->cards, elig_seg_backing_name(st->backing),
+               (unsigned long long)st->segment_bytes, bpr, build, o->batch, o->seconds, o->runs);
+        for (int p = 0; p < PH_COUNT; p++) {
+            printf(", \"%s\": %.0f, \"%s_runs\": [", phase_names[p], med[p], phase_names[p]);
+            for (unsigned r = 0; r < o->runs; r++)
+                printf("%s%.0f", r ? ", " : "", runs[p][r]);
+            printf("]");
+        }
+        printf("}\n");
+        return;
+    }
+    printf("index: %llu records, %llu persons, %llu cards, pages %s\n",
+           (unsigned long long)st->records, (unsigned long long)st->persons,
+           (unsigned long long)st->cards, elig_seg_backing_name(st->backing));
+    printf("  segment                 %.2f GiB, %.1f bytes/record\n",
+           (double)st->segment_bytes / (1u << 30), bpr);
+    printf("  build                   %.2f M records/s\n", build / 1e6);
+    for (int p = 0; p < PH_COUNT; p++) {
+        printf("  %-23s %.2f M/s (median of %u runs of %.1f s:", phase_names[p], med[p] / 1e6,
+               o->runs, o->seconds);
+        for (unsigned r = 0; r < o->runs; r++)
+            printf(" %.2f", runs[p][r] / 1e6);
+        printf(")\n");
+    }
+    printf("  batch size              %u\n", o->batch);
+}
+
+static int bench_index(const struct bench_opts *o)
+{
+    static struct bench_pop pop;
+    struct bench_queries q = { 0 };
+    char path[4096];
+    snprintf(path, sizeof path, "%s/elig-bench-%ld.seg", o->dir, (long)getpid());
+    pop.n = o->records;
+    bench_insurers(&pop);
+    struct elig_index_params p = {
+        .path = path,
+        .capacity = o->records,
+        .persons = bench_person(o->records - 1) + 1,
+        .cards = bench_person(o->records - 1) * 62 / 100 + 4096,
+        .pages = o->pages,
+    };
+    struct elig_index *ix = NULL;
+    int rc = elig_index_create(&p, &ix);
+    if (rc < 0) {
+        fprintf(stderr, "elig-bench: cannot create %s: %s\n", path, elig_strerror(rc));
+        return EXIT_FAIL;
+    }
+    double build = 0, med[PH_COUNT], runs[PH_COUNT][64];
+    int status = EXIT_FAIL;
+    if ((rc = bench_build(ix, &pop, &build)) < 0) {
+        fprintf(stderr, "elig-bench: build: %s\n", elig_strerror(rc));
+        goto out;
+    }
+    if ((rc = bench_queries_make(&pop, &q)) < 0) {
+        fprintf(stderr, "elig-bench: %s\n", elig_strerror(rc));
+        goto out;
+    }
+    for (unsigned r = 0; r < o->runs; r++)
+        for (int ph = 0; ph < PH_COUNT; ph++)
+            if (o->only >= 0 && ph != o->only)
+                runs[ph][r] = 0;
+            else if ((runs[ph][r] = bench_phase(ix, &q, ph, o->batch, o->seconds)) < 0)
+                goto out;
+    for (int ph = 0; ph < PH_COUNT; ph++)
+        med[ph] = bench_median(runs[ph], o->runs);
+    struct elig_index_stats st;
+    elig_index_stats(ix, &st);
+    bench_print(o, &st, build, (double)st.segment_bytes / (double)st.records, med, runs);
+    status = 0;
+out:
+    bench_queries_free(&q);
+    elig_index_close(ix, true);
+    if (!o->keep)
+        unlink(path);
+    else
+        fprintf(stderr, "elig-bench: segment kept at %s\n", path);
+    return status;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: elig-bench index [OPTIONS]\n"
+          "\n"
+          "Build an index of N synthetic records and measure build rate, bytes per\n"
+          "record, and single, batched, whole-check and card lookup rates.\n"
+          "\n"
+          "  --records N      records to build (default 1000000; 160000000 for the nation)\n"
+          "  --dir DIR        where the segment file goes: tmpfs or hugetlbfs (default /dev/shm)\n"
+          "  --pages P        auto, small (4 KiB) or huge (2 MiB, else fail) (default auto)\n"
+          "  --batch B        keys per batched call, 1..1024 (default 64)\n"
+          "  --seconds S      length of each timed run (default 2)\n"
+          "  --runs R         timed runs per measurement, 1..64; medians are reported (default 3)\n"
+          "  --only PHASE     time one phase only: single, batch, checks or cards\n"
+          "  --json           one JSON object instead of the table\n"
+          "  --keep           keep the segment file (its path is printed)\n"
+          "\n"
+          "Exit status: 0 done; 1 the build failed or a lookup missed; 2 usage.\n",
+          out);
+}
+
+static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct bench_opts o = {
+        .records = 1000000, .dir = "/dev/shm", .batch = 64, .seconds = 2, .runs = 3, .only = -1
+    };
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("elig-bench %s\n", ELIG_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "index") != 0) {
+        fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    static const struct option longopts[] = {
+        { "records", required_argument, NULL, 'n' },
+        { "dir", required_argument, NULL, 'd' },
+        { "pages", required_argument, NULL, 'p' },
+        { "batch", required_argument, NULL, 'b' },
+        { "seconds", required_argument, NULL, 's' },
+        { "runs", required_argument, NULL, 'r' },
+        { "json", no_argument, NULL, 'j' },
+        { "keep", no_argument, NULL, 'k' },
+        { "only", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    optind = 2;
+    int li = 0;
+    for (int c; (c = getopt_long(argc, argv, "", longopts, &li)) != -1;) {
+        uint64_t v;
+        char *end;
+        switch (c) {
+        case 'n':
+            if (parse_u64(optarg, 1, UINT64_C(1) << 31, &o.records) < 0)
+                goto bad;
+            break;
+        case 'd':
+            o.dir = optarg;
+            break;
+        case 'p':
+            if (strcmp(optarg, "auto") == 0)
+                o.pages = ELIG_SEG_PAGES_AUTO;
+            else if (strcmp(optarg, "small") == 0)
+                o.pages = ELIG_SEG_PAGES_SMALL;
+            else if (strcmp(optarg, "huge") == 0)
+                o.pages = ELIG_SEG_PAGES_HUGE;
+            else
+                goto bad;
+            break;
+        case 'b':
+            if (parse_u64(optarg, 1, 1024, &v) < 0)
+                goto bad;
+            o.batch = (unsigned)v;
+            break;
+        case 's':
+            o.seconds = strtod(optarg, &end);
+            if (*end || !(o.seconds > 0 && o.seconds <= 3600))
+                goto bad;
+            break;
+        case 'r':
+            if (parse_u64(optarg, 1, 64, &v) < 0)
+                goto bad;
+            o.runs = (unsigned)v;
+            break;
+        case 'j':
+            o.json = true;
+            break;
+        case 'o':
+            for (o.only = 0; o.only < PH_COUNT && strcmp(optarg, phase_short[o.only]); o.only++)
+                ;
+            if (o.only == PH_COUNT)
+                goto bad;
+            break;
+        case 'k':
+            o.keep = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return EXIT_USAGE;
+        }
+        continue;
+    bad:
+        fprintf(stderr, "elig-bench: bad value for --%s (try --help)\n", longopts[li].name);
+        return EXIT_USAGE;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "elig-bench: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return bench_index(&o);
+}

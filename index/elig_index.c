@@ -1,0 +1,1640 @@
+/*
+ * elig_index.c - the eligibility index in one shared segment.
+ *
+ * Regions (each 4 KiB aligned, listed in the segment header):
+ *   meta      capacities, table sizes, counters, the free-record list head,
+ *             and a "mutating" flag the writer raises around every change
+ *   stripes   4,096 sequence counters guarding the records (record r is
+ *             guarded by stripe r & 0xfff); few enough to stay in cache, and
+ *             with one writer a reader rarely meets its stripe odd
+ *   records   capacity x 48-byte records (struct ix_rec); a record holds its
+ *             key in compact form, its person reference, the link to the
+ *             person's next record, two name-pair ids, packed codes and dates
+ *   keys      key table: 64-byte buckets of 11 one-byte tags, an outbound
+ *             overflow count and 11 record references, plus the bucket's
+ *             sequence counter
+ *   persons   person table: 64-byte buckets of 5 (person id, head record)
+ *   cards     card table: 64-byte buckets of 3 card links
+ *   3 string dictionaries (elig_dict): insurer numbers, key strings, name
+ *             pairs; and the name id of each insurer
+ *
+ * Why this shape. A lookup costs cache misses, not instructions: with a
+ * random line read at ~250-330 ns and a core sustaining ~40-60 M independent
+ * ones a second, the budget is two lines per key. Bucketized open addressing
+ * with one-byte tags (Swiss-table style) gives that: one line holds 11 tags
+ * and their references, a key hashes to one bucket and nearly always finds
+ * its match there, and the one candidate record is the second line. Probing
+ * goes on to the next bucket only when the bucket's outbound count (as in
+ * Folly's F14) says some entry passed it because it was full: a full bucket
+ * alone does not send a lookup on, and a deleted slot is simply empty again,
+ * so there are no tombstones. (With "stop at the first bucket with a free
+ * slot" instead, 45% of lookups at 80% load read a second bucket; measured.)
+ * Cuckoo hashing would bound the worst case at two buckets but makes every
+ * miss read two lines and moves entries under readers' feet; linear bucket
+ * probing does neither.
+ *
+ * The lookup is a software pipeline (elig_index_lookup): the bucket of key
+ * i + 2D is requested while key i + D has its bucket scanned and its
+ * candidate record requested, and key i is compared, so the misses of many
+ * keys are in flight at once.
+ *
+ * Keys are stored compactly, and compared exactly, in two 64-bit words: the
+ * insurer number's first 7 digits (the 8th is their check digit), the
+ * branch, and symbol and number packed as decimal values with their lengths
+ * when the symbol has at most 8 digits and the number at most 17 (nearly all
+ * real keys), otherwise an id in the key-string dictionary. The same key
+ * always takes the same form, so equal compact keys mean equal keys: tags
+ * only filter, the compact key is always compared, no false positive is
+ * possible. The usual decimal key is made from the typed key alone, without
+ * reading any memory. The insurer dictionary only names insurers.
+ *
+ * The key table holds one entry per record (several versions of a key are
+ * several entries), so a record is reached from its key without a chain.
+ * Persons chain their records newest-first through the records' next links;
+ * the person table holds the head. A card link points at its person.
+ *
+ * Names: family and given names are each interned as a "kanji<US>kana" pair
+ * (US = 0x1f, which valid names cannot contain), so a record holds two ids.
+ *
+ * Concurrency: one writer, enforced by the segment's lock; readers anywhere,
+ * lock-free, with sequence counters (even = stable). The writer makes a
+ * counter odd, changes what it guards, and makes it even again; a reader
+ * copies what it needs between two equal even reads, or retries (bounded:
+ * -EAGAIN after SEQ_TRIES). Every bucket carries its own counter. A person's
+ * chain is guarded by its person bucket's counter: the writer holds it odd
+ * while linking or unlinking one of the person's records, so a reader that
+ * walked the chain and finds the counter unchanged saw a consistent chain.
+ * Record contents are guarded by their stripe. A reader that holds a stale
+ * reference finds the slot free or holding another key and skips it; every
+ * index it follows is bounds-checked, and every walk is bounded, so a reader
+ * can never crash or loop on a slot the writer deleted or reused.
+ *
+ * A writer that dies inside a change leaves "mutating" set: the next writer
+ * refuses to open the segment (-ELIG_EINTERRUPTED) instead of trusting a
+ * half-made change; recovery rebuilds it.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+/* XXH3 inlined: keys are 8-16 bytes, where a call costs as much as the hash */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "elig_dict.h"
+#include "elig_error.h"
+#include "elig_index.h"
+
+#define META_MAGIC     0x58444e49u /* "INDX" */
+#define STRIPES        4096u       /* 16 KiB: stays in cache beside the lines a lookup misses on */
+#define KEY_SLOTS      11
+#define PERSON_SLOTS   5
+#define CARD_SLOTS     3
+#define TAG_EMPTY      0
+#define OUTBOUND_STUCK 255 /* a saturated outbound count is never lowered again */
+#define SEQ_TRIES      100000
+#define WALK_TRIES     64
+#define INSURERS_MAX   65535u
+#define KEY_LOAD_PCT   80 /* key-table slots per record at capacity */
+#define KEY_LIMIT_PCT  90 /* live entries beyond which inserts refuse */
+#define TABLE_LOAD_PCT 85 /* person and card tables */
+#define SEP            '\x1f'
+
+enum {
+    R_META,
+    R_STRIPES,
+    R_RECORDS,
+    R_KEYS,
+    R_PERSONS,
+    R_CARDS,
+    R_INSURERS,
+    R_KEYSTR,
+    R_NAMES,
+    R_INSURER_NAMES,
+    R_COUNT
+};
+
+struct ix_meta {
+    uint32_t magic;
+    uint32_t mutating; /* 1 while the writer is inside a change */
+    uint64_t capacity;
+    uint64_t persons_cap;
+    uint64_t cards_cap;
+    uint64_t key_buckets;
+    uint64_t person_buckets;
+    uint64_t card_buckets;
+    uint64_t high; /* record slots ever handed out */
+    uint32_t free_head;
+    uint32_t reserved;
+    uint64_t records;
+    uint64_t persons;
+    uint64_t cards;
+    uint64_t key_used;  /* live key-table entries */
+    uint64_t key_stuck; /* buckets whose outbound count saturated */
+};
+
+enum { REC_FREE = 0, REC_LIVE = 1 };
+
+/*
+ * The compact key: two words, the first 16 bytes of a record, built from the
+ * typed key alone - no dictionary is consulted for the usual decimal key, so
+ * a lookup's first step touches no memory - and compared as whole words.
+ *   num  number value | length << 57; or the key-string id
+ *   kw   bits 0-31  symbol: value | length << 27, or 1 << 31 for the string form
+ *        bits 32-55 the insurer number's first 7 digits as a value (the 8th
+ *                   is their check digit, so it is implied)
+ *        bits 56-62 branch 0..99
+ *        bit 63     in a record, its state (REC_LIVE); 0 in a query
+ */
+struct ix_ckey {
+    uint64_t num;
+    uint64_t kw;
+};
+
+#define KW_SYM(kw)     ((uint32_t)(kw))
+#define KW_INSURER(kw) ((uint32_t)((kw) >> 32) & 0xffffffu)
+#define KW_BRANCH(kw)  ((uint8_t)((kw) >> 56) & 0x7f)
+#define KW_STATE(kw)   ((uint8_t)((kw) >> 63))
+#define KW_KEY         ((UINT64_C(1) << 63) - 1)
+
+struct ix_rec {
+    uint64_t num;
+    uint64_t kw; /* the key word, with REC_FREE / REC_LIVE in its top byte */
+    uint32_t person;
+    uint32_t next; /* person's next record; free list when FREE */
+    uint32_t family;
+    uint32_t given;
+    uint16_t codes;
+    uint16_t date[7];
+};
+
+enum { D_BIRTH, D_ACQUIRED, D_FROM, D_UNTIL, D_LOSS, D_ELD_FROM, D_ELD_UNTIL };
+
+struct key_bucket {
+    uint32_t seq;
+    uint8_t tag[KEY_SLOTS]; /* 0 empty, else 1..255 from the hash */
+    uint8_t outbound;       /* entries that passed this bucket, full, to a later one */
+    uint32_t rec[KEY_SLOTS];
+    uint32_t unused;
+};
+
+struct person_bucket {
+    uint32_t seq;
+    uint32_t head[PERSON_SLOTS];
+    uint64_t id[PERSON_SLOTS]; /* 0 = empty */
+};
+
+struct card_bucket {
+    uint32_t seq;
+    uint32_t person[CARD_SLOTS];  /* person reference | state << 30 */
+    uint64_t id[CARD_SLOTS];      /* 0 = empty */
+    uint16_t date[CARD_SLOTS][4]; /* registered, cert expiry, dereg effective, returned */
+};
+
+_Static_assert(sizeof(struct ix_ckey) == 16, "compact key");
+_Static_assert(sizeof(struct ix_rec) == 48, "record size");
+_Static_assert(sizeof(struct key_bucket) == 64, "key bucket is one cache line");
+_Static_assert(sizeof(struct person_bucket) == 64, "person bucket is one cache line");
+_Static_assert(sizeof(struct card_bucket) == 64, "card bucket is one cache line");
+
+struct elig_index {
+    struct elig_seg *seg;
+    bool writer;
+    elig_index_hash_fn hash; /* NULL: XXH3-64 */
+    struct ix_meta *meta;
+    uint32_t *stripes;
+    struct ix_rec *recs;
+    struct key_bucket *keys;
+    struct person_bucket *persons;
+    struct card_bucket *cards;
+    uint32_t *insurer_names;
+    struct elig_dict *insurers, *keystr, *names;
+    uint64_t capacity, key_buckets, person_buckets, card_buckets;
+};
+
+/* ---- sequence counters ---------------------------------------------------- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/*
+ * Wait a little before retry t of a read: spin first (the writer's changes
+ * take nanoseconds), then yield, so that a writer preempted halfway through
+ * a change gets the core back instead of readers burning it.
+ */
+static inline void seq_backoff(int t)
+{
+    if (t < 1000)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
+static inline uint32_t seq_read_begin(const uint32_t *s)
+{
+    return __atomic_load_n(s, __ATOMIC_ACQUIRE);
+}
+
+static inline bool seq_read_ok(const uint32_t *s, uint32_t v)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return (v & 1) == 0 && __atomic_load_n(s, __ATOMIC_RELAXED) == v;
+}
+
+static inline void seq_write_begin(uint32_t *s)
+{
+    __atomic_store_n(s, *s + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void seq_write_end(uint32_t *s)
+{
+    __atomic_store_n(s, *s + 1, __ATOMIC_RELEASE);
+}
+
+static void mutating(struct elig_index *ix, uint32_t on)
+{
+    __atomic_store_n(&ix->meta->mutating, on, __ATOMIC_RELEASE);
+}
+
+static void counter_add(uint64_t *c, int64_t d)
+{
+    __atomic_store_n(c, *c + (uint64_t)d, __ATOMIC_RELAXED);
+}
+
+static uint64_t counter(const uint64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* ---- hashing ---------------------------------------------------------------- */
+
+/* XXH3-64, unless a test replaced it; inlined with a constant length in the usual case. */
+static inline uint64_t hash_of(const struct elig_index *ix, const void *data, size_t len)
+{
+    return ix->hash ? ix->hash(data, len) : XXH3_64bits(data, len);
+}
+
+/* Bucket by multiply-shift of the low 32 bits (tables need not be powers of two). */
+static inline uint64_t bucket_of(uint64_t h, uint64_t nbuckets)
+{
+    return ((h & 0xffffffffu) * nbuckets) >> 32;
+}
+
+static inline uint8_t tag_of(uint64_t h)
+{
+    uint8_t t = (uint8_t)(h >> 56);
+    return t < 2 ? (uint8_t)(t + 2) : t;
+}
+
+static inline uint64_t next_bucket(uint64_t b, uint64_t nbuckets)
+{
+    return b + 1 == nbuckets ? 0 : b + 1;
+}
+
+/* ---- compact keys ------------------------------------------------------------ */
+
+static bool decimal(const char *s, size_t len, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        x = x * 10 + (uint64_t)(s[i] - '0');
+    }
+    *v = x;
+    return true;
+}
+
+static int dict_id(struct elig_dict *d, const char *s, size_t len, bool add, uint32_t *id)
+{
+    int rc = add ? elig_dict_intern(d, s, len, id) : elig_dict_find(d, s, len, id);
+    return rc == -ENOSPC ? -ELIG_EFULL : rc;
+}
+
+/*
+ * The compact form of a key. add = false (readers) fails with -ENOENT when a
+ * part was never interned: no record can have that key.
+ */
+static int ckey_make(const struct elig_index *ix, const struct elig_key *k, bool add,
+                     struct ix_ckey *ck)
+{
+    uint32_t id;
+    uint64_t insv, symv, numv;
+    if (!decimal(k->insurer, ELIG_INSURER_LEN, &insv) || !decimal(k->branch, 2, &numv) ||
+        elig_luhn_check_digit(k->insurer) != (int)(insv % 10))
+        return -ENOENT; /* not a normalised key: no record can have it */
+    insv /= 10;
+    uint64_t kw = insv << 32 | numv << 56;
+    int rc;
+    if (k->symbol_len <= 8 && k->number_len <= 17 && decimal(k->symbol, k->symbol_len, &symv) &&
+        decimal(k->number, k->number_len, &numv)) {
+        ck->num = numv | (uint64_t)k->number_len << 57;
+        ck->kw = kw | symv | (uint64_t)k->symbol_len << 27;
+        return 0;
+    }
+    char buf[ELIG_SYMBOL_MAX + 1 + ELIG_NUMBER_MAX];
+    memcpy(buf, k->symbol, k->symbol_len);
+    buf[k->symbol_len] = SEP;
+    memcpy(buf + k->symbol_len + 1, k->number, k->number_len);
+    rc = dict_id(ix->keystr, buf, k->symbol_len + 1u + k->number_len, add, &id);
+    if (rc < 0)
+        return rc;
+    ck->num = id;
+    ck->kw = kw | UINT64_C(1) << 31;
+    return 0;
+}
+
+static void put_decimal(char *out, uint64_t v, unsigned len)
+{
+    for (unsigned i = len; i-- > 0; v /= 10)
+        out[i] = (char)('0' + v % 10);
+}
+
+static int ckey_decode(const struct elig_index *ix, const struct ix_rec *r, struct elig_key *k)
+{
+    size_t len;
+    memset(k, 0, sizeof *k);
+    uint32_t sym = KW_SYM(r->kw);
+    uint8_t branch = KW_BRANCH(r->kw);
+    put_decimal(k->insurer, KW_INSURER(r->kw), ELIG_INSURER_LEN - 1);
+    k->insurer[ELIG_INSURER_LEN - 1] = (char)('0' + elig_luhn_check_digit(k->insurer));
+    k->branch[0] = (char)('0' + branch / 10 % 10);
+    k->branch[1] = (char)('0' + branch % 10);
+    if (!(sym >> 31)) {
+        k->symbol_len = (uint8_t)(sym >> 27);
+        k->number_len = (uint8_t)(r->num >> 57);
+        if (k->symbol_len > 8 || k->number_len < 1 || k->number_len > 17)
+            return -EAGAIN;
+        put_decimal(k->symbol, sym & ((1u << 27) - 1), k->symbol_len);
+        put_decimal(k->number, r->num & ((UINT64_C(1) << 57) - 1), k->number_len);
+        return 0;
+    }
+    const char *s = elig_dict_get(ix->keystr, (uint32_t)r->num, &len);
+    const char *sep = s ? memchr(s, SEP, len) : NULL;
+    if (!sep)
+        return -EAGAIN;
+    size_t sl = (size_t)(sep - s), nl = len - sl - 1;
+    if (sl > ELIG_SYMBOL_MAX || nl < 1 || nl > ELIG_NUMBER_MAX)
+        return -EAGAIN;
+    k->symbol_len = (uint8_t)sl;
+    k->number_len = (uint8_t)nl;
+    memcpy(k->symbol, s, sl);
+    memcpy(k->number, sep + 1, nl);
+    return 0;
+}
+
+static inline bool ckey_eq(const struct ix_rec *r, const struct ix_ckey *ck)
+{
+    return r->num == ck->num && (r->kw & KW_KEY) == ck->kw;
+}
+
+static inline uint64_t ckey_hash(const struct elig_index *ix, const struct ix_ckey *ck)
+{
+    return hash_of(ix, ck, sizeof *ck);
+}
+
+/* ---- records -------------------------------------------------------------------- */
+
+static uint32_t *stripe_of(const struct elig_index *ix, uint32_t ref)
+{
+    return &ix->stripes[ref & (STRIPES - 1)];
+}
+
+/* A consistent copy of the first bytes of record ref. */
+static int rec_load_part(const struct elig_index *ix, uint32_t ref, struct ix_rec *out,
+                         size_t bytes)
+{
+    if (ref >= ix->capacity)
+        return -ENOENT;
+    const uint32_t *s = stripe_of(ix, ref);
+    for (int t = 0; t < SEQ_TRIES; t++) {
+        uint32_t v = seq_read_begin(s);
+        if (v & 1) {
+            seq_backoff(t);
+            continue;
+        }
+        memcpy(out, &ix->recs[ref], bytes);
+        if (seq_read_ok(s, v))
+            return 0;
+    }
+    return -EAGAIN;
+}
+
+/* A consistent copy of record ref. */
+static int rec_load(const struct elig_index *ix, uint32_t ref, struct ix_rec *out)
+{
+    return rec_load_part(ix, ref, out, sizeof *out);
+}
+
+/* What a key lookup reads of a record: key, state, person (usually one cache line). */
+#define REC_HEAD offsetof(struct ix_rec, next)
+
+/* Writer: replace record ref under its stripe. */
+static void rec_store(struct elig_index *ix, uint32_t ref, const struct ix_rec *r)
+{
+    uint32_t *s = stripe_of(ix, ref);
+    seq_write_begin(s);
+#ifdef ELIG_INDEX_TORTURE
+    /*
+     * Test builds only: write the record a word at a time with pauses, so the
+     * readers' stress test would see torn records if the stripes did not
+     * guard them (one 48-byte copy is too quick to be caught in the act).
+     */
+    for (size_t o = 0; o < sizeof *r; o += 8) {
+        memcpy((char *)&ix->recs[ref] + o, (const char *)r + o, 8);
+        for (int i = 0; i < 64; i++)
+            cpu_relax();
+    }
+#else
+    memcpy(&ix->recs[ref], r, sizeof *r);
+#endif
+    seq_write_end(s);
+}
+
+static uint8_t loss_code(uint8_t reason)
+{
+    return reason == ELIG_LOSS_OTHER ? 4 : reason;
+}
+
+static uint8_t loss_reason(unsigned code)
+{
+    return code == 4 ? ELIG_LOSS_OTHER : (uint8_t)code;
+}
+
+static uint16_t codes_pack(const struct elig_record *r)
+{
+    return (uint16_t)((r->relation == ELIG_REL_DEPENDENT) | (r->sex == ELIG_SEX_FEMALE) << 1 |
+                      loss_code(r->loss_reason) << 2 | (r->copay_pct / 10) << 5 |
+                      (r->elderly_pct / 10) << 7 | r->limit_category << 9);
+}
+
+static void codes_unpack(uint16_t c, struct elig_record *r)
+{
+    r->relation = (c & 1) ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED;
+    r->sex = (c >> 1 & 1) ? ELIG_SEX_FEMALE : ELIG_SEX_MALE;
+    r->loss_reason = loss_reason(c >> 2 & 7);
+    r->copay_pct = (uint8_t)((c >> 5 & 3) * 10);
+    r->elderly_pct = (uint8_t)((c >> 7 & 3) * 10);
+    r->limit_category = (uint8_t)(c >> 9 & 31);
+}
+
+static int name_pair_id(struct elig_index *ix, const char *kanji, const char *kana, uint32_t *id)
+{
+    size_t a = strlen(kanji), b = strlen(kana);
+    if (a == 0 && b == 0) {
+        *id = 0;
+        return 0;
+    }
+    char buf[2 * ELIG_NAME_MAX + 1];
+    memcpy(buf, kanji, a);
+    buf[a] = SEP;
+    memcpy(buf + a + 1, kana, b);
+    return dict_id(ix->names, buf, a + 1 + b, true, id);
+}
+
+static void name_pair_get(const struct elig_index *ix, uint32_t id, char *kanji, char *kana)
+{
+    size_t len;
+    const char *s = id ? elig_dict_get(ix->names, id, &len) : NULL;
+    const char *sep = s ? memchr(s, SEP, len) : NULL;
+    kanji[0] = kana[0] = '\0';
+    if (!sep)
+        return;
+    size_t a = (size_t)(sep - s), b = len - a - 1;
+    if (a > ELIG_NAME_MAX || b > ELIG_NAME_MAX)
+        return;
+    memcpy(kanji, s, a);
+    kanji[a] = '\0';
+    memcpy(kana, sep + 1, b);
+    kana[b] = '\0';
+}
+
+/* Everything of a record but its key and its links. */
+static int rec_encode(struct elig_index *ix, const struct elig_record *r, struct ix_rec *out)
+{
+    int rc = name_pair_id(ix, r->family_kanji, r->family_kana, &out->family);
+    if (rc == 0)
+        rc = name_pair_id(ix, r->given_kanji, r->given_kana, &out->given);
+    if (rc < 0)
+        return rc;
+    out->codes = codes_pack(r);
+    out->date[D_BIRTH] = r->birth_date;
+    out->date[D_ACQUIRED] = r->acquired;
+    out->date[D_FROM] = r->valid_from;
+    out->date[D_UNTIL] = r->valid_until;
+    out->date[D_LOSS] = r->loss_date;
+    out->date[D_ELD_FROM] = r->elderly_from;
+    out->date[D_ELD_UNTIL] = r->elderly_until;
+    return 0;
+}
+
+static int rec_decode(const struct elig_index *ix, const struct ix_rec *r, uint64_t person_id,
+                      bool names, struct elig_record *out)
+{
+    memset(out, 0, offsetof(struct elig_record, family_kanji));
+    int rc = ckey_decode(ix, r, &out->key);
+    if (rc < 0)
+        return rc;
+    out->person_id = person_id;
+    out->birth_date = r->date[D_BIRTH];
+    out->acquired = r->date[D_ACQUIRED];
+    out->valid_from = r->date[D_FROM];
+    out->valid_until = r->date[D_UNTIL];
+    out->loss_date = r->date[D_LOSS];
+    out->elderly_from = r->date[D_ELD_FROM];
+    out->elderly_until = r->date[D_ELD_UNTIL];
+    codes_unpack(r->codes, out);
+    if (names) {
+        name_pair_get(ix, r->family, out->family_kanji, out->family_kana);
+        name_pair_get(ix, r->given, out->given_kanji, out->given_kana);
+    } else {
+        out->family_kanji[0] = out->given_kanji[0] = '\0';
+        out->family_kana[0] = out->given_kana[0] = '\0';
+    }
+    return 0;
+}
+
+/* ---- person table ---------------------------------------------------------------- */
+
+static struct person_bucket *person_bucket(const struct elig_index *ix, uint32_t person)
+{
+    return &ix->persons[person / PERSON_SLOTS];
+}
+
+/* Reader: the id and head of a person reference, consistently. */
+static int person_get(const struct elig_index *ix, uint32_t person, uint64_t *id, uint32_t *head,
+                      uint32_t *seq)
+{
+    if (person >= ix->person_buckets * PERSON_SLOTS)
+        return -ENOENT;
+    const struct person_bucket *b = person_bucket(ix, person);
+    unsigned i = person % PERSON_SLOTS;
+    for (int t = 0; t < SEQ_TRIES; t++) {
+        uint32_t v = seq_read_begin(&b->seq);
+        if (v & 1) {
+            seq_backoff(t);
+            continue;
+        }
+        uint64_t pid = b->id[i];
+        uint32_t h = b->head[i];
+        if (seq_read_ok(&b->seq, v)) {
+            if (pid == 0)
+                return -ENOENT;
+            *id = pid;
+            *head = h;
+            if (seq)
+                *seq = v;
+            return 0;
+        }
+    }
+    return -EAGAIN;
+}
+
+/*
+ * Probe a table of 64-byte buckets of 64-bit ids (0 = empty) - the person and
+ * card tables - for id: 0 and *slot (bucket * nslots + i) when present;
+ * -ENOENT with *slot = the first empty slot on its probe sequence
+ * (ELIG_INDEX_NIL if none); -EAGAIN. Entries are never removed from these
+ * tables, so a probe ends at the first empty slot.
+ */
+static int id_probe(const struct elig_index *ix, const void *table, uint64_t nbuckets,
+                    size_t ids_offset, unsigned nslots, uint64_t id, uint64_t *slot)
+{
+    uint64_t b = bucket_of(hash_of(ix, &id, sizeof id), nbuckets);
+    for (uint64_t step = 0; step < nbuckets; step++, b = next_bucket(b, nbuckets)) {
+        const char *bucket = (const char *)table + b * 64;
+        const uint32_t *seq = (const uint32_t *)bucket;
+        uint64_t ids[PERSON_SLOTS > CARD_SLOTS ? PERSON_SLOTS : CARD_SLOTS];
+        int t = 0;
+        for (; t < SEQ_TRIES; t++) {
+            uint32_t v = seq_read_begin(seq);
+            memcpy(ids, bucket + ids_offset, nslots * sizeof ids[0]);
+            if (seq_read_ok(seq, v))
+                break;
+            seq_backoff(t);
+        }
+        if (t == SEQ_TRIES)
+            return -EAGAIN;
+        for (unsigned i = 0; i < nslots; i++) {
+            if (ids[i] == id || ids[i] == 0) {
+                *slot = b * nslots + i;
+                return ids[i] == id ? 0 : -ENOENT;
+            }
+        }
+    }
+    *slot = ELIG_INDEX_NIL;
+    return -ENOENT;
+}
+
+static int person_probe(const struct elig_index *ix, uint64_t person_id, uint32_t *person)
+{
+    uint64_t slot;
+    int rc = id_probe(ix, ix->persons, ix->person_buckets, offsetof(struct person_bucket, id),
+                      PERSON_SLOTS, person_id, &slot);
+    *person = (uint32_t)slot;
+    return rc;
+}
+
+/* Writer: the reference of person_id, adding the person if new. */
+static int person_ensure(struct elig_index *ix, uint64_t person_id, uint32_t *person)
+{
+    int rc = person_probe(ix, person_id, person);
+    if (rc != -ENOENT)
+        return rc;
+    if (*person == ELIG_INDEX_NIL || ix->meta->persons >= ix->meta->persons_cap)
+        return -ELIG_EFULL;
+    struct person_bucket *b = person_bucket(ix, *person);
+    seq_write_begin(&b->seq);
+    b->head[*person % PERSON_SLOTS] = ELIG_INDEX_NIL;
+    b->id[*person % PERSON_SLOTS] = person_id;
+    seq_write_end(&b->seq);
+    counter_add(&ix->meta->persons, 1);
+    return 0;
+}
+
+int elig_index_find_person(const struct elig_index *ix, uint64_t person_id, uint32_t *person)
+{
+    if (person_id == 0)
+        return -ENOENT;
+    return person_probe(ix, person_id, person);
+}
+
+/* ---- key table -------------------------------------------------------------------- */
+
+/*
+ * Ask for the cache line holding p. On x86 an asm statement: GCC 12 drops
+ * __builtin_prefetch calls whose address it derives from a struct it has
+ * split into scalars (seen in key_scan), which silently undid the batching.
+ */
+static inline void prefetch_line(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 0, 3);
+#endif
+}
+
+/* Prefetch what a key lookup will read of record ref (see REC_HEAD). */
+static inline void prefetch_record(const struct elig_index *ix, uint32_t ref)
+{
+    /* a stale reference may be out of range: prefetch something harmless instead */
+    ref = ref < ix->capacity ? ref : 0;
+    const char *p = (const char *)&ix->recs[ref];
+    prefetch_line(p);
+    if (((uintptr_t)p & 63) > 64 - REC_HEAD)
+        prefetch_line(p + REC_HEAD - 1);
+    prefetch_line(&ix->stripes[ref & (STRIPES - 1)]);
+}
+
+/*
+ * Masks of bucket kb's slots whose tag is tag, and of its empty slots. With
+ * SSE2 one 16-byte load takes the sequence counter and the 11 tags together
+ * (straight from the bucket: copying them first would stall on store
+ * forwarding), and two compares give both masks.
+ */
+static inline void tag_masks(const struct key_bucket *kb, uint8_t tag, unsigned *match,
+                             unsigned *empty)
+{
+#ifdef __SSE2__
+    __m128i v = _mm_load_si128((const __m128i *)kb);
+    unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)tag)));
+    unsigned e = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+    *match = m >> 4 & ((1u << KEY_SLOTS) - 1);
+    *empty = e >> 4 & ((1u << KEY_SLOTS) - 1);
+#else
+    *match = *empty = 0;
+    for (unsigned i = 0; i < KEY_SLOTS; i++) {
+        uint8_t t = __atomic_load_n(&kb->tag[i], __ATOMIC_RELAXED);
+        *match |= (unsigned)(t == tag) << i;
+        *empty |= (unsigned)(t == TAG_EMPTY) << i;
+    }
+#endif
+}
+
+/*
+ * Snapshot bucket b: the references whose tag is tag, and whether the probe
+ * must go on to the next bucket (an entry passed this one). The candidate
+ * records are prefetched, so that a caller scanning many buckets before
+ * comparing (elig_index_lookup) has them arriving meanwhile.
+ */
+static int key_scan(const struct elig_index *ix, uint64_t b, uint8_t tag, uint32_t *cand,
+                    unsigned *ncand, bool *more)
+{
+    const struct key_bucket *kb = &ix->keys[b];
+    _Static_assert(offsetof(struct key_bucket, tag) == 4, "tags follow the counter");
+    for (int t = 0; t < SEQ_TRIES; t++) {
+        uint32_t v = seq_read_begin(&kb->seq);
+        unsigned match, empty, n = 0;
+        tag_masks(kb, tag, &match, &empty);
+        for (; match; match &= match - 1)
+            cand[n++] = kb->rec[__builtin_ctz(match)];
+        uint8_t outbound = kb->outbound;
+        if (!seq_read_ok(&kb->seq, v)) {
+            seq_backoff(t);
+            continue;
+        }
+        for (unsigned i = 0; i < n; i++)
+            prefetch_record(ix, cand[i]);
+        *ncand = n;
+        *more = outbound != 0;
+        return 0;
+    }
+    return -EAGAIN;
+}
+
+/* Writer: the first empty slot on the probe sequence of h. */
+static int key_free_slot(const struct elig_index *ix, uint64_t h, uint64_t *bucket, unsigned *slot)
+{
+    uint64_t b = bucket_of(h, ix->key_buckets);
+    for (uint64_t step = 0; step < ix->key_buckets; step++, b = next_bucket(b, ix->key_buckets)) {
+        const struct key_bucket *kb = &ix->keys[b];
+        for (unsigned i = 0; i < KEY_SLOTS; i++) {
+            if (kb->tag[i] == TAG_EMPTY) {
+                *bucket = b;
+                *slot = i;
+                return 0;
+            }
+        }
+    }
+    return -ELIG_EFULL;
+}
+
+/* Writer: change the outbound counts of the buckets from home up to (not including) last. */
+static void key_outbound(struct elig_index *ix, uint64_t home, uint64_t last, int delta)
+{
+    for (uint64_t b = home; b != last; b = next_bucket(b, ix->key_buckets)) {
+        struct key_bucket *kb = &ix->keys[b];
+        if (kb->outbound == OUTBOUND_STUCK)
+            continue;
+        seq_write_begin(&kb->seq);
+        kb->outbound = (uint8_t)(kb->outbound + delta);
+        seq_write_end(&kb->seq);
+        if (kb->outbound == OUTBOUND_STUCK)
+            counter_add(&ix->meta->key_stuck, 1);
+    }
+}
+
+/*
+ * Writer: store (tag, ref) in slot i of bucket b, found by key_free_slot()
+ * for hash h. The entry is in place before the outbound counts that lead
+ * readers to it are raised, so a reader never follows a count to nothing.
+ */
+static void key_put(struct elig_index *ix, uint64_t h, uint64_t b, unsigned i, uint8_t tag,
+                    uint32_t ref)
+{
+    struct key_bucket *kb = &ix->keys[b];
+    seq_write_begin(&kb->seq);
+    kb->rec[i] = ref;
+    kb->tag[i] = tag;
+    seq_write_end(&kb->seq);
+    key_outbound(ix, bucket_of(h, ix->key_buckets), b, +1);
+    counter_add(&ix->meta->key_used, 1);
+}
+
+/* Writer: remove the key-table entry of record ref; its slot is empty again. */
+static void key_remove(struct elig_index *ix, const struct ix_ckey *ck, uint32_t ref)
+{
+    uint64_t h = ckey_hash(ix, ck), home = bucket_of(h, ix->key_buckets), b = home;
+    uint8_t tag = tag_of(h);
+    for (uint64_t step = 0; step < ix->key_buckets; step++, b = next_bucket(b, ix->key_buckets)) {
+        struct key_bucket *kb = &ix->keys[b];
+        for (unsigned i = 0; i < KEY_SLOTS; i++) {
+            if (kb->tag[i] == tag && kb->rec[i] == ref) {
+                key_outbound(ix, home, b, -1);
+                seq_write_begin(&kb->seq);
+                kb->tag[i] = TAG_EMPTY;
+                seq_write_end(&kb->seq);
+                counter_add(&ix->meta->key_used, -1);
+                return;
+            }
+        }
+        if (kb->outbound == 0)
+            return;
+    }
+}
+
+/* ---- layout ------------------------------------------------------------------------ */
+
+static uint64_t align_page(uint64_t v)
+{
+    return (v + 4095) & ~(uint64_t)4095;
+}
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+struct layout {
+    uint64_t key_buckets, person_buckets, card_buckets;
+    struct elig_dict_params dicts[3]; /* insurers, key strings, names */
+    struct elig_seg_region r[R_COUNT];
+    uint64_t total;
+};
+
+static int layout_plan(const struct elig_index_params *p, struct layout *l)
+{
+    uint64_t cap = p->capacity;
+    uint64_t persons = p->persons ? p->persons : cap * 8 / 10 + 1;
+    uint64_t cards = p->cards ? p->cards : cap / 2 + 1;
+    if (cap == 0 || cap > (UINT64_C(1) << 31) || persons > (UINT64_C(1) << 30) ||
+        cards > (UINT64_C(1) << 30))
+        return -EINVAL;
+    memset(l, 0, sizeof *l);
+    l->key_buckets = div_up(cap * 100, (uint64_t)KEY_SLOTS * KEY_LOAD_PCT);
+    l->person_buckets = div_up(persons * 100, (uint64_t)PERSON_SLOTS * TABLE_LOAD_PCT);
+    l->card_buckets = div_up(cards * 100, (uint64_t)CARD_SLOTS * TABLE_LOAD_PCT);
+    l->dicts[0] =
+        (struct elig_dict_params){ INSURERS_MAX, (uint64_t)INSURERS_MAX * ELIG_INSURER_LEN };
+    uint64_t ks = p->key_strings ? p->key_strings : cap / 64 + 4096;
+    uint64_t nm = p->names ? p->names : cap / 32 + 4096;
+    if (ks > UINT32_MAX / 2 || nm > UINT32_MAX / 2)
+        return -EINVAL;
+    l->dicts[1] = (struct elig_dict_params){ (uint32_t)ks, ks * 32 };
+    l->dicts[2] = (struct elig_dict_params){ (uint32_t)nm, nm * 32 + 65536 };
+    if (l->dicts[1].heap_bytes > UINT32_MAX || l->dicts[2].heap_bytes > UINT32_MAX)
+        return -EINVAL;
+    uint64_t sizes[R_COUNT] = {
+        [R_META] = sizeof(struct ix_meta),
+        [R_STRIPES] = STRIPES * sizeof(uint32_t),
+        [R_RECORDS] = cap * sizeof(struct ix_rec),
+        [R_KEYS] = l->key_buckets * sizeof(struct key_bucket),
+        [R_PERSONS] = l->person_buckets * sizeof(struct person_bucket),
+        [R_CARDS] = l->card_buckets * sizeof(struct card_bucket),
+        [R_INSURERS] = elig_dict_region_size(&l->dicts[0]),
+        [R_KEYSTR] = elig_dict_region_size(&l->dicts[1]),
+        [R_NAMES] = elig_dict_region_size(&l->dicts[2]),
+        [R_INSURER_NAMES] = (INSURERS_MAX + 1) * sizeof(uint32_t),
+    };
+    uint64_t off = ELIG_SEG_HEADER_SIZE;
+    for (int i = 0; i < R_COUNT; i++) {
+        if (sizes[i] == 0)
+            return -EINVAL;
+        l->r[i].offset = off;
+        l->r[i].size = sizes[i];
+        off = align_page(off + sizes[i]);
+    }
+    l->total = off;
+    return 0;
+}
+
+static void *region(struct elig_seg *seg, const struct elig_seg_region *r)
+{
+    return (char *)elig_seg_base(seg) + r->offset;
+}
+
+/* Build the view's pointers from the header's regions, checking they fit. */
+static int view_attach(struct elig_index *ix, const struct elig_seg_header *h)
+{
+    uint64_t size = elig_seg_size(ix->seg);
+    for (int i = 0; i < R_COUNT; i++) {
+        const struct elig_seg_region *r = &h->regions[i];
+        if (r->offset < ELIG_SEG_HEADER_SIZE || r->size == 0 || r->offset > size ||
+            r->size > size - r->offset || (r->offset & 63))
+            return -ELIG_ESEGSIZE;
+    }
+    ix->meta = region(ix->seg, &h->regions[R_META]);
+    if (h->regions[R_META].size < sizeof(struct ix_meta) || ix->meta->magic != META_MAGIC)
+        return -ELIG_ESEGMAGIC;
+    const struct ix_meta *m = ix->meta;
+    ix->capacity = m->capacity;
+    ix->key_buckets = m->key_buckets;
+    ix->person_buckets = m->person_buckets;
+    ix->card_buckets = m->card_buckets;
+    if (m->capacity == 0 || m->key_buckets == 0 || m->person_buckets == 0 || m->card_buckets == 0 ||
+        m->capacity != h->capacity || h->regions[R_STRIPES].size < STRIPES * sizeof(uint32_t) ||
+        h->regions[R_RECORDS].size / sizeof(struct ix_rec) < m->capacity ||
+        h->regions[R_KEYS].size / sizeof(struct key_bucket) < m->key_buckets ||
+        h->regions[R_PERSONS].size / sizeof(struct person_bucket) < m->person_buckets ||
+        h->regions[R_CARDS].size / sizeof(struct card_bucket) < m->card_buckets ||
+        h->regions[R_INSURER_NAMES].size < (INSURERS_MAX + 1) * sizeof(uint32_t))
+        return -ELIG_ESEGSIZE;
+    ix->stripes = region(ix->seg, &h->regions[R_STRIPES]);
+    ix->recs = region(ix->seg, &h->regions[R_RECORDS]);
+    ix->keys = region(ix->seg, &h->regions[R_KEYS]);
+    ix->persons = region(ix->seg, &h->regions[R_PERSONS]);
+    ix->cards = region(ix->seg, &h->regions[R_CARDS]);
+    ix->insurer_names = region(ix->seg, &h->regions[R_INSURER_NAMES]);
+    struct elig_dict **d[3] = { &ix->insurers, &ix->keystr, &ix->names };
+    for (int i = 0; i < 3; i++) {
+        const struct elig_seg_region *r = &h->regions[R_INSURERS + i];
+        int rc = elig_dict_attach(region(ix->seg, r), r->size, d[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void view_free(struct elig_index *ix)
+{
+    elig_dict_detach(ix->insurers);
+    elig_dict_detach(ix->keystr);
+    elig_dict_detach(ix->names);
+    free(ix);
+}
+
+int elig_index_create(const struct elig_index_params *p, struct elig_index **out)
+{
+    struct layout l;
+    int rc = layout_plan(p, &l);
+    if (rc < 0)
+        return rc;
+    struct elig_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return -ENOMEM;
+    struct elig_seg_params sp = {
+        .path = p->path,
+        .size = l.total,
+        .capacity = p->capacity,
+        .layout_version = ELIG_INDEX_LAYOUT_VERSION,
+        .pages = p->pages,
+    };
+    rc = elig_seg_create(&sp, &ix->seg);
+    if (rc < 0) {
+        free(ix);
+        return rc;
+    }
+    ix->writer = true;
+    struct ix_meta *m = region(ix->seg, &l.r[R_META]);
+    *m = (struct ix_meta){
+        .magic = META_MAGIC,
+        .capacity = p->capacity,
+        .persons_cap = p->persons ? p->persons : p->capacity * 8 / 10 + 1,
+        .cards_cap = p->cards ? p->cards : p->capacity / 2 + 1,
+        .key_buckets = l.key_buckets,
+        .person_buckets = l.person_buckets,
+        .card_buckets = l.card_buckets,
+        .free_head = ELIG_INDEX_NIL,
+    };
+    for (int i = 0; i < 3; i++) {
+        struct elig_dict *d;
+        rc = elig_dict_init(region(ix->seg, &l.r[R_INSURERS + i]), l.r[R_INSURERS + i].size,
+                            &l.dicts[i], &d);
+        if (rc < 0)
+            goto fail;
+        elig_dict_detach(d);
+    }
+    struct elig_seg_header h;
+    rc = elig_seg_header_read(ix->seg, &h);
+    if (rc < 0)
+        goto fail;
+    memcpy(h.regions, l.r, sizeof l.r);
+    elig_seg_header_publish(ix->seg, &h);
+    rc = elig_seg_header_read(ix->seg, &h);
+    if (rc == 0)
+        rc = view_attach(ix, &h);
+    if (rc < 0)
+        goto fail;
+    *out = ix;
+    return 0;
+fail:
+    elig_seg_close(ix->seg, false);
+    unlink(p->path);
+    view_free(ix);
+    return rc;
+}
+
+int elig_index_open(const char *path, unsigned mode, struct elig_index **out)
+{
+    struct elig_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return -ENOMEM;
+    int rc = elig_seg_open(path, mode, ELIG_INDEX_LAYOUT_VERSION, &ix->seg);
+    if (rc < 0) {
+        free(ix);
+        return rc;
+    }
+    ix->writer = (mode & ELIG_SEG_WRITER) != 0;
+    struct elig_seg_header h;
+    rc = elig_seg_header_read(ix->seg, &h);
+    if (rc == 0)
+        rc = view_attach(ix, &h);
+    if (rc == 0 && ix->writer && __atomic_load_n(&ix->meta->mutating, __ATOMIC_ACQUIRE))
+        rc = -ELIG_EINTERRUPTED;
+    if (rc < 0) {
+        elig_seg_close(ix->seg, false);
+        view_free(ix);
+        return rc;
+    }
+    *out = ix;
+    return 0;
+}
+
+void elig_index_close(struct elig_index *ix, bool clean)
+{
+    if (!ix)
+        return;
+    if (ix->writer && clean)
+        elig_index_publish(ix, UINT64_MAX);
+    elig_seg_close(ix->seg, clean);
+    view_free(ix);
+}
+
+struct elig_seg *elig_index_seg(struct elig_index *ix)
+{
+    return ix->seg;
+}
+
+void elig_index_set_hash(struct elig_index *ix, elig_index_hash_fn fn)
+{
+    ix->hash = fn;
+}
+
+void elig_index_publish(struct elig_index *ix, uint64_t applied_lsn)
+{
+    struct elig_seg_header h;
+    if (!ix->writer || elig_seg_header_read(ix->seg, &h) < 0)
+        return;
+    h.count = ix->meta->records;
+    if (applied_lsn != UINT64_MAX)
+        h.applied_lsn = applied_lsn;
+    elig_seg_header_publish(ix->seg, &h);
+}
+
+/* ---- writer operations ---------------------------------------------------------------- */
+
+int elig_index_insert(struct elig_index *ix, const struct elig_record *rec, uint32_t *ref_out)
+{
+    if (!ix->writer)
+        return -EROFS;
+    int rc = elig_record_check(rec, NULL);
+    if (rc < 0)
+        return rc;
+    struct ix_meta *m = ix->meta;
+    struct ix_ckey ck;
+    struct ix_rec r;
+    memset(&r, 0, sizeof r);
+    uint32_t ins;
+    if ((rc = ckey_make(ix, &rec->key, true, &ck)) < 0 || (rc = rec_encode(ix, rec, &r)) < 0 ||
+        (rc = dict_id(ix->insurers, rec->key.insurer, ELIG_INSURER_LEN, true, &ins)) < 0)
+        return rc;
+    if (m->free_head == ELIG_INDEX_NIL && m->high >= m->capacity)
+        return -ELIG_EFULL;
+    uint64_t h = ckey_hash(ix, &ck), kb;
+    unsigned ks;
+    if ((rc = key_free_slot(ix, h, &kb, &ks)) < 0)
+        return rc;
+    if (m->key_used + 1 > ix->key_buckets * KEY_SLOTS * KEY_LIMIT_PCT / 100)
+        return -ELIG_EFULL;
+
+    mutating(ix, 1);
+    uint32_t person;
+    if ((rc = person_ensure(ix, rec->person_id, &person)) < 0) {
+        mutating(ix, 0);
+        return rc;
+    }
+    uint32_t ref;
+    if (m->free_head != ELIG_INDEX_NIL) {
+        ref = m->free_head;
+        m->free_head = ix->recs[ref].next;
+    } else {
+        ref = (uint32_t)m->high;
+        __atomic_store_n(&m->high, m->high + 1, __ATOMIC_RELAXED);
+    }
+    struct person_bucket *pb = person_bucket(ix, person);
+    unsigned pi = person % PERSON_SLOTS;
+    r.num = ck.num;
+    r.kw = ck.kw | (uint64_t)REC_LIVE << 63;
+    r.person = person;
+    seq_write_begin(&pb->seq);
+    r.next = pb->head[pi];
+    rec_store(ix, ref, &r);
+    pb->head[pi] = ref;
+    seq_write_end(&pb->seq);
+    key_put(ix, h, kb, ks, tag_of(h), ref);
+    counter_add(&m->records, 1);
+    mutating(ix, 0);
+    if (ref_out)
+        *ref_out = ref;
+    return 0;
+}
+
+/* Writer: live record ref, or -ENOENT. */
+static int live_record(const struct elig_index *ix, uint32_t ref, const struct ix_rec **r)
+{
+    if (ref >= ix->meta->high || KW_STATE(ix->recs[ref].kw) != REC_LIVE)
+        return -ENOENT;
+    *r = &ix->recs[ref];
+    return 0;
+}
+
+int elig_index_replace(struct elig_index *ix, uint32_t ref, const struct elig_record *rec)
+{
+    if (!ix->writer)
+        return -EROFS;
+    const struct ix_rec *old;
+    int rc = live_record(ix, ref, &old);
+    if (rc < 0)
+        return rc;
+    if ((rc = elig_record_check(rec, NULL)) < 0)
+        return rc;
+    struct ix_ckey ck;
+    uint32_t person;
+    if (ckey_make(ix, &rec->key, false, &ck) < 0 || !ckey_eq(old, &ck) ||
+        person_probe(ix, rec->person_id, &person) < 0 || person != old->person)
+        return -EINVAL;
+    struct ix_rec r = *old;
+    if ((rc = rec_encode(ix, rec, &r)) < 0)
+        return rc;
+    mutating(ix, 1);
+    rec_store(ix, ref, &r);
+    mutating(ix, 0);
+    return 0;
+}
+
+int elig_index_delete(struct elig_index *ix, uint32_t ref)
+{
+    if (!ix->writer)
+        return -EROFS;
+    const struct ix_rec *cur;
+    int rc = live_record(ix, ref, &cur);
+    if (rc < 0)
+        return rc;
+    struct ix_rec r = *cur;
+    struct ix_ckey ck = { r.num, r.kw & KW_KEY };
+    struct ix_meta *m = ix->meta;
+    mutating(ix, 1);
+    key_remove(ix, &ck, ref);
+    struct person_bucket *pb = person_bucket(ix, r.person);
+    unsigned pi = r.person % PERSON_SLOTS;
+    seq_write_begin(&pb->seq);
+    if (pb->head[pi] == ref) {
+        pb->head[pi] = r.next;
+    } else {
+        /* bounded: a chain holds at most every record once */
+        uint32_t p = pb->head[pi];
+        for (uint64_t steps = 0; p != ELIG_INDEX_NIL && steps < m->high; steps++) {
+            if (ix->recs[p].next == ref) {
+                struct ix_rec prev = ix->recs[p];
+                prev.next = r.next;
+                rec_store(ix, p, &prev);
+                break;
+            }
+            p = ix->recs[p].next;
+        }
+    }
+    r.kw &= KW_KEY; /* REC_FREE */
+    r.next = m->free_head;
+    rec_store(ix, ref, &r);
+    seq_write_end(&pb->seq);
+    m->free_head = ref;
+    counter_add(&m->records, -1);
+    mutating(ix, 0);
+    return 0;
+}
+
+static int card_probe(const struct elig_index *ix, uint64_t card_id, uint64_t *slot)
+{
+    return id_probe(ix, ix->cards, ix->card_buckets, offsetof(struct card_bucket, id), CARD_SLOTS,
+                    card_id, slot);
+}
+
+int elig_index_card_put(struct elig_index *ix, const struct elig_card *c)
+{
+    if (!ix->writer)
+        return -EROFS;
+    if (c->card_id == 0 || c->person_id == 0 || c->state < ELIG_CARD_REGISTERED ||
+        c->state > ELIG_CARD_RETURNED)
+        return -EINVAL;
+    uint64_t slot;
+    int rc = card_probe(ix, c->card_id, &slot);
+    if (rc == -ENOENT && (slot == ELIG_INDEX_NIL || ix->meta->cards >= ix->meta->cards_cap))
+        return -ELIG_EFULL;
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    bool fresh = rc == -ENOENT;
+    mutating(ix, 1);
+    uint32_t person;
+    if ((rc = person_ensure(ix, c->person_id, &person)) < 0) {
+        mutating(ix, 0);
+        return rc;
+    }
+    struct card_bucket *cb = &ix->cards[slot / CARD_SLOTS];
+    unsigned i = (unsigned)(slot % CARD_SLOTS);
+    seq_write_begin(&cb->seq);
+    cb->id[i] = c->card_id;
+    cb->person[i] = person | (uint32_t)c->state << 30;
+    cb->date[i][0] = c->registered_on;
+    cb->date[i][1] = c->cert_expiry;
+    cb->date[i][2] = c->dereg_effective;
+    cb->date[i][3] = c->returned_on;
+    seq_write_end(&cb->seq);
+    if (fresh)
+        counter_add(&ix->meta->cards, 1);
+    mutating(ix, 0);
+    return 0;
+}
+
+int elig_index_insurer_name_set(struct elig_index *ix, const char insurer[ELIG_INSURER_LEN],
+                                const char *name, size_t len)
+{
+    if (!ix->writer)
+        return -EROFS;
+    if (len > ELIG_INSURER_NAME_MAX)
+        return -E2BIG;
+    uint32_t ins, nid = 0;
+    int rc = dict_id(ix->insurers, insurer, ELIG_INSURER_LEN, true, &ins);
+    if (rc == 0 && len > 0)
+        rc = dict_id(ix->names, name, len, true, &nid);
+    if (rc < 0)
+        return rc;
+    __atomic_store_n(&ix->insurer_names[ins], nid, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* ---- readers ----------------------------------------------------------------------------- */
+
+static void hit_add_person(struct elig_index_hit *hit, uint32_t person)
+{
+    for (uint32_t i = 0; i < hit->npersons; i++)
+        if (hit->person[i] == person)
+            return;
+    if (hit->npersons == ELIG_INDEX_KEY_PERSONS) {
+        hit->status = -E2BIG;
+        return;
+    }
+    hit->person[hit->npersons++] = person;
+}
+
+/* Compare the candidates of one bucket with the key; add their persons to hit. */
+static void key_verify(const struct elig_index *ix, const struct ix_ckey *ck, const uint32_t *cand,
+                       unsigned n, struct elig_index_hit *hit)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct ix_rec r;
+        int rc = rec_load_part(ix, cand[i], &r, REC_HEAD);
+        if (rc == -EAGAIN)
+            hit->status = -EAGAIN;
+        if (rc == 0 && KW_STATE(r.kw) == REC_LIVE && ckey_eq(&r, ck))
+            hit_add_person(hit, r.person);
+    }
+}
+
+struct key_probe {
+    struct ix_ckey ck;
+    uint64_t bucket;
+    uint8_t tag;
+    bool live;
+    bool more;
+    unsigned ncand;
+    uint32_t cand[KEY_SLOTS];
+};
+
+static void hit_finish(struct elig_index_hit *hit)
+{
+    if (hit->status == -ENOENT && hit->npersons > 0)
+        hit->status = 0;
+}
+
+/* Stage 1: compact key and hash; request the bucket. */
+static void lookup_start(const struct elig_index *ix, const struct elig_key *key,
+                         struct key_probe *p, struct elig_index_hit *hit)
+{
+    *hit = (struct elig_index_hit){ .status = -ENOENT };
+    p->live = ckey_make(ix, key, false, &p->ck) == 0;
+    if (!p->live)
+        return;
+    uint64_t h = ckey_hash(ix, &p->ck);
+    p->tag = tag_of(h);
+    p->bucket = bucket_of(h, ix->key_buckets);
+    prefetch_line(&ix->keys[p->bucket]);
+}
+
+/* Stage 2: scan the bucket (key_scan requests the candidate records). */
+static void lookup_scan(const struct elig_index *ix, struct key_probe *p,
+                        struct elig_index_hit *hit)
+{
+    if (!p->live)
+        return;
+    if (key_scan(ix, p->bucket, p->tag, p->cand, &p->ncand, &p->more) < 0) {
+        hit->status = -EAGAIN;
+        p->live = false;
+    } else if (p->more) { /* a full bucket: the probe goes on to the next one */
+        prefetch_line(&ix->keys[next_bucket(p->bucket, ix->key_buckets)]);
+    }
+}
+
+/* Stage 3: compare the candidates, following the probe past full buckets. */
+static void lookup_finish(const struct elig_index *ix, struct key_probe *p,
+                          struct elig_index_hit *hit)
+{
+    if (!p->live)
+        return;
+    key_verify(ix, &p->ck, p->cand, p->ncand, hit);
+    for (uint64_t step = 1; p->more && step < ix->key_buckets; step++) {
+        p->bucket = next_bucket(p->bucket, ix->key_buckets);
+        if (key_scan(ix, p->bucket, p->tag, p->cand, &p->ncand, &p->more) < 0) {
+            hit->status = -EAGAIN;
+            break;
+        }
+        key_verify(ix, &p->ck, p->cand, p->ncand, hit);
+    }
+    hit_finish(hit);
+}
+
+/*
+ * A software pipeline: while key i is compared (stage 3), key i + D has its
+ * bucket scanned (stage 2) and key i + 2D its bucket requested (stage 1),
+ * D = ELIG_INDEX_GROUP. Each request so gets the time of D whole lookups to
+ * arrive, and the misses of 2D keys are in flight together.
+ */
+int elig_index_lookup(const struct elig_index *ix, const struct elig_key *keys, size_t n,
+                      struct elig_index_hit *hits)
+{
+    enum { D = ELIG_INDEX_GROUP, RING = 4 * ELIG_INDEX_GROUP };
+    _Static_assert((RING & (RING - 1)) == 0 && RING > 2 * D, "ring holds three stages");
+    if (n > 0 && (!keys || !hits))
+        return -EINVAL;
+    struct key_probe pr[RING];
+    for (size_t i = 0; i < n + 2 * D; i++) {
+        if (i < n)
+            lookup_start(ix, &keys[i], &pr[i & (RING - 1)], &hits[i]);
+        if (i >= D && i - D < n)
+            lookup_scan(ix, &pr[(i - D) & (RING - 1)], &hits[i - D]);
+        if (i >= 2 * D && i - 2 * D < n)
+            lookup_finish(ix, &pr[(i - 2 * D) & (RING - 1)], &hits[i - 2 * D]);
+    }
+    return 0;
+}
+
+int elig_index_key_records(const struct elig_index *ix, const struct elig_key *key, uint32_t *refs,
+                           size_t max, size_t *n)
+{
+    struct ix_ckey ck;
+    *n = 0;
+    if (ckey_make(ix, key, false, &ck) < 0)
+        return 0;
+    uint64_t h = ckey_hash(ix, &ck);
+    uint8_t tag = tag_of(h);
+    uint64_t b = bucket_of(h, ix->key_buckets);
+    bool more = true;
+    for (uint64_t step = 0; more && step < ix->key_buckets;
+         step++, b = next_bucket(b, ix->key_buckets)) {
+        uint32_t cand[KEY_SLOTS];
+        unsigned nc;
+        int rc = key_scan(ix, b, tag, cand, &nc, &more);
+        if (rc < 0)
+            return rc;
+        for (unsigned i = 0; i < nc; i++) {
+            struct ix_rec r;
+            if ((rc = rec_load(ix, cand[i], &r)) == -EAGAIN)
+                return rc;
+            if (rc < 0 || KW_STATE(r.kw) != REC_LIVE || !ckey_eq(&r, &ck))
+                continue;
+            if (*n == max)
+                return -ENOBUFS;
+            refs[(*n)++] = cand[i];
+        }
+    }
+    return 0;
+}
+
+/* One walk of a person's chain; -ESTALE when the writer changed it meanwhile. */
+static int person_walk(const struct elig_index *ix, uint32_t person, unsigned flags,
+                       struct elig_record *recs, uint32_t *refs, size_t max, size_t *n)
+{
+    uint64_t pid;
+    uint32_t head, seq;
+    int rc = person_get(ix, person, &pid, &head, &seq);
+    if (rc < 0)
+        return rc;
+    const uint32_t *s = &person_bucket(ix, person)->seq;
+    size_t k = 0;
+    for (uint32_t cur = head; cur != ELIG_INDEX_NIL;) {
+        struct ix_rec r;
+        rc = k == max ? -ENOBUFS : rec_load(ix, cur, &r);
+        if (rc == 0 && (KW_STATE(r.kw) != REC_LIVE || r.person != person))
+            rc = -ESTALE;
+        if (rc == 0)
+            rc = rec_decode(ix, &r, pid, flags & ELIG_INDEX_NAMES, &recs[k]);
+        if (rc < 0)
+            return seq_read_ok(s, seq) ? (rc == -ENOENT ? -ESTALE : rc) : -ESTALE;
+        if (refs)
+            refs[k] = cur;
+        k++;
+        cur = r.next;
+    }
+    if (!seq_read_ok(s, seq))
+        return -ESTALE;
+    *n = k;
+    return 0;
+}
+
+int elig_index_person_records(const struct elig_index *ix, uint32_t person, unsigned flags,
+                              struct elig_record *recs, uint32_t *refs, size_t max, size_t *n)
+{
+    *n = 0;
+    for (int t = 0; t < WALK_TRIES; t++) {
+        int rc = person_walk(ix, person, flags, recs, refs, max, n);
+        if (rc != -ESTALE)
+            return rc;
+        seq_backoff(t);
+    }
+    return -EAGAIN;
+}
+
+int elig_index_read(const struct elig_index *ix, uint32_t ref, struct elig_record *out)
+{
+    for (int t = 0; t < WALK_TRIES; t++) {
+        struct ix_rec r;
+        uint64_t pid;
+        uint32_t head;
+        int rc = rec_load(ix, ref, &r);
+        if (rc < 0)
+            return rc;
+        if (KW_STATE(r.kw) != REC_LIVE)
+            return -ENOENT;
+        if ((rc = person_get(ix, r.person, &pid, &head, NULL)) < 0)
+            return rc == -ENOENT ? -EAGAIN : rc;
+        if ((rc = rec_decode(ix, &r, pid, true, out)) < 0)
+            return rc;
+        /* the slot may have been freed and reused while we read its person */
+        struct ix_rec again;
+        if (rec_load(ix, ref, &again) == 0 && memcmp(&again, &r, sizeof r) == 0)
+            return 0;
+    }
+    return -EAGAIN;
+}
+
+static void card_fill(const struct elig_index *ix, const struct card_bucket *cb, unsigned i,
+                      struct elig_index_card_hit *hit)
+{
+    uint32_t v;
+    for (int t = 0; t < SEQ_TRIES; t++) {
+        v = seq_read_begin(&cb->seq);
+        struct elig_card c = {
+            .card_id = cb->id[i],
+            .registered_on = cb->date[i][0],
+            .cert_expiry = cb->date[i][1],
+            .dereg_effective = cb->date[i][2],
+            .returned_on = cb->date[i][3],
+            .state = (uint8_t)(cb->person[i] >> 30),
+        };
+        uint32_t person = cb->person[i] & ((1u << 30) - 1);
+        if (!seq_read_ok(&cb->seq, v)) {
+            seq_backoff(t);
+            continue;
+        }
+        if (c.card_id != hit->card.card_id) {
+            hit->status = -ENOENT;
+            return;
+        }
+        uint32_t head;
+        int rc = person_get(ix, person, &c.person_id, &head, NULL);
+        hit->status = rc == -ENOENT ? -EAGAIN : rc;
+        hit->person = person;
+        hit->card = c;
+        return;
+    }
+    hit->status = -EAGAIN;
+}
+
+int elig_index_lookup_cards(const struct elig_index *ix, const uint64_t *ids, size_t n,
+                            struct elig_index_card_hit *hits)
+{
+    if (n > 0 && (!ids || !hits))
+        return -EINVAL;
+    uint64_t bucket[ELIG_INDEX_GROUP];
+    for (size_t base = 0; base < n; base += ELIG_INDEX_GROUP) {
+        size_t g = n - base < ELIG_INDEX_GROUP ? n - base : ELIG_INDEX_GROUP;
+        for (size_t i = 0; i < g; i++) {
+            uint64_t id = ids[base + i];
+            bucket[i] = bucket_of(hash_of(ix, &id, sizeof id), ix->card_buckets);
+            prefetch_line(&ix->cards[bucket[i]]);
+        }
+        for (size_t i = 0; i < g; i++) {
+            struct elig_index_card_hit *hit = &hits[base + i];
+            memset(hit, 0, sizeof *hit);
+            hit->status = -ENOENT;
+            hit->card.card_id = ids[base + i];
+            uint64_t slot;
+            int rc = ids[base + i] ? card_probe(ix, ids[base + i], &slot) : -ENOENT;
+            if (rc == 0)
+                card_fill(ix, &ix->cards[slot / CARD_SLOTS], (unsigned)(slot % CARD_SLOTS), hit);
+            else
+                hit->status = rc;
+        }
+    }
+    return 0;
+}
+
+int elig_index_insurer_name(const struct elig_index *ix, const char insurer[ELIG_INSURER_LEN],
+                            char *buf)
+{
+    uint32_t ins;
+    size_t len;
+    if (elig_dict_find(ix->insurers, insurer, ELIG_INSURER_LEN, &ins) < 0)
+        return -ENOENT;
+    uint32_t nid = __atomic_load_n(&ix->insurer_names[ins], __ATOMIC_ACQUIRE);
+    const char *s = nid ? elig_dict_get(ix->names, nid, &len) : NULL;
+    if (!s || len > ELIG_INSURER_NAME_MAX)
+        return -ENOENT;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+void elig_index_stats(const struct elig_index *ix, struct elig_index_stats *st)
+{
+    const struct ix_meta *m = ix->meta;
+    struct elig_seg_header h;
+    memset(st, 0, sizeof *st);
+    st->records = counter(&m->records);
+    st->capacity = m->capacity;
+    st->persons = counter(&m->persons);
+    st->persons_capacity = m->persons_cap;
+    st->cards = counter(&m->cards);
+    st->cards_capacity = m->cards_cap;
+    st->key_stuck = counter(&m->key_stuck);
+    st->insurers = elig_dict_count(ix->insurers) - 1;
+    st->names = elig_dict_count(ix->names) - 1;
+    st->key_strings = elig_dict_count(ix->keystr) - 1;
+    st->segment_bytes = elig_seg_size(ix->seg);
+    st->backing = elig_seg_backing(ix->seg);
+    if (elig_seg_header_read(ix->seg, &h) == 0)
+        st->applied_lsn = h.applied_lsn;
+}
+
+/* ---- rebuild ----------------------------------------------------------------------------- */
+
+static int rebuild_cards(const struct elig_index *src, struct elig_index *dst)
+{
+    for (uint64_t b = 0; b < src->card_buckets; b++) {
+        for (unsigned i = 0; i < CARD_SLOTS; i++) {
+            struct elig_index_card_hit hit = { .card.card_id = src->cards[b].id[i] };
+            if (hit.card.card_id == 0)
+                continue;
+            card_fill(src, &src->cards[b], i, &hit);
+            if (hit.status == -ENOENT)
+                continue; /* replaced meanwhile */
+            int rc = hit.status < 0 ? hit.status : elig_index_card_put(dst, &hit.card);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int rebuild_insurers(const struct elig_index *src, struct elig_index *dst)
+{
+    uint32_t n = elig_dict_count(src->insurers);
+    for (uint32_t id = 1; id < n; id++) {
+        size_t len, nlen;
+        const char *ins = elig_dict_get(src->insurers, id, &len);
+        uint32_t nid = __atomic_load_n(&src->insurer_names[id], __ATOMIC_ACQUIRE);
+        const char *name = nid ? elig_dict_get(src->names, nid, &nlen) : NULL;
+        if (!ins || len != ELIG_INSURER_LEN || !name)
+            continue;
+        int rc = elig_index_insurer_name_set(dst, ins, name, nlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int elig_index_rebuild(const struct elig_index *src, const struct elig_index_params *p,
+                       struct elig_index **out)
+{
+    struct elig_index *dst;
+    int rc = elig_index_create(p, &dst);
+    if (rc < 0)
+        return rc;
+    dst->hash = src->hash;
+    uint64_t high = __atomic_load_n(&src->meta->high, __ATOMIC_RELAXED);
+    struct elig_record *rec = malloc(sizeof *rec);
+    if (!rec)
+        rc = -ENOMEM;
+    for (uint64_t ref = 0; rc == 0 && ref < high; ref++) {
+        rc = elig_index_read(src, (uint32_t)ref, rec);
+        if (rc == 0)
+            rc = elig_index_insert(dst, rec, NULL);
+        else if (rc == -ENOENT)
+            rc = 0;
+    }
+    free(rec);
+    if (rc == 0)
+        rc = rebuild_cards(src, dst);
+    if (rc == 0)
+        rc = rebuild_insurers(src, dst);
+    if (rc < 0) {
+        elig_index_close(dst, false);
+        unlink(p->path);
+        return rc;
+    }
+    struct elig_seg_header h;
+    elig_index_publish(dst, elig_seg_header_read(src->seg, &h) == 0 ? h.applied_lsn : 0);
+    *out = dst;
+    return 0;
+}

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_INDEX_H
+#define ELIG_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elig_key.h"
+#include "elig_record.h"
+#include "elig_seg.h"
+
+/**
+ * @file
+ * The eligibility index: every qualification record and card link of the
+ * nation in one mapped segment (elig_seg), found two ways:
+ *
+ *   insurance-number key -> the persons holding it -> their records
+ *   card id              -> the card link and its person -> their records
+ *
+ * Exactly one writer (the applier) changes it; any number of readers in any
+ * process look up at the same time without locks. Lookups are exact: hash
+ * tags only filter, the stored key is always compared.
+ *
+ * Records are referred to by a 32-bit reference (their slot), persons by a
+ * 32-bit person reference. References stay valid until the record is deleted.
+ */
+
+/** The layout version this code reads and writes (recorded in the segment header). */
+#define ELIG_INDEX_LAYOUT_VERSION 1
+
+/** Distinct persons reported for one key by a lookup (keys are, in practice, one person's). */
+#define ELIG_INDEX_KEY_PERSONS 4
+
+/** Keys a lookup hands to the memory system together (see elig_index_lookup()). */
+#define ELIG_INDEX_GROUP 16
+
+/** No record or person. */
+#define ELIG_INDEX_NIL UINT32_MAX
+
+/** Creation parameters. Zero in an optional field picks the default shown. */
+struct elig_index_params {
+    const char *path;          /**< segment file to create (must not exist) */
+    uint64_t capacity;         /**< qualification records it can hold, at most 2^31 */
+    uint64_t persons;          /**< optional: distinct persons (default 80% of capacity) */
+    uint64_t cards;            /**< optional: card links (default 50% of capacity) */
+    uint32_t names;            /**< optional: distinct (kanji, kana) name pairs
+                                    (default capacity / 32 + 4096) */
+    uint32_t key_strings;      /**< optional: symbol/number pairs that are not both short
+                                    decimal strings (default capacity / 64 + 4096) */
+    enum elig_seg_pages pages; /**< page policy (see elig_seg.h) */
+};
+
+/** Occupancy, for operators and benchmarks. */
+struct elig_index_stats {
+    uint64_t records;              /**< live qualification records */
+    uint64_t capacity;             /**< records it can hold */
+    uint64_t persons;              /**< persons known */
+    uint64_t persons_capacity;     /**< persons it can hold */
+    uint64_t cards;                /**< card links */
+    uint64_t cards_capacity;       /**< card links it can hold */
+    uint64_t key_stuck;            /**< key-table buckets whose overflow count saturated
+                                        (lookups through them read on; a rebuild clears it) */
+    uint32_t insurers;             /**< distinct insurer numbers */
+    uint32_t names;                /**< distinct name pairs */
+    uint32_t key_strings;          /**< keys held in string form */
+    uint64_t segment_bytes;        /**< size of the mapping */
+    enum elig_seg_backing backing; /**< pages backing it */
+    uint64_t applied_lsn;          /**< as last published */
+};
+
+/** Result of looking up one insurance-number key. */
+struct elig_index_hit {
+    int32_t status;                          /**< 0 found; -ENOENT; -E2BIG more persons
+                                                  than fit (the first ones are listed);
+                                                  -EAGAIN the writer kept changing it */
+    uint32_t npersons;                       /**< persons listed in person[] */
+    uint32_t person[ELIG_INDEX_KEY_PERSONS]; /**< person references */
+};
+
+/** Result of looking up one card. */
+struct elig_index_card_hit {
+    int32_t status;        /**< 0 found; -ENOENT; -EAGAIN */
+    uint32_t person;       /**< person reference of the card's holder */
+    struct elig_card card; /**< the link (person_id filled in) */
+};
+
+/** An open index (opaque): one process's view of the segment. */
+struct elig_index;
+
+/** Hash function: 64 bits of data[0..len). XXH3-64 unless a test replaces it. */
+typedef uint64_t (*elig_index_hash_fn)(const void *data, size_t len);
+
+/**
+ * Create an empty index in a new segment file and open it as its writer.
+ *
+ * @return 0 and *out set; -EINVAL (capacity 0 or above 2^31, or persons or
+ *         cards above 2^30); the errors of elig_seg_create(); -ENOMEM.
+ */
+int elig_index_create(const struct elig_index_params *p, struct elig_index **out);
+
+/**
+ * Open an existing index.
+ *
+ * @param mode ELIG_SEG_READONLY (any number, any process; the mapping is
+ *             read-only) or ELIG_SEG_WRITER (one at a time)
+ * @return 0 and *out set; the errors of elig_seg_open() (-ENOENT, -EBUSY,
+ *         -ELIG_ESEGMAGIC, -ELIG_ESEGVERSION, -ELIG_ESEGSIZE,
+ *         -ELIG_ESEGCHECKSUM); -ELIG_ESEGMAGIC also when a region does not
+ *         hold what the layout says; -ELIG_EINTERRUPTED when opening as
+ *         WRITER a segment whose last writer died inside a change (its
+ *         structure cannot be trusted: rebuild it from snapshot and log);
+ *         -ENOMEM.
+ */
+int elig_index_open(const char *path, unsigned mode, struct elig_index **out);
+
+/** Close; a writer marks the segment CLEAN when clean is true. NULL is ignored. */
+void elig_index_close(struct elig_index *ix, bool clean);
+
+/** The underlying segment (for elig_seg_rename() in a rebuild, or its header). */
+struct elig_seg *elig_index_seg(struct elig_index *ix);
+
+/**
+ * Test hook: replace the hash of every table in this view. Every view of a
+ * segment must use the same function, set before any other call. Not for
+ * production use: a poor hash only makes the index slow, never wrong.
+ */
+void elig_index_set_hash(struct elig_index *ix, elig_index_hash_fn fn);
+
+/* ---- writer ----------------------------------------------------------------
+ * Writer functions need a view opened with ELIG_SEG_WRITER (or created) and
+ * must be called from one thread at a time. Readers in any thread or process
+ * may run concurrently with them.
+ */
+
+/**
+ * Add a qualification record.
+ *
+ * @param ref if not NULL, set to the new record's reference
+ * @return 0; the errors of elig_record_check() for an invalid record;
+ *         -ELIG_EFULL when records, persons, key-table slots or a string
+ *         dictionary are exhausted (nothing is added; rebuild larger);
+ *         -EROFS on a read-only view.
+ */
+int elig_index_insert(struct elig_index *ix, const struct elig_record *rec, uint32_t *ref);
+
+/**
+ * Rewrite record ref in place (a LOSS or CHANGE). The key and the person may
+ * not change: delete and insert for that.
+ *
+ * @return 0; -ENOENT if ref is not a live record; -EINVAL if the key or
+ *         person differs; the errors of elig_record_check(); -ELIG_EFULL
+ *         (a name dictionary is full); -EROFS.
+ */
+int elig_index_replace(struct elig_index *ix, uint32_t ref, const struct elig_record *rec);
+
+/**
+ * Delete record ref. Its slot may be reused by a later insert; readers that
+ * still hold ref see it gone or holding another record, never a torn one.
+ *
+ * @return 0; -ENOENT if ref is not a live record; -EROFS.
+ */
+int elig_index_delete(struct elig_index *ix, uint32_t ref);
+
+/**
+ * Insert or replace the link of card->card_id. The person need not have
+ * records yet.
+ *
+ * @return 0; -EINVAL for a zero card or person id or a bad state;
+ *         -ELIG_EFULL (cards or persons exhausted); -EROFS.
+ */
+int elig_index_card_put(struct elig_index *ix, const struct elig_card *card);
+
+/**
+ * Record an insurer's name (INSURER event).
+ *
+ * @return 0; -ELIG_EFULL; -E2BIG (name longer than ELIG_INSURER_NAME_MAX);
+ *         -EROFS.
+ */
+int elig_index_insurer_name_set(struct elig_index *ix, const char insurer[ELIG_INSURER_LEN],
+                                const char *name, size_t len);
+
+/**
+ * Publish the record count and the last applied log sequence number in the
+ * segment header, where a restart and other processes read them.
+ */
+void elig_index_publish(struct elig_index *ix, uint64_t applied_lsn);
+
+/**
+ * Rebuild: create a new index with parameters p (a larger capacity, say) and
+ * copy every live record, card link and insurer name of src into it, while
+ * readers keep using src. The caller then moves it over the old file with
+ * elig_seg_rename(elig_index_seg(*out), old_path) and readers reopen.
+ * Record and person references are not preserved.
+ *
+ * @return 0 and *out set (a writer view); the errors of elig_index_create()
+ *         and elig_index_insert(); -EAGAIN if src kept changing.
+ */
+int elig_index_rebuild(const struct elig_index *src, const struct elig_index_params *p,
+                       struct elig_index **out);
+
+/* ---- readers ---------------------------------------------------------------
+ * Lock-free, thread-safe, in any process with the segment mapped; they never
+ * block the writer. Each record read is consistent (never torn); a lookup that
+ * races with an update sees each record either before or after it.
+ */
+
+/**
+ * Batch lookup of insurance-number keys: N keys in, N hits out. The keys are
+ * taken ELIG_INDEX_GROUP at a time: all their buckets are prefetched, then
+ * scanned and their candidate records prefetched, then compared, so the cache
+ * misses of a group overlap. One key is the thin case n = 1.
+ *
+ * @return 0 (each hit carries its own status); -EINVAL if n > 0 and keys or
+ *         hits is NULL.
+ */
+int elig_index_lookup(const struct elig_index *ix, const struct elig_key *keys, size_t n,
+                      struct elig_index_hit *hits);
+
+/**
+ * Batch lookup of cards, as elig_index_lookup().
+ * @return 0; -EINVAL.
+ */
+int elig_index_lookup_cards(const struct elig_index *ix, const uint64_t *card_ids, size_t n,
+                            struct elig_index_card_hit *hits);
+
+/** Read the records' names too (elig_index_person_records()). */
+#define ELIG_INDEX_NAMES 0x1
+
+/**
+ * Every record of a person: what the rules need to answer a check.
+ *
+ * @param recs  out: the records (names empty unless flags has ELIG_INDEX_NAMES)
+ * @param refs  out, may be NULL: their references, for elig_index_read()
+ * @param max   room in recs and refs
+ * @param n     out: records written
+ * @return 0; -ENOENT (no such person); -ENOBUFS if the person has more than
+ *         max records; -EAGAIN if the writer kept changing them.
+ */
+int elig_index_person_records(const struct elig_index *ix, uint32_t person, unsigned flags,
+                              struct elig_record *recs, uint32_t *refs, size_t max, size_t *n);
+
+/**
+ * Find a person by pseudonymous person id.
+ * @return 0 and *person set; -ENOENT; -EAGAIN.
+ */
+int elig_index_find_person(const struct elig_index *ix, uint64_t person_id, uint32_t *person);
+
+/**
+ * References of the records stored under one key (the applier's view of a
+ * key: the target of a LOSS or CHANGE is among them).
+ *
+ * @return 0 and *n set; -ENOBUFS if more than max; -EAGAIN.
+ */
+int elig_index_key_records(const struct elig_index *ix, const struct elig_key *key, uint32_t *refs,
+                           size_t max, size_t *n);
+
+/**
+ * Read one whole record, names included.
+ * @return 0; -ENOENT if ref is not a live record; -EAGAIN.
+ */
+int elig_index_read(const struct elig_index *ix, uint32_t ref, struct elig_record *out);
+
+/**
+ * An insurer's name, NUL-terminated, into buf (at least ELIG_INSURER_NAME_MAX + 1 bytes).
+ * @return 0; -ENOENT if the insurer or its name is unknown.
+ */
+int elig_index_insurer_name(const struct elig_index *ix, const char insurer[ELIG_INSURER_LEN],
+                            char *buf);
+
+/** Occupancy figures. Counts are read without a lock and may be a moment old. */
+void elig_index_stats(const struct elig_index *ix, struct elig_index_stats *st);
+
+#endif
