@@ -194,37 +194,61 @@ static double bench_median(const double *v, unsigned n)
 /* ---- the index benchmark ------------------------------------------------------------------------
  */
 
+/* The card of person p, registered with record r, if p holds one. */
+static bool bench_card(uint64_t p, const struct elig_record *r, elig_date_t today,
+                       struct elig_card *c)
+{
+    if (!bench_has_card(p))
+        return false;
+    *c = (struct elig_card){
+        .card_id = bench_card_id(p),
+        .person_id = p,
+        .registered_on = r->valid_from,
+        .cert_expiry = (elig_date_t)(today + bench_mix(p) % (5 * 365)),
+        .state = ELIG_CARD_REGISTERED,
+    };
+    return true;
+}
+
+/* Build the population in chunks: records, then their cards, through the batch calls. */
 static int bench_build(struct elig_index *ix, const struct bench_pop *pop, double *rate)
 {
     struct elig_record *chunk = malloc(CHUNK * sizeof *chunk);
-    if (!chunk)
+    struct elig_card *cards = malloc(CHUNK * sizeof *cards);
+    int *status = malloc(CHUNK * sizeof *status);
+    if (!chunk || !cards || !status) {
+        free(chunk);
+        free(cards);
+        free(status);
         return -ENOMEM;
+    }
     elig_date_t today = bench_ymd(2025, 2, 1);
     double spent = 0;
     int rc = 0;
     for (uint64_t base = 0; rc == 0 && base < pop->n; base += CHUNK) {
         uint64_t m = pop->n - base < CHUNK ? pop->n - base : CHUNK;
-        for (uint64_t j = 0; j < m; j++)
-            bench_record(pop, base + j, today, &chunk[j]);
-        double t0 = bench_now();
-        for (uint64_t j = 0; rc == 0 && j < m; j++) {
-            uint64_t i = base + j;
-            rc = elig_index_insert(ix, &chunk[j], NULL);
-            uint64_t p = bench_person(i);
-            if (rc == 0 && bench_has_card(p) && (i == 0 || bench_person(i - 1) != p)) {
-                struct elig_card c = {
-                    .card_id = bench_card_id(p),
-                    .person_id = p,
-                    .registered_on = chunk[j].valid_from,
-                    .cert_expiry = (elig_date_t)(today + bench_mix(p) % (5 * 365)),
-                    .state = ELIG_CARD_REGISTERED,
-                };
-                rc = elig_index_card_put(ix, &c);
-            }
+        size_t ncards = 0;
+        for (uint64_t j = 0; j < m; j++) {
+            uint64_t i = base + j, p = bench_person(i);
+            bench_record(pop, i, today, &chunk[j]);
+            if ((i == 0 || bench_person(i - 1) != p) &&
+                bench_card(p, &chunk[j], today, &cards[ncards]))
+                ncards++;
         }
+        double t0 = bench_now();
+        rc = elig_index_insert_batch(ix, chunk, m, NULL, status);
+        for (uint64_t j = 0; rc >= 0 && j < m; j++)
+            rc = status[j] < 0 ? status[j] : rc;
+        if (rc >= 0)
+            rc = elig_index_card_put_batch(ix, cards, ncards, status);
+        for (size_t j = 0; rc >= 0 && j < ncards; j++)
+            rc = status[j] < 0 ? status[j] : rc;
+        rc = rc < 0 ? rc : 0;
         spent += bench_now() - t0;
     }
     free(chunk);
+    free(cards);
+    free(status);
     *rate = (double)pop->n / spent;
     return rc;
 }
@@ -282,16 +306,20 @@ static const char *const phase_names[PH_COUNT] = { "single_lookups_per_s", "batc
 static uint64_t bench_checks(const struct elig_index *ix, struct bench_queries *q, unsigned j,
                              unsigned n, elig_date_t day)
 {
-    static struct elig_record recs[REC_MAX];
+    static struct elig_record recs[REC_MAX * 1024];
+    struct elig_index_span spans[1024];
+    uint32_t persons[1024];
     uint64_t found = 0;
     elig_index_lookup(ix, &q->keys[j], n, &q->hits[j]);
-    for (unsigned k = j; k < j + n; k++) {
-        size_t got = 0;
+    for (unsigned k = 0; k < n; k++)
+        persons[k] = q->hits[j + k].status == 0 ? q->hits[j + k].person[0] : ELIG_INDEX_NIL;
+    elig_index_gather(ix, persons, n, 0, recs, REC_MAX * 1024, spans);
+    for (unsigned k = 0; k < n; k++) {
         struct elig_answer ans;
-        if (q->hits[k].status != 0 ||
-            elig_index_person_records(ix, q->hits[k].person[0], 0, recs, NULL, REC_MAX, &got) < 0)
+        if (spans[k].status < 0)
             continue;
-        elig_eval_number(&q->keys[k], q->births[k], day, false, recs, got, &ans);
+        elig_eval_number(&q->keys[j + k], q->births[j + k], day, false, recs + spans[k].first,
+                         spans[k].count, &ans);
         found += ans.validity != ELIG_NO_MATCH;
     }
     return found;

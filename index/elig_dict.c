@@ -149,6 +149,12 @@ static uint32_t probe(const struct elig_dict *d, const char *s, size_t len, uint
     }
 }
 
+void elig_dict_prefetch(const struct elig_dict *d, const char *s, size_t len)
+{
+    uint32_t mask = d->h->nslots - 1;
+    __builtin_prefetch(&d->slots[(uint32_t)XXH3_64bits(s, len) & mask], 0, 3);
+}
+
 int elig_dict_find(const struct elig_dict *d, const char *s, size_t len, uint32_t *id)
 {
     if (len == 0) {

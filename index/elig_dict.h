@@ -68,6 +68,12 @@ int elig_dict_intern(struct elig_dict *d, const char *s, size_t len, uint32_t *i
 int elig_dict_find(const struct elig_dict *d, const char *s, size_t len, uint32_t *id);
 
 /**
+ * Request the cache line where s[0..len) would be looked up, ahead of an
+ * intern or find of it (bulk loading). Has no other effect. Thread-safe.
+ */
+void elig_dict_prefetch(const struct elig_dict *d, const char *s, size_t len);
+
+/**
  * The string of an id, not NUL-terminated, and its length. Readers:
  * lock-free, thread-safe.
  * @return a pointer into the region, or NULL if id was never published.

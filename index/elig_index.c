@@ -489,18 +489,24 @@ static void codes_unpack(uint16_t c, struct elig_record *r)
     r->limit_category = (uint8_t)(c >> 9 & 31);
 }
 
-static int name_pair_id(struct elig_index *ix, const char *kanji, const char *kana, uint32_t *id)
+/* "kanji<US>kana" into buf; its length, or 0 when both are empty (the id 0). */
+static size_t name_pair(const char *kanji, const char *kana, char buf[2 * ELIG_NAME_MAX + 1])
 {
-    size_t a = strlen(kanji), b = strlen(kana);
-    if (a == 0 && b == 0) {
-        *id = 0;
+    size_t a = strnlen(kanji, ELIG_NAME_MAX), b = strnlen(kana, ELIG_NAME_MAX);
+    if (a == 0 && b == 0)
         return 0;
-    }
-    char buf[2 * ELIG_NAME_MAX + 1];
     memcpy(buf, kanji, a);
     buf[a] = SEP;
     memcpy(buf + a + 1, kana, b);
-    return dict_id(ix->names, buf, a + 1 + b, true, id);
+    return a + 1 + b;
+}
+
+static int name_pair_id(struct elig_index *ix, const char *kanji, const char *kana, uint32_t *id)
+{
+    char buf[2 * ELIG_NAME_MAX + 1];
+    size_t len = name_pair(kanji, kana, buf);
+    *id = 0;
+    return len ? dict_id(ix->names, buf, len, true, id) : 0;
 }
 
 static void name_pair_get(const struct elig_index *ix, uint32_t id, char *kanji, char *kana)
@@ -1121,6 +1127,43 @@ int elig_index_insert(struct elig_index *ix, const struct elig_record *rec, uint
     return 0;
 }
 
+/* Writer: request the lines inserting rec will touch: key and person buckets, name slots. */
+static void insert_prefetch(const struct elig_index *ix, const struct elig_record *rec)
+{
+    struct ix_ckey ck;
+    if (ckey_make(ix, &rec->key, false, &ck) == 0) /* a new string key: nothing to ask for */
+        prefetch_line(&ix->keys[bucket_of(ckey_hash(ix, &ck), ix->key_buckets)]);
+    uint64_t pid = rec->person_id;
+    prefetch_line(&ix->persons[bucket_of(hash_of(ix, &pid, sizeof pid), ix->person_buckets)]);
+    char buf[2 * ELIG_NAME_MAX + 1];
+    size_t len = name_pair(rec->family_kanji, rec->family_kana, buf);
+    if (len)
+        elig_dict_prefetch(ix->names, buf, len);
+    if ((len = name_pair(rec->given_kanji, rec->given_kana, buf)) != 0)
+        elig_dict_prefetch(ix->names, buf, len);
+}
+
+int elig_index_insert_batch(struct elig_index *ix, const struct elig_record *recs, size_t n,
+                            uint32_t *refs, int *status)
+{
+    enum { D = ELIG_INDEX_GROUP };
+    if (!ix->writer)
+        return -EROFS;
+    if (n > 0 && (!recs || !status))
+        return -EINVAL;
+    size_t added = 0;
+    for (size_t i = 0; i < n + D; i++) {
+        if (i < n)
+            insert_prefetch(ix, &recs[i]);
+        if (i >= D) {
+            size_t k = i - D;
+            status[k] = elig_index_insert(ix, &recs[k], refs ? &refs[k] : NULL);
+            added += status[k] == 0;
+        }
+    }
+    return (int)(added > INT32_MAX ? INT32_MAX : added);
+}
+
 /* Writer: live record ref, or -ENOENT. */
 static int live_record(const struct elig_index *ix, uint32_t ref, const struct ix_rec **r)
 {
@@ -1235,6 +1278,30 @@ int elig_index_card_put(struct elig_index *ix, const struct elig_card *c)
         counter_add(&ix->meta->cards, 1);
     mutating(ix, 0);
     return 0;
+}
+
+int elig_index_card_put_batch(struct elig_index *ix, const struct elig_card *cards, size_t n,
+                              int *status)
+{
+    enum { D = ELIG_INDEX_GROUP };
+    if (!ix->writer)
+        return -EROFS;
+    if (n > 0 && (!cards || !status))
+        return -EINVAL;
+    size_t stored = 0;
+    for (size_t i = 0; i < n + D; i++) {
+        if (i < n) {
+            uint64_t cid = cards[i].card_id, pid = cards[i].person_id;
+            prefetch_line(&ix->cards[bucket_of(hash_of(ix, &cid, sizeof cid), ix->card_buckets)]);
+            prefetch_line(
+                &ix->persons[bucket_of(hash_of(ix, &pid, sizeof pid), ix->person_buckets)]);
+        }
+        if (i >= D) {
+            status[i - D] = elig_index_card_put(ix, &cards[i - D]);
+            stored += status[i - D] == 0;
+        }
+    }
+    return (int)(stored > INT32_MAX ? INT32_MAX : stored);
 }
 
 int elig_index_insurer_name_set(struct elig_index *ix, const char insurer[ELIG_INSURER_LEN],
@@ -1445,6 +1512,38 @@ int elig_index_person_records(const struct elig_index *ix, uint32_t person, unsi
     return -EAGAIN;
 }
 
+int elig_index_gather(const struct elig_index *ix, const uint32_t *persons, size_t n,
+                      unsigned flags, struct elig_record *recs, size_t max,
+                      struct elig_index_span *spans)
+{
+    enum { G = 2 * ELIG_INDEX_GROUP };
+    if (n > 0 && (!persons || !spans || (max > 0 && !recs)))
+        return -EINVAL;
+    size_t used = 0;
+    for (size_t base = 0; base < n; base += G) {
+        size_t g = n - base < G ? n - base : G;
+        /* the person buckets, then the head records, of the whole group */
+        for (size_t i = base; i < base + g; i++)
+            if (persons[i] < ix->person_buckets * PERSON_SLOTS)
+                prefetch_line(person_bucket(ix, persons[i]));
+        for (size_t i = base; i < base + g; i++) {
+            uint64_t pid;
+            uint32_t head;
+            if (person_get(ix, persons[i], &pid, &head, NULL) == 0 && head < ix->capacity)
+                prefetch_line(&ix->recs[head]);
+        }
+        for (size_t i = base; i < base + g; i++) {
+            size_t got = 0;
+            spans[i].first = (uint32_t)used;
+            spans[i].status = elig_index_person_records(ix, persons[i], flags, recs + used, NULL,
+                                                        max - used, &got);
+            spans[i].count = (uint32_t)got;
+            used += got;
+        }
+    }
+    return 0;
+}
+
 int elig_index_read(const struct elig_index *ix, uint32_t ref, struct elig_record *out)
 {
     for (int t = 0; t < WALK_TRIES; t++) {
@@ -1501,30 +1600,50 @@ static void card_fill(const struct elig_index *ix, const struct card_bucket *cb,
     hit->status = -EAGAIN;
 }
 
+/* The person reference of card slot i of bucket cb, or ELIG_INDEX_NIL if it kept changing. */
+static uint32_t card_person(const struct card_bucket *cb, unsigned i)
+{
+    for (int t = 0; t < SEQ_TRIES; t++) {
+        uint32_t v = seq_read_begin(&cb->seq);
+        uint32_t person = cb->person[i] & ((1u << 30) - 1);
+        if (seq_read_ok(&cb->seq, v))
+            return person;
+        seq_backoff(t);
+    }
+    return ELIG_INDEX_NIL;
+}
+
+/* The same software pipeline as elig_index_lookup(): card bucket, person bucket, fill. */
 int elig_index_lookup_cards(const struct elig_index *ix, const uint64_t *ids, size_t n,
                             struct elig_index_card_hit *hits)
 {
+    enum { D = ELIG_INDEX_GROUP, RING = 4 * ELIG_INDEX_GROUP };
     if (n > 0 && (!ids || !hits))
         return -EINVAL;
-    uint64_t bucket[ELIG_INDEX_GROUP];
-    for (size_t base = 0; base < n; base += ELIG_INDEX_GROUP) {
-        size_t g = n - base < ELIG_INDEX_GROUP ? n - base : ELIG_INDEX_GROUP;
-        for (size_t i = 0; i < g; i++) {
-            uint64_t id = ids[base + i];
-            bucket[i] = bucket_of(hash_of(ix, &id, sizeof id), ix->card_buckets);
-            prefetch_line(&ix->cards[bucket[i]]);
+    uint64_t slot[RING];
+    for (size_t i = 0; i < n + 2 * D; i++) {
+        if (i < n) {
+            uint64_t id = ids[i];
+            prefetch_line(&ix->cards[bucket_of(hash_of(ix, &id, sizeof id), ix->card_buckets)]);
         }
-        for (size_t i = 0; i < g; i++) {
-            struct elig_index_card_hit *hit = &hits[base + i];
+        if (i >= D && i - D < n) {
+            size_t k = i - D;
+            struct elig_index_card_hit *hit = &hits[k];
             memset(hit, 0, sizeof *hit);
-            hit->status = -ENOENT;
-            hit->card.card_id = ids[base + i];
-            uint64_t slot;
-            int rc = ids[base + i] ? card_probe(ix, ids[base + i], &slot) : -ENOENT;
-            if (rc == 0)
-                card_fill(ix, &ix->cards[slot / CARD_SLOTS], (unsigned)(slot % CARD_SLOTS), hit);
-            else
-                hit->status = rc;
+            hit->card.card_id = ids[k];
+            hit->status = ids[k] ? card_probe(ix, ids[k], &slot[k & (RING - 1)]) : -ENOENT;
+            if (hit->status == 0) {
+                uint64_t sl = slot[k & (RING - 1)];
+                uint32_t p = card_person(&ix->cards[sl / CARD_SLOTS], (unsigned)(sl % CARD_SLOTS));
+                if (p != ELIG_INDEX_NIL)
+                    prefetch_line(person_bucket(ix, p < ix->person_buckets * PERSON_SLOTS ? p : 0));
+            }
+        }
+        if (i >= 2 * D && i - 2 * D < n) {
+            size_t k = i - 2 * D;
+            uint64_t sl = slot[k & (RING - 1)];
+            if (hits[k].status == 0)
+                card_fill(ix, &ix->cards[sl / CARD_SLOTS], (unsigned)(sl % CARD_SLOTS), &hits[k]);
         }
     }
     return 0;

@@ -85,6 +85,13 @@ struct elig_index_card_hit {
     struct elig_card card; /**< the link (person_id filled in) */
 };
 
+/** Where one person's records landed in the output of elig_index_gather(). */
+struct elig_index_span {
+    int32_t status; /**< as elig_index_person_records() */
+    uint32_t first; /**< index of the first record in the output array */
+    uint32_t count; /**< records written */
+};
+
 /** An open index (opaque): one process's view of the segment. */
 struct elig_index;
 
@@ -145,6 +152,20 @@ void elig_index_set_hash(struct elig_index *ix, elig_index_hash_fn fn);
 int elig_index_insert(struct elig_index *ix, const struct elig_record *rec, uint32_t *ref);
 
 /**
+ * Add n records, as n calls of elig_index_insert() would, with the key- and
+ * person-table lines of the records ahead requested while each is inserted
+ * (the bulk path: building from a snapshot or a population). A failing record
+ * does not stop the others.
+ *
+ * @param refs    if not NULL, refs[i] is set for each record added
+ * @param status  status[i] is what elig_index_insert() returned for recs[i]
+ * @return the number of records added; -EINVAL if n > 0 and recs or status
+ *         is NULL; -EROFS on a read-only view.
+ */
+int elig_index_insert_batch(struct elig_index *ix, const struct elig_record *recs, size_t n,
+                            uint32_t *refs, int *status);
+
+/**
  * Rewrite record ref in place (a LOSS or CHANGE). The key and the person may
  * not change: delete and insert for that.
  *
@@ -170,6 +191,17 @@ int elig_index_delete(struct elig_index *ix, uint32_t ref);
  *         -ELIG_EFULL (cards or persons exhausted); -EROFS.
  */
 int elig_index_card_put(struct elig_index *ix, const struct elig_card *card);
+
+/**
+ * Store n card links, as n calls of elig_index_card_put() would, with the
+ * table lines of the links ahead requested meanwhile (the bulk path).
+ *
+ * @param status  status[i] is what elig_index_card_put() returned for cards[i]
+ * @return the number stored; -EINVAL if n > 0 and cards or status is NULL;
+ *         -EROFS.
+ */
+int elig_index_card_put_batch(struct elig_index *ix, const struct elig_card *cards, size_t n,
+                              int *status);
 
 /**
  * Record an insurer's name (INSURER event).
@@ -239,6 +271,23 @@ int elig_index_lookup_cards(const struct elig_index *ix, const uint64_t *card_id
  */
 int elig_index_person_records(const struct elig_index *ix, uint32_t person, unsigned flags,
                               struct elig_record *recs, uint32_t *refs, size_t max, size_t *n);
+
+/**
+ * Batch of elig_index_person_records(): the records of n persons, one after
+ * the other in recs, with the person buckets and head records of a group of
+ * persons requested together first (the second half of a batch of checks,
+ * after elig_index_lookup()).
+ *
+ * @param persons person references (ELIG_INDEX_NIL gives status -ENOENT)
+ * @param recs    out: records of persons[0], then of persons[1], ...
+ * @param max     room in recs for all of them
+ * @param spans   out: for each person its status, first record and count;
+ *                -ENOBUFS once recs is full
+ * @return 0; -EINVAL if n > 0 and an array is NULL.
+ */
+int elig_index_gather(const struct elig_index *ix, const uint32_t *persons, size_t n,
+                      unsigned flags, struct elig_record *recs, size_t max,
+                      struct elig_index_span *spans);
 
 /**
  * Find a person by pseudonymous person id.

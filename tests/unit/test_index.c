@@ -500,6 +500,58 @@ static void test_rebuild_and_swap(void **state)
     elig_index_close(reader, false);
 }
 
+/* The bulk calls: each item gets its own status, a bad one does not stop the rest. */
+static void test_batches(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    struct elig_index *ix = create(N);
+    struct elig_record recs[N];
+    struct elig_card cards[N];
+    int status[N];
+    uint32_t refs[N];
+    for (unsigned i = 0; i < N; i++) {
+        struct elig_key k = numbered_key(i + 1);
+        recs[i] = test_record(&k, 700 + i / 2, "1970-01-01", "2000-01-01", "", "");
+        cards[i] = (struct elig_card){ .card_id = 0xD000 + i,
+                                       .person_id = 700 + i / 2,
+                                       .state = ELIG_CARD_REGISTERED };
+    }
+    recs[7].copay_pct = 25; /* invalid */
+    cards[9].person_id = 0; /* invalid */
+    assert_int_equal(elig_index_insert_batch(ix, recs, N, refs, status), N - 1);
+    assert_int_equal(elig_index_card_put_batch(ix, cards, N, status), N - 1);
+    assert_int_equal(status[9], -EINVAL);
+    assert_int_equal(status[10], 0);
+    struct elig_record got;
+    assert_int_equal(elig_index_read(ix, refs[8], &got), 0);
+    assert_same_record(&got, &recs[8]);
+
+    /* gather: persons of every other record, one unknown, then too little room */
+    uint32_t persons[N / 2 + 1];
+    struct elig_index_span spans[N / 2 + 1];
+    struct elig_record out[N];
+    for (unsigned i = 0; i < N / 2; i++)
+        assert_int_equal(elig_index_find_person(ix, 700 + i, &persons[i]), 0);
+    persons[N / 2] = ELIG_INDEX_NIL;
+    assert_int_equal(elig_index_gather(ix, persons, N / 2 + 1, 0, out, N, spans), 0);
+    size_t total = 0;
+    for (unsigned i = 0; i < N / 2; i++) {
+        assert_int_equal(spans[i].status, 0);
+        assert_int_equal(spans[i].first, total);
+        assert_int_equal(spans[i].count, i == 3 ? 1 : 2); /* record 7 was refused */
+        for (unsigned r = 0; r < spans[i].count; r++)
+            assert_int_equal(out[spans[i].first + r].person_id, 700 + i);
+        total += spans[i].count;
+    }
+    assert_int_equal(spans[N / 2].status, -ENOENT);
+    assert_int_equal(elig_index_gather(ix, persons, N / 2, 0, out, 5, spans), 0);
+    assert_int_equal(spans[0].status, 0);
+    assert_int_equal(spans[1].status, 0);
+    assert_int_equal(spans[2].status, -ENOBUFS);
+    elig_index_close(ix, true);
+}
+
 static void poke(uint64_t off, const void *bytes, size_t len)
 {
     int fd = open(path, O_RDWR);
@@ -778,6 +830,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_constant_hash_is_still_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capacity_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_and_swap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readers_race_writer_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_in_another_process, setup, teardown),
