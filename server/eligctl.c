@@ -21,6 +21,7 @@
 #include "elig_config.h"
 #include "elig_error.h"
 #include "elig_feed.h"
+#include "elig_index.h"
 #include "elig_key.h"
 #include "elig_rules.h"
 #include "elig_update.h"
@@ -37,6 +38,8 @@ static void usage(FILE *out)
           "                            as FILE:LINE: FIELD: REASON and count the good ones\n"
           "  feed query FILE... QUERY  apply the feed files in order (in memory) and\n"
           "                            answer one check as the rules would\n"
+          "  stats SEGMENT             attach an index segment read-only and print its\n"
+          "                            occupancy (never blocks or disturbs its writer)\n"
           "  key INSURER SYMBOL NUMBER [BRANCH]\n"
           "                            print the canonical form of an insurance-number key\n"
           "\n"
@@ -498,6 +501,50 @@ static int cmd_key(int argc, char **argv)
     return 0;
 }
 
+/* ---- stats ------------------------------------------------------------- */
+
+static void print_use(const char *what, uint64_t used, uint64_t cap)
+{
+    printf("%-15s %llu of %llu (%.1f%%)\n", what, (unsigned long long)used, (unsigned long long)cap,
+           cap ? 100.0 * (double)used / (double)cap : 0.0);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+    if (argc != 1) {
+        fputs("usage: eligctl stats SEGMENT\n", stderr);
+        return EXIT_USAGE;
+    }
+    struct elig_index *ix;
+    int rc = elig_index_open(argv[0], ELIG_SEG_READONLY, &ix);
+    if (rc < 0) {
+        fprintf(stderr, "eligctl: %s: %s\n", argv[0], elig_strerror(rc));
+        return EXIT_USAGE;
+    }
+    struct elig_index_stats st;
+    struct elig_seg_header h;
+    elig_index_stats(ix, &st);
+    rc = elig_seg_header_read(elig_index_seg(ix), &h);
+    printf("segment         %s\n", argv[0]);
+    printf("state           %s\n", rc < 0 ? elig_strerror(rc)
+                                   : h.state == ELIG_SEG_CLEAN
+                                       ? "clean"
+                                       : "dirty (a writer has it open, or died)");
+    printf("pages           %s\n", elig_seg_backing_name(st.backing));
+    printf("size            %.1f MiB, %.1f bytes per record held\n",
+           (double)st.segment_bytes / (1 << 20),
+           st.records ? (double)st.segment_bytes / (double)st.records : 0.0);
+    print_use("records", st.records, st.capacity);
+    print_use("persons", st.persons, st.persons_capacity);
+    print_use("cards", st.cards, st.cards_capacity);
+    printf("insurers        %u\n", st.insurers);
+    printf("name pairs      %u\n", st.names);
+    printf("key strings     %u\n", st.key_strings);
+    printf("applied lsn     %llu\n", (unsigned long long)st.applied_lsn);
+    elig_index_close(ix, false);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -515,6 +562,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "key") == 0)
         return cmd_key(argc - 2, argv + 2);
+    if (strcmp(cmd, "stats") == 0)
+        return cmd_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "feed") == 0 && argc >= 3) {
         if (strcmp(argv[2], "check") == 0)
             return cmd_feed_check(argc - 3, argv + 3);

@@ -8,37 +8,7 @@ eligctl=${ELIGCTL:?set ELIGCTL to the eligctl binary}
 root=${ELIG_SOURCE_ROOT:?set ELIG_SOURCE_ROOT to the source tree}
 sample=$root/docs/examples/sample.feed
 bad=$root/tests/data/bad.feed
-failures=0
-checks=0
-
-check() { # check NAME EXPECTED-REGEX -- COMMAND...
-    local name=$1 want=$2 out rc
-    shift 3
-    checks=$((checks + 1))
-    set +e
-    out=$("$@" 2>&1)
-    rc=$?
-    set -e
-    if ! grep -Eq -- "$want" <<<"$out"; then
-        echo "FAIL: $name: wanted /$want/ (exit $rc), got:"
-        sed 's/^/    /' <<<"$out"
-        failures=$((failures + 1))
-    fi
-}
-
-check_exit() { # check_exit NAME STATUS -- COMMAND...
-    local name=$1 want=$2 rc
-    shift 3
-    checks=$((checks + 1))
-    set +e
-    "$@" >/dev/null 2>&1
-    rc=$?
-    set -e
-    if [ "$rc" != "$want" ]; then
-        echo "FAIL: $name: exit $rc, wanted $want"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 q() { "$eligctl" feed query "$sample" "$@"; }
 
@@ -123,5 +93,4 @@ check "key normalisation" 'insurer: 00138057 \(national-health-insurance\)' -- \
 check "key check digit" 'invalid: insurer: check digit' -- "$eligctl" key 01130013 "" 1
 check_exit "key invalid exit" 1 -- "$eligctl" key 01130013 "" 1
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Shared by the integration scripts: check NAME REGEX -- CMD..., check_exit
+# NAME STATUS -- CMD..., and finish (prints the tally, fails if any failed).
+failures=0
+checks=0
+
+check() { # check NAME EXPECTED-REGEX -- COMMAND...
+    local name=$1 want=$2 out rc
+    shift 3
+    checks=$((checks + 1))
+    set +e
+    out=$("$@" 2>&1)
+    rc=$?
+    set -e
+    if ! grep -Eq -- "$want" <<<"$out"; then
+        echo "FAIL: $name: wanted /$want/ (exit $rc), got:"
+        sed 's/^/    /' <<<"$out"
+        failures=$((failures + 1))
+    fi
+}
+
+check_exit() { # check_exit NAME STATUS -- COMMAND...
+    local name=$1 want=$2 rc
+    shift 3
+    checks=$((checks + 1))
+    set +e
+    "$@" >/dev/null 2>&1
+    rc=$?
+    set -e
+    if [ "$rc" != "$want" ]; then
+        echo "FAIL: $name: exit $rc, wanted $want"
+        failures=$((failures + 1))
+    fi
+}
+
+finish() {
+    echo "$((checks - failures)) passed, $failures failed"
+    [ "$failures" -eq 0 ]
+}
