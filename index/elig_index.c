@@ -316,6 +316,51 @@ static bool decimal(const char *s, size_t len, uint64_t *v)
     return true;
 }
 
+/*
+ * The value of len <= 8 ASCII digits at s, eight at a time (SWAR): the bytes
+ * beyond len are shifted out, the rest checked to be digits in one test and
+ * combined pairwise (x10, x100, x10000). Reads 8 bytes at s: the caller
+ * guarantees they are inside the key. False if one is not a digit.
+ */
+static inline bool digits8(const char *s, size_t len, uint64_t *v)
+{
+    if (len == 0) {
+        *v = 0;
+        return true;
+    }
+    uint64_t x;
+    memcpy(&x, s, sizeof x);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    x ^= 0x3030303030303030ULL; /* '0'..'9' -> 0..9 */
+    x <<= (8 - len) * 8;        /* drop the bytes past len; zeros lead */
+    if (((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL)
+        return false; /* a byte above 9 */
+    x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffULL;
+    x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffULL;
+    *v = (x * 10000 + (x >> 32)) & 0xffffffffULL;
+    return true;
+}
+
+/* A number of up to 17 digits held in a 20-byte key field. */
+static inline bool digits17(const char *s, size_t len, uint64_t *v)
+{
+    uint64_t hi, lo;
+    if (len <= 8)
+        return digits8(s, len, v);
+    if (len <= 16) {
+        if (!digits8(s, len - 8, &hi) || !digits8(s + len - 8, 8, &lo))
+            return false;
+        *v = hi * 100000000 + lo;
+        return true;
+    }
+    if (!decimal(s, 1, &hi) || !digits8(s + 1, 8, &lo) || !digits8(s + 9, 8, v))
+        return false;
+    *v += (hi * 100000000 + lo) * 100000000;
+    return true;
+}
+
 static int dict_id(struct elig_dict *d, const char *s, size_t len, bool add, uint32_t *id)
 {
     int rc = add ? elig_dict_intern(d, s, len, id) : elig_dict_find(d, s, len, id);
@@ -331,14 +376,17 @@ static int ckey_make(const struct elig_index *ix, const struct elig_key *k, bool
 {
     uint32_t id;
     uint64_t insv, symv, numv;
-    if (!decimal(k->insurer, ELIG_INSURER_LEN, &insv) || !decimal(k->branch, 2, &numv) ||
+    _Static_assert(offsetof(struct elig_key, symbol) + 8 <= sizeof(struct elig_key) &&
+                       offsetof(struct elig_key, number) + 17 <= sizeof(struct elig_key),
+                   "digits8 reads 8 bytes inside the key");
+    if (!digits8(k->insurer, ELIG_INSURER_LEN, &insv) || !decimal(k->branch, 2, &numv) ||
         elig_luhn_check_digit(k->insurer) != (int)(insv % 10))
         return -ENOENT; /* not a normalised key: no record can have it */
     insv /= 10;
     uint64_t kw = insv << 32 | numv << 56;
     int rc;
-    if (k->symbol_len <= 8 && k->number_len <= 17 && decimal(k->symbol, k->symbol_len, &symv) &&
-        decimal(k->number, k->number_len, &numv)) {
+    if (k->symbol_len <= 8 && k->number_len <= 17 && digits8(k->symbol, k->symbol_len, &symv) &&
+        digits17(k->number, k->number_len, &numv)) {
         ck->num = numv | (uint64_t)k->number_len << 57;
         ck->kw = kw | symv | (uint64_t)k->symbol_len << 27;
         return 0;

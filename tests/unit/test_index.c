@@ -171,6 +171,45 @@ static void test_misses_are_exact(void **state)
     elig_index_close(ix, true);
 }
 
+/* Numbers of every length, with leading zeros; each found exactly, each digit matters. */
+static void test_every_number_length(void **state)
+{
+    (void)state;
+    struct elig_index *ix = create(64);
+    const char *digits = "01234567890123456789";
+    for (size_t len = 1; len <= ELIG_NUMBER_MAX; len++) {
+        char num[ELIG_NUMBER_MAX + 1], sym[9];
+        memcpy(num, digits, len);
+        num[len] = '\0';
+        snprintf(sym, sizeof sym, "%.*s", (int)(len % 9), "00000007");
+        struct elig_key k = test_key("06130017", sym, num, "");
+        struct elig_record r = test_record(&k, 900 + len, "1970-01-01", "2000-01-01", "", "");
+        assert_int_equal(elig_index_insert(ix, &r, NULL), 0);
+    }
+    for (size_t len = 1; len <= ELIG_NUMBER_MAX; len++) {
+        char num[ELIG_NUMBER_MAX + 1], sym[9];
+        memcpy(num, digits, len);
+        num[len] = '\0';
+        snprintf(sym, sizeof sym, "%.*s", (int)(len % 9), "00000007");
+        struct elig_key k = test_key("06130017", sym, num, "");
+        uint32_t person = ELIG_INDEX_NIL;
+        assert_int_equal(lookup_one(ix, &k, &person), 1);
+        struct elig_record got;
+        size_t n;
+        assert_int_equal(elig_index_person_records(ix, person, 0, &got, NULL, 1, &n), 0);
+        assert_int_equal(got.person_id, 900 + len);
+        assert_true(elig_key_equal(&got.key, &k));
+        for (size_t pos = 0; pos < len; pos++) { /* change one digit: no match */
+            char other[ELIG_NUMBER_MAX + 1];
+            memcpy(other, num, len + 1);
+            other[pos] = other[pos] == '9' ? '8' : (char)(other[pos] + 1);
+            struct elig_key m = test_key("06130017", sym, other, "");
+            assert_int_equal(lookup_one(ix, &m, NULL), -ENOENT);
+        }
+    }
+    elig_index_close(ix, true);
+}
+
 /* A person with two keys, one of them in two versions; another person. */
 static void test_persons_and_versions(void **state)
 {
@@ -824,6 +863,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_both_key_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misses_are_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_number_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persons_and_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cards, setup, teardown),
