@@ -39,6 +39,7 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_EFULL - ELIG_ERRNO_BASE] = "index is full: rebuild it with a larger capacity",
     [ELIG_EINTERRUPTED - ELIG_ERRNO_BASE] =
         "index was left mid-change by a writer that died: rebuild from snapshot and log",
+    [ELIG_ELOGTAIL - ELIG_ERRNO_BASE] = "log has a torn or corrupt tail",
 };
 
 const char *elig_strerror(int err)

@@ -45,6 +45,7 @@ enum elig_errno {
     ELIG_ENOHUGEPAGES,              /**< huge pages were required but none could be had */
     ELIG_EFULL,                     /**< index capacity exhausted: rebuild it larger */
     ELIG_EINTERRUPTED,              /**< index was left mid-change by a writer that died */
+    ELIG_ELOGTAIL,                  /**< log has a torn or corrupt tail (see the tail report) */
     ELIG_ERRNO_END
 };
 

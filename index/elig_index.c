@@ -135,8 +135,9 @@ struct ix_meta {
     uint64_t records;
     uint64_t persons;
     uint64_t cards;
-    uint64_t key_used;  /* live key-table entries */
-    uint64_t key_stuck; /* buckets whose outbound count saturated */
+    uint64_t key_used;    /* live key-table entries */
+    uint64_t key_stuck;   /* buckets whose outbound count saturated */
+    uint64_t applied_lsn; /* last log record applied (elig_index_commit) */
 };
 
 enum { REC_FREE = 0, REC_LIVE = 1 };
@@ -206,6 +207,7 @@ _Static_assert(sizeof(struct card_bucket) == 64, "card bucket is one cache line"
 struct elig_index {
     struct elig_seg *seg;
     bool writer;
+    bool txn;                /* inside elig_index_begin() .. elig_index_commit() */
     elig_index_hash_fn hash; /* NULL: XXH3-64 */
     struct ix_meta *meta;
     uint32_t *stripes;
@@ -262,9 +264,34 @@ static inline void seq_write_end(uint32_t *s)
     __atomic_store_n(s, *s + 1, __ATOMIC_RELEASE);
 }
 
+/* Mark the segment as being changed (on = 1) or consistent (0), unless a
+ * transaction (elig_index_begin) holds the mark for a whole log record. */
 static void mutating(struct elig_index *ix, uint32_t on)
 {
-    __atomic_store_n(&ix->meta->mutating, on, __ATOMIC_RELEASE);
+    if (!ix->txn)
+        __atomic_store_n(&ix->meta->mutating, on, __ATOMIC_RELEASE);
+}
+
+void elig_index_begin(struct elig_index *ix)
+{
+    if (!ix->writer)
+        return;
+    __atomic_store_n(&ix->meta->mutating, 1, __ATOMIC_RELEASE);
+    ix->txn = true;
+}
+
+void elig_index_commit(struct elig_index *ix, uint64_t lsn)
+{
+    if (!ix->writer || !ix->txn)
+        return;
+    __atomic_store_n(&ix->meta->applied_lsn, lsn, __ATOMIC_RELAXED);
+    ix->txn = false;
+    __atomic_store_n(&ix->meta->mutating, 0, __ATOMIC_RELEASE);
+}
+
+uint64_t elig_index_applied_lsn(const struct elig_index *ix)
+{
+    return __atomic_load_n(&ix->meta->applied_lsn, __ATOMIC_ACQUIRE);
 }
 
 static void counter_add(uint64_t *c, int64_t d)
@@ -1112,8 +1139,12 @@ void elig_index_publish(struct elig_index *ix, uint64_t applied_lsn)
     if (!ix->writer || elig_seg_header_read(ix->seg, &h) < 0)
         return;
     h.count = ix->meta->records;
-    if (applied_lsn != UINT64_MAX)
+    if (applied_lsn != UINT64_MAX) {
         h.applied_lsn = applied_lsn;
+        __atomic_store_n(&ix->meta->applied_lsn, applied_lsn, __ATOMIC_RELAXED);
+    } else {
+        h.applied_lsn = elig_index_applied_lsn(ix);
+    }
     elig_seg_header_publish(ix->seg, &h);
 }
 
@@ -1716,7 +1747,6 @@ int elig_index_insurer_name(const struct elig_index *ix, const char insurer[ELIG
 void elig_index_stats(const struct elig_index *ix, struct elig_index_stats *st)
 {
     const struct ix_meta *m = ix->meta;
-    struct elig_seg_header h;
     memset(st, 0, sizeof *st);
     st->records = counter(&m->records);
     st->capacity = m->capacity;
@@ -1730,8 +1760,7 @@ void elig_index_stats(const struct elig_index *ix, struct elig_index_stats *st)
     st->key_strings = elig_dict_count(ix->keystr) - 1;
     st->segment_bytes = elig_seg_size(ix->seg);
     st->backing = elig_seg_backing(ix->seg);
-    if (elig_seg_header_read(ix->seg, &h) == 0)
-        st->applied_lsn = h.applied_lsn;
+    st->applied_lsn = elig_index_applied_lsn(ix);
 }
 
 /* ---- rebuild ----------------------------------------------------------------------------- */

@@ -213,6 +213,20 @@ int elig_index_insurer_name_set(struct elig_index *ix, const char insurer[ELIG_I
                                 const char *name, size_t len);
 
 /**
+ * Writer: make the changes of one log record one unit. From begin to commit
+ * the segment is marked as being changed; commit records lsn as the last
+ * applied and clears the mark. A writer that dies in between leaves the
+ * segment marked, and the next writer refuses it (-ELIG_EINTERRUPTED)
+ * instead of serving a half-applied record; one that dies after commit
+ * leaves the exact applied LSN, so a replay skips what was applied.
+ */
+void elig_index_begin(struct elig_index *ix);
+void elig_index_commit(struct elig_index *ix, uint64_t lsn);
+
+/** The last LSN committed (elig_index_commit) or published. Thread-safe. */
+uint64_t elig_index_applied_lsn(const struct elig_index *ix);
+
+/**
  * Publish the record count and the last applied log sequence number in the
  * segment header, where a restart and other processes read them.
  */

@@ -32,12 +32,13 @@ int elig_update_target(const struct elig_record *recs, size_t n, const struct el
     int best = -ELIG_ENOCURRENT;
     for (size_t i = 0; i < n; i++) {
         const struct elig_record *r = &recs[i];
-        if (r->loss_date != ELIG_DATE_NONE || !elig_key_equal(&r->key, key))
+        if (!elig_key_equal(&r->key, key))
             continue;
         if (best < 0 || r->valid_from >= recs[best].valid_from)
             best = (int)i;
     }
-    return best;
+    /* only the newest version can be lost or changed; once lost, nothing is current */
+    return best >= 0 && recs[best].loss_date != ELIG_DATE_NONE ? -ELIG_ENOCURRENT : best;
 }
 
 static bool periods_overlap(const struct elig_record *a, const struct elig_record *b)

@@ -81,8 +81,9 @@ struct elig_event {
 const char *elig_event_kind_name(uint8_t kind);
 
 /**
- * The record a LOSS or CHANGE of key applies to: among the key's records, the
- * one without a loss date that starts last.
+ * The record a LOSS or CHANGE of key applies to: the key's newest version
+ * (the one that starts last), unless it is lost. Older versions, ended by a
+ * CHANGE, are history and never targets.
  *
  * @return its index in recs; -ELIG_ENOCURRENT if there is none.
  */

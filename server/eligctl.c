@@ -8,18 +8,20 @@
  * (elig_feed_*, elig_update_*, elig_eval_*), so the command line answers
  * exactly as the server will.
  *
- * "feed query" keeps the events of the given files in plain arrays and scans
- * them linearly: it is an offline tool for checking what the rules make of a
- * small feed, not a store.
+ * "feed query" applies the given files through the applier to a private,
+ * temporary index and answers from it the way the server does, so what it
+ * prints is what the service would answer after those updates.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "elig_config.h"
 #include "elig_error.h"
+#include "elig_apply.h"
 #include "elig_feed.h"
 #include "elig_index.h"
 #include "elig_key.h"
@@ -75,13 +77,14 @@ static int count_event(void *ctx, const struct elig_event *ev, const char *path,
     return 0;
 }
 
-static int read_feeds(char **files, int n, elig_feed_event_fn on_event, void *ctx,
-                      uint64_t *accepted, uint64_t *rejected)
+static int read_feeds(char **files, int n, elig_feed_event_fn on_event,
+                      elig_feed_reject_fn on_reject, void *ctx, uint64_t *accepted,
+                      uint64_t *rejected)
 {
     *accepted = *rejected = 0;
     for (int i = 0; i < n; i++) {
         struct elig_feed_stats st;
-        int rc = elig_feed_read_file(files[i], on_event, print_reject, ctx, &st);
+        int rc = elig_feed_read_file(files[i], on_event, on_reject, ctx, &st);
         *accepted += st.accepted;
         *rejected += st.rejected;
         if (rc) {
@@ -99,7 +102,7 @@ static int cmd_feed_check(int argc, char **argv)
         return EXIT_USAGE;
     }
     uint64_t events = 0, accepted, rejected;
-    int rc = read_feeds(argv, argc, count_event, &events, &accepted, &rejected);
+    int rc = read_feeds(argv, argc, count_event, print_reject, &events, &accepted, &rejected);
     if (rc)
         return rc;
     printf("%llu accepted, %llu rejected\n", (unsigned long long)accepted,
@@ -107,161 +110,92 @@ static int cmd_feed_check(int argc, char **argv)
     return rejected ? EXIT_JUDGED : 0;
 }
 
-/* ---- feed query: a small in-memory store -------------------------------- */
+/* ---- feed query: the feed applied to a private index --------------------- */
 
-struct insurer_name {
-    char number[ELIG_INSURER_LEN];
-    char name[ELIG_INSURER_NAME_MAX + 1];
-};
-
-struct memstore {
-    struct elig_record *recs;
-    size_t nrecs, caprecs;
-    struct elig_card *cards;
-    size_t ncards, capcards;
-    struct insurer_name *insurers;
-    size_t ninsurers, capinsurers;
+/*
+ * The feed files are applied, through the applier (elig_apply), to an index
+ * in a private temporary segment, and the check is answered from it exactly
+ * as the server answers: lookup, the persons' records, the rules.
+ */
+struct query_index {
+    struct elig_index *ix;
+    char dir[256], path[300];
     uint64_t applied, refused;
 };
 
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
+static void quiet_reject(void *ctx, const char *path, uint64_t line,
+                         const struct elig_feed_error *err)
 {
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    void *p = realloc(*arr, ncap * size);
-    if (p == NULL)
-        return -ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
+    (void)ctx;
+    (void)path;
+    (void)line;
+    (void)err;
 }
 
-static int store_record(struct memstore *m, const struct elig_record *r)
+/* A private index sized for events events, in a fresh directory under TMPDIR, else /dev/shm. */
+static int query_index_create(struct query_index *qi, uint64_t events)
 {
-    int rc = grow((void **)&m->recs, &m->caprecs, m->nrecs + 1, sizeof(*r));
-    if (rc == 0)
-        m->recs[m->nrecs++] = *r;
+    const char *tmp = getenv("TMPDIR");
+    const char *base = tmp && *tmp ? tmp : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(qi->dir, sizeof qi->dir, "%s/eligctl-XXXXXX", base);
+    if (!mkdtemp(qi->dir))
+        return -errno;
+    snprintf(qi->path, sizeof qi->path, "%s/index.seg", qi->dir);
+    uint64_t cap = events * 2 + 1024;
+    struct elig_index_params p = {
+        .path = qi->path, .capacity = cap, .persons = cap, .cards = cap
+    };
+    int rc = elig_index_create(&p, &qi->ix);
+    if (rc < 0)
+        rmdir(qi->dir);
     return rc;
 }
 
-static struct elig_card *find_card(struct memstore *m, uint64_t id)
+static void query_index_destroy(struct query_index *qi)
 {
-    for (size_t i = 0; i < m->ncards; i++)
-        if (m->cards[i].card_id == id)
-            return &m->cards[i];
-    return NULL;
-}
-
-static int apply_card(struct memstore *m, const struct elig_event *ev)
-{
-    struct elig_card *cur = find_card(m, ev->u.card.card_id), next;
-    int rc = elig_update_card(cur, ev, &next);
-    if (rc)
-        return rc;
-    if (cur) {
-        *cur = next;
-        return 0;
-    }
-    rc = grow((void **)&m->cards, &m->capcards, m->ncards + 1, sizeof(next));
-    if (rc == 0)
-        m->cards[m->ncards++] = next;
-    return rc;
-}
-
-static int apply_insurer(struct memstore *m, const struct elig_event *ev)
-{
-    for (size_t i = 0; i < m->ninsurers; i++) {
-        if (memcmp(m->insurers[i].number, ev->source, ELIG_INSURER_LEN) == 0) {
-            memcpy(m->insurers[i].name, ev->u.insurer.name, sizeof(m->insurers[i].name));
-            return 0;
-        }
-    }
-    int rc = grow((void **)&m->insurers, &m->capinsurers, m->ninsurers + 1, sizeof(*m->insurers));
-    if (rc)
-        return rc;
-    struct insurer_name *in = &m->insurers[m->ninsurers++];
-    memcpy(in->number, ev->source, ELIG_INSURER_LEN);
-    memcpy(in->name, ev->u.insurer.name, sizeof(in->name));
-    return 0;
-}
-
-static int apply_event(struct memstore *m, const struct elig_event *ev)
-{
-    int rc, t;
-    bool split;
-    struct elig_record next;
-    switch (ev->kind) {
-    case ELIG_EV_ACQUIRE:
-        rc = elig_update_check_acquire(m->recs, m->nrecs, &ev->u.acquire);
-        return rc ? rc : store_record(m, &ev->u.acquire);
-    case ELIG_EV_LOSS:
-        t = elig_update_target(m->recs, m->nrecs, &ev->u.loss.key);
-        return t < 0 ? t : elig_update_loss(&m->recs[t], ev);
-    case ELIG_EV_CHANGE:
-        t = elig_update_target(m->recs, m->nrecs, &ev->u.change.key);
-        if (t < 0)
-            return t;
-        rc = elig_update_change(&m->recs[t], ev, &next, &split, NULL);
-        return rc || !split ? rc : store_record(m, &next);
-    case ELIG_EV_INSURER:
-        return apply_insurer(m, ev);
-    default:
-        return apply_card(m, ev);
-    }
+    if (!qi->ix)
+        return;
+    elig_index_close(qi->ix, false);
+    unlink(qi->path);
+    rmdir(qi->dir);
 }
 
 static int on_query_event(void *ctx, const struct elig_event *ev, const char *path, uint64_t line)
 {
-    struct memstore *m = ctx;
-    int rc = apply_event(m, ev);
-    if (rc == -ENOMEM)
+    struct query_index *qi = ctx;
+    int rc = elig_apply(qi->ix, ev, 0, NULL);
+    if (rc == -ENOMEM || rc == -ELIG_EFULL)
         return rc;
     if (rc) {
-        m->refused++;
+        qi->refused++;
         printf("%s:%llu: %s refused: %s\n", path, (unsigned long long)line,
                elig_event_kind_name(ev->kind), elig_strerror(rc));
     } else {
-        m->applied++;
+        qi->applied++;
     }
     return 0;
 }
 
-static const char *insurer_name(const struct memstore *m, const char number[ELIG_INSURER_LEN])
+static const char *insurer_name(const struct elig_index *ix, const char number[ELIG_INSURER_LEN],
+                                char buf[ELIG_INSURER_NAME_MAX + 1])
 {
-    for (size_t i = 0; i < m->ninsurers; i++)
-        if (memcmp(m->insurers[i].number, number, ELIG_INSURER_LEN) == 0)
-            return m->insurers[i].name;
-    return "(name not registered)";
+    return elig_index_insurer_name(ix, number, buf) == 0 ? buf : "(name not registered)";
 }
 
-#define QUERY_PERSONS_MAX 64
 /* The rules refer to records by 16-bit index. */
 #define QUERY_RECORDS_MAX 65535
 
-/* Copy into out every record of the person, or of the persons who hold key. */
-static size_t gather_persons(const struct memstore *m, const struct elig_key *key, uint64_t person,
+/* Every record of the persons in persons[0..n), with names, into out. */
+static size_t gather_persons(const struct elig_index *ix, const uint32_t *persons, size_t n,
                              struct elig_record *out, size_t cap)
 {
-    uint64_t ids[QUERY_PERSONS_MAX];
-    size_t nids = 0;
-    if (key == NULL)
-        ids[nids++] = person;
-    for (size_t i = 0; key && i < m->nrecs && nids < QUERY_PERSONS_MAX; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < nids; j++)
-            seen = seen || ids[j] == m->recs[i].person_id;
-        if (!seen && elig_key_equal(&m->recs[i].key, key))
-            ids[nids++] = m->recs[i].person_id;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < m->nrecs && n < cap; i++)
-        for (size_t j = 0; j < nids; j++)
-            if (m->recs[i].person_id == ids[j]) {
-                out[n++] = m->recs[i];
-                break;
-            }
-    return n;
+    struct elig_index_span spans[ELIG_INDEX_KEY_PERSONS];
+    size_t total = 0;
+    elig_index_gather(ix, persons, n, ELIG_INDEX_NAMES, out, cap, spans);
+    for (size_t i = 0; i < n; i++)
+        if (spans[i].status == 0)
+            total = spans[i].first + spans[i].count;
+    return total;
 }
 
 static const char *loss_reason_name(uint8_t reason)
@@ -280,11 +214,12 @@ static const char *loss_reason_name(uint8_t reason)
     }
 }
 
-static void print_record(const struct memstore *m, const struct elig_record *r, elig_date_t date,
+static void print_record(const struct elig_index *ix, const struct elig_record *r, elig_date_t date,
                          bool disclosed)
 {
-    char d1[ELIG_DATE_ISO_LEN + 1], d2[ELIG_DATE_ISO_LEN + 1];
-    printf("  insurer:        %.8s %s (%s)\n", r->key.insurer, insurer_name(m, r->key.insurer),
+    char d1[ELIG_DATE_ISO_LEN + 1], d2[ELIG_DATE_ISO_LEN + 1], name[ELIG_INSURER_NAME_MAX + 1];
+    printf("  insurer:        %.8s %s (%s)\n", r->key.insurer,
+           insurer_name(ix, r->key.insurer, name),
            elig_insurance_kind_name(elig_insurance_kind(r->key.insurer)));
     printf("  symbol/number:  %.*s / %.*s / branch %.2s\n", r->key.symbol_len, r->key.symbol,
            r->key.number_len, r->key.number, r->key.branch);
@@ -311,7 +246,7 @@ static void print_record(const struct memstore *m, const struct elig_record *r, 
         printf("  limit category: (withheld: no consent)\n");
 }
 
-static void print_answer(const struct memstore *m, const struct elig_answer *ans,
+static void print_answer(const struct elig_index *ix, const struct elig_answer *ans,
                          const struct elig_record *recs, elig_date_t date)
 {
     if (ans->validity == ELIG_VALIDITY_NONE) {
@@ -327,7 +262,7 @@ static void print_answer(const struct memstore *m, const struct elig_answer *ans
         struct elig_record r;
         elig_answer_record(ans, recs, i, &r);
         printf("record %zu of %u:\n", i + 1, ans->count);
-        print_record(m, &r, date, ans->flags & ELIG_FLAG_LIMIT_DISCLOSED);
+        print_record(ix, &r, date, ans->flags & ELIG_FLAG_LIMIT_DISCLOSED);
     }
 }
 
@@ -407,12 +342,14 @@ static int arg_date(const char *what, const char *s, elig_date_t *out)
     return rc ? EXIT_USAGE : 0;
 }
 
-static int run_query(struct memstore *m, const struct query *q)
+static int run_query(const struct elig_index *ix, const struct query *q)
 {
     elig_date_t date = elig_date_today(), birth = 0;
     if (q->date && arg_date("--date", q->date, &date))
         return EXIT_USAGE;
-    size_t cap = m->nrecs < QUERY_RECORDS_MAX ? m->nrecs : QUERY_RECORDS_MAX;
+    struct elig_index_stats st;
+    elig_index_stats(ix, &st);
+    size_t cap = st.records < QUERY_RECORDS_MAX ? st.records : QUERY_RECORDS_MAX;
     struct elig_record *recs = calloc(cap ? cap : 1, sizeof(*recs));
     if (recs == NULL)
         return EXIT_USAGE;
@@ -427,9 +364,10 @@ static int run_query(struct memstore *m, const struct query *q)
             status = EXIT_USAGE;
             goto out;
         }
-        const struct elig_card *card = find_card(m, id);
-        n = card ? gather_persons(m, NULL, card->person_id, recs, cap) : 0;
-        elig_eval_card(card, date, q->consent, recs, n, &ans);
+        struct elig_index_card_hit hit;
+        elig_index_lookup_cards(ix, &id, 1, &hit);
+        n = hit.status == 0 ? gather_persons(ix, &hit.person, 1, recs, cap) : 0;
+        elig_eval_card(hit.status == 0 ? &hit.card : NULL, date, q->consent, recs, n, &ans);
     } else {
         struct elig_key key;
         enum elig_key_field bad;
@@ -445,12 +383,16 @@ static int run_query(struct memstore *m, const struct query *q)
             status = EXIT_USAGE;
             goto out;
         }
-        n = gather_persons(m, &key, 0, recs, cap);
+        struct elig_index_hit hit;
+        elig_index_lookup(ix, &key, 1, &hit);
+        n = hit.status == 0 || hit.status == -E2BIG
+                ? gather_persons(ix, hit.person, hit.npersons, recs, cap)
+                : 0;
         elig_eval_number(&key, birth, date, q->consent, recs, n, &ans);
     }
     char d[ELIG_DATE_ISO_LEN + 1];
     printf("check as of %s (date of service)\n", elig_date_format(date, d));
-    print_answer(m, &ans, recs, date);
+    print_answer(ix, &ans, recs, date);
 out:
     free(recs);
     return status;
@@ -463,18 +405,25 @@ static int cmd_feed_query(int argc, char **argv)
     int rc = parse_query(argc, argv, &q, &first);
     if (rc)
         return rc;
-    struct memstore m = { 0 };
-    uint64_t accepted, rejected;
-    rc = read_feeds(argv + first, argc - first, on_query_event, &m, &accepted, &rejected);
+    uint64_t accepted, rejected, events = 0;
+    /* first pass: size the index; its rejects are reported by the second */
+    rc = read_feeds(argv + first, argc - first, count_event, quiet_reject, &events, &accepted,
+                    &rejected);
+    struct query_index qi = { 0 };
+    if (rc == 0 && (rc = query_index_create(&qi, events)) < 0) {
+        fprintf(stderr, "eligctl: cannot make a temporary index: %s\n", elig_strerror(rc));
+        return EXIT_USAGE;
+    }
+    if (rc == 0)
+        rc = read_feeds(argv + first, argc - first, on_query_event, print_reject, &qi, &accepted,
+                        &rejected);
     if (rc == 0) {
         printf("%llu events applied, %llu refused, %llu lines rejected\n",
-               (unsigned long long)m.applied, (unsigned long long)m.refused,
+               (unsigned long long)qi.applied, (unsigned long long)qi.refused,
                (unsigned long long)rejected);
-        rc = run_query(&m, &q);
+        rc = run_query(qi.ix, &q);
     }
-    free(m.recs);
-    free(m.cards);
-    free(m.insurers);
+    query_index_destroy(&qi);
     return rc;
 }
 

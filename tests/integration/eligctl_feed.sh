@@ -10,6 +10,11 @@ sample=$root/docs/examples/sample.feed
 bad=$root/tests/data/bad.feed
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# feed query builds a private index under TMPDIR: it must leave nothing behind
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch
+
 q() { "$eligctl" feed query "$sample" "$@"; }
 
 check "version" '^eligctl [0-9]+\.[0-9]+\.[0-9]+$' -- "$eligctl" --version
@@ -92,5 +97,7 @@ check "key normalisation" 'insurer: 00138057 \(national-health-insurance\)' -- \
     "$eligctl" key １３８０５７ "" "9 0 0"
 check "key check digit" 'invalid: insurer: check digit' -- "$eligctl" key 01130013 "" 1
 check_exit "key invalid exit" 1 -- "$eligctl" key 01130013 "" 1
+
+check "feed query leaves no files" '^0$' -- bash -c "ls -A '$scratch' | wc -l"
 
 finish

@@ -47,12 +47,7 @@ static int teardown(void **state)
 
 static struct elig_index *create(uint64_t capacity)
 {
-    struct elig_index_params p = {
-        .path = path, .capacity = capacity, .persons = capacity, .cards = capacity
-    };
-    struct elig_index *ix = NULL;
-    assert_int_equal(elig_index_create(&p, &ix), 0);
-    return ix;
+    return test_index_create(path, capacity);
 }
 
 static uint64_t constant_hash(const void *data, size_t len)
@@ -593,10 +588,7 @@ static void test_batches(void **state)
 
 static void poke(uint64_t off, const void *bytes, size_t len)
 {
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, bytes, len, (off_t)off), (ssize_t)len);
-    close(fd);
+    test_poke(path, off, bytes, len);
 }
 
 static uint64_t meta_offset(void)

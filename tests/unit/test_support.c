@@ -6,6 +6,7 @@
  * on any malformed fixture, so a typo in a test table cannot silently turn
  * into a record with an absent date.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +83,22 @@ void test_temp_dir(char *buf, size_t size)
     snprintf(buf, size, "%s/elig-test-XXXXXX", base);
     if (mkdtemp(buf) == NULL)
         fail_msg("cannot make a temporary directory under %s", base);
+}
+
+void test_poke(const char *path, uint64_t off, const void *bytes, size_t len)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, bytes, len, (off_t)off), (ssize_t)len);
+    close(fd);
+}
+
+struct elig_index *test_index_create(const char *path, uint64_t capacity)
+{
+    struct elig_index_params p = {
+        .path = path, .capacity = capacity, .persons = capacity, .cards = capacity
+    };
+    struct elig_index *ix = NULL;
+    assert_int_equal(elig_index_create(&p, &ix), 0);
+    return ix;
 }

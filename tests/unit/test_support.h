@@ -10,6 +10,7 @@
 
 #include "elig_date.h"
 #include "elig_key.h"
+#include "elig_index.h"
 #include "elig_record.h"
 
 /* Parse an ISO date or fail the test; NULL or "" gives ELIG_DATE_NONE. */
@@ -25,6 +26,12 @@ struct elig_record test_record(const struct elig_key *key, uint64_t person, cons
 
 /* Make a fresh directory for segment files (under /dev/shm when writable) into buf. */
 void test_temp_dir(char *buf, size_t size);
+
+/* Overwrite len bytes of the file at path at offset off (byte surgery), or fail the test. */
+void test_poke(const char *path, uint64_t off, const void *bytes, size_t len);
+
+/* Create an index at path with room for capacity records, persons and cards, or fail. */
+struct elig_index *test_index_create(const char *path, uint64_t capacity);
 
 /* Write bytes to a new temporary file; returns its path (caller frees and unlinks). */
 char *test_temp_file(const void *data, size_t len);

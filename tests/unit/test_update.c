@@ -63,7 +63,8 @@ static void test_loss_hits_current_version(void **state)
     assert_int_equal(elig_update_loss(&recs[1], &ev), 0);
     assert_int_equal(recs[1].loss_date, test_date("2025-02-01"));
     assert_int_equal(recs[1].loss_reason, ELIG_LOSS_DEATH);
-    assert_int_equal(elig_update_target(recs, 3, &K), 2); /* the one without a loss date */
+    /* the newest version is lost: nothing is current, older versions are history */
+    assert_int_equal(elig_update_target(recs, 3, &K), -ELIG_ENOCURRENT);
 
     struct elig_answer ans;
     elig_eval_number(&K, test_date("1980-01-01"), test_date("2025-02-01"), false, recs, 3, &ans);
