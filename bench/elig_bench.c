@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elig_bench.h"
 #include "elig_config.h"
 #include "elig_error.h"
 #include "elig_index.h"
@@ -47,18 +48,6 @@
 #define STAGE    4096 /* keys staged in a hot buffer per timed block */
 #define CHUNK    65536
 #define REC_MAX  64
-
-struct bench_opts {
-    uint64_t records;
-    const char *dir;
-    enum elig_seg_pages pages;
-    unsigned batch;
-    double seconds;
-    unsigned runs;
-    bool json;
-    bool keep;
-    int only; /* a phase to run alone, or -1 for all */
-};
 
 /* ---- deterministic population ----------------------------------------------------------- */
 
@@ -176,7 +165,7 @@ static void bench_record(const struct bench_pop *pop, uint64_t i, elig_date_t to
 
 /* ---- timing ---------------------------------------------------------------------------------- */
 
-static double bench_now(void)
+double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -189,7 +178,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double bench_median(const double *v, unsigned n)
+double bench_median(const double *v, unsigned n)
 {
     double s[64];
     memcpy(s, v, n * sizeof *v);
@@ -396,7 +385,7 @@ static double bench_phase(const struct elig_index *ix, struct bench_queries *q, 
 }
 
 /* Peak resident set of this process, bytes. */
-static uint64_t bench_rss(void)
+uint64_t bench_rss(void)
 {
     struct rusage ru;
     return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
@@ -440,7 +429,7 @@ static void bench_print(const struct bench_opts *o, const struct elig_index_stat
     printf("  batch size                     %u\n", o->batch);
 }
 
-static int bench_index(const struct bench_opts *o)
+int bench_index(const struct bench_opts *o)
 {
     static struct bench_pop pop;
     static struct bench_queries q;
@@ -495,23 +484,31 @@ out:
 
 static void usage(FILE *out)
 {
-    fputs("usage: elig-bench index [OPTIONS]\n"
-          "\n"
-          "Build an index of N synthetic records and measure build rate, bytes per\n"
-          "record, and single, batched, whole-check and card lookup rates.\n"
-          "\n"
-          "  --records N      records to build (default 1000000; 160000000 for the nation)\n"
-          "  --dir DIR        where the segment file goes: tmpfs or hugetlbfs (default /dev/shm)\n"
-          "  --pages P        auto, small (4 KiB) or huge (2 MiB, else fail) (default auto)\n"
-          "  --batch B        keys per batched call, 1..1024, dividing 4096 (default 64)\n"
-          "  --seconds S      length of each timed run (default 2)\n"
-          "  --runs R         timed runs per measurement, 1..64; medians are reported (default 3)\n"
-          "  --only PHASE     time one phase only: single, batch, checks or cards\n"
-          "  --json           one JSON object instead of the table\n"
-          "  --keep           keep the segment file (its path is printed)\n"
-          "\n"
-          "Exit status: 0 done; 1 the build failed or a lookup missed; 2 usage.\n",
-          out);
+    fputs(
+        "usage: elig-bench index|log [OPTIONS]\n"
+        "\n"
+        "index: build an index of N synthetic records and measure build rate, bytes\n"
+        "per record, and single, batched, whole-check and card lookup rates.\n"
+        "log: append N update records durably from T threads (group commit) and\n"
+        "measure appends per second and commit latency, then the replay rate.\n"
+        "\n"
+        "  --records N      index: records to build (default 1000000; 160000000 for the\n"
+        "                   nation); log: records to append (default 200000)\n"
+        "  --dir DIR        where the files go (index: tmpfs or hugetlbfs, default /dev/shm;\n"
+        "                   log: a disk file system, default /var/tmp)\n"
+        "  --pages P        index: auto, small (4 KiB) or huge (2 MiB, else fail) (default auto)\n"
+        "  --batch B        index: keys per batched call, 1..1024, dividing 4096; log: records\n"
+        "                   per append call (default 64)\n"
+        "  --seconds S      index: length of each timed run (default 2)\n"
+        "  --runs R         timed runs per measurement, 1..64; medians are reported (default 3)\n"
+        "  --only PHASE     index: one phase only: single, batch, misses, checks or cards\n"
+        "  --threads T      log: concurrent appenders, 1..256 (default 16)\n"
+        "  --window US      log: commit window in microseconds (default 0)\n"
+        "  --json           one JSON object instead of the table\n"
+        "  --keep           index: keep the segment file (its path is printed)\n"
+        "\n"
+        "Exit status: 0 done; 1 a build, append or lookup failed; 2 usage.\n",
+        out);
 }
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -528,7 +525,7 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 int main(int argc, char **argv)
 {
     struct bench_opts o = {
-        .records = 1000000, .dir = "/dev/shm", .batch = 64, .seconds = 2, .runs = 3, .only = -1
+        .records = 0, .dir = NULL, .batch = 64, .seconds = 2, .runs = 3, .threads = 16, .only = -1
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -538,7 +535,8 @@ int main(int argc, char **argv)
         printf("elig-bench %s\n", ELIG_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "index") != 0) {
+    bool is_log = strcmp(argv[1], "log") == 0;
+    if (!is_log && strcmp(argv[1], "index") != 0) {
         fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
         return EXIT_USAGE;
     }
@@ -552,6 +550,8 @@ int main(int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "keep", no_argument, NULL, 'k' },
         { "only", required_argument, NULL, 'o' },
+        { "threads", required_argument, NULL, 't' },
+        { "window", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -596,6 +596,16 @@ int main(int argc, char **argv)
         case 'j':
             o.json = true;
             break;
+        case 't':
+            if (parse_u64(optarg, 1, 256, &v) < 0)
+                goto bad;
+            o.threads = (unsigned)v;
+            break;
+        case 'w':
+            if (parse_u64(optarg, 0, 1000000, &v) < 0)
+                goto bad;
+            o.window_us = (unsigned)v;
+            break;
         case 'o':
             for (o.only = 0; o.only < PH_COUNT && strcmp(optarg, phase_short[o.only]); o.only++)
                 ;
@@ -620,5 +630,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "elig-bench: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    return bench_index(&o);
+    if (!o.dir)
+        o.dir = is_log ? "/var/tmp" : "/dev/shm";
+    if (!o.records)
+        o.records = is_log ? 200000 : 1000000;
+    return is_log ? bench_log(&o) : bench_index(&o);
 }

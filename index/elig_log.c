@@ -562,43 +562,64 @@ static int batch_reserve(struct elig_log *log, size_t n)
     return 0;
 }
 
-int elig_log_append(struct elig_log *log, uint16_t kind, const void *payload, size_t len,
-                    uint64_t *lsn_out)
+/* Mutex held: format one record at the end of the open batch (room reserved). */
+static uint64_t batch_add(struct elig_log *log, const struct elig_log_rec *rec)
 {
-    if (len == 0 || len > ELIG_LOG_PAYLOAD_MAX)
+    uint64_t lsn = log->next_lsn++;
+    uint8_t *r = log->batch[log->open] + log->used;
+    le32(r, (uint32_t)rec->len);
+    le64(r + 8, lsn);
+    r[16] = (uint8_t)rec->kind;
+    r[17] = (uint8_t)(rec->kind >> 8);
+    r[18] = r[19] = 0;
+    memcpy(r + ELIG_LOG_RECORD_HEAD, rec->payload, rec->len);
+    le32(r + 4, elig_crc32c(0, r + 8, ELIG_LOG_RECORD_HEAD - 8 + rec->len));
+    log->used += ELIG_LOG_RECORD_HEAD + rec->len;
+    if (log->batch_first == 0)
+        log->batch_first = lsn;
+    return lsn;
+}
+
+int elig_log_append_batch(struct elig_log *log, const struct elig_log_rec *recs, size_t n,
+                          uint64_t *first_lsn)
+{
+    size_t bytes = 0;
+    if (n == 0 || !recs)
         return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].len == 0 || recs[i].len > ELIG_LOG_PAYLOAD_MAX)
+            return -EINVAL;
+        bytes += ELIG_LOG_RECORD_HEAD + recs[i].len;
+    }
     pthread_mutex_lock(&log->mu);
     int rc = log->failed;
     if (rc == 0)
-        rc = batch_reserve(log, ELIG_LOG_RECORD_HEAD + len);
+        rc = batch_reserve(log, bytes);
     if (rc < 0) {
         pthread_mutex_unlock(&log->mu);
         return rc;
     }
-    uint64_t lsn = log->next_lsn++;
-    uint8_t *r = log->batch[log->open] + log->used;
-    le32(r, (uint32_t)len);
-    le64(r + 8, lsn);
-    r[16] = (uint8_t)kind;
-    r[17] = (uint8_t)(kind >> 8);
-    r[18] = r[19] = 0;
-    memcpy(r + ELIG_LOG_RECORD_HEAD, payload, len);
-    le32(r + 4, elig_crc32c(0, r + 8, ELIG_LOG_RECORD_HEAD - 8 + len));
-    log->used += ELIG_LOG_RECORD_HEAD + len;
-    if (log->batch_first == 0)
-        log->batch_first = lsn;
-
-    while (log->durable_lsn < lsn && log->failed == 0) {
+    uint64_t first = batch_add(log, &recs[0]), last = first;
+    for (size_t i = 1; i < n; i++)
+        last = batch_add(log, &recs[i]);
+    while (log->durable_lsn < last && log->failed == 0) {
         if (!log->leading)
             lead(log);
         else
             pthread_cond_wait(&log->cv, &log->mu);
     }
-    rc = log->durable_lsn >= lsn ? 0 : log->failed;
+    rc = log->durable_lsn >= last ? 0 : log->failed;
     pthread_mutex_unlock(&log->mu);
-    if (rc == 0 && lsn_out)
-        *lsn_out = lsn;
+    if (rc == 0 && first_lsn)
+        *first_lsn = first;
     return rc;
+}
+
+int elig_log_append(struct elig_log *log, uint16_t kind, const void *payload, size_t len,
+                    uint64_t *lsn)
+{
+    struct elig_log_rec rec = { kind, payload, len };
+    return elig_log_append_batch(log, &rec, 1, lsn);
 }
 
 /* ---- pruning ------------------------------------------------------------------------------- */

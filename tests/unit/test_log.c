@@ -382,7 +382,20 @@ static void test_bad_arguments(void **state)
     uint8_t b = 0;
     assert_int_equal(elig_log_append(log, 1, &b, 0, NULL), -EINVAL);
     assert_int_equal(elig_log_append(log, 1, &b, ELIG_LOG_PAYLOAD_MAX + 1, NULL), -EINVAL);
+    /* a batch: consecutive LSNs; one bad length refuses all of it */
+    uint8_t p1[5] = { 1, 2, 3, 4, 5 }, p2[3] = { 9, 9, 9 };
+    struct elig_log_rec recs[3] = { { 3, p1, sizeof p1 }, { 4, p2, sizeof p2 }, { 5, p1, 0 } };
+    uint64_t first = 0;
+    assert_int_equal(elig_log_append_batch(log, recs, 3, &first), -EINVAL);
+    assert_int_equal(elig_log_durable_lsn(log), 0);
+    assert_int_equal(elig_log_append_batch(log, recs, 2, &first), 0);
+    assert_int_equal(first, 1);
+    assert_int_equal(elig_log_durable_lsn(log), 2);
+    assert_int_equal(elig_log_append_batch(log, recs, 0, &first), -EINVAL);
     elig_log_close(log);
+    uint64_t next = 1;
+    assert_int_equal(elig_log_scan(dir, 1, count_record, &next, NULL), 0);
+    assert_int_equal(next, 3);
     assert_int_equal(elig_log_scan("/nonexistent/elig-log", 1, NULL, NULL, NULL), -ENOENT);
 }
 

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_BENCH_H
+#define ELIG_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "elig_seg.h"
+
+/* What elig-bench was asked; each benchmark reads the options it uses. */
+struct bench_opts {
+    uint64_t records;          /* records to build (index) or append (log) */
+    const char *dir;           /* where the files go */
+    enum elig_seg_pages pages; /* index: page policy */
+    unsigned batch;            /* index: keys per batched call */
+    double seconds;            /* index: length of a timed run */
+    unsigned runs;             /* timed runs per measurement; medians are reported */
+    unsigned threads;          /* log: concurrent appenders */
+    unsigned window_us;        /* log: commit window */
+    bool json;                 /* one JSON object instead of the table */
+    bool keep;                 /* index: keep the segment file */
+    int only;                  /* index: a phase to run alone, or -1 for all */
+};
+
+/* Monotonic seconds. */
+double bench_now(void);
+
+/* Median of n values (n <= 64). */
+double bench_median(const double *v, unsigned n);
+
+/* Peak resident set of this process, bytes. */
+uint64_t bench_rss(void);
+
+int bench_index(const struct bench_opts *o);
+int bench_log(const struct bench_opts *o);
+
+#endif
