@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@
 struct elig_log {
     char *dir;
     int dirfd;
+    int lockfd;         /* LOCK file, flocked: one appender per log directory */
     int fd;             /* current segment file, -1 before the first append */
     uint64_t file_size; /* bytes in the current file (all durable or being written) */
     uint64_t segment_bytes;
@@ -372,6 +374,7 @@ static int log_alloc(const struct elig_log_params *p, struct elig_log **out)
     }
     log->fd = -1;
     log->dirfd = -1;
+    log->lockfd = -1;
     log->segment_bytes = p->segment_bytes ? p->segment_bytes : DEFAULT_SEGMENT;
     log->window_us = p->commit_window_us;
     pthread_mutex_init(&log->mu, NULL);
@@ -394,6 +397,11 @@ int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
     log->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (log->dirfd < 0) {
         rc = -errno;
+        goto fail;
+    }
+    log->lockfd = openat(log->dirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (log->lockfd < 0 || flock(log->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
         goto fail;
     }
     char **names;
@@ -419,6 +427,8 @@ int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
 fail:
     if (log->fd >= 0)
         close(log->fd);
+    if (log->lockfd >= 0)
+        close(log->lockfd);
     if (log->dirfd >= 0)
         close(log->dirfd);
     pthread_mutex_destroy(&log->mu);
@@ -435,6 +445,7 @@ void elig_log_close(struct elig_log *log)
     io_uring_queue_exit(&log->ring);
     if (log->fd >= 0)
         close(log->fd);
+    close(log->lockfd);
     close(log->dirfd);
     pthread_mutex_destroy(&log->mu);
     pthread_cond_destroy(&log->cv);

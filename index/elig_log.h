@@ -87,8 +87,12 @@ typedef int (*elig_log_record_fn)(void *ctx, uint64_t lsn, uint16_t kind, const 
  * Open (or create) the log in p->dir for appending, after checking it.
  *
  * @param report if not NULL, where the scan stopped and what was dropped
- * @return 0 and *out set; -ELIG_ELOGTAIL if the tail is bad and the policy is
- *         REFUSE (report says where); -ENOMEM; -errno of the file system or
+ * One process at a time may have a log open for appending: the directory's
+ * LOCK file is held with flock(2) while it is open. Scanning needs no lock.
+ *
+ * @return 0 and *out set; -EBUSY if another process (or view) has it open;
+ *         -ELIG_ELOGTAIL if the tail is bad and the policy is REFUSE (report
+ *         says where); -ENOMEM; -errno of the file system or
  *         io_uring_queue_init().
  */
 int elig_log_open(const struct elig_log_params *p, struct elig_log **out,

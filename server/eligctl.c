@@ -22,6 +22,7 @@
 #include "elig_config.h"
 #include "elig_error.h"
 #include "elig_apply.h"
+#include "elig_db.h"
 #include "elig_feed.h"
 #include "elig_index.h"
 #include "elig_key.h"
@@ -40,6 +41,12 @@ static void usage(FILE *out)
           "                            as FILE:LINE: FIELD: REASON and count the good ones\n"
           "  feed query FILE... QUERY  apply the feed files in order (in memory) and\n"
           "                            answer one check as the rules would\n"
+          "  append --data DIR --segment PATH [--capacity N] [--truncate-tail] FILE...\n"
+          "                            make the feed files' events durable in the log under\n"
+          "                            DIR and apply them to the index at PATH (warm or cold\n"
+          "                            start first); refused events as FILE:LINE: REASON\n"
+          "  lookup --segment PATH QUERY\n"
+          "                            answer one check from an index, attached read-only\n"
           "  stats SEGMENT             attach an index segment read-only and print its\n"
           "                            occupancy (never blocks or disturbs its writer)\n"
           "  key INSURER SYMBOL NUMBER [BRANCH]\n"
@@ -268,21 +275,19 @@ static void print_answer(const struct elig_index *ix, const struct elig_answer *
 
 struct query {
     const char *insurer, *symbol, *number, *branch, *birth, *card, *date;
+    const char *segment; /* lookup: the index segment to attach */
     bool consent;
 };
 
-static int parse_query(int argc, char **argv, struct query *q, int *first_file)
+/* Query options; files after them unless files is false (lookup). */
+static int parse_query(int argc, char **argv, struct query *q, int *first_file, bool files)
 {
     static const struct option opts[] = {
-        { "insurer", required_argument, NULL, 'i' },
-        { "symbol", required_argument, NULL, 's' },
-        { "number", required_argument, NULL, 'n' },
-        { "branch", required_argument, NULL, 'b' },
-        { "birth", required_argument, NULL, 'B' },
-        { "card", required_argument, NULL, 'c' },
-        { "date", required_argument, NULL, 'd' },
-        { "consent", no_argument, NULL, 'C' },
-        { NULL, 0, NULL, 0 },
+        { "insurer", required_argument, NULL, 'i' }, { "symbol", required_argument, NULL, 's' },
+        { "number", required_argument, NULL, 'n' },  { "branch", required_argument, NULL, 'b' },
+        { "birth", required_argument, NULL, 'B' },   { "card", required_argument, NULL, 'c' },
+        { "date", required_argument, NULL, 'd' },    { "consent", no_argument, NULL, 'C' },
+        { "segment", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
     };
     memset(q, 0, sizeof(*q));
     q->symbol = "";
@@ -315,19 +320,30 @@ static int parse_query(int argc, char **argv, struct query *q, int *first_file)
         case 'C':
             q->consent = true;
             break;
+        case 'S':
+            q->segment = optarg;
+            break;
         default:
             return EXIT_USAGE;
         }
     }
     bool by_number = q->insurer || q->number || q->birth;
     if (by_number == (q->card != NULL) || (by_number && !(q->insurer && q->number && q->birth))) {
-        fputs("eligctl feed query: give either --insurer, --number and --birth (with --symbol "
+        fputs("eligctl: give either --insurer, --number and --birth (with --symbol "
               "and --branch as printed), or --card\n",
               stderr);
         return EXIT_USAGE;
     }
-    if (optind >= argc) {
-        fputs("eligctl feed query: name at least one feed FILE\n", stderr);
+    if (files ? optind >= argc : optind != argc) {
+        fputs(files ? "eligctl feed query: name at least one feed FILE\n"
+                    : "eligctl lookup: no files here: it reads the index (--segment)\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    if (files == (q->segment != NULL)) {
+        fputs(files ? "eligctl feed query: --segment is for lookup\n"
+                    : "eligctl lookup: --segment PATH is required\n",
+              stderr);
         return EXIT_USAGE;
     }
     *first_file = optind;
@@ -402,7 +418,7 @@ static int cmd_feed_query(int argc, char **argv)
 {
     struct query q;
     int first;
-    int rc = parse_query(argc, argv, &q, &first);
+    int rc = parse_query(argc, argv, &q, &first, true);
     if (rc)
         return rc;
     uint64_t accepted, rejected, events = 0;
@@ -448,6 +464,154 @@ static int cmd_key(int argc, char **argv)
            elig_insurance_kind_name(elig_insurance_kind(key.insurer)), key.symbol_len, key.symbol,
            key.number_len, key.number, key.branch);
     return 0;
+}
+
+/* ---- lookup ------------------------------------------------------------ */
+
+static int cmd_lookup(int argc, char **argv)
+{
+    struct query q;
+    int first;
+    int rc = parse_query(argc, argv, &q, &first, false);
+    if (rc)
+        return rc;
+    struct elig_index *ix;
+    if ((rc = elig_index_open(q.segment, ELIG_SEG_READONLY, &ix)) < 0) {
+        fprintf(stderr, "eligctl: %s: %s\n", q.segment, elig_strerror(rc));
+        return EXIT_USAGE;
+    }
+    rc = run_query(ix, &q);
+    elig_index_close(ix, false);
+    return rc;
+}
+
+/* ---- append ------------------------------------------------------------ */
+
+#define APPEND_CHUNK 1024
+
+/* Events read from the feeds, submitted a chunk at a time; where each came from. */
+struct appender {
+    struct elig_db *db;
+    struct elig_event *evs;
+    const char *path[APPEND_CHUNK];
+    uint64_t line[APPEND_CHUNK];
+    int status[APPEND_CHUNK];
+    size_t n;
+    uint64_t applied, refused, last_lsn;
+    int err;
+};
+
+static int append_flush(struct appender *a)
+{
+    uint64_t first;
+    if (a->n == 0)
+        return 0;
+    int rc = elig_db_submit(a->db, a->evs, a->n, a->status, &first);
+    if (rc < 0) {
+        fprintf(stderr, "eligctl: append: %s\n", elig_strerror(rc));
+        return a->err = rc;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->status[i] == 0) {
+            a->applied++;
+            continue;
+        }
+        a->refused++;
+        printf("%s:%llu: %s refused: %s\n", a->path[i], (unsigned long long)a->line[i],
+               elig_event_kind_name(a->evs[i].kind), elig_strerror(a->status[i]));
+    }
+    a->last_lsn = first + a->n - 1;
+    a->n = 0;
+    return 0;
+}
+
+static int on_append_event(void *ctx, const struct elig_event *ev, const char *path, uint64_t line)
+{
+    struct appender *a = ctx;
+    a->evs[a->n] = *ev;
+    a->path[a->n] = path;
+    a->line[a->n] = line;
+    return ++a->n == APPEND_CHUNK ? append_flush(a) : 0;
+}
+
+static void print_start(const struct elig_db_start *st)
+{
+    if (st->tail.stop != ELIG_LOG_STOP_END)
+        fprintf(stderr,
+                "eligctl: LOG TAIL CUT: %s at offset %llu of %s; %llu bytes and %u later "
+                "file(s) dropped; the log now ends at LSN %llu\n",
+                elig_log_stop_name(st->tail.stop), (unsigned long long)st->tail.offset,
+                st->tail.file, (unsigned long long)st->tail.dropped_bytes, st->tail.dropped_files,
+                (unsigned long long)st->tail.last_lsn);
+    printf("start: %s%s%s, %llu log records replayed (%llu refused), applied through LSN %llu, "
+           "%.3f s\n",
+           st->warm ? "warm" : "cold", st->warm ? "" : ": ", st->warm ? "" : st->cold_reason,
+           (unsigned long long)st->replayed, (unsigned long long)st->rejected,
+           (unsigned long long)st->applied_lsn, st->seconds);
+}
+
+static int cmd_append(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "data", required_argument, NULL, 'D' },
+        { "segment", required_argument, NULL, 'S' },
+        { "capacity", required_argument, NULL, 'c' },
+        { "truncate-tail", no_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct elig_db_params p = { .index.capacity = 1000000 };
+    char *end;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        if (c == 'D')
+            p.data_dir = optarg;
+        else if (c == 'S')
+            p.segment_path = optarg;
+        else if (c == 't')
+            p.tail = ELIG_LOG_TAIL_TRUNCATE;
+        else if (c == 'c' && (p.index.capacity = strtoull(optarg, &end, 10)) > 0 && !*end)
+            continue;
+        else
+            return EXIT_USAGE;
+    }
+    if (!p.data_dir || !p.segment_path || optind >= argc) {
+        fputs("usage: eligctl append --data DIR --segment PATH [--capacity N] "
+              "[--truncate-tail] FILE...\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    struct elig_db_start st;
+    struct appender a = { 0 };
+    int rc = elig_db_open(&p, &a.db, &st);
+    if (rc < 0) {
+        fprintf(stderr, "eligctl: %s: %s\n", p.data_dir, elig_strerror(rc));
+        if (rc == -ELIG_ELOGTAIL)
+            fprintf(stderr,
+                    "eligctl: the log ends in a bad record: %s at offset %llu of %s "
+                    "(--truncate-tail cuts it there)\n",
+                    elig_log_stop_name(st.tail.stop), (unsigned long long)st.tail.offset,
+                    st.tail.file);
+        return EXIT_USAGE;
+    }
+    print_start(&st);
+    a.evs = malloc(APPEND_CHUNK * sizeof *a.evs);
+    uint64_t accepted, rejected;
+    rc = a.evs ? read_feeds(argv + optind, argc - optind, on_append_event, print_reject, &a,
+                            &accepted, &rejected)
+               : EXIT_USAGE;
+    if (rc == 0 && a.err == 0)
+        append_flush(&a);
+    if (a.err == 0 && rc == 0)
+        printf("%llu events applied, %llu refused, %llu lines rejected; durable and applied "
+               "through LSN %llu\n",
+               (unsigned long long)a.applied, (unsigned long long)a.refused,
+               (unsigned long long)rejected,
+               (unsigned long long)elig_index_applied_lsn(elig_db_index(a.db)));
+    elig_db_close(a.db);
+    free(a.evs);
+    if (a.err || rc)
+        return EXIT_USAGE;
+    return a.refused || rejected ? EXIT_JUDGED : 0;
 }
 
 /* ---- stats ------------------------------------------------------------- */
@@ -513,6 +677,10 @@ int main(int argc, char **argv)
         return cmd_key(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 2, argv + 2);
+    if (strcmp(cmd, "lookup") == 0)
+        return cmd_lookup(argc - 1, argv + 1);
+    if (strcmp(cmd, "append") == 0)
+        return cmd_append(argc - 1, argv + 1);
     if (strcmp(cmd, "feed") == 0 && argc >= 3) {
         if (strcmp(argv[2], "check") == 0)
             return cmd_feed_check(argc - 3, argv + 3);

@@ -1,0 +1,221 @@
+/*
+ * elig_db.c - the append log and the index kept in step.
+ *
+ * Invariant: the index's applied LSN never exceeds the log's last durable
+ * LSN, and every record up to it has been applied exactly once (elig_apply
+ * commits the LSN with the changes). Start-up restores it: a segment that is
+ * missing, damaged, left mid-change or ahead of the log (the log lost its
+ * tail) is not trusted and is rebuilt from the log; a trusted one only
+ * replays what follows its applied LSN. submit() keeps it: log first
+ * (durable), then apply in LSN order, under one mutex so that LSN order is
+ * apply order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elig_apply.h"
+#include "elig_codec.h"
+#include "elig_db.h"
+#include "elig_error.h"
+
+struct elig_db {
+    struct elig_log *log;
+    struct elig_index *ix;
+    int rejects_fd;
+    pthread_mutex_t mu;
+    uint64_t rejected;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* One line per refused event; the reason and the sender, never the event's personal data. */
+static void reject(struct elig_db *db, uint64_t lsn, const struct elig_event *ev, int why)
+{
+    char line[256];
+    const char *kind = elig_event_kind_name(ev->kind);
+    int n = snprintf(line, sizeof line, "%llu\t%s\t%.8s\t%s\n", (unsigned long long)lsn,
+                     kind ? kind : "?", ev->source, elig_strerror(why));
+    db->rejected++;
+    if (n > 0 && write(db->rejects_fd, line, (size_t)n) != n)
+        fprintf(stderr, "eligd: cannot write the reject file: %s\n", elig_strerror(-errno));
+}
+
+/* Apply one logged record; a model refusal is recorded, anything else is returned. */
+static int apply_record(struct elig_db *db, uint64_t lsn, const uint8_t *payload, size_t len)
+{
+    struct elig_event *ev = malloc(sizeof *ev);
+    if (!ev)
+        return -ENOMEM;
+    int rc = elig_event_decode(payload, len, ev);
+    if (rc == 0)
+        rc = elig_apply(db->ix, ev, lsn, NULL);
+    if (rc == ELIG_APPLY_SKIPPED)
+        rc = 0;
+    else if (rc <= -ELIG_ERRNO_BASE && rc != -ELIG_EFULL) {
+        reject(db, lsn, ev, rc); /* the model refused it: done with, and on record */
+        rc = 1;
+    }
+    free(ev);
+    return rc;
+}
+
+struct replay {
+    struct elig_db *db;
+    uint64_t applied, rejected;
+    int err;
+};
+
+static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *payload, size_t len)
+{
+    (void)kind;
+    struct replay *r = ctx;
+    int rc = apply_record(r->db, lsn, payload, len);
+    if (rc < 0) {
+        r->err = rc;
+        return 1; /* stop the scan */
+    }
+    r->applied++;
+    r->rejected += rc == 1;
+    return 0;
+}
+
+/* A segment we may reattach: present, valid, not mid-change, not ahead of the log. */
+static const char *attach_warm(struct elig_db *db, const struct elig_db_params *p,
+                               uint64_t log_last)
+{
+    int rc = elig_index_open(p->segment_path, ELIG_SEG_WRITER, &db->ix);
+    if (rc == -ENOENT)
+        return "no segment";
+    if (rc == -ELIG_EINTERRUPTED)
+        return "segment left mid-change by a writer that died";
+    if (rc < 0)
+        return elig_strerror(rc);
+    if (elig_index_applied_lsn(db->ix) > log_last) {
+        elig_index_close(db->ix, false);
+        db->ix = NULL;
+        return "segment is ahead of the log";
+    }
+    return NULL;
+}
+
+static int create_cold(struct elig_db *db, const struct elig_db_params *p)
+{
+    struct elig_index_params ip = p->index;
+    ip.path = p->segment_path;
+    if (unlink(p->segment_path) < 0 && errno != ENOENT)
+        return -errno;
+    return elig_index_create(&ip, &db->ix);
+}
+
+int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct elig_db_start *st)
+{
+    struct elig_db_start local;
+    st = st ? st : &local;
+    memset(st, 0, sizeof *st);
+    double t0 = now_s();
+    if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    struct elig_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return -ENOMEM;
+    pthread_mutex_init(&db->mu, NULL);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rejects.tsv", p->data_dir);
+    db->rejects_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    snprintf(path, sizeof path, "%s/log", p->data_dir);
+    struct elig_log_params lp = { .dir = path,
+                                  .tail = p->tail,
+                                  .commit_window_us = p->commit_window_us };
+    int rc = db->rejects_fd < 0 ? -errno : elig_log_open(&lp, &db->log, &st->tail);
+    if (rc == 0) {
+        st->cold_reason = attach_warm(db, p, st->tail.last_lsn);
+        st->warm = st->cold_reason == NULL;
+        if (!st->warm)
+            rc = create_cold(db, p);
+    }
+    if (rc == 0) {
+        struct replay r = { .db = db };
+        rc = elig_log_scan(path, elig_index_applied_lsn(db->ix) + 1, replay_record, &r, NULL);
+        rc = r.err ? r.err : rc < 0 ? rc : 0;
+        st->replayed = r.applied;
+        st->rejected = r.rejected;
+    }
+    if (rc < 0) {
+        elig_db_close(db);
+        return rc;
+    }
+    st->applied_lsn = elig_index_applied_lsn(db->ix);
+    elig_index_publish(db->ix, st->applied_lsn);
+    st->seconds = now_s() - t0;
+    *out = db;
+    return 0;
+}
+
+int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, int *status,
+                   uint64_t *first_lsn)
+{
+    if (n == 0)
+        return 0;
+    uint8_t *buf = malloc(n * ELIG_EVENT_WIRE_MAX);
+    struct elig_log_rec *recs = malloc(n * sizeof *recs);
+    int rc = buf && recs ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int len = elig_event_encode(&evs[i], buf + i * ELIG_EVENT_WIRE_MAX, ELIG_EVENT_WIRE_MAX);
+        if (len < 0)
+            rc = len;
+        else
+            recs[i] =
+                (struct elig_log_rec){ evs[i].kind, buf + i * ELIG_EVENT_WIRE_MAX, (size_t)len };
+    }
+    uint64_t first = 0;
+    pthread_mutex_lock(&db->mu);
+    if (rc == 0)
+        rc = elig_log_append_batch(db->log, recs, n, &first);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        status[i] = elig_apply(db->ix, &evs[i], first + i, NULL);
+        if (status[i] == -ELIG_EFULL)
+            rc = status[i];
+        else if (status[i] <= -ELIG_ERRNO_BASE)
+            reject(db, first + i, &evs[i], status[i]);
+        else if (status[i] < 0)
+            rc = status[i];
+    }
+    if (rc == 0)
+        elig_index_publish(db->ix, elig_index_applied_lsn(db->ix));
+    pthread_mutex_unlock(&db->mu);
+    free(buf);
+    free(recs);
+    if (rc == 0 && first_lsn)
+        *first_lsn = first;
+    return rc;
+}
+
+struct elig_index *elig_db_index(struct elig_db *db)
+{
+    return db->ix;
+}
+
+void elig_db_close(struct elig_db *db)
+{
+    if (!db)
+        return;
+    if (db->ix)
+        elig_index_close(db->ix, true);
+    elig_log_close(db->log);
+    if (db->rejects_fd >= 0)
+        close(db->rejects_fd);
+    pthread_mutex_destroy(&db->mu);
+    free(db);
+}

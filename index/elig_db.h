@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_DB_H
+#define ELIG_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elig_index.h"
+#include "elig_log.h"
+#include "elig_update.h"
+
+/**
+ * @file
+ * The durable store: the append log and the shared index kept in step. It
+ * is what the writer process (eligd, or eligctl when no server runs) opens:
+ *
+ *   start-up  warm: the segment exists, validates, was not left mid-change
+ *             and is not ahead of the log -> reattach it and replay only the
+ *             log after its applied LSN;
+ *             cold: otherwise -> build a new segment from the log;
+ *   submit    events -> log (durable, acknowledged after fdatasync) ->
+ *             applied to the index in LSN order; events the update model
+ *             refuses are written to the reject file with their reason.
+ *
+ * Layout of data_dir: log/ (elig_log segment files) and rejects.tsv (one
+ * line per refused event: LSN, kind, sending insurer, reason; never the
+ * event's personal data).
+ */
+
+/** Opening parameters. */
+struct elig_db_params {
+    const char *data_dir;           /**< log and reject file (created if missing) */
+    const char *segment_path;       /**< the index segment (tmpfs or hugetlbfs) */
+    struct elig_index_params index; /**< sizes for a cold start (path is ignored) */
+    enum elig_log_tail_policy tail; /**< what to do with a torn log tail */
+    uint32_t commit_window_us;      /**< log commit window */
+};
+
+/** How a start went. */
+struct elig_db_start {
+    bool warm;                        /**< reattached an existing segment */
+    const char *cold_reason;          /**< why not warm (static string), or NULL */
+    uint64_t replayed;                /**< log records applied at start-up */
+    uint64_t rejected;                /**< of those, refused by the update model */
+    uint64_t applied_lsn;             /**< applied LSN when serving began */
+    struct elig_log_tail_report tail; /**< what the log scan found at its end */
+    double seconds;                   /**< time from open to serving */
+};
+
+/** An open store (opaque). */
+struct elig_db;
+
+/**
+ * Open the store: the log (its tail handled per p->tail), then the index,
+ * warm or cold, replaying the log into it.
+ *
+ * @return 0 and *out set; the errors of elig_log_open() (-EBUSY: another
+ *         writer; -ELIG_ELOGTAIL); of elig_index_create() on a cold start;
+ *         -ELIG_EFULL if the log does not fit the index's capacity; -errno.
+ */
+int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct elig_db_start *st);
+
+/**
+ * Make n events durable, then apply them. Returns once they are applied.
+ * One caller at a time (calls are serialised inside).
+ *
+ * @param status  status[i]: 0 applied, or the update model's reason it was
+ *                refused (also written to the reject file)
+ * @param first_lsn if not NULL, the LSN given to evs[0]
+ * @return 0; -ELIG_EKIND / -ELIG_ETOOLONG if an event cannot be encoded
+ *         (nothing is logged); the log's fatal error (-EIO, ...): nothing
+ *         more is accepted; -ELIG_EFULL: logged but the index is full (it
+ *         must be rebuilt larger before serving on).
+ */
+int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, int *status,
+                   uint64_t *first_lsn);
+
+/** The index the store keeps (writer view; readers open the segment themselves). */
+struct elig_index *elig_db_index(struct elig_db *db);
+
+/** Publish the applied LSN in the segment header and close; clean. NULL is ignored. */
+void elig_db_close(struct elig_db *db);
+
+#endif
