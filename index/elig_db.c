@@ -24,8 +24,10 @@
 #include "elig_codec.h"
 #include "elig_db.h"
 #include "elig_error.h"
+#include "elig_snap.h"
 
 struct elig_db {
+    char log_dir[4096], snap_dir[4096];
     struct elig_log *log;
     struct elig_index *ix;
     int rejects_fd;
@@ -73,6 +75,7 @@ static int apply_record(struct elig_db *db, uint64_t lsn, const uint8_t *payload
 
 struct replay {
     struct elig_db *db;
+    uint64_t from; /* the first LSN the log must hold */
     uint64_t applied, rejected;
     int err;
 };
@@ -81,6 +84,10 @@ static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *
 {
     (void)kind;
     struct replay *r = ctx;
+    if (r->applied == 0 && lsn != r->from) {
+        r->err = -ELIG_ELOGGAP; /* pruned past what the index holds */
+        return 1;
+    }
     int rc = apply_record(r->db, lsn, payload, len);
     if (rc < 0) {
         r->err = rc;
@@ -110,13 +117,45 @@ static const char *attach_warm(struct elig_db *db, const struct elig_db_params *
     return NULL;
 }
 
-static int create_cold(struct elig_db *db, const struct elig_db_params *p)
+static int create_empty(struct elig_db *db, const struct elig_db_params *p)
 {
     struct elig_index_params ip = p->index;
     ip.path = p->segment_path;
+    if (db->ix) {
+        elig_index_close(db->ix, false);
+        db->ix = NULL;
+    }
     if (unlink(p->segment_path) < 0 && errno != ENOENT)
         return -errno;
     return elig_index_create(&ip, &db->ix);
+}
+
+/* Cold: a new segment, loaded from the newest snapshot that checks out, if any. */
+static int create_cold(struct elig_db *db, const struct elig_db_params *p, struct elig_db_start *st)
+{
+    char(*snaps)[4096] = malloc(8 * sizeof *snaps);
+    if (!snaps)
+        return -ENOMEM;
+    int n = elig_snap_list(db->snap_dir, snaps, 8), rc = 0;
+    for (int i = 0; i < n && i < 8; i++) {
+        struct elig_snap_info info;
+        if ((rc = create_empty(db, p)) < 0)
+            break;
+        rc = elig_snap_load(snaps[i], db->ix, &info);
+        if (rc == 0) {
+            st->snapshot_lsn = info.lsn;
+            break;
+        }
+        if (rc != -ELIG_ESNAPSHOT)
+            break;
+        st->snapshots_damaged++; /* try the next older one */
+        snprintf(st->damaged, sizeof st->damaged, "%s", strrchr(snaps[i], '/') + 1);
+        rc = 0;
+    }
+    if (rc == 0 && st->snapshot_lsn == 0)
+        rc = create_empty(db, p);
+    free(snaps);
+    return rc;
 }
 
 int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct elig_db_start *st)
@@ -134,8 +173,9 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     char path[4096];
     snprintf(path, sizeof path, "%s/rejects.tsv", p->data_dir);
     db->rejects_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    snprintf(path, sizeof path, "%s/log", p->data_dir);
-    struct elig_log_params lp = { .dir = path,
+    snprintf(db->log_dir, sizeof db->log_dir, "%s/log", p->data_dir);
+    snprintf(db->snap_dir, sizeof db->snap_dir, "%s/snapshots", p->data_dir);
+    struct elig_log_params lp = { .dir = db->log_dir,
                                   .tail = p->tail,
                                   .commit_window_us = p->commit_window_us };
     int rc = db->rejects_fd < 0 ? -errno : elig_log_open(&lp, &db->log, &st->tail);
@@ -143,12 +183,15 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
         st->cold_reason = attach_warm(db, p, st->tail.last_lsn);
         st->warm = st->cold_reason == NULL;
         if (!st->warm)
-            rc = create_cold(db, p);
+            rc = create_cold(db, p, st);
     }
     if (rc == 0) {
-        struct replay r = { .db = db };
-        rc = elig_log_scan(path, elig_index_applied_lsn(db->ix) + 1, replay_record, &r, NULL);
+        uint64_t from = elig_index_applied_lsn(db->ix) + 1;
+        struct replay r = { .db = db, .from = from };
+        rc = elig_log_scan(db->log_dir, from, replay_record, &r, NULL);
         rc = r.err ? r.err : rc < 0 ? rc : 0;
+        if (rc == 0 && from <= st->tail.last_lsn && r.applied == 0)
+            rc = -ELIG_ELOGGAP;
         st->replayed = r.applied;
         st->rejected = r.rejected;
     }
@@ -200,6 +243,19 @@ int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, i
     if (rc == 0 && first_lsn)
         *first_lsn = first;
     return rc;
+}
+
+int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info)
+{
+    pthread_mutex_lock(&db->mu); /* no applies meanwhile; lookups go on */
+    uint64_t lsn = elig_index_applied_lsn(db->ix);
+    int rc = elig_snap_write(db->ix, db->snap_dir, lsn, info);
+    pthread_mutex_unlock(&db->mu);
+    if (rc == 0)
+        rc = elig_log_prune(db->log_dir, lsn);
+    if (rc >= 0)
+        rc = elig_snap_prune(db->snap_dir, 2);
+    return rc < 0 ? rc : 0;
 }
 
 struct elig_index *elig_db_index(struct elig_db *db)

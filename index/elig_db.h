@@ -8,6 +8,7 @@
 
 #include "elig_index.h"
 #include "elig_log.h"
+#include "elig_snap.h"
 #include "elig_update.h"
 
 /**
@@ -18,14 +19,17 @@
  *   start-up  warm: the segment exists, validates, was not left mid-change
  *             and is not ahead of the log -> reattach it and replay only the
  *             log after its applied LSN;
- *             cold: otherwise -> build a new segment from the log;
+ *             cold: otherwise -> a new segment from the newest good
+ *             snapshot and the log after it;
  *   submit    events -> log (durable, acknowledged after fdatasync) ->
  *             applied to the index in LSN order; events the update model
  *             refuses are written to the reject file with their reason.
  *
- * Layout of data_dir: log/ (elig_log segment files) and rejects.tsv (one
- * line per refused event: LSN, kind, sending insurer, reason; never the
- * event's personal data).
+ * Layout of data_dir: log/ (elig_log segment files), snapshots/ (elig_snap
+ * files) and rejects.tsv (one line per refused event: LSN, kind, sending
+ * insurer, reason; never the event's personal data). A cold start loads the
+ * newest snapshot that checks out (a damaged one is skipped and reported)
+ * and replays the log after it.
  */
 
 /** Opening parameters. */
@@ -44,6 +48,9 @@ struct elig_db_start {
     uint64_t replayed;                /**< log records applied at start-up */
     uint64_t rejected;                /**< of those, refused by the update model */
     uint64_t applied_lsn;             /**< applied LSN when serving began */
+    uint64_t snapshot_lsn;            /**< cold start: the snapshot loaded (0: none) */
+    uint32_t snapshots_damaged;       /**< cold start: newer snapshots refused */
+    char damaged[64];                 /**< the last refused snapshot's file name */
     struct elig_log_tail_report tail; /**< what the log scan found at its end */
     double seconds;                   /**< time from open to serving */
 };
@@ -75,6 +82,15 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
  */
 int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, int *status,
                    uint64_t *first_lsn);
+
+/**
+ * Write a snapshot of the index as of its applied LSN (updates wait; lookups
+ * go on), then delete the log files it covers and all but the two newest
+ * snapshots.
+ *
+ * @return 0 and *info; the errors of elig_snap_write(); -errno.
+ */
+int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info);
 
 /** The index the store keeps (writer view; readers open the segment themselves). */
 struct elig_index *elig_db_index(struct elig_db *db);

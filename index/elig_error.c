@@ -40,6 +40,9 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_EINTERRUPTED - ELIG_ERRNO_BASE] =
         "index was left mid-change by a writer that died: rebuild from snapshot and log",
     [ELIG_ELOGTAIL - ELIG_ERRNO_BASE] = "log has a torn or corrupt tail",
+    [ELIG_ESNAPSHOT - ELIG_ERRNO_BASE] = "snapshot file is damaged",
+    [ELIG_ELOGGAP - ELIG_ERRNO_BASE] =
+        "log does not reach back far enough (pruned, and no snapshot covers the gap)",
 };
 
 const char *elig_strerror(int err)

@@ -46,6 +46,8 @@ enum elig_errno {
     ELIG_EFULL,                     /**< index capacity exhausted: rebuild it larger */
     ELIG_EINTERRUPTED,              /**< index was left mid-change by a writer that died */
     ELIG_ELOGTAIL,                  /**< log has a torn or corrupt tail (see the tail report) */
+    ELIG_ESNAPSHOT,                 /**< snapshot file is damaged (checksum or structure) */
+    ELIG_ELOGGAP,                   /**< log does not reach back to the snapshot or index */
     ELIG_ERRNO_END
 };
 

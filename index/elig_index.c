@@ -1763,41 +1763,83 @@ void elig_index_stats(const struct elig_index *ix, struct elig_index_stats *st)
     st->applied_lsn = elig_index_applied_lsn(ix);
 }
 
-/* ---- rebuild ----------------------------------------------------------------------------- */
+/* ---- export and rebuild ------------------------------------------------------------------ */
 
-static int rebuild_cards(const struct elig_index *src, struct elig_index *dst)
+static int export_records(const struct elig_index *ix, const struct elig_index_export *ex)
 {
-    for (uint64_t b = 0; b < src->card_buckets; b++) {
+    uint64_t high = __atomic_load_n(&ix->meta->high, __ATOMIC_RELAXED);
+    struct elig_record *rec = malloc(sizeof *rec);
+    int rc = rec ? 0 : -ENOMEM;
+    for (uint64_t ref = 0; rc == 0 && ex->record && ref < high; ref++) {
+        rc = elig_index_read(ix, (uint32_t)ref, rec);
+        if (rc == 0)
+            rc = ex->record(ex->ctx, rec);
+        else if (rc == -ENOENT)
+            rc = 0; /* a free slot */
+    }
+    free(rec);
+    return rc;
+}
+
+static int export_cards(const struct elig_index *ix, const struct elig_index_export *ex)
+{
+    for (uint64_t b = 0; ex->card && b < ix->card_buckets; b++) {
         for (unsigned i = 0; i < CARD_SLOTS; i++) {
-            struct elig_index_card_hit hit = { .card.card_id = src->cards[b].id[i] };
+            struct elig_index_card_hit hit = { .card.card_id = ix->cards[b].id[i] };
             if (hit.card.card_id == 0)
                 continue;
-            card_fill(src, &src->cards[b], i, &hit);
+            card_fill(ix, &ix->cards[b], i, &hit);
             if (hit.status == -ENOENT)
                 continue; /* replaced meanwhile */
-            int rc = hit.status < 0 ? hit.status : elig_index_card_put(dst, &hit.card);
-            if (rc < 0)
+            int rc = hit.status < 0 ? hit.status : ex->card(ex->ctx, &hit.card);
+            if (rc != 0)
                 return rc;
         }
     }
     return 0;
 }
 
-static int rebuild_insurers(const struct elig_index *src, struct elig_index *dst)
+static int export_insurers(const struct elig_index *ix, const struct elig_index_export *ex)
 {
-    uint32_t n = elig_dict_count(src->insurers);
-    for (uint32_t id = 1; id < n; id++) {
+    uint32_t n = elig_dict_count(ix->insurers);
+    for (uint32_t id = 1; ex->insurer && id < n; id++) {
         size_t len, nlen;
-        const char *ins = elig_dict_get(src->insurers, id, &len);
-        uint32_t nid = __atomic_load_n(&src->insurer_names[id], __ATOMIC_ACQUIRE);
-        const char *name = nid ? elig_dict_get(src->names, nid, &nlen) : NULL;
+        const char *ins = elig_dict_get(ix->insurers, id, &len);
+        uint32_t nid = __atomic_load_n(&ix->insurer_names[id], __ATOMIC_ACQUIRE);
+        const char *name = nid ? elig_dict_get(ix->names, nid, &nlen) : NULL;
         if (!ins || len != ELIG_INSURER_LEN || !name)
             continue;
-        int rc = elig_index_insurer_name_set(dst, ins, name, nlen);
-        if (rc < 0)
+        int rc = ex->insurer(ex->ctx, ins, name, nlen);
+        if (rc != 0)
             return rc;
     }
     return 0;
+}
+
+int elig_index_export(const struct elig_index *ix, const struct elig_index_export *ex)
+{
+    int rc = export_records(ix, ex);
+    if (rc == 0)
+        rc = export_cards(ix, ex);
+    if (rc == 0)
+        rc = export_insurers(ix, ex);
+    return rc;
+}
+
+static int rebuild_record(void *ctx, const struct elig_record *rec)
+{
+    return elig_index_insert(ctx, rec, NULL);
+}
+
+static int rebuild_card(void *ctx, const struct elig_card *card)
+{
+    return elig_index_card_put(ctx, card);
+}
+
+static int rebuild_insurer(void *ctx, const char insurer[ELIG_INSURER_LEN], const char *name,
+                           size_t len)
+{
+    return elig_index_insurer_name_set(ctx, insurer, name, len);
 }
 
 int elig_index_rebuild(const struct elig_index *src, const struct elig_index_params *p,
@@ -1808,22 +1850,8 @@ int elig_index_rebuild(const struct elig_index *src, const struct elig_index_par
     if (rc < 0)
         return rc;
     dst->hash = src->hash;
-    uint64_t high = __atomic_load_n(&src->meta->high, __ATOMIC_RELAXED);
-    struct elig_record *rec = malloc(sizeof *rec);
-    if (!rec)
-        rc = -ENOMEM;
-    for (uint64_t ref = 0; rc == 0 && ref < high; ref++) {
-        rc = elig_index_read(src, (uint32_t)ref, rec);
-        if (rc == 0)
-            rc = elig_index_insert(dst, rec, NULL);
-        else if (rc == -ENOENT)
-            rc = 0;
-    }
-    free(rec);
-    if (rc == 0)
-        rc = rebuild_cards(src, dst);
-    if (rc == 0)
-        rc = rebuild_insurers(src, dst);
+    struct elig_index_export ex = { dst, rebuild_record, rebuild_card, rebuild_insurer };
+    rc = elig_index_export(src, &ex);
     if (rc < 0) {
         elig_index_close(dst, false);
         unlink(p->path);

@@ -233,6 +233,29 @@ uint64_t elig_index_applied_lsn(const struct elig_index *ix);
 void elig_index_publish(struct elig_index *ix, uint64_t applied_lsn);
 
 /**
+ * Everything an index holds, handed out one item at a time: the visitor of
+ * elig_index_export(). A callback returning nonzero stops the export with
+ * that value. NULL callbacks are skipped.
+ */
+struct elig_index_export {
+    void *ctx;                                               /**< passed to each call */
+    int (*record)(void *ctx, const struct elig_record *rec); /**< each live record */
+    int (*card)(void *ctx, const struct elig_card *card);    /**< each card link */
+    int (*insurer)(void *ctx, const char insurer[ELIG_INSURER_LEN], const char *name,
+                   size_t len); /**< each insurer name */
+};
+
+/**
+ * Walk every live record (in slot order), then every card link, then every
+ * named insurer. Readers may call it on a live index: each item is consistent;
+ * for an image of one moment, the writer must not change the index meanwhile
+ * (snapshots are taken by the writer, between applies).
+ *
+ * @return 0; the first nonzero callback value; -EAGAIN; -ENOMEM.
+ */
+int elig_index_export(const struct elig_index *ix, const struct elig_index_export *ex);
+
+/**
  * Rebuild: create a new index with parameters p (a larger capacity, say) and
  * copy every live record, card link and insurer name of src into it, while
  * readers keep using src. The caller then moves it over the old file with

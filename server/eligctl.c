@@ -45,6 +45,8 @@ static void usage(FILE *out)
           "                            make the feed files' events durable in the log under\n"
           "                            DIR and apply them to the index at PATH (warm or cold\n"
           "                            start first); refused events as FILE:LINE: REASON\n"
+          "  snapshot --data DIR --segment PATH\n"
+          "                            write a snapshot of the index, delete the log it covers\n"
           "  lookup --segment PATH QUERY\n"
           "                            answer one check from an index, attached read-only\n"
           "  stats SEGMENT             attach an index segment read-only and print its\n"
@@ -543,14 +545,25 @@ static void print_start(const struct elig_db_start *st)
                 elig_log_stop_name(st->tail.stop), (unsigned long long)st->tail.offset,
                 st->tail.file, (unsigned long long)st->tail.dropped_bytes, st->tail.dropped_files,
                 (unsigned long long)st->tail.last_lsn);
-    printf("start: %s%s%s, %llu log records replayed (%llu refused), applied through LSN %llu, "
-           "%.3f s\n",
-           st->warm ? "warm" : "cold", st->warm ? "" : ": ", st->warm ? "" : st->cold_reason,
+    if (st->snapshots_damaged)
+        fprintf(stderr, "eligctl: SNAPSHOT DAMAGED: %s (and %u newer) skipped\n", st->damaged,
+                st->snapshots_damaged - 1);
+    char from[64] = "";
+    if (st->snapshot_lsn)
+        snprintf(from, sizeof from, ", from the snapshot at LSN %llu",
+                 (unsigned long long)st->snapshot_lsn);
+    printf("start: %s%s%s%s, %llu log records replayed (%llu refused), applied through LSN "
+           "%llu, %.3f s\n",
+           st->warm ? "warm" : "cold", st->warm ? "" : ": ", st->warm ? "" : st->cold_reason, from,
            (unsigned long long)st->replayed, (unsigned long long)st->rejected,
            (unsigned long long)st->applied_lsn, st->seconds);
 }
 
-static int cmd_append(int argc, char **argv)
+/*
+ * Options of the commands that open the store (append, snapshot), then open
+ * it (warm or cold start, reported). files: whether FILE... must follow.
+ */
+static int open_store(int argc, char **argv, bool files, struct elig_db **db)
 {
     static const struct option opts[] = {
         { "data", required_argument, NULL, 'D' },
@@ -574,15 +587,15 @@ static int cmd_append(int argc, char **argv)
         else
             return EXIT_USAGE;
     }
-    if (!p.data_dir || !p.segment_path || optind >= argc) {
-        fputs("usage: eligctl append --data DIR --segment PATH [--capacity N] "
-              "[--truncate-tail] FILE...\n",
-              stderr);
+    if (!p.data_dir || !p.segment_path || (files ? optind >= argc : optind != argc)) {
+        fprintf(stderr,
+                "usage: eligctl %s --data DIR --segment PATH [--capacity N] "
+                "[--truncate-tail]%s\n",
+                argv[0], files ? " FILE..." : "");
         return EXIT_USAGE;
     }
     struct elig_db_start st;
-    struct appender a = { 0 };
-    int rc = elig_db_open(&p, &a.db, &st);
+    int rc = elig_db_open(&p, db, &st);
     if (rc < 0) {
         fprintf(stderr, "eligctl: %s: %s\n", p.data_dir, elig_strerror(rc));
         if (rc == -ELIG_ELOGTAIL)
@@ -594,6 +607,34 @@ static int cmd_append(int argc, char **argv)
         return EXIT_USAGE;
     }
     print_start(&st);
+    return 0;
+}
+
+static int cmd_snapshot(int argc, char **argv)
+{
+    struct elig_db *db;
+    int rc = open_store(argc, argv, false, &db);
+    if (rc)
+        return rc;
+    struct elig_snap_info info;
+    rc = elig_db_snapshot(db, &info);
+    if (rc < 0)
+        fprintf(stderr, "eligctl: snapshot: %s\n", elig_strerror(rc));
+    else
+        printf("snapshot at LSN %llu: %llu records, %llu cards, %llu insurer names, %llu bytes\n",
+               (unsigned long long)info.lsn, (unsigned long long)info.records,
+               (unsigned long long)info.cards, (unsigned long long)info.insurers,
+               (unsigned long long)info.bytes);
+    elig_db_close(db);
+    return rc < 0 ? EXIT_USAGE : 0;
+}
+
+static int cmd_append(int argc, char **argv)
+{
+    struct appender a = { 0 };
+    int rc = open_store(argc, argv, true, &a.db);
+    if (rc)
+        return rc;
     a.evs = malloc(APPEND_CHUNK * sizeof *a.evs);
     uint64_t accepted, rejected;
     rc = a.evs ? read_feeds(argv + optind, argc - optind, on_append_event, print_reject, &a,
@@ -681,6 +722,8 @@ int main(int argc, char **argv)
         return cmd_lookup(argc - 1, argv + 1);
     if (strcmp(cmd, "append") == 0)
         return cmd_append(argc - 1, argv + 1);
+    if (strcmp(cmd, "snapshot") == 0)
+        return cmd_snapshot(argc - 1, argv + 1);
     if (strcmp(cmd, "feed") == 0 && argc >= 3) {
         if (strcmp(argv[2], "check") == 0)
             return cmd_feed_check(argc - 3, argv + 3);

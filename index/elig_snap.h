@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_SNAP_H
+#define ELIG_SNAP_H
+
+#include <stdint.h>
+
+#include "elig_index.h"
+
+/**
+ * @file
+ * Snapshots: an image of the index as of one applied LSN, so that a cold
+ * start loads it and replays only the log after it, and the log before it
+ * can be deleted.
+ *
+ * File <dir>/snapshot-<LSN, 20 digits>.els:
+ *   header   64 bytes: magic "ELIGSNP1", version, LSN, counts of records,
+ *            cards and insurer names, creation time, CRC32C of the header
+ *   entries  type u8 (1 record, 2 card, 3 insurer name), length u32, bytes:
+ *            records and names in the event codec's form (ACQUIRE, INSURER),
+ *            cards as id, person, four dates, state
+ *   trailer  "ELIGEND1", entry count u64, CRC32C of all entry bytes
+ * Written to a temporary name, synced, renamed into place, directory synced:
+ * a snapshot file either exists whole or not at all.
+ */
+
+/** What a snapshot holds. */
+struct elig_snap_info {
+    uint64_t lsn;      /**< the applied LSN it is an image of */
+    uint64_t records;  /**< qualification records */
+    uint64_t cards;    /**< card links */
+    uint64_t insurers; /**< insurer names */
+    uint64_t bytes;    /**< file size */
+};
+
+/**
+ * Write an image of ix as of lsn into dir (created if missing). The caller
+ * (the writer) must not change ix meanwhile; lookups may go on.
+ *
+ * @return 0; -ELIG_EKIND/-ELIG_ETOOLONG (an item that cannot be encoded);
+ *         -errno of the file system (the temporary file is removed).
+ */
+int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
+                    struct elig_snap_info *info);
+
+/**
+ * Check a snapshot file whole (header, every entry, trailer checksum)
+ * without loading it.
+ *
+ * @return 0 and *info; -ELIG_ESNAPSHOT if it is damaged; -errno.
+ */
+int elig_snap_check(const char *path, struct elig_snap_info *info);
+
+/**
+ * Load a checked snapshot into an empty index (writer view) and record its
+ * LSN as applied.
+ *
+ * @return 0; -ELIG_ESNAPSHOT if damaged (nothing is loaded: it is checked
+ *         first); the errors of the index's bulk inserts (-ELIG_EFULL).
+ */
+int elig_snap_load(const char *path, struct elig_index *ix, struct elig_snap_info *info);
+
+/**
+ * The snapshot files in dir, newest (highest LSN) first: up to max paths
+ * written as dir/name into paths[i] (each PATH_MAX bytes).
+ *
+ * @return the number found (may exceed max); -errno (-ENOENT: no dir).
+ */
+int elig_snap_list(const char *dir, char (*paths)[4096], int max);
+
+/** Delete the snapshots of dir older than the newest keep. @return how many; -errno. */
+int elig_snap_prune(const char *dir, int keep);
+
+#endif
