@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "elig_apply.h"
 #include "elig_codec.h"
@@ -50,7 +51,7 @@ static void reject(struct elig_db *db, uint64_t lsn, const struct elig_event *ev
     int n = snprintf(line, sizeof line, "%llu\t%s\t%.8s\t%s\n", (unsigned long long)lsn,
                      kind ? kind : "?", ev->source, elig_strerror(why));
     db->rejected++;
-    if (n > 0 && write(db->rejects_fd, line, (size_t)n) != n)
+    if (db->rejects_fd >= 0 && n > 0 && write(db->rejects_fd, line, (size_t)n) != n)
         fprintf(stderr, "eligd: cannot write the reject file: %s\n", elig_strerror(-errno));
 }
 
@@ -274,4 +275,152 @@ void elig_db_close(struct elig_db *db)
         close(db->rejects_fd);
     pthread_mutex_destroy(&db->mu);
     free(db);
+}
+
+/* ---- verify ----------------------------------------------------------------------------- */
+
+/* Digests of everything an index holds: records, cards and insurer names, one array. */
+struct digests {
+    uint64_t *v;
+    size_t n, cap;
+    uint64_t records, cards, insurers;
+};
+
+static int digest_add(struct digests *d, uint64_t h)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 1024;
+        uint64_t *grown = realloc(d->v, cap * sizeof *grown);
+        if (!grown)
+            return -ENOMEM;
+        d->v = grown;
+        d->cap = cap;
+    }
+    d->v[d->n++] = h;
+    return 0;
+}
+
+static int digest_record(void *ctx, const struct elig_record *rec)
+{
+    struct digests *d = ctx;
+    struct elig_record c;
+    memset(&c, 0, sizeof c);
+    memcpy(&c, rec, offsetof(struct elig_record, family_kanji));
+    strcpy(c.family_kanji, rec->family_kanji);
+    strcpy(c.given_kanji, rec->given_kanji);
+    strcpy(c.family_kana, rec->family_kana);
+    strcpy(c.given_kana, rec->given_kana);
+    d->records++;
+    return digest_add(d, XXH3_64bits_withSeed(&c, sizeof c, 1));
+}
+
+static int digest_card(void *ctx, const struct elig_card *card)
+{
+    struct digests *d = ctx;
+    uint64_t f[7] = { card->card_id,     card->person_id,       card->registered_on,
+                      card->cert_expiry, card->dereg_effective, card->returned_on,
+                      card->state };
+    d->cards++;
+    return digest_add(d, XXH3_64bits_withSeed(f, sizeof f, 2));
+}
+
+static int digest_insurer(void *ctx, const char insurer[ELIG_INSURER_LEN], const char *name,
+                          size_t len)
+{
+    struct digests *d = ctx;
+    char buf[ELIG_INSURER_LEN + ELIG_INSURER_NAME_MAX];
+    memcpy(buf, insurer, ELIG_INSURER_LEN);
+    memcpy(buf + ELIG_INSURER_LEN, name, len);
+    d->insurers++;
+    return digest_add(d, XXH3_64bits_withSeed(buf, ELIG_INSURER_LEN + len, 3));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int digest_index(const struct elig_index *ix, struct digests *d)
+{
+    struct elig_index_export ex = { d, digest_record, digest_card, digest_insurer };
+    int rc = elig_index_export(ix, &ex);
+    if (rc == 0)
+        qsort(d->v, d->n, sizeof *d->v, cmp_u64);
+    return rc;
+}
+
+/* Rebuild into ix (empty, writer) from the newest good snapshot in data_dir and the log after it.
+ */
+static int rebuild_from_disk(const char *data_dir, struct elig_index *ix,
+                             struct elig_db_verify *rep)
+{
+    struct elig_db db = { .ix = ix, .rejects_fd = -1 };
+    snprintf(db.log_dir, sizeof db.log_dir, "%s/log", data_dir);
+    snprintf(db.snap_dir, sizeof db.snap_dir, "%s/snapshots", data_dir);
+    char(*snaps)[4096] = malloc(8 * sizeof *snaps);
+    if (!snaps)
+        return -ENOMEM;
+    int n = elig_snap_list(db.snap_dir, snaps, 8), rc = 0;
+    for (int i = 0; i < n && i < 8; i++) {
+        struct elig_snap_info info;
+        if (elig_snap_check(snaps[i], &info) == 0) {
+            rc = elig_snap_load(snaps[i], ix, &info);
+            rep->snapshot_lsn = info.lsn;
+            break;
+        }
+    }
+    free(snaps);
+    if (rc < 0)
+        return rc;
+    uint64_t from = elig_index_applied_lsn(ix) + 1;
+    struct replay r = { .db = &db, .from = from };
+    rc = elig_log_scan(db.log_dir, from, replay_record, &r, NULL);
+    rep->replayed = r.applied;
+    return r.err ? r.err : rc < 0 ? rc : 0;
+}
+
+int elig_db_verify(const char *data_dir, const struct elig_index *live, const char *scratch_path,
+                   struct elig_db_verify *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    struct elig_index_stats st;
+    elig_index_stats(live, &st);
+    struct elig_index_params p = { .path = scratch_path,
+                                   .capacity = st.capacity,
+                                   .persons = st.persons_capacity,
+                                   .cards = st.cards_capacity };
+    struct elig_index *ix;
+    int rc = elig_index_create(&p, &ix);
+    if (rc < 0)
+        return rc;
+    struct digests a = { 0 }, b = { 0 };
+    rc = rebuild_from_disk(data_dir, ix, rep);
+    if (rc == 0)
+        rc = digest_index(live, &a);
+    if (rc == 0)
+        rc = digest_index(ix, &b);
+    rep->live_lsn = elig_index_applied_lsn(live);
+    rep->rebuilt_lsn = elig_index_applied_lsn(ix);
+    elig_index_close(ix, false);
+    unlink(scratch_path);
+    if (rc == 0) {
+        rep->live_items = a.n;
+        rep->rebuilt_items = b.n;
+        for (size_t i = 0, j = 0; i < a.n || j < b.n;) {
+            if (j == b.n || (i < a.n && a.v[i] < b.v[j])) {
+                rep->only_live++;
+                i++;
+            } else if (i == a.n || b.v[j] < a.v[i]) {
+                rep->only_rebuilt++;
+                j++;
+            } else {
+                i++;
+                j++;
+            }
+        }
+    }
+    free(a.v);
+    free(b.v);
+    return rc;
 }

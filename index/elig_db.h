@@ -95,6 +95,31 @@ int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info);
 /** The index the store keeps (writer view; readers open the segment themselves). */
 struct elig_index *elig_db_index(struct elig_db *db);
 
+/** What elig_db_verify() found. Items are records, card links and insurer names. */
+struct elig_db_verify {
+    uint64_t snapshot_lsn;  /**< the snapshot the rebuild started from (0: none) */
+    uint64_t replayed;      /**< log records the rebuild applied */
+    uint64_t live_lsn;      /**< applied LSN of the live index */
+    uint64_t rebuilt_lsn;   /**< applied LSN of the rebuild */
+    uint64_t live_items;    /**< items in the live index */
+    uint64_t rebuilt_items; /**< items in the rebuild */
+    uint64_t only_live;     /**< items in the live index and not in the rebuild */
+    uint64_t only_rebuilt;  /**< items in the rebuild and not in the live index */
+};
+
+/**
+ * Rebuild the index from data_dir's newest good snapshot and its log into a
+ * scratch segment, and compare it with live item by item (digests of every
+ * field). The log and snapshots are only read; live may be in service. Equal
+ * means only_live == only_rebuilt == 0 with equal LSNs.
+ *
+ * @param scratch_path a segment path that does not exist (removed afterwards)
+ * @return 0 and *rep; the errors of elig_index_create(), elig_snap_load(),
+ *         elig_log_scan(); -ELIG_ELOGGAP.
+ */
+int elig_db_verify(const char *data_dir, const struct elig_index *live, const char *scratch_path,
+                   struct elig_db_verify *rep);
+
 /** Publish the applied LSN in the segment header and close; clean. NULL is ignored. */
 void elig_db_close(struct elig_db *db);
 

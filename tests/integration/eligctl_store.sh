@@ -107,6 +107,12 @@ check "then the whole log" '^start: cold: no segment, 30 log records replayed' -
 check "answers after all that" '^all 8 answers identical$' -- same_answers
 check_exit "snapshot takes no files" 2 -- snapshot "$empty"
 
+# verify: a rebuild from snapshot and log, compared item by item
+check "snapshot for verify" '^snapshot at LSN 30' -- snapshot
+check "verify: identical" '^identical: [0-9]+ items live, [0-9]+ rebuilt; 0 only in the live index, 0 only in the rebuild$' -- \
+    "$eligctl" verify --data "$store" --segment "$seg"
+check_exit "verify exit" 0 -- "$eligctl" verify --data "$store" --segment "$seg"
+
 # the reject file: reasons and senders only
 check "rejects recorded" $'^[0-9]+\tLOSS\t[0-9]{8}\tno current qualification for the key$' -- \
     cat "$store/rejects.tsv"

@@ -33,9 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_rm_tree(dir);
 }
 
 /* Payload of record lsn: its size and bytes follow from the LSN, so a scan can check each. */

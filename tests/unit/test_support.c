@@ -102,3 +102,10 @@ struct elig_index *test_index_create(const char *path, uint64_t capacity)
     assert_int_equal(elig_index_create(&p, &ix), 0);
     return ix;
 }
+
+int test_rm_tree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}

@@ -27,6 +27,9 @@ struct elig_record test_record(const struct elig_key *key, uint64_t person, cons
 /* Make a fresh directory for segment files (under /dev/shm when writable) into buf. */
 void test_temp_dir(char *buf, size_t size);
 
+/* Remove a test's temporary directory and everything in it; 0 or -1. */
+int test_rm_tree(const char *dir);
+
 /* Overwrite len bytes of the file at path at offset off (byte surgery), or fail the test. */
 void test_poke(const char *path, uint64_t off, const void *bytes, size_t len);
 
