@@ -490,9 +490,33 @@ static int roll(struct elig_log *log, uint64_t first_lsn)
     return 0;
 }
 
+#ifdef ELIG_LOG_TEST_IO
+/*
+ * Test builds only: the one global hook, so a test can stand between the
+ * log and the disk (keep writes in memory until the sync, drop them at a
+ * simulated crash). Production builds have no hook and no global.
+ */
+static const struct elig_log_test_io *test_io;
+
+void elig_log_test_set_io(const struct elig_log_test_io *io)
+{
+    test_io = io;
+}
+#endif
+
 /* Leader: write buf and fdatasync, linked, in one submission. */
 static int write_and_sync(struct elig_log *log, const uint8_t *buf, size_t len)
 {
+#ifdef ELIG_LOG_TEST_IO
+    if (test_io) {
+        int rc = test_io->write(log->fd, buf, len, log->file_size);
+        if (rc == 0)
+            rc = test_io->sync(log->fd);
+        if (rc == 0)
+            log->file_size += len;
+        return rc;
+    }
+#endif
     struct io_uring_sqe *w = io_uring_get_sqe(&log->ring);
     struct io_uring_sqe *s = io_uring_get_sqe(&log->ring);
     if (!w || !s)

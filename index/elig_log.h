@@ -157,6 +157,17 @@ int elig_log_scan(const char *dir, uint64_t from, elig_log_record_fn fn, void *c
  */
 int elig_log_prune(const char *dir, uint64_t upto);
 
+#ifdef ELIG_LOG_TEST_IO
+/** Test builds only: where the log's batch writes and syncs go instead of io_uring. */
+struct elig_log_test_io {
+    int (*write)(int fd, const void *buf, size_t len, uint64_t offset); /**< 0 or -errno */
+    int (*sync)(int fd);                                                /**< 0 or -errno */
+};
+
+/** Test builds only: route batch writes and syncs through io (NULL: back to io_uring). */
+void elig_log_test_set_io(const struct elig_log_test_io *io);
+#endif
+
 /** "end", "short record header", ... for enum elig_log_stop. */
 const char *elig_log_stop_name(enum elig_log_stop stop);
 
