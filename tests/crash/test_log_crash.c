@@ -61,8 +61,9 @@ static void *writer_main(void *p)
     return NULL;
 }
 
-static void child(void)
+static void child(int fd)
 {
+    ack_fd = fd;
     struct elig_log_params p = { .dir = dir,
                                  .tail = ELIG_LOG_TAIL_TRUNCATE,
                                  .segment_bytes = 64 * 1024 };
@@ -132,32 +133,21 @@ static void test_sigkill_never_loses_an_ack(void **state)
     size_t cap = ROUNDS * (ACKS_MAX + PER_THREAD / 100);
     uint64_t truncations = 0;
     for (int round = 0; round < ROUNDS; round++) {
-        int fds[2];
-        assert_int_equal(pipe(fds), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(fds[0]);
-            ack_fd = fds[1];
-            child();
-        }
-        close(fds[1]);
+        int fd;
+        int pid = test_spawn(child, &fd);
         seed = seed * 1103515245u + 12345u;
         size_t kill_after = 1 + (seed >> 8) % ACKS_MAX, got = 0;
         struct ack a;
-        while (got < kill_after && read(fds[0], &a, sizeof a) == (ssize_t)sizeof a) {
+        while (got < kill_after && read(fd, &a, sizeof a) == (ssize_t)sizeof a) {
             assert_true(nacks < cap);
             acks[nacks++] = a;
             got++;
         }
-        kill(pid, SIGKILL);
-        int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFSIGNALED(status));
+        test_kill(pid);
         /* acknowledgements already in the pipe count too */
-        while (read(fds[0], &a, sizeof a) == (ssize_t)sizeof a && nacks < cap)
+        while (read(fd, &a, sizeof a) == (ssize_t)sizeof a && nacks < cap)
             acks[nacks++] = a;
-        close(fds[0]);
+        close(fd);
 
         /* recover: a torn tail is cut, and it never reaches an acknowledged record */
         struct elig_log_params p = { .dir = dir, .tail = ELIG_LOG_TAIL_TRUNCATE };

@@ -20,9 +20,7 @@ static int setup(void **state)
 {
     (void)state;
     test_temp_dir(dir, sizeof dir);
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(seg, sizeof seg, "%s/index.seg", dir);
-    snprintf(scratch, sizeof scratch, "%s/scratch.seg", dir);
+    test_store_paths(dir, data, seg, scratch);
     return 0;
 }
 

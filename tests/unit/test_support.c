@@ -7,6 +7,8 @@
  * into a record with an absent date.
  */
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,4 +110,35 @@ int test_rm_tree(const char *dir)
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+int test_spawn(void (*child)(int fd), int *read_fd)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child(fds[1]);
+        _exit(0);
+    }
+    close(fds[1]);
+    *read_fd = fds[0];
+    return pid;
+}
+
+void test_kill(int pid)
+{
+    int status;
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+}
+
+void test_store_paths(const char *dir, char *data, char *seg, char *scratch)
+{
+    snprintf(data, 300, "%s/data", dir);
+    snprintf(seg, 300, "%s/index.seg", dir);
+    snprintf(scratch, 300, "%s/scratch.seg", dir);
 }

@@ -27,6 +27,18 @@ struct elig_record test_record(const struct elig_key *key, uint64_t person, cons
 /* Make a fresh directory for segment files (under /dev/shm when writable) into buf. */
 void test_temp_dir(char *buf, size_t size);
 
+/*
+ * Fork a child that runs child(write end of a pipe) and never returns; the
+ * parent gets the pid and the read end in *read_fd. For crash tests.
+ */
+int test_spawn(void (*child)(int fd), int *read_fd);
+
+/* Kill a spawned child with SIGKILL and reap it; fails the test if it was not killed. */
+void test_kill(int pid);
+
+/* A store's paths under dir, into 300-byte buffers: dir/data, dir/index.seg, dir/scratch.seg. */
+void test_store_paths(const char *dir, char *data, char *seg, char *scratch);
+
 /* Remove a test's temporary directory and everything in it; 0 or -1. */
 int test_rm_tree(const char *dir);
 
