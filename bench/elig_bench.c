@@ -43,11 +43,10 @@
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
-#define INSURERS 4000
-#define QUERIES  (1u << 20)
-#define STAGE    4096 /* keys staged in a hot buffer per timed block */
-#define CHUNK    65536
-#define REC_MAX  64
+#define QUERIES (1u << 20)
+#define STAGE   4096 /* keys staged in a hot buffer per timed block */
+#define CHUNK   65536
+#define REC_MAX 64
 
 /* ---- deterministic population ----------------------------------------------------------- */
 
@@ -60,14 +59,8 @@ static uint64_t bench_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-struct bench_pop {
-    uint64_t n;
-    unsigned ninsurers;
-    char insurers[INSURERS][ELIG_INSURER_LEN + 1];
-};
-
 /* Valid insurer numbers of several kinds: the check digit is computed, then verified. */
-static void bench_insurers(struct bench_pop *pop)
+void bench_insurers(struct bench_pop *pop)
 {
     static const char *const laws[] = { "01", "06", "31", "39", "00", "63" };
     pop->ninsurers = 0;
@@ -81,14 +74,14 @@ static void bench_insurers(struct bench_pop *pop)
     }
 }
 
-static elig_date_t bench_ymd(int y, int m, int d)
+elig_date_t bench_ymd(int y, int m, int d)
 {
     elig_date_t out = ELIG_DATE_NONE;
     elig_date_from_ymd(y, m, d, &out);
     return out;
 }
 
-static uint64_t bench_person(uint64_t i)
+uint64_t bench_person(uint64_t i)
 {
     return i * 25 / 32 + 1;
 }
@@ -138,8 +131,7 @@ static void bench_key(const struct bench_pop *pop, uint64_t i, struct elig_key *
         abort(); /* the generator only makes valid keys */
 }
 
-static void bench_record(const struct bench_pop *pop, uint64_t i, elig_date_t today,
-                         struct elig_record *r)
+void bench_record(const struct bench_pop *pop, uint64_t i, elig_date_t today, struct elig_record *r)
 {
     uint64_t h = bench_mix(i ^ 0xabcdefULL);
     uint64_t p = bench_person(i);
@@ -190,8 +182,7 @@ double bench_median(const double *v, unsigned n)
  */
 
 /* The card of person p, registered with record r, if p holds one. */
-static bool bench_card(uint64_t p, const struct elig_record *r, elig_date_t today,
-                       struct elig_card *c)
+bool bench_card(uint64_t p, const struct elig_record *r, elig_date_t today, struct elig_card *c)
 {
     if (!bench_has_card(p))
         return false;
@@ -535,8 +526,8 @@ int main(int argc, char **argv)
         printf("elig-bench %s\n", ELIG_VERSION);
         return 0;
     }
-    bool is_log = strcmp(argv[1], "log") == 0;
-    if (!is_log && strcmp(argv[1], "index") != 0) {
+    bool is_log = strcmp(argv[1], "log") == 0, is_store = strcmp(argv[1], "store") == 0;
+    if (!is_log && !is_store && strcmp(argv[1], "index") != 0) {
         fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
         return EXIT_USAGE;
     }
@@ -552,6 +543,7 @@ int main(int argc, char **argv)
         { "only", required_argument, NULL, 'o' },
         { "threads", required_argument, NULL, 't' },
         { "window", required_argument, NULL, 'w' },
+        { "segment-dir", required_argument, NULL, 'g' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -567,6 +559,9 @@ int main(int argc, char **argv)
             break;
         case 'd':
             o.dir = optarg;
+            break;
+        case 'g':
+            o.segment_dir = optarg;
             break;
         case 'p':
             if (strcmp(optarg, "auto") == 0)
@@ -631,8 +626,10 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!o.dir)
-        o.dir = is_log ? "/var/tmp" : "/dev/shm";
+        o.dir = is_log || is_store ? "/var/tmp" : "/dev/shm";
+    if (!o.segment_dir)
+        o.segment_dir = "/dev/shm";
     if (!o.records)
         o.records = is_log ? 200000 : 1000000;
-    return is_log ? bench_log(&o) : bench_index(&o);
+    return is_log ? bench_log(&o) : is_store ? bench_store(&o) : bench_index(&o);
 }

@@ -5,12 +5,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "elig_date.h"
+#include "elig_key.h"
+#include "elig_record.h"
 #include "elig_seg.h"
 
 /* What elig-bench was asked; each benchmark reads the options it uses. */
 struct bench_opts {
     uint64_t records;          /* records to build (index) or append (log) */
     const char *dir;           /* where the files go */
+    const char *segment_dir;   /* store: where the index segment goes */
     enum elig_seg_pages pages; /* index: page policy */
     unsigned batch;            /* index: keys per batched call */
     double seconds;            /* index: length of a timed run */
@@ -21,6 +25,23 @@ struct bench_opts {
     bool keep;                 /* index: keep the segment file */
     int only;                  /* index: a phase to run alone, or -1 for all */
 };
+
+#define INSURERS 4000
+
+/* The synthetic population (elig_bench.c): record i is a function of i. */
+struct bench_pop {
+    uint64_t n;
+    unsigned ninsurers;
+    char insurers[INSURERS][ELIG_INSURER_LEN + 1];
+};
+
+void bench_insurers(struct bench_pop *pop);
+elig_date_t bench_ymd(int y, int m, int d);
+uint64_t bench_person(uint64_t i);
+void bench_record(const struct bench_pop *pop, uint64_t i, elig_date_t today,
+                  struct elig_record *r);
+/* The card of person p registered with record r, if p holds one. */
+bool bench_card(uint64_t p, const struct elig_record *r, elig_date_t today, struct elig_card *c);
 
 /* Monotonic seconds. */
 double bench_now(void);
@@ -33,5 +54,6 @@ uint64_t bench_rss(void);
 
 int bench_index(const struct bench_opts *o);
 int bench_log(const struct bench_opts *o);
+int bench_store(const struct bench_opts *o);
 
 #endif

@@ -243,14 +243,43 @@ static enum elig_log_stop record_check(const uint8_t *data, size_t len, size_t o
     return ELIG_LOG_STOP_END;
 }
 
+/* The first LSN in a segment file's header, or 0 if the header is bad; reads 64 bytes. */
+static int header_of(int dirfd, const char *name, uint64_t *first)
+{
+    uint8_t h[ELIG_LOG_HEADER_SIZE];
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t got = pread(fd, h, sizeof h, 0);
+    close(fd);
+    *first = got == (ssize_t)sizeof h ? header_check(h, sizeof h) : 0;
+    return got < 0 ? -errno : 0;
+}
+
+/*
+ * Walk the files in order, checking every record, handing those from LSN from
+ * on to fn. tail_only: of the files before the last, read only the headers
+ * (an open needs the tail, and a warm start must not read the whole log).
+ */
 static int scan_files(int dirfd, char **names, size_t n, uint64_t from, elig_log_record_fn fn,
-                      void *ctx, struct elig_log_tail_report *rep, struct scan_end *end)
+                      void *ctx, struct elig_log_tail_report *rep, struct scan_end *end,
+                      bool tail_only)
 {
     memset(rep, 0, sizeof *rep);
     *end = (struct scan_end){ .file = n };
     uint64_t expect = 0; /* the LSN the next record must have; 0 before the first file */
     bool stopped = false;
     for (size_t i = 0; i < n; i++) {
+        uint64_t head;
+        if (tail_only && !stopped && i + 1 < n) {
+            int rc = header_of(dirfd, names[i], &head);
+            if (rc < 0)
+                return rc;
+            if (head != 0 && (expect == 0 || head > expect)) {
+                expect = 0; /* the next file's header tells where its records start */
+                continue;
+            }
+        }
         uint8_t *data = NULL;
         size_t len = 0;
         int rc = read_file(dirfd, names[i], &data, &len);
@@ -315,7 +344,7 @@ int elig_log_scan(const char *dir, uint64_t from, elig_log_record_fn fn, void *c
         return -errno;
     int rc = list_files(dirfd, &names, &n);
     if (rc == 0)
-        rc = scan_files(dirfd, names, n, from, fn, ctx, report ? report : &local, &end);
+        rc = scan_files(dirfd, names, n, from, fn, ctx, report ? report : &local, &end, false);
     free_names(names, n);
     close(dirfd);
     return rc;
@@ -409,7 +438,12 @@ int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
     struct scan_end end;
     if ((rc = list_files(log->dirfd, &names, &n)) < 0)
         goto fail;
-    rc = scan_files(log->dirfd, names, n, UINT64_MAX, NULL, NULL, rep, &end);
+    rc = scan_files(log->dirfd, names, n, UINT64_MAX, NULL, NULL, rep, &end, true);
+    /* a bad spot before the last file's records: the good LSNs before it are in files the
+     * quick scan skipped, so read them all */
+    if (rc == 0 && rep->stop != ELIG_LOG_STOP_END &&
+        (end.file + 1 < n || end.offset < ELIG_LOG_HEADER_SIZE))
+        rc = scan_files(log->dirfd, names, n, UINT64_MAX, NULL, NULL, rep, &end, false);
     if (rc == 0 && rep->stop != ELIG_LOG_STOP_END)
         rc =
             p->tail == ELIG_LOG_TAIL_TRUNCATE ? truncate_tail(log, names, n, &end) : -ELIG_ELOGTAIL;

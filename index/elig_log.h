@@ -29,10 +29,12 @@
  * fatal: the log refuses every later append with the same error and never
  * retries (after a failed fsync the kernel may have dropped the data).
  *
- * Opening scans the directory: the records are checked for length, CRC and
- * LSN sequence, and the first record that fails marks the tail. What lies
- * beyond it is either refused or truncated away, as the caller chooses, and
- * reported either way (struct elig_log_tail_report).
+ * Opening checks the newest file's records (length, CRC, LSN sequence) and
+ * the other files' headers; the first record that fails marks the tail. What
+ * lies beyond it is either refused or truncated away, as the caller chooses,
+ * and reported either way (struct elig_log_tail_report). Older records are
+ * checked when they are read (elig_log_scan), so a warm start does not read
+ * the whole log.
  */
 
 #define ELIG_LOG_HEADER_SIZE 64
