@@ -257,9 +257,10 @@ static int header_of(int dirfd, const char *name, uint64_t *first)
 }
 
 /*
- * Walk the files in order, checking every record, handing those from LSN from
- * on to fn. tail_only: of the files before the last, read only the headers
- * (an open needs the tail, and a warm start must not read the whole log).
+ * Walk the files in order, checking every record read, handing those from LSN
+ * from on to fn. Files whose records all lie below from are not read (only
+ * their headers), nor, with tail_only, any file before the last: an open
+ * needs the tail, and a warm start must not read the whole log.
  */
 static int scan_files(int dirfd, char **names, size_t n, uint64_t from, elig_log_record_fn fn,
                       void *ctx, struct elig_log_tail_report *rep, struct scan_end *end,
@@ -270,8 +271,12 @@ static int scan_files(int dirfd, char **names, size_t n, uint64_t from, elig_log
     uint64_t expect = 0; /* the LSN the next record must have; 0 before the first file */
     bool stopped = false;
     for (size_t i = 0; i < n; i++) {
-        uint64_t head;
-        if (tail_only && !stopped && i + 1 < n) {
+        uint64_t head, next_first = 0;
+        if (i + 1 < n)
+            is_log_name(names[i + 1], &next_first);
+        /* skip reading a file before the last when only its successors matter: an open
+         * looks for the tail, a replay from `from` needs no record below it */
+        if ((tail_only || (next_first != 0 && next_first <= from)) && !stopped && i + 1 < n) {
             int rc = header_of(dirfd, names[i], &head);
             if (rc < 0)
                 return rc;
@@ -443,7 +448,7 @@ int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
      * quick scan skipped, so read them all */
     if (rc == 0 && rep->stop != ELIG_LOG_STOP_END &&
         (end.file + 1 < n || end.offset < ELIG_LOG_HEADER_SIZE))
-        rc = scan_files(log->dirfd, names, n, UINT64_MAX, NULL, NULL, rep, &end, false);
+        rc = scan_files(log->dirfd, names, n, 0, NULL, NULL, rep, &end, false);
     if (rc == 0 && rep->stop != ELIG_LOG_STOP_END)
         rc =
             p->tail == ELIG_LOG_TAIL_TRUNCATE ? truncate_tail(log, names, n, &end) : -ELIG_ELOGTAIL;

@@ -52,6 +52,8 @@ static void usage(FILE *out)
           "                            compare it with the segment, item by item\n"
           "  lookup --segment PATH QUERY\n"
           "                            answer one check from an index, attached read-only\n"
+          "  dump SEGMENT              every record, card link and insurer name of an index,\n"
+          "                            as TSV (personal data: handle the output as such)\n"
           "  stats SEGMENT             attach an index segment read-only and print its\n"
           "                            occupancy (never blocks or disturbs its writer)\n"
           "  key INSURER SYMBOL NUMBER [BRANCH]\n"
@@ -471,6 +473,75 @@ static int cmd_key(int argc, char **argv)
     return 0;
 }
 
+/* ---- dump -------------------------------------------------------------- */
+
+static int dump_record(void *ctx, const struct elig_record *r)
+{
+    (void)ctx;
+    char d[7][ELIG_DATE_ISO_LEN + 1];
+    const elig_date_t dates[7] = { r->birth_date, r->acquired,     r->valid_from,   r->valid_until,
+                                   r->loss_date,  r->elderly_from, r->elderly_until };
+    for (int i = 0; i < 7; i++)
+        elig_date_format(dates[i], d[i]);
+    printf(
+        "RECORD\t%.8s\t%.*s\t%.*s\t%.2s\t%llu\t%s\t%s\t%s\t%s\t%s\t%u\t%u\t%u\t%u\t%u\t%s\t%s\t%s"
+        "\t%s\t%s\t%s\t%s\n",
+        r->key.insurer, r->key.symbol_len, r->key.symbol, r->key.number_len, r->key.number,
+        r->key.branch, (unsigned long long)r->person_id, d[0], d[1], d[2], d[3], d[4],
+        r->loss_reason, r->relation, r->sex, r->copay_pct, r->elderly_pct, d[5], d[6],
+        elig_limit_name(r->limit_category), r->family_kanji, r->given_kanji, r->family_kana,
+        r->given_kana);
+    return ferror(stdout) ? -EIO : 0;
+}
+
+static int dump_card(void *ctx, const struct elig_card *c)
+{
+    (void)ctx;
+    char id[ELIG_CARD_ID_LEN + 1], d[4][ELIG_DATE_ISO_LEN + 1];
+    printf("CARD\t%s\t%llu\t%s\t%s\t%s\t%s\t%s\n", elig_card_id_format(c->card_id, id),
+           (unsigned long long)c->person_id, elig_card_state_name(c->state),
+           elig_date_format(c->registered_on, d[0]), elig_date_format(c->cert_expiry, d[1]),
+           elig_date_format(c->dereg_effective, d[2]), elig_date_format(c->returned_on, d[3]));
+    return ferror(stdout) ? -EIO : 0;
+}
+
+static int dump_insurer(void *ctx, const char insurer[ELIG_INSURER_LEN], const char *name,
+                        size_t len)
+{
+    (void)ctx;
+    printf("INSURER\t%.8s\t%.*s\n", insurer, (int)len, name);
+    return ferror(stdout) ? -EIO : 0;
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+    if (argc != 1) {
+        fputs("usage: eligctl dump SEGMENT\n", stderr);
+        return EXIT_USAGE;
+    }
+    struct elig_index *ix;
+    int rc = elig_index_open(argv[0], ELIG_SEG_READONLY, &ix);
+    if (rc < 0) {
+        fprintf(stderr, "eligctl: %s: %s\n", argv[0], elig_strerror(rc));
+        return EXIT_USAGE;
+    }
+    printf("# eligd index dump, applied through LSN %llu: personal data, handle as such\n",
+           (unsigned long long)elig_index_applied_lsn(ix));
+    printf("# RECORD insurer symbol number branch person birth acquired valid_from valid_until "
+           "loss_date loss_reason relation sex copay elderly_pct elderly_from elderly_until "
+           "limit family_kanji given_kanji family_kana given_kana\n"
+           "# CARD card_id person state registered cert_expiry dereg_effective returned\n"
+           "# INSURER number name\n");
+    struct elig_index_export ex = { NULL, dump_record, dump_card, dump_insurer };
+    rc = elig_index_export(ix, &ex);
+    elig_index_close(ix, false);
+    if (rc < 0 || fflush(stdout) != 0) {
+        fprintf(stderr, "eligctl: dump: %s\n", elig_strerror(rc < 0 ? rc : -EIO));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* ---- lookup ------------------------------------------------------------ */
 
 static int cmd_lookup(int argc, char **argv)
@@ -791,6 +862,8 @@ int main(int argc, char **argv)
         return cmd_snapshot(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "dump") == 0)
+        return cmd_dump(argc - 2, argv + 2);
     if (strcmp(cmd, "feed") == 0 && argc >= 3) {
         if (strcmp(argv[2], "check") == 0)
             return cmd_feed_check(argc - 3, argv + 3);

@@ -113,6 +113,19 @@ check "verify: identical" '^identical: [0-9]+ items live, [0-9]+ rebuilt; 0 only
     "$eligctl" verify --data "$store" --segment "$seg"
 check_exit "verify exit" 0 -- "$eligctl" verify --data "$store" --segment "$seg"
 
+# dump: every record, card and insurer name of the segment
+check "dump header" '^# eligd index dump, applied through LSN 30' -- "$eligctl" dump "$seg"
+check "dump a record" $'^RECORD\t01130012\t1234\t56\t00\t1001\t1980-05-10\t' -- "$eligctl" dump "$seg"
+check "dump a card" $'^CARD\t00000000000A1003\t1003\treturned\t' -- "$eligctl" dump "$seg"
+check "dump an insurer" $'^INSURER\t00138057\t' -- "$eligctl" dump "$seg"
+dump_count() { # every record the stats count is in the dump
+    local dumped held
+    dumped=$("$eligctl" dump "$seg" | grep -c '^RECORD')
+    held=$("$eligctl" stats "$seg" | awk '/^records/ { print $2 }')
+    echo "$dumped of $held"
+}
+check "dump has every record" '^10 of 10$' -- dump_count
+
 # the reject file: reasons and senders only
 check "rejects recorded" $'^[0-9]+\tLOSS\t[0-9]{8}\tno current qualification for the key$' -- \
     cat "$store/rejects.tsv"
