@@ -513,18 +513,31 @@ static int dump_insurer(void *ctx, const char insurer[ELIG_INSURER_LEN], const c
     return ferror(stdout) ? -EIO : 0;
 }
 
-static int cmd_dump(int argc, char **argv)
+/* Attach the segment at path read-only; on failure say why and return EXIT_USAGE. */
+static int attach(const char *path, struct elig_index **ix)
+{
+    int rc = elig_index_open(path, ELIG_SEG_READONLY, ix);
+    if (rc < 0)
+        fprintf(stderr, "eligctl: %s: %s\n", path, elig_strerror(rc));
+    return rc < 0 ? EXIT_USAGE : 0;
+}
+
+/* The single SEGMENT argument of stats and dump, attached read-only. */
+static int attach_arg(int argc, char **argv, const char *cmd, struct elig_index **ix)
 {
     if (argc != 1) {
-        fputs("usage: eligctl dump SEGMENT\n", stderr);
+        fprintf(stderr, "usage: eligctl %s SEGMENT\n", cmd);
         return EXIT_USAGE;
     }
+    return attach(argv[0], ix);
+}
+
+static int cmd_dump(int argc, char **argv)
+{
     struct elig_index *ix;
-    int rc = elig_index_open(argv[0], ELIG_SEG_READONLY, &ix);
-    if (rc < 0) {
-        fprintf(stderr, "eligctl: %s: %s\n", argv[0], elig_strerror(rc));
-        return EXIT_USAGE;
-    }
+    int rc = attach_arg(argc, argv, "dump", &ix);
+    if (rc)
+        return rc;
     printf("# eligd index dump, applied through LSN %llu: personal data, handle as such\n",
            (unsigned long long)elig_index_applied_lsn(ix));
     printf("# RECORD insurer symbol number branch person birth acquired valid_from valid_until "
@@ -552,10 +565,8 @@ static int cmd_lookup(int argc, char **argv)
     if (rc)
         return rc;
     struct elig_index *ix;
-    if ((rc = elig_index_open(q.segment, ELIG_SEG_READONLY, &ix)) < 0) {
-        fprintf(stderr, "eligctl: %s: %s\n", q.segment, elig_strerror(rc));
-        return EXIT_USAGE;
-    }
+    if ((rc = attach(q.segment, &ix)) != 0)
+        return rc;
     rc = run_query(ix, &q);
     elig_index_close(ix, false);
     return rc;
@@ -706,11 +717,9 @@ static int cmd_verify(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct elig_index *live;
-    int rc = elig_index_open(segment, ELIG_SEG_READONLY, &live);
-    if (rc < 0) {
-        fprintf(stderr, "eligctl: %s: %s\n", segment, elig_strerror(rc));
-        return EXIT_USAGE;
-    }
+    int rc = attach(segment, &live);
+    if (rc)
+        return rc;
     struct query_index scratch = { 0 };
     const char *tmp = getenv("TMPDIR");
     snprintf(scratch.dir, sizeof scratch.dir, "%s/eligctl-XXXXXX",
@@ -801,16 +810,10 @@ static void print_use(const char *what, uint64_t used, uint64_t cap)
 
 static int cmd_stats(int argc, char **argv)
 {
-    if (argc != 1) {
-        fputs("usage: eligctl stats SEGMENT\n", stderr);
-        return EXIT_USAGE;
-    }
     struct elig_index *ix;
-    int rc = elig_index_open(argv[0], ELIG_SEG_READONLY, &ix);
-    if (rc < 0) {
-        fprintf(stderr, "eligctl: %s: %s\n", argv[0], elig_strerror(rc));
-        return EXIT_USAGE;
-    }
+    int rc = attach_arg(argc, argv, "stats", &ix);
+    if (rc)
+        return rc;
     struct elig_index_stats st;
     struct elig_seg_header h;
     elig_index_stats(ix, &st);
