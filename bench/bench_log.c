@@ -14,7 +14,6 @@
  * Where the files go matters: on tmpfs an fdatasync costs nothing; the
  * default is /var/tmp, a disk file system.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,12 +45,6 @@ static void *appender_main(void *p)
         a->lat[i] = bench_now() - t0;
     }
     return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static int count_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *p, size_t len)
@@ -87,20 +80,6 @@ static int sample_payload(uint8_t *buf, size_t cap)
     return elig_event_encode(&ev, buf, cap);
 }
 
-/* Delete the log's files and its directory (the benchmark made them). */
-static void remove_log(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        for (struct dirent *e; (e = readdir(d)) != NULL;)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                unlinkat(dirfd(d), e->d_name, 0);
-        closedir(d);
-    }
-    if (rmdir(dir) < 0)
-        fprintf(stderr, "elig-bench: could not remove %s: %s\n", dir, elig_strerror(-errno));
-}
-
 int bench_log(const struct bench_opts *o)
 {
     char dir[4096];
@@ -117,7 +96,7 @@ int bench_log(const struct bench_opts *o)
     int rc = elig_log_open(&p, &log, NULL);
     if (rc < 0) {
         fprintf(stderr, "elig-bench: log: %s\n", elig_strerror(rc));
-        remove_log(dir);
+        bench_rm_tree(dir);
         return 1;
     }
     unsigned t = o->threads, b = o->batch;
@@ -131,7 +110,7 @@ int bench_log(const struct bench_opts *o)
     if (!lat || !a || !tid || !recs || calls == 0) {
         fprintf(stderr, "elig-bench: out of memory\n");
         elig_log_close(log);
-        remove_log(dir);
+        bench_rm_tree(dir);
         return 1;
     }
     double t0 = bench_now();
@@ -150,7 +129,7 @@ int bench_log(const struct bench_opts *o)
         fprintf(stderr, "elig-bench: append: %s\n", elig_strerror(rc));
         status = 1;
     }
-    qsort(lat, calls, sizeof *lat, cmp_double);
+    bench_sort(lat, calls);
     double replay[64];
     for (unsigned r = 0; status == 0 && r < o->runs; r++) {
         uint64_t n = 0;
@@ -192,6 +171,6 @@ int bench_log(const struct bench_opts *o)
     free(a);
     free(tid);
     free(recs);
-    remove_log(dir);
+    bench_rm_tree(dir);
     return status;
 }

@@ -13,7 +13,6 @@
  * The log and snapshots go in --dir (a disk; default /var/tmp), the segment
  * in --segment-dir (default /dev/shm). Everything is removed at the end.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,25 +26,6 @@
 #include "elig_error.h"
 
 #define SUBMIT 4096
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        char path[8192];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (e->d_type == DT_DIR)
-            rm_tree(path);
-        else
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static int reopen(const struct elig_db_params *p, struct elig_db **db, struct elig_db_start *st)
 {
@@ -77,17 +57,15 @@ static int submit_all(struct elig_db *db, const struct bench_pop *pop, double *r
             bench_record(pop, base, today, &ev->u.acquire);
             ev->effective = ev->u.acquire.valid_from;
             memcpy(ev->source, ev->u.acquire.key.insurer, ELIG_INSURER_LEN);
-            uint64_t p = bench_person(base);
             struct elig_card c;
-            if ((base == 0 || bench_person(base - 1) != p) &&
-                bench_card(p, &ev->u.acquire, today, &c)) {
+            if (bench_card(base, &ev->u.acquire, today, &c)) {
                 struct elig_event *cv = &evs[n++];
                 memset(cv, 0, sizeof *cv);
                 cv->kind = ELIG_EV_CARD_REGISTER;
                 cv->effective = c.registered_on;
                 memcpy(cv->source, ev->source, ELIG_INSURER_LEN);
                 cv->u.card.card_id = c.card_id;
-                cv->u.card.person_id = p;
+                cv->u.card.person_id = c.person_id;
                 cv->u.card.cert_expiry = c.cert_expiry;
             }
         }
@@ -171,7 +149,7 @@ int bench_store(const struct bench_opts *o)
                    from_log.seconds, (unsigned long long)from_log.replayed, replay / 1e6);
         }
     }
-    rm_tree(data);
-    rm_tree(segdir);
+    bench_rm_tree(data);
+    bench_rm_tree(segdir);
     return rc == 0 ? 0 : 1;
 }

@@ -25,6 +25,7 @@
  * string form), names from 1,600 family and 1,600 given names. It exercises
  * the index, not the realism of a nation: elig-loadgen does that.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -170,6 +171,31 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void bench_sort(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+}
+
+void bench_rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[8192];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_type == DT_DIR)
+            bench_rm_tree(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    if (rmdir(dir) < 0)
+        fprintf(stderr, "elig-bench: could not remove %s: %s\n", dir, elig_strerror(-errno));
+}
+
 double bench_median(const double *v, unsigned n)
 {
     double s[64];
@@ -182,10 +208,11 @@ double bench_median(const double *v, unsigned n)
  */
 
 /* The card of person p, registered with record r, if p holds one. */
-bool bench_card(uint64_t p, const struct elig_record *r, elig_date_t today, struct elig_card *c)
+bool bench_card(uint64_t i, const struct elig_record *r, elig_date_t today, struct elig_card *c)
 {
-    if (!bench_has_card(p))
-        return false;
+    uint64_t p = bench_person(i);
+    if ((i > 0 && bench_person(i - 1) == p) || !bench_has_card(p))
+        return false; /* a card comes with the person's first record */
     *c = (struct elig_card){
         .card_id = bench_card_id(p),
         .person_id = p,
@@ -215,11 +242,8 @@ static int bench_build(struct elig_index *ix, const struct bench_pop *pop, doubl
         uint64_t m = pop->n - base < CHUNK ? pop->n - base : CHUNK;
         size_t ncards = 0;
         for (uint64_t j = 0; j < m; j++) {
-            uint64_t i = base + j, p = bench_person(i);
-            bench_record(pop, i, today, &chunk[j]);
-            if ((i == 0 || bench_person(i - 1) != p) &&
-                bench_card(p, &chunk[j], today, &cards[ncards]))
-                ncards++;
+            bench_record(pop, base + j, today, &chunk[j]);
+            ncards += bench_card(base + j, &chunk[j], today, &cards[ncards]);
         }
         double t0 = bench_now();
         rc = elig_index_insert_batch(ix, chunk, m, NULL, status);

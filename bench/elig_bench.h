@@ -3,6 +3,7 @@
 #define ELIG_BENCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "elig_date.h"
@@ -40,11 +41,18 @@ elig_date_t bench_ymd(int y, int m, int d);
 uint64_t bench_person(uint64_t i);
 void bench_record(const struct bench_pop *pop, uint64_t i, elig_date_t today,
                   struct elig_record *r);
-/* The card of person p registered with record r, if p holds one. */
-bool bench_card(uint64_t p, const struct elig_record *r, elig_date_t today, struct elig_card *c);
+/* The card registered with record i (r), if i is its person's first record and the person
+ * holds one. */
+bool bench_card(uint64_t i, const struct elig_record *r, elig_date_t today, struct elig_card *c);
 
 /* Monotonic seconds. */
 double bench_now(void);
+
+/* Sort n values ascending. */
+void bench_sort(double *v, size_t n);
+
+/* Remove a directory the benchmark made, and everything in it. */
+void bench_rm_tree(const char *dir);
 
 /* Median of n values (n <= 64). */
 double bench_median(const double *v, unsigned n);

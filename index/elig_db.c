@@ -58,19 +58,16 @@ static void reject(struct elig_db *db, uint64_t lsn, const struct elig_event *ev
 /* Apply one logged record; a model refusal is recorded, anything else is returned. */
 static int apply_record(struct elig_db *db, uint64_t lsn, const uint8_t *payload, size_t len)
 {
-    struct elig_event *ev = malloc(sizeof *ev);
-    if (!ev)
-        return -ENOMEM;
-    int rc = elig_event_decode(payload, len, ev);
+    struct elig_event ev; /* on the stack: this runs once per record replayed */
+    int rc = elig_event_decode(payload, len, &ev);
     if (rc == 0)
-        rc = elig_apply(db->ix, ev, lsn, NULL);
+        rc = elig_apply(db->ix, &ev, lsn, NULL);
     if (rc == ELIG_APPLY_SKIPPED)
-        rc = 0;
-    else if (rc <= -ELIG_ERRNO_BASE && rc != -ELIG_EFULL) {
-        reject(db, lsn, ev, rc); /* the model refused it: done with, and on record */
-        rc = 1;
+        return 0;
+    if (rc <= -ELIG_ERRNO_BASE && rc != -ELIG_EFULL) {
+        reject(db, lsn, &ev, rc); /* the model refused it: done with, and on record */
+        return 1;
     }
-    free(ev);
     return rc;
 }
 

@@ -43,6 +43,7 @@
 
 #include "elig_crc32c.h"
 #include "elig_error.h"
+#include "elig_le.h"
 #include "elig_log.h"
 
 #define LOG_MAGIC       "ELIGLOG1"
@@ -74,55 +75,27 @@ struct elig_log {
     int open;
 };
 
-/* ---- little-endian fields ------------------------------------------------------------ */
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void le64(uint8_t *p, uint64_t v)
-{
-    le32(p, (uint32_t)v);
-    le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
 /* ---- file headers and names --------------------------------------------------------------- */
 
 static void header_make(uint8_t h[ELIG_LOG_HEADER_SIZE], uint64_t first_lsn)
 {
     memset(h, 0, ELIG_LOG_HEADER_SIZE);
     memcpy(h, LOG_MAGIC, 8);
-    le32(h + 8, LOG_VERSION);
-    le32(h + 12, ELIG_LOG_HEADER_SIZE);
-    le64(h + 16, first_lsn);
-    le64(h + 24, (uint64_t)time(NULL));
-    le32(h + 60, elig_crc32c(0, h, 60));
+    elig_le32(h + 8, LOG_VERSION);
+    elig_le32(h + 12, ELIG_LOG_HEADER_SIZE);
+    elig_le64(h + 16, first_lsn);
+    elig_le64(h + 24, (uint64_t)time(NULL));
+    elig_le32(h + 60, elig_crc32c(0, h, 60));
 }
 
 /* The first LSN a header announces, or 0 if it is not a valid header. */
 static uint64_t header_check(const uint8_t *h, size_t len)
 {
-    if (len < ELIG_LOG_HEADER_SIZE || memcmp(h, LOG_MAGIC, 8) != 0 || rd32(h + 8) != LOG_VERSION ||
-        rd32(h + 12) != ELIG_LOG_HEADER_SIZE || rd32(h + 60) != elig_crc32c(0, h, 60))
+    if (len < ELIG_LOG_HEADER_SIZE || memcmp(h, LOG_MAGIC, 8) != 0 ||
+        elig_rd32(h + 8) != LOG_VERSION || elig_rd32(h + 12) != ELIG_LOG_HEADER_SIZE ||
+        elig_rd32(h + 60) != elig_crc32c(0, h, 60))
         return 0;
-    return rd64(h + 16);
+    return elig_rd64(h + 16);
 }
 
 static bool is_log_name(const char *name, uint64_t *first)
@@ -228,14 +201,14 @@ static enum elig_log_stop record_check(const uint8_t *data, size_t len, size_t o
     if (len - off < ELIG_LOG_RECORD_HEAD)
         return ELIG_LOG_STOP_SHORT_HEAD;
     const uint8_t *r = data + off;
-    *plen = rd32(r);
+    *plen = elig_rd32(r);
     if (*plen == 0)
         return ELIG_LOG_STOP_ZERO_LENGTH;
     if (*plen > ELIG_LOG_PAYLOAD_MAX || *plen > len - off - ELIG_LOG_RECORD_HEAD)
         return ELIG_LOG_STOP_LENGTH;
-    if (rd32(r + 4) != elig_crc32c(0, r + 8, ELIG_LOG_RECORD_HEAD - 8 + *plen))
+    if (elig_rd32(r + 4) != elig_crc32c(0, r + 8, ELIG_LOG_RECORD_HEAD - 8 + *plen))
         return ELIG_LOG_STOP_CRC;
-    uint64_t lsn = rd64(r + 8);
+    uint64_t lsn = elig_rd64(r + 8);
     if (lsn > expect)
         return ELIG_LOG_STOP_LSN_GAP;
     if (lsn < expect)
@@ -317,7 +290,7 @@ static int scan_files(int dirfd, char **names, size_t n, uint64_t from, elig_log
                 break;
             const uint8_t *r = data + off;
             if (expect >= from && fn &&
-                (rc = fn(ctx, expect, rd16(r + 16), r + ELIG_LOG_RECORD_HEAD, plen)) != 0) {
+                (rc = fn(ctx, expect, elig_rd16(r + 16), r + ELIG_LOG_RECORD_HEAD, plen)) != 0) {
                 free(data);
                 return rc;
             }
@@ -641,13 +614,13 @@ static uint64_t batch_add(struct elig_log *log, const struct elig_log_rec *rec)
 {
     uint64_t lsn = log->next_lsn++;
     uint8_t *r = log->batch[log->open] + log->used;
-    le32(r, (uint32_t)rec->len);
-    le64(r + 8, lsn);
+    elig_le32(r, (uint32_t)rec->len);
+    elig_le64(r + 8, lsn);
     r[16] = (uint8_t)rec->kind;
     r[17] = (uint8_t)(rec->kind >> 8);
     r[18] = r[19] = 0;
     memcpy(r + ELIG_LOG_RECORD_HEAD, rec->payload, rec->len);
-    le32(r + 4, elig_crc32c(0, r + 8, ELIG_LOG_RECORD_HEAD - 8 + rec->len));
+    elig_le32(r + 4, elig_crc32c(0, r + 8, ELIG_LOG_RECORD_HEAD - 8 + rec->len));
     log->used += ELIG_LOG_RECORD_HEAD + rec->len;
     if (log->batch_first == 0)
         log->batch_first = lsn;

@@ -23,6 +23,7 @@
 #include "elig_codec.h"
 #include "elig_crc32c.h"
 #include "elig_error.h"
+#include "elig_le.h"
 #include "elig_snap.h"
 
 #define SNAP_MAGIC   "ELIGSNP1"
@@ -36,39 +37,6 @@
 #define LOAD_CHUNK   4096
 
 enum { E_RECORD = 1, E_CARD = 2, E_INSURER = 3 };
-
-static void le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    le16(p, (uint16_t)v);
-    le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void le64(uint8_t *p, uint64_t v)
-{
-    le32(p, (uint32_t)v);
-    le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return rd16(p) | (uint32_t)rd16(p + 2) << 16;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
 
 /* ---- writing ----------------------------------------------------------------------------- */
 
@@ -105,7 +73,7 @@ static void w_put(struct writer *w, const void *p, size_t n)
 static void w_entry(struct writer *w, uint8_t type, const uint8_t *p, size_t n)
 {
     uint8_t h[ENTRY_HEAD] = { type };
-    le32(h + 1, (uint32_t)n);
+    elig_le32(h + 1, (uint32_t)n);
     w->crc = elig_crc32c(elig_crc32c(w->crc, h, sizeof h), p, n);
     w_put(w, h, sizeof h);
     w_put(w, p, n);
@@ -133,12 +101,12 @@ static int put_card(void *ctx, const struct elig_card *c)
 {
     struct writer *w = ctx;
     uint8_t b[CARD_BYTES];
-    le64(b, c->card_id);
-    le64(b + 8, c->person_id);
-    le16(b + 16, c->registered_on);
-    le16(b + 18, c->cert_expiry);
-    le16(b + 20, c->dereg_effective);
-    le16(b + 22, c->returned_on);
+    elig_le64(b, c->card_id);
+    elig_le64(b + 8, c->person_id);
+    elig_le16(b + 16, c->registered_on);
+    elig_le16(b + 18, c->cert_expiry);
+    elig_le16(b + 20, c->dereg_effective);
+    elig_le16(b + 22, c->returned_on);
     b[24] = c->state;
     w_entry(w, E_CARD, b, sizeof b);
     w->info.cards++;
@@ -167,14 +135,14 @@ static void header_make(uint8_t h[SNAP_HEADER], const struct elig_snap_info *inf
 {
     memset(h, 0, SNAP_HEADER);
     memcpy(h, SNAP_MAGIC, 8);
-    le32(h + 8, SNAP_VERSION);
-    le32(h + 12, SNAP_HEADER);
-    le64(h + 16, info->lsn);
-    le64(h + 24, info->records);
-    le64(h + 32, info->cards);
-    le64(h + 40, info->insurers);
-    le64(h + 48, (uint64_t)time(NULL));
-    le32(h + 60, elig_crc32c(0, h, 60));
+    elig_le32(h + 8, SNAP_VERSION);
+    elig_le32(h + 12, SNAP_HEADER);
+    elig_le64(h + 16, info->lsn);
+    elig_le64(h + 24, info->records);
+    elig_le64(h + 32, info->cards);
+    elig_le64(h + 40, info->insurers);
+    elig_le64(h + 48, (uint64_t)time(NULL));
+    elig_le32(h + 60, elig_crc32c(0, h, 60));
 }
 
 int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
@@ -202,8 +170,8 @@ int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
     int rc = elig_index_export(ix, &ex);
     uint8_t t[SNAP_TRAILER];
     memcpy(t, SNAP_END, 8);
-    le64(t + 8, w->entries);
-    le32(t + 16, w->crc);
+    elig_le64(t + 8, w->entries);
+    elig_le32(t + 16, w->crc);
     w_put(w, t, sizeof t);
     w_flush(w);
     rc = rc ? rc : w->err;
@@ -289,15 +257,16 @@ static int snap_pass(const char *path, entry_fn fn, void *ctx, struct elig_snap_
     int rc = -ELIG_ESNAPSHOT;
     uint64_t entries = 0;
     uint32_t crc = 0;
-    if (!r_get(r, h, sizeof h) || memcmp(h, SNAP_MAGIC, 8) != 0 || rd32(h + 8) != SNAP_VERSION ||
-        rd32(h + 60) != elig_crc32c(0, h, 60))
+    if (!r_get(r, h, sizeof h) || memcmp(h, SNAP_MAGIC, 8) != 0 ||
+        elig_rd32(h + 8) != SNAP_VERSION || elig_rd32(h + 60) != elig_crc32c(0, h, 60))
         goto out;
-    *info = (struct elig_snap_info){ rd64(h + 16), rd64(h + 24), rd64(h + 32), rd64(h + 40), 0 };
+    *info = (struct elig_snap_info){ elig_rd64(h + 16), elig_rd64(h + 24), elig_rd64(h + 32),
+                                     elig_rd64(h + 40), 0 };
     uint64_t total = info->records + info->cards + info->insurers;
     for (; entries < total; entries++) {
         if (!r_get(r, eh, sizeof eh))
             goto out;
-        uint32_t n = rd32(eh + 1);
+        uint32_t n = elig_rd32(eh + 1);
         if (eh[0] < E_RECORD || eh[0] > E_INSURER || n > sizeof payload || !r_get(r, payload, n))
             goto out;
         crc = elig_crc32c(elig_crc32c(crc, eh, sizeof eh), payload, n);
@@ -306,8 +275,8 @@ static int snap_pass(const char *path, entry_fn fn, void *ctx, struct elig_snap_
         rc = -ELIG_ESNAPSHOT;
     }
     uint8_t extra;
-    if (!r_get(r, t, sizeof t) || memcmp(t, SNAP_END, 8) != 0 || rd64(t + 8) != entries ||
-        rd32(t + 16) != crc || r_get(r, &extra, 1))
+    if (!r_get(r, t, sizeof t) || memcmp(t, SNAP_END, 8) != 0 || elig_rd64(t + 8) != entries ||
+        elig_rd32(t + 16) != crc || r_get(r, &extra, 1))
         goto out;
     rc = r->err;
 out:
@@ -357,7 +326,13 @@ static int load_entry(void *ctx, uint8_t type, const uint8_t *p, size_t n)
         if (n != CARD_BYTES)
             return -ELIG_ESNAPSHOT;
         l->cards[l->ncards++] = (struct elig_card){
-            rd64(p), rd64(p + 8), rd16(p + 16), rd16(p + 18), rd16(p + 20), rd16(p + 22), p[24],
+            elig_rd64(p),
+            elig_rd64(p + 8),
+            elig_rd16(p + 16),
+            elig_rd16(p + 18),
+            elig_rd16(p + 20),
+            elig_rd16(p + 22),
+            p[24],
         };
     } else if (elig_event_decode(p, n, &ev) != 0 ||
                ev.kind != (type == E_RECORD ? ELIG_EV_ACQUIRE : ELIG_EV_INSURER)) {

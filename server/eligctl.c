@@ -146,14 +146,21 @@ static void quiet_reject(void *ctx, const char *path, uint64_t line,
     (void)err;
 }
 
-/* A private index sized for events events, in a fresh directory under TMPDIR, else /dev/shm. */
-static int query_index_create(struct query_index *qi, uint64_t events)
+/* A fresh private directory for a scratch segment: under TMPDIR, else /dev/shm, else /tmp. */
+static int scratch_dir(char *buf, size_t size)
 {
     const char *tmp = getenv("TMPDIR");
     const char *base = tmp && *tmp ? tmp : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(qi->dir, sizeof qi->dir, "%s/eligctl-XXXXXX", base);
-    if (!mkdtemp(qi->dir))
-        return -errno;
+    snprintf(buf, size, "%s/eligctl-XXXXXX", base);
+    return mkdtemp(buf) ? 0 : -errno;
+}
+
+/* A private index sized for events events, in a scratch directory. */
+static int query_index_create(struct query_index *qi, uint64_t events)
+{
+    int err = scratch_dir(qi->dir, sizeof qi->dir);
+    if (err < 0)
+        return err;
     snprintf(qi->path, sizeof qi->path, "%s/index.seg", qi->dir);
     uint64_t cap = events * 2 + 1024;
     struct elig_index_params p = {
@@ -721,15 +728,8 @@ static int cmd_verify(int argc, char **argv)
     if (rc)
         return rc;
     struct query_index scratch = { 0 };
-    const char *tmp = getenv("TMPDIR");
-    snprintf(scratch.dir, sizeof scratch.dir, "%s/eligctl-XXXXXX",
-             tmp && *tmp                     ? tmp
-             : access("/dev/shm", W_OK) == 0 ? "/dev/shm"
-                                             : "/tmp");
     struct elig_db_verify rep;
-    if (!mkdtemp(scratch.dir)) {
-        rc = -errno;
-    } else {
+    if ((rc = scratch_dir(scratch.dir, sizeof scratch.dir)) == 0) {
         snprintf(scratch.path, sizeof scratch.path, "%s/verify.seg", scratch.dir);
         rc = elig_db_verify(data, live, scratch.path, &rep);
         rmdir(scratch.dir);
