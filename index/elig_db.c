@@ -421,3 +421,33 @@ int elig_db_verify(const char *data_dir, const struct elig_index *live, const ch
     free(b.v);
     return rc;
 }
+
+void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit, void *ctx)
+{
+    char line[1024];
+    if (st->tail.stop != ELIG_LOG_STOP_END) {
+        snprintf(line, sizeof line,
+                 "LOG TAIL CUT: %s at offset %llu of %s; %llu bytes and %u later file(s) "
+                 "dropped; the log now ends at LSN %llu",
+                 elig_log_stop_name(st->tail.stop), (unsigned long long)st->tail.offset,
+                 st->tail.file, (unsigned long long)st->tail.dropped_bytes, st->tail.dropped_files,
+                 (unsigned long long)st->tail.last_lsn);
+        emit(ctx, true, line);
+    }
+    if (st->snapshots_damaged) {
+        snprintf(line, sizeof line, "SNAPSHOT DAMAGED: %s (and %u newer) skipped", st->damaged,
+                 st->snapshots_damaged - 1);
+        emit(ctx, true, line);
+    }
+    char from[64] = "";
+    if (st->snapshot_lsn)
+        snprintf(from, sizeof from, ", from the snapshot at LSN %llu",
+                 (unsigned long long)st->snapshot_lsn);
+    snprintf(line, sizeof line,
+             "start: %s%s%s%s, %llu log records replayed (%llu refused), applied through LSN "
+             "%llu, %.3f s",
+             st->warm ? "warm" : "cold", st->warm ? "" : ": ", st->warm ? "" : st->cold_reason,
+             from, (unsigned long long)st->replayed, (unsigned long long)st->rejected,
+             (unsigned long long)st->applied_lsn, st->seconds);
+    emit(ctx, false, line);
+}

@@ -55,6 +55,17 @@ struct elig_db_start {
     double seconds;                   /**< time from open to serving */
 };
 
+/** Receives one line of elig_db_start_report(): a warning, or the summary. */
+typedef void (*elig_db_report_fn)(void *ctx, bool warning, const char *line);
+
+/**
+ * Describe a start-up for an operator, one line at a time: a torn log tail
+ * that was cut ("LOG TAIL CUT: ..."), damaged snapshots that were skipped
+ * ("SNAPSHOT DAMAGED: ..."), then the summary ("start: warm, ..."). Lines
+ * name files and counts, never data. Thread-safe.
+ */
+void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit, void *ctx);
+
 /** An open store (opaque). */
 struct elig_db;
 

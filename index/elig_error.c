@@ -43,6 +43,8 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ESNAPSHOT - ELIG_ERRNO_BASE] = "snapshot file is damaged",
     [ELIG_ELOGGAP - ELIG_ERRNO_BASE] =
         "log does not reach back far enough (pruned, and no snapshot covers the gap)",
+    [ELIG_EPROTO - ELIG_ERRNO_BASE] = "malformed protocol frame",
+    [ELIG_EREFUSED - ELIG_ERRNO_BASE] = "the server refused the request",
 };
 
 const char *elig_strerror(int err)

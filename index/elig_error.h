@@ -48,6 +48,8 @@ enum elig_errno {
     ELIG_ELOGTAIL,                  /**< log has a torn or corrupt tail (see the tail report) */
     ELIG_ESNAPSHOT,                 /**< snapshot file is damaged (checksum or structure) */
     ELIG_ELOGGAP,                   /**< log does not reach back to the snapshot or index */
+    ELIG_EPROTO,                    /**< a protocol frame is malformed */
+    ELIG_EREFUSED,                  /**< the server answered the request with an error status */
     ELIG_ERRNO_END
 };
 

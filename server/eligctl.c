@@ -17,15 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "elig_config.h"
 #include "elig_error.h"
 #include "elig_apply.h"
+#include "elig_check.h"
+#include "elig_client.h"
 #include "elig_db.h"
 #include "elig_feed.h"
+#include "elig_codec.h"
 #include "elig_index.h"
 #include "elig_key.h"
+#include "elig_le.h"
 #include "elig_rules.h"
 #include "elig_update.h"
 
@@ -197,28 +202,6 @@ static int on_query_event(void *ctx, const struct elig_event *ev, const char *pa
     return 0;
 }
 
-static const char *insurer_name(const struct elig_index *ix, const char number[ELIG_INSURER_LEN],
-                                char buf[ELIG_INSURER_NAME_MAX + 1])
-{
-    return elig_index_insurer_name(ix, number, buf) == 0 ? buf : "(name not registered)";
-}
-
-/* The rules refer to records by 16-bit index. */
-#define QUERY_RECORDS_MAX 65535
-
-/* Every record of the persons in persons[0..n), with names, into out. */
-static size_t gather_persons(const struct elig_index *ix, const uint32_t *persons, size_t n,
-                             struct elig_record *out, size_t cap)
-{
-    struct elig_index_span spans[ELIG_INDEX_KEY_PERSONS];
-    size_t total = 0;
-    elig_index_gather(ix, persons, n, ELIG_INDEX_NAMES, out, cap, spans);
-    for (size_t i = 0; i < n; i++)
-        if (spans[i].status == 0)
-            total = spans[i].first + spans[i].count;
-    return total;
-}
-
 static const char *loss_reason_name(uint8_t reason)
 {
     switch (reason) {
@@ -235,12 +218,12 @@ static const char *loss_reason_name(uint8_t reason)
     }
 }
 
-static void print_record(const struct elig_index *ix, const struct elig_record *r, elig_date_t date,
-                         bool disclosed)
+/* One answered record. r->copay_pct is already the ratio on the date of service. */
+static void print_record(const struct elig_record *r, const char *insurer_name, bool disclosed)
 {
-    char d1[ELIG_DATE_ISO_LEN + 1], d2[ELIG_DATE_ISO_LEN + 1], name[ELIG_INSURER_NAME_MAX + 1];
+    char d1[ELIG_DATE_ISO_LEN + 1], d2[ELIG_DATE_ISO_LEN + 1];
     printf("  insurer:        %.8s %s (%s)\n", r->key.insurer,
-           insurer_name(ix, r->key.insurer, name),
+           *insurer_name ? insurer_name : "(name not registered)",
            elig_insurance_kind_name(elig_insurance_kind(r->key.insurer)));
     printf("  symbol/number:  %.*s / %.*s / branch %.2s\n", r->key.symbol_len, r->key.symbol,
            r->key.number_len, r->key.number, r->key.branch);
@@ -255,7 +238,7 @@ static void print_record(const struct elig_index *ix, const struct elig_record *
     if (r->loss_date)
         printf("  lost:           %s, reason %s\n", elig_date_format(r->loss_date, d1),
                loss_reason_name(r->loss_reason));
-    printf("  co-payment:     %d%% on the date of service\n", elig_record_copay_on(r, date));
+    printf("  co-payment:     %d%% on the date of service\n", r->copay_pct);
     if (r->elderly_pct)
         printf("  elderly cert.:  %d%%, %s to %s\n", r->elderly_pct,
                elig_date_format(r->elderly_from, d1),
@@ -267,41 +250,58 @@ static void print_record(const struct elig_index *ix, const struct elig_record *
         printf("  limit category: (withheld: no consent)\n");
 }
 
-static void print_answer(const struct elig_index *ix, const struct elig_answer *ans,
-                         const struct elig_record *recs, elig_date_t date)
+/* An answer as the server sends it, whether it came from a server or from a local index. */
+static void print_answer(const struct elig_proto_answer *a, elig_date_t date)
 {
-    if (ans->validity == ELIG_VALIDITY_NONE) {
-        printf("refused: %s\n", elig_refusal_name(ans->refusal));
+    char d[ELIG_DATE_ISO_LEN + 1];
+    printf("check as of %s (date of service)\n", elig_date_format(date, d));
+    if (a->status != ELIG_AS_OK) {
+        printf("not answered: %s\n", elig_astatus_name(a->status));
         return;
     }
-    printf("validity: %d %s\n", ans->validity, elig_validity_name(ans->validity));
-    if (ans->flags & ELIG_FLAG_RENEWAL_ALERT)
+    if (a->validity == ELIG_VALIDITY_NONE) {
+        printf("refused: %s\n", elig_refusal_name(a->refusal));
+        printf("reference: %016llx\n", (unsigned long long)a->reference);
+        return;
+    }
+    printf("validity: %d %s\n", a->validity, elig_validity_name(a->validity));
+    printf("reference: %016llx\n", (unsigned long long)a->reference);
+    if (a->cert_expiry) {
+        elig_date_t exp;
+        elig_proto_date_in(a->cert_expiry, &exp);
+        printf("card: certificate valid until %s\n", elig_date_format(exp, d));
+    }
+    if (a->flags & ELIG_FLAG_RENEWAL_ALERT)
         printf("card: certificate expires within 3 months: renewal alert\n");
-    if (ans->flags & ELIG_FLAG_GRACE)
+    if (a->flags & ELIG_FLAG_GRACE)
         printf("card: certificate expired, within the 3-month grace period\n");
-    for (size_t i = 0; i < ans->count; i++) {
-        struct elig_record r;
-        elig_answer_record(ans, recs, i, &r);
-        printf("record %zu of %u:\n", i + 1, ans->count);
-        print_record(ix, &r, date, ans->flags & ELIG_FLAG_LIMIT_DISCLOSED);
+    for (size_t i = 0; i < a->count; i++) {
+        printf("record %zu of %u:\n", i + 1, a->count);
+        print_record(&a->rec[i], a->insurer_name[i], a->flags & ELIG_FLAG_LIMIT_DISCLOSED);
     }
 }
 
+enum query_mode { QUERY_FEED, QUERY_SEGMENT, QUERY_SERVER };
+
 struct query {
     const char *insurer, *symbol, *number, *branch, *birth, *card, *date;
-    const char *segment; /* lookup: the index segment to attach */
+    const char *segment;  /* lookup: the index segment to attach */
+    const char *server;   /* query: ADDR:PORT of eligd */
+    const char *facility; /* query: the facility code sent */
     bool consent;
 };
 
-/* Query options; files after them unless files is false (lookup). */
-static int parse_query(int argc, char **argv, struct query *q, int *first_file, bool files)
+/* Query options; feed files follow them in QUERY_FEED mode. */
+static int parse_query(int argc, char **argv, struct query *q, int *first_file,
+                       enum query_mode mode)
 {
     static const struct option opts[] = {
-        { "insurer", required_argument, NULL, 'i' }, { "symbol", required_argument, NULL, 's' },
-        { "number", required_argument, NULL, 'n' },  { "branch", required_argument, NULL, 'b' },
-        { "birth", required_argument, NULL, 'B' },   { "card", required_argument, NULL, 'c' },
-        { "date", required_argument, NULL, 'd' },    { "consent", no_argument, NULL, 'C' },
-        { "segment", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
+        { "insurer", required_argument, NULL, 'i' },  { "symbol", required_argument, NULL, 's' },
+        { "number", required_argument, NULL, 'n' },   { "branch", required_argument, NULL, 'b' },
+        { "birth", required_argument, NULL, 'B' },    { "card", required_argument, NULL, 'c' },
+        { "date", required_argument, NULL, 'd' },     { "consent", no_argument, NULL, 'C' },
+        { "segment", required_argument, NULL, 'S' },  { "server", required_argument, NULL, 'R' },
+        { "facility", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
     };
     memset(q, 0, sizeof(*q));
     q->symbol = "";
@@ -309,37 +309,17 @@ static int parse_query(int argc, char **argv, struct query *q, int *first_file, 
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'i':
-            q->insurer = optarg;
-            break;
-        case 's':
-            q->symbol = optarg;
-            break;
-        case 'n':
-            q->number = optarg;
-            break;
-        case 'b':
-            q->branch = optarg;
-            break;
-        case 'B':
-            q->birth = optarg;
-            break;
-        case 'c':
-            q->card = optarg;
-            break;
-        case 'd':
-            q->date = optarg;
-            break;
-        case 'C':
+        const char **field[] = {
+            ['i'] = &q->insurer, ['s'] = &q->symbol,   ['n'] = &q->number, ['b'] = &q->branch,
+            ['B'] = &q->birth,   ['c'] = &q->card,     ['d'] = &q->date,   ['S'] = &q->segment,
+            ['R'] = &q->server,  ['F'] = &q->facility,
+        };
+        if (c == 'C')
             q->consent = true;
-            break;
-        case 'S':
-            q->segment = optarg;
-            break;
-        default:
+        else if (c > 0 && (size_t)c < sizeof(field) / sizeof(field[0]) && field[c])
+            *field[c] = optarg;
+        else
             return EXIT_USAGE;
-        }
     }
     bool by_number = q->insurer || q->number || q->birth;
     if (by_number == (q->card != NULL) || (by_number && !(q->insurer && q->number && q->birth))) {
@@ -348,15 +328,20 @@ static int parse_query(int argc, char **argv, struct query *q, int *first_file, 
               stderr);
         return EXIT_USAGE;
     }
-    if (files ? optind >= argc : optind != argc) {
-        fputs(files ? "eligctl feed query: name at least one feed FILE\n"
-                    : "eligctl lookup: no files here: it reads the index (--segment)\n",
+    if (mode == QUERY_FEED ? optind >= argc : optind != argc) {
+        fputs(mode == QUERY_FEED ? "eligctl feed query: name at least one feed FILE\n"
+                                 : "eligctl: no files here: it asks an index or a server\n",
               stderr);
         return EXIT_USAGE;
     }
-    if (files == (q->segment != NULL)) {
-        fputs(files ? "eligctl feed query: --segment is for lookup\n"
-                    : "eligctl lookup: --segment PATH is required\n",
+    if ((mode == QUERY_SEGMENT) != (q->segment != NULL) ||
+        (mode == QUERY_SERVER) != (q->server != NULL) ||
+        (mode == QUERY_SERVER) != (q->facility != NULL)) {
+        fputs(mode == QUERY_SEGMENT  ? "eligctl lookup: --segment PATH is required\n"
+              : mode == QUERY_SERVER ? "eligctl query: --server ADDR:PORT and --facility CODE "
+                                       "are required\n"
+                                     : "eligctl feed query: --segment and --server are not for "
+                                       "feeds\n",
               stderr);
         return EXIT_USAGE;
     }
@@ -372,67 +357,65 @@ static int arg_date(const char *what, const char *s, elig_date_t *out)
     return rc ? EXIT_USAGE : 0;
 }
 
+/* The check a query asks for, validated with a message naming the bad option. */
+static int query_request(const struct query *q, struct elig_check_req *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->consent = q->consent;
+    r->fee = q->facility ? (uint8_t)q->facility[2] : '1';
+    r->date = elig_date_today();
+    if (q->date && arg_date("--date", q->date, &r->date))
+        return EXIT_USAGE;
+    if (q->card) {
+        r->kind = ELIG_CHECK_CARD;
+        int rc = elig_card_id_parse(q->card, strlen(q->card), &r->card_id);
+        if (rc)
+            fprintf(stderr, "eligctl: --card: %s (want 16 hex digits)\n", elig_strerror(rc));
+        return rc ? EXIT_USAGE : 0;
+    }
+    r->kind = ELIG_CHECK_NUMBER;
+    enum elig_key_field bad;
+    int rc =
+        elig_key_normalize(q->insurer, strlen(q->insurer), q->symbol, strlen(q->symbol), q->number,
+                           strlen(q->number), q->branch, strlen(q->branch), &r->key, &bad);
+    if (rc) {
+        fprintf(stderr, "eligctl: --%s: %s\n", elig_key_field_name(bad), elig_strerror(rc));
+        return EXIT_USAGE;
+    }
+    return arg_date("--birth", q->birth, &r->birth);
+}
+
+static int keep_answer(void *ctx, size_t i, const struct elig_proto_answer *a)
+{
+    (void)i;
+    *(struct elig_proto_answer *)ctx = *a;
+    return 0;
+}
+
+/* Answer a query from an index through the server's own check path. */
 static int run_query(const struct elig_index *ix, const struct query *q)
 {
-    elig_date_t date = elig_date_today(), birth = 0;
-    if (q->date && arg_date("--date", q->date, &date))
+    struct elig_check_req r;
+    if (query_request(q, &r))
         return EXIT_USAGE;
-    struct elig_index_stats st;
-    elig_index_stats(ix, &st);
-    size_t cap = st.records < QUERY_RECORDS_MAX ? st.records : QUERY_RECORDS_MAX;
-    struct elig_record *recs = calloc(cap ? cap : 1, sizeof(*recs));
-    if (recs == NULL)
+    struct elig_checker *ck;
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    if (a == NULL || elig_checker_create(ix, 0, &ck)) {
+        free(a);
         return EXIT_USAGE;
-    struct elig_answer ans;
-    size_t n;
-    int status = 0;
-    if (q->card) {
-        uint64_t id;
-        int rc = elig_card_id_parse(q->card, strlen(q->card), &id);
-        if (rc) {
-            fprintf(stderr, "eligctl: --card: %s (want 16 hex digits)\n", elig_strerror(rc));
-            status = EXIT_USAGE;
-            goto out;
-        }
-        struct elig_index_card_hit hit;
-        elig_index_lookup_cards(ix, &id, 1, &hit);
-        n = hit.status == 0 ? gather_persons(ix, &hit.person, 1, recs, cap) : 0;
-        elig_eval_card(hit.status == 0 ? &hit.card : NULL, date, q->consent, recs, n, &ans);
-    } else {
-        struct elig_key key;
-        enum elig_key_field bad;
-        int rc = elig_key_normalize(q->insurer, strlen(q->insurer), q->symbol, strlen(q->symbol),
-                                    q->number, strlen(q->number), q->branch, strlen(q->branch),
-                                    &key, &bad);
-        if (rc) {
-            fprintf(stderr, "eligctl: --%s: %s\n", elig_key_field_name(bad), elig_strerror(rc));
-            status = EXIT_USAGE;
-            goto out;
-        }
-        if (arg_date("--birth", q->birth, &birth)) {
-            status = EXIT_USAGE;
-            goto out;
-        }
-        struct elig_index_hit hit;
-        elig_index_lookup(ix, &key, 1, &hit);
-        n = hit.status == 0 || hit.status == -E2BIG
-                ? gather_persons(ix, hit.person, hit.npersons, recs, cap)
-                : 0;
-        elig_eval_number(&key, birth, date, q->consent, recs, n, &ans);
     }
-    char d[ELIG_DATE_ISO_LEN + 1];
-    printf("check as of %s (date of service)\n", elig_date_format(date, d));
-    print_answer(ix, &ans, recs, date);
-out:
-    free(recs);
-    return status;
+    elig_checker_run(ck, &r, 1, keep_answer, a);
+    print_answer(a, r.date);
+    elig_checker_destroy(ck);
+    free(a);
+    return 0;
 }
 
 static int cmd_feed_query(int argc, char **argv)
 {
     struct query q;
     int first;
-    int rc = parse_query(argc, argv, &q, &first, true);
+    int rc = parse_query(argc, argv, &q, &first, QUERY_FEED);
     if (rc)
         return rc;
     uint64_t accepted, rejected, events = 0;
@@ -454,6 +437,142 @@ static int cmd_feed_query(int argc, char **argv)
         rc = run_query(qi.ix, &q);
     }
     query_index_destroy(&qi);
+    return rc;
+}
+
+/* ---- query, ping, server-stats (over the protocol) ---------------------- */
+
+#define CLIENT_TIMEOUT_MS 30000
+
+static int client_open(const char *addr, struct elig_client **c)
+{
+    int rc = elig_client_connect(addr, CLIENT_TIMEOUT_MS, c);
+    if (rc)
+        fprintf(stderr, "eligctl: %s: %s\n", addr, elig_strerror(rc));
+    return rc ? EXIT_USAGE : 0;
+}
+
+/* Report a failed call: a refusal names the server's status. */
+static int client_failed(const char *what, int rc, uint8_t status)
+{
+    if (rc == -ELIG_EREFUSED)
+        fprintf(stderr, "eligctl: %s: the server answered %s\n", what, elig_pstatus_name(status));
+    else
+        fprintf(stderr, "eligctl: %s: %s\n", what, elig_strerror(rc));
+    return EXIT_USAGE;
+}
+
+static int cmd_query(int argc, char **argv)
+{
+    struct query q;
+    int first;
+    struct elig_check_req r;
+    int rc = parse_query(argc, argv, &q, &first, QUERY_SERVER);
+    if (rc || (rc = query_request(&q, &r)))
+        return rc;
+    if (strlen(q.facility) != ELIG_PROTO_FACILITY_LEN || !elig_proto_facility_valid(q.facility)) {
+        fputs("eligctl: --facility: want 10 digits: prefecture 01-47, fee-table code 1, 3 or 4, "
+              "facility number\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    struct elig_client *c;
+    if ((rc = client_open(q.server, &c)))
+        return rc;
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    uint8_t status = 0;
+    uint8_t flags = q.consent ? ELIG_PROTO_CONSENT : 0;
+    if (a == NULL) {
+        rc = -ENOMEM;
+    } else if (r.kind == ELIG_CHECK_CARD) {
+        struct elig_proto_card pc = { .facility = q.facility,
+                                      .flags = flags,
+                                      .date = elig_proto_date_out(r.date),
+                                      .card_id = r.card_id };
+        rc = elig_client_lookup_card(c, &pc, a, &status);
+    } else {
+        struct elig_proto_number pn = {
+            .facility = q.facility,
+            .flags = flags,
+            .date = elig_proto_date_out(r.date),
+            .birth = elig_proto_date_out(r.birth),
+            .insurer = q.insurer,
+            .insurer_len = (uint8_t)strnlen(q.insurer, 255),
+            .symbol = q.symbol,
+            .symbol_len = (uint8_t)strnlen(q.symbol, 255),
+            .number = q.number,
+            .number_len = (uint8_t)strnlen(q.number, 255),
+            .branch = q.branch,
+            .branch_len = (uint8_t)strnlen(q.branch, 255),
+        };
+        rc = elig_client_lookup_number(c, &pn, a, &status);
+    }
+    if (rc == 0)
+        print_answer(a, r.date);
+    else
+        rc = client_failed("query", rc, status);
+    free(a);
+    elig_client_close(c);
+    return rc;
+}
+
+/* The one ADDR argument of ping and server-stats: --server ADDR:PORT or --admin SOCKET. */
+static int server_arg(int argc, char **argv, const char *cmd, const char **addr, bool *admin)
+{
+    if (argc == 3 && (strcmp(argv[1], "--server") == 0 || strcmp(argv[1], "--admin") == 0)) {
+        *admin = strcmp(argv[1], "--admin") == 0;
+        *addr = argv[2];
+        return 0;
+    }
+    fprintf(stderr, "usage: eligctl %s --server ADDR:PORT | --admin SOCKET\n", cmd);
+    return EXIT_USAGE;
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+    const char *addr;
+    bool admin;
+    struct elig_client *c;
+    int rc = server_arg(argc, argv, "ping", &addr, &admin);
+    if (rc || (rc = client_open(addr, &c)))
+        return rc;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    rc = elig_client_call(c, ELIG_OP_PING, "eligctl", 7, &h, &body);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc == 0 && (h.status != ELIG_PS_OK || h.body_len != 7 || memcmp(body, "eligctl", 7)))
+        rc = h.status ? -ELIG_EREFUSED : -ELIG_EPROTO;
+    if (rc == 0)
+        printf("pong from %s in %.3f ms\n", addr,
+               (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    else
+        rc = client_failed("ping", rc, h.status);
+    elig_client_close(c);
+    return rc;
+}
+
+static void print_stat(void *ctx, const char *name, uint64_t value)
+{
+    (void)ctx;
+    printf("%-28s %llu\n", name, (unsigned long long)value);
+}
+
+static int cmd_server_stats(int argc, char **argv)
+{
+    const char *addr;
+    bool admin;
+    struct elig_client *c;
+    int rc = server_arg(argc, argv, "server-stats", &addr, &admin);
+    if (rc || (rc = client_open(addr, &c)))
+        return rc;
+    uint8_t status = 0;
+    rc = elig_client_stats(c, admin ? ELIG_OP_ADMIN_STATS : ELIG_OP_STATS, print_stat, NULL,
+                           &status);
+    if (rc)
+        rc = client_failed("server-stats", rc, status);
+    elig_client_close(c);
     return rc;
 }
 
@@ -568,7 +687,7 @@ static int cmd_lookup(int argc, char **argv)
 {
     struct query q;
     int first;
-    int rc = parse_query(argc, argv, &q, &first, false);
+    int rc = parse_query(argc, argv, &q, &first, QUERY_SEGMENT);
     if (rc)
         return rc;
     struct elig_index *ix;
@@ -581,11 +700,18 @@ static int cmd_lookup(int argc, char **argv)
 
 /* ---- append ------------------------------------------------------------ */
 
+/* "--admin SOCKET" as the first options of append and snapshot: go through eligd. */
+static bool admin_form(int argc, char **argv)
+{
+    return argc >= 3 && strcmp(argv[1], "--admin") == 0;
+}
+
 #define APPEND_CHUNK 1024
 
 /* Events read from the feeds, submitted a chunk at a time; where each came from. */
 struct appender {
-    struct elig_db *db;
+    struct elig_db *db;        /* the store, opened here ... */
+    struct elig_client *admin; /* ... or eligd's admin socket */
     struct elig_event *evs;
     const char *path[APPEND_CHUNK];
     uint64_t line[APPEND_CHUNK];
@@ -595,12 +721,52 @@ struct appender {
     int err;
 };
 
+/* ADMIN_APPEND of the chunk: eligd makes it durable and answers each event's status. */
+static int append_remote(struct appender *a, uint64_t *first)
+{
+    struct elig_pbuf *b = elig_client_begin(a->admin, ELIG_OP_ADMIN_APPEND, NULL);
+    if (b == NULL || elig_pbuf_reserve(b, 4))
+        return -ENOMEM;
+    elig_le32(b->data + b->len, (uint32_t)a->n);
+    b->len += 4;
+    for (size_t i = 0; i < a->n; i++) {
+        if (elig_pbuf_reserve(b, 2 + ELIG_EVENT_WIRE_MAX))
+            return -ENOMEM;
+        int n = elig_event_encode(&a->evs[i], b->data + b->len + 2, ELIG_EVENT_WIRE_MAX);
+        if (n < 0)
+            return n;
+        elig_le16(b->data + b->len, (uint16_t)n);
+        b->len += 2 + (size_t)n;
+    }
+    elig_client_end(a->admin);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    int rc = elig_client_flush(a->admin);
+    if (rc == 0)
+        rc = elig_client_recv(a->admin, &h, &body);
+    if (rc)
+        return rc;
+    if (h.status != ELIG_PS_OK) {
+        fprintf(stderr, "eligctl: append: eligd answered %s%s%s\n", elig_pstatus_name(h.status),
+                h.body_len == 4 ? ": " : "",
+                h.body_len == 4 ? elig_strerror((int32_t)elig_rd32(body)) : "");
+        return -ELIG_EREFUSED;
+    }
+    if (h.body_len != 12 + 4 * a->n || elig_rd32(body + 8) != a->n)
+        return -ELIG_EPROTO;
+    *first = elig_rd64(body);
+    for (size_t i = 0; i < a->n; i++)
+        a->status[i] = (int32_t)elig_rd32(body + 12 + 4 * i);
+    return 0;
+}
+
 static int append_flush(struct appender *a)
 {
     uint64_t first;
     if (a->n == 0)
         return 0;
-    int rc = elig_db_submit(a->db, a->evs, a->n, a->status, &first);
+    int rc = a->admin ? append_remote(a, &first)
+                      : elig_db_submit(a->db, a->evs, a->n, a->status, &first);
     if (rc < 0) {
         fprintf(stderr, "eligctl: append: %s\n", elig_strerror(rc));
         return a->err = rc;
@@ -628,27 +794,18 @@ static int on_append_event(void *ctx, const struct elig_event *ev, const char *p
     return ++a->n == APPEND_CHUNK ? append_flush(a) : 0;
 }
 
+static void print_start_line(void *ctx, bool warning, const char *line)
+{
+    (void)ctx;
+    if (warning)
+        fprintf(stderr, "eligctl: %s\n", line);
+    else
+        printf("%s\n", line);
+}
+
 static void print_start(const struct elig_db_start *st)
 {
-    if (st->tail.stop != ELIG_LOG_STOP_END)
-        fprintf(stderr,
-                "eligctl: LOG TAIL CUT: %s at offset %llu of %s; %llu bytes and %u later "
-                "file(s) dropped; the log now ends at LSN %llu\n",
-                elig_log_stop_name(st->tail.stop), (unsigned long long)st->tail.offset,
-                st->tail.file, (unsigned long long)st->tail.dropped_bytes, st->tail.dropped_files,
-                (unsigned long long)st->tail.last_lsn);
-    if (st->snapshots_damaged)
-        fprintf(stderr, "eligctl: SNAPSHOT DAMAGED: %s (and %u newer) skipped\n", st->damaged,
-                st->snapshots_damaged - 1);
-    char from[64] = "";
-    if (st->snapshot_lsn)
-        snprintf(from, sizeof from, ", from the snapshot at LSN %llu",
-                 (unsigned long long)st->snapshot_lsn);
-    printf("start: %s%s%s%s, %llu log records replayed (%llu refused), applied through LSN "
-           "%llu, %.3f s\n",
-           st->warm ? "warm" : "cold", st->warm ? "" : ": ", st->warm ? "" : st->cold_reason, from,
-           (unsigned long long)st->replayed, (unsigned long long)st->rejected,
-           (unsigned long long)st->applied_lsn, st->seconds);
+    elig_db_start_report(st, print_start_line, NULL);
 }
 
 /*
@@ -690,6 +847,10 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
     int rc = elig_db_open(&p, db, &st);
     if (rc < 0) {
         fprintf(stderr, "eligctl: %s: %s\n", p.data_dir, elig_strerror(rc));
+        if (rc == -EBUSY)
+            fputs("eligctl: another writer holds the store: if eligd serves it, go through its "
+                  "admin socket (--admin DATA/eligd.sock)\n",
+                  stderr);
         if (rc == -ELIG_ELOGTAIL)
             fprintf(stderr,
                     "eligctl: the log ends in a bad record: %s at offset %llu of %s "
@@ -755,14 +916,47 @@ static int cmd_verify(int argc, char **argv)
     return same ? 0 : EXIT_JUDGED;
 }
 
+/* ADMIN_SNAPSHOT: eligd writes it while it serves. */
+static int snapshot_remote(const char *socket, struct elig_snap_info *info)
+{
+    struct elig_client *c;
+    int rc = client_open(socket, &c);
+    if (rc)
+        return -EIO;
+    struct elig_proto_header h;
+    const uint8_t *body;
+    rc = elig_client_call(c, ELIG_OP_ADMIN_SNAPSHOT, NULL, 0, &h, &body);
+    if (rc == 0 && h.status != ELIG_PS_OK)
+        rc = h.body_len == 4 ? (int32_t)elig_rd32(body) : -ELIG_EREFUSED;
+    else if (rc == 0 && h.body_len != 40)
+        rc = -ELIG_EPROTO;
+    if (rc == 0) {
+        info->lsn = elig_rd64(body);
+        info->records = elig_rd64(body + 8);
+        info->cards = elig_rd64(body + 16);
+        info->insurers = elig_rd64(body + 24);
+        info->bytes = elig_rd64(body + 32);
+    }
+    elig_client_close(c);
+    return rc;
+}
+
 static int cmd_snapshot(int argc, char **argv)
 {
-    struct elig_db *db;
-    int rc = open_store(argc, argv, false, &db);
-    if (rc)
-        return rc;
+    struct elig_db *db = NULL;
     struct elig_snap_info info;
-    rc = elig_db_snapshot(db, &info);
+    int rc;
+    if (admin_form(argc, argv)) {
+        if (argc != 3) {
+            fputs("usage: eligctl snapshot --admin SOCKET\n", stderr);
+            return EXIT_USAGE;
+        }
+        rc = snapshot_remote(argv[2], &info);
+    } else if ((rc = open_store(argc, argv, false, &db))) {
+        return rc;
+    } else {
+        rc = elig_db_snapshot(db, &info);
+    }
     if (rc < 0)
         fprintf(stderr, "eligctl: snapshot: %s\n", elig_strerror(rc));
     else
@@ -777,9 +971,18 @@ static int cmd_snapshot(int argc, char **argv)
 static int cmd_append(int argc, char **argv)
 {
     struct appender a = { 0 };
-    int rc = open_store(argc, argv, true, &a.db);
-    if (rc)
+    int rc;
+    if (admin_form(argc, argv)) {
+        if (argc < 4) {
+            fputs("usage: eligctl append --admin SOCKET FILE...\n", stderr);
+            return EXIT_USAGE;
+        }
+        if ((rc = client_open(argv[2], &a.admin)))
+            return rc;
+        optind = 3;
+    } else if ((rc = open_store(argc, argv, true, &a.db))) {
         return rc;
+    }
     a.evs = malloc(APPEND_CHUNK * sizeof *a.evs);
     uint64_t accepted, rejected;
     rc = a.evs ? read_feeds(argv + optind, argc - optind, on_append_event, print_reject, &a,
@@ -788,12 +991,14 @@ static int cmd_append(int argc, char **argv)
     if (rc == 0 && a.err == 0)
         append_flush(&a);
     if (a.err == 0 && rc == 0)
-        printf("%llu events applied, %llu refused, %llu lines rejected; durable and applied "
-               "through LSN %llu\n",
-               (unsigned long long)a.applied, (unsigned long long)a.refused,
-               (unsigned long long)rejected,
-               (unsigned long long)elig_index_applied_lsn(elig_db_index(a.db)));
+        printf(
+            "%llu events applied, %llu refused, %llu lines rejected; durable and applied "
+            "through LSN %llu\n",
+            (unsigned long long)a.applied, (unsigned long long)a.refused,
+            (unsigned long long)rejected,
+            (unsigned long long)(a.db ? elig_index_applied_lsn(elig_db_index(a.db)) : a.last_lsn));
     elig_db_close(a.db);
+    elig_client_close(a.admin);
     free(a.evs);
     if (a.err || rc)
         return EXIT_USAGE;
@@ -867,6 +1072,12 @@ int main(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "dump") == 0)
         return cmd_dump(argc - 2, argv + 2);
+    if (strcmp(cmd, "query") == 0)
+        return cmd_query(argc - 1, argv + 1);
+    if (strcmp(cmd, "ping") == 0)
+        return cmd_ping(argc - 1, argv + 1);
+    if (strcmp(cmd, "server-stats") == 0)
+        return cmd_server_stats(argc - 1, argv + 1);
     if (strcmp(cmd, "feed") == 0 && argc >= 3) {
         if (strcmp(argv[2], "check") == 0)
             return cmd_feed_check(argc - 3, argv + 3);

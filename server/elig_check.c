@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_check: batches of checks through the index and the rules.
+ *
+ * Design. A run walks the requests in chunks of CHUNK. For a chunk it
+ * looks up every number key together and every card together (the index
+ * pipelines their cache misses), lists the persons found, gathers all their
+ * records in one elig_index_gather() call (names included: the answer
+ * carries them), and then evaluates the rules request by request. A
+ * request's records are contiguous in the gather output because its
+ * persons are listed consecutively.
+ *
+ * The record scratch holds REC_CAP records. If a chunk's persons need more,
+ * the chunk is cut at the first request whose records did not fit and the
+ * rest starts the next chunk; a single request that cannot fit on its own
+ * is answered ELIG_AS_TOO_MANY. -EAGAIN from the index (a record that kept
+ * changing under the reader's bounded retries) answers ELIG_AS_RETRY.
+ *
+ * A checker belongs to one thread; it allocates once, at creation.
+ */
+#include "elig_check.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elig_error.h"
+#include "elig_rules.h"
+
+#define CHUNK   256
+#define REC_CAP (CHUNK * 8)
+#define PER_CAP (CHUNK * ELIG_INDEX_KEY_PERSONS)
+
+struct elig_checker {
+    const struct elig_index *ix;
+    uint64_t next_ref;
+    struct elig_check_counters ctr;
+    /* per chunk */
+    struct elig_key keys[CHUNK];
+    uint32_t key_of[CHUNK]; /* request -> slot in keys/hits, or UINT32_MAX */
+    struct elig_index_hit hits[CHUNK];
+    uint64_t card_ids[CHUNK];
+    struct elig_index_card_hit card_hits[CHUNK];
+    uint32_t persons[PER_CAP];
+    uint32_t pfirst[CHUNK], pcount[CHUNK]; /* request -> its persons */
+    struct elig_index_span spans[PER_CAP];
+    struct elig_record recs[REC_CAP];
+    struct elig_proto_answer ans;
+};
+
+int elig_checker_create(const struct elig_index *ix, uint64_t ref_base, struct elig_checker **out)
+{
+    struct elig_checker *ck = calloc(1, sizeof(*ck));
+    if (ck == NULL)
+        return -ENOMEM;
+    ck->ix = ix;
+    ck->next_ref = ref_base;
+    *out = ck;
+    return 0;
+}
+
+void elig_checker_destroy(struct elig_checker *ck)
+{
+    free(ck);
+}
+
+const struct elig_check_counters *elig_checker_counters(const struct elig_checker *ck)
+{
+    return &ck->ctr;
+}
+
+static void prepare_common(uint8_t flags, uint32_t date, char fee, elig_date_t today,
+                           struct elig_check_req *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->consent = flags & ELIG_PROTO_CONSENT;
+    r->fee = (uint8_t)fee;
+    if (date == 0)
+        r->date = today;
+    else if (elig_proto_date_in(date, &r->date))
+        r->status = ELIG_AS_BAD_DATE;
+}
+
+void elig_check_prepare_number(const struct elig_proto_number *q, char fee, elig_date_t today,
+                               struct elig_check_req *r)
+{
+    prepare_common(q->flags, q->date, fee, today, r);
+    r->kind = ELIG_CHECK_NUMBER;
+    if (r->status)
+        return;
+    if (q->birth == 0 || elig_proto_date_in(q->birth, &r->birth)) {
+        r->status = ELIG_AS_BAD_DATE;
+        return;
+    }
+    enum elig_key_field bad;
+    if (elig_key_normalize(q->insurer, q->insurer_len, q->symbol, q->symbol_len, q->number,
+                           q->number_len, q->branch, q->branch_len, &r->key, &bad))
+        r->status = ELIG_AS_BAD_KEY;
+}
+
+void elig_check_prepare_card(const struct elig_proto_card *q, char fee, elig_date_t today,
+                             struct elig_check_req *r)
+{
+    prepare_common(q->flags, q->date, fee, today, r);
+    r->kind = ELIG_CHECK_CARD;
+    r->card_id = q->card_id;
+    if (r->status == 0 && q->card_id == 0)
+        r->status = ELIG_AS_BAD_CARD;
+}
+
+/* Lookups of one chunk: number keys together, cards together. */
+static void chunk_lookup(struct elig_checker *ck, const struct elig_check_req *reqs, size_t n)
+{
+    size_t nk = 0, nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck->key_of[i] = UINT32_MAX;
+        if (reqs[i].status != ELIG_AS_OK)
+            continue;
+        if (reqs[i].kind == ELIG_CHECK_NUMBER) {
+            ck->keys[nk] = reqs[i].key;
+            ck->key_of[i] = (uint32_t)nk++;
+        } else {
+            ck->card_ids[nc] = reqs[i].card_id;
+            ck->key_of[i] = (uint32_t)nc++;
+        }
+    }
+    elig_index_lookup(ck->ix, ck->keys, nk, ck->hits);
+    elig_index_lookup_cards(ck->ix, ck->card_ids, nc, ck->card_hits);
+}
+
+/* The persons of reqs[i]: into ck->persons; returns the status to answer with. */
+static int list_persons(struct elig_checker *ck, const struct elig_check_req *r, uint32_t slot,
+                        size_t *np, size_t i)
+{
+    ck->pfirst[i] = (uint32_t)*np;
+    ck->pcount[i] = 0;
+    if (slot == UINT32_MAX)
+        return r->status;
+    if (r->kind == ELIG_CHECK_NUMBER) {
+        const struct elig_index_hit *h = &ck->hits[slot];
+        if (h->status == -EAGAIN)
+            return ELIG_AS_RETRY;
+        if (h->status != 0 && h->status != -E2BIG)
+            return ELIG_AS_OK; /* -ENOENT: answered "no match" with no records */
+        for (uint32_t k = 0; k < h->npersons; k++)
+            ck->persons[(*np)++] = h->person[k];
+        ck->pcount[i] = h->npersons;
+    } else {
+        const struct elig_index_card_hit *h = &ck->card_hits[slot];
+        if (h->status == -EAGAIN)
+            return ELIG_AS_RETRY;
+        if (h->status == 0) {
+            ck->persons[(*np)++] = h->person;
+            ck->pcount[i] = 1;
+        }
+    }
+    return ELIG_AS_OK;
+}
+
+/*
+ * Status of reqs[i]'s records after the gather, and their place in recs.
+ * Returns -ENOBUFS when they did not fit.
+ */
+static int records_of(const struct elig_checker *ck, size_t i, size_t *first, size_t *count)
+{
+    *first = 0;
+    *count = 0;
+    for (uint32_t k = 0; k < ck->pcount[i]; k++) {
+        const struct elig_index_span *s = &ck->spans[ck->pfirst[i] + k];
+        if (s->status == -ENOBUFS)
+            return -ENOBUFS;
+        if (s->status == -EAGAIN)
+            return -EAGAIN;
+        if (s->status != 0)
+            continue; /* person vanished between the lookups: no records */
+        if (*count == 0)
+            *first = s->first;
+        *count = s->first + s->count - *first;
+    }
+    return 0;
+}
+
+static void fill_answer(struct elig_checker *ck, const struct elig_check_req *r,
+                        const struct elig_answer *res, const struct elig_record *recs,
+                        const struct elig_card *card)
+{
+    struct elig_proto_answer *a = &ck->ans;
+    a->status = ELIG_AS_OK;
+    a->validity = res->validity;
+    a->refusal = res->refusal;
+    a->flags = res->flags;
+    a->count = res->count;
+    a->cert_expiry = card ? elig_proto_date_out(card->cert_expiry) : 0;
+    for (unsigned k = 0; k < res->count; k++) {
+        elig_answer_record(res, recs, k, &a->rec[k]);
+        a->rec[k].copay_pct = (uint8_t)elig_record_copay_on(&a->rec[k], r->date);
+        if (elig_index_insurer_name(ck->ix, a->rec[k].key.insurer, a->insurer_name[k]))
+            a->insurer_name[k][0] = '\0';
+    }
+}
+
+static void count_answer(struct elig_checker *ck, const struct elig_check_req *r)
+{
+    const struct elig_proto_answer *a = &ck->ans;
+    ck->ctr.checks++;
+    if (r->kind == ELIG_CHECK_NUMBER)
+        ck->ctr.by_number++;
+    else
+        ck->ctr.by_card++;
+    ck->ctr.status[a->status]++;
+    if (a->status == ELIG_AS_OK)
+        ck->ctr.validity[a->validity < 6 ? a->validity : 0]++;
+    switch (r->fee) {
+    case '1':
+        ck->ctr.by_fee[0]++;
+        break;
+    case '3':
+        ck->ctr.by_fee[1]++;
+        break;
+    case '4':
+        ck->ctr.by_fee[2]++;
+        break;
+    }
+}
+
+/*
+ * Answer reqs[0..n) of a chunk that starts at request base of the run;
+ * returns how many were answered (< n if the records ran out).
+ */
+static size_t chunk_answer(struct elig_checker *ck, const struct elig_check_req *reqs, size_t n,
+                           size_t base, elig_check_emit_fn emit, void *ctx, int *emit_rc)
+{
+    uint8_t pre[CHUNK];
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++)
+        pre[i] = (uint8_t)list_persons(ck, &reqs[i], ck->key_of[i], &np, i);
+    elig_index_gather(ck->ix, ck->persons, np, ELIG_INDEX_NAMES, ck->recs, REC_CAP, ck->spans);
+    for (size_t i = 0; i < n; i++) {
+        const struct elig_check_req *r = &reqs[i];
+        struct elig_proto_answer *a = &ck->ans;
+        size_t first = 0, count = 0;
+        int st = pre[i] == ELIG_AS_OK ? records_of(ck, i, &first, &count) : 0;
+        if (st == -ENOBUFS && i > 0)
+            return i; /* next chunk starts here, with the whole scratch */
+        memset(a, 0, offsetof(struct elig_proto_answer, rec));
+        a->reference = ck->next_ref++;
+        if (pre[i] != ELIG_AS_OK) {
+            a->status = pre[i];
+        } else if (st == -ENOBUFS) {
+            a->status = ELIG_AS_TOO_MANY;
+        } else if (st == -EAGAIN) {
+            a->status = ELIG_AS_RETRY;
+        } else {
+            struct elig_answer res;
+            const struct elig_card *card = NULL;
+            if (r->kind == ELIG_CHECK_NUMBER) {
+                elig_eval_number(&r->key, r->birth, r->date, r->consent, ck->recs + first, count,
+                                 &res);
+            } else {
+                const struct elig_index_card_hit *h = &ck->card_hits[ck->key_of[i]];
+                card = h->status == 0 ? &h->card : NULL;
+                elig_eval_card(card, r->date, r->consent, ck->recs + first, count, &res);
+            }
+            fill_answer(ck, r, &res, ck->recs + first, card);
+        }
+        count_answer(ck, r);
+        if ((*emit_rc = emit(ctx, base + i, a)) != 0)
+            return i + 1;
+    }
+    return n;
+}
+
+int elig_checker_run(struct elig_checker *ck, const struct elig_check_req *reqs, size_t n,
+                     elig_check_emit_fn emit, void *ctx)
+{
+    size_t done = 0;
+    while (done < n) {
+        size_t m = n - done < CHUNK ? n - done : CHUNK;
+        chunk_lookup(ck, reqs + done, m);
+        int rc = 0;
+        size_t answered = chunk_answer(ck, reqs + done, m, done, emit, ctx, &rc);
+        if (rc)
+            return rc;
+        done += answered;
+    }
+    return 0;
+}

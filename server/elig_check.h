@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_CHECK_H
+#define ELIG_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elig_index.h"
+#include "elig_proto.h"
+
+/**
+ * @file
+ * Checks answered in batches: decoded requests in, protocol answers out.
+ * The only place where the network paths meet the index and the rules, so
+ * TCP, UDP and any future path give the same answer to the same request.
+ *
+ * A batch goes through the index in three passes over groups of requests:
+ * key and card lookups (elig_index_lookup / _cards, their cache misses
+ * overlapped), every record of the persons found (elig_index_gather), then
+ * the rules (elig_eval_number / _card) per request.
+ */
+
+/** What a request asks for. */
+enum elig_check_kind {
+    ELIG_CHECK_NUMBER = 1, /**< by insurance-card number + birth date */
+    ELIG_CHECK_CARD = 2,   /**< by card id */
+};
+
+/** One prepared check (from elig_check_prepare_*). */
+struct elig_check_req {
+    uint8_t kind;     /**< enum elig_check_kind */
+    uint8_t status;   /**< ELIG_AS_OK, or why it is answered without a lookup */
+    bool consent;     /**< the limit category may be disclosed */
+    uint8_t fee;      /**< facility fee-table code: '1' medical, '3' dental, '4' pharmacy */
+    elig_date_t date; /**< date of service */
+    elig_date_t birth;
+    uint64_t card_id;
+    struct elig_key key;
+};
+
+/** Counters of one checker (one thread's): read and summed by the server's STATS. */
+struct elig_check_counters {
+    uint64_t checks;                /**< answers given */
+    uint64_t by_number, by_card;    /**< checks by method */
+    uint64_t validity[6];           /**< answers by validity code (0: refused) */
+    uint64_t status[ELIG_AS_COUNT]; /**< answers by elig_astatus */
+    uint64_t by_fee[3];             /**< medical, dental, pharmacy */
+};
+
+/** Receives each answer in request order; a non-zero return stops the run. */
+typedef int (*elig_check_emit_fn)(void *ctx, size_t i, const struct elig_proto_answer *ans);
+
+/** A checker: scratch space for one thread's batches (opaque). */
+struct elig_checker;
+
+/**
+ * Make a checker that reads ix.
+ *
+ * @param ref_base first reference number it hands out (each answer takes
+ *                 the next); callers give each checker a disjoint range
+ * @return 0; -ENOMEM.
+ */
+int elig_checker_create(const struct elig_index *ix, uint64_t ref_base, struct elig_checker **out);
+void elig_checker_destroy(struct elig_checker *ck);
+
+/**
+ * Prepare a number check from its decoded form. Sets r->status to
+ * ELIG_AS_BAD_KEY or ELIG_AS_BAD_DATE when a field does not validate (the
+ * request is then answered with that status and no lookup).
+ *
+ * @param fee   the facility's fee-table code character
+ * @param today the date a zero query date stands for
+ */
+void elig_check_prepare_number(const struct elig_proto_number *q, char fee, elig_date_t today,
+                               struct elig_check_req *r);
+/** Prepare a card check (ELIG_AS_BAD_DATE / ELIG_AS_BAD_CARD as above). */
+void elig_check_prepare_card(const struct elig_proto_card *q, char fee, elig_date_t today,
+                             struct elig_check_req *r);
+
+/**
+ * Answer reqs[0..n) in order, calling emit for each. Not thread-safe on one
+ * checker; use one per thread. Lock-free with respect to the writer.
+ *
+ * @return 0; the first non-zero value emit returned.
+ */
+int elig_checker_run(struct elig_checker *ck, const struct elig_check_req *reqs, size_t n,
+                     elig_check_emit_fn emit, void *ctx);
+
+/** This checker's counters (owned by it; read them from its thread, or racily for stats). */
+const struct elig_check_counters *elig_checker_counters(const struct elig_checker *ck);
+
+#endif

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_client: a blocking protocol client.
+ *
+ * Design: one socket, an output elig_pbuf that frames are encoded into and
+ * flushed from, and an input buffer that holds at least one whole answer
+ * (grown to the largest answer seen). Every wait goes through poll() with
+ * the connect-time timeout, so a silent server cannot hang a caller.
+ * Request ids count up from 1; elig_client_call() checks the echo.
+ */
+#include "elig_client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "elig_error.h"
+#include "elig_le.h"
+
+struct elig_client {
+    int fd;
+    int timeout_ms;
+    uint32_t next_id;
+    long frame_at; /* offset of the frame being encoded */
+    struct elig_pbuf out;
+    size_t out_sent;
+    struct elig_pbuf in;
+    size_t in_off;   /* start of unread bytes */
+    size_t consumed; /* bytes of the last answer returned, dropped at the next recv */
+};
+
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+    int rc = poll(&p, 1, timeout_ms);
+    if (rc < 0)
+        return -errno;
+    return rc == 0 ? -ETIMEDOUT : 0;
+}
+
+static int make_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (strchr(addr, '/')) {
+        struct sockaddr_un *un = (struct sockaddr_un *)ss;
+        if (strlen(addr) >= sizeof(un->sun_path))
+            return -EINVAL;
+        un->sun_family = AF_UNIX;
+        strcpy(un->sun_path, addr);
+        *len = sizeof(*un);
+        return 0;
+    }
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || colon == addr || colon - addr > 63)
+        return -EINVAL;
+    char host[64];
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || port == 0 || port > 65535)
+        return -EINVAL;
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+        return -EINVAL;
+    *len = sizeof(*in);
+    return 0;
+}
+
+int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int rc = make_addr(addr, &ss, &len);
+    if (rc)
+        return rc;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
+        rc = -errno;
+        goto fail;
+    }
+    if ((rc = wait_fd(fd, POLLOUT, timeout_ms)))
+        goto fail;
+    int err = 0;
+    socklen_t elen = sizeof(err);
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+    if (err) {
+        rc = -err;
+        goto fail;
+    }
+    if (ss.ss_family == AF_INET) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    struct elig_client *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    c->fd = fd;
+    c->timeout_ms = timeout_ms;
+    c->next_id = 1;
+    *out = c;
+    return 0;
+fail:
+    close(fd);
+    return rc;
+}
+
+void elig_client_close(struct elig_client *c)
+{
+    if (c == NULL)
+        return;
+    close(c->fd);
+    elig_pbuf_free(&c->out);
+    elig_pbuf_free(&c->in);
+    free(c);
+}
+
+struct elig_pbuf *elig_client_begin(struct elig_client *c, uint8_t opcode, uint32_t *id)
+{
+    uint32_t rid = c->next_id++;
+    c->frame_at = elig_proto_frame_begin(&c->out, opcode, 0, 0, rid);
+    if (c->frame_at < 0)
+        return NULL;
+    if (id)
+        *id = rid;
+    return &c->out;
+}
+
+void elig_client_end(struct elig_client *c)
+{
+    elig_proto_frame_end(&c->out, c->frame_at);
+}
+
+int elig_client_raw(struct elig_client *c, const void *bytes, size_t len)
+{
+    if (elig_pbuf_reserve(&c->out, len))
+        return -ENOMEM;
+    memcpy(c->out.data + c->out.len, bytes, len);
+    c->out.len += len;
+    return 0;
+}
+
+int elig_client_flush(struct elig_client *c)
+{
+    while (c->out_sent < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_sent += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return -errno;
+        int rc = wait_fd(c->fd, POLLOUT, c->timeout_ms);
+        if (rc)
+            return rc;
+    }
+    c->out.len = c->out_sent = 0;
+    return 0;
+}
+
+/* Read more bytes into the input buffer. */
+static int fill(struct elig_client *c)
+{
+    if (elig_pbuf_reserve(&c->in, 65536))
+        return -ENOMEM;
+    for (;;) {
+        ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            return 0;
+        }
+        if (n == 0)
+            return -ECONNRESET;
+        if (errno != EAGAIN && errno != EINTR)
+            return -errno;
+        int rc = wait_fd(c->fd, POLLIN, c->timeout_ms);
+        if (rc)
+            return rc;
+    }
+}
+
+int elig_client_recv(struct elig_client *c, struct elig_proto_header *h, const uint8_t **body)
+{
+    c->in_off += c->consumed;
+    c->consumed = 0;
+    if (c->in_off == c->in.len) {
+        c->in.len = c->in_off = 0;
+    } else if (c->in_off > c->in.cap / 2) {
+        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in.len -= c->in_off;
+        c->in_off = 0;
+    }
+    for (;;) {
+        size_t have = c->in.len - c->in_off;
+        int rc = elig_proto_header_decode(c->in.data + c->in_off, have, true, h);
+        if (rc == 0 && have >= ELIG_PROTO_HEADER + (size_t)h->body_len) {
+            *body = c->in.data + c->in_off + ELIG_PROTO_HEADER;
+            c->consumed = ELIG_PROTO_HEADER + h->body_len;
+            return 0;
+        }
+        if (rc && rc != -EAGAIN)
+            return rc;
+        if (rc == 0 && elig_pbuf_reserve(&c->in, ELIG_PROTO_HEADER + (size_t)h->body_len))
+            return -ENOMEM;
+        if ((rc = fill(c)))
+            return rc;
+    }
+}
+
+int elig_client_call(struct elig_client *c, uint8_t opcode, const void *body, size_t len,
+                     struct elig_proto_header *h, const uint8_t **answer)
+{
+    uint32_t id;
+    struct elig_pbuf *b = elig_client_begin(c, opcode, &id);
+    if (b == NULL || elig_pbuf_reserve(b, len))
+        return -ENOMEM;
+    if (len)
+        memcpy(b->data + b->len, body, len);
+    b->len += len;
+    elig_client_end(c);
+    int rc = elig_client_flush(c);
+    if (rc == 0)
+        rc = elig_client_recv(c, h, answer);
+    if (rc == 0 && h->request_id != id && h->status == ELIG_PS_OK)
+        rc = -ELIG_EPROTO;
+    return rc;
+}
+
+/* Send the lookup body encoded in scratch, decode its single answer. */
+static int lookup(struct elig_client *c, uint8_t opcode, const struct elig_pbuf *scratch,
+                  struct elig_proto_answer *a, uint8_t *status)
+{
+    struct elig_proto_header h;
+    const uint8_t *body;
+    int rc = elig_client_call(c, opcode, scratch->data, scratch->len, &h, &body);
+    if (rc)
+        return rc;
+    *status = h.status;
+    if (h.status != ELIG_PS_OK)
+        return -ELIG_EREFUSED;
+    size_t off = 0;
+    rc = elig_proto_answer_decode(body, h.body_len, &off, a);
+    return rc ? rc : off == h.body_len ? 0 : -ELIG_EPROTO;
+}
+
+int elig_client_lookup_number(struct elig_client *c, const struct elig_proto_number *q,
+                              struct elig_proto_answer *a, uint8_t *status)
+{
+    struct elig_pbuf scratch = { 0 };
+    int rc = elig_proto_number_encode(&scratch, q, false);
+    if (rc == 0)
+        rc = lookup(c, ELIG_OP_LOOKUP_NUMBER, &scratch, a, status);
+    elig_pbuf_free(&scratch);
+    return rc;
+}
+
+int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card *q,
+                            struct elig_proto_answer *a, uint8_t *status)
+{
+    struct elig_pbuf scratch = { 0 };
+    int rc = elig_proto_card_encode(&scratch, q);
+    if (rc == 0)
+        rc = lookup(c, ELIG_OP_LOOKUP_CARD, &scratch, a, status);
+    elig_pbuf_free(&scratch);
+    return rc;
+}
+
+int elig_client_stats(struct elig_client *c, uint8_t opcode, elig_client_stat_fn fn, void *ctx,
+                      uint8_t *status)
+{
+    struct elig_proto_header h;
+    const uint8_t *body;
+    int rc = elig_client_call(c, opcode, NULL, 0, &h, &body);
+    if (rc)
+        return rc;
+    *status = h.status;
+    if (h.status != ELIG_PS_OK)
+        return -ELIG_EREFUSED;
+    if (h.body_len < 2)
+        return -ELIG_EPROTO;
+    uint16_t n = elig_rd16(body);
+    size_t off = 2;
+    for (uint16_t i = 0; i < n; i++) {
+        char name[64];
+        uint64_t v;
+        if ((rc = elig_proto_stat_decode(body, h.body_len, &off, name, &v)))
+            return rc;
+        fn(ctx, name, v);
+    }
+    return off == h.body_len ? 0 : -ELIG_EPROTO;
+}

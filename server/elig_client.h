@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_CLIENT_H
+#define ELIG_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elig_proto.h"
+
+/**
+ * @file
+ * A small blocking client of the eligd protocol, for eligctl, tests and the
+ * load generator's setup: connect, queue frames, flush, read answers in
+ * order. Pipelining is the caller's: queue many frames, flush once, then
+ * read as many answers. Every wait is bounded by the timeout given at
+ * connect time. One client per thread; no global state.
+ */
+
+/** A connection (opaque). */
+struct elig_client;
+
+/**
+ * Connect to "HOST:PORT" (IPv4 address or "localhost") or, when addr
+ * contains a '/', to a Unix socket path.
+ *
+ * @param timeout_ms bound on connect and on every later wait
+ * @return 0 and *out; -EINVAL (bad address); -ETIMEDOUT; -errno of connect(2).
+ */
+int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **out);
+
+/** Close and free. NULL is ignored. */
+void elig_client_close(struct elig_client *c);
+
+/**
+ * Start a request frame; encode its body into the returned buffer, then call
+ * elig_client_end(). The request id is the client's next (returned in *id).
+ * @return the buffer; NULL if out of memory.
+ */
+struct elig_pbuf *elig_client_begin(struct elig_client *c, uint8_t opcode, uint32_t *id);
+/** Finish the frame begun last. */
+void elig_client_end(struct elig_client *c);
+
+/** Queue raw bytes as they are (tests of malformed input). @return 0; -ENOMEM. */
+int elig_client_raw(struct elig_client *c, const void *bytes, size_t len);
+
+/** Send everything queued. @return 0; -ETIMEDOUT; -errno (-EPIPE: the server closed). */
+int elig_client_flush(struct elig_client *c);
+
+/**
+ * Read the next answer frame. *body points into the client's buffer and
+ * stays valid until the next call.
+ *
+ * @return 0; -ECONNRESET if the server closed the connection first;
+ *         -ELIG_EPROTO if the bytes are not an answer frame; -ETIMEDOUT;
+ *         -errno.
+ */
+int elig_client_recv(struct elig_client *c, struct elig_proto_header *h, const uint8_t **body);
+
+/**
+ * One round trip: send a frame with body[0..len) and read its answer.
+ * @return 0 (h->status may still carry an error); the errors of
+ *         elig_client_flush() and elig_client_recv(); -ELIG_EPROTO if the
+ *         answer's request id or opcode does not match.
+ */
+int elig_client_call(struct elig_client *c, uint8_t opcode, const void *body, size_t len,
+                     struct elig_proto_header *h, const uint8_t **answer);
+
+/**
+ * Check by number (LOOKUP_NUMBER) and decode the answer.
+ * @return 0 and *a; -ELIG_EREFUSED with *status set if the frame was refused;
+ *         the errors of elig_client_call().
+ */
+int elig_client_lookup_number(struct elig_client *c, const struct elig_proto_number *q,
+                              struct elig_proto_answer *a, uint8_t *status);
+
+/** Check by card (LOOKUP_CARD), as elig_client_lookup_number(). */
+int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card *q,
+                            struct elig_proto_answer *a, uint8_t *status);
+
+/** Receives each counter of a STATS answer. */
+typedef void (*elig_client_stat_fn)(void *ctx, const char *name, uint64_t value);
+
+/**
+ * STATS (or ADMIN_STATS with opcode ELIG_OP_ADMIN_STATS).
+ * @return 0; -ELIG_EREFUSED (status in *status); the errors of elig_client_call().
+ */
+int elig_client_stats(struct elig_client *c, uint8_t opcode, elig_client_stat_fn fn, void *ctx,
+                      uint8_t *status);
+
+#endif

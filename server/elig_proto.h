@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_PROTO_H
+#define ELIG_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elig_date.h"
+#include "elig_record.h"
+#include "elig_rules.h"
+
+/**
+ * @file
+ * The eligd wire protocol (docs/protocol.md is the normative text): frames
+ * of a 16-byte little-endian header and a typed body, the same on the
+ * facility port, the admin socket and (later) inside UDP datagrams.
+ *
+ *   offset size field
+ *        0    2 magic       'E' 'L'
+ *        2    1 version     1
+ *        3    1 opcode      enum elig_op
+ *        4    1 flags       ELIG_PROTO_F_RESPONSE on answers, 0 on requests
+ *        5    1 status      0 on requests; enum elig_pstatus on answers
+ *        6    2 reserved    0
+ *        8    4 request id  chosen by the client, echoed in the answer
+ *       12    4 body length bytes after the header, <= the port's limit
+ *
+ * Everything here is pure: no I/O, no allocation except in struct elig_pbuf
+ * (a growing output buffer reused across frames), no global state; every
+ * function is thread-safe on distinct arguments. Decoders never read past
+ * the length they are given and reject trailing bytes.
+ */
+
+#define ELIG_PROTO_MAGIC0       'E'
+#define ELIG_PROTO_MAGIC1       'L'
+#define ELIG_PROTO_VERSION      1
+#define ELIG_PROTO_HEADER       16
+#define ELIG_PROTO_F_RESPONSE   0x01
+#define ELIG_PROTO_MAX_BODY     (256u * 1024)       /**< facility port: largest request body */
+#define ELIG_PROTO_ADMIN_BODY   (16u * 1024 * 1024) /**< admin socket: largest request body */
+#define ELIG_PROTO_BATCH_MAX    1000                /**< entries in one BATCH */
+#define ELIG_PROTO_PING_MAX     1024                /**< bytes a PING may carry (echoed) */
+#define ELIG_PROTO_FACILITY_LEN 10                  /**< facility code: 10 ASCII digits */
+#define ELIG_PROTO_INSURER_MAX  24                  /**< raw field limits of a number lookup */
+#define ELIG_PROTO_SYMBOL_MAX   120
+#define ELIG_PROTO_NUMBER_MAX   60
+#define ELIG_PROTO_BRANCH_MAX   6
+#define ELIG_PROTO_APPEND_MAX   65536 /**< events in one ADMIN_APPEND */
+
+/** Opcodes. Admin opcodes are served only on the admin socket. */
+enum elig_op {
+    ELIG_OP_PING = 0x01,           /**< echo the body */
+    ELIG_OP_LOOKUP_NUMBER = 0x02,  /**< check by insurance-card number */
+    ELIG_OP_LOOKUP_CARD = 0x03,    /**< check by My Number card */
+    ELIG_OP_BATCH = 0x04,          /**< up to ELIG_PROTO_BATCH_MAX number checks */
+    ELIG_OP_STATS = 0x05,          /**< counters a client may see */
+    ELIG_OP_ADMIN_APPEND = 0x40,   /**< append update events (durable before the answer) */
+    ELIG_OP_ADMIN_SNAPSHOT = 0x41, /**< write a snapshot */
+    ELIG_OP_ADMIN_STATS = 0x42,    /**< the operator's counters */
+};
+
+/** Status of a whole frame, in the answer header. */
+enum elig_pstatus {
+    ELIG_PS_OK = 0,
+    ELIG_PS_VERSION = 1,      /**< unknown protocol version; the connection goes on */
+    ELIG_PS_OPCODE = 2,       /**< unknown opcode, or not served on this port; goes on */
+    ELIG_PS_BODY = 3,         /**< body malformed for its opcode; goes on */
+    ELIG_PS_FACILITY = 4,     /**< facility code is not a valid code; goes on */
+    ELIG_PS_TOO_LARGE = 5,    /**< body length over the port's limit; then closed */
+    ELIG_PS_HEADER = 6,       /**< bad magic, reserved bits set, or flags of an answer; closed */
+    ELIG_PS_BUSY = 7,         /**< connection limit reached; closed */
+    ELIG_PS_TIMEOUT = 8,      /**< a frame was not completed in time; closed */
+    ELIG_PS_SHUTDOWN = 9,     /**< server is stopping; closed */
+    ELIG_PS_UNAVAILABLE = 10, /**< the store cannot take updates (log failed, index full) */
+    ELIG_PS_INTERNAL = 11,    /**< an unexpected server-side error; goes on */
+    ELIG_PS_COUNT
+};
+
+/** Status of one check inside an answer. */
+enum elig_astatus {
+    ELIG_AS_OK = 0,       /**< answered: see validity */
+    ELIG_AS_BAD_KEY = 1,  /**< insurer, symbol, number or branch is not valid */
+    ELIG_AS_BAD_DATE = 2, /**< query or birth date is not a date eligd can hold */
+    ELIG_AS_BAD_CARD = 3, /**< card id is zero */
+    ELIG_AS_RETRY = 4,    /**< the record changed under every attempt: ask again */
+    ELIG_AS_TOO_MANY = 5, /**< the person has more records than one answer can hold */
+    ELIG_AS_COUNT
+};
+
+/** Request flags of a check. */
+#define ELIG_PROTO_CONSENT 0x01 /**< the patient consents to disclose the limit category */
+
+/** A decoded frame header. */
+struct elig_proto_header {
+    uint8_t version;     /**< protocol version */
+    uint8_t opcode;      /**< enum elig_op */
+    uint8_t flags;       /**< ELIG_PROTO_F_* */
+    uint8_t status;      /**< enum elig_pstatus (answers) */
+    uint32_t request_id; /**< echoed */
+    uint32_t body_len;   /**< bytes of body */
+};
+
+/** A check by number as it arrives: raw fields pointing into the frame. */
+struct elig_proto_number {
+    const char *facility; /**< ELIG_PROTO_FACILITY_LEN digits (absent in BATCH entries) */
+    uint8_t flags;        /**< ELIG_PROTO_CONSENT */
+    uint32_t date;        /**< YYYYMMDD of the date of service; 0 = today (server's day) */
+    uint32_t birth;       /**< YYYYMMDD */
+    const char *insurer;  /**< raw bytes as typed: digits, full-width allowed */
+    const char *symbol;
+    const char *number;
+    const char *branch;
+    uint8_t insurer_len, symbol_len, number_len, branch_len;
+};
+
+/** A check by card as it arrives. */
+struct elig_proto_card {
+    const char *facility; /**< ELIG_PROTO_FACILITY_LEN digits */
+    uint8_t flags;        /**< ELIG_PROTO_CONSENT */
+    uint32_t date;        /**< YYYYMMDD; 0 = today */
+    uint64_t card_id;     /**< the certificate's serial */
+};
+
+/** Head of a BATCH body; entries follow (elig_proto_batch_next()). */
+struct elig_proto_batch {
+    const char *facility; /**< one facility for every entry */
+    uint16_t count;       /**< entries, 1..ELIG_PROTO_BATCH_MAX */
+    size_t offset;        /**< decoder position in the body (first entry after decode) */
+};
+
+/** One answered check, as encoded (server) or decoded (client). */
+struct elig_proto_answer {
+    uint8_t status;                          /**< enum elig_astatus */
+    uint8_t validity;                        /**< enum elig_validity */
+    uint8_t refusal;                         /**< enum elig_refusal */
+    uint8_t flags;                           /**< ELIG_FLAG_* of elig_rules.h */
+    uint8_t count;                           /**< records, 0..ELIG_ANSWER_MAX */
+    uint64_t reference;                      /**< the check's reference number */
+    uint32_t cert_expiry;                    /**< card checks: YYYYMMDD; 0 otherwise */
+    struct elig_record rec[ELIG_ANSWER_MAX]; /**< records answered (names; limit withheld
+                                                 unless disclosed) */
+    char insurer_name[ELIG_ANSWER_MAX]
+                     [ELIG_INSURER_NAME_MAX + 1]; /**< name of rec[i]'s insurer ("" unknown) */
+};
+
+/** A growing byte buffer for encoding (allocation amortised over its life). */
+struct elig_pbuf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+};
+
+/* ---- buffers ---------------------------------------------------------- */
+
+/** Make room for n more bytes. @return 0; -ENOMEM. */
+int elig_pbuf_reserve(struct elig_pbuf *b, size_t n);
+/** Release the buffer's memory; it may be reused afterwards. */
+void elig_pbuf_free(struct elig_pbuf *b);
+
+/* ---- frames ----------------------------------------------------------- */
+
+/**
+ * Decode a header from the first ELIG_PROTO_HEADER bytes of buf.
+ *
+ * Checks magic, reserved bytes and (for requests, @p response false) that
+ * the answer flag is clear. The version and opcode are returned as they are:
+ * the caller answers ELIG_PS_VERSION / ELIG_PS_OPCODE and goes on.
+ *
+ * @return 0; -EAGAIN if len < ELIG_PROTO_HEADER; -ELIG_EPROTO for a
+ *         malformed header (answer ELIG_PS_HEADER, then close).
+ */
+int elig_proto_header_decode(const uint8_t *buf, size_t len, bool response,
+                             struct elig_proto_header *h);
+
+/** Write a header into out[0..ELIG_PROTO_HEADER). */
+void elig_proto_header_encode(uint8_t *out, const struct elig_proto_header *h);
+
+/**
+ * Start a frame in b: a header with body length 0, to be fixed by
+ * elig_proto_frame_end(). @return the frame's offset in b; -ENOMEM.
+ */
+long elig_proto_frame_begin(struct elig_pbuf *b, uint8_t opcode, uint8_t flags, uint8_t status,
+                            uint32_t request_id);
+/** Set the body length of the frame begun at offset. */
+void elig_proto_frame_end(struct elig_pbuf *b, long offset);
+
+/* ---- requests --------------------------------------------------------- */
+
+/**
+ * Decode a LOOKUP_NUMBER body (with facility) or, with @p in_batch, one BATCH
+ * entry (without) starting at *off; *off moves past it.
+ * @return 0; -ELIG_EPROTO (short, over a field limit, or trailing bytes when
+ *         not in a batch).
+ */
+int elig_proto_number_decode(const uint8_t *body, size_t len, size_t *off, bool in_batch,
+                             struct elig_proto_number *q);
+/** Decode a LOOKUP_CARD body. @return 0; -ELIG_EPROTO. */
+int elig_proto_card_decode(const uint8_t *body, size_t len, struct elig_proto_card *q);
+/**
+ * Decode a BATCH head and check that exactly b->count well-formed entries
+ * follow, with nothing after them. @return 0; -ELIG_EPROTO.
+ */
+int elig_proto_batch_decode(const uint8_t *body, size_t len, struct elig_proto_batch *b);
+/** Next entry of a batch that elig_proto_batch_decode() accepted. */
+void elig_proto_batch_next(const uint8_t *body, size_t len, struct elig_proto_batch *b,
+                           struct elig_proto_number *q);
+
+/** Append a LOOKUP_NUMBER body (in_batch false) or a BATCH entry. @return 0; -ENOMEM; -EINVAL
+ * (a field over its limit, or no facility outside a batch). */
+int elig_proto_number_encode(struct elig_pbuf *b, const struct elig_proto_number *q, bool in_batch);
+/** Append a LOOKUP_CARD body. @return 0; -ENOMEM; -EINVAL. */
+int elig_proto_card_encode(struct elig_pbuf *b, const struct elig_proto_card *q);
+/** Append a BATCH head (entries follow with elig_proto_number_encode(.., true)). */
+int elig_proto_batch_head_encode(struct elig_pbuf *b, const char *facility, uint16_t count);
+
+/**
+ * True when code is a facility code: 10 digits, prefecture 01-47, fee-table
+ * code 1 (medical), 3 (dental) or 4 (pharmacy).
+ */
+bool elig_proto_facility_valid(const char *code);
+
+/* ---- answers ---------------------------------------------------------- */
+
+/**
+ * Append one answer. rec[i] and insurer_name[i] of the answer are read for
+ * i < count; the caller has already withheld what the rules withhold.
+ * @return 0; -ENOMEM.
+ */
+int elig_proto_answer_encode(struct elig_pbuf *b, const struct elig_proto_answer *a);
+
+/**
+ * Decode one answer starting at *off (client side). Names come back
+ * NUL-terminated.
+ * @return 0; -ELIG_EPROTO.
+ */
+int elig_proto_answer_decode(const uint8_t *body, size_t len, size_t *off,
+                             struct elig_proto_answer *a);
+
+/** Answer body of a BATCH: the count, then that many answers. */
+int elig_proto_batch_answer_head(struct elig_pbuf *b, uint16_t count);
+/** Decode the count of a BATCH answer body. @return 0; -ELIG_EPROTO. */
+int elig_proto_batch_answer_count(const uint8_t *body, size_t len, size_t *off, uint16_t *count);
+
+/* ---- statistics ------------------------------------------------------- */
+
+/** Append one named counter of a STATS answer (the count is written first by the caller). */
+int elig_proto_stat_encode(struct elig_pbuf *b, const char *name, uint64_t value);
+/**
+ * Decode the next counter at *off into name (NUL-terminated, 64 bytes) and value.
+ * @return 0; -ELIG_EPROTO.
+ */
+int elig_proto_stat_decode(const uint8_t *body, size_t len, size_t *off, char name[64],
+                           uint64_t *value);
+
+/* ---- names ------------------------------------------------------------ */
+
+/** "ok", "unknown-version", ... ; "?" for codes out of range. */
+const char *elig_pstatus_name(uint8_t status);
+/** "ok", "bad-key", ... */
+const char *elig_astatus_name(uint8_t status);
+/** "PING", "LOOKUP_NUMBER", ...; NULL if unknown. */
+const char *elig_op_name(uint8_t opcode);
+
+/** Wire date (YYYYMMDD, 0 = none) <-> elig_date_t. @return 0; -ELIG_EDATE. */
+int elig_proto_date_in(uint32_t ymd, elig_date_t *out);
+uint32_t elig_proto_date_out(elig_date_t d);
+
+#endif

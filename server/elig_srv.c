@@ -1,0 +1,1423 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_srv: the io_uring network loops of eligd.
+ *
+ * Threads. N facility workers and one admin loop, each owning one io_uring
+ * (created on its own thread, so SINGLE_ISSUER holds), one listener and its
+ * connections; nothing is shared between loops but the read-only index,
+ * the connection count (an atomic, for the global cap) and the published
+ * counters. The admin loop is the only thread that calls the store's writer
+ * side (elig_db_submit / elig_db_snapshot), which block it while they run:
+ * facility workers go on answering from the index meanwhile.
+ *
+ * Per loop: a multishot accept on the listener, a multishot recv per
+ * connection drawing from the loop's provided buffer ring, and at most one
+ * send per connection in flight. A received buffer is appended to the
+ * connection's input and handed straight back to the ring, so the ring never
+ * runs dry because one connection is slow to be served.
+ *
+ * Rounds. The loop waits for completions (at most TICK_MS, or not at all
+ * when work is ready), handles them all, then serves the ready connections:
+ * every complete frame they hold, up to a round budget shared fairly
+ * between them, is decoded into one array of checks that goes through the
+ * checker (and so through the index's batch lookups) in one call; answers
+ * are encoded in frame order straight into each connection's output, and
+ * each connection gets one send for everything it produced. Connections
+ * left with complete frames stay ready for the next round, after the
+ * completions that arrived meanwhile: one flooding connection cannot hold a
+ * round for itself.
+ *
+ * Backpressure. Output is double-buffered (one buffer on the wire, one being
+ * filled) so a send's memory never moves. A connection whose unsent output
+ * passes OUT_HIGH is not parsed until it drains; one whose unparsed input
+ * passes IN_HIGH has its recv cancelled until it drains, so TCP flow control
+ * pushes back on the client. Memory per connection stays bounded.
+ *
+ * Errors. A malformed header or an over-long body: an error answer, then
+ * the connection closes once the answer is sent. An unknown version or
+ * opcode, a malformed body: an error answer, and the connection goes on.
+ * A frame left incomplete for frame_timeout_ms: TIMEOUT answer, close.
+ *
+ * Lifetime of a connection slot: in use from accept until no operation on
+ * it is in flight (recv armed, send busy) after it was marked closing. Each
+ * reuse bumps a generation carried in user_data, and completions of an
+ * older generation are dropped (their provided buffer still goes back).
+ */
+#include "elig_srv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elig_check.h"
+#include "elig_codec.h"
+#include "elig_error.h"
+#include "elig_le.h"
+#include "elig_proto.h"
+#include "elig_slog.h"
+
+#define RING_ENTRIES 2048
+#define BUF_COUNT    512          /* provided buffers per loop */
+#define BUF_SIZE     (16u * 1024) /* bytes each */
+#define TICK_MS      100          /* longest wait: timers are checked this often */
+#define ROUND_CHECKS 4096         /* checks one round sends through the checker */
+#define FAIR_MIN     64           /* checks a ready connection may always add */
+#define OUT_HIGH     (8u << 20)   /* unsent output that stops parsing */
+#define IN_KEEP      (64u * 1024) /* input buffer kept between frames */
+#define ADMIN_EVENTS 4096         /* events one ADMIN_APPEND may carry */
+
+enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_CANCEL };
+
+static inline uint64_t ud_make(enum ud_kind k, uint32_t slot, uint32_t gen)
+{
+    return (uint64_t)k << 56 | (uint64_t)(slot & 0xFFFFFF) << 32 | gen;
+}
+
+enum loop_kind { LOOP_FACILITY, LOOP_ADMIN };
+
+struct conn {
+    int fd;              /* -1: slot free */
+    uint32_t gen;        /* bumped on reuse */
+    bool recv_armed;     /* a multishot recv is in flight */
+    bool send_busy;      /* a send is in flight */
+    bool closing;        /* being torn down: no new operations */
+    bool finish;         /* close once everything owed is sent */
+    bool no_parse;       /* a fatal frame error: parse nothing more */
+    bool eof;            /* peer closed its side */
+    bool paused;         /* recv cancelled for backpressure */
+    bool ready;          /* in the ready queue */
+    struct elig_pbuf in; /* received, not yet parsed: in.data[in_off..in.len) */
+    size_t in_off;
+    struct elig_pbuf out;  /* answers being encoded */
+    struct elig_pbuf wire; /* answers being sent: wire.data[wire_off..wire.len) */
+    size_t wire_off;
+    uint64_t partial_ms; /* when the incomplete frame at in_off began; 0: none */
+    uint64_t active_ms;  /* last byte received */
+    uint32_t listener;   /* which listener accepted it */
+};
+
+/* A frame of this round, answered in order after the checks run. */
+struct pending {
+    uint32_t slot;
+    uint8_t opcode;
+    uint8_t status; /* ELIG_PS_* to answer with (0: answer the opcode) */
+    bool batch;
+    uint32_t request_id;
+    uint32_t first, count; /* its checks in the round's array */
+    size_t body_off;       /* its body in the connection's input (PING) */
+    uint32_t body_len;
+};
+
+/* Counters one loop publishes each round (relaxed atomics: STATS reads them). */
+struct loop_stats {
+    _Atomic uint64_t accepted, closed, refused_busy, timeouts, frames, bad_frames;
+    _Atomic uint64_t checks, by_number, by_card, validity[6], astatus[ELIG_AS_COUNT], by_fee[3];
+    _Atomic uint64_t appended, rejected, snapshots;
+};
+
+struct loop {
+    struct elig_srv *srv;
+    enum loop_kind kind;
+    unsigned id;
+    pthread_t thread;
+    int listen_fd[2]; /* admin: Unix socket and optional TCP; facility: [0] only */
+    bool accept_armed[2];
+    struct io_uring ring;
+    bool ring_ok;
+    struct io_uring_buf_ring *br;
+    uint8_t *bufs;
+    struct conn *conns;
+    uint32_t nconns, live;
+    uint32_t *free_slots;
+    uint32_t nfree;
+    uint32_t *readyq; /* ring queue of ready slots */
+    uint32_t rq_head, rq_len;
+    struct elig_checker *ck;
+    struct elig_check_req *reqs;
+    struct pending *pend;
+    size_t npend, pend_cap, nreq;
+    struct elig_event *events; /* admin: one ADMIN_APPEND's events */
+    int *ev_status;
+    uint64_t now_ms, last_tick_ms;
+    bool draining;
+    uint64_t drain_deadline;
+    struct loop_stats st;
+    int error;
+    uint32_t *touched; /* slots served this round */
+};
+
+struct elig_srv {
+    struct elig_srv_params p;
+    const struct elig_index *ix;
+    unsigned nloops;
+    struct loop *loops; /* facility workers, then the admin loop (if any) */
+    atomic_uint conns;
+    atomic_bool stop;
+    uint16_t port, admin_port;
+    const char *ring_mode;
+    uint64_t started_ms;
+    /* start-up handshake: every loop reports its setup before any serves */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int setup_left, setup_err;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* ---- addresses and listeners ------------------------------------------ */
+
+static int parse_addr(const char *s, struct sockaddr_in *sa)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || colon - s > 63)
+        return -EINVAL;
+    char host[64];
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || port > 65535)
+        return -EINVAL;
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+static int tcp_listener(const struct sockaddr_in *sa, bool reuseport, uint16_t *bound)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+        goto fail;
+    if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) || listen(fd, 4096))
+        goto fail;
+    struct sockaddr_in got;
+    socklen_t len = sizeof(got);
+    if (getsockname(fd, (struct sockaddr *)&got, &len))
+        goto fail;
+    *bound = ntohs(got.sin_port);
+    return fd;
+fail:;
+    int err = -errno;
+    close(fd);
+    return err;
+}
+
+static int unix_listener(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    /* a socket file left by a server that died is replaced; a live one is not */
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        close(fd);
+        return -EADDRINUSE;
+    }
+    unlink(path);
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc || listen(fd, 64)) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+/* ---- ring plumbing ---------------------------------------------------- */
+
+static struct io_uring_sqe *sqe_get(struct loop *l)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
+    if (sqe == NULL) {
+        io_uring_submit(&l->ring);
+        sqe = io_uring_get_sqe(&l->ring);
+    }
+    return sqe; /* non-NULL: the submit emptied the queue */
+}
+
+static int ring_init(struct loop *l, const char **mode)
+{
+    struct io_uring_params rp;
+    static const struct {
+        unsigned flags;
+        const char *name;
+    } modes[] = {
+        { IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+          "single-issuer+defer-taskrun" },
+        { IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL, "coop-taskrun" },
+        { 0, "plain" },
+    };
+    int rc = -EINVAL;
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        memset(&rp, 0, sizeof(rp));
+        rp.flags = modes[i].flags | IORING_SETUP_CQSIZE;
+        rp.cq_entries = RING_ENTRIES * 4;
+        rc = io_uring_queue_init_params(RING_ENTRIES, &l->ring, &rp);
+        if (rc == 0) {
+            *mode = modes[i].name;
+            break;
+        }
+        if (rc != -EINVAL)
+            return rc;
+    }
+    if (rc)
+        return rc;
+    l->ring_ok = true;
+    if (posix_memalign((void **)&l->br, 4096, BUF_COUNT * sizeof(struct io_uring_buf)) ||
+        posix_memalign((void **)&l->bufs, 4096, (size_t)BUF_COUNT * BUF_SIZE))
+        return -ENOMEM;
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (unsigned long)l->br,
+        .ring_entries = BUF_COUNT,
+        .bgid = 0,
+    };
+    if ((rc = io_uring_register_buf_ring(&l->ring, &reg, 0)))
+        return rc;
+    io_uring_buf_ring_init(l->br);
+    for (unsigned i = 0; i < BUF_COUNT; i++)
+        io_uring_buf_ring_add(l->br, l->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, (unsigned short)i,
+                              io_uring_buf_ring_mask(BUF_COUNT), (int)i);
+    io_uring_buf_ring_advance(l->br, BUF_COUNT);
+    return 0;
+}
+
+static void buf_recycle(struct loop *l, unsigned bid)
+{
+    io_uring_buf_ring_add(l->br, l->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
+                          io_uring_buf_ring_mask(BUF_COUNT), 0);
+    io_uring_buf_ring_advance(l->br, 1);
+}
+
+static void arm_accept(struct loop *l, int which)
+{
+    struct io_uring_sqe *sqe = sqe_get(l);
+    io_uring_prep_multishot_accept(sqe, l->listen_fd[which], NULL, NULL, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, ud_make(UD_ACCEPT, (uint32_t)which, 0));
+    l->accept_armed[which] = true;
+}
+
+static void arm_recv(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    struct io_uring_sqe *sqe = sqe_get(l);
+    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = 0;
+    io_uring_sqe_set_data64(sqe, ud_make(UD_RECV, slot, c->gen));
+    c->recv_armed = true;
+    c->paused = false;
+}
+
+static void cancel_recv(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    struct io_uring_sqe *sqe = sqe_get(l);
+    io_uring_prep_cancel64(sqe, ud_make(UD_RECV, slot, c->gen), 0);
+    io_uring_sqe_set_data64(sqe, ud_make(UD_CANCEL, slot, c->gen));
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static size_t limit_body(const struct loop *l)
+{
+    return l->kind == LOOP_ADMIN ? ELIG_PROTO_ADMIN_BODY : ELIG_PROTO_MAX_BODY;
+}
+
+static void mark_ready(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    if (c->ready || c->closing)
+        return;
+    c->ready = true;
+    l->readyq[(l->rq_head + l->rq_len++) % l->nconns] = slot;
+}
+
+static void start_send(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    if (c->send_busy || c->closing || c->out.len == 0)
+        return;
+    struct elig_pbuf t = c->wire;
+    c->wire = c->out;
+    c->out = t;
+    c->out.len = 0;
+    c->wire_off = 0;
+    struct io_uring_sqe *sqe = sqe_get(l);
+    io_uring_prep_send(sqe, c->fd, c->wire.data, c->wire.len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, ud_make(UD_SEND, slot, c->gen));
+    c->send_busy = true;
+}
+
+static void conn_release(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    close(c->fd);
+    c->fd = -1;
+    c->gen++;
+    /* keep modest buffers for the next connection; return big ones */
+    struct elig_pbuf *bufs[] = { &c->in, &c->out, &c->wire };
+    for (size_t i = 0; i < 3; i++) {
+        if (bufs[i]->cap > IN_KEEP)
+            elig_pbuf_free(bufs[i]);
+        bufs[i]->len = 0;
+    }
+    l->free_slots[l->nfree++] = slot;
+    l->live--;
+    if (l->kind == LOOP_FACILITY)
+        atomic_fetch_sub(&l->srv->conns, 1);
+    stat_add(&l->st.closed, 1);
+}
+
+/* Tear a connection down now: nothing more is sent. */
+static void conn_close(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    if (c->fd < 0)
+        return;
+    if (!c->closing) {
+        c->closing = true;
+        shutdown(c->fd, SHUT_RDWR);
+        if (c->recv_armed)
+            cancel_recv(l, slot);
+    }
+    if (!c->recv_armed && !c->send_busy)
+        conn_release(l, slot);
+}
+
+/* Close once owed answers are out, if that is what the connection waits for. */
+static void conn_settle(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    if (c->fd < 0 || c->closing)
+        return;
+    bool owed = c->ready || c->send_busy || c->out.len > 0;
+    if (owed)
+        return;
+    if (c->finish || c->no_parse || c->eof || l->draining)
+        conn_close(l, slot);
+}
+
+static void conn_open(struct loop *l, int fd, uint32_t listener)
+{
+    struct elig_srv *s = l->srv;
+    if (l->kind == LOOP_FACILITY &&
+        (atomic_fetch_add(&s->conns, 1) >= s->p.max_conns || l->nfree == 0)) {
+        atomic_fetch_sub(&s->conns, 1);
+        uint8_t frame[ELIG_PROTO_HEADER];
+        struct elig_proto_header h = { .version = ELIG_PROTO_VERSION,
+                                       .flags = ELIG_PROTO_F_RESPONSE,
+                                       .status = ELIG_PS_BUSY };
+        elig_proto_header_encode(frame, &h);
+        ssize_t w = send(fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)w; /* best effort: the client learns why, or sees the close */
+        close(fd);
+        stat_add(&l->st.refused_busy, 1);
+        return;
+    }
+    if (l->nfree == 0) { /* admin loop full */
+        close(fd);
+        return;
+    }
+    uint32_t slot = l->free_slots[--l->nfree];
+    struct conn *c = &l->conns[slot];
+    uint32_t gen = c->gen;
+    struct elig_pbuf in = c->in, out = c->out, wire = c->wire;
+    memset(c, 0, sizeof(*c));
+    c->gen = gen;
+    c->in = in;
+    c->out = out;
+    c->wire = wire;
+    c->fd = fd;
+    c->listener = listener;
+    c->active_ms = l->now_ms;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails harmlessly on Unix */
+    l->live++;
+    stat_add(&l->st.accepted, 1);
+    arm_recv(l, slot);
+}
+
+/*
+ * Input flow control: past two maximal frames of unparsed input, the recv is
+ * cancelled (TCP then holds the client back); below one, it is armed again.
+ */
+static void flow_control(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    if (c->fd < 0 || c->closing || c->eof || c->no_parse)
+        return;
+    size_t backlog = c->in.len - c->in_off;
+    if (!c->paused && c->recv_armed && backlog > 2 * limit_body(l) + ELIG_PROTO_HEADER) {
+        c->paused = true;
+        cancel_recv(l, slot);
+    } else if (c->paused && !c->recv_armed && !c->finish &&
+               backlog <= limit_body(l) + ELIG_PROTO_HEADER) {
+        arm_recv(l, slot);
+    }
+}
+
+/* ---- completions ------------------------------------------------------ */
+
+static void on_accept(struct loop *l, struct io_uring_cqe *cqe, uint32_t which)
+{
+    if (!(cqe->flags & IORING_CQE_F_MORE))
+        l->accept_armed[which] = false;
+    if (cqe->res >= 0) {
+        if (l->draining)
+            close(cqe->res);
+        else
+            conn_open(l, cqe->res, which);
+    } else if (cqe->res != -ECANCELED && cqe->res != -EBADF) {
+        elig_slog(ELIG_SLOG_WARN, "accept: %s", elig_strerror(cqe->res));
+    }
+    if (!l->accept_armed[which] && !l->draining && l->listen_fd[which] >= 0)
+        arm_accept(l, (int)which);
+}
+
+static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uint32_t gen)
+{
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (cqe->flags & IORING_CQE_F_BUFFER) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        struct conn *c = &l->conns[slot];
+        if (cqe->res > 0 && c->fd >= 0 && c->gen == gen && !c->closing && !c->no_parse) {
+            if (elig_pbuf_reserve(&c->in, (size_t)cqe->res) == 0) {
+                memcpy(c->in.data + c->in.len, l->bufs + (size_t)bid * BUF_SIZE, (size_t)cqe->res);
+                c->in.len += (size_t)cqe->res;
+            } else {
+                c->no_parse = true; /* out of memory: drop this connection */
+            }
+        }
+        buf_recycle(l, bid);
+    }
+    struct conn *c = &l->conns[slot];
+    if (c->fd < 0 || c->gen != gen)
+        return;
+    if (!more)
+        c->recv_armed = false;
+    if (c->closing) {
+        conn_close(l, slot);
+        return;
+    }
+    if (cqe->res > 0) {
+        c->active_ms = l->now_ms;
+        mark_ready(l, slot);
+        flow_control(l, slot);
+    } else if (cqe->res == 0) {
+        c->eof = true;
+        mark_ready(l, slot);
+    } else if (cqe->res == -ENOBUFS) {
+        /* ring momentarily empty: ask again below */
+    } else if (cqe->res != -ECANCELED) {
+        conn_close(l, slot);
+        return;
+    }
+    if (!c->recv_armed && !c->eof && !c->paused && !c->no_parse && cqe->res != -ECANCELED)
+        arm_recv(l, slot);
+}
+
+static void on_send(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uint32_t gen)
+{
+    struct conn *c = &l->conns[slot];
+    if (c->fd < 0 || c->gen != gen)
+        return;
+    c->send_busy = false;
+    if (c->closing || cqe->res <= 0) {
+        conn_close(l, slot);
+        return;
+    }
+    c->wire_off += (size_t)cqe->res;
+    if (c->wire_off < c->wire.len) { /* short send: the rest */
+        struct io_uring_sqe *sqe = sqe_get(l);
+        io_uring_prep_send(sqe, c->fd, c->wire.data + c->wire_off, c->wire.len - c->wire_off,
+                           MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, ud_make(UD_SEND, slot, c->gen));
+        c->send_busy = true;
+        return;
+    }
+    c->wire.len = 0;
+    c->wire_off = 0;
+    start_send(l, slot);
+    if (c->in.len > c->in_off)
+        mark_ready(l, slot); /* parsing may have waited for output to drain */
+    conn_settle(l, slot);
+}
+
+static void handle_cqe(struct loop *l, struct io_uring_cqe *cqe)
+{
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    uint32_t slot = (uint32_t)(ud >> 32) & 0xFFFFFF, gen = (uint32_t)ud;
+    switch ((enum ud_kind)(ud >> 56)) {
+    case UD_ACCEPT:
+        on_accept(l, cqe, slot);
+        break;
+    case UD_RECV:
+        on_recv(l, cqe, slot, gen);
+        break;
+    case UD_SEND:
+        on_send(l, cqe, slot, gen);
+        break;
+    case UD_CANCEL:
+        break;
+    }
+}
+
+/* ---- frames ----------------------------------------------------------- */
+
+static struct pending *pend_add(struct loop *l, uint32_t slot, const struct elig_proto_header *h,
+                                uint8_t status)
+{
+    struct pending *p = &l->pend[l->npend++];
+    memset(p, 0, sizeof(*p));
+    p->slot = slot;
+    p->opcode = h->opcode;
+    p->status = status;
+    p->request_id = h->request_id;
+    return p;
+}
+
+static bool opcode_served(const struct loop *l, uint8_t op)
+{
+    if (op == ELIG_OP_PING || op == ELIG_OP_STATS)
+        return true;
+    if (l->kind == LOOP_ADMIN)
+        return op == ELIG_OP_ADMIN_APPEND || op == ELIG_OP_ADMIN_SNAPSHOT ||
+               op == ELIG_OP_ADMIN_STATS;
+    return op == ELIG_OP_LOOKUP_NUMBER || op == ELIG_OP_LOOKUP_CARD || op == ELIG_OP_BATCH;
+}
+
+/*
+ * Turn a facility check frame into checks. Returns false (leaving nothing
+ * added) when its checks do not fit this round's remaining room.
+ */
+static bool add_checks(struct loop *l, struct pending *p, const uint8_t *body, size_t len,
+                       size_t room, elig_date_t today)
+{
+    p->first = (uint32_t)l->nreq;
+    if (p->opcode == ELIG_OP_LOOKUP_CARD) {
+        struct elig_proto_card q;
+        if (elig_proto_card_decode(body, len, &q))
+            p->status = ELIG_PS_BODY;
+        else if (!elig_proto_facility_valid(q.facility))
+            p->status = ELIG_PS_FACILITY;
+        else
+            elig_check_prepare_card(&q, q.facility[2], today, &l->reqs[l->nreq++]);
+    } else if (p->opcode == ELIG_OP_LOOKUP_NUMBER) {
+        struct elig_proto_number q;
+        size_t off = 0;
+        if (elig_proto_number_decode(body, len, &off, false, &q))
+            p->status = ELIG_PS_BODY;
+        else if (!elig_proto_facility_valid(q.facility))
+            p->status = ELIG_PS_FACILITY;
+        else
+            elig_check_prepare_number(&q, q.facility[2], today, &l->reqs[l->nreq++]);
+    } else {
+        struct elig_proto_batch b;
+        p->batch = true;
+        if (elig_proto_batch_decode(body, len, &b)) {
+            p->status = ELIG_PS_BODY;
+        } else if (!elig_proto_facility_valid(b.facility)) {
+            p->status = ELIG_PS_FACILITY;
+        } else {
+            if (b.count > room)
+                return false;
+            for (unsigned i = 0; i < b.count; i++) {
+                struct elig_proto_number q;
+                elig_proto_batch_next(body, len, &b, &q);
+                elig_check_prepare_number(&q, b.facility[2], today, &l->reqs[l->nreq++]);
+            }
+        }
+    }
+    p->count = (uint32_t)(l->nreq - p->first);
+    return true;
+}
+
+/*
+ * Parse the complete frames of one connection, up to budget checks.
+ * Returns true if it stopped with complete frames left (stays ready).
+ */
+static bool parse_conn(struct loop *l, uint32_t slot, size_t budget, elig_date_t today)
+{
+    struct conn *c = &l->conns[slot];
+    size_t added = 0;
+    while (!c->no_parse && l->npend < l->pend_cap) {
+        if (c->out.len + (c->wire.len - c->wire_off) > OUT_HIGH)
+            return false; /* resumes when a send completes */
+        size_t have = c->in.len - c->in_off;
+        const uint8_t *f = c->in.data + c->in_off;
+        struct elig_proto_header h;
+        int rc = elig_proto_header_decode(f, have, false, &h);
+        if (rc == -EAGAIN)
+            break;
+        if (rc) { /* nothing of it can be trusted: answered with opcode and id 0 */
+            memset(&h, 0, sizeof(h));
+            pend_add(l, slot, &h, ELIG_PS_HEADER);
+            c->no_parse = true;
+            break;
+        }
+        if (h.body_len > limit_body(l)) {
+            pend_add(l, slot, &h, ELIG_PS_TOO_LARGE);
+            c->no_parse = true;
+            break;
+        }
+        if (have < ELIG_PROTO_HEADER + (size_t)h.body_len)
+            break;
+        const uint8_t *body = f + ELIG_PROTO_HEADER;
+        if (h.version != ELIG_PROTO_VERSION || !opcode_served(l, h.opcode)) {
+            pend_add(l, slot, &h,
+                     h.version != ELIG_PROTO_VERSION ? ELIG_PS_VERSION : ELIG_PS_OPCODE);
+        } else if (h.opcode == ELIG_OP_LOOKUP_NUMBER || h.opcode == ELIG_OP_LOOKUP_CARD ||
+                   h.opcode == ELIG_OP_BATCH) {
+            size_t room = ROUND_CHECKS + ELIG_PROTO_BATCH_MAX - l->nreq;
+            if (added >= budget || (l->nreq > 0 && l->nreq >= ROUND_CHECKS)) {
+                return true;
+            }
+            struct pending *p = pend_add(l, slot, &h, ELIG_PS_OK);
+            if (!add_checks(l, p, body, h.body_len, room, today)) {
+                l->npend--;
+                return true;
+            }
+            added += p->count;
+        } else {
+            struct pending *p = pend_add(l, slot, &h, ELIG_PS_OK);
+            p->body_off = c->in_off + ELIG_PROTO_HEADER;
+            p->body_len = h.body_len;
+        }
+        c->in_off += ELIG_PROTO_HEADER + h.body_len;
+        c->partial_ms = 0;
+        stat_add(&l->st.frames, 1);
+    }
+    if (l->npend >= l->pend_cap)
+        return true;
+    if (c->in.len > c->in_off && c->partial_ms == 0 && !c->no_parse)
+        c->partial_ms = l->now_ms;
+    return false;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+struct stat_item {
+    const char *name;
+    uint64_t value;
+};
+
+static uint64_t sum_stat(const struct elig_srv *s, size_t offset)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < s->nloops; i++) {
+        const _Atomic uint64_t *c =
+            (const _Atomic uint64_t *)((const char *)&s->loops[i].st + offset);
+        v += atomic_load_explicit(c, memory_order_relaxed);
+    }
+    return v;
+}
+
+#define SUM(field) sum_stat(s, offsetof(struct loop_stats, field))
+
+static int put_stats(struct loop *l, struct elig_pbuf *b)
+{
+    const struct elig_srv *s = l->srv;
+    struct elig_index_stats ix;
+    elig_index_stats(s->ix, &ix);
+    struct stat_item items[48];
+    size_t n = 0;
+#define ITEM(nm, v) items[n++] = (struct stat_item){ nm, (v) }
+    ITEM("uptime_seconds", (mono_ms() - s->started_ms) / 1000);
+    ITEM("connections", atomic_load(&s->conns));
+    ITEM("connections_accepted", SUM(accepted));
+    ITEM("connections_refused_busy", SUM(refused_busy));
+    ITEM("frames", SUM(frames));
+    ITEM("frames_bad", SUM(bad_frames));
+    ITEM("frames_timed_out", SUM(timeouts));
+    ITEM("checks", SUM(checks));
+    ITEM("checks_by_number", SUM(by_number));
+    ITEM("checks_by_card", SUM(by_card));
+    ITEM("checks_medical", SUM(by_fee[0]));
+    ITEM("checks_dental", SUM(by_fee[1]));
+    ITEM("checks_pharmacy", SUM(by_fee[2]));
+    ITEM("answers_refused", SUM(validity[0]));
+    ITEM("answers_valid", SUM(validity[1]));
+    ITEM("answers_lost", SUM(validity[2]));
+    ITEM("answers_lost_newer", SUM(validity[3]));
+    ITEM("answers_no_match", SUM(validity[4]));
+    ITEM("answers_multiple", SUM(validity[5]));
+    ITEM("answers_bad_key", SUM(astatus[ELIG_AS_BAD_KEY]));
+    ITEM("answers_bad_date", SUM(astatus[ELIG_AS_BAD_DATE]));
+    ITEM("answers_bad_card", SUM(astatus[ELIG_AS_BAD_CARD]));
+    ITEM("answers_retry", SUM(astatus[ELIG_AS_RETRY]));
+    ITEM("answers_too_many", SUM(astatus[ELIG_AS_TOO_MANY]));
+    ITEM("index_records", ix.records);
+    ITEM("index_applied_lsn", ix.applied_lsn);
+    if (l->kind == LOOP_ADMIN) {
+        ITEM("index_capacity", ix.capacity);
+        ITEM("index_persons", ix.persons);
+        ITEM("index_cards", ix.cards);
+        ITEM("index_cards_capacity", ix.cards_capacity);
+        ITEM("index_segment_bytes", ix.segment_bytes);
+        ITEM("events_appended", SUM(appended));
+        ITEM("events_rejected", SUM(rejected));
+        ITEM("snapshots_written", SUM(snapshots));
+        ITEM("workers", s->nloops - 1);
+    }
+#undef ITEM
+    int rc = elig_pbuf_reserve(b, 2);
+    if (rc)
+        return rc;
+    elig_le16(b->data + b->len, (uint16_t)n);
+    b->len += 2;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = elig_proto_stat_encode(b, items[i].name, items[i].value)))
+            return rc;
+    return 0;
+}
+
+/* ADMIN_APPEND: decode the events, make them durable, answer each one's status. */
+static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct elig_pbuf *b,
+                        uint8_t *status)
+{
+    if (len < 4) {
+        *status = ELIG_PS_BODY;
+        return 0;
+    }
+    uint32_t n = elig_rd32(body);
+    if (n == 0 || n > ADMIN_EVENTS) {
+        *status = ELIG_PS_BODY;
+        return 0;
+    }
+    size_t off = 4;
+    for (uint32_t i = 0; i < n; i++) {
+        if (len - off < 2) {
+            *status = ELIG_PS_BODY;
+            return 0;
+        }
+        uint16_t el = elig_rd16(body + off);
+        off += 2;
+        if (len - off < el || elig_event_decode(body + off, el, &l->events[i])) {
+            *status = ELIG_PS_BODY;
+            return 0;
+        }
+        off += el;
+    }
+    if (off != len) {
+        *status = ELIG_PS_BODY;
+        return 0;
+    }
+    uint64_t first = 0;
+    int rc = elig_db_submit(l->srv->p.db, l->events, n, l->ev_status, &first);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "admin append of %u events failed: %s", n, elig_strerror(rc));
+        *status = ELIG_PS_UNAVAILABLE;
+        if (elig_pbuf_reserve(b, 4))
+            return -ENOMEM;
+        elig_le32(b->data + b->len, (uint32_t)rc);
+        b->len += 4;
+        return 0;
+    }
+    if ((rc = elig_pbuf_reserve(b, 12 + 4 * (size_t)n)))
+        return rc;
+    uint8_t *p = b->data + b->len;
+    elig_le64(p, first);
+    elig_le32(p + 8, n);
+    uint32_t rejected = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        elig_le32(p + 12 + 4 * i, (uint32_t)l->ev_status[i]);
+        rejected += l->ev_status[i] != 0;
+    }
+    b->len += 12 + 4 * (size_t)n;
+    stat_add(&l->st.appended, n - rejected);
+    stat_add(&l->st.rejected, rejected);
+    return 0;
+}
+
+static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
+{
+    struct elig_snap_info info;
+    int rc = elig_db_snapshot(l->srv->p.db, &info);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "snapshot failed: %s", elig_strerror(rc));
+        *status = ELIG_PS_UNAVAILABLE;
+        if (elig_pbuf_reserve(b, 4))
+            return -ENOMEM;
+        elig_le32(b->data + b->len, (uint32_t)rc);
+        b->len += 4;
+        return 0;
+    }
+    elig_slog(ELIG_SLOG_INFO, "snapshot at LSN %llu: %llu records, %llu bytes",
+              (unsigned long long)info.lsn, (unsigned long long)info.records,
+              (unsigned long long)info.bytes);
+    stat_add(&l->st.snapshots, 1);
+    if ((rc = elig_pbuf_reserve(b, 40)))
+        return rc;
+    const uint64_t v[5] = { info.lsn, info.records, info.cards, info.insurers, info.bytes };
+    for (int i = 0; i < 5; i++)
+        elig_le64(b->data + b->len + 8 * i, v[i]);
+    b->len += 40;
+    return 0;
+}
+
+/* Encode the answer to a frame that carries no checks. */
+static int answer_plain(struct loop *l, const struct pending *p)
+{
+    struct conn *c = &l->conns[p->slot];
+    struct elig_pbuf *b = &c->out;
+    uint8_t status = p->status;
+    long at = elig_proto_frame_begin(b, p->opcode, ELIG_PROTO_F_RESPONSE, status, p->request_id);
+    if (at < 0)
+        return (int)at;
+    int rc = 0;
+    if (status == ELIG_PS_OK) {
+        switch (p->opcode) {
+        case ELIG_OP_PING:
+            if (p->body_len > ELIG_PROTO_PING_MAX) {
+                status = ELIG_PS_BODY;
+            } else if ((rc = elig_pbuf_reserve(b, p->body_len)) == 0) {
+                memcpy(b->data + b->len, c->in.data + p->body_off, p->body_len);
+                b->len += p->body_len;
+            }
+            break;
+        case ELIG_OP_STATS:
+        case ELIG_OP_ADMIN_STATS:
+            rc = put_stats(l, b);
+            break;
+        case ELIG_OP_ADMIN_APPEND:
+            rc = admin_append(l, c->in.data + p->body_off, p->body_len, b, &status);
+            break;
+        case ELIG_OP_ADMIN_SNAPSHOT:
+            rc = p->body_len ? (status = ELIG_PS_BODY, 0) : admin_snapshot(l, b, &status);
+            break;
+        }
+    }
+    if (status != ELIG_PS_OK) {
+        b->len = (size_t)at + ELIG_PROTO_HEADER; /* an error answer has no body ... */
+        if (p->opcode == ELIG_OP_ADMIN_APPEND && status == ELIG_PS_UNAVAILABLE)
+            b->len += 4; /* ... except the store's error code */
+        b->data[at + 5] = status;
+        stat_add(&l->st.bad_frames, status != ELIG_PS_UNAVAILABLE);
+    }
+    elig_proto_frame_end(b, at);
+    return rc;
+}
+
+/* Emitting answers in frame order across the round's pending frames. */
+struct emit_ctx {
+    struct loop *l;
+    size_t next; /* next pending frame to answer */
+    long at;     /* offset of the open frame in its connection's output */
+    int err;
+};
+
+/* Answer the plain frames before the pending frame that owns check i. */
+static int emit_upto(struct emit_ctx *e, size_t check)
+{
+    struct loop *l = e->l;
+    while (e->next < l->npend) {
+        struct pending *p = &l->pend[e->next];
+        (void)check; /* the checker answers in order: the next frame with checks owns it */
+        if (p->status == ELIG_PS_OK && p->count > 0)
+            return 0;
+        int rc = answer_plain(l, p);
+        if (rc)
+            return rc;
+        e->next++;
+    }
+    return 0;
+}
+
+static int emit_answer(void *ctx, size_t i, const struct elig_proto_answer *ans)
+{
+    struct emit_ctx *e = ctx;
+    struct loop *l = e->l;
+    int rc = emit_upto(e, i);
+    if (rc)
+        return rc;
+    struct pending *p = &l->pend[e->next];
+    struct elig_pbuf *b = &l->conns[p->slot].out;
+    if (i == p->first) {
+        e->at =
+            elig_proto_frame_begin(b, p->opcode, ELIG_PROTO_F_RESPONSE, ELIG_PS_OK, p->request_id);
+        if (e->at < 0)
+            return (int)e->at;
+        if (p->batch && (rc = elig_proto_batch_answer_head(b, (uint16_t)p->count)))
+            return rc;
+    }
+    if ((rc = elig_proto_answer_encode(b, ans)))
+        return rc;
+    if (i == p->first + p->count - 1) {
+        elig_proto_frame_end(b, e->at);
+        e->next++;
+    }
+    return 0;
+}
+
+static void publish_checks(struct loop *l)
+{
+    const struct elig_check_counters *k = elig_checker_counters(l->ck);
+    atomic_store_explicit(&l->st.checks, k->checks, memory_order_relaxed);
+    atomic_store_explicit(&l->st.by_number, k->by_number, memory_order_relaxed);
+    atomic_store_explicit(&l->st.by_card, k->by_card, memory_order_relaxed);
+    for (int i = 0; i < 6; i++)
+        atomic_store_explicit(&l->st.validity[i], k->validity[i], memory_order_relaxed);
+    for (int i = 0; i < ELIG_AS_COUNT; i++)
+        atomic_store_explicit(&l->st.astatus[i], k->status[i], memory_order_relaxed);
+    for (int i = 0; i < 3; i++)
+        atomic_store_explicit(&l->st.by_fee[i], k->by_fee[i], memory_order_relaxed);
+}
+
+/* Drop parsed input; keep an incomplete frame at the front. */
+static void compact_input(struct conn *c)
+{
+    size_t left = c->in.len - c->in_off;
+    if (left && c->in_off)
+        memmove(c->in.data, c->in.data + c->in_off, left);
+    c->in.len = left;
+    c->in_off = 0;
+    if (left == 0 && c->in.cap > IN_KEEP)
+        elig_pbuf_free(&c->in);
+}
+
+/* One round: parse ready connections fairly, run their checks together, answer in order. */
+static void serve_ready(struct loop *l)
+{
+    if (l->rq_len == 0)
+        return;
+    l->npend = 0;
+    l->nreq = 0;
+    elig_date_t today = elig_date_today();
+    uint32_t n = l->rq_len, ntouched = 0;
+    size_t fair = ROUND_CHECKS / n > FAIR_MIN ? ROUND_CHECKS / n : FAIR_MIN;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t slot = l->readyq[l->rq_head];
+        l->rq_head = (l->rq_head + 1) % l->nconns;
+        l->rq_len--;
+        struct conn *c = &l->conns[slot];
+        c->ready = false;
+        if (c->fd < 0 || c->closing)
+            continue;
+        l->touched[ntouched++] = slot;
+        if (parse_conn(l, slot, fair, today))
+            mark_ready(l, slot);
+    }
+    struct emit_ctx e = { .l = l };
+    int rc = elig_checker_run(l->ck, l->reqs, l->nreq, emit_answer, &e);
+    if (rc == 0)
+        rc = emit_upto(&e, SIZE_MAX);
+    if (rc) { /* out of memory while encoding: the connections concerned cannot be answered */
+        elig_slog(ELIG_SLOG_ERROR, "encoding answers: %s", elig_strerror(rc));
+        for (size_t i = 0; i < l->npend; i++)
+            l->conns[l->pend[i].slot].no_parse = true;
+    }
+    publish_checks(l);
+    for (uint32_t k = 0; k < ntouched; k++) {
+        uint32_t slot = l->touched[k];
+        if (l->conns[slot].fd < 0)
+            continue;
+        compact_input(&l->conns[slot]);
+        start_send(l, slot);
+        conn_settle(l, slot);
+        flow_control(l, slot);
+    }
+}
+
+/* True when the bytes at the front of the input make a whole frame (or a bad header). */
+static bool frame_complete(const struct loop *l, const struct conn *c)
+{
+    struct elig_proto_header h;
+    size_t have = c->in.len - c->in_off;
+    int rc = elig_proto_header_decode(c->in.data + c->in_off, have, false, &h);
+    return rc == -EAGAIN ? false
+                         : rc != 0 || h.body_len > limit_body(l) ||
+                               have >= ELIG_PROTO_HEADER + (size_t)h.body_len;
+}
+
+/* Connections that became ready only through EOF have no pending frame: settle them too. */
+static void settle_all_idle(struct loop *l)
+{
+    for (uint32_t s = 0; s < l->nconns; s++) {
+        struct conn *c = &l->conns[s];
+        if (c->fd < 0 || c->closing)
+            continue;
+        if (!c->ready && !c->send_busy && c->in_off == c->in.len && c->in_off)
+            compact_input(c);
+        if (c->eof || c->no_parse || c->finish || l->draining)
+            conn_settle(l, s);
+        flow_control(l, s);
+    }
+}
+
+/* Frame and idle timeouts; the drain deadline. */
+static void check_timers(struct loop *l)
+{
+    const struct elig_srv_params *p = &l->srv->p;
+    for (uint32_t s = 0; s < l->nconns; s++) {
+        struct conn *c = &l->conns[s];
+        if (c->fd < 0 || c->closing)
+            continue;
+        if (l->draining && l->now_ms >= l->drain_deadline) {
+            conn_close(l, s);
+            continue;
+        }
+        bool timed_out = c->partial_ms && !c->no_parse &&
+                         l->now_ms - c->partial_ms >= p->frame_timeout_ms && !frame_complete(l, c);
+        if (timed_out) {
+            struct elig_proto_header h = { 0 };
+            l->npend = 0;
+            struct pending *pd = pend_add(l, s, &h, ELIG_PS_TIMEOUT);
+            answer_plain(l, pd);
+            l->npend = 0;
+            c->no_parse = true;
+            stat_add(&l->st.timeouts, 1);
+            start_send(l, s);
+            conn_settle(l, s);
+        } else if (p->idle_timeout_ms && !c->send_busy && c->in.len == c->in_off &&
+                   l->now_ms - c->active_ms >= p->idle_timeout_ms) {
+            conn_close(l, s);
+        }
+    }
+}
+
+static void begin_drain(struct loop *l)
+{
+    l->draining = true;
+    l->drain_deadline = l->now_ms + l->srv->p.drain_ms;
+    for (int i = 0; i < 2; i++) {
+        if (l->listen_fd[i] < 0)
+            continue;
+        if (l->accept_armed[i]) {
+            struct io_uring_sqe *sqe = sqe_get(l);
+            io_uring_prep_cancel64(sqe, ud_make(UD_ACCEPT, (uint32_t)i, 0), 0);
+            io_uring_sqe_set_data64(sqe, ud_make(UD_CANCEL, 0, 0));
+        }
+    }
+    for (uint32_t s = 0; s < l->nconns; s++) {
+        struct conn *c = &l->conns[s];
+        if (c->fd < 0 || c->closing)
+            continue;
+        c->finish = true;
+        if (c->recv_armed) {
+            c->paused = true;
+            cancel_recv(l, s);
+        }
+    }
+}
+
+static void loop_run(struct loop *l)
+{
+    for (int i = 0; i < 2; i++)
+        if (l->listen_fd[i] >= 0)
+            arm_accept(l, i);
+    for (;;) {
+        struct io_uring_cqe *cqe = NULL;
+        struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = TICK_MS * 1000000L };
+        unsigned wait = l->rq_len ? 0 : 1;
+        int rc = io_uring_submit_and_wait_timeout(&l->ring, &cqe, wait, &ts, NULL);
+        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+            elig_slog(ELIG_SLOG_ERROR, "io_uring wait: %s", elig_strerror(rc));
+            l->error = rc;
+            break;
+        }
+        l->now_ms = mono_ms();
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(&l->ring, head, cqe)
+        {
+            handle_cqe(l, cqe);
+            seen++;
+        }
+        io_uring_cq_advance(&l->ring, seen);
+        if (!l->draining && atomic_load(&l->srv->stop))
+            begin_drain(l);
+        serve_ready(l);
+        if (l->now_ms - l->last_tick_ms >= TICK_MS || l->draining) {
+            l->last_tick_ms = l->now_ms;
+            check_timers(l);
+            settle_all_idle(l);
+        }
+        if (l->draining && l->live == 0 && !l->accept_armed[0] && !l->accept_armed[1])
+            break;
+    }
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+static int loop_setup(struct loop *l)
+{
+    struct elig_srv *s = l->srv;
+    const char *mode = "plain";
+    int rc = ring_init(l, &mode);
+    if (rc)
+        return rc;
+    if (l->id == 0)
+        s->ring_mode = mode;
+    l->nconns = l->kind == LOOP_ADMIN ? 64 : s->p.max_conns;
+    l->conns = calloc(l->nconns, sizeof(*l->conns));
+    l->free_slots = calloc(l->nconns, sizeof(uint32_t));
+    l->readyq = calloc(l->nconns, sizeof(uint32_t));
+    l->pend_cap = ROUND_CHECKS + 256;
+    l->pend = calloc(l->pend_cap, sizeof(*l->pend));
+    l->touched = calloc(l->nconns, sizeof(uint32_t));
+    if (!l->conns || !l->free_slots || !l->readyq || !l->pend || !l->touched)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < l->nconns; i++) {
+        l->conns[i].fd = -1;
+        l->free_slots[l->nfree++] = l->nconns - 1 - i;
+    }
+    if (l->kind == LOOP_FACILITY) {
+        l->reqs = calloc(ROUND_CHECKS + ELIG_PROTO_BATCH_MAX, sizeof(*l->reqs));
+        if (l->reqs == NULL)
+            return -ENOMEM;
+        /* references: loop id in the top byte, then 16 per microsecond of start time */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t base = ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000) * 16;
+        rc =
+            elig_checker_create(s->ix, (uint64_t)l->id << 56 | (base & ((1ull << 56) - 1)), &l->ck);
+    } else {
+        l->events = calloc(ADMIN_EVENTS, sizeof(*l->events));
+        l->ev_status = calloc(ADMIN_EVENTS, sizeof(int));
+        l->reqs = NULL;
+        rc = (l->events && l->ev_status) ? elig_checker_create(s->ix, 0, &l->ck) : -ENOMEM;
+    }
+    l->now_ms = l->last_tick_ms = mono_ms();
+    return rc;
+}
+
+static void *loop_thread(void *arg)
+{
+    struct loop *l = arg;
+    struct elig_srv *s = l->srv;
+    int rc = loop_setup(l);
+    pthread_mutex_lock(&s->mu);
+    if (rc && s->setup_err == 0)
+        s->setup_err = rc;
+    s->setup_left--;
+    pthread_cond_broadcast(&s->cv);
+    /* wait until every loop is set up: a failed start tears all down */
+    while (s->setup_left > 0)
+        pthread_cond_wait(&s->cv, &s->mu);
+    bool go = s->setup_err == 0;
+    pthread_mutex_unlock(&s->mu);
+    if (go)
+        loop_run(l);
+    else
+        l->error = rc;
+    return NULL;
+}
+
+static void loop_free(struct loop *l)
+{
+    for (uint32_t i = 0; l->conns && i < l->nconns; i++) {
+        struct conn *c = &l->conns[i];
+        if (c->fd >= 0)
+            close(c->fd);
+        elig_pbuf_free(&c->in);
+        elig_pbuf_free(&c->out);
+        elig_pbuf_free(&c->wire);
+    }
+    for (int i = 0; i < 2; i++)
+        if (l->listen_fd[i] >= 0)
+            close(l->listen_fd[i]);
+    if (l->ring_ok)
+        io_uring_queue_exit(&l->ring);
+    free(l->br);
+    free(l->bufs);
+    free(l->conns);
+    free(l->free_slots);
+    free(l->readyq);
+    free(l->pend);
+    free(l->touched);
+    free(l->reqs);
+    free(l->events);
+    free(l->ev_status);
+    elig_checker_destroy(l->ck);
+}
+
+static bool is_loopback(const struct sockaddr_in *sa)
+{
+    return (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
+}
+
+static int open_listeners(struct elig_srv *s)
+{
+    const struct elig_srv_params *p = &s->p;
+    struct sockaddr_in sa;
+    if (parse_addr(p->listen, &sa))
+        return -EINVAL;
+    unsigned workers = s->nloops - (p->db ? 1 : 0);
+    for (unsigned i = 0; i < workers; i++) {
+        uint16_t bound;
+        int fd = tcp_listener(&sa, true, &bound);
+        if (fd < 0)
+            return fd;
+        s->loops[i].listen_fd[0] = fd;
+        if (i == 0) {
+            s->port = bound;
+            sa.sin_port = htons(bound); /* the others join the same port */
+        }
+    }
+    if (p->db == NULL)
+        return 0;
+    struct loop *a = &s->loops[s->nloops - 1];
+    if (p->admin_socket) {
+        int fd = unix_listener(p->admin_socket);
+        if (fd < 0)
+            return fd;
+        a->listen_fd[0] = fd;
+    }
+    if (p->admin_listen) {
+        struct sockaddr_in asa;
+        if (parse_addr(p->admin_listen, &asa) || (!is_loopback(&asa) && !p->admin_any))
+            return -EINVAL;
+        int fd = tcp_listener(&asa, false, &s->admin_port);
+        if (fd < 0)
+            return fd;
+        a->listen_fd[1] = fd;
+    }
+    return 0;
+}
+
+static void srv_free(struct elig_srv *s)
+{
+    for (unsigned i = 0; i < s->nloops; i++)
+        loop_free(&s->loops[i]);
+    if (s->p.db && s->p.admin_socket)
+        unlink(s->p.admin_socket);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->loops);
+    free(s);
+}
+
+int elig_srv_start(const struct elig_srv_params *params, struct elig_srv **out)
+{
+    if (params->listen == NULL || (params->db == NULL && params->ix == NULL))
+        return -EINVAL;
+    struct elig_srv *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -ENOMEM;
+    s->p = *params;
+    if (s->p.workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->p.workers = n > 0 ? (unsigned)n : 1;
+    }
+    if (s->p.max_conns == 0)
+        s->p.max_conns = 4096;
+    if (s->p.frame_timeout_ms == 0)
+        s->p.frame_timeout_ms = 10000;
+    if (s->p.drain_ms == 0)
+        s->p.drain_ms = 5000;
+    s->ix = s->p.ix ? s->p.ix : elig_db_index(s->p.db);
+    s->nloops = s->p.workers + (s->p.db ? 1 : 0);
+    s->started_ms = mono_ms();
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->loops = calloc(s->nloops, sizeof(*s->loops));
+    if (s->loops == NULL) {
+        srv_free(s);
+        return -ENOMEM;
+    }
+    s->setup_left = (int)s->nloops;
+    for (unsigned i = 0; i < s->nloops; i++) {
+        struct loop *l = &s->loops[i];
+        l->srv = s;
+        l->id = i;
+        l->kind = (s->p.db && i == s->nloops - 1) ? LOOP_ADMIN : LOOP_FACILITY;
+        l->listen_fd[0] = l->listen_fd[1] = -1;
+    }
+    int rc = open_listeners(s);
+    if (rc) {
+        srv_free(s);
+        return rc;
+    }
+    unsigned started = 0;
+    for (; started < s->nloops; started++) {
+        if ((rc = pthread_create(&s->loops[started].thread, NULL, loop_thread,
+                                 &s->loops[started]))) {
+            rc = -rc;
+            break;
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    if (rc) {
+        s->setup_err = rc;
+        s->setup_left -= (int)(s->nloops - started);
+        pthread_cond_broadcast(&s->cv);
+    }
+    while (s->setup_left > 0)
+        pthread_cond_wait(&s->cv, &s->mu);
+    rc = s->setup_err;
+    pthread_mutex_unlock(&s->mu);
+    if (rc) {
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(s->loops[i].thread, NULL);
+        srv_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+uint16_t elig_srv_port(const struct elig_srv *s)
+{
+    return s->port;
+}
+
+uint16_t elig_srv_admin_port(const struct elig_srv *s)
+{
+    return s->admin_port;
+}
+
+const char *elig_srv_ring_mode(const struct elig_srv *s)
+{
+    return s->ring_mode;
+}
+
+void elig_srv_stop(struct elig_srv *s)
+{
+    atomic_store(&s->stop, true);
+}
+
+int elig_srv_wait(struct elig_srv *s)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < s->nloops; i++) {
+        pthread_join(s->loops[i].thread, NULL);
+        if (rc == 0)
+            rc = s->loops[i].error;
+    }
+    srv_free(s);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_SRV_H
+#define ELIG_SRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "elig_db.h"
+#include "elig_index.h"
+
+/**
+ * @file
+ * The io_uring server: facility workers and the admin loop (docs/protocol.md,
+ * docs/operations.md). One io_uring and one SO_REUSEPORT listener per worker
+ * thread; the admin loop serves a Unix socket (and optionally a loopback TCP
+ * port) on its own thread and is the only caller of the store's writer side.
+ */
+
+/** Server parameters. Zero in an optional field picks the default shown. */
+struct elig_srv_params {
+    const char *listen;          /**< facility port, "ADDR:PORT" (IPv4; PORT 0 = any) */
+    unsigned workers;            /**< optional: worker threads (default: one per core) */
+    unsigned max_conns;          /**< optional: facility connections in all (default 4096) */
+    uint32_t frame_timeout_ms;   /**< optional: a started frame must complete within this
+                                      (default 10000) */
+    uint32_t idle_timeout_ms;    /**< optional: close connections idle this long (0: never) */
+    uint32_t drain_ms;           /**< optional: on stop, time to finish in-flight work
+                                      (default 5000) */
+    const char *admin_socket;    /**< admin Unix socket path (created 0600), or NULL */
+    const char *admin_listen;    /**< optional admin TCP "ADDR:PORT"; must be a loopback
+                                      address unless admin_any is set */
+    bool admin_any;              /**< allow admin_listen on a non-loopback address */
+    struct elig_db *db;          /**< the store: its index is served, admin writes go to it */
+    const struct elig_index *ix; /**< optional: serve this read-only index instead of db's
+                                      (no admin writes: tests, benchmarks) */
+};
+
+/** A running server (opaque). */
+struct elig_srv;
+
+/**
+ * Bind the listeners and start the threads. Returns once every listener is
+ * bound and every ring is set up, so a client may connect at once.
+ *
+ * @return 0 and *out; -EINVAL (bad address, admin on a public address
+ *         without admin_any, no db and no ix); -EADDRINUSE and other -errno
+ *         of socket(2)/bind(2)/listen(2); -errno of io_uring_queue_init().
+ */
+int elig_srv_start(const struct elig_srv_params *p, struct elig_srv **out);
+
+/** The facility port actually bound (useful with PORT 0). */
+uint16_t elig_srv_port(const struct elig_srv *s);
+/** The admin TCP port bound, or 0. */
+uint16_t elig_srv_admin_port(const struct elig_srv *s);
+
+/** How the rings were set up: "single-issuer+defer-taskrun", "coop-taskrun" or "plain". */
+const char *elig_srv_ring_mode(const struct elig_srv *s);
+
+/**
+ * Ask the server to stop: listeners close, frames already received are
+ * answered, answers are sent, then connections close (at most drain_ms).
+ * Async-signal-unsafe; thread-safe. Returns at once.
+ */
+void elig_srv_stop(struct elig_srv *s);
+
+/** Wait for the threads to end and free the server. @return 0; the first thread error. */
+int elig_srv_wait(struct elig_srv *s);
+
+#endif

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * eligd.c - the eligibility server's main program.
+ *
+ * Design: parse options, open the store (warm or cold start, elig_db),
+ * start the network loops (elig_srv), then the main thread does nothing but
+ * wait for signals with sigwaitinfo(): SIGTERM/SIGINT stop the server
+ * gracefully (answers in flight are finished, exit 0), SIGHUP reopens the
+ * message log. Signals are blocked in every thread before any starts, so
+ * no handler runs inside a worker and nothing is async-signal-unsafe.
+ *
+ * "--attach SEGMENT" serves an existing index read-only, without the store
+ * or the admin side: for benchmarks and for a read replica of a segment
+ * another process keeps up to date.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elig_config.h"
+#include "elig_db.h"
+#include "elig_error.h"
+#include "elig_index.h"
+#include "elig_slog.h"
+#include "elig_srv.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+    fputs("usage: eligd --data DIR --segment PATH [options]\n"
+          "       eligd --attach SEGMENT [options]\n"
+          "\n"
+          "Serves eligibility checks over the binary protocol (docs/protocol.md).\n"
+          "\n"
+          "  --data DIR             store: log, snapshots, rejects (created if missing)\n"
+          "  --segment PATH         the shared index segment (tmpfs or hugetlbfs)\n"
+          "  --capacity N           records a cold start sizes the index for (default 1000000)\n"
+          "  --pages small|huge|auto page policy of a new segment (default auto)\n"
+          "  --truncate-tail        cut a torn log tail at start-up (reported)\n"
+          "  --attach SEGMENT       serve an existing segment read-only (no store, no admin)\n"
+          "  --listen ADDR:PORT     facility port (default 127.0.0.1:7700; PORT 0 = any)\n"
+          "  --admin-socket PATH    admin Unix socket (default DIR/eligd.sock)\n"
+          "  --admin-listen ADDR:PORT  also serve admin on TCP (loopback only unless\n"
+          "                         --admin-any)\n"
+          "  --workers N            worker threads (default: one per core)\n"
+          "  --max-conns N          facility connections in all (default 4096)\n"
+          "  --frame-timeout-ms N   a started frame must complete within N ms (default 10000)\n"
+          "  --idle-timeout-ms N    close connections idle N ms (default 0: never)\n"
+          "  --log-file PATH        messages to PATH (SIGHUP reopens it); default stderr\n"
+          "  --help, --version\n",
+          out);
+}
+
+struct options {
+    struct elig_db_params db;
+    struct elig_srv_params srv;
+    const char *attach;
+    const char *log_file;
+    char admin_path[4096];
+};
+
+static int parse_uint(const char *name, const char *s, unsigned long long max,
+                      unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || end == s || v > max) {
+        fprintf(stderr, "eligd: --%s: not a number up to %llu\n", name, max);
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option opts[] = {
+        { "data", required_argument, NULL, 'D' },
+        { "segment", required_argument, NULL, 'S' },
+        { "capacity", required_argument, NULL, 'c' },
+        { "pages", required_argument, NULL, 'p' },
+        { "truncate-tail", no_argument, NULL, 't' },
+        { "attach", required_argument, NULL, 'A' },
+        { "listen", required_argument, NULL, 'l' },
+        { "admin-socket", required_argument, NULL, 'a' },
+        { "admin-listen", required_argument, NULL, 'L' },
+        { "admin-any", no_argument, NULL, 'Y' },
+        { "workers", required_argument, NULL, 'w' },
+        { "max-conns", required_argument, NULL, 'm' },
+        { "frame-timeout-ms", required_argument, NULL, 'f' },
+        { "idle-timeout-ms", required_argument, NULL, 'i' },
+        { "log-file", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    memset(o, 0, sizeof(*o));
+    o->db.index.capacity = 1000000;
+    o->db.index.pages = ELIG_SEG_PAGES_AUTO;
+    o->srv.listen = "127.0.0.1:7700";
+    unsigned long long v;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        switch (c) {
+        case 'D':
+            o->db.data_dir = optarg;
+            break;
+        case 'S':
+            o->db.segment_path = optarg;
+            break;
+        case 'c':
+            if (parse_uint("capacity", optarg, 1ull << 31, &v) || v == 0)
+                return EXIT_USAGE;
+            o->db.index.capacity = v;
+            break;
+        case 'p':
+            if (strcmp(optarg, "small") == 0)
+                o->db.index.pages = ELIG_SEG_PAGES_SMALL;
+            else if (strcmp(optarg, "huge") == 0)
+                o->db.index.pages = ELIG_SEG_PAGES_HUGE;
+            else if (strcmp(optarg, "auto") == 0)
+                o->db.index.pages = ELIG_SEG_PAGES_AUTO;
+            else {
+                fputs("eligd: --pages: small, huge or auto\n", stderr);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't':
+            o->db.tail = ELIG_LOG_TAIL_TRUNCATE;
+            break;
+        case 'A':
+            o->attach = optarg;
+            break;
+        case 'l':
+            o->srv.listen = optarg;
+            break;
+        case 'a':
+            o->srv.admin_socket = optarg;
+            break;
+        case 'L':
+            o->srv.admin_listen = optarg;
+            break;
+        case 'Y':
+            o->srv.admin_any = true;
+            break;
+        case 'w':
+            if (parse_uint("workers", optarg, 256, &v) || v == 0)
+                return EXIT_USAGE;
+            o->srv.workers = (unsigned)v;
+            break;
+        case 'm':
+            if (parse_uint("max-conns", optarg, 1u << 20, &v) || v == 0)
+                return EXIT_USAGE;
+            o->srv.max_conns = (unsigned)v;
+            break;
+        case 'f':
+            if (parse_uint("frame-timeout-ms", optarg, 3600000, &v) || v == 0)
+                return EXIT_USAGE;
+            o->srv.frame_timeout_ms = (uint32_t)v;
+            break;
+        case 'i':
+            if (parse_uint("idle-timeout-ms", optarg, 86400000, &v))
+                return EXIT_USAGE;
+            o->srv.idle_timeout_ms = (uint32_t)v;
+            break;
+        case 'o':
+            o->log_file = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("eligd %s\n", ELIG_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || (o->attach != NULL) == (o->db.data_dir != NULL || o->db.segment_path) ||
+        (!o->attach && (!o->db.data_dir || !o->db.segment_path))) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!o->attach && !o->srv.admin_socket) {
+        snprintf(o->admin_path, sizeof(o->admin_path), "%s/eligd.sock", o->db.data_dir);
+        o->srv.admin_socket = o->admin_path;
+    }
+    return 0;
+}
+
+static void log_start_line(void *ctx, bool warning, const char *line)
+{
+    (void)ctx;
+    elig_slog(warning ? ELIG_SLOG_WARN : ELIG_SLOG_INFO, "%s", line);
+}
+
+/* Open what will be served: the store, or an attached segment. */
+static int open_data(struct options *o, struct elig_db **db, struct elig_index **ix)
+{
+    if (o->attach) {
+        int rc = elig_index_open(o->attach, ELIG_SEG_READONLY, ix);
+        if (rc)
+            elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->attach, elig_strerror(rc));
+        o->srv.ix = *ix;
+        return rc;
+    }
+    struct elig_db_start st;
+    int rc = elig_db_open(&o->db, db, &st);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->db.data_dir, elig_strerror(rc));
+        if (rc == -ELIG_ELOGTAIL)
+            elig_slog(ELIG_SLOG_ERROR,
+                      "the log ends in a bad record: %s at offset %llu of %s "
+                      "(--truncate-tail cuts it there)",
+                      elig_log_stop_name(st.tail.stop), (unsigned long long)st.tail.offset,
+                      st.tail.file);
+        return rc;
+    }
+    elig_db_start_report(&st, log_start_line, NULL);
+    o->srv.db = *db;
+    return 0;
+}
+
+/* Wait for SIGTERM/SIGINT (stop) and SIGHUP (reopen the message log). */
+static void wait_signals(const sigset_t *set, struct elig_srv *srv)
+{
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(set, &si);
+        if (sig == SIGHUP) {
+            int rc = elig_slog_reopen();
+            elig_slog(rc ? ELIG_SLOG_ERROR : ELIG_SLOG_INFO, "SIGHUP: message log %s%s",
+                      rc ? "not reopened: " : "reopened", rc ? elig_strerror(rc) : "");
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            elig_slog(ELIG_SLOG_INFO, "%s: finishing in-flight requests",
+                      sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            elig_srv_stop(srv);
+            return;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (o.log_file && (rc = elig_slog_open(o.log_file))) {
+        fprintf(stderr, "eligd: %s: %s\n", o.log_file, elig_strerror(rc));
+        return EXIT_USAGE;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct elig_db *db = NULL;
+    struct elig_index *ix = NULL;
+    if ((rc = open_data(&o, &db, &ix))) {
+        elig_slog_close();
+        return EXIT_USAGE;
+    }
+    struct elig_srv *srv;
+    if ((rc = elig_srv_start(&o.srv, &srv))) {
+        elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s: %s", o.srv.listen, elig_strerror(rc));
+        elig_db_close(db);
+        if (ix)
+            elig_index_close(ix, false);
+        elig_slog_close();
+        return EXIT_USAGE;
+    }
+    char admin[4200] = "no admin";
+    if (o.srv.admin_socket)
+        snprintf(admin, sizeof(admin), "admin %s%s", o.srv.admin_socket,
+                 o.srv.admin_listen ? " and TCP" : "");
+    elig_slog(ELIG_SLOG_INFO, "serving facilities on port %u (%s), ring mode %s, eligd %s",
+              elig_srv_port(srv), admin, elig_srv_ring_mode(srv), ELIG_VERSION);
+    /* one line on stdout for whoever started us (scripts, tests): the port is known now */
+    printf("eligd: ready port=%u admin_port=%u\n", elig_srv_port(srv), elig_srv_admin_port(srv));
+    fflush(stdout);
+
+    wait_signals(&set, srv);
+    rc = elig_srv_wait(srv);
+    elig_db_close(db);
+    if (ix)
+        elig_index_close(ix, false);
+    elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_strerror(rc) : "");
+    elig_slog_close();
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,863 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_eligd.c - eligd as a real process on loopback.
+ *
+ * Each test starts eligd (the binary named by $ELIGD) on port 0 with a
+ * fresh store, loads docs/examples/sample.feed through the admin socket,
+ * and talks to it with the client library and with raw bytes. Start-up is
+ * synchronised on eligd's "ready" line (read from a pipe with a bounded
+ * poll), its exit on a pidfd; no test sleeps. At the end eligd gets
+ * SIGTERM and must exit 0 (under ASan, a leak makes that fail), and its
+ * message log must not contain any name, birth date or card id of the feed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "elig_client.h"
+#include "elig_codec.h"
+#include "elig_error.h"
+#include "elig_feed.h"
+#include "elig_le.h"
+#include "elig_proto.h"
+#include "test_support.h"
+
+#define TIMEOUT_MS 20000
+#define FACILITY   "1310000001"
+#define PHARMACY   "1340000001"
+
+struct server {
+    pid_t pid;
+    int pidfd;
+    char dir[256], data[300], seg[300], sock[320], log[320];
+    char addr[64];
+};
+
+/*
+ * The server of the running test, so that teardown can kill it and remove
+ * its files when an assertion ends the test early (the one global here).
+ */
+static struct server *running;
+
+static int wait_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    return poll(&p, 1, timeout_ms);
+}
+
+/* Run eligd on the store of s (made by server_start) with extra options. */
+static void server_exec(struct server *s, const char *const *extra)
+{
+    const char *bin = getenv("ELIGD");
+    const char *argv[40] = { bin,           "--data",         s->data, "--segment",
+                             s->seg,        "--capacity",     "10000", "--listen",
+                             "127.0.0.1:0", "--admin-socket", s->sock, "--log-file",
+                             s->log,        "--workers",      "2" };
+    int n = 15;
+    for (int i = 0; extra && extra[i]; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+    assert_true(s->pidfd >= 0);
+    char line[256] = "";
+    size_t len = 0;
+    while (!strchr(line, '\n')) {
+        assert_int_equal(wait_readable(out[0], TIMEOUT_MS), 1);
+        ssize_t r = read(out[0], line + len, sizeof line - 1 - len);
+        if (r <= 0)
+            fail_msg("eligd exited before it was ready (see %s)", s->log);
+        len += (size_t)r;
+        line[len] = '\0';
+    }
+    close(out[0]);
+    running = s;
+    unsigned port;
+    assert_int_equal(sscanf(line, "eligd: ready port=%u", &port), 1);
+    snprintf(s->addr, sizeof s->addr, "127.0.0.1:%u", port);
+}
+
+/* Start eligd on a fresh store with extra options (NULL-terminated); fills s. */
+static void server_start(struct server *s, const char *const *extra)
+{
+    if (getenv("ELIGD") == NULL)
+        skip();
+    memset(s, 0, sizeof(*s));
+    test_temp_dir(s->dir, sizeof s->dir);
+    snprintf(s->data, sizeof s->data, "%s/data", s->dir);
+    snprintf(s->seg, sizeof s->seg, "%s/index.seg", s->dir);
+    snprintf(s->sock, sizeof s->sock, "%s/admin.sock", s->dir);
+    snprintf(s->log, sizeof s->log, "%s/eligd.log", s->dir);
+    server_exec(s, extra);
+}
+
+/* SIGTERM, then wait (bounded) for the exit; returns the exit status. */
+static int server_stop(struct server *s)
+{
+    kill(s->pid, SIGTERM);
+    assert_int_equal(wait_readable(s->pidfd, TIMEOUT_MS), 1);
+    int status;
+    assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
+    close(s->pidfd);
+    s->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The log must not hold personal data of the sample feed. */
+static void assert_log_clean(const struct server *s)
+{
+    FILE *f = fopen(s->log, "r");
+    assert_non_null(f);
+    static const char *const secrets[] = { "山田",     "ヤマダ", "佐藤",  "1980-05-10",
+                                           "19800510", "A1001",  "a1001", "1234" };
+    char line[2048];
+    size_t lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+            if (strstr(line, secrets[i]))
+                fail_msg("eligd's log holds personal data (%s): %s", secrets[i], line);
+    }
+    fclose(f);
+    assert_true(lines >= 2); /* it did log: start and stop */
+}
+
+/* Remove the store and files of a stopped server. */
+static void server_remove(struct server *s)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+    assert_int_equal(system(cmd), 0);
+    running = NULL;
+}
+
+static void server_finish(struct server *s)
+{
+    assert_int_equal(server_stop(s), 0);
+    assert_log_clean(s);
+    server_remove(s);
+}
+
+static struct elig_client *connect_to(const char *addr)
+{
+    struct elig_client *c = NULL;
+    assert_int_equal(elig_client_connect(addr, TIMEOUT_MS, &c), 0);
+    return c;
+}
+
+/* ---- loading the sample feed through the admin socket --------------------- */
+
+struct loader {
+    struct elig_event evs[64];
+    size_t n;
+};
+
+static int collect(void *ctx, const struct elig_event *ev, const char *path, uint64_t line)
+{
+    (void)path;
+    (void)line;
+    struct loader *l = ctx;
+    assert_true(l->n < 64);
+    l->evs[l->n++] = *ev;
+    return 0;
+}
+
+/* ADMIN_APPEND of evs; returns the frame status, statuses into st. */
+static uint8_t admin_append(struct elig_client *c, const struct elig_event *evs, size_t n,
+                            int32_t *st)
+{
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_ADMIN_APPEND, NULL);
+    assert_int_equal(elig_pbuf_reserve(b, 4 + n * (2 + ELIG_EVENT_WIRE_MAX)), 0);
+    elig_le32(b->data + b->len, (uint32_t)n);
+    b->len += 4;
+    for (size_t i = 0; i < n; i++) {
+        int len = elig_event_encode(&evs[i], b->data + b->len + 2, ELIG_EVENT_WIRE_MAX);
+        assert_true(len > 0);
+        elig_le16(b->data + b->len, (uint16_t)len);
+        b->len += 2 + (size_t)len;
+    }
+    elig_client_end(c);
+    assert_int_equal(elig_client_flush(c), 0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    if (h.status == ELIG_PS_OK) {
+        assert_int_equal(h.body_len, 12 + 4 * n);
+        for (size_t i = 0; i < n; i++)
+            st[i] = (int32_t)elig_rd32(body + 12 + 4 * i);
+    }
+    return h.status;
+}
+
+static void load_sample(const struct server *s)
+{
+    const char *root = getenv("ELIG_SOURCE_ROOT");
+    assert_non_null(root);
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/examples/sample.feed", root);
+    struct loader *l = calloc(1, sizeof(*l));
+    struct elig_feed_stats fs;
+    assert_int_equal(elig_feed_read_file(path, collect, NULL, l, &fs), 0);
+    struct elig_client *c = connect_to(s->sock);
+    int32_t st[64];
+    assert_int_equal(admin_append(c, l->evs, l->n, st), ELIG_PS_OK);
+    for (size_t i = 0; i < l->n; i++)
+        assert_int_equal(st[i], 0);
+    elig_client_close(c);
+    free(l);
+}
+
+static void start_loaded(struct server *s, const char *const *extra)
+{
+    server_start(s, extra);
+    load_sample(s);
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+static struct elig_proto_number number(const char *insurer, const char *symbol, const char *num,
+                                       const char *branch, uint32_t birth, uint32_t date)
+{
+    struct elig_proto_number q = {
+        .facility = FACILITY,
+        .date = date,
+        .birth = birth,
+        .insurer = insurer,
+        .insurer_len = (uint8_t)strlen(insurer),
+        .symbol = symbol,
+        .symbol_len = (uint8_t)strlen(symbol),
+        .number = num,
+        .number_len = (uint8_t)strlen(num),
+        .branch = branch,
+        .branch_len = (uint8_t)strlen(branch),
+    };
+    return q;
+}
+
+struct expect {
+    const char *name;
+    bool card;
+    struct elig_proto_number q;
+    uint64_t card_id;
+    uint32_t date;
+    uint8_t validity, refusal, flags, count;
+};
+
+#define D 20250301
+/* A number check and a card check of the sample feed with the answer they must get. */
+#define NUM(name, ins, sym, num, br, bd, validity, count)                                          \
+    {                                                                                              \
+        name, false, { .insurer = ins, .symbol = sym, .number = num, .branch = br, .birth = bd },  \
+            0, D, validity, 0, 0, count                                                            \
+    }
+#define CARD(name, id, date, validity, refusal, flags, count)                                      \
+    {                                                                                              \
+        name, true, { 0 }, id, date, validity, refusal, flags, count                               \
+    }
+/* clang-format off */
+static const struct expect expects[] = {
+    NUM("valid", "01130012", "1234", "56", "00", 19800510, ELIG_VALID, 1),
+    NUM("lost", "138057", "東", "900", "", 19900228, ELIG_LOST, 1),
+    NUM("lost, newer exists", "33120015", "A", "7", "", 19750131, ELIG_LOST_NEWER, 1),
+    NUM("no match (birth)", "01130012", "1234", "56", "00", 19800511, ELIG_NO_MATCH, 0),
+    NUM("no match (key)", "01130012", "1234", "57", "00", 19800510, ELIG_NO_MATCH, 0),
+    CARD("multiple, renewal alert", 0xA1009, 20250901, ELIG_MULTIPLE, 0, ELIG_FLAG_RENEWAL_ALERT, 2),
+    CARD("multiple, grace", 0xA1009, 20260228, ELIG_MULTIPLE, 0, ELIG_FLAG_GRACE, 2),
+    CARD("card valid", 0xA1001, D, ELIG_VALID, 0, 0, 1),
+    CARD("card unregistered", 0xFFFF000000000001ull, D, 0, ELIG_REFUSE_CARD_UNREGISTERED, 0, 0),
+    CARD("card deregistered", 0xA1002, D, 0, ELIG_REFUSE_CARD_DEREGISTERED, 0, 0),
+    CARD("card returned", 0xA1003, D, 0, ELIG_REFUSE_CARD_RETURNED, 0, 0),
+    CARD("certificate expired", 0xA1009, 20260301, 0, ELIG_REFUSE_CERT_EXPIRED, 0, 0),
+};
+/* clang-format on */
+#define NEXPECT (sizeof expects / sizeof expects[0])
+
+/* Queue the request of expects[i] on c. */
+static void queue_expect(struct elig_client *c, size_t i, uint32_t *id)
+{
+    const struct expect *e = &expects[i];
+    struct elig_pbuf *b =
+        elig_client_begin(c, e->card ? ELIG_OP_LOOKUP_CARD : ELIG_OP_LOOKUP_NUMBER, id);
+    if (e->card) {
+        struct elig_proto_card q = { .facility = PHARMACY, .date = e->date, .card_id = e->card_id };
+        assert_int_equal(elig_proto_card_encode(b, &q), 0);
+    } else {
+        struct elig_proto_number q =
+            number(e->q.insurer, e->q.symbol, e->q.number, e->q.branch, e->q.birth, e->date);
+        assert_int_equal(elig_proto_number_encode(b, &q, false), 0);
+    }
+    elig_client_end(c);
+}
+
+static void assert_expected(size_t i, const struct elig_proto_answer *a)
+{
+    const struct expect *e = &expects[i];
+    if (a->status != ELIG_AS_OK || a->validity != e->validity || a->refusal != e->refusal ||
+        a->flags != e->flags || a->count != e->count)
+        fail_msg("%s: got status %u validity %u refusal %u flags %u count %u", e->name, a->status,
+                 a->validity, a->refusal, a->flags, a->count);
+}
+
+static void recv_answer(struct elig_client *c, uint32_t id, struct elig_proto_answer *a)
+{
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    assert_int_equal(h.request_id, id);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    size_t off = 0;
+    assert_int_equal(elig_proto_answer_decode(body, h.body_len, &off, a), 0);
+    assert_int_equal(off, h.body_len);
+}
+
+/* Every validity code and card refusal, one frame at a time. */
+static void test_validity_codes(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *c = connect_to(s.addr);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    for (size_t i = 0; i < NEXPECT; i++) {
+        uint32_t id;
+        queue_expect(c, i, &id);
+        assert_int_equal(elig_client_flush(c), 0);
+        recv_answer(c, id, a);
+        assert_expected(i, a);
+    }
+    /* what a valid answer carries */
+    uint8_t st;
+    struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
+    q.flags = ELIG_PROTO_CONSENT;
+    assert_int_equal(elig_client_lookup_number(c, &q, a, &st), 0);
+    assert_int_equal(a->rec[0].limit_category, 2); /* A02 after the 2025-01-01 change */
+    assert_string_equal(a->rec[0].family_kanji, "山田");
+    assert_string_equal(a->insurer_name[0], "全国健康保険協会東京支部");
+    q.flags = 0;
+    assert_int_equal(elig_client_lookup_number(c, &q, a, &st), 0);
+    assert_int_equal(a->rec[0].limit_category, 0); /* withheld without consent */
+    /* co-payment from its change date */
+    q.date = 20250801;
+    assert_int_equal(elig_client_lookup_number(c, &q, a, &st), 0);
+    assert_int_equal(a->rec[0].copay_pct, 20);
+    /* full-width input is normalised like the feed's */
+    q = number("０１１３００１２", "１２３４", "５６", "", 19800510, D);
+    assert_int_equal(elig_client_lookup_number(c, &q, a, &st), 0);
+    assert_int_equal(a->validity, ELIG_VALID);
+    /* bad key, bad dates, bad card: answered, not dropped */
+    q = number("01130013", "1234", "56", "00", 19800510, D);
+    assert_int_equal(elig_client_lookup_number(c, &q, a, &st), 0);
+    assert_int_equal(a->status, ELIG_AS_BAD_KEY);
+    q = number("01130012", "1234", "56", "00", 19800231, D);
+    assert_int_equal(elig_client_lookup_number(c, &q, a, &st), 0);
+    assert_int_equal(a->status, ELIG_AS_BAD_DATE);
+    struct elig_proto_card k = { .facility = FACILITY, .date = D, .card_id = 0 };
+    assert_int_equal(elig_client_lookup_card(c, &k, a, &st), 0);
+    assert_int_equal(a->status, ELIG_AS_BAD_CARD);
+    k.card_id = 0xA1001;
+    k.facility = "1320000001"; /* fee-table code 2 */
+    assert_int_equal(elig_client_lookup_card(c, &k, a, &st), -ELIG_EREFUSED);
+    assert_int_equal(st, ELIG_PS_FACILITY);
+    free(a);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
+/* Hundreds of frames in one write; answers in order, each the right one. */
+static void test_pipelined(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *c = connect_to(s.addr);
+    enum { N = 600 };
+    uint32_t ids[N];
+    for (size_t i = 0; i < N; i++) {
+        if (i % 7 == 6) {
+            struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_PING, &ids[i]);
+            elig_pbuf_reserve(b, 8);
+            memcpy(b->data + b->len, &i, sizeof(uint32_t));
+            b->len += 4;
+            elig_client_end(c);
+        } else {
+            queue_expect(c, i % NEXPECT, &ids[i]);
+        }
+    }
+    assert_int_equal(elig_client_flush(c), 0);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    uint64_t last_ref = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (i % 7 == 6) {
+            struct elig_proto_header h;
+            const uint8_t *body;
+            assert_int_equal(elig_client_recv(c, &h, &body), 0);
+            assert_int_equal(h.request_id, ids[i]);
+            assert_int_equal(h.opcode, ELIG_OP_PING);
+            assert_int_equal(h.body_len, 4);
+            assert_int_equal(elig_rd32(body), (uint32_t)i);
+            continue;
+        }
+        recv_answer(c, ids[i], a);
+        assert_expected(i % NEXPECT, a);
+        assert_true(a->reference != last_ref);
+        last_ref = a->reference;
+    }
+    free(a);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
+/* A BATCH of 1000 answers each entry in order; 1001 is a malformed body. */
+static void test_batch(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *c = connect_to(s.addr);
+    size_t numbers[NEXPECT], nn = 0;
+    for (size_t i = 0; i < NEXPECT; i++)
+        if (!expects[i].card)
+            numbers[nn++] = i;
+    for (unsigned count = 1; count <= 1001; count += 1000) {
+        for (unsigned rep = 0; rep < (count == 1 ? 1 : 2); rep++) {
+            unsigned n = count == 1 ? 1000 : 1001;
+            uint32_t id;
+            struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, &id);
+            assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, (uint16_t)n), 0);
+            for (unsigned i = 0; i < n; i++) {
+                const struct expect *e = &expects[numbers[i % nn]];
+                struct elig_proto_number q = number(e->q.insurer, e->q.symbol, e->q.number,
+                                                    e->q.branch, e->q.birth, e->date);
+                if (i % 10 == 9)
+                    q.insurer = "0113001X"; /* one bad entry in ten: answered alone */
+                assert_int_equal(elig_proto_number_encode(b, &q, true), 0);
+            }
+            elig_client_end(c);
+            assert_int_equal(elig_client_flush(c), 0);
+            struct elig_proto_header h;
+            const uint8_t *body;
+            assert_int_equal(elig_client_recv(c, &h, &body), 0);
+            assert_int_equal(h.request_id, id);
+            if (n == 1001) {
+                assert_int_equal(h.status, ELIG_PS_BODY);
+                continue;
+            }
+            assert_int_equal(h.status, ELIG_PS_OK);
+            size_t off = 0;
+            uint16_t got;
+            assert_int_equal(elig_proto_batch_answer_count(body, h.body_len, &off, &got), 0);
+            assert_int_equal(got, n);
+            struct elig_proto_answer *a = malloc(sizeof(*a));
+            for (unsigned i = 0; i < n; i++) {
+                assert_int_equal(elig_proto_answer_decode(body, h.body_len, &off, a), 0);
+                if (i % 10 == 9)
+                    assert_int_equal(a->status, ELIG_AS_BAD_KEY);
+                else
+                    assert_expected(numbers[i % nn], a);
+            }
+            assert_int_equal(off, h.body_len);
+            free(a);
+        }
+    }
+    /* the connection goes on after the refused batch */
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_call(c, ELIG_OP_PING, "ok", 2, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
+/* ---- malformed frames: a table, each row with its answer and fate ----------- */
+
+struct bad_frame {
+    const char *name;
+    uint8_t head[16];
+    size_t body_len; /* zero bytes of body follow */
+    uint8_t status;  /* the answer's status */
+    bool closes;     /* the connection is closed after it */
+};
+
+#define H(op, b4, b5, b6, len0, len1, len2, len3)                                                  \
+    {                                                                                              \
+        'E', 'L', 1, op, b4, b5, b6, 0, 9, 0, 0, 0, len0, len1, len2, len3                         \
+    }
+
+static const struct bad_frame bad_frames[] = {
+    { "unknown opcode", H(0x77, 0, 0, 0, 0, 0, 0, 0), 0, ELIG_PS_OPCODE, false },
+    { "admin opcode on the facility port", H(ELIG_OP_ADMIN_SNAPSHOT, 0, 0, 0, 0, 0, 0, 0), 0,
+      ELIG_PS_OPCODE, false },
+    { "version 2",
+      { 'E', 'L', 2, 1, 0, 0, 0, 0, 9, 0, 0, 0, 3, 0, 0, 0 },
+      3,
+      ELIG_PS_VERSION,
+      false },
+    { "number lookup, empty body", H(ELIG_OP_LOOKUP_NUMBER, 0, 0, 0, 0, 0, 0, 0), 0, ELIG_PS_BODY,
+      false },
+    { "card lookup, body of zeros", H(ELIG_OP_LOOKUP_CARD, 0, 0, 0, 24, 0, 0, 0), 24,
+      ELIG_PS_FACILITY, false },
+    { "card lookup, short body", H(ELIG_OP_LOOKUP_CARD, 0, 0, 0, 23, 0, 0, 0), 23, ELIG_PS_BODY,
+      false },
+    { "batch, count 0", H(ELIG_OP_BATCH, 0, 0, 0, 12, 0, 0, 0), 12, ELIG_PS_BODY, false },
+    { "ping over 1 KiB", H(ELIG_OP_PING, 0, 0, 0, 0x01, 0x04, 0, 0), 1025, ELIG_PS_BODY, false },
+    { "stats with a body", H(ELIG_OP_STATS, 0, 0, 0, 1, 0, 0, 0), 1, ELIG_PS_OK, false },
+    { "bad magic",
+      { 'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1', '\r', '\n' },
+      0,
+      ELIG_PS_HEADER,
+      true },
+    { "answer flag in a request", H(ELIG_OP_PING, 1, 0, 0, 0, 0, 0, 0), 0, ELIG_PS_HEADER, true },
+    { "status in a request", H(ELIG_OP_PING, 0, 3, 0, 0, 0, 0, 0), 0, ELIG_PS_HEADER, true },
+    { "reserved byte set", H(ELIG_OP_PING, 0, 0, 1, 0, 0, 0, 0), 0, ELIG_PS_HEADER, true },
+    { "body over the limit", H(ELIG_OP_BATCH, 0, 0, 0, 0x01, 0x00, 0x04, 0x00), 0,
+      ELIG_PS_TOO_LARGE, true },
+    { "length 4 GiB", H(ELIG_OP_PING, 0, 0, 0, 0xff, 0xff, 0xff, 0xff), 0, ELIG_PS_TOO_LARGE,
+      true },
+};
+
+static void test_malformed_frames(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    uint8_t zeros[2048] = { 0 };
+    for (size_t i = 0; i < sizeof bad_frames / sizeof bad_frames[0]; i++) {
+        const struct bad_frame *f = &bad_frames[i];
+        struct elig_client *c = connect_to(s.addr);
+        assert_int_equal(elig_client_raw(c, f->head, 16), 0);
+        assert_int_equal(elig_client_raw(c, zeros, f->body_len), 0);
+        uint32_t ping_id;
+        struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_PING, &ping_id);
+        (void)b;
+        elig_client_end(c);
+        elig_client_flush(c); /* may fail with EPIPE on a closing connection */
+        struct elig_proto_header h;
+        const uint8_t *body;
+        int rc = elig_client_recv(c, &h, &body);
+        if (rc != 0 || h.status != f->status)
+            fail_msg("%s: recv %d, status %u (%s), want %s", f->name, rc, h.status,
+                     elig_pstatus_name(h.status), elig_pstatus_name(f->status));
+        if (f->status == ELIG_PS_HEADER)
+            assert_int_equal(h.request_id, 0);
+        else
+            assert_int_equal(h.request_id, 9);
+        rc = elig_client_recv(c, &h, &body);
+        if (f->closes) {
+            if (rc != -ECONNRESET)
+                fail_msg("%s: connection not closed (recv %d)", f->name, rc);
+        } else if (rc != 0 || h.request_id != ping_id || h.status != ELIG_PS_OK) {
+            fail_msg("%s: connection did not go on (recv %d, status %u)", f->name, rc, h.status);
+        }
+        elig_client_close(c);
+    }
+    /* the server is still whole */
+    struct elig_client *c = connect_to(s.addr);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    uint32_t id;
+    queue_expect(c, 0, &id);
+    assert_int_equal(elig_client_flush(c), 0);
+    recv_answer(c, id, a);
+    assert_expected(0, a);
+    free(a);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
+/* Half a frame, then silence: a timeout answer and the connection closes. */
+static void test_stalled_frame(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *const extra[] = { "--frame-timeout-ms", "200", NULL };
+    server_start(&s, extra);
+    struct elig_client *c = connect_to(s.addr);
+    static const uint8_t number_half[10] = { 'E', 'L', 1, ELIG_OP_LOOKUP_NUMBER, 0, 0, 0, 0, 1, 0 };
+    assert_int_equal(elig_client_raw(c, number_half, sizeof number_half), 0);
+    assert_int_equal(elig_client_flush(c), 0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_TIMEOUT);
+    assert_int_equal(elig_client_recv(c, &h, &body), -ECONNRESET);
+    elig_client_close(c);
+    /* a whole frame sent slowly in two parts is still answered */
+    c = connect_to(s.addr);
+    static const uint8_t ping[18] = {
+        'E', 'L', 1, 1, 0, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 'o', 'k'
+    };
+    assert_int_equal(elig_client_raw(c, ping, 10), 0);
+    assert_int_equal(elig_client_flush(c), 0);
+    assert_int_equal(elig_client_raw(c, ping + 10, 8), 0);
+    assert_int_equal(elig_client_flush(c), 0);
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    assert_int_equal(h.request_id, 5);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
+/* The connection cap answers "busy" and closes; the others are untouched. */
+static void test_connection_cap(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *const extra[] = { "--max-conns", "3", NULL };
+    server_start(&s, extra);
+    struct elig_client *c[3];
+    struct elig_proto_header h;
+    const uint8_t *body;
+    for (int i = 0; i < 3; i++) {
+        c[i] = connect_to(s.addr);
+        assert_int_equal(elig_client_call(c[i], ELIG_OP_PING, "x", 1, &h, &body), 0);
+    }
+    struct elig_client *extra_c = connect_to(s.addr); /* the kernel accepts; eligd refuses */
+    assert_int_equal(elig_client_recv(extra_c, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_BUSY);
+    assert_int_equal(elig_client_recv(extra_c, &h, &body), -ECONNRESET);
+    elig_client_close(extra_c);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(elig_client_call(c[i], ELIG_OP_PING, "y", 1, &h, &body), 0);
+        assert_int_equal(h.status, ELIG_PS_OK);
+    }
+    /* a slot freed is a slot usable again; the close is seen by eligd asynchronously */
+    elig_client_close(c[0]);
+    int rc = -1;
+    for (int attempt = 0; attempt < 2000 && rc != 0; attempt++) {
+        struct elig_client *again = connect_to(s.addr);
+        rc = elig_client_call(again, ELIG_OP_PING, "z", 1, &h, &body);
+        if (rc == 0 && h.status != ELIG_PS_OK)
+            rc = -1;
+        elig_client_close(again);
+    }
+    assert_int_equal(rc, 0);
+    elig_client_close(c[1]);
+    elig_client_close(c[2]);
+    server_finish(&s);
+}
+
+/* A connection that floods without reading does not starve another one. */
+static void test_flood_fairness(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *const extra[] = { "--workers", "1", NULL };
+    start_loaded(&s, extra);
+    struct elig_client *flood = NULL;
+    assert_int_equal(elig_client_connect(s.addr, 1000, &flood), 0);
+    struct elig_client *polite = connect_to(s.addr);
+    enum { N = 400000 }; /* about 22 MB of requests, more than eligd and the kernel buffer */
+    for (size_t i = 0; i < N; i++)
+        queue_expect(flood, i % NEXPECT, NULL);
+    /* never reading its answers, the flooder must be held back: eligd stops reading it */
+    assert_int_equal(elig_client_flush(flood), -ETIMEDOUT);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(elig_client_call(polite, ELIG_OP_PING, "p", 1, &h, &body), 0);
+        assert_int_equal(h.status, ELIG_PS_OK);
+    }
+    elig_client_close(polite);
+    elig_client_close(flood);
+    server_finish(&s);
+}
+
+/* Admin: appends are durable and visible at once; opcodes stay on their side. */
+static void test_admin(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *adm = connect_to(s.sock);
+    struct elig_client *fac = connect_to(s.addr);
+    /* person 2001 acquires a qualification */
+    struct elig_event ev;
+    static const char line[] = "ACQUIRE\t2025-02-01\t01130012\t01130012\t77\t1\t\t2001\t1\t"
+                               "木村\t健\tキムラ\tケン\t1\t1990-01-01\t\t\t30\t\t\t\t";
+    struct elig_feed_error fe;
+    int prc = elig_feed_parse_line(line, strlen(line), &ev, &fe);
+    if (prc != 1)
+        fail_msg("feed line: %s: %s", fe.field, elig_strerror(fe.code));
+    struct elig_event evs[2] = { ev, ev }; /* the second is refused: key already open */
+    int32_t st[2];
+    assert_int_equal(admin_append(adm, evs, 2, st), ELIG_PS_OK);
+    assert_int_equal(st[0], 0);
+    assert_int_equal(st[1], -ELIG_EOVERLAP);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    uint8_t ps;
+    struct elig_proto_number q = number("01130012", "77", "1", "", 19900101, D);
+    assert_int_equal(elig_client_lookup_number(fac, &q, a, &ps), 0);
+    assert_int_equal(a->validity, ELIG_VALID);
+    /* lookups are not served on the admin socket, admin opcodes not on the facility port */
+    assert_int_equal(elig_client_lookup_number(adm, &q, a, &ps), -ELIG_EREFUSED);
+    assert_int_equal(ps, ELIG_PS_OPCODE);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_call(fac, ELIG_OP_ADMIN_APPEND, "\1\0\0\0", 4, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_OPCODE);
+    /* a malformed event: nothing is logged */
+    assert_int_equal(elig_client_call(adm, ELIG_OP_ADMIN_APPEND, "\1\0\0\0\3\0abc", 9, &h, &body),
+                     0);
+    assert_int_equal(h.status, ELIG_PS_BODY);
+    /* snapshot */
+    assert_int_equal(elig_client_call(adm, ELIG_OP_ADMIN_SNAPSHOT, NULL, 0, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    assert_int_equal(h.body_len, 40);
+    assert_int_equal(elig_rd64(body + 8), 10); /* 9 records of the sample + 1 */
+    elig_client_close(adm);
+    elig_client_close(fac);
+    /* a new process on the same store starts warm and still has the appended record */
+    assert_int_equal(server_stop(&s), 0);
+    server_exec(&s, NULL);
+    fac = connect_to(s.addr);
+    assert_int_equal(elig_client_lookup_number(fac, &q, a, &ps), 0);
+    assert_int_equal(a->validity, ELIG_VALID);
+    elig_client_close(fac);
+    free(a);
+    server_finish(&s);
+}
+
+/* SIGTERM while answers are being produced: what was received is answered whole, exit 0. */
+static void test_sigterm_drain(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *c = connect_to(s.addr);
+    enum { FRAMES = 40, ENTRIES = 1000 };
+    for (int f = 0; f < FRAMES; f++) {
+        struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, NULL);
+        assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, ENTRIES), 0);
+        for (int i = 0; i < ENTRIES; i++) {
+            struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
+            assert_int_equal(elig_proto_number_encode(b, &q, true), 0);
+        }
+        elig_client_end(c);
+    }
+    assert_int_equal(elig_client_flush(c), 0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    kill(s.pid, SIGTERM);
+    int answered = 1, rc;
+    while ((rc = elig_client_recv(c, &h, &body)) == 0) {
+        assert_int_equal(h.status, ELIG_PS_OK);
+        assert_int_equal(h.request_id, (uint32_t)answered + 1);
+        assert_int_equal(elig_rd16(body), ENTRIES);
+        answered++;
+    }
+    /* the stream ends at a frame boundary: a clean close, never a torn answer */
+    assert_int_equal(rc, -ECONNRESET);
+    assert_true(answered >= 1 && answered <= FRAMES);
+    elig_client_close(c);
+    assert_int_equal(wait_readable(s.pidfd, TIMEOUT_MS), 1);
+    int status;
+    assert_int_equal(waitpid(s.pid, &status, 0), s.pid);
+    close(s.pidfd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_log_clean(&s);
+    server_remove(&s);
+}
+
+/* SIGHUP reopens the message log after rotation. */
+static void test_sighup(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, NULL);
+    int in = inotify_init1(IN_CLOEXEC);
+    assert_true(in >= 0);
+    assert_true(inotify_add_watch(in, s.dir, IN_CREATE) >= 0);
+    char rotated[400];
+    snprintf(rotated, sizeof rotated, "%s.1", s.log);
+    assert_int_equal(rename(s.log, rotated), 0);
+    kill(s.pid, SIGHUP);
+    bool created = false;
+    while (!created) {
+        assert_int_equal(wait_readable(in, TIMEOUT_MS), 1);
+        char buf[4096];
+        ssize_t n = read(in, buf, sizeof buf);
+        assert_true(n > 0);
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *e = (struct inotify_event *)p;
+            if (e->len && strcmp(e->name, "eligd.log") == 0)
+                created = true;
+            p += sizeof(*e) + e->len;
+        }
+    }
+    close(in);
+    assert_int_equal(server_stop(&s), 0);
+    FILE *f = fopen(s.log, "r");
+    assert_non_null(f);
+    char line[1024];
+    bool reopened = false, stopped = false;
+    while (fgets(line, sizeof line, f)) {
+        reopened |= strstr(line, "message log reopened") != NULL;
+        stopped |= strstr(line, "stopped") != NULL;
+    }
+    fclose(f);
+    assert_true(reopened);
+    assert_true(stopped);
+    server_remove(&s);
+}
+
+/* After every test: a server an assertion left running is killed, its files removed. */
+static int teardown(void **state)
+{
+    (void)state;
+    struct server *s = running;
+    running = NULL;
+    if (s == NULL)
+        return 0;
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        close(s->pidfd);
+    }
+    if (s->dir[0]) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    if (getenv("TEST_FILTER"))
+        cmocka_set_test_filter(getenv("TEST_FILTER"));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_validity_codes, teardown),
+        cmocka_unit_test_teardown(test_pipelined, teardown),
+        cmocka_unit_test_teardown(test_batch, teardown),
+        cmocka_unit_test_teardown(test_malformed_frames, teardown),
+        cmocka_unit_test_teardown(test_stalled_frame, teardown),
+        cmocka_unit_test_teardown(test_connection_cap, teardown),
+        cmocka_unit_test_teardown(test_flood_fairness, teardown),
+        cmocka_unit_test_teardown(test_admin, teardown),
+        cmocka_unit_test_teardown(test_sigterm_drain, teardown),
+        cmocka_unit_test_teardown(test_sighup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
