@@ -444,14 +444,11 @@ static void bench_print(const struct bench_opts *o, const struct elig_index_stat
     printf("  batch size                     %u\n", o->batch);
 }
 
-int bench_index(const struct bench_opts *o)
+int bench_index_make(const struct bench_opts *o, struct bench_pop *pop, const char *path,
+                     struct elig_index **ix, double *build)
 {
-    static struct bench_pop pop;
-    static struct bench_queries q;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/elig-bench-%ld.seg", o->dir, (long)getpid());
-    pop.n = o->records;
-    bench_insurers(&pop);
+    pop->n = o->records;
+    bench_insurers(pop);
     struct elig_index_params p = {
         .path = path,
         .capacity = o->records,
@@ -459,18 +456,31 @@ int bench_index(const struct bench_opts *o)
         .cards = bench_person(o->records - 1) * 62 / 100 + 4096,
         .pages = o->pages,
     };
-    struct elig_index *ix = NULL;
-    int rc = elig_index_create(&p, &ix);
+    int rc = elig_index_create(&p, ix);
     if (rc < 0) {
         fprintf(stderr, "elig-bench: cannot create %s: %s\n", path, elig_strerror(rc));
-        return EXIT_FAIL;
+        return rc;
     }
-    double build = 0, med[PH_COUNT], runs[PH_COUNT][64];
-    int status = EXIT_FAIL;
-    if ((rc = bench_build(ix, &pop, &build)) < 0) {
+    if ((rc = bench_build(*ix, pop, build)) < 0) {
         fprintf(stderr, "elig-bench: build: %s\n", elig_strerror(rc));
-        goto out;
+        elig_index_close(*ix, false);
+        unlink(path);
     }
+    return rc;
+}
+
+int bench_index(const struct bench_opts *o)
+{
+    static struct bench_pop pop;
+    static struct bench_queries q;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/elig-bench-%ld.seg", o->dir, (long)getpid());
+    struct elig_index *ix = NULL;
+    double build = 0, med[PH_COUNT], runs[PH_COUNT][64];
+    int rc = bench_index_make(o, &pop, path, &ix, &build);
+    if (rc < 0)
+        return EXIT_FAIL;
+    int status = EXIT_FAIL;
     if ((rc = bench_queries_make(&pop, &q)) < 0) {
         fprintf(stderr, "elig-bench: %s\n", elig_strerror(rc));
         goto out;
@@ -500,12 +510,15 @@ out:
 static void usage(FILE *out)
 {
     fputs(
-        "usage: elig-bench index|log [OPTIONS]\n"
+        "usage: elig-bench index|log|store|server [OPTIONS]\n"
         "\n"
         "index: build an index of N synthetic records and measure build rate, bytes\n"
         "per record, and single, batched, whole-check and card lookup rates.\n"
         "log: append N update records durably from T threads (group commit) and\n"
         "measure appends per second and commit latency, then the replay rate.\n"
+        "store: submit rate, warm restart, snapshot and cold starts of the store.\n"
+        "server: eligd over loopback side by side with redis-server holding the same\n"
+        "records: requests/s and p50/p99 at depth 1 and 16, BATCH of 64 lookups/s.\n"
         "\n"
         "  --records N      index: records to build (default 1000000; 160000000 for the\n"
         "                   nation); log: records to append (default 200000)\n"
@@ -519,6 +532,9 @@ static void usage(FILE *out)
         "  --only PHASE     index: one phase only: single, batch, misses, checks or cards\n"
         "  --threads T      log: concurrent appenders, 1..256 (default 16)\n"
         "  --window US      log: commit window in microseconds (default 0)\n"
+        "  --connections C  server: client connections (default 50)\n"
+        "  --eligd PATH     server: the eligd binary (default: beside elig-bench)\n"
+        "  --workers W      server: eligd worker threads (default: one per core)\n"
         "  --json           one JSON object instead of the table\n"
         "  --keep           index: keep the segment file (its path is printed)\n"
         "\n"
@@ -551,7 +567,8 @@ int main(int argc, char **argv)
         return 0;
     }
     bool is_log = strcmp(argv[1], "log") == 0, is_store = strcmp(argv[1], "store") == 0;
-    if (!is_log && !is_store && strcmp(argv[1], "index") != 0) {
+    bool is_server = strcmp(argv[1], "server") == 0;
+    if (!is_log && !is_store && !is_server && strcmp(argv[1], "index") != 0) {
         fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
         return EXIT_USAGE;
     }
@@ -568,6 +585,9 @@ int main(int argc, char **argv)
         { "threads", required_argument, NULL, 't' },
         { "window", required_argument, NULL, 'w' },
         { "segment-dir", required_argument, NULL, 'g' },
+        { "connections", required_argument, NULL, 'c' },
+        { "eligd", required_argument, NULL, 'e' },
+        { "workers", required_argument, NULL, 'W' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -634,6 +654,19 @@ int main(int argc, char **argv)
         case 'k':
             o.keep = true;
             break;
+        case 'c':
+            if (parse_u64(optarg, 1, 10000, &v) < 0)
+                goto bad;
+            o.connections = (unsigned)v;
+            break;
+        case 'e':
+            o.eligd = optarg;
+            break;
+        case 'W':
+            if (parse_u64(optarg, 1, 256, &v) < 0)
+                goto bad;
+            o.workers = (unsigned)v;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -655,5 +688,23 @@ int main(int argc, char **argv)
         o.segment_dir = "/dev/shm";
     if (!o.records)
         o.records = is_log ? 200000 : 1000000;
+    if (is_server) {
+        static char eligd[4096];
+        if (!o.eligd) { /* beside this program, as the build and the install put it */
+            ssize_t n = readlink("/proc/self/exe", eligd, sizeof eligd - 7);
+            char *slash = n > 0 ? memrchr(eligd, '/', (size_t)n) : NULL;
+            if (slash == NULL)
+                return EXIT_USAGE;
+            strcpy(slash + 1, "eligd");
+            o.eligd = eligd;
+        }
+        if (!o.connections)
+            o.connections = 50;
+        if (!o.workers) {
+            long n = sysconf(_SC_NPROCESSORS_ONLN);
+            o.workers = n > 0 ? (unsigned)n : 1;
+        }
+        return bench_server(&o);
+    }
     return is_log ? bench_log(&o) : is_store ? bench_store(&o) : bench_index(&o);
 }

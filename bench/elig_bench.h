@@ -25,6 +25,9 @@ struct bench_opts {
     bool json;                 /* one JSON object instead of the table */
     bool keep;                 /* index: keep the segment file */
     int only;                  /* index: a phase to run alone, or -1 for all */
+    unsigned connections;      /* server: client connections */
+    unsigned workers;          /* server: eligd worker threads */
+    const char *eligd;         /* server: the eligd binary */
 };
 
 #define INSURERS 4000
@@ -60,7 +63,13 @@ double bench_median(const double *v, unsigned n);
 /* Peak resident set of this process, bytes. */
 uint64_t bench_rss(void);
 
+struct elig_index;
+/* Create the segment at path and build o->records synthetic records into it (writer view). */
+int bench_index_make(const struct bench_opts *o, struct bench_pop *pop, const char *path,
+                     struct elig_index **ix, double *build);
+
 int bench_index(const struct bench_opts *o);
+int bench_server(const struct bench_opts *o);
 int bench_log(const struct bench_opts *o);
 int bench_store(const struct bench_opts *o);
 

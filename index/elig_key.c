@@ -54,11 +54,11 @@ static enum elig_insurance_kind kind_of_law_code(int law)
 
 int elig_luhn_check_digit(const char *digits7)
 {
-    int sum = 0;
-    for (int i = 6, w = 2; i >= 0; i--, w = 3 - w) {
-        int p = (digits7[i] - '0') * w;
-        sum += p / 10 + p % 10;
-    }
+    /* digit sum of 2 * d, for the digits weighted 2 (every record read decodes one) */
+    static const int doubled[10] = { 0, 2, 4, 6, 8, 1, 3, 5, 7, 9 };
+    int sum = doubled[digits7[6] - '0'] + (digits7[5] - '0') + doubled[digits7[4] - '0'] +
+              (digits7[3] - '0') + doubled[digits7[2] - '0'] + (digits7[1] - '0') +
+              doubled[digits7[0] - '0'];
     return (10 - sum % 10) % 10;
 }
 

@@ -86,6 +86,15 @@ int elig_text_fold(const char *in, size_t len, char *out, size_t cap, size_t *ou
     size_t o = 0;
     bool pending_space = false;
     for (size_t i = 0; i < len;) {
+        if (u[i] > 0x20 && u[i] < 0x7F) { /* printable ASCII: the common case, as it is */
+            if (o + 1 + pending_space > cap)
+                return -ELIG_ETOOLONG;
+            if (pending_space)
+                out[o++] = ' ';
+            pending_space = false;
+            out[o++] = (char)u[i++];
+            continue;
+        }
         uint32_t cp;
         int n = text_decode(u, len, i, &cp);
         if (n < 0)

@@ -18,6 +18,7 @@
 #include "elig_proto.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -337,13 +338,27 @@ int elig_proto_date_in(uint32_t ymd, elig_date_t *out)
     return elig_date_from_ymd((int)(ymd / 10000), (int)(ymd / 100 % 100), (int)(ymd % 100), out);
 }
 
+/*
+ * Every answer record carries seven dates, so the conversion is a table of
+ * all 65,536 elig_date_t values (256 KiB), made once. It is the module's
+ * only state: constant after pthread_once(), shared by every thread.
+ */
+static uint32_t date_table[ELIG_DATE_MAX + 1];
+static pthread_once_t date_table_once = PTHREAD_ONCE_INIT;
+
+static void date_table_make(void)
+{
+    for (uint32_t d = ELIG_DATE_MIN; d <= ELIG_DATE_MAX; d++) {
+        int y, m, day;
+        elig_date_to_ymd((elig_date_t)d, &y, &m, &day);
+        date_table[d] = (uint32_t)(y * 10000 + m * 100 + day);
+    }
+}
+
 uint32_t elig_proto_date_out(elig_date_t d)
 {
-    if (d == ELIG_DATE_NONE)
-        return 0;
-    int y, m, day;
-    elig_date_to_ymd(d, &y, &m, &day);
-    return (uint32_t)(y * 10000 + m * 100 + day);
+    pthread_once(&date_table_once, date_table_make);
+    return date_table[d]; /* date_table[ELIG_DATE_NONE] is 0 */
 }
 
 /* ---- answers ---------------------------------------------------------- */

@@ -151,6 +151,8 @@ struct loop {
     struct elig_event *events; /* admin: one ADMIN_APPEND's events */
     int *ev_status;
     uint64_t now_ms, last_tick_ms;
+    elig_date_t today; /* the server's date, refreshed every tick */
+    uint32_t slot_hi;  /* slots [0, slot_hi) have ever been used: scans stop there */
     bool draining;
     uint64_t drain_deadline;
     struct loop_stats st;
@@ -454,6 +456,8 @@ static void conn_open(struct loop *l, int fd, uint32_t listener)
         return;
     }
     uint32_t slot = l->free_slots[--l->nfree];
+    if (slot >= l->slot_hi)
+        l->slot_hi = slot + 1;
     struct conn *c = &l->conns[slot];
     uint32_t gen = c->gen;
     struct elig_pbuf in = c->in, out = c->out, wire = c->wire;
@@ -1017,7 +1021,7 @@ static void serve_ready(struct loop *l)
         return;
     l->npend = 0;
     l->nreq = 0;
-    elig_date_t today = elig_date_today();
+    elig_date_t today = l->today;
     uint32_t n = l->rq_len, ntouched = 0;
     size_t fair = ROUND_CHECKS / n > FAIR_MIN ? ROUND_CHECKS / n : FAIR_MIN;
     for (uint32_t k = 0; k < n; k++) {
@@ -1067,7 +1071,7 @@ static bool frame_complete(const struct loop *l, const struct conn *c)
 /* Connections that became ready only through EOF have no pending frame: settle them too. */
 static void settle_all_idle(struct loop *l)
 {
-    for (uint32_t s = 0; s < l->nconns; s++) {
+    for (uint32_t s = 0; s < l->slot_hi; s++) {
         struct conn *c = &l->conns[s];
         if (c->fd < 0 || c->closing)
             continue;
@@ -1083,7 +1087,7 @@ static void settle_all_idle(struct loop *l)
 static void check_timers(struct loop *l)
 {
     const struct elig_srv_params *p = &l->srv->p;
-    for (uint32_t s = 0; s < l->nconns; s++) {
+    for (uint32_t s = 0; s < l->slot_hi; s++) {
         struct conn *c = &l->conns[s];
         if (c->fd < 0 || c->closing)
             continue;
@@ -1123,7 +1127,7 @@ static void begin_drain(struct loop *l)
             io_uring_sqe_set_data64(sqe, ud_make(UD_CANCEL, 0, 0));
         }
     }
-    for (uint32_t s = 0; s < l->nconns; s++) {
+    for (uint32_t s = 0; s < l->slot_hi; s++) {
         struct conn *c = &l->conns[s];
         if (c->fd < 0 || c->closing)
             continue;
@@ -1163,6 +1167,7 @@ static void loop_run(struct loop *l)
         serve_ready(l);
         if (l->now_ms - l->last_tick_ms >= TICK_MS || l->draining) {
             l->last_tick_ms = l->now_ms;
+            l->today = elig_date_today();
             check_timers(l);
             settle_all_idle(l);
         }
@@ -1212,6 +1217,7 @@ static int loop_setup(struct loop *l)
         rc = (l->events && l->ev_status) ? elig_checker_create(s->ix, 0, &l->ck) : -ENOMEM;
     }
     l->now_ms = l->last_tick_ms = mono_ms();
+    l->today = elig_date_today();
     return rc;
 }
 
