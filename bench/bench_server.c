@@ -72,6 +72,7 @@ struct conn {
 
 struct workload {
     const char *name;
+    const char *short_name; /* for --only */
     enum sys sys;
     unsigned depth;
     unsigned per_frame; /* lookups per request frame (BATCH) */
@@ -555,11 +556,11 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
 /* ---- the benchmark ------------------------------------------------------------ */
 
 static const struct workload workloads[] = {
-    { "lookup, depth 1", SYS_ELIGD, 1, 1 },
-    { "lookup, depth 1", SYS_REDIS, 1, 1 },
-    { "lookup, depth 16", SYS_ELIGD, 16, 1 },
-    { "lookup, depth 16", SYS_REDIS, 16, 1 },
-    { "BATCH of 64, depth 4", SYS_ELIGD, 4, BATCH_N },
+    { "lookup, depth 1", "depth1", SYS_ELIGD, 1, 1 },
+    { "lookup, depth 1", "depth1", SYS_REDIS, 1, 1 },
+    { "lookup, depth 16", "depth16", SYS_ELIGD, 16, 1 },
+    { "lookup, depth 16", "depth16", SYS_REDIS, 16, 1 },
+    { "BATCH of 64, depth 4", "batch", SYS_ELIGD, 4, BATCH_N },
 };
 #define NWORK (sizeof workloads / sizeof workloads[0])
 
@@ -666,8 +667,18 @@ int bench_server(const struct bench_opts *o)
 
     static struct result runs[NWORK][64];
     struct result med[NWORK];
+    bool known = o->only_name == NULL;
+    for (size_t w = 0; w < NWORK; w++)
+        known |= o->only_name && strcmp(o->only_name, workloads[w].short_name) == 0;
+    if (!known) {
+        fprintf(stderr, "elig-bench: --only: depth1, depth16 or batch\n");
+        goto out;
+    }
+    memset(runs, 0, sizeof runs);
     for (unsigned r = 0; r < o->runs; r++)
         for (size_t w = 0; w < NWORK; w++) {
+            if (o->only_name && strcmp(o->only_name, workloads[w].short_name) != 0)
+                continue;
             uint16_t port = workloads[w].sys == SYS_ELIGD ? (uint16_t)ep : rport;
             int rc =
                 run_workload(&workloads[w], port, &ds, o->connections, o->seconds, &runs[w][r]);

@@ -529,7 +529,8 @@ static void usage(FILE *out)
         "                   per append call (default 64)\n"
         "  --seconds S      index: length of each timed run (default 2)\n"
         "  --runs R         timed runs per measurement, 1..64; medians are reported (default 3)\n"
-        "  --only PHASE     index: one phase only: single, batch, misses, checks or cards\n"
+        "  --only PHASE     index: one phase only: single, batch, misses, checks or cards;\n"
+        "                   server: one workload only: depth1, depth16 or batch\n"
         "  --threads T      log: concurrent appenders, 1..256 (default 16)\n"
         "  --window US      log: commit window in microseconds (default 0)\n"
         "  --connections C  server: client connections (default 50)\n"
@@ -646,6 +647,9 @@ int main(int argc, char **argv)
             o.window_us = (unsigned)v;
             break;
         case 'o':
+            o.only_name = optarg;
+            if (is_server)
+                break; /* bench_server checks it */
             for (o.only = 0; o.only < PH_COUNT && strcmp(optarg, phase_short[o.only]); o.only++)
                 ;
             if (o.only == PH_COUNT)

@@ -25,6 +25,7 @@ struct bench_opts {
     bool json;                 /* one JSON object instead of the table */
     bool keep;                 /* index: keep the segment file */
     int only;                  /* index: a phase to run alone, or -1 for all */
+    const char *only_name;     /* --only as given (server: a workload's short name) */
     unsigned connections;      /* server: client connections */
     unsigned workers;          /* server: eligd worker threads */
     const char *eligd;         /* server: the eligd binary */

@@ -1728,16 +1728,23 @@ int elig_index_lookup_cards(const struct elig_index *ix, const uint64_t *ids, si
     return 0;
 }
 
+const char *elig_index_insurer_name_ref(const struct elig_index *ix,
+                                        const char insurer[ELIG_INSURER_LEN], size_t *len)
+{
+    uint32_t ins;
+    if (elig_dict_find(ix->insurers, insurer, ELIG_INSURER_LEN, &ins) < 0)
+        return NULL;
+    uint32_t nid = __atomic_load_n(&ix->insurer_names[ins], __ATOMIC_ACQUIRE);
+    const char *s = nid ? elig_dict_get(ix->names, nid, len) : NULL;
+    return s && *len <= ELIG_INSURER_NAME_MAX ? s : NULL;
+}
+
 int elig_index_insurer_name(const struct elig_index *ix, const char insurer[ELIG_INSURER_LEN],
                             char *buf)
 {
-    uint32_t ins;
     size_t len;
-    if (elig_dict_find(ix->insurers, insurer, ELIG_INSURER_LEN, &ins) < 0)
-        return -ENOENT;
-    uint32_t nid = __atomic_load_n(&ix->insurer_names[ins], __ATOMIC_ACQUIRE);
-    const char *s = nid ? elig_dict_get(ix->names, nid, &len) : NULL;
-    if (!s || len > ELIG_INSURER_NAME_MAX)
+    const char *s = elig_index_insurer_name_ref(ix, insurer, &len);
+    if (s == NULL)
         return -ENOENT;
     memcpy(buf, s, len);
     buf[len] = '\0';

@@ -354,6 +354,14 @@ int elig_index_read(const struct elig_index *ix, uint32_t ref, struct elig_recor
 int elig_index_insurer_name(const struct elig_index *ix, const char insurer[ELIG_INSURER_LEN],
                             char *buf);
 
+/**
+ * The same name without a copy: a pointer into the segment, valid until the
+ * index is closed (interned strings never move or change; a rename points the
+ * insurer at another string). NULL if the insurer or its name is unknown.
+ */
+const char *elig_index_insurer_name_ref(const struct elig_index *ix,
+                                        const char insurer[ELIG_INSURER_LEN], size_t *len);
+
 /** Occupancy figures. Counts are read without a lock and may be a moment old. */
 void elig_index_stats(const struct elig_index *ix, struct elig_index_stats *st);
 

@@ -16,6 +16,13 @@
  * is answered ELIG_AS_TOO_MANY. -EAGAIN from the index (a record that kept
  * changing under the reader's bounded retries) answers ELIG_AS_RETRY.
  *
+ * Insurer names: every answered record carries its insurer's name, and a
+ * dictionary probe per record cost about a tenth of a batch's time, so a
+ * checker keeps a small direct-mapped cache of names by insurer number. It
+ * is emptied whenever the index's applied LSN has moved since it was filled
+ * (an INSURER event may have renamed one), checked once per run: a run sees
+ * names as of its start or later, as it sees records.
+ *
  * A checker belongs to one thread; it allocates once, at creation.
  */
 #include "elig_check.h"
@@ -28,9 +35,16 @@
 #include "elig_error.h"
 #include "elig_rules.h"
 
-#define CHUNK   256
-#define REC_CAP (CHUNK * 8)
-#define PER_CAP (CHUNK * ELIG_INDEX_KEY_PERSONS)
+#define CHUNK      256
+#define REC_CAP    (CHUNK * 8)
+#define PER_CAP    (CHUNK * ELIG_INDEX_KEY_PERSONS)
+#define NAME_CACHE 4096 /* insurer names cached, a power of two */
+
+struct name_entry {
+    char insurer[ELIG_INSURER_LEN]; /* all zero: empty */
+    const char *name;               /* in the segment (elig_index_insurer_name_ref), or NULL */
+    size_t len;
+};
 
 struct elig_checker {
     const struct elig_index *ix;
@@ -47,6 +61,8 @@ struct elig_checker {
     struct elig_index_span spans[PER_CAP];
     struct elig_record recs[REC_CAP];
     struct elig_proto_answer ans;
+    uint64_t names_lsn; /* applied LSN when the name cache was last emptied */
+    struct name_entry names[NAME_CACHE];
 };
 
 int elig_checker_create(const struct elig_index *ix, uint64_t ref_base, struct elig_checker **out)
@@ -181,6 +197,21 @@ static int records_of(const struct elig_checker *ck, size_t i, size_t *first, si
     return 0;
 }
 
+/* The insurer's name ("" if unknown) into out, through the cache. */
+static void insurer_name(struct elig_checker *ck, const char insurer[ELIG_INSURER_LEN], char *out)
+{
+    uint64_t v;
+    memcpy(&v, insurer, sizeof v);
+    struct name_entry *e = &ck->names[(v * 0x9E3779B97F4A7C15ull) >> 55 & (NAME_CACHE - 1)];
+    if (memcmp(e->insurer, insurer, ELIG_INSURER_LEN) != 0) {
+        e->name = elig_index_insurer_name_ref(ck->ix, insurer, &e->len);
+        memcpy(e->insurer, insurer, ELIG_INSURER_LEN);
+    }
+    size_t n = e->name ? e->len : 0;
+    memcpy(out, e->name ? e->name : "", n);
+    out[n] = '\0';
+}
+
 static void fill_answer(struct elig_checker *ck, const struct elig_check_req *r,
                         const struct elig_answer *res, const struct elig_record *recs,
                         const struct elig_card *card)
@@ -195,8 +226,7 @@ static void fill_answer(struct elig_checker *ck, const struct elig_check_req *r,
     for (unsigned k = 0; k < res->count; k++) {
         elig_answer_record(res, recs, k, &a->rec[k]);
         a->rec[k].copay_pct = (uint8_t)elig_record_copay_on(&a->rec[k], r->date);
-        if (elig_index_insurer_name(ck->ix, a->rec[k].key.insurer, a->insurer_name[k]))
-            a->insurer_name[k][0] = '\0';
+        insurer_name(ck, a->rec[k].key.insurer, a->insurer_name[k]);
     }
 }
 
@@ -274,6 +304,11 @@ static size_t chunk_answer(struct elig_checker *ck, const struct elig_check_req 
 int elig_checker_run(struct elig_checker *ck, const struct elig_check_req *reqs, size_t n,
                      elig_check_emit_fn emit, void *ctx)
 {
+    uint64_t lsn = elig_index_applied_lsn(ck->ix);
+    if (lsn != ck->names_lsn) {
+        memset(ck->names, 0, sizeof ck->names);
+        ck->names_lsn = lsn;
+    }
     size_t done = 0;
     while (done < n) {
         size_t m = n - done < CHUNK ? n - done : CHUNK;

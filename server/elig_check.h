@@ -81,6 +81,8 @@ void elig_check_prepare_card(const struct elig_proto_card *q, char fee, elig_dat
 /**
  * Answer reqs[0..n) in order, calling emit for each. Not thread-safe on one
  * checker; use one per thread. Lock-free with respect to the writer.
+ * Insurer names are cached between runs until the index's applied LSN
+ * moves (the writer commits every change with its LSN).
  *
  * @return 0; the first non-zero value emit returned.
  */

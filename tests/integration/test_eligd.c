@@ -706,6 +706,14 @@ static void test_admin(void **state)
     struct elig_proto_number q = number("01130012", "77", "1", "", 19900101, D);
     assert_int_equal(elig_client_lookup_number(fac, &q, a, &ps), 0);
     assert_int_equal(a->validity, ELIG_VALID);
+    /* an insurer renamed while serving: the next answer carries the new name */
+    assert_string_equal(a->insurer_name[0], "全国健康保険協会東京支部");
+    static const char rename[] = "INSURER\t2025-02-01\t01130012\t全国健康保険協会東京都支部";
+    assert_int_equal(elig_feed_parse_line(rename, strlen(rename), &ev, &fe), 1);
+    assert_int_equal(admin_append(adm, &ev, 1, st), ELIG_PS_OK);
+    assert_int_equal(st[0], 0);
+    assert_int_equal(elig_client_lookup_number(fac, &q, a, &ps), 0);
+    assert_string_equal(a->insurer_name[0], "全国健康保険協会東京都支部");
     /* lookups are not served on the admin socket, admin opcodes not on the facility port */
     assert_int_equal(elig_client_lookup_number(adm, &q, a, &ps), -ELIG_EREFUSED);
     assert_int_equal(ps, ELIG_PS_OPCODE);
