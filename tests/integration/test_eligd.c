@@ -42,10 +42,11 @@ struct server {
 };
 
 /*
- * The server of the running test, so that teardown can kill it and remove
- * its files when an assertion ends the test early (the one global here).
+ * A copy of the running test's server, so that teardown can kill it and
+ * remove its files when an assertion ends the test early (the test's own
+ * struct is on a stack that is gone by then). The one global here.
  */
-static struct server *running;
+static struct server running;
 
 static int wait_readable(int fd, int timeout_ms)
 {
@@ -90,10 +91,10 @@ static void server_exec(struct server *s, const char *const *extra)
         line[len] = '\0';
     }
     close(out[0]);
-    running = s;
     unsigned port;
     assert_int_equal(sscanf(line, "eligd: ready port=%u", &port), 1);
     snprintf(s->addr, sizeof s->addr, "127.0.0.1:%u", port);
+    running = *s;
 }
 
 /* Start eligd on a fresh store with extra options (NULL-terminated); fills s. */
@@ -119,6 +120,7 @@ static int server_stop(struct server *s)
     assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
     close(s->pidfd);
     s->pid = 0;
+    running.pid = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -147,7 +149,7 @@ static void server_remove(struct server *s)
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
     assert_int_equal(system(cmd), 0);
-    running = NULL;
+    memset(&running, 0, sizeof running);
 }
 
 static void server_finish(struct server *s)
@@ -781,6 +783,7 @@ static void test_sigterm_drain(void **state)
     int status;
     assert_int_equal(waitpid(s.pid, &status, 0), s.pid);
     close(s.pidfd);
+    running.pid = 0;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_log_clean(&s);
@@ -833,10 +836,7 @@ static void test_sighup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    struct server *s = running;
-    running = NULL;
-    if (s == NULL)
-        return 0;
+    struct server *s = &running;
     if (s->pid > 0) {
         kill(s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
@@ -848,6 +848,7 @@ static int teardown(void **state)
         if (system(cmd) != 0)
             return -1;
     }
+    memset(s, 0, sizeof(*s));
     return 0;
 }
 
