@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "elig_codec.h"
 #include "elig_error.h"
 #include "elig_le.h"
 
@@ -153,6 +154,31 @@ int elig_client_raw(struct elig_client *c, const void *bytes, size_t len)
         return -ENOMEM;
     memcpy(c->out.data + c->out.len, bytes, len);
     c->out.len += len;
+    return 0;
+}
+
+int elig_client_queue_append(struct elig_client *c, const struct elig_event *evs, size_t n)
+{
+    if (n == 0 || n > ELIG_PROTO_APPEND_MAX)
+        return -EINVAL;
+    size_t start = c->out.len;
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_ADMIN_APPEND, NULL);
+    if (b == NULL || elig_pbuf_reserve(b, 4))
+        return -ENOMEM;
+    elig_le32(b->data + b->len, (uint32_t)n);
+    b->len += 4;
+    for (size_t i = 0; i < n; i++) {
+        int len = elig_pbuf_reserve(b, 2 + ELIG_EVENT_WIRE_MAX)
+                      ? -ENOMEM
+                      : elig_event_encode(&evs[i], b->data + b->len + 2, ELIG_EVENT_WIRE_MAX);
+        if (len < 0) {
+            b->len = start; /* nothing of the frame is queued */
+            return len;
+        }
+        elig_le16(b->data + b->len, (uint16_t)len);
+        b->len += 2 + (size_t)len;
+    }
+    elig_client_end(c);
     return 0;
 }
 

@@ -77,6 +77,16 @@ int elig_client_lookup_number(struct elig_client *c, const struct elig_proto_num
 int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card *q,
                             struct elig_proto_answer *a, uint8_t *status);
 
+struct elig_event;
+
+/**
+ * Queue an ADMIN_APPEND frame of evs[0..n) (the admin socket's opcode);
+ * flush and read its answer as for any frame.
+ * @return 0; -EINVAL if n is 0 or over ELIG_PROTO_APPEND_MAX; -ENOMEM; the
+ *         errors of elig_event_encode().
+ */
+int elig_client_queue_append(struct elig_client *c, const struct elig_event *evs, size_t n);
+
 /** Receives each counter of a STATS answer. */
 typedef void (*elig_client_stat_fn)(void *ctx, const char *name, uint64_t value);
 

@@ -46,7 +46,7 @@
 #define ELIG_PROTO_SYMBOL_MAX   120
 #define ELIG_PROTO_NUMBER_MAX   60
 #define ELIG_PROTO_BRANCH_MAX   6
-#define ELIG_PROTO_APPEND_MAX   65536 /**< events in one ADMIN_APPEND */
+#define ELIG_PROTO_APPEND_MAX   4096 /**< events in one ADMIN_APPEND */
 
 /** Opcodes. Admin opcodes are served only on the admin socket. */
 enum elig_op {

@@ -69,14 +69,14 @@
 #include "elig_slog.h"
 
 #define RING_ENTRIES 2048
-#define BUF_COUNT    512          /* provided buffers per loop */
-#define BUF_SIZE     (16u * 1024) /* bytes each */
-#define TICK_MS      100          /* longest wait: timers are checked this often */
-#define ROUND_CHECKS 4096         /* checks one round sends through the checker */
-#define FAIR_MIN     64           /* checks a ready connection may always add */
-#define OUT_HIGH     (8u << 20)   /* unsent output that stops parsing */
-#define IN_KEEP      (64u * 1024) /* input buffer kept between frames */
-#define ADMIN_EVENTS 4096         /* events one ADMIN_APPEND may carry */
+#define BUF_COUNT    512                   /* provided buffers per loop */
+#define BUF_SIZE     (16u * 1024)          /* bytes each */
+#define TICK_MS      100                   /* longest wait: timers are checked this often */
+#define ROUND_CHECKS 4096                  /* checks one round sends through the checker */
+#define FAIR_MIN     64                    /* checks a ready connection may always add */
+#define OUT_HIGH     (8u << 20)            /* unsent output that stops parsing */
+#define IN_KEEP      (64u * 1024)          /* input buffer kept between frames */
+#define ADMIN_EVENTS ELIG_PROTO_APPEND_MAX /* events one ADMIN_APPEND may carry */
 
 enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_CANCEL };
 

@@ -724,24 +724,11 @@ struct appender {
 /* ADMIN_APPEND of the chunk: eligd makes it durable and answers each event's status. */
 static int append_remote(struct appender *a, uint64_t *first)
 {
-    struct elig_pbuf *b = elig_client_begin(a->admin, ELIG_OP_ADMIN_APPEND, NULL);
-    if (b == NULL || elig_pbuf_reserve(b, 4))
-        return -ENOMEM;
-    elig_le32(b->data + b->len, (uint32_t)a->n);
-    b->len += 4;
-    for (size_t i = 0; i < a->n; i++) {
-        if (elig_pbuf_reserve(b, 2 + ELIG_EVENT_WIRE_MAX))
-            return -ENOMEM;
-        int n = elig_event_encode(&a->evs[i], b->data + b->len + 2, ELIG_EVENT_WIRE_MAX);
-        if (n < 0)
-            return n;
-        elig_le16(b->data + b->len, (uint16_t)n);
-        b->len += 2 + (size_t)n;
-    }
-    elig_client_end(a->admin);
     struct elig_proto_header h;
     const uint8_t *body;
-    int rc = elig_client_flush(a->admin);
+    int rc = elig_client_queue_append(a->admin, a->evs, a->n);
+    if (rc == 0)
+        rc = elig_client_flush(a->admin);
     if (rc == 0)
         rc = elig_client_recv(a->admin, &h, &body);
     if (rc)

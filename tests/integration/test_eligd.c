@@ -187,17 +187,7 @@ static int collect(void *ctx, const struct elig_event *ev, const char *path, uin
 static uint8_t admin_append(struct elig_client *c, const struct elig_event *evs, size_t n,
                             int32_t *st)
 {
-    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_ADMIN_APPEND, NULL);
-    assert_int_equal(elig_pbuf_reserve(b, 4 + n * (2 + ELIG_EVENT_WIRE_MAX)), 0);
-    elig_le32(b->data + b->len, (uint32_t)n);
-    b->len += 4;
-    for (size_t i = 0; i < n; i++) {
-        int len = elig_event_encode(&evs[i], b->data + b->len + 2, ELIG_EVENT_WIRE_MAX);
-        assert_true(len > 0);
-        elig_le16(b->data + b->len, (uint16_t)len);
-        b->len += 2 + (size_t)len;
-    }
-    elig_client_end(c);
+    assert_int_equal(elig_client_queue_append(c, evs, n), 0);
     assert_int_equal(elig_client_flush(c), 0);
     struct elig_proto_header h;
     const uint8_t *body;
@@ -856,17 +846,7 @@ static void test_crash_kill_during_appends(void **state)
             struct elig_feed_error fe;
             assert_int_equal(elig_feed_parse_line(line, (size_t)n, &evs[i], &fe), 1);
         }
-        struct elig_pbuf *b = elig_client_begin(adm, ELIG_OP_ADMIN_APPEND, NULL);
-        assert_int_equal(elig_pbuf_reserve(b, 4 + PER * (2 + ELIG_EVENT_WIRE_MAX)), 0);
-        elig_le32(b->data + b->len, PER);
-        b->len += 4;
-        for (int i = 0; i < PER; i++) {
-            int len = elig_event_encode(&evs[i], b->data + b->len + 2, ELIG_EVENT_WIRE_MAX);
-            assert_true(len > 0);
-            elig_le16(b->data + b->len, (uint16_t)len);
-            b->len += 2 + (size_t)len;
-        }
-        elig_client_end(adm);
+        assert_int_equal(elig_client_queue_append(adm, evs, PER), 0);
     }
     free(evs);
     assert_int_equal(elig_client_flush(adm), 0);
