@@ -40,15 +40,15 @@
 
 #include "elig_bench.h"
 #include "elig_error.h"
+#include "elig_hist.h"
 #include "elig_index.h"
 #include "elig_le.h"
 #include "elig_proto.h"
 
-#define EXIT_FAIL   1
-#define MAXQ        (1u << 20)
-#define LAT_BUCKETS 200000 /* 1 us each: up to 200 ms; slower answers land in the last */
-#define BATCH_N     64
-#define FACILITY    "1310000001"
+#define EXIT_FAIL 1
+#define MAXQ      (1u << 20)
+#define BATCH_N   64
+#define FACILITY  "1310000001"
 
 enum sys { SYS_ELIGD, SYS_REDIS };
 
@@ -90,7 +90,7 @@ struct driver {
     unsigned nconns;
     const struct reqs *q;
     uint64_t next_q;
-    uint32_t *lat; /* histogram, 1 us buckets */
+    struct elig_hist *lat; /* latencies, ns */
     uint64_t answers, lookups;
     bool timing;
     enum sys sys;
@@ -459,8 +459,7 @@ static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int 
         off += n;
         c->waiting--;
         if (d->timing) {
-            uint64_t us = (uint64_t)((now - c->t_sent) * 1e6);
-            d->lat[us < LAT_BUCKETS ? us : LAT_BUCKETS - 1]++;
+            elig_hist_record(d->lat, (uint64_t)((now - c->t_sent) * 1e9));
             d->answers++;
             d->lookups += d->per_frame;
         }
@@ -471,15 +470,6 @@ static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int 
         start_group(d, ds, ci);
     submit_recv(d, ci);
     return 0;
-}
-
-static double percentile(const uint32_t *lat, uint64_t total, double p)
-{
-    uint64_t want = (uint64_t)(p * (double)total), seen = 0;
-    for (unsigned i = 0; i < LAT_BUCKETS; i++)
-        if ((seen += lat[i]) > want)
-            return i + 0.5;
-    return LAT_BUCKETS;
 }
 
 /* One timed run of a workload: warm-up 10% of the time, then measure. */
@@ -493,7 +483,9 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
     if (rc)
         return rc;
     d.conns = calloc(nconns, sizeof *d.conns);
-    d.lat = calloc(LAT_BUCKETS, sizeof *d.lat);
+    d.lat = calloc(1, sizeof *d.lat);
+    if (d.lat == NULL)
+        rc = -ENOMEM;
     size_t out_cap = (size_t)w->depth * (w->per_frame * 300 + 512);
     for (unsigned i = 0; rc == 0 && i < nconns; i++) {
         struct conn *c = &d.conns[i];
@@ -538,8 +530,8 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
         double spent = bench_now() - start;
         res->rps = (double)d.answers / spent;
         res->lps = (double)d.lookups / spent;
-        res->p50_us = percentile(d.lat, d.answers, 0.50);
-        res->p99_us = percentile(d.lat, d.answers, 0.99);
+        res->p50_us = (double)elig_hist_percentile(d.lat, 50) / 1e3;
+        res->p99_us = (double)elig_hist_percentile(d.lat, 99) / 1e3;
     }
     for (unsigned i = 0; i < nconns; i++) {
         if (d.conns[i].fd > 0)
@@ -574,11 +566,15 @@ static void print_report(const struct bench_opts *o, double bytes_eligd, double 
                "\"redis_bytes_per_record\":%.1f,\"results\":[",
                (unsigned long long)o->records, o->connections, o->workers, o->runs, o->seconds,
                redis_version, bytes_eligd, bytes_redis);
-        for (size_t w = 0; w < NWORK; w++)
+        for (size_t w = 0, first = 1; w < NWORK; w++) {
+            if (o->only_name && strcmp(o->only_name, workloads[w].short_name) != 0)
+                continue;
             printf("%s{\"workload\":\"%s\",\"system\":\"%s\",\"requests_per_s\":%.0f,"
                    "\"lookups_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f}",
-                   w ? "," : "", workloads[w].name, workloads[w].sys ? "redis" : "eligd",
+                   first ? "" : ",", workloads[w].name, workloads[w].sys ? "redis" : "eligd",
                    med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us);
+            first = 0;
+        }
         printf("]}\n");
         return;
     }
@@ -592,6 +588,8 @@ static void print_report(const struct bench_opts *o, double bytes_eligd, double 
     printf("  %-22s %-6s %14s %14s %9s %9s %7s\n", "workload", "system", "requests/s", "lookups/s",
            "p50 us", "p99 us", "ratio");
     for (size_t w = 0; w < NWORK; w++) {
+        if (o->only_name && strcmp(o->only_name, workloads[w].short_name) != 0)
+            continue;
         char ratio[16] = "";
         if (w + 1 < NWORK && workloads[w + 1].sys == SYS_REDIS && med[w + 1].rps > 0)
             snprintf(ratio, sizeof ratio, "%.2fx", med[w].rps / med[w + 1].rps);
