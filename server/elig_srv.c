@@ -76,6 +76,7 @@
 #define FAIR_MIN     64                    /* checks a ready connection may always add */
 #define OUT_HIGH     (8u << 20)            /* unsent output that stops parsing */
 #define IN_KEEP      (64u * 1024)          /* input buffer kept between frames */
+#define LINGER_MS    2000                  /* longest wait for the peer's close after ours */
 #define ADMIN_EVENTS ELIG_PROTO_APPEND_MAX /* events one ADMIN_APPEND may carry */
 
 enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_CANCEL };
@@ -98,6 +99,7 @@ struct conn {
     bool eof;            /* peer closed its side */
     bool paused;         /* recv cancelled for backpressure */
     bool ready;          /* in the ready queue */
+    bool lingering;      /* answers and FIN sent: reading to the peer's close */
     struct elig_pbuf in; /* received, not yet parsed: in.data[in_off..in.len) */
     size_t in_off;
     struct elig_pbuf out;  /* answers being encoded */
@@ -105,6 +107,7 @@ struct conn {
     size_t wire_off;
     uint64_t partial_ms; /* when the incomplete frame at in_off began; 0: none */
     uint64_t active_ms;  /* last byte received */
+    uint64_t linger_ms;  /* when lingering began */
     uint32_t listener;   /* which listener accepted it */
 };
 
@@ -421,6 +424,25 @@ static void conn_close(struct loop *l, uint32_t slot)
         conn_release(l, slot);
 }
 
+/*
+ * A lingering close: our side is shut for writing (the peer sees our
+ * answers, then end of stream), and what the peer still sends is read and
+ * dropped until it closes or LINGER_MS pass. Closing a socket with unread
+ * input would make the kernel reset the connection and throw away answers
+ * the peer has not read yet.
+ */
+static void conn_linger(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    c->lingering = true;
+    c->no_parse = true;
+    c->linger_ms = l->now_ms;
+    c->in.len = c->in_off = 0;
+    shutdown(c->fd, SHUT_WR);
+    if (!c->recv_armed)
+        arm_recv(l, slot);
+}
+
 /* Close once owed answers are out, if that is what the connection waits for. */
 static void conn_settle(struct loop *l, uint32_t slot)
 {
@@ -430,8 +452,10 @@ static void conn_settle(struct loop *l, uint32_t slot)
     bool owed = c->ready || c->send_busy || c->out.len > 0;
     if (owed)
         return;
-    if (c->finish || c->no_parse || c->eof || l->draining)
-        conn_close(l, slot);
+    if (c->eof)
+        conn_close(l, slot); /* the peer has closed: nothing unread can follow */
+    else if (!c->lingering && (c->finish || c->no_parse || l->draining))
+        conn_linger(l, slot);
 }
 
 static void conn_open(struct loop *l, int fd, uint32_t listener)
@@ -551,7 +575,8 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uin
         conn_close(l, slot);
         return;
     }
-    if (!c->recv_armed && !c->eof && !c->paused && !c->no_parse && cqe->res != -ECANCELED)
+    bool wanted = c->lingering || (!c->paused && !c->no_parse && cqe->res != -ECANCELED);
+    if (!c->recv_armed && !c->eof && wanted)
         arm_recv(l, slot);
 }
 
@@ -1091,10 +1116,13 @@ static void check_timers(struct loop *l)
         struct conn *c = &l->conns[s];
         if (c->fd < 0 || c->closing)
             continue;
-        if (l->draining && l->now_ms >= l->drain_deadline) {
+        if ((l->draining && l->now_ms >= l->drain_deadline) ||
+            (c->lingering && l->now_ms - c->linger_ms >= LINGER_MS)) {
             conn_close(l, s);
             continue;
         }
+        if (c->lingering)
+            continue;
         bool timed_out = c->partial_ms && !c->no_parse &&
                          l->now_ms - c->partial_ms >= p->frame_timeout_ms && !frame_complete(l, c);
         if (timed_out) {
