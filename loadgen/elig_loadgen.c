@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_loadgen.c - elig-loadgen: synthetic data and traffic for eligd.
+ *
+ * "population" writes a synthetic nation as an insurer feed
+ * (docs/feed-format.md), ready for `eligctl append` or `eligctl feed check`:
+ * the INSURER lines, then every person's qualifications and card. Persons
+ * are generated in blocks by worker threads (elig_pop is a pure function
+ * of the person number) and written in order, so the output is the same
+ * bytes whatever the thread count. Progress (rate, ETA) goes to stderr when
+ * it is a terminal.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elig_config.h"
+#include "elig_date.h"
+#include "elig_error.h"
+#include "elig_pop.h"
+
+#define EXIT_USAGE 2
+#define BLOCK      16384 /* persons per block */
+
+static void usage(FILE *out)
+{
+    fputs("usage: elig-loadgen population [--records N] [--seed S] [--date YYYY-MM-DD]\n"
+          "                               [--threads T] [--out FILE]\n"
+          "\n"
+          "population: a synthetic nation of N qualification records (default 160000000,\n"
+          "  3 current : 1 past) as an insurer feed on stdout or FILE; the same seed gives\n"
+          "  the same bytes. Built from the published tables in loadgen/data/ (compiled\n"
+          "  in) and the assumptions in docs/loadgen.md.\n",
+          out);
+}
+
+struct block {
+    char *buf;
+    size_t len, cap;
+};
+
+struct gen {
+    const struct elig_pop *pop;
+    uint64_t persons;
+    unsigned threads;
+    struct block *blocks; /* one per thread: block b is made by thread b % threads */
+    uint64_t next;        /* first person of the round */
+    pthread_barrier_t start, done;
+    bool stop;
+};
+
+static void make_block(const struct elig_pop *pop, uint64_t first, uint64_t last, struct block *b)
+{
+    b->len = 0;
+    for (uint64_t i = first; i < last; i++) {
+        if (b->cap - b->len < ELIG_POP_PERSON_MAX) {
+            b->cap = b->cap ? b->cap * 2 : (size_t)BLOCK * 512;
+            b->buf = realloc(b->buf, b->cap);
+            if (b->buf == NULL)
+                abort(); /* out of memory for a few MiB: nothing sensible to do */
+        }
+        b->len += elig_pop_person(pop, i, b->buf + b->len, b->cap - b->len);
+    }
+}
+
+struct worker {
+    struct gen *g;
+    unsigned id;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct gen *g = w->g;
+    for (;;) {
+        pthread_barrier_wait(&g->start);
+        if (g->stop)
+            return NULL;
+        uint64_t first = g->next + (uint64_t)w->id * BLOCK;
+        uint64_t last = first + BLOCK < g->persons ? first + BLOCK : g->persons;
+        g->blocks[w->id].len = 0;
+        if (first < g->persons)
+            make_block(g->pop, first, last, &g->blocks[w->id]);
+        pthread_barrier_wait(&g->done);
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmd_population(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "records", required_argument, NULL, 'n' },
+        { "seed", required_argument, NULL, 's' },
+        { "date", required_argument, NULL, 'd' },
+        { "threads", required_argument, NULL, 't' },
+        { "out", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct elig_pop_params p = { .records = 160000000, .seed = 1 };
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = n > 0 ? (unsigned)n : 1;
+    const char *out_path = NULL;
+    char *end;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        switch (c) {
+        case 'n':
+            p.records = strtoull(optarg, &end, 10);
+            if (*end || p.records == 0 || p.records > (1ull << 31))
+                goto bad;
+            break;
+        case 's':
+            p.seed = strtoull(optarg, &end, 10);
+            if (*end)
+                goto bad;
+            break;
+        case 'd':
+            if (elig_date_parse(optarg, strlen(optarg), &p.today))
+                goto bad;
+            break;
+        case 't':
+            threads = (unsigned)strtoul(optarg, &end, 10);
+            if (*end || threads == 0 || threads > 64)
+                goto bad;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            goto bad;
+        }
+    }
+    if (optind != argc)
+        goto bad;
+    struct elig_pop *pop;
+    int rc = elig_pop_create(&p, &pop);
+    if (rc) {
+        fprintf(stderr, "elig-loadgen: %s\n", elig_strerror(rc));
+        return EXIT_USAGE;
+    }
+    FILE *out = out_path ? fopen(out_path, "w") : stdout;
+    if (out == NULL) {
+        fprintf(stderr, "elig-loadgen: %s: %s\n", out_path, elig_strerror(-errno));
+        elig_pop_destroy(pop);
+        return EXIT_USAGE;
+    }
+    char line[ELIG_POP_PERSON_MAX];
+    for (size_t i = 0; i < elig_pop_insurers(pop); i++)
+        fwrite(line, 1, elig_pop_insurer_line(pop, i, line, sizeof line), out);
+
+    struct gen g = { .pop = pop, .persons = elig_pop_persons(pop), .threads = threads };
+    g.blocks = calloc(threads, sizeof *g.blocks);
+    struct worker *ws = calloc(threads, sizeof *ws);
+    pthread_t *tids = calloc(threads, sizeof *tids);
+    pthread_barrier_init(&g.start, NULL, threads + 1);
+    pthread_barrier_init(&g.done, NULL, threads + 1);
+    for (unsigned t = 0; t < threads; t++) {
+        ws[t] = (struct worker){ .g = &g, .id = t };
+        pthread_create(&tids[t], NULL, worker_main, &ws[t]);
+    }
+    bool tty = isatty(STDERR_FILENO);
+    double t0 = now(), shown = t0;
+    for (g.next = 0; g.next < g.persons; g.next += (uint64_t)threads * BLOCK) {
+        pthread_barrier_wait(&g.start);
+        pthread_barrier_wait(&g.done);
+        for (unsigned t = 0; t < threads; t++)
+            fwrite(g.blocks[t].buf, 1, g.blocks[t].len, out);
+        double t = now();
+        if (tty && t - shown > 0.5) {
+            shown = t;
+            double done = (double)(g.next + (uint64_t)threads * BLOCK) / (double)g.persons;
+            done = done > 1 ? 1 : done;
+            fprintf(stderr, "\relig-loadgen: %5.1f%%, %.2f M records/s, ETA %.0f s   ", 100 * done,
+                    done * (double)p.records / (t - t0) / 1e6, (t - t0) / done * (1 - done));
+        }
+    }
+    g.stop = true;
+    pthread_barrier_wait(&g.start);
+    for (unsigned t = 0; t < threads; t++) {
+        pthread_join(tids[t], NULL);
+        free(g.blocks[t].buf);
+    }
+    double spent = now() - t0;
+    if (tty)
+        fputc('\n', stderr);
+    fprintf(stderr, "elig-loadgen: %llu records of %llu persons in %.1f s (%.2f M records/s)\n",
+            (unsigned long long)p.records, (unsigned long long)g.persons, spent,
+            (double)p.records / spent / 1e6);
+    rc = ferror(out) ? -EIO : 0;
+    if (out != stdout && fclose(out))
+        rc = -errno;
+    if (rc)
+        fprintf(stderr, "elig-loadgen: writing the feed: %s\n", elig_strerror(rc));
+    pthread_barrier_destroy(&g.start);
+    pthread_barrier_destroy(&g.done);
+    free(g.blocks);
+    free(ws);
+    free(tids);
+    elig_pop_destroy(pop);
+    return rc ? 1 : 0;
+bad:
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("elig-loadgen %s\n", ELIG_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "population") == 0)
+        return cmd_population(argc - 1, argv + 1);
+    fprintf(stderr, "elig-loadgen: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

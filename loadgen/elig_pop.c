@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_pop: the synthetic population generator.
+ *
+ * Design: person i is drawn from a counter-based random stream, rnd(i, k)
+ * = mix(seed, i, k) for draw k, so any person can be generated alone, in
+ * any order, by any thread, and the output is a pure function of the
+ * parameters. Table-driven draws (age band and sex, prefecture, expiry year)
+ * go through cumulative weight arrays prepared once in elig_pop_create();
+ * everything else is arithmetic on the draws. Keys are unique by
+ * construction: a record's number is its own serial (person i's current
+ * record i + 1, its past record persons + i + 1), so no two qualifications
+ * share a key whatever the other draws.
+ *
+ * Insurers: per prefecture one Japan Health Insurance Association branch
+ * (01pp001c), 30 society-managed insurers (06pp1kkc), the four mutual aid
+ * kinds (31-34pp001c), 37 municipal NHI insurers (6 digits, pp2kkc) and the
+ * late-stage elderly union (39pp001c); c is the check digit.
+ */
+#include "elig_pop.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elig_key.h"
+#include "elig_record.h"
+#include "elig_tables.h"
+
+#define SOCIETIES  30
+#define NHI_CITIES 37
+#define PER_PREF   (1 + SOCIETIES + 4 + NHI_CITIES + 1)
+
+enum kind { K_KYOKAI, K_SOCIETY, K_MUTUAL, K_NHI, K_ELDERLY };
+
+/* Shares of insurance kinds under 75, percent (assumed: docs/loadgen.md). */
+#define SHARE_KYOKAI  39
+#define SHARE_SOCIETY 27
+#define SHARE_MUTUAL  9 /* NHI takes the rest */
+
+struct insurer {
+    char number[ELIG_INSURER_LEN + 1]; /* as written in feeds: 8 digits, NHI 6 */
+    char name[ELIG_INSURER_NAME_MAX + 1];
+};
+
+struct elig_pop {
+    struct elig_pop_params p;
+    uint64_t persons, past;
+    int64_t band_cum[ELIG_AGE_BANDS * 2]; /* cumulative population, band x sex */
+    int64_t pref_cum[ELIG_PREFECTURES];
+    int64_t fy_cum[8];
+    int fy[8], nfy;
+    struct insurer insurers[ELIG_PREFECTURES * PER_PREF];
+};
+
+/* ---- names (common family and given names; a few with kanji outside JIS X 0208) ---- */
+
+struct name {
+    const char *kanji, *kana;
+};
+
+static const struct name family[] = {
+    { "佐藤", "サトウ" },   { "鈴木", "スズキ" },   { "高橋", "タカハシ" },
+    { "田中", "タナカ" },   { "伊藤", "イトウ" },   { "渡辺", "ワタナベ" },
+    { "山本", "ヤマモト" }, { "中村", "ナカムラ" }, { "小林", "コバヤシ" },
+    { "加藤", "カトウ" },   { "吉田", "ヨシダ" },   { "山田", "ヤマダ" },
+    { "佐々木", "ササキ" }, { "山口", "ヤマグチ" }, { "松本", "マツモト" },
+    { "井上", "イノウエ" }, { "木村", "キムラ" },   { "林", "ハヤシ" },
+    { "斎藤", "サイトウ" }, { "清水", "シミズ" },   { "山崎", "ヤマザキ" },
+    { "森", "モリ" },       { "池田", "イケダ" },   { "橋本", "ハシモト" },
+    { "阿部", "アベ" },     { "石川", "イシカワ" }, { "山下", "ヤマシタ" },
+    { "中島", "ナカジマ" }, { "石井", "イシイ" },   { "小川", "オガワ" },
+    { "前田", "マエダ" },   { "岡田", "オカダ" },   { "長谷川", "ハセガワ" },
+    { "藤田", "フジタ" },   { "後藤", "ゴトウ" },   { "近藤", "コンドウ" },
+};
+/* variants outside JIS X 0208, shown as "●" by older facility systems */
+static const struct name family_rare[] = {
+    { "𠮷田", "ヨシダ" },
+    { "髙橋", "タカハシ" },
+    { "山﨑", "ヤマサキ" },
+    { "德永", "トクナガ" },
+};
+static const struct name given_male[] = {
+    { "蓮", "レン" },     { "湊", "ミナト" },     { "大翔", "ヒロト" },   { "翔", "ショウ" },
+    { "健太", "ケンタ" }, { "誠", "マコト" },     { "浩", "ヒロシ" },     { "修", "オサム" },
+    { "太郎", "タロウ" }, { "一郎", "イチロウ" }, { "大輔", "ダイスケ" }, { "拓也", "タクヤ" },
+    { "清", "キヨシ" },   { "茂", "シゲル" },     { "隆", "タカシ" },     { "悠真", "ユウマ" },
+};
+static const struct name given_female[] = {
+    { "陽葵", "ヒマリ" },   { "凛", "リン" },     { "結菜", "ユイナ" },   { "美咲", "ミサキ" },
+    { "陽子", "ヨウコ" },   { "恵子", "ケイコ" }, { "幸子", "サチコ" },   { "花子", "ハナコ" },
+    { "和子", "カズコ" },   { "愛", "アイ" },     { "直美", "ナオミ" },   { "由美", "ユミ" },
+    { "久美子", "クミコ" }, { "明美", "アケミ" }, { "さくら", "サクラ" }, { "芽依", "メイ" },
+};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- random draws ------------------------------------------------------ */
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Draw k of person i. */
+static uint64_t rnd(const struct elig_pop *pop, uint64_t i, uint64_t k)
+{
+    return mix(pop->p.seed * 0x9e3779b97f4a7c15ull ^ mix(i * 64 + k + 1));
+}
+
+/* Index of the first cumulative weight above u (u < cum[n - 1]). */
+static unsigned pick(const int64_t *cum, unsigned n, uint64_t r)
+{
+    int64_t u = (int64_t)(r % (uint64_t)cum[n - 1]);
+    unsigned lo = 0, hi = n - 1;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (cum[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* ---- insurers ---------------------------------------------------------- */
+
+static void make_number(char *out, int law, int pref, int serial)
+{
+    char d[8];
+    snprintf(d, sizeof d, "%02d%02d%03d", law, pref, serial);
+    snprintf(out, ELIG_INSURER_LEN + 1, "%s%d", d, elig_luhn_check_digit(d));
+}
+
+static void make_insurers(struct elig_pop *pop)
+{
+    static const char *const mutual[] = { "国家公務員共済組合", "地方公務員共済組合",
+                                          "警察共済組合", "私立学校教職員共済" };
+    for (int p = 1; p <= ELIG_PREFECTURES; p++) {
+        struct insurer *in = &pop->insurers[(p - 1) * PER_PREF];
+        const char *ja = elig_prefectures[p - 1].name_ja;
+        make_number(in->number, 1, p, 1);
+        snprintf(in->name, sizeof in->name, "全国健康保険協会%s支部", ja);
+        in++;
+        for (int k = 0; k < SOCIETIES; k++, in++) {
+            make_number(in->number, 6, p, 100 + k);
+            snprintf(in->name, sizeof in->name, "%s第%d健康保険組合", ja, k + 1);
+        }
+        for (int k = 0; k < 4; k++, in++) {
+            make_number(in->number, 31 + k, p, 1);
+            snprintf(in->name, sizeof in->name, "%s%s", ja, mutual[k]);
+        }
+        for (int k = 0; k < NHI_CITIES; k++, in++) {
+            char d[8], full[9];
+            snprintf(d, sizeof d, "00%02d%03d", p, 200 + k); /* NHI: padded as stored */
+            snprintf(full, sizeof full, "%s%d", d, elig_luhn_check_digit(d));
+            memcpy(in->number, full + 2, 7); /* written in feeds as its 6 digits */
+            snprintf(in->name, sizeof in->name, "%s第%d市国民健康保険", ja, k + 1);
+        }
+        make_number(in->number, 39, p, 1);
+        snprintf(in->name, sizeof in->name, "%s後期高齢者医療広域連合", ja);
+    }
+}
+
+static const struct insurer *insurer_of(const struct elig_pop *pop, unsigned pref, enum kind k,
+                                        uint64_t r)
+{
+    const struct insurer *base = &pop->insurers[pref * PER_PREF];
+    switch (k) {
+    case K_KYOKAI:
+        return base;
+    case K_SOCIETY:
+        return base + 1 + r % SOCIETIES;
+    case K_MUTUAL:
+        return base + 1 + SOCIETIES + r % 4;
+    case K_NHI:
+        return base + 1 + SOCIETIES + 4 + r % NHI_CITIES;
+    default:
+        return base + PER_PREF - 1;
+    }
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+int elig_pop_create(const struct elig_pop_params *params, struct elig_pop **out)
+{
+    if (params->records == 0 || params->records > (1ull << 31))
+        return -EINVAL;
+    struct elig_pop *pop = calloc(1, sizeof(*pop));
+    if (pop == NULL)
+        return -ENOMEM;
+    pop->p = *params;
+    if (pop->p.today == ELIG_DATE_NONE)
+        elig_date_from_ymd(2025, 2, 1, &pop->p.today);
+    pop->persons = (params->records * 3 + 3) / 4; /* 3 current : 1 past */
+    pop->past = params->records - pop->persons;
+    int64_t c = 0;
+    for (int b = 0; b < ELIG_AGE_BANDS; b++) {
+        pop->band_cum[2 * b] = c += elig_age_bands[b].pop_male;
+        pop->band_cum[2 * b + 1] = c += elig_age_bands[b].pop_female;
+    }
+    c = 0;
+    for (int p = 0; p < ELIG_PREFECTURES; p++) {
+        const struct elig_prefecture *pr = &elig_prefectures[p];
+        pop->pref_cum[p] = c +=
+            pr->hospital + pr->medical_clinic + pr->dental_clinic + pr->pharmacy;
+    }
+    /* certificate expiry: fiscal years from this one on, weighted by renewals due;
+     * the years after the table's last get the mean of its last three */
+    int y, m, d;
+    elig_date_to_ymd(pop->p.today, &y, &m, &d);
+    int fy = m >= 4 ? y : y - 1;
+    int64_t last3 = 0;
+    for (int i = ELIG_RENEWAL_YEARS - 3; i < ELIG_RENEWAL_YEARS; i++)
+        last3 += elig_renewals[i].renewals;
+    c = 0;
+    for (int k = 0; k < 5; k++) { /* certificates last five years */
+        int64_t w = last3 / 3;
+        for (int i = 0; i < ELIG_RENEWAL_YEARS; i++)
+            if (elig_renewals[i].fiscal_year == fy + k)
+                w = elig_renewals[i].renewals;
+        pop->fy[k] = fy + k;
+        pop->fy_cum[k] = c += w;
+    }
+    pop->nfy = 5;
+    make_insurers(pop);
+    *out = pop;
+    return 0;
+}
+
+void elig_pop_destroy(struct elig_pop *pop)
+{
+    free(pop);
+}
+
+uint64_t elig_pop_persons(const struct elig_pop *pop)
+{
+    return pop->persons;
+}
+
+size_t elig_pop_insurers(const struct elig_pop *pop)
+{
+    (void)pop;
+    return ELIG_PREFECTURES * PER_PREF;
+}
+
+size_t elig_pop_insurer_line(const struct elig_pop *pop, size_t i, char *buf, size_t cap)
+{
+    const struct insurer *in = &pop->insurers[i];
+    int n = snprintf(buf, cap, "INSURER\t2000-04-01\t%s\t%s\n", in->number, in->name);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* ---- persons ----------------------------------------------------------- */
+
+static elig_date_t add_years(elig_date_t d, int years)
+{
+    int y, m, day;
+    elig_date_to_ymd(d, &y, &m, &day);
+    if (m == 2 && day == 29)
+        day = 28;
+    elig_date_t out;
+    return elig_date_from_ymd(y + years, m, day, &out) ? d : out;
+}
+
+struct person {
+    unsigned band, sex, pref, age;
+    elig_date_t birth;
+    const struct name *fam, *giv;
+};
+
+static void draw_person(const struct elig_pop *pop, uint64_t i, struct person *ps)
+{
+    unsigned cell = pick(pop->band_cum, ELIG_AGE_BANDS * 2, rnd(pop, i, 0));
+    ps->band = cell / 2;
+    ps->sex = cell % 2 ? ELIG_SEX_FEMALE : ELIG_SEX_MALE;
+    const struct elig_age_band *b = &elig_age_bands[ps->band];
+    ps->age = (unsigned)(b->lo + (int)(rnd(pop, i, 1) % (uint64_t)(b->hi - b->lo + 1)));
+    ps->birth = (elig_date_t)(add_years(pop->p.today, -(int)ps->age) - 1 -
+                              (elig_date_t)(rnd(pop, i, 2) % 365));
+    ps->pref = pick(pop->pref_cum, ELIG_PREFECTURES, rnd(pop, i, 3));
+    uint64_t r = rnd(pop, i, 4);
+    if (r % 1000 < 3) {
+        ps->fam = &family_rare[(r >> 10) % COUNT(family_rare)];
+    } else { /* a skew towards the commonest, as real surnames have */
+        uint64_t x = (r >> 10) % 1024;
+        ps->fam = &family[x * x * COUNT(family) / (1024 * 1024)];
+    }
+    uint64_t g = rnd(pop, i, 5);
+    ps->giv = ps->sex == ELIG_SEX_MALE ? &given_male[g % COUNT(given_male)]
+                                       : &given_female[g % COUNT(given_female)];
+}
+
+static enum kind draw_kind(const struct person *ps, uint64_t r)
+{
+    if (ps->age >= 75)
+        return K_ELDERLY;
+    unsigned x = (unsigned)(r % 100);
+    return x < SHARE_KYOKAI                                  ? K_KYOKAI
+           : x < SHARE_KYOKAI + SHARE_SOCIETY                ? K_SOCIETY
+           : x < SHARE_KYOKAI + SHARE_SOCIETY + SHARE_MUTUAL ? K_MUTUAL
+                                                             : K_NHI;
+}
+
+/* Symbol as printed on the card, by kind. */
+static void draw_symbol(enum kind k, uint64_t r, char *out, size_t cap)
+{
+    static const char *const kanji[] = { "東", "西", "南", "北", "中", "本" };
+    switch (k) {
+    case K_KYOKAI:
+        snprintf(out, cap, "%08u", (unsigned)(10000000 + r % 90000000));
+        break;
+    case K_SOCIETY:
+        snprintf(out, cap, "%u", (unsigned)(1 + r % 9999));
+        break;
+    case K_MUTUAL:
+        snprintf(out, cap, "%u", (unsigned)(10 + r % 990));
+        break;
+    case K_NHI:
+        if (r % 50 == 0) /* 2% of NHI symbols in kanji (assumed) */
+            snprintf(out, cap, "%s%u", kanji[(r >> 8) % 6], (unsigned)(r >> 16) % 100);
+        else
+            snprintf(out, cap, "%u", (unsigned)(1 + r % 99));
+        break;
+    default:
+        out[0] = '\0'; /* late-stage elderly cards carry a number only */
+    }
+}
+
+static void date_str(elig_date_t d, char *buf)
+{
+    elig_date_format(d, buf);
+}
+
+/* One ACQUIRE line. */
+static int acquire_line(char *buf, size_t cap, const struct insurer *in, const char *symbol,
+                        uint64_t number, const char *branch, uint64_t person, int relation,
+                        const struct person *ps, elig_date_t from, elig_date_t today,
+                        const char *limit)
+{
+    char eff[16], birth[16];
+    date_str(from, eff);
+    date_str(ps->birth, birth);
+    return snprintf(buf, cap,
+                    "ACQUIRE\t%s\t%s\t%s\t%s\t%llu\t%s\t%llu\t%d\t%s\t%s\t%s\t%s\t%u\t%s\t\t\t%d"
+                    "\t\t\t\t%s\n",
+                    eff, in->number, in->number, symbol, (unsigned long long)number, branch,
+                    (unsigned long long)person, relation, ps->fam->kanji, ps->giv->kanji,
+                    ps->fam->kana, ps->giv->kana, ps->sex, birth,
+                    elig_copay_default(ps->birth, today), limit);
+}
+
+size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t cap)
+{
+    struct person ps;
+    draw_person(pop, i, &ps);
+    elig_date_t today = pop->p.today;
+    uint64_t person_id = i + 1;
+    /* the current qualification */
+    enum kind k = draw_kind(&ps, rnd(pop, i, 6));
+    const struct insurer *in = insurer_of(pop, ps.pref, k, rnd(pop, i, 7));
+    bool employee = k == K_KYOKAI || k == K_SOCIETY || k == K_MUTUAL;
+    bool dependent = employee && (ps.age < 20 || rnd(pop, i, 8) % 4 == 0);
+    char symbol[64], branch[3];
+    draw_symbol(k, rnd(pop, i, 9), symbol, sizeof symbol);
+    snprintf(branch, sizeof branch, "%02u", dependent ? 1 + (unsigned)(rnd(pop, i, 10) % 3) : 0);
+    elig_date_t from;
+    if (k == K_ELDERLY)
+        from = add_years(ps.birth, 75);
+    else if (ps.age < 20)
+        from = ps.birth;
+    else /* joined within the last 20 years, never before turning 15 */
+        from =
+            (elig_date_t)(today - rnd(pop, i, 11) % (365 * (ps.age - 15 < 20 ? ps.age - 15 : 20)));
+    if (from > today)
+        from = today;
+    static const char *const limits[] = { "A01", "A02", "A03", "A04", "A05", "B01", "B02", "B03" };
+    uint64_t rl = rnd(pop, i, 12);
+    const char *limit = rl % 10 == 0 ? limits[(rl >> 8) % COUNT(limits)] : "";
+
+    size_t n = 0;
+    /* one person in three (the 1 past : 3 current), spread evenly: a past qualification;
+     * a child covered since birth moved from a parent's earlier insurer some day since */
+    bool has_past = (i * pop->past) / pop->persons != ((i + 1) * pop->past) / pop->persons;
+    if (has_past && from <= ps.birth + 1 && today > ps.birth + 2)
+        from = (elig_date_t)(ps.birth + 2 + rnd(pop, i, 21) % (today - ps.birth - 2));
+    if (has_past && from > ps.birth + 1) {
+        enum kind pk = k == K_NHI ? K_KYOKAI : K_NHI;
+        const struct insurer *pin = insurer_of(pop, ps.pref, pk, rnd(pop, i, 13));
+        char psym[64], d[16];
+        draw_symbol(pk, rnd(pop, i, 14), psym, sizeof psym);
+        elig_date_t pfrom = (elig_date_t)(from - 1 - rnd(pop, i, 15) % (from - ps.birth - 1));
+        uint64_t pnum = pop->persons + i + 1;
+        int w = acquire_line(buf + n, cap - n, pin, psym, pnum, "00", person_id, 1, &ps, pfrom,
+                             pfrom, "");
+        n += w > 0 ? (size_t)w : 0;
+        date_str(from, d);
+        w = snprintf(buf + n, cap - n, "LOSS\t%s\t%s\t%s\t%s\t%llu\t00\t03\n", d, pin->number,
+                     pin->number, psym, (unsigned long long)pnum);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    int w =
+        acquire_line(buf + n, cap - n, in, symbol, i + 1, branch, person_id,
+                     dependent ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED, &ps, from, today, limit);
+    n += w > 0 ? (size_t)w : 0;
+    /* the card: held by band and sex, registered for insurance use by 82% of holders */
+    const struct elig_age_band *b = &elig_age_bands[ps.band];
+    double held = ps.sex == ELIG_SEX_MALE ? (double)b->held_male / b->pop_male
+                                          : (double)b->held_female / b->pop_female;
+    double u = (double)(rnd(pop, i, 16) >> 11) / 9007199254740992.0;
+    if (u < held * elig_registration_share) {
+        elig_date_t start, reg, exp;
+        elig_date_from_ymd(2021, 10, 20, &start);
+        reg = today > start ? (elig_date_t)(start + rnd(pop, i, 17) % (today - start + 1)) : today;
+        if (reg < from)
+            reg = from < today ? from : today;
+        unsigned y = pick(pop->fy_cum, (unsigned)pop->nfy, rnd(pop, i, 18));
+        elig_date_from_ymd(pop->fy[y], 4, 1, &exp);
+        exp = (elig_date_t)(exp + rnd(pop, i, 19) % 365);
+        char d1[16], d2[16];
+        date_str(reg, d1);
+        date_str(exp, d2);
+        w = snprintf(buf + n, cap - n, "CARD_REGISTER\t%s\t%s\t%016llX\t%llu\t%s\n", d1, in->number,
+                     /* mix is a bijection: distinct persons get distinct cards */
+                     (unsigned long long)mix(person_id ^ mix(pop->p.seed + 0xCA7D)),
+                     (unsigned long long)person_id, d2);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    return n < cap ? n : cap;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_POP_H
+#define ELIG_POP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elig_date.h"
+
+/**
+ * @file
+ * A synthetic nation, person by person, as insurer feed lines
+ * (docs/feed-format.md). Person i's lines are a pure function of (seed, N,
+ * i): the population streams in any order, in parallel, and never has to
+ * be held in memory; the same seed always gives the same bytes.
+ *
+ * What is drawn from the published tables (elig_tables.h): age band and sex
+ * (population), holding a card by band and sex (held / population), the
+ * share registered for insurance use (82% of holders), the prefecture
+ * (online checks by prefecture), the card certificate's expiry fiscal year
+ * (renewals due per fiscal year). What is assumed, and documented in
+ * docs/loadgen.md: shares of insurance kinds under 75, dependents, insurer
+ * counts per prefecture, names.
+ */
+
+/** Generation parameters. */
+struct elig_pop_params {
+    uint64_t records;  /**< qualification records, 3 current : 1 past (default 160,000,000) */
+    uint64_t seed;     /**< any value; the same seed gives the same population */
+    elig_date_t today; /**< the reference date ages and validity are drawn around */
+};
+
+/** A prepared generator (opaque): cumulative weights, insurer names. */
+struct elig_pop;
+
+/** Largest output of one person (elig_pop_person()), bytes. */
+#define ELIG_POP_PERSON_MAX 2048
+
+/** @return 0; -EINVAL (records 0 or over 2^31); -ENOMEM. */
+int elig_pop_create(const struct elig_pop_params *p, struct elig_pop **out);
+void elig_pop_destroy(struct elig_pop *pop);
+
+/** Persons in the population (each has one current record; some a past one too). */
+uint64_t elig_pop_persons(const struct elig_pop *pop);
+
+/** Insurers in the population (their INSURER lines come first in a feed). */
+size_t elig_pop_insurers(const struct elig_pop *pop);
+
+/** The INSURER line of insurer i into buf (with its newline). @return bytes. */
+size_t elig_pop_insurer_line(const struct elig_pop *pop, size_t i, char *buf, size_t cap);
+
+/**
+ * Person i's lines into buf (at least ELIG_POP_PERSON_MAX): a past
+ * qualification and its loss (for one person in three), the current
+ * qualification, and the card registration (for those registered).
+ * Thread-safe on a shared pop. @return bytes written.
+ */
+size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t cap);
+
+#endif
