@@ -53,7 +53,51 @@ struct elig_pop {
     int64_t fy_cum[8];
     int fy[8], nfy;
     struct insurer insurers[ELIG_PREFECTURES * PER_PREF];
+    char dates[ELIG_DATE_MAX + 1][ELIG_DATE_ISO_LEN]; /* every date as YYYY-MM-DD, made once */
 };
+
+/* ---- writing lines without printf (it was most of the time) ------------ */
+
+struct out {
+    char *p, *end;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if ((size_t)(o->end - o->p) < n)
+        n = (size_t)(o->end - o->p); /* cannot happen within ELIG_POP_PERSON_MAX */
+    memcpy(o->p, s, n);
+    o->p += n;
+}
+
+static void put_s(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void put_tab(struct out *o, const char *s)
+{
+    put(o, "\t", 1);
+    put_s(o, s);
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+    char d[20];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    put(o, "\t", 1);
+    while (n)
+        put(o, &d[--n], 1);
+}
+
+static void put_date(struct out *o, const struct elig_pop *pop, elig_date_t d)
+{
+    put(o, "\t", 1);
+    put(o, pop->dates[d], ELIG_DATE_ISO_LEN);
+}
 
 /* ---- names (common family and given names; a few with kanji outside JIS X 0208) ---- */
 
@@ -228,6 +272,10 @@ int elig_pop_create(const struct elig_pop_params *params, struct elig_pop **out)
         pop->fy_cum[k] = c += w;
     }
     pop->nfy = 5;
+    for (uint32_t x = ELIG_DATE_MIN; x <= ELIG_DATE_MAX; x++) {
+        char iso[ELIG_DATE_ISO_LEN + 1];
+        memcpy(pop->dates[x], elig_date_format((elig_date_t)x, iso), ELIG_DATE_ISO_LEN);
+    }
     make_insurers(pop);
     *out = pop;
     return 0;
@@ -332,27 +380,33 @@ static void draw_symbol(enum kind k, uint64_t r, char *out, size_t cap)
     }
 }
 
-static void date_str(elig_date_t d, char *buf)
-{
-    elig_date_format(d, buf);
-}
-
 /* One ACQUIRE line. */
-static int acquire_line(char *buf, size_t cap, const struct insurer *in, const char *symbol,
-                        uint64_t number, const char *branch, uint64_t person, int relation,
-                        const struct person *ps, elig_date_t from, elig_date_t today,
-                        const char *limit)
+static void acquire_line(struct out *o, const struct elig_pop *pop, const struct insurer *in,
+                         const char *symbol, uint64_t number, const char *branch, uint64_t person,
+                         int relation, const struct person *ps, elig_date_t from, elig_date_t today,
+                         const char *limit)
 {
-    char eff[16], birth[16];
-    date_str(from, eff);
-    date_str(ps->birth, birth);
-    return snprintf(buf, cap,
-                    "ACQUIRE\t%s\t%s\t%s\t%s\t%llu\t%s\t%llu\t%d\t%s\t%s\t%s\t%s\t%u\t%s\t\t\t%d"
-                    "\t\t\t\t%s\n",
-                    eff, in->number, in->number, symbol, (unsigned long long)number, branch,
-                    (unsigned long long)person, relation, ps->fam->kanji, ps->giv->kanji,
-                    ps->fam->kana, ps->giv->kana, ps->sex, birth,
-                    elig_copay_default(ps->birth, today), limit);
+    static const char *const digit[] = { "0", "1", "2", "3" };
+    put_s(o, "ACQUIRE");
+    put_date(o, pop, from);
+    put_tab(o, in->number);
+    put_tab(o, in->number);
+    put_tab(o, symbol);
+    put_u64(o, number);
+    put_tab(o, branch);
+    put_u64(o, person);
+    put_tab(o, digit[relation]);
+    put_tab(o, ps->fam->kanji);
+    put_tab(o, ps->giv->kanji);
+    put_tab(o, ps->fam->kana);
+    put_tab(o, ps->giv->kana);
+    put_tab(o, digit[ps->sex]);
+    put_date(o, pop, ps->birth);
+    put_s(o, "\t\t"); /* valid_from = effective, open-ended */
+    put_u64(o, (uint64_t)elig_copay_default(ps->birth, today));
+    put_s(o, "\t\t\t"); /* no elderly certificate */
+    put_tab(o, limit);
+    put(o, "\n", 1);
 }
 
 size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t cap)
@@ -383,7 +437,7 @@ size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t
     uint64_t rl = rnd(pop, i, 12);
     const char *limit = rl % 10 == 0 ? limits[(rl >> 8) % COUNT(limits)] : "";
 
-    size_t n = 0;
+    struct out o = { .p = buf, .end = buf + cap };
     /* one person in three (the 1 past : 3 current), spread evenly: a past qualification;
      * a child covered since birth moved from a parent's earlier insurer some day since */
     bool has_past = (i * pop->past) / pop->persons != ((i + 1) * pop->past) / pop->persons;
@@ -392,22 +446,21 @@ size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t
     if (has_past && from > ps.birth + 1) {
         enum kind pk = k == K_NHI ? K_KYOKAI : K_NHI;
         const struct insurer *pin = insurer_of(pop, ps.pref, pk, rnd(pop, i, 13));
-        char psym[64], d[16];
+        char psym[64];
         draw_symbol(pk, rnd(pop, i, 14), psym, sizeof psym);
         elig_date_t pfrom = (elig_date_t)(from - 1 - rnd(pop, i, 15) % (from - ps.birth - 1));
         uint64_t pnum = pop->persons + i + 1;
-        int w = acquire_line(buf + n, cap - n, pin, psym, pnum, "00", person_id, 1, &ps, pfrom,
-                             pfrom, "");
-        n += w > 0 ? (size_t)w : 0;
-        date_str(from, d);
-        w = snprintf(buf + n, cap - n, "LOSS\t%s\t%s\t%s\t%s\t%llu\t00\t03\n", d, pin->number,
-                     pin->number, psym, (unsigned long long)pnum);
-        n += w > 0 ? (size_t)w : 0;
+        acquire_line(&o, pop, pin, psym, pnum, "00", person_id, 1, &ps, pfrom, pfrom, "");
+        put_s(&o, "LOSS");
+        put_date(&o, pop, from);
+        put_tab(&o, pin->number);
+        put_tab(&o, pin->number);
+        put_tab(&o, psym);
+        put_u64(&o, pnum);
+        put_s(&o, "\t00\t03\n");
     }
-    int w =
-        acquire_line(buf + n, cap - n, in, symbol, i + 1, branch, person_id,
-                     dependent ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED, &ps, from, today, limit);
-    n += w > 0 ? (size_t)w : 0;
+    acquire_line(&o, pop, in, symbol, i + 1, branch, person_id,
+                 dependent ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED, &ps, from, today, limit);
     /* the card: held by band and sex, registered for insurance use by 82% of holders */
     const struct elig_age_band *b = &elig_age_bands[ps.band];
     double held = ps.sex == ELIG_SEX_MALE ? (double)b->held_male / b->pop_male
@@ -422,14 +475,19 @@ size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t
         unsigned y = pick(pop->fy_cum, (unsigned)pop->nfy, rnd(pop, i, 18));
         elig_date_from_ymd(pop->fy[y], 4, 1, &exp);
         exp = (elig_date_t)(exp + rnd(pop, i, 19) % 365);
-        char d1[16], d2[16];
-        date_str(reg, d1);
-        date_str(exp, d2);
-        w = snprintf(buf + n, cap - n, "CARD_REGISTER\t%s\t%s\t%016llX\t%llu\t%s\n", d1, in->number,
-                     /* mix is a bijection: distinct persons get distinct cards */
-                     (unsigned long long)mix(person_id ^ mix(pop->p.seed + 0xCA7D)),
-                     (unsigned long long)person_id, d2);
-        n += w > 0 ? (size_t)w : 0;
+        /* mix is a bijection: distinct persons get distinct cards */
+        uint64_t card = mix(person_id ^ mix(pop->p.seed + 0xCA7D));
+        char hex[17];
+        for (int k2 = 15; k2 >= 0; k2--, card >>= 4)
+            hex[k2] = "0123456789ABCDEF"[card & 15];
+        hex[16] = '\0';
+        put_s(&o, "CARD_REGISTER");
+        put_date(&o, pop, reg);
+        put_tab(&o, in->number);
+        put_tab(&o, hex);
+        put_u64(&o, person_id);
+        put_date(&o, pop, exp);
+        put(&o, "\n", 1);
     }
-    return n < cap ? n : cap;
+    return (size_t)(o.p - buf);
 }

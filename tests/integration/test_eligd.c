@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -822,6 +823,96 @@ static void test_sighup(void **state)
     server_remove(&s);
 }
 
+/* Appends through the admin socket on one thread while checks go on. */
+struct appender_arg {
+    const char *sock;
+    int frames;
+    _Atomic int acked; /* frames acknowledged so far */
+    int error;         /* non-zero: what went wrong (asserts stay on the main thread) */
+};
+
+enum { APPEND_PER = 100 };
+
+/* Events ACQUIRE of number serial..serial+n-1 under insurer 01130012, symbol 88. */
+static int make_acquires(struct elig_event *evs, int first, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char line[256];
+        int len = snprintf(line, sizeof line,
+                           "ACQUIRE\t2025-02-01\t01130012\t01130012\t88\t%d\t\t%d\t1\t"
+                           "木村\t健\tキムラ\tケン\t1\t1990-01-01\t\t\t30\t\t\t\t",
+                           first + i, 5000 + first + i);
+        struct elig_feed_error fe;
+        if (elig_feed_parse_line(line, (size_t)len, &evs[i], &fe) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+static void *appender_main(void *arg)
+{
+    struct appender_arg *a = arg;
+    struct elig_client *c = NULL;
+    struct elig_event *evs = calloc(APPEND_PER, sizeof(*evs));
+    if (evs == NULL || elig_client_connect(a->sock, TIMEOUT_MS, &c)) {
+        a->error = 1;
+        free(evs);
+        return NULL;
+    }
+    for (int f = 0; f < a->frames && !a->error; f++) {
+        struct elig_proto_header h;
+        const uint8_t *body;
+        if (make_acquires(evs, f * APPEND_PER + 1, APPEND_PER) ||
+            elig_client_queue_append(c, evs, APPEND_PER) || elig_client_flush(c) ||
+            elig_client_recv(c, &h, &body) || h.status != ELIG_PS_OK)
+            a->error = 2;
+        else
+            a->acked = f + 1;
+    }
+    elig_client_close(c);
+    free(evs);
+    return NULL;
+}
+
+/* Checks go on, correct, while updates apply; an acknowledged update is seen at once. */
+static void test_checks_during_appends(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *const extra[] = { "--capacity", "100000", NULL };
+    start_loaded(&s, extra);
+    struct appender_arg arg = { .sock = s.sock, .frames = 200 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, appender_main, &arg), 0);
+    struct elig_client *c = connect_to(s.addr);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    long checks = 0;
+    for (long n = 0; n < 1000000 && arg.acked < arg.frames && !arg.error; n++) {
+        int acked = arg.acked;
+        uint32_t id;
+        queue_expect(c, (size_t)n % NEXPECT, &id); /* the sample: never touched by the appends */
+        assert_int_equal(elig_client_flush(c), 0);
+        recv_answer(c, id, a);
+        assert_expected((size_t)n % NEXPECT, a);
+        if (acked > 0) { /* the last event of an acknowledged frame answers "valid" */
+            char num[16];
+            snprintf(num, sizeof num, "%d", acked * APPEND_PER);
+            struct elig_proto_number q = number("01130012", "88", num, "", 19900101, D);
+            uint8_t ps;
+            assert_int_equal(elig_client_lookup_number(c, &q, a, &ps), 0);
+            assert_int_equal(a->validity, ELIG_VALID);
+        }
+        checks++;
+    }
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(arg.error, 0);
+    assert_int_equal(arg.acked, arg.frames);
+    assert_true(checks > 0);
+    free(a);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
 /*
  * Crash: eligd is killed (SIGKILL) while appends are in flight on the admin
  * socket. After a restart on the same store, every event that was
@@ -837,15 +928,7 @@ static void test_crash_kill_during_appends(void **state)
     struct elig_event *evs = calloc(PER, sizeof(*evs));
     struct elig_client *adm = connect_to(s.sock);
     for (int f = 0; f < FRAMES; f++) {
-        for (int i = 0; i < PER; i++) {
-            char line[256];
-            int n = snprintf(line, sizeof line,
-                             "ACQUIRE\t2025-02-01\t01130012\t01130012\t88\t%d\t\t%d\t1\t"
-                             "木村\t健\tキムラ\tケン\t1\t1990-01-01\t\t\t30\t\t\t\t",
-                             f * PER + i + 1, 5000 + f * PER + i);
-            struct elig_feed_error fe;
-            assert_int_equal(elig_feed_parse_line(line, (size_t)n, &evs[i], &fe), 1);
-        }
+        assert_int_equal(make_acquires(evs, f * PER + 1, PER), 0);
         assert_int_equal(elig_client_queue_append(adm, evs, PER), 0);
     }
     free(evs);
@@ -945,6 +1028,7 @@ int main(void)
         cmocka_unit_test_teardown(test_flood_fairness, teardown),
         cmocka_unit_test_teardown(test_admin, teardown),
         cmocka_unit_test_teardown(test_sigterm_drain, teardown),
+        cmocka_unit_test_teardown(test_checks_during_appends, teardown),
         cmocka_unit_test_teardown(test_crash_kill_during_appends, teardown),
         cmocka_unit_test_teardown(test_sighup, teardown),
     };
