@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +32,15 @@ static void usage(FILE *out)
 {
     fputs("usage: elig-loadgen population [--records N] [--seed S] [--date YYYY-MM-DD]\n"
           "                               [--threads T] [--out FILE]\n"
+          "       elig-loadgen updates    [--records N] [--seed S] [--date YYYY-MM-DD]\n"
+          "                               [--out FILE]\n"
           "\n"
           "population: a synthetic nation of N qualification records (default 160000000,\n"
           "  3 current : 1 past) as an insurer feed on stdout or FILE; the same seed gives\n"
           "  the same bytes. Built from the published tables in loadgen/data/ (compiled\n"
-          "  in) and the assumptions in docs/loadgen.md.\n",
+          "  in) and the assumptions in docs/loadgen.md.\n"
+          "updates: the month of update events that follows the same population (same\n"
+          "  --records, --seed and --date), in date order, as an insurer feed.\n",
           out);
 }
 
@@ -43,6 +48,27 @@ struct block {
     char *buf;
     size_t len, cap;
 };
+
+/* Lines of each day of the month, kept until the pass over the persons ends. */
+struct days {
+    struct block day[31];
+    uint64_t events;
+};
+
+static void keep_line(void *ctx, unsigned day, const char *line, size_t len)
+{
+    struct days *d = ctx;
+    struct block *b = &d->day[day];
+    if (b->cap - b->len < len) {
+        b->cap = b->cap ? b->cap * 2 : 1 << 20;
+        b->buf = realloc(b->buf, b->cap);
+        if (b->buf == NULL)
+            abort(); /* out of memory: nothing sensible to do */
+    }
+    memcpy(b->buf + b->len, line, len);
+    b->len += len;
+    d->events++;
+}
 
 struct gen {
     const struct elig_pop *pop;
@@ -97,7 +123,7 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int cmd_population(int argc, char **argv)
+static int cmd_population(int argc, char **argv, bool updates)
 {
     static const struct option opts[] = {
         { "records", required_argument, NULL, 'n' },
@@ -158,6 +184,24 @@ static int cmd_population(int argc, char **argv)
         fprintf(stderr, "elig-loadgen: %s: %s\n", out_path, elig_strerror(-errno));
         elig_pop_destroy(pop);
         return EXIT_USAGE;
+    }
+    if (updates) { /* one pass over the persons, the lines sorted into days, then written */
+        struct days *d = calloc(1, sizeof(*d));
+        double t0 = now();
+        for (uint64_t i = 0; d && i < elig_pop_persons(pop); i++)
+            elig_pop_updates(pop, i, keep_line, d);
+        for (unsigned k = 0; d && k < elig_pop_month_days(pop); k++) {
+            fwrite(d->day[k].buf, 1, d->day[k].len, out);
+            free(d->day[k].buf);
+        }
+        fprintf(stderr, "elig-loadgen: %llu update events over %u days in %.1f s\n",
+                (unsigned long long)(d ? d->events : 0), elig_pop_month_days(pop), now() - t0);
+        free(d);
+        rc = ferror(out) ? -EIO : 0;
+        if (out != stdout && fclose(out))
+            rc = -errno;
+        elig_pop_destroy(pop);
+        return rc ? 1 : 0;
     }
     char line[ELIG_POP_PERSON_MAX];
     for (size_t i = 0; i < elig_pop_insurers(pop); i++)
@@ -228,8 +272,8 @@ int main(int argc, char **argv)
         printf("elig-loadgen %s\n", ELIG_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "population") == 0)
-        return cmd_population(argc - 1, argv + 1);
+    if (strcmp(argv[1], "population") == 0 || strcmp(argv[1], "updates") == 0)
+        return cmd_population(argc - 1, argv + 1, strcmp(argv[1], "updates") == 0);
     fprintf(stderr, "elig-loadgen: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;

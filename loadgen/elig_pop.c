@@ -409,85 +409,334 @@ static void acquire_line(struct out *o, const struct elig_pop *pop, const struct
     put(o, "\n", 1);
 }
 
-size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t cap)
-{
+/* Everything about person i as of the reference date. */
+struct pp {
     struct person ps;
-    draw_person(pop, i, &ps);
-    elig_date_t today = pop->p.today;
-    uint64_t person_id = i + 1;
-    /* the current qualification */
-    enum kind k = draw_kind(&ps, rnd(pop, i, 6));
-    const struct insurer *in = insurer_of(pop, ps.pref, k, rnd(pop, i, 7));
-    bool employee = k == K_KYOKAI || k == K_SOCIETY || k == K_MUTUAL;
-    bool dependent = employee && (ps.age < 20 || rnd(pop, i, 8) % 4 == 0);
+    uint64_t id;
+    enum kind kind;
+    const struct insurer *in;
+    bool dependent;
     char symbol[64], branch[3];
-    draw_symbol(k, rnd(pop, i, 9), symbol, sizeof symbol);
-    snprintf(branch, sizeof branch, "%02u", dependent ? 1 + (unsigned)(rnd(pop, i, 10) % 3) : 0);
     elig_date_t from;
-    if (k == K_ELDERLY)
-        from = add_years(ps.birth, 75);
-    else if (ps.age < 20)
-        from = ps.birth;
+    const char *limit;
+    bool has_past;
+    const struct insurer *pin; /* the past qualification, when has_past */
+    char psym[64];
+    elig_date_t pfrom;
+    bool holds, registered; /* a card; registered for insurance use */
+    uint64_t card;
+    elig_date_t reg, expiry;
+};
+
+static void draw(const struct elig_pop *pop, uint64_t i, struct pp *q)
+{
+    struct person *ps = &q->ps;
+    draw_person(pop, i, ps);
+    elig_date_t today = pop->p.today;
+    q->id = i + 1;
+    q->kind = draw_kind(ps, rnd(pop, i, 6));
+    q->in = insurer_of(pop, ps->pref, q->kind, rnd(pop, i, 7));
+    bool employee = q->kind == K_KYOKAI || q->kind == K_SOCIETY || q->kind == K_MUTUAL;
+    q->dependent = employee && (ps->age < 20 || rnd(pop, i, 8) % 4 == 0);
+    draw_symbol(q->kind, rnd(pop, i, 9), q->symbol, sizeof q->symbol);
+    unsigned br = q->dependent ? 1 + (unsigned)(rnd(pop, i, 10) % 3) : 0;
+    q->branch[0] = '0';
+    q->branch[1] = (char)('0' + br);
+    q->branch[2] = '\0';
+    if (q->kind == K_ELDERLY)
+        q->from = add_years(ps->birth, 75);
+    else if (ps->age < 20)
+        q->from = ps->birth;
     else /* joined within the last 20 years, never before turning 15 */
-        from =
-            (elig_date_t)(today - rnd(pop, i, 11) % (365 * (ps.age - 15 < 20 ? ps.age - 15 : 20)));
-    if (from > today)
-        from = today;
+        q->from = (elig_date_t)(today -
+                                rnd(pop, i, 11) % (365 * (ps->age - 15 < 20 ? ps->age - 15 : 20)));
+    if (q->from > today)
+        q->from = today;
     static const char *const limits[] = { "A01", "A02", "A03", "A04", "A05", "B01", "B02", "B03" };
     uint64_t rl = rnd(pop, i, 12);
-    const char *limit = rl % 10 == 0 ? limits[(rl >> 8) % COUNT(limits)] : "";
-
-    struct out o = { .p = buf, .end = buf + cap };
+    q->limit = rl % 10 == 0 ? limits[(rl >> 8) % COUNT(limits)] : "";
     /* one person in three (the 1 past : 3 current), spread evenly: a past qualification;
      * a child covered since birth moved from a parent's earlier insurer some day since */
-    bool has_past = (i * pop->past) / pop->persons != ((i + 1) * pop->past) / pop->persons;
-    if (has_past && from <= ps.birth + 1 && today > ps.birth + 2)
-        from = (elig_date_t)(ps.birth + 2 + rnd(pop, i, 21) % (today - ps.birth - 2));
-    if (has_past && from > ps.birth + 1) {
-        enum kind pk = k == K_NHI ? K_KYOKAI : K_NHI;
-        const struct insurer *pin = insurer_of(pop, ps.pref, pk, rnd(pop, i, 13));
-        char psym[64];
-        draw_symbol(pk, rnd(pop, i, 14), psym, sizeof psym);
-        elig_date_t pfrom = (elig_date_t)(from - 1 - rnd(pop, i, 15) % (from - ps.birth - 1));
-        uint64_t pnum = pop->persons + i + 1;
-        acquire_line(&o, pop, pin, psym, pnum, "00", person_id, 1, &ps, pfrom, pfrom, "");
-        put_s(&o, "LOSS");
-        put_date(&o, pop, from);
-        put_tab(&o, pin->number);
-        put_tab(&o, pin->number);
-        put_tab(&o, psym);
-        put_u64(&o, pnum);
-        put_s(&o, "\t00\t03\n");
+    q->has_past = (i * pop->past) / pop->persons != ((i + 1) * pop->past) / pop->persons;
+    if (q->has_past && q->from <= ps->birth + 1 && today > ps->birth + 2)
+        q->from = (elig_date_t)(ps->birth + 2 + rnd(pop, i, 21) % (today - ps->birth - 2));
+    q->has_past = q->has_past && q->from > ps->birth + 1;
+    if (q->has_past) {
+        enum kind pk = q->kind == K_NHI ? K_KYOKAI : K_NHI;
+        q->pin = insurer_of(pop, ps->pref, pk, rnd(pop, i, 13));
+        draw_symbol(pk, rnd(pop, i, 14), q->psym, sizeof q->psym);
+        q->pfrom = (elig_date_t)(q->from - 1 - rnd(pop, i, 15) % (q->from - ps->birth - 1));
     }
-    acquire_line(&o, pop, in, symbol, i + 1, branch, person_id,
-                 dependent ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED, &ps, from, today, limit);
     /* the card: held by band and sex, registered for insurance use by 82% of holders */
-    const struct elig_age_band *b = &elig_age_bands[ps.band];
-    double held = ps.sex == ELIG_SEX_MALE ? (double)b->held_male / b->pop_male
-                                          : (double)b->held_female / b->pop_female;
+    const struct elig_age_band *b = &elig_age_bands[ps->band];
+    double held = ps->sex == ELIG_SEX_MALE ? (double)b->held_male / b->pop_male
+                                           : (double)b->held_female / b->pop_female;
     double u = (double)(rnd(pop, i, 16) >> 11) / 9007199254740992.0;
-    if (u < held * elig_registration_share) {
-        elig_date_t start, reg, exp;
-        elig_date_from_ymd(2021, 10, 20, &start);
-        reg = today > start ? (elig_date_t)(start + rnd(pop, i, 17) % (today - start + 1)) : today;
-        if (reg < from)
-            reg = from < today ? from : today;
-        unsigned y = pick(pop->fy_cum, (unsigned)pop->nfy, rnd(pop, i, 18));
-        elig_date_from_ymd(pop->fy[y], 4, 1, &exp);
-        exp = (elig_date_t)(exp + rnd(pop, i, 19) % 365);
-        /* mix is a bijection: distinct persons get distinct cards */
-        uint64_t card = mix(person_id ^ mix(pop->p.seed + 0xCA7D));
-        char hex[17];
-        for (int k2 = 15; k2 >= 0; k2--, card >>= 4)
-            hex[k2] = "0123456789ABCDEF"[card & 15];
-        hex[16] = '\0';
-        put_s(&o, "CARD_REGISTER");
-        put_date(&o, pop, reg);
-        put_tab(&o, in->number);
-        put_tab(&o, hex);
-        put_u64(&o, person_id);
-        put_date(&o, pop, exp);
+    q->holds = u < held;
+    q->registered = u < held * elig_registration_share;
+    /* mix is a bijection: distinct persons get distinct cards */
+    q->card = mix(q->id ^ mix(pop->p.seed + 0xCA7D));
+    elig_date_t start;
+    elig_date_from_ymd(2021, 10, 20, &start);
+    q->reg = today > start ? (elig_date_t)(start + rnd(pop, i, 17) % (today - start + 1)) : today;
+    if (q->reg < q->from)
+        q->reg = q->from < today ? q->from : today;
+    unsigned y = pick(pop->fy_cum, (unsigned)pop->nfy, rnd(pop, i, 18));
+    elig_date_from_ymd(pop->fy[y], 4, 1, &q->expiry);
+    q->expiry = (elig_date_t)(q->expiry + rnd(pop, i, 19) % 365);
+}
+
+static void put_card(struct out *o, uint64_t card)
+{
+    char hex[17];
+    for (int k = 15; k >= 0; k--, card >>= 4)
+        hex[k] = "0123456789ABCDEF"[card & 15];
+    hex[16] = '\0';
+    put_tab(o, hex);
+}
+
+/* "KIND<TAB>date<TAB>source" */
+static void put_head(struct out *o, const struct elig_pop *pop, const char *kind, elig_date_t d,
+                     const struct insurer *source)
+{
+    put_s(o, kind);
+    put_date(o, pop, d);
+    put_tab(o, source->number);
+}
+
+static void put_key(struct out *o, const struct insurer *in, const char *symbol, uint64_t number,
+                    const char *branch)
+{
+    put_tab(o, in->number);
+    put_tab(o, symbol);
+    put_u64(o, number);
+    put_tab(o, branch);
+}
+
+size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t cap)
+{
+    struct pp q;
+    draw(pop, i, &q);
+    struct out o = { .p = buf, .end = buf + cap };
+    if (q.has_past) {
+        uint64_t pnum = pop->persons + i + 1;
+        acquire_line(&o, pop, q.pin, q.psym, pnum, "00", q.id, 1, &q.ps, q.pfrom, q.pfrom, "");
+        put_head(&o, pop, "LOSS", q.from, q.pin);
+        put_key(&o, q.pin, q.psym, pnum, "00");
+        put_s(&o, "\t03\n");
+    }
+    acquire_line(&o, pop, q.in, q.symbol, i + 1, q.branch, q.id,
+                 q.dependent ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED, &q.ps, q.from, pop->p.today,
+                 q.limit);
+    if (q.registered) {
+        put_head(&o, pop, "CARD_REGISTER", q.reg, q.in);
+        put_card(&o, q.card);
+        put_u64(&o, q.id);
+        put_date(&o, pop, q.expiry);
         put(&o, "\n", 1);
     }
     return (size_t)(o.p - buf);
+}
+
+/* ---- a month of updates ------------------------------------------------- */
+
+/*
+ * Monthly rates. From the tables: card registrations (+678k in 16 days,
+ * 2024-10-26..11-10: 1.27M a month), de-registrations (792 in 12 days:
+ * about 2,000 a month of 77.47M registered). Assumed (docs/loadgen.md):
+ * the rest.
+ */
+#define REG_PER_MONTH    1270000.0 /* card registrations, national */
+#define NATIONAL_PERSONS 125420000.0
+#define DEREG_SHARE      (2000.0 / 77470000.0)
+#define RETURN_SHARE     0.0002 /* cards returned or lost, of registered */
+#define RENEW_SHARE      0.90   /* certificates renewed before they expire */
+#define CHANGE_SHARE     0.005  /* under 75: changing insurer in a month */
+#define LIMIT_SHARE      0.001  /* limit category changed */
+#define DEATH_75         0.0053 /* deaths a month, 75 and over */
+#define DEATH_UNDER_75   0.00025
+#define BIRTH_SHARE      0.0011 /* of persons aged 20-44: a child born this month */
+
+unsigned elig_pop_month_days(const struct elig_pop *pop)
+{
+    elig_date_t next;
+    elig_date_add_months(pop->p.today, 1, &next);
+    return (unsigned)(next - pop->p.today);
+}
+
+/* The share of persons holding a card but not registered for insurance use. */
+static double unregistered_share(void)
+{
+    double pop = 0, unreg = 0;
+    for (int b = 0; b < ELIG_AGE_BANDS; b++) {
+        const struct elig_age_band *ab = &elig_age_bands[b];
+        pop += ab->pop_male + ab->pop_female;
+        unreg += (ab->held_male + ab->held_female) * (1 - elig_registration_share);
+    }
+    return unreg / pop;
+}
+
+static double uniform(const struct elig_pop *pop, uint64_t i, uint64_t k)
+{
+    return (double)(rnd(pop, i, k) >> 11) / 9007199254740992.0;
+}
+
+/* The first day in [d0, d1) whose statutory co-payment differs from d0's, or 0. */
+static elig_date_t copay_change(elig_date_t birth, elig_date_t d0, elig_date_t d1)
+{
+    int c0 = elig_copay_default(birth, d0);
+    for (elig_date_t d = (elig_date_t)(d0 + 1); d < d1; d++)
+        if (elig_copay_default(birth, d) != c0)
+            return d;
+    return 0;
+}
+
+void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn emit, void *ctx)
+{
+    struct pp q;
+    draw(pop, i, &q);
+    elig_date_t m0 = pop->p.today;
+    unsigned days = elig_pop_month_days(pop);
+    elig_date_t m1 = (elig_date_t)(m0 + days);
+    char buf[ELIG_POP_PERSON_MAX];
+    struct out o;
+#define LINE_START() (o = (struct out){ .p = buf, .end = buf + sizeof buf })
+#define LINE_END(d)  (put(&o, "\n", 1), emit(ctx, (unsigned)((d)-m0), buf, (size_t)(o.p - buf)))
+    const int rel = q.dependent ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED;
+    bool moved = false;
+    /* deaths: the qualification is lost (reason 01) and nothing else happens */
+    double death = q.ps.age >= 75 ? DEATH_75 : DEATH_UNDER_75;
+    if (uniform(pop, i, 30) < death) {
+        elig_date_t d = (elig_date_t)(m0 + rnd(pop, i, 31) % days);
+        LINE_START();
+        put_head(&o, pop, "LOSS", d, q.in);
+        put_key(&o, q.in, q.symbol, i + 1, q.branch);
+        put_s(&o, "\t01");
+        LINE_END(d);
+        return;
+    }
+    /* turning 75: late-stage elderly from the birthday */
+    elig_date_t b75 = add_years(q.ps.birth, 75);
+    if (q.kind != K_ELDERLY && b75 >= m0 && b75 < m1 && b75 > q.from) {
+        const struct insurer *e = insurer_of(pop, q.ps.pref, K_ELDERLY, 0);
+        LINE_START();
+        put_head(&o, pop, "LOSS", b75, q.in);
+        put_key(&o, q.in, q.symbol, i + 1, q.branch);
+        put_s(&o, "\t03");
+        LINE_END(b75);
+        LINE_START();
+        acquire_line(&o, pop, e, "", 3 * pop->persons + i + 1, "00", q.id, ELIG_REL_INSURED, &q.ps,
+                     b75, b75, "");
+        o.p--; /* acquire_line ended the line */
+        LINE_END(b75);
+        moved = true;
+    } else if (q.kind != K_ELDERLY && q.ps.age >= 18 && uniform(pop, i, 32) < CHANGE_SHARE) {
+        /* a change of insurer: employee scheme <-> NHI */
+        elig_date_t d = (elig_date_t)(m0 + rnd(pop, i, 33) % days);
+        if (d <= q.from)
+            d = (elig_date_t)(q.from + 1);
+        if (d < m1) {
+            enum kind nk = q.kind == K_NHI ? K_KYOKAI : K_NHI;
+            const struct insurer *ni = insurer_of(pop, q.ps.pref, nk, rnd(pop, i, 34));
+            char sym[64];
+            draw_symbol(nk, rnd(pop, i, 35), sym, sizeof sym);
+            LINE_START();
+            put_head(&o, pop, "LOSS", d, q.in);
+            put_key(&o, q.in, q.symbol, i + 1, q.branch);
+            put_s(&o, "\t03");
+            LINE_END(d);
+            LINE_START();
+            acquire_line(&o, pop, ni, sym, 2 * pop->persons + i + 1, "00", q.id, ELIG_REL_INSURED,
+                         &q.ps, d, d, "");
+            o.p--;
+            LINE_END(d);
+            moved = true;
+        }
+    }
+    if (!moved) {
+        /* the statutory co-payment changes (school age, 70) */
+        elig_date_t d = copay_change(q.ps.birth, m0, m1);
+        if (d) {
+            LINE_START();
+            put_head(&o, pop, "CHANGE", d, q.in);
+            put_key(&o, q.in, q.symbol, i + 1, q.branch);
+            int c = elig_copay_default(q.ps.birth, d);
+            put_s(&o, c == 10 ? "\tcopay=10" : c == 20 ? "\tcopay=20" : "\tcopay=30");
+            LINE_END(d);
+        } else if (uniform(pop, i, 36) < LIMIT_SHARE) {
+            d = (elig_date_t)(m0 + rnd(pop, i, 37) % days);
+            if (d > q.from) {
+                LINE_START();
+                put_head(&o, pop, "CHANGE", d, q.in);
+                put_key(&o, q.in, q.symbol, i + 1, q.branch);
+                static const char *const to[] = { "\tlimit=A01", "\tlimit=A02", "\tlimit=A03",
+                                                  "\tlimit=A04", "\tlimit=A05" };
+                put_s(&o, to[rnd(pop, i, 38) % 5]);
+                LINE_END(d);
+            }
+        }
+    }
+    /* a child: born this month, a dependent of an employee, else insured under NHI */
+    if (q.ps.age >= 20 && q.ps.age < 45 && uniform(pop, i, 39) < BIRTH_SHARE) {
+        struct person child = q.ps;
+        child.birth = (elig_date_t)(m0 + rnd(pop, i, 40) % days);
+        child.age = 0;
+        child.sex = rnd(pop, i, 41) & 1 ? ELIG_SEX_FEMALE : ELIG_SEX_MALE;
+        child.giv = child.sex == ELIG_SEX_MALE
+                        ? &given_male[rnd(pop, i, 42) % COUNT(given_male)]
+                        : &given_female[rnd(pop, i, 42) % COUNT(given_female)];
+        bool employee = !moved && (q.kind == K_KYOKAI || q.kind == K_SOCIETY || q.kind == K_MUTUAL);
+        const struct insurer *ci =
+            employee ? q.in : insurer_of(pop, q.ps.pref, K_NHI, rnd(pop, i, 43));
+        char sym[64];
+        if (!employee)
+            draw_symbol(K_NHI, rnd(pop, i, 44), sym, sizeof sym);
+        LINE_START();
+        acquire_line(&o, pop, ci, employee ? q.symbol : sym, 4 * pop->persons + i + 1,
+                     employee ? "04" : "00", 2 * pop->persons + q.id, employee ? 2 : 1, &child,
+                     child.birth, child.birth, "");
+        o.p--;
+        LINE_END(child.birth);
+    }
+    (void)rel;
+    if (moved)
+        return; /* card events come from the new insurer next month */
+    /* cards */
+    if (q.holds && !q.registered) {
+        double p = REG_PER_MONTH / NATIONAL_PERSONS / unregistered_share();
+        if (uniform(pop, i, 45) < p) {
+            elig_date_t d = (elig_date_t)(m0 + rnd(pop, i, 46) % days);
+            LINE_START();
+            put_head(&o, pop, "CARD_REGISTER", d, q.in);
+            put_card(&o, q.card);
+            put_u64(&o, q.id);
+            put_date(&o, pop, q.expiry > d ? q.expiry : add_years(q.expiry, 5));
+            LINE_END(d);
+        }
+        return;
+    }
+    if (!q.registered)
+        return;
+    if (q.expiry >= m0 && q.expiry < m1 && uniform(pop, i, 47) < RENEW_SHARE) {
+        elig_date_t d = (elig_date_t)(m0 + rnd(pop, i, 48) % (unsigned)(q.expiry - m0 + 1));
+        LINE_START();
+        put_head(&o, pop, "CERT_RENEW", d, q.in);
+        put_card(&o, q.card);
+        put_date(&o, pop, add_years(q.expiry, 5));
+        LINE_END(d);
+    } else if (uniform(pop, i, 49) < DEREG_SHARE) {
+        elig_date_t d = (elig_date_t)(m0 + rnd(pop, i, 50) % days);
+        LINE_START();
+        put_head(&o, pop, "CARD_DEREGISTER", d, q.in);
+        put_card(&o, q.card);
+        LINE_END(d);
+    } else if (uniform(pop, i, 51) < RETURN_SHARE) {
+        elig_date_t d = (elig_date_t)(m0 + rnd(pop, i, 52) % days);
+        LINE_START();
+        put_head(&o, pop, "CARD_RETURN", d, q.in);
+        put_card(&o, q.card);
+        LINE_END(d);
+    }
+#undef LINE_START
+#undef LINE_END
 }

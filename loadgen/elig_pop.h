@@ -57,4 +57,21 @@ size_t elig_pop_insurer_line(const struct elig_pop *pop, size_t i, char *buf, si
  */
 size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t cap);
 
+/** Days of the month of updates: the month that starts at the reference date. */
+unsigned elig_pop_month_days(const struct elig_pop *pop);
+
+/** Receives one update line (with its newline) and its day in the month (0-based). */
+typedef void (*elig_pop_emit_fn)(void *ctx, unsigned day, const char *line, size_t len);
+
+/**
+ * Person i's updates in the month that starts at the reference date, at
+ * the rates of docs/loadgen.md: a death, turning 75 (a move to the
+ * late-stage elderly union), a change of insurer, a statutory co-payment
+ * change, a limit category change, a child born, and card events
+ * (registration, certificate renewal, de-registration, return). Every event
+ * applies to the population as generated (each is valid against it), and a
+ * person's events come in date order. Thread-safe on a shared pop.
+ */
+void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn emit, void *ctx);
+
 #endif

@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "elig_apply.h"
 #include "elig_error.h"
+#include "elig_index.h"
 #include "elig_feed.h"
 #include "elig_pop.h"
 #include "elig_tables.h"
@@ -227,12 +230,90 @@ static void test_lines_and_distributions(void **state)
     elig_pop_destroy(pop);
 }
 
+/* Apply one feed line to ix; fail the test on a parse error or a refusal. */
+static void apply_line(struct elig_index *ix, const char *line, size_t len, uint64_t lsn)
+{
+    struct elig_event ev;
+    struct elig_feed_error fe;
+    if (elig_feed_parse_line(line, len, &ev, &fe) != 1)
+        fail_msg("%s: %s: %.*s", fe.field, elig_strerror(fe.code), (int)len, line);
+    int rc = elig_apply(ix, &ev, lsn, NULL);
+    if (rc)
+        fail_msg("refused: %s: %.*s", elig_strerror(rc), (int)len, line);
+}
+
+struct month {
+    char *lines[31];
+    size_t len[31], cap[31];
+    uint64_t events, registrations;
+};
+
+static void keep(void *ctx, unsigned day, const char *line, size_t len)
+{
+    struct month *m = ctx;
+    assert_true(day < 31);
+    if (m->cap[day] - m->len[day] < len) {
+        m->cap[day] = m->cap[day] * 2 + len + 4096;
+        m->lines[day] = realloc(m->lines[day], m->cap[day]);
+    }
+    memcpy(m->lines[day] + m->len[day], line, len);
+    m->len[day] += len;
+    m->events++;
+    m->registrations += strncmp(line, "CARD_REGISTER", 13) == 0;
+}
+
+/* The population, then its month of updates in date order: every event applies. */
+static void test_updates_apply(void **state)
+{
+    (void)state;
+    enum { RECORDS = 200000 };
+    struct elig_pop_params p = { .records = RECORDS, .seed = 3 };
+    struct elig_pop *pop;
+    assert_int_equal(elig_pop_create(&p, &pop), 0);
+    char dir[256], path[300];
+    test_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/pop.seg", dir);
+    struct elig_index *ix = test_index_create(path, RECORDS * 2);
+    char buf[ELIG_POP_PERSON_MAX];
+    uint64_t lsn = 0;
+    for (size_t i = 0; i < elig_pop_insurers(pop); i++) {
+        size_t n = elig_pop_insurer_line(pop, i, buf, sizeof buf);
+        apply_line(ix, buf, n - 1, ++lsn);
+    }
+    struct month *m = calloc(1, sizeof(*m));
+    for (uint64_t i = 0; i < elig_pop_persons(pop); i++) {
+        size_t n = elig_pop_person(pop, i, buf, sizeof buf);
+        for (char *line = buf, *nl; line < buf + n; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(buf + n - line));
+            apply_line(ix, line, (size_t)(nl - line), ++lsn);
+        }
+        elig_pop_updates(pop, i, keep, m);
+    }
+    for (unsigned d = 0; d < elig_pop_month_days(pop); d++)
+        for (char *line = m->lines[d], *nl; line && line < m->lines[d] + m->len[d]; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(m->lines[d] + m->len[d] - line));
+            apply_line(ix, line, (size_t)(nl - line), ++lsn);
+        }
+    /* card registrations at the national rate (1.27M a month for 125.42M people), +-15% */
+    double want = 1270000.0 * (double)elig_pop_persons(pop) / 125420000.0;
+    assert_true((double)m->registrations > want * 0.85 && (double)m->registrations < want * 1.15);
+    assert_true(m->events > m->registrations);
+    for (int d = 0; d < 31; d++)
+        free(m->lines[d]);
+    free(m);
+    elig_index_close(ix, false);
+    unlink(path);
+    rmdir(dir);
+    elig_pop_destroy(pop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tables_match_csv),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_lines_and_distributions),
+        cmocka_unit_test(test_updates_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
