@@ -805,10 +805,12 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
         { "data", required_argument, NULL, 'D' },
         { "segment", required_argument, NULL, 'S' },
         { "capacity", required_argument, NULL, 'c' },
+        { "key-strings", required_argument, NULL, 'k' },
         { "truncate-tail", no_argument, NULL, 't' },
         { NULL, 0, NULL, 0 },
     };
     struct elig_db_params p = { .index.capacity = 1000000 };
+    unsigned long long ks;
     char *end;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -820,12 +822,14 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
             p.tail = ELIG_LOG_TAIL_TRUNCATE;
         else if (c == 'c' && (p.index.capacity = strtoull(optarg, &end, 10)) > 0 && !*end)
             continue;
+        else if (c == 'k' && (ks = strtoull(optarg, &end, 10)) > 0 && ks < (1ull << 31) && !*end)
+            p.index.key_strings = (uint32_t)ks;
         else
             return EXIT_USAGE;
     }
     if (!p.data_dir || !p.segment_path || (files ? optind >= argc : optind != argc)) {
         fprintf(stderr,
-                "usage: eligctl %s --data DIR --segment PATH [--capacity N] "
+                "usage: eligctl %s --data DIR --segment PATH [--capacity N] [--key-strings N] "
                 "[--truncate-tail]%s\n",
                 argv[0], files ? " FILE..." : "");
         return EXIT_USAGE;

@@ -40,6 +40,8 @@ static void usage(FILE *out)
           "  --data DIR             store: log, snapshots, rejects (created if missing)\n"
           "  --segment PATH         the shared index segment (tmpfs or hugetlbfs)\n"
           "  --capacity N           records a cold start sizes the index for (default 1000000)\n"
+          "  --key-strings N        keys whose symbol or number is not a short decimal string\n"
+          "                         it can hold (default capacity / 64 + 4096)\n"
           "  --pages small|huge|auto page policy of a new segment (default auto)\n"
           "  --truncate-tail        cut a torn log tail at start-up (reported)\n"
           "  --attach SEGMENT       serve an existing segment read-only (no store, no admin)\n"
@@ -84,6 +86,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "data", required_argument, NULL, 'D' },
         { "segment", required_argument, NULL, 'S' },
         { "capacity", required_argument, NULL, 'c' },
+        { "key-strings", required_argument, NULL, 'k' },
         { "pages", required_argument, NULL, 'p' },
         { "truncate-tail", no_argument, NULL, 't' },
         { "attach", required_argument, NULL, 'A' },
@@ -117,6 +120,11 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (parse_uint("capacity", optarg, 1ull << 31, &v) || v == 0)
                 return EXIT_USAGE;
             o->db.index.capacity = v;
+            break;
+        case 'k':
+            if (parse_uint("key-strings", optarg, (1ull << 31) - 1, &v) || v == 0)
+                return EXIT_USAGE;
+            o->db.index.key_strings = (uint32_t)v;
             break;
         case 'p':
             if (strcmp(optarg, "small") == 0)

@@ -131,4 +131,12 @@ check "rejects recorded" $'^[0-9]+\tLOSS\t[0-9]{8}\tno current qualification for
 check_exit "no names or birth dates in the reject file" 1 -- \
     grep -E '山田|佐藤|ヤマダ|1980-05-10|1975-01-31|00000000000A' "$store/rejects.tsv"
 
+# the key-string dictionary is sized by --key-strings: too small, and the index is full
+check "key strings sized by the operator" 'index is full' -- \
+    "$eligctl" append --data "$data/ks" --segment "$shm/ks.seg" --capacity 1000 \
+    --key-strings 1 "$sample"
+check "enough key strings" '21 events applied, 0 refused' -- \
+    "$eligctl" append --data "$data/ks2" --segment "$shm/ks2.seg" --capacity 1000 \
+    --key-strings 16 "$sample"
+
 finish
