@@ -24,6 +24,9 @@
 #include "elig_date.h"
 #include "elig_error.h"
 #include "elig_pop.h"
+#include "elig_proto.h"
+#include "elig_replay.h"
+#include "elig_tables.h"
 
 #define EXIT_USAGE 2
 #define BLOCK      16384 /* persons per block */
@@ -34,13 +37,21 @@ static void usage(FILE *out)
           "                               [--threads T] [--out FILE]\n"
           "       elig-loadgen updates    [--records N] [--seed S] [--date YYYY-MM-DD]\n"
           "                               [--out FILE]\n"
+          "       elig-loadgen replay     --server ADDR:PORT [--records N] [--seed S]\n"
+          "                               [--date YYYY-MM-DD] [--month YYYY-MM] [--checks M]\n"
+          "                               [--rate FRAMES_PER_S] [--connections C] [--depth D]\n"
+          "                               [--batch-size B] [--traffic-seed T] [--json]\n"
           "\n"
           "population: a synthetic nation of N qualification records (default 160000000,\n"
           "  3 current : 1 past) as an insurer feed on stdout or FILE; the same seed gives\n"
           "  the same bytes. Built from the published tables in loadgen/data/ (compiled\n"
           "  in) and the assumptions in docs/loadgen.md.\n"
           "updates: the month of update events that follows the same population (same\n"
-          "  --records, --seed and --date), in date order, as an insurer feed.\n",
+          "  --records, --seed and --date), in date order, as an insurer feed.\n"
+          "replay: M checks (default 1000000) in the month's mix against eligd holding\n"
+          "  that population; open loop at --rate frames/s (latency from each frame's\n"
+          "  intended send time), or closed loop at --depth frames per connection when\n"
+          "  --rate is 0 (the default); every answer checked against the population.\n",
           out);
 }
 
@@ -262,6 +273,164 @@ bad:
     return EXIT_USAGE;
 }
 
+static void print_report(const struct elig_replay_params *p, const struct elig_replay_report *r,
+                         bool json)
+{
+    static const char *const methods[] = { "card", "number", "batch" };
+    double ps[] = { 50, 90, 99, 99.9, 100 };
+    double lat[5];
+    for (int i = 0; i < 5; i++)
+        lat[i] = (double)elig_hist_percentile(&r->latency, ps[i]);
+    double rate = r->seconds > 0 ? (double)r->checks_answered / r->seconds : 0;
+    if (json) {
+        printf("{\"replay\":{\"month\":\"%s\",\"rate\":%.0f,\"connections\":%u,\"depth\":%u,"
+               "\"frames_sent\":%llu,\"frames_answered\":%llu,\"checks_sent\":%llu,"
+               "\"checks_answered\":%llu,\"frame_errors\":%llu,\"check_errors\":%llu,"
+               "\"unexpected\":%llu,\"seconds\":%.3f,\"checks_per_s\":%.0f,"
+               "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,"
+               "\"max\":%.1f},\"validity\":[%llu,%llu,%llu,%llu,%llu,%llu],\"usage\":[",
+               p->month, p->rate, p->connections, p->depth, (unsigned long long)r->frames_sent,
+               (unsigned long long)r->frames_answered, (unsigned long long)r->checks_sent,
+               (unsigned long long)r->checks_answered, (unsigned long long)r->frame_errors,
+               (unsigned long long)r->check_errors, (unsigned long long)r->unexpected, r->seconds,
+               rate, lat[0] / 1e3, lat[1] / 1e3, lat[2] / 1e3, lat[3] / 1e3, lat[4] / 1e3,
+               (unsigned long long)r->validity[0], (unsigned long long)r->validity[1],
+               (unsigned long long)r->validity[2], (unsigned long long)r->validity[3],
+               (unsigned long long)r->validity[4], (unsigned long long)r->validity[5]);
+        for (int t = 0; t < 4; t++)
+            for (int m = 0; m < 3; m++)
+                printf("%s{\"facility\":\"%s\",\"method\":\"%s\",\"sent\":%llu,\"answered\":%llu}",
+                       t || m ? "," : "", elig_facility_types[t], methods[m],
+                       (unsigned long long)r->sent[t][m], (unsigned long long)r->answered[t][m]);
+        printf("]}}\n");
+        return;
+    }
+    printf("replay: %llu checks in %llu frames, %s mix, %s, %u connections\n",
+           (unsigned long long)r->checks_sent, (unsigned long long)r->frames_sent, p->month,
+           p->rate > 0 ? "open loop" : "closed loop", p->connections);
+    printf("  answered       %llu checks in %llu frames in %.2f s: %.0f checks/s\n",
+           (unsigned long long)r->checks_answered, (unsigned long long)r->frames_answered,
+           r->seconds, rate);
+    printf("  latency        p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms%s\n",
+           lat[0] / 1e6, lat[1] / 1e6, lat[2] / 1e6, lat[3] / 1e6, lat[4] / 1e6,
+           p->rate > 0 ? " (from intended send times)" : "");
+    printf("  errors         %llu frames, %llu checks; %llu answers contradicting the population\n",
+           (unsigned long long)r->frame_errors, (unsigned long long)r->check_errors,
+           (unsigned long long)r->unexpected);
+    printf("  validity       valid %llu, lost %llu, lost-newer %llu, no-match %llu, multiple %llu, "
+           "card refused %llu\n",
+           (unsigned long long)r->validity[1], (unsigned long long)r->validity[2],
+           (unsigned long long)r->validity[3], (unsigned long long)r->validity[4],
+           (unsigned long long)r->validity[5], (unsigned long long)r->validity[0]);
+    /* the usage table, from the answers, next to the published month */
+    const struct elig_month_checks *m = &elig_month_checks[0];
+    for (int i = 0; i < ELIG_MONTHS; i++)
+        if (strcmp(elig_month_checks[i].month, p->month) == 0)
+            m = &elig_month_checks[i];
+    double pub_all = 0;
+    for (int t = 0; t < 4; t++)
+        pub_all += (double)(m->total[t] + m->batch[t]);
+    printf("  %-15s %-7s %12s %8s %10s\n", "facility", "method", "answered", "share", "published");
+    for (int t = 0; t < 4; t++)
+        for (int k = 0; k < 3; k++) {
+            double pub = k == 0   ? (double)m->card[t]
+                         : k == 1 ? (double)(m->total[t] - m->card[t])
+                                  : (double)m->batch[t];
+            double share = r->checks_answered
+                               ? 100.0 * (double)r->answered[t][k] / (double)r->checks_answered
+                               : 0.0;
+            printf("  %-15s %-7s %12llu %7.2f%% %9.2f%%\n", elig_facility_types[t], methods[k],
+                   (unsigned long long)r->answered[t][k], share, 100.0 * pub / pub_all);
+        }
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "server", required_argument, NULL, 'S' },
+        { "records", required_argument, NULL, 'n' },
+        { "seed", required_argument, NULL, 's' },
+        { "date", required_argument, NULL, 'd' },
+        { "month", required_argument, NULL, 'm' },
+        { "checks", required_argument, NULL, 'c' },
+        { "rate", required_argument, NULL, 'r' },
+        { "connections", required_argument, NULL, 'C' },
+        { "depth", required_argument, NULL, 'D' },
+        { "batch-size", required_argument, NULL, 'b' },
+        { "traffic-seed", required_argument, NULL, 'T' },
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
+    struct elig_replay_params rp = { .month = "2025-02",
+                                     .checks = 1000000,
+                                     .seed = 1,
+                                     .miss_share = 0.02,
+                                     .lost_share = 0.03,
+                                     .connections = 16,
+                                     .depth = 16 };
+    bool json = false;
+    char *end;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        unsigned long long v = 0;
+        bool numeric = strchr("ncsCDbT", c) != NULL;
+        if (numeric) {
+            v = strtoull(optarg, &end, 10);
+            if (*end || end == optarg)
+                goto bad;
+        }
+        if (c == 'S')
+            rp.server = optarg;
+        else if (c == 'n' && v > 0 && v <= (1ull << 31))
+            pp.records = v;
+        else if (c == 's')
+            pp.seed = v;
+        else if (c == 'd' && elig_date_parse(optarg, strlen(optarg), &pp.today) == 0)
+            continue;
+        else if (c == 'm')
+            rp.month = optarg;
+        else if (c == 'c' && v > 0)
+            rp.checks = v;
+        else if (c == 'r' && (rp.rate = strtod(optarg, &end)) >= 0 && !*end)
+            continue;
+        else if (c == 'C' && v > 0 && v <= 4096)
+            rp.connections = (unsigned)v;
+        else if (c == 'D' && v > 0 && v <= 4096)
+            rp.depth = (unsigned)v;
+        else if (c == 'b' && v > 0 && v <= ELIG_PROTO_BATCH_MAX)
+            rp.batch_size = (unsigned)v;
+        else if (c == 'T')
+            rp.seed = v;
+        else if (c == 'j')
+            json = true;
+        else
+            goto bad;
+    }
+    if (!rp.server || optind != argc)
+        goto bad;
+    struct elig_pop *pop;
+    int rc = elig_pop_create(&pp, &pop);
+    if (rc == 0) {
+        rp.pop = pop;
+        struct elig_replay_report *r = calloc(1, sizeof(*r));
+        rc = r ? elig_replay_run(&rp, r) : -ENOMEM;
+        if (rc == 0)
+            print_report(&rp, r, json);
+        free(r);
+        elig_pop_destroy(pop);
+    }
+    if (rc) {
+        fprintf(stderr, "elig-loadgen: replay: %s%s\n", elig_strerror(rc),
+                rc == -ENOENT ? " (month not in the table: 2024-10 or 2025-02)" : "");
+        return 1;
+    }
+    return 0;
+bad:
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
@@ -272,6 +441,8 @@ int main(int argc, char **argv)
         printf("elig-loadgen %s\n", ELIG_VERSION);
         return 0;
     }
+    if (strcmp(argv[1], "replay") == 0)
+        return cmd_replay(argc - 1, argv + 1);
     if (strcmp(argv[1], "population") == 0 || strcmp(argv[1], "updates") == 0)
         return cmd_population(argc - 1, argv + 1, strcmp(argv[1], "updates") == 0);
     fprintf(stderr, "elig-loadgen: unknown command '%s'\n", argv[1]);

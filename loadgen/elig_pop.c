@@ -286,6 +286,11 @@ void elig_pop_destroy(struct elig_pop *pop)
     free(pop);
 }
 
+elig_date_t elig_pop_today(const struct elig_pop *pop)
+{
+    return pop->p.today;
+}
+
 uint64_t elig_pop_persons(const struct elig_pop *pop)
 {
     return pop->persons;
@@ -739,4 +744,34 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
     }
 #undef LINE_START
 #undef LINE_END
+}
+
+static uint32_t ymd(elig_date_t d)
+{
+    int y, m, day;
+    elig_date_to_ymd(d, &y, &m, &day);
+    return (uint32_t)(y * 10000 + m * 100 + day);
+}
+
+void elig_pop_keys(const struct elig_pop *pop, uint64_t i, struct elig_pop_person_keys *k)
+{
+    struct pp q;
+    draw(pop, i, &q);
+    memset(k, 0, sizeof(*k));
+    memcpy(k->insurer, q.in->number, sizeof k->insurer);
+    memcpy(k->symbol, q.symbol, sizeof k->symbol);
+    snprintf(k->number, sizeof k->number, "%llu", (unsigned long long)(i + 1));
+    memcpy(k->branch, q.branch, sizeof k->branch);
+    k->birth = ymd(q.ps.birth);
+    k->has_past = q.has_past;
+    if (q.has_past) {
+        memcpy(k->past_insurer, q.pin->number, sizeof k->past_insurer);
+        memcpy(k->past_symbol, q.psym, sizeof k->past_symbol);
+        snprintf(k->past_number, sizeof k->past_number, "%llu",
+                 (unsigned long long)(pop->persons + i + 1));
+    }
+    k->card = q.card;
+    k->holds = q.holds;
+    k->registered = q.registered;
+    k->cert_expiry = q.registered ? ymd(q.expiry) : 0;
 }

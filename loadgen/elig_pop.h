@@ -2,6 +2,7 @@
 #ifndef ELIG_POP_H
 #define ELIG_POP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ struct elig_pop;
 int elig_pop_create(const struct elig_pop_params *p, struct elig_pop **out);
 void elig_pop_destroy(struct elig_pop *pop);
 
+/** The reference date (the one the population is "as of"). */
+elig_date_t elig_pop_today(const struct elig_pop *pop);
+
 /** Persons in the population (each has one current record; some a past one too). */
 uint64_t elig_pop_persons(const struct elig_pop *pop);
 
@@ -56,6 +60,21 @@ size_t elig_pop_insurer_line(const struct elig_pop *pop, size_t i, char *buf, si
  * Thread-safe on a shared pop. @return bytes written.
  */
 size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t cap);
+
+/** What a facility would type or read for person i, as of the reference date. */
+struct elig_pop_person_keys {
+    char insurer[9], symbol[64], number[24], branch[3]; /**< the current qualification */
+    uint32_t birth;                                     /**< YYYYMMDD */
+    bool has_past;                                      /**< a lost earlier qualification */
+    char past_insurer[9], past_symbol[64], past_number[24];
+    uint64_t card;        /**< the card's id (whether registered or not) */
+    bool holds;           /**< holds a card */
+    bool registered;      /**< registered for insurance use */
+    uint32_t cert_expiry; /**< YYYYMMDD, when registered */
+};
+
+/** The keys of person i (a pure function, as elig_pop_person()). */
+void elig_pop_keys(const struct elig_pop *pop, uint64_t i, struct elig_pop_person_keys *k);
 
 /** Days of the month of updates: the month that starts at the reference date. */
 unsigned elig_pop_month_days(const struct elig_pop *pop);

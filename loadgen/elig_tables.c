@@ -86,3 +86,17 @@ const struct elig_renewals elig_renewals[ELIG_RENEWAL_YEARS] = {
 
 /* card_status_summary.csv: insurance-use registrations per card holder, 2024-10-31 */
 const double elig_registration_share = 0.82;
+
+/* monthly_checks_by_facility.csv: online checks by facility type and method */
+const char *const elig_facility_types[ELIG_FACILITY_TYPES] = { "hospital", "medical_clinic",
+                                                               "dental_clinic", "pharmacy" };
+const struct elig_month_checks elig_month_checks[ELIG_MONTHS] = {
+    { "2024-10",
+      { 13735667, 90570748, 15088920, 98299054 },
+      { 3840623, 11692591, 3319469, 15268318 },
+      { 0, 0, 0, 0 } },
+    { "2025-02",
+      { 15140259, 88236848, 17161172, 91413072 },
+      { 6831395, 22040486, 6770867, 20787832 },
+      { 17915817, 1541934, 4419685, 10845 } },
+};

@@ -34,6 +34,21 @@ struct elig_renewals {
     int64_t renewals;
 };
 
+#define ELIG_FACILITY_TYPES 4
+#define ELIG_MONTHS         2
+
+/** Online checks of one month by facility type (hospital, medical clinic, dental, pharmacy). */
+struct elig_month_checks {
+    const char *month;                  /**< "2025-02" */
+    int64_t total[ELIG_FACILITY_TYPES]; /**< checks, card + insurance card */
+    int64_t card[ELIG_FACILITY_TYPES];  /**< of which by card */
+    int64_t batch[ELIG_FACILITY_TYPES]; /**< batch checks, counted apart; 0 if not published */
+};
+
+/** "hospital", "medical_clinic", "dental_clinic", "pharmacy". */
+extern const char *const elig_facility_types[ELIG_FACILITY_TYPES];
+extern const struct elig_month_checks elig_month_checks[ELIG_MONTHS];
+
 extern const struct elig_age_band elig_age_bands[ELIG_AGE_BANDS];
 extern const struct elig_prefecture elig_prefectures[ELIG_PREFECTURES]; /**< by code - 1 */
 extern const struct elig_renewals elig_renewals[ELIG_RENEWAL_YEARS];

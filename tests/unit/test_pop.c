@@ -102,6 +102,35 @@ static void test_tables_match_csv(void **state)
     }
     assert_int_equal(k, ELIG_RENEWAL_YEARS);
     fclose(f);
+
+    f = open_csv("monthly_checks_by_facility.csv");
+    assert_non_null(fgets(line, sizeof line, f));
+    int cells = 0;
+    while (fgets(line, sizeof line, f)) {
+        char month[16], type[32];
+        long long total, card, insurance, batch = 0;
+        int got = sscanf(line, "%15[^,],%31[^,],%lld,%lld,%lld,%lld", month, type, &total, &card,
+                         &insurance, &batch);
+        assert_true(got >= 5);
+        if (strcmp(type, "total") == 0)
+            continue;
+        const struct elig_month_checks *m = NULL;
+        for (int i = 0; i < ELIG_MONTHS; i++)
+            if (strcmp(elig_month_checks[i].month, month) == 0)
+                m = &elig_month_checks[i];
+        assert_non_null(m);
+        int t = 0;
+        while (t < ELIG_FACILITY_TYPES && strcmp(elig_facility_types[t], type) != 0)
+            t++;
+        assert_true(t < ELIG_FACILITY_TYPES);
+        assert_int_equal(m->total[t], total);
+        assert_int_equal(m->card[t], card);
+        assert_int_equal(m->total[t] - m->card[t], insurance);
+        assert_int_equal(m->batch[t], got == 6 ? batch : 0);
+        cells++;
+    }
+    assert_int_equal(cells, ELIG_MONTHS * ELIG_FACILITY_TYPES);
+    fclose(f);
 }
 
 static uint64_t fnv(uint64_t h, const char *s, size_t n)

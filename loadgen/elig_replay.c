@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_replay: traffic against eligd, open or closed loop.
+ *
+ * Design: one thread, one io_uring, N connections. Frames are made on the
+ * fly from a counter-based stream (frame k is a pure function of the
+ * traffic seed and k): its facility type and method from the month's mix,
+ * its persons from the population, and for every check the answer the
+ * population implies. Frame k goes to connection k mod N; each connection
+ * keeps a FIFO of the frames it has in flight (answers come back in order)
+ * and a ring of the checks' expectations. A connection has at most one send
+ * in flight and one recv posted; everything that became due meanwhile goes
+ * out in the next send.
+ *
+ * Expectations, as of the population's reference date (the date every
+ * check asks about): the current key with the right birth date is valid
+ * (1); a mistyped birth date matches nothing (4); the key of a lost earlier
+ * qualification answers "lost, a newer one exists" (3); a registered card
+ * is valid unless its certificate expired (refused after the 3-month
+ * grace; either answer accepted inside the grace window's edges); any
+ * other card is refused as unregistered.
+ */
+#include "elig_replay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elig_error.h"
+#include "elig_le.h"
+#include "elig_proto.h"
+#include "elig_rules.h"
+#include "elig_tables.h"
+
+enum method { M_CARD, M_NUMBER, M_BATCH };
+enum expect { X_VALID, X_NO_MATCH, X_LOST_NEWER, X_UNREGISTERED, X_EXPIRED, X_VALID_OR_EXPIRED };
+
+struct check {
+    uint8_t type, method, expect;
+};
+
+struct frame {
+    uint64_t intended_ns;
+    uint32_t checks; /* entries (1 unless BATCH) */
+};
+
+struct conn {
+    int fd;
+    struct elig_pbuf out, wire;
+    bool send_busy;
+    uint8_t *in;
+    size_t in_len, in_cap;
+    struct frame *fifo; /* ring of frames in flight */
+    uint32_t f_head, f_len, f_cap;
+    struct check *cks; /* ring of their checks */
+    uint32_t c_head, c_len, c_cap;
+};
+
+struct replay {
+    const struct elig_replay_params *p;
+    struct elig_replay_report *r;
+    const struct elig_month_checks *m;
+    int64_t single_cum[4 * 2]; /* type x (card, number), by checks */
+    int64_t batch_cum[4];
+    double batch_share; /* of frames */
+    uint32_t date;      /* YYYYMMDD asked about */
+    elig_date_t today;
+    struct io_uring ring;
+    struct conn *conns;
+    struct elig_proto_answer ans;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t draw(const struct replay *rp, uint64_t k, uint64_t j)
+{
+    return mix(rp->p->seed * 0x9e3779b97f4a7c15ull ^ mix(k * 4096 + j + 1));
+}
+
+static unsigned pick(const int64_t *cum, unsigned n, uint64_t r)
+{
+    int64_t u = (int64_t)(r % (uint64_t)cum[n - 1]);
+    unsigned i = 0;
+    while (cum[i] <= u)
+        i++;
+    return i;
+}
+
+/* ---- the traffic -------------------------------------------------------- */
+
+static int setup_mix(struct replay *rp)
+{
+    for (int i = 0; i < ELIG_MONTHS; i++)
+        if (strcmp(elig_month_checks[i].month, rp->p->month) == 0)
+            rp->m = &elig_month_checks[i];
+    if (rp->m == NULL)
+        return -ENOENT;
+    int64_t c = 0, b = 0, singles = 0;
+    for (int t = 0; t < 4; t++) {
+        rp->single_cum[2 * t] = c += rp->m->card[t];
+        rp->single_cum[2 * t + 1] = c += rp->m->total[t] - rp->m->card[t];
+        rp->batch_cum[t] = b += rp->m->batch[t];
+        singles += rp->m->total[t];
+    }
+    /* batch checks are a share of checks; a frame carries batch_size of them */
+    double checks_share = (double)b / (double)(b + singles);
+    double bs = rp->p->batch_size;
+    rp->batch_share = b ? checks_share / bs / (checks_share / bs + (1 - checks_share)) : 0;
+    return 0;
+}
+
+static void facility(char out[ELIG_PROTO_FACILITY_LEN + 1], unsigned type, uint64_t r)
+{
+    static const char fee[4] = { '1', '1', '3', '4' };
+    unsigned pref = 1 + (unsigned)(r % 47);
+    out[0] = (char)('0' + pref / 10);
+    out[1] = (char)('0' + pref % 10);
+    out[2] = fee[type];
+    r /= 47;
+    for (int i = 9; i >= 3; i--, r /= 10)
+        out[i] = (char)('0' + r % 10);
+    out[10] = '\0';
+}
+
+/* One number check of person i (an entry of a BATCH when batch). */
+static void number_check(struct replay *rp, uint64_t k, unsigned j, struct elig_pbuf *b, bool batch,
+                         const char *fac, struct check *ck)
+{
+    struct elig_pop_person_keys key;
+    uint64_t i = draw(rp, k, 3 * j + 1) % elig_pop_persons(rp->p->pop);
+    elig_pop_keys(rp->p->pop, i, &key);
+    double u = (double)(draw(rp, k, 3 * j + 2) >> 11) / 9007199254740992.0;
+    struct elig_proto_number q = { .facility = fac, .date = rp->date, .birth = key.birth };
+    ck->expect = X_VALID;
+    const char *ins = key.insurer, *sym = key.symbol, *num = key.number, *br = key.branch;
+    if (u < rp->p->miss_share) {
+        /* the year before: a typing slip (29 February becomes the 28th) */
+        q.birth = key.birth - 10000 - (key.birth % 10000 == 229 ? 1 : 0);
+        ck->expect = X_NO_MATCH;
+    } else if (u < rp->p->miss_share + rp->p->lost_share && key.has_past) {
+        ins = key.past_insurer;
+        sym = key.past_symbol;
+        num = key.past_number;
+        br = "00";
+        ck->expect = X_LOST_NEWER;
+    }
+    q.insurer = ins;
+    q.insurer_len = (uint8_t)strlen(ins);
+    q.symbol = sym;
+    q.symbol_len = (uint8_t)strlen(sym);
+    q.number = num;
+    q.number_len = (uint8_t)strlen(num);
+    q.branch = br;
+    q.branch_len = (uint8_t)strlen(br);
+    elig_proto_number_encode(b, &q, batch);
+}
+
+/* Encode frame k into b; its checks into cks (at most batch_size). Returns the count. */
+static uint32_t make_frame(struct replay *rp, uint64_t k, struct elig_pbuf *b, struct check *cks)
+{
+    char fac[ELIG_PROTO_FACILITY_LEN + 1];
+    bool batch = (double)(draw(rp, k, 0) >> 11) / 9007199254740992.0 < rp->batch_share;
+    if (batch) {
+        unsigned type = pick(rp->batch_cum, 4, draw(rp, k, 4095));
+        facility(fac, type, draw(rp, k, 4094));
+        long at = elig_proto_frame_begin(b, ELIG_OP_BATCH, 0, 0, (uint32_t)k);
+        elig_proto_batch_head_encode(b, fac, (uint16_t)rp->p->batch_size);
+        for (unsigned j = 0; j < rp->p->batch_size; j++) {
+            cks[j] = (struct check){ .type = (uint8_t)type, .method = M_BATCH };
+            number_check(rp, k, j, b, true, fac, &cks[j]);
+        }
+        elig_proto_frame_end(b, at);
+        return rp->p->batch_size;
+    }
+    unsigned cell = pick(rp->single_cum, 8, draw(rp, k, 4095));
+    unsigned type = cell / 2;
+    facility(fac, type, draw(rp, k, 4094));
+    cks[0] = (struct check){ .type = (uint8_t)type, .method = cell % 2 ? M_NUMBER : M_CARD };
+    if (cks[0].method == M_NUMBER) {
+        long at = elig_proto_frame_begin(b, ELIG_OP_LOOKUP_NUMBER, 0, 0, (uint32_t)k);
+        number_check(rp, k, 0, b, false, fac, &cks[0]);
+        elig_proto_frame_end(b, at);
+        return 1;
+    }
+    struct elig_pop_person_keys key;
+    elig_pop_keys(rp->p->pop, draw(rp, k, 1) % elig_pop_persons(rp->p->pop), &key);
+    struct elig_proto_card q = { .facility = fac, .date = rp->date, .card_id = key.card };
+    if (!key.registered) {
+        cks[0].expect = X_UNREGISTERED;
+    } else {
+        elig_date_t exp;
+        elig_proto_date_in(key.cert_expiry, &exp);
+        cks[0].expect = exp >= rp->today        ? X_VALID
+                        : exp + 100 < rp->today ? X_EXPIRED
+                                                : X_VALID_OR_EXPIRED;
+    }
+    long at = elig_proto_frame_begin(b, ELIG_OP_LOOKUP_CARD, 0, 0, (uint32_t)k);
+    elig_proto_card_encode(b, &q);
+    elig_proto_frame_end(b, at);
+    return 1;
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+static bool as_expected(const struct check *ck, const struct elig_proto_answer *a)
+{
+    switch (ck->expect) {
+    case X_VALID:
+        return a->validity == ELIG_VALID;
+    case X_NO_MATCH:
+        return a->validity == ELIG_NO_MATCH;
+    case X_LOST_NEWER:
+        return a->validity == ELIG_LOST_NEWER;
+    case X_UNREGISTERED:
+        return a->validity == 0 && a->refusal == ELIG_REFUSE_CARD_UNREGISTERED;
+    case X_EXPIRED:
+        return a->validity == 0 && a->refusal == ELIG_REFUSE_CERT_EXPIRED;
+    default:
+        return a->validity == ELIG_VALID ||
+               (a->validity == 0 && a->refusal == ELIG_REFUSE_CERT_EXPIRED);
+    }
+}
+
+static void count_check(struct replay *rp, const struct check *ck,
+                        const struct elig_proto_answer *a)
+{
+    struct elig_replay_report *r = rp->r;
+    r->checks_answered++;
+    r->answered[ck->type][ck->method]++;
+    if (a->status != ELIG_AS_OK) {
+        r->check_errors++;
+        return;
+    }
+    r->validity[a->validity < 6 ? a->validity : 0]++;
+    r->unexpected += !as_expected(ck, a);
+}
+
+/* Consume the complete answers at the front of c's input. */
+static int take_answers(struct replay *rp, struct conn *c, uint64_t now)
+{
+    size_t off = 0;
+    for (;;) {
+        struct elig_proto_header h;
+        size_t have = c->in_len - off;
+        int rc = elig_proto_header_decode(c->in + off, have, true, &h);
+        if (rc == -EAGAIN || (rc == 0 && have < ELIG_PROTO_HEADER + (size_t)h.body_len))
+            break;
+        if (rc || c->f_len == 0)
+            return -ELIG_EPROTO;
+        const uint8_t *body = c->in + off + ELIG_PROTO_HEADER;
+        struct frame *f = &c->fifo[c->f_head];
+        elig_hist_record(&rp->r->latency, now - f->intended_ns);
+        rp->r->frames_answered++;
+        size_t bo = 0;
+        uint16_t n = 1;
+        if (h.status != ELIG_PS_OK)
+            rp->r->frame_errors++;
+        else if (h.opcode == ELIG_OP_BATCH &&
+                 elig_proto_batch_answer_count(body, h.body_len, &bo, &n))
+            return -ELIG_EPROTO;
+        for (uint32_t j = 0; j < f->checks; j++) {
+            const struct check *ck = &c->cks[(c->c_head + j) % c->c_cap];
+            if (h.status != ELIG_PS_OK)
+                continue;
+            if (n != f->checks || elig_proto_answer_decode(body, h.body_len, &bo, &rp->ans))
+                return -ELIG_EPROTO;
+            count_check(rp, ck, &rp->ans);
+        }
+        c->c_head = (c->c_head + f->checks) % c->c_cap;
+        c->c_len -= f->checks;
+        c->f_head = (c->f_head + 1) % c->f_cap;
+        c->f_len--;
+        off += ELIG_PROTO_HEADER + h.body_len;
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+    return 0;
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static int connect_to(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || colon - addr > 63)
+        return -EINVAL;
+    char host[64];
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1)) };
+    if (inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &sa.sin_addr) != 1)
+        return -EINVAL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+static void post_recv(struct replay *rp, unsigned ci)
+{
+    struct conn *c = &rp->conns[ci];
+    if (c->in_cap - c->in_len < 65536) {
+        c->in_cap = c->in_cap * 2 + 65536;
+        c->in = realloc(c->in, c->in_cap);
+    }
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&rp->ring);
+    io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    io_uring_sqe_set_data64(sqe, (uint64_t)ci << 1 | 1);
+}
+
+static void post_send(struct replay *rp, unsigned ci)
+{
+    struct conn *c = &rp->conns[ci];
+    if (c->send_busy || c->out.len == 0)
+        return;
+    struct elig_pbuf t = c->wire;
+    c->wire = c->out;
+    c->out = t;
+    c->out.len = 0;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&rp->ring);
+    io_uring_prep_send(sqe, c->fd, c->wire.data, c->wire.len, MSG_NOSIGNAL | MSG_WAITALL);
+    io_uring_sqe_set_data64(sqe, (uint64_t)ci << 1);
+    c->send_busy = true;
+}
+
+/* Queue frame k on connection ci. */
+static void queue_frame(struct replay *rp, unsigned ci, uint64_t k, uint64_t intended)
+{
+    struct conn *c = &rp->conns[ci];
+    struct check cks[ELIG_PROTO_BATCH_MAX];
+    uint32_t n = make_frame(rp, k, &c->out, cks);
+    if (c->f_len == c->f_cap) { /* grow the rings, keeping their order */
+        struct frame *f = malloc(2 * c->f_cap * sizeof *f);
+        for (uint32_t j = 0; j < c->f_len; j++)
+            f[j] = c->fifo[(c->f_head + j) % c->f_cap];
+        free(c->fifo);
+        c->fifo = f;
+        c->f_head = 0;
+        c->f_cap *= 2;
+    }
+    while (c->c_cap - c->c_len < n) {
+        struct check *x = malloc(2 * c->c_cap * sizeof *x);
+        for (uint32_t j = 0; j < c->c_len; j++)
+            x[j] = c->cks[(c->c_head + j) % c->c_cap];
+        free(c->cks);
+        c->cks = x;
+        c->c_head = 0;
+        c->c_cap *= 2;
+    }
+    c->fifo[(c->f_head + c->f_len++) % c->f_cap] = (struct frame){ intended, n };
+    for (uint32_t j = 0; j < n; j++) {
+        c->cks[(c->c_head + c->c_len++) % c->c_cap] = cks[j];
+        rp->r->sent[cks[j].type][cks[j].method]++;
+    }
+    rp->r->frames_sent++;
+    rp->r->checks_sent += n;
+}
+
+static int run(struct replay *rp)
+{
+    const struct elig_replay_params *p = rp->p;
+    unsigned nc = p->connections;
+    uint64_t k = 0;
+    uint64_t t0 = now_ns(), last_send = t0;
+    double interval = p->rate > 0 ? 1e9 / p->rate : 0;
+    for (unsigned i = 0; i < nc; i++)
+        post_recv(rp, i);
+    int rc = 0;
+    while (rc == 0) {
+        uint64_t now = now_ns();
+        /* send what is due: by schedule (open loop) or up to depth (closed loop) */
+        if (rp->r->checks_sent < p->checks) {
+            if (interval > 0) {
+                while (rp->r->checks_sent < p->checks &&
+                       t0 + (uint64_t)((double)k * interval) <= now) {
+                    queue_frame(rp, (unsigned)(k % nc), k, t0 + (uint64_t)((double)k * interval));
+                    k++;
+                }
+            } else {
+                for (unsigned i = 0; i < nc && rp->r->checks_sent < p->checks; i++)
+                    while (rp->conns[i].f_len < p->depth && rp->r->checks_sent < p->checks)
+                        queue_frame(rp, i, k++, now);
+            }
+            last_send = now;
+        }
+        for (unsigned i = 0; i < nc; i++)
+            post_send(rp, i);
+        if (rp->r->checks_sent >= p->checks && rp->r->frames_answered == rp->r->frames_sent)
+            break;
+        if (rp->r->checks_sent >= p->checks && now - last_send > (uint64_t)(p->timeout_s * 1e9)) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        uint64_t next = interval > 0 && rp->r->checks_sent < p->checks
+                            ? t0 + (uint64_t)((double)k * interval)
+                            : now + 100000000;
+        struct __kernel_timespec ts = { .tv_sec = 0,
+                                        .tv_nsec = next > now ? (long long)(next - now) : 0 };
+        if (ts.tv_nsec >= 1000000000)
+            ts.tv_nsec = 999999999;
+        struct io_uring_cqe *cqe;
+        io_uring_submit_and_wait_timeout(&rp->ring, &cqe, 1, &ts, NULL);
+        unsigned head, seen = 0;
+        now = now_ns();
+        io_uring_for_each_cqe(&rp->ring, head, cqe)
+        {
+            unsigned ci = (unsigned)(cqe->user_data >> 1);
+            struct conn *c = &rp->conns[ci];
+            seen++;
+            if (rc)
+                continue;
+            if (cqe->user_data & 1) {
+                if (cqe->res <= 0) {
+                    rc = cqe->res ? cqe->res : -ECONNRESET;
+                    continue;
+                }
+                c->in_len += (size_t)cqe->res;
+                rc = take_answers(rp, c, now);
+                if (rc == 0)
+                    post_recv(rp, ci);
+            } else {
+                c->send_busy = false;
+                if (cqe->res < (int)c->wire.len)
+                    rc = cqe->res < 0 ? cqe->res : -EIO;
+                c->wire.len = 0;
+            }
+        }
+        io_uring_cq_advance(&rp->ring, seen);
+    }
+    rp->r->seconds = (double)(now_ns() - t0) / 1e9;
+    return rc;
+}
+
+int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_report *r)
+{
+    struct elig_replay_params p = *params;
+    if (!p.server || !p.pop || !p.month || p.checks == 0)
+        return -EINVAL;
+    if (!p.connections)
+        p.connections = 16;
+    if (!p.depth)
+        p.depth = 16;
+    if (!p.batch_size || p.batch_size > ELIG_PROTO_BATCH_MAX)
+        p.batch_size = 32;
+    if (!p.timeout_s)
+        p.timeout_s = 30;
+    struct replay *rp = calloc(1, sizeof(*rp));
+    if (rp == NULL)
+        return -ENOMEM;
+    memset(r, 0, sizeof(*r));
+    elig_hist_reset(&r->latency);
+    rp->p = &p;
+    rp->r = r;
+    int rc = setup_mix(rp);
+    if (rc == 0)
+        rc = io_uring_queue_init(4 * p.connections + 16, &rp->ring, 0);
+    if (rc) {
+        free(rp);
+        return rc;
+    }
+    /* the day every check asks about: the population's reference date */
+    rp->today = elig_pop_today(p.pop);
+    rp->date = elig_proto_date_out(rp->today);
+    rp->conns = calloc(p.connections, sizeof *rp->conns);
+    for (unsigned i = 0; rc == 0 && i < p.connections; i++) {
+        struct conn *c = &rp->conns[i];
+        c->f_cap = c->c_cap = 1024;
+        c->fifo = malloc(c->f_cap * sizeof *c->fifo);
+        c->cks = malloc(c->c_cap * sizeof *c->cks);
+        if ((c->fd = connect_to(p.server)) < 0)
+            rc = c->fd;
+    }
+    if (rc == 0)
+        rc = run(rp);
+    io_uring_queue_exit(&rp->ring);
+    for (unsigned i = 0; i < p.connections; i++) {
+        struct conn *c = &rp->conns[i];
+        if (c->fd > 0)
+            close(c->fd);
+        elig_pbuf_free(&c->out);
+        elig_pbuf_free(&c->wire);
+        free(c->in);
+        free(c->fifo);
+        free(c->cks);
+    }
+    free(rp->conns);
+    free(rp);
+    return rc;
+}
