@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "elig_key.h"
+#include "elig_rand.h"
 #include "elig_record.h"
 #include "elig_tables.h"
 
@@ -144,32 +145,18 @@ static const struct name given_female[] = {
 
 static uint64_t mix(uint64_t x)
 {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
+    return elig_mix64(x);
 }
 
-/* Draw k of person i. */
+/* Draw k of person i (64 draws a person: the population's streams). */
 static uint64_t rnd(const struct elig_pop *pop, uint64_t i, uint64_t k)
 {
-    return mix(pop->p.seed * 0x9e3779b97f4a7c15ull ^ mix(i * 64 + k + 1));
+    return elig_mix64(pop->p.seed * 0x9e3779b97f4a7c15ull ^ elig_mix64(i * 64 + k + 1));
 }
 
-/* Index of the first cumulative weight above u (u < cum[n - 1]). */
 static unsigned pick(const int64_t *cum, unsigned n, uint64_t r)
 {
-    int64_t u = (int64_t)(r % (uint64_t)cum[n - 1]);
-    unsigned lo = 0, hi = n - 1;
-    while (lo < hi) {
-        unsigned mid = (lo + hi) / 2;
-        if (cum[mid] > u)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    return elig_pick(cum, n, r);
 }
 
 /* ---- insurers ---------------------------------------------------------- */

@@ -36,6 +36,7 @@
 #include "elig_error.h"
 #include "elig_le.h"
 #include "elig_proto.h"
+#include "elig_rand.h"
 #include "elig_rules.h"
 #include "elig_tables.h"
 
@@ -84,27 +85,9 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 static uint64_t draw(const struct replay *rp, uint64_t k, uint64_t j)
 {
-    return mix(rp->p->seed * 0x9e3779b97f4a7c15ull ^ mix(k * 4096 + j + 1));
-}
-
-static unsigned pick(const int64_t *cum, unsigned n, uint64_t r)
-{
-    int64_t u = (int64_t)(r % (uint64_t)cum[n - 1]);
-    unsigned i = 0;
-    while (cum[i] <= u)
-        i++;
-    return i;
+    return elig_draw(rp->p->seed, k, j);
 }
 
 /* ---- the traffic -------------------------------------------------------- */
@@ -150,7 +133,7 @@ static void number_check(struct replay *rp, uint64_t k, unsigned j, struct elig_
     struct elig_pop_person_keys key;
     uint64_t i = draw(rp, k, 3 * j + 1) % elig_pop_persons(rp->p->pop);
     elig_pop_keys(rp->p->pop, i, &key);
-    double u = (double)(draw(rp, k, 3 * j + 2) >> 11) / 9007199254740992.0;
+    double u = elig_unit(draw(rp, k, 3 * j + 2));
     struct elig_proto_number q = { .facility = fac, .date = rp->date, .birth = key.birth };
     ck->expect = X_VALID;
     const char *ins = key.insurer, *sym = key.symbol, *num = key.number, *br = key.branch;
@@ -180,9 +163,9 @@ static void number_check(struct replay *rp, uint64_t k, unsigned j, struct elig_
 static uint32_t make_frame(struct replay *rp, uint64_t k, struct elig_pbuf *b, struct check *cks)
 {
     char fac[ELIG_PROTO_FACILITY_LEN + 1];
-    bool batch = (double)(draw(rp, k, 0) >> 11) / 9007199254740992.0 < rp->batch_share;
+    bool batch = elig_unit(draw(rp, k, 0)) < rp->batch_share;
     if (batch) {
-        unsigned type = pick(rp->batch_cum, 4, draw(rp, k, 4095));
+        unsigned type = elig_pick(rp->batch_cum, 4, draw(rp, k, 4095));
         facility(fac, type, draw(rp, k, 4094));
         long at = elig_proto_frame_begin(b, ELIG_OP_BATCH, 0, 0, (uint32_t)k);
         elig_proto_batch_head_encode(b, fac, (uint16_t)rp->p->batch_size);
@@ -193,7 +176,7 @@ static uint32_t make_frame(struct replay *rp, uint64_t k, struct elig_pbuf *b, s
         elig_proto_frame_end(b, at);
         return rp->p->batch_size;
     }
-    unsigned cell = pick(rp->single_cum, 8, draw(rp, k, 4095));
+    unsigned cell = elig_pick(rp->single_cum, 8, draw(rp, k, 4095));
     unsigned type = cell / 2;
     facility(fac, type, draw(rp, k, 4094));
     cks[0] = (struct check){ .type = (uint8_t)type, .method = cell % 2 ? M_NUMBER : M_CARD };
