@@ -368,7 +368,8 @@ static int cmd_replay(int argc, char **argv)
                                      .miss_share = 0.02,
                                      .lost_share = 0.03,
                                      .connections = 16,
-                                     .depth = 16 };
+                                     .depth = 16,
+                                     .progress = true };
     bool json = false;
     char *end;
     optind = 1;

@@ -27,6 +27,7 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -376,9 +377,18 @@ static int run(struct replay *rp)
     double interval = p->rate > 0 ? 1e9 / p->rate : 0;
     for (unsigned i = 0; i < nc; i++)
         post_recv(rp, i);
+    bool tty = p->progress && isatty(STDERR_FILENO);
+    uint64_t shown = t0;
     int rc = 0;
     while (rc == 0) {
         uint64_t now = now_ns();
+        if (tty && now - shown > 500000000) { /* progress on a terminal only */
+            shown = now;
+            double done = (double)rp->r->checks_answered / (double)p->checks;
+            double secs = (double)(now - t0) / 1e9;
+            fprintf(stderr, "\relig-loadgen: %5.1f%%, %.0f checks/s, ETA %.0f s   ", 100 * done,
+                    (double)rp->r->checks_answered / secs, done > 0 ? secs / done - secs : 0.0);
+        }
         /* send what is due: by schedule (open loop) or up to depth (closed loop) */
         if (rp->r->checks_sent < p->checks) {
             if (interval > 0) {
@@ -439,6 +449,8 @@ static int run(struct replay *rp)
         io_uring_cq_advance(&rp->ring, seen);
     }
     rp->r->seconds = (double)(now_ns() - t0) / 1e9;
+    if (tty)
+        fputc('\n', stderr);
     return rc;
 }
 

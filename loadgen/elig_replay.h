@@ -2,6 +2,7 @@
 #ifndef ELIG_REPLAY_H
 #define ELIG_REPLAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "elig_hist.h"
@@ -37,6 +38,7 @@ struct elig_replay_params {
     double miss_share;          /**< number checks with a mistyped birth date (default 0.02) */
     double lost_share;          /**< number checks on a lost qualification (default 0.03) */
     double timeout_s;           /**< give up waiting for answers after the last send (default 30) */
+    bool progress;              /**< progress (rate, ETA) on stderr when it is a terminal */
 };
 
 /** What happened. Arrays are [facility type][method]. */
