@@ -451,3 +451,15 @@ void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit
              (unsigned long long)st->applied_lsn, st->seconds);
     emit(ctx, false, line);
 }
+
+void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_fn emit, void *ctx)
+{
+    if (rc != -ELIG_ELOGTAIL)
+        return;
+    char line[1024];
+    snprintf(line, sizeof line,
+             "the log ends in a bad record: %s at offset %llu of %s (--truncate-tail cuts it "
+             "there)",
+             elig_log_stop_name(st->tail.stop), (unsigned long long)st->tail.offset, st->tail.file);
+    emit(ctx, true, line);
+}

@@ -66,6 +66,13 @@ typedef void (*elig_db_report_fn)(void *ctx, bool warning, const char *line);
  */
 void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit, void *ctx);
 
+/**
+ * After elig_db_open() failed with rc: what the operator must know beyond
+ * elig_strerror(rc), one line at a time (for -ELIG_ELOGTAIL: where the log
+ * ends in a bad record and how to cut it). Nothing for other errors.
+ */
+void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_fn emit, void *ctx);
+
 /** An open store (opaque). */
 struct elig_db;
 

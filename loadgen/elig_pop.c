@@ -2,8 +2,8 @@
 /*
  * elig_pop: the synthetic population generator.
  *
- * Design: person i is drawn from a counter-based random stream, rnd(i, k)
- * = mix(seed, i, k) for draw k, so any person can be generated alone, in
+ * Design: person i is drawn from a counter-based random stream (elig_rand.h):
+ * draw k is a mix of (seed, i, k), so any person can be generated alone, in
  * any order, by any thread, and the output is a pure function of the
  * parameters. Table-driven draws (age band and sex, prefecture, expiry year)
  * go through cumulative weight arrays prepared once in elig_pop_create();
@@ -143,20 +143,16 @@ static const struct name given_female[] = {
 
 /* ---- random draws ------------------------------------------------------ */
 
-static uint64_t mix(uint64_t x)
-{
-    return elig_mix64(x);
-}
-
 /* Draw k of person i (64 draws a person: the population's streams). */
 static uint64_t rnd(const struct elig_pop *pop, uint64_t i, uint64_t k)
 {
     return elig_mix64(pop->p.seed * 0x9e3779b97f4a7c15ull ^ elig_mix64(i * 64 + k + 1));
 }
 
-static unsigned pick(const int64_t *cum, unsigned n, uint64_t r)
+/* Draw k of person i as a uniform number in [0, 1). */
+static double uniform(const struct elig_pop *pop, uint64_t i, uint64_t k)
 {
-    return elig_pick(cum, n, r);
+    return elig_unit(rnd(pop, i, k));
 }
 
 /* ---- insurers ---------------------------------------------------------- */
@@ -316,14 +312,14 @@ struct person {
 
 static void draw_person(const struct elig_pop *pop, uint64_t i, struct person *ps)
 {
-    unsigned cell = pick(pop->band_cum, ELIG_AGE_BANDS * 2, rnd(pop, i, 0));
+    unsigned cell = elig_pick(pop->band_cum, ELIG_AGE_BANDS * 2, rnd(pop, i, 0));
     ps->band = cell / 2;
     ps->sex = cell % 2 ? ELIG_SEX_FEMALE : ELIG_SEX_MALE;
     const struct elig_age_band *b = &elig_age_bands[ps->band];
     ps->age = (unsigned)(b->lo + (int)(rnd(pop, i, 1) % (uint64_t)(b->hi - b->lo + 1)));
     ps->birth = (elig_date_t)(add_years(pop->p.today, -(int)ps->age) - 1 -
                               (elig_date_t)(rnd(pop, i, 2) % 365));
-    ps->pref = pick(pop->pref_cum, ELIG_PREFECTURES, rnd(pop, i, 3));
+    ps->pref = elig_pick(pop->pref_cum, ELIG_PREFECTURES, rnd(pop, i, 3));
     uint64_t r = rnd(pop, i, 4);
     if (r % 1000 < 3) {
         ps->fam = &family_rare[(r >> 10) % COUNT(family_rare)];
@@ -463,17 +459,17 @@ static void draw(const struct elig_pop *pop, uint64_t i, struct pp *q)
     const struct elig_age_band *b = &elig_age_bands[ps->band];
     double held = ps->sex == ELIG_SEX_MALE ? (double)b->held_male / b->pop_male
                                            : (double)b->held_female / b->pop_female;
-    double u = (double)(rnd(pop, i, 16) >> 11) / 9007199254740992.0;
+    double u = uniform(pop, i, 16);
     q->holds = u < held;
     q->registered = u < held * elig_registration_share;
     /* mix is a bijection: distinct persons get distinct cards */
-    q->card = mix(q->id ^ mix(pop->p.seed + 0xCA7D));
+    q->card = elig_mix64(q->id ^ elig_mix64(pop->p.seed + 0xCA7D));
     elig_date_t start;
     elig_date_from_ymd(2021, 10, 20, &start);
     q->reg = today > start ? (elig_date_t)(start + rnd(pop, i, 17) % (today - start + 1)) : today;
     if (q->reg < q->from)
         q->reg = q->from < today ? q->from : today;
-    unsigned y = pick(pop->fy_cum, (unsigned)pop->nfy, rnd(pop, i, 18));
+    unsigned y = elig_pick(pop->fy_cum, (unsigned)pop->nfy, rnd(pop, i, 18));
     elig_date_from_ymd(pop->fy[y], 4, 1, &q->expiry);
     q->expiry = (elig_date_t)(q->expiry + rnd(pop, i, 19) % 365);
 }
@@ -568,11 +564,6 @@ static double unregistered_share(void)
     return unreg / pop;
 }
 
-static double uniform(const struct elig_pop *pop, uint64_t i, uint64_t k)
-{
-    return (double)(rnd(pop, i, k) >> 11) / 9007199254740992.0;
-}
-
 /* The first day in [d0, d1) whose statutory co-payment differs from d0's, or 0. */
 static elig_date_t copay_change(elig_date_t birth, elig_date_t d0, elig_date_t d1)
 {
@@ -594,7 +585,6 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
     struct out o;
 #define LINE_START() (o = (struct out){ .p = buf, .end = buf + sizeof buf })
 #define LINE_END(d)  (put(&o, "\n", 1), emit(ctx, (unsigned)((d)-m0), buf, (size_t)(o.p - buf)))
-    const int rel = q.dependent ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED;
     bool moved = false;
     /* deaths: the qualification is lost (reason 01) and nothing else happens */
     double death = q.ps.age >= 75 ? DEATH_75 : DEATH_UNDER_75;
@@ -690,7 +680,6 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
         o.p--;
         LINE_END(child.birth);
     }
-    (void)rel;
     if (moved)
         return; /* card events come from the new insurer next month */
     /* cards */

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elig_addr.h"
 #include "elig_error.h"
 #include "elig_le.h"
 #include "elig_proto.h"
@@ -286,14 +287,8 @@ static int take_answers(struct replay *rp, struct conn *c, uint64_t now)
 
 static int connect_to(const char *addr)
 {
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon - addr > 63)
-        return -EINVAL;
-    char host[64];
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1)) };
-    if (inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &sa.sin_addr) != 1)
+    struct sockaddr_in sa;
+    if (elig_addr_parse(addr, &sa) || sa.sin_port == 0)
         return -EINVAL;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)

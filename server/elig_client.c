@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "elig_addr.h"
 #include "elig_codec.h"
 #include "elig_error.h"
 #include "elig_le.h"
@@ -59,22 +60,8 @@ static int make_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *l
         *len = sizeof(*un);
         return 0;
     }
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon == addr || colon - addr > 63)
-        return -EINVAL;
-    char host[64];
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end || end == colon + 1 || port == 0 || port > 65535)
-        return -EINVAL;
     struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+    if (elig_addr_parse(addr, in) || in->sin_port == 0) /* a server has a port */
         return -EINVAL;
     *len = sizeof(*in);
     return 0;
@@ -268,13 +255,16 @@ int elig_client_call(struct elig_client *c, uint8_t opcode, const void *body, si
     return rc;
 }
 
-/* Send the lookup body encoded in scratch, decode its single answer. */
-static int lookup(struct elig_client *c, uint8_t opcode, const struct elig_pbuf *scratch,
-                  struct elig_proto_answer *a, uint8_t *status)
+/* Send the lookup frame just queued (request id), decode its single answer. */
+static int lookup(struct elig_client *c, uint32_t id, struct elig_proto_answer *a, uint8_t *status)
 {
     struct elig_proto_header h;
     const uint8_t *body;
-    int rc = elig_client_call(c, opcode, scratch->data, scratch->len, &h, &body);
+    int rc = elig_client_flush(c);
+    if (rc == 0)
+        rc = elig_client_recv(c, &h, &body);
+    if (rc == 0 && h.request_id != id && h.status == ELIG_PS_OK)
+        rc = -ELIG_EPROTO;
     if (rc)
         return rc;
     *status = h.status;
@@ -288,23 +278,33 @@ static int lookup(struct elig_client *c, uint8_t opcode, const struct elig_pbuf 
 int elig_client_lookup_number(struct elig_client *c, const struct elig_proto_number *q,
                               struct elig_proto_answer *a, uint8_t *status)
 {
-    struct elig_pbuf scratch = { 0 };
-    int rc = elig_proto_number_encode(&scratch, q, false);
-    if (rc == 0)
-        rc = lookup(c, ELIG_OP_LOOKUP_NUMBER, &scratch, a, status);
-    elig_pbuf_free(&scratch);
-    return rc;
+    uint32_t id;
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_LOOKUP_NUMBER, &id);
+    size_t start = b ? (size_t)c->frame_at : 0;
+    int rc = b ? elig_proto_number_encode(b, q, false) : -ENOMEM;
+    if (rc) {
+        if (b)
+            b->len = start; /* nothing of the frame stays queued */
+        return rc;
+    }
+    elig_client_end(c);
+    return lookup(c, id, a, status);
 }
 
 int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card *q,
                             struct elig_proto_answer *a, uint8_t *status)
 {
-    struct elig_pbuf scratch = { 0 };
-    int rc = elig_proto_card_encode(&scratch, q);
-    if (rc == 0)
-        rc = lookup(c, ELIG_OP_LOOKUP_CARD, &scratch, a, status);
-    elig_pbuf_free(&scratch);
-    return rc;
+    uint32_t id;
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_LOOKUP_CARD, &id);
+    size_t start = b ? (size_t)c->frame_at : 0;
+    int rc = b ? elig_proto_card_encode(b, q) : -ENOMEM;
+    if (rc) {
+        if (b)
+            b->len = start;
+        return rc;
+    }
+    elig_client_end(c);
+    return lookup(c, id, a, status);
 }
 
 int elig_client_stats(struct elig_client *c, uint8_t opcode, elig_client_stat_fn fn, void *ctx,

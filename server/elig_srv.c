@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elig_addr.h"
 #include "elig_check.h"
 #include "elig_codec.h"
 #include "elig_error.h"
@@ -108,7 +109,6 @@ struct conn {
     uint64_t partial_ms; /* when the incomplete frame at in_off began; 0: none */
     uint64_t active_ms;  /* last byte received */
     uint64_t linger_ms;  /* when lingering began */
-    uint32_t listener;   /* which listener accepted it */
 };
 
 /* A frame of this round, answered in order after the checks run. */
@@ -193,26 +193,6 @@ static void stat_add(_Atomic uint64_t *c, uint64_t n)
 }
 
 /* ---- addresses and listeners ------------------------------------------ */
-
-static int parse_addr(const char *s, struct sockaddr_in *sa)
-{
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || colon == s || colon - s > 63)
-        return -EINVAL;
-    char host[64];
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end || end == colon + 1 || port > 65535)
-        return -EINVAL;
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
-}
 
 static int tcp_listener(const struct sockaddr_in *sa, bool reuseport, uint16_t *bound)
 {
@@ -458,7 +438,7 @@ static void conn_settle(struct loop *l, uint32_t slot)
         conn_linger(l, slot);
 }
 
-static void conn_open(struct loop *l, int fd, uint32_t listener)
+static void conn_open(struct loop *l, int fd)
 {
     struct elig_srv *s = l->srv;
     if (l->kind == LOOP_FACILITY &&
@@ -491,7 +471,6 @@ static void conn_open(struct loop *l, int fd, uint32_t listener)
     c->out = out;
     c->wire = wire;
     c->fd = fd;
-    c->listener = listener;
     c->active_ms = l->now_ms;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails harmlessly on Unix */
@@ -529,7 +508,7 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe, uint32_t which)
         if (l->draining)
             close(cqe->res);
         else
-            conn_open(l, cqe->res, which);
+            conn_open(l, cqe->res);
     } else if (cqe->res != -ECANCELED && cqe->res != -EBADF) {
         elig_slog(ELIG_SLOG_WARN, "accept: %s", elig_strerror(cqe->res));
     }
@@ -1308,7 +1287,7 @@ static int open_listeners(struct elig_srv *s)
 {
     const struct elig_srv_params *p = &s->p;
     struct sockaddr_in sa;
-    if (parse_addr(p->listen, &sa))
+    if (elig_addr_parse(p->listen, &sa))
         return -EINVAL;
     unsigned workers = s->nloops - (p->db ? 1 : 0);
     for (unsigned i = 0; i < workers; i++) {
@@ -1333,7 +1312,7 @@ static int open_listeners(struct elig_srv *s)
     }
     if (p->admin_listen) {
         struct sockaddr_in asa;
-        if (parse_addr(p->admin_listen, &asa) || (!is_loopback(&asa) && !p->admin_any))
+        if (elig_addr_parse(p->admin_listen, &asa) || (!is_loopback(&asa) && !p->admin_any))
             return -EINVAL;
         int fd = tcp_listener(&asa, false, &s->admin_port);
         if (fd < 0)

@@ -842,12 +842,7 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
             fputs("eligctl: another writer holds the store: if eligd serves it, go through its "
                   "admin socket (--admin DATA/eligd.sock)\n",
                   stderr);
-        if (rc == -ELIG_ELOGTAIL)
-            fprintf(stderr,
-                    "eligctl: the log ends in a bad record: %s at offset %llu of %s "
-                    "(--truncate-tail cuts it there)\n",
-                    elig_log_stop_name(st.tail.stop), (unsigned long long)st.tail.offset,
-                    st.tail.file);
+        elig_db_open_report(rc, &st, print_start_line, NULL);
         return EXIT_USAGE;
     }
     print_start(&st);

@@ -208,6 +208,13 @@ static void log_start_line(void *ctx, bool warning, const char *line)
     elig_slog(warning ? ELIG_SLOG_WARN : ELIG_SLOG_INFO, "%s", line);
 }
 
+static void log_error_line(void *ctx, bool warning, const char *line)
+{
+    (void)ctx;
+    (void)warning;
+    elig_slog(ELIG_SLOG_ERROR, "%s", line);
+}
+
 /* Open what will be served: the store, or an attached segment. */
 static int open_data(struct options *o, struct elig_db **db, struct elig_index **ix)
 {
@@ -222,12 +229,7 @@ static int open_data(struct options *o, struct elig_db **db, struct elig_index *
     int rc = elig_db_open(&o->db, db, &st);
     if (rc) {
         elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->db.data_dir, elig_strerror(rc));
-        if (rc == -ELIG_ELOGTAIL)
-            elig_slog(ELIG_SLOG_ERROR,
-                      "the log ends in a bad record: %s at offset %llu of %s "
-                      "(--truncate-tail cuts it there)",
-                      elig_log_stop_name(st.tail.stop), (unsigned long long)st.tail.offset,
-                      st.tail.file);
+        elig_db_open_report(rc, &st, log_error_line, NULL);
         return rc;
     }
     elig_db_start_report(&st, log_start_line, NULL);

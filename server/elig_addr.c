@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_addr: "HOST:PORT" into a sockaddr_in, shared by the server's
+ * listeners, the client library and the load generator so that every
+ * program accepts the same addresses and refuses the same mistakes.
+ */
+#include "elig_addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int elig_addr_parse(const char *s, struct sockaddr_in *out)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || colon - s > 63)
+        return -EINVAL;
+    char host[64];
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || port > 65535)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    out->sin_family = AF_INET;
+    out->sin_port = htons((uint16_t)port);
+    const char *ip = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    return inet_pton(AF_INET, ip, &out->sin_addr) == 1 ? 0 : -EINVAL;
+}
