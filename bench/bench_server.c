@@ -28,7 +28,6 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,11 +38,13 @@
 #include <unistd.h>
 
 #include "elig_bench.h"
+#include "elig_addr.h"
 #include "elig_error.h"
 #include "elig_hist.h"
 #include "elig_index.h"
 #include "elig_le.h"
 #include "elig_proto.h"
+#include "elig_resp.h"
 
 #define EXIT_FAIL 1
 #define MAXQ      (1u << 20)
@@ -132,15 +133,8 @@ static size_t answer_len(enum sys sys, const uint8_t *p, size_t len)
         size_t n = ELIG_PROTO_HEADER + elig_rd32(p + 12);
         return len >= n ? n : 0;
     }
-    /* "$<n>\r\n<bytes>\r\n" or "$-1\r\n" */
-    const uint8_t *nl = memchr(p, '\n', len);
-    if (nl == NULL)
-        return 0;
-    if (p[1] == '-')
-        return (size_t)(nl - p) + 1;
-    size_t n = strtoul((const char *)p + 1, NULL, 10);
-    size_t total = (size_t)(nl - p) + 1 + n + 2;
-    return len >= total ? total : 0;
+    long n = elig_resp_parse(p, len, NULL);
+    return n > 0 ? (size_t)n : 0;
 }
 
 /* ---- processes -------------------------------------------------------------- */
@@ -187,17 +181,10 @@ static void stop(pid_t pid)
 
 static int tcp_connect(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
+    int fd = elig_addr_connect(addr);
+    return fd < 0 ? -1 : fd;
 }
 
 static uint16_t free_port(void)
@@ -222,34 +209,6 @@ static int write_all(int fd, const uint8_t *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
-}
-
-/* Read until `want` RESP answers have arrived; returns how many were errors. */
-static long redis_drain(int fd, uint64_t want)
-{
-    static uint8_t buf[1 << 16];
-    size_t have = 0;
-    long errors = 0;
-    while (want) {
-        ssize_t r = read(fd, buf + have, sizeof buf - have);
-        if (r <= 0)
-            return -1;
-        have += (size_t)r;
-        size_t off = 0;
-        for (;;) {
-            const uint8_t *nl = memchr(buf + off, '\n', have - off);
-            if (nl == NULL)
-                break;
-            if (buf[off] != '+' && buf[off] != '$' && buf[off] != ':')
-                errors++;
-            off = (size_t)(nl - buf) + 1;
-            if (--want == 0)
-                break;
-        }
-        memmove(buf, buf + off, have - off);
-        have -= off;
-    }
-    return errors;
 }
 
 /* One redis command; its first answer line into out. */
@@ -367,7 +326,7 @@ static int dataset_make(const struct bench_pop *pop, int redis_fd, struct datase
         load.len += (size_t)n + b.len + 2;
         if (++loaded % 4096 == 0 || i + 1 == pop->n) {
             if (write_all(redis_fd, load.data, load.len) ||
-                redis_drain(redis_fd, loaded % 4096 ? loaded % 4096 : 4096) != 0)
+                elig_resp_drain(redis_fd, loaded % 4096 ? loaded % 4096 : 4096) != 0)
                 rc = -EIO;
             load.len = 0;
         }

@@ -8,7 +8,14 @@
  * are generated in blocks by worker threads (elig_pop is a pure function
  * of the person number) and written in order, so the output is the same
  * bytes whatever the thread count. Progress (rate, ETA) goes to stderr when
- * it is a terminal.
+ * it is a terminal. With --segment the same lines are parsed and applied
+ * straight into an index segment (no feed file, no log), which
+ * `eligd --attach` then serves: the way to stand up the 160M-record nation
+ * in minutes for a replay.
+ *
+ * "updates" writes the month of update events that follows; "traffic"
+ * prints the month's schedule (hour by hour); "replay" sends it to eligd or
+ * to redis-server ("redis-load" loads redis with the same population).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,12 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elig_apply.h"
 #include "elig_config.h"
 #include "elig_date.h"
 #include "elig_error.h"
+#include "elig_feed.h"
+#include "elig_index.h"
 #include "elig_pop.h"
 #include "elig_proto.h"
+#include "elig_redis.h"
 #include "elig_replay.h"
+#include "elig_sched.h"
 #include "elig_tables.h"
 
 #define EXIT_USAGE 2
@@ -34,30 +46,53 @@
 static void usage(FILE *out)
 {
     fputs("usage: elig-loadgen population [--records N] [--seed S] [--date YYYY-MM-DD]\n"
-          "                               [--threads T] [--out FILE]\n"
+          "                               [--threads T] [--out FILE | --segment PATH]\n"
           "       elig-loadgen updates    [--records N] [--seed S] [--date YYYY-MM-DD]\n"
           "                               [--out FILE]\n"
-          "       elig-loadgen replay     --server ADDR:PORT [--records N] [--seed S]\n"
-          "                               [--date YYYY-MM-DD] [--month YYYY-MM] [--checks M]\n"
-          "                               [--rate FRAMES_PER_S] [--connections C] [--depth D]\n"
-          "                               [--batch-size B] [--traffic-seed T] [--json]\n"
+          "       elig-loadgen traffic    [--month YYYY-MM] [--checks M] [--batch-size B]\n"
+          "                               [--out FILE]\n"
+          "       elig-loadgen replay     (--server ADDR:PORT | --redis ADDR:PORT)\n"
+          "                               [--records N] [--seed S] [--date YYYY-MM-DD]\n"
+          "                               [--month YYYY-MM] [--checks M]\n"
+          "                               [--speed X | --rate FRAMES_PER_S]\n"
+          "                               [--start YYYY-MM-DDTHH[:MM]] [--hours H]\n"
+          "                               [--connections C] [--depth D] [--batch-size B]\n"
+          "                               [--traffic-seed T] [--interval S] [--series FILE]\n"
+          "                               [--plot FILE.png] [--json]\n"
+          "       elig-loadgen redis-load --redis ADDR:PORT [--records N] [--seed S]\n"
+          "                               [--date YYYY-MM-DD]\n"
           "\n"
           "population: a synthetic nation of N qualification records (default 160000000,\n"
-          "  3 current : 1 past) as an insurer feed on stdout or FILE; the same seed gives\n"
-          "  the same bytes. Built from the published tables in loadgen/data/ (compiled\n"
-          "  in) and the assumptions in docs/loadgen.md.\n"
+          "  3 current : 1 past) as an insurer feed on stdout or FILE, or built straight\n"
+          "  into an index segment (--segment) that `eligd --attach` serves; the same\n"
+          "  seed gives the same bytes. Built from the published tables in loadgen/data/\n"
+          "  (compiled in) and the assumptions in docs/loadgen.md.\n"
           "updates: the month of update events that follows the same population (same\n"
           "  --records, --seed and --date), in date order, as an insurer feed.\n"
-          "replay: M checks (default 1000000) in the month's mix against eligd holding\n"
-          "  that population; open loop at --rate frames/s (latency from each frame's\n"
-          "  intended send time), or closed loop at --depth frames per connection when\n"
-          "  --rate is 0 (the default); every answer checked against the population.\n",
+          "traffic: the month's schedule as CSV, hour by hour: expected checks by\n"
+          "  facility type and method, batch checks and frames (the hour-of-day and\n"
+          "  weekday profile of docs/loadgen.md), scaled to M checks (default: the\n"
+          "  published month).\n"
+          "replay: the month's checks against eligd (--server) or redis-server loaded by\n"
+          "  redis-load (--redis) holding that population. --speed X: open loop on the\n"
+          "  schedule, X month seconds per second; --rate: open loop at a constant rate;\n"
+          "  neither: closed loop at --depth frames per connection. --start/--hours\n"
+          "  replay a window of the month. M checks (default 1000000; with --speed or a\n"
+          "  window, the published month) make the month. Every answer is checked\n"
+          "  against the population. --series writes throughput and latency per\n"
+          "  --interval (TSV); --plot draws them (gnuplot).\n"
+          "redis-load: load redis-server with the population (one hash per record and\n"
+          "  per registered card) for replay --redis.\n",
           out);
 }
 
 struct block {
     char *buf;
     size_t len, cap;
+    struct elig_event *ev; /* --segment: the lines parsed (by the worker that made them) */
+    size_t nev, evcap;
+    uint64_t bad; /* lines the parser refused */
+    int first_bad;
 };
 
 /* Lines of each day of the month, kept until the pass over the persons ends. */
@@ -81,12 +116,107 @@ static void keep_line(void *ctx, unsigned day, const char *line, size_t len)
     d->events++;
 }
 
+/* The population applied straight into an index segment. */
+struct builder {
+    const char *path;
+    struct elig_index *ix;
+    struct elig_event ev;
+    uint64_t lines, applied, refused;
+    int first_error;
+};
+
+static int builder_open(struct builder *b, const struct elig_pop *pop, uint64_t records)
+{
+    /* room for the month of updates too: 2% more records, persons and cards */
+    struct elig_index_params ip = {
+        .path = b->path,
+        .capacity = records + records / 50 + 4096,
+        .persons = elig_pop_persons(pop) + elig_pop_persons(pop) / 50 + 4096,
+        .cards = elig_pop_persons(pop) * 3 / 4 + 4096,
+    };
+    int rc = elig_index_create(&ip, &b->ix);
+    if (rc)
+        fprintf(stderr, "elig-loadgen: %s: %s\n", b->path, elig_strerror(rc));
+    return rc;
+}
+
+/* Parse and apply the lines of text; a refused line is counted (and the first reason kept). */
+static void builder_apply(struct builder *b, const char *text, size_t len)
+{
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        struct elig_feed_error err;
+        int rc = elig_feed_parse_line(p, ll, &b->ev, &err);
+        p += ll + 1;
+        b->lines++;
+        if (rc == 0)
+            continue; /* a comment */
+        if (rc == 1)
+            rc = elig_apply(b->ix, &b->ev, 0, NULL);
+        if (rc < 0) {
+            b->refused++;
+            if (!b->first_error)
+                b->first_error = rc;
+        } else if (rc == 0) {
+            b->applied++;
+        }
+    }
+}
+
+/* Apply a block's parsed events. */
+static void builder_apply_block(struct builder *b, const struct block *blk)
+{
+    b->lines += blk->nev + blk->bad;
+    if (blk->bad) {
+        b->refused += blk->bad;
+        if (!b->first_error)
+            b->first_error = blk->first_bad;
+    }
+    for (size_t i = 0; i < blk->nev; i++) {
+        int rc = elig_apply(b->ix, &blk->ev[i], 0, NULL);
+        if (rc < 0) {
+            b->refused++;
+            if (!b->first_error)
+                b->first_error = rc;
+        } else {
+            b->applied++;
+        }
+    }
+}
+
+static int builder_close(struct builder *b)
+{
+    struct elig_index_stats st;
+    elig_index_stats(b->ix, &st);
+    elig_index_close(b->ix, true);
+    fprintf(stderr,
+            "elig-loadgen: %s: %llu records, %llu persons, %llu cards (%llu events applied, "
+            "%llu refused), %.1f bytes a record\n",
+            b->path, (unsigned long long)st.records, (unsigned long long)st.persons,
+            (unsigned long long)st.cards, (unsigned long long)b->applied,
+            (unsigned long long)b->refused, (double)st.segment_bytes / (double)st.records);
+    if (b->refused) {
+        fprintf(stderr, "elig-loadgen: first refusal: %s\n", elig_strerror(b->first_error));
+        return -EIO;
+    }
+    return 0;
+}
+
+/*
+ * Generation in rounds: in each, worker t makes block t of the round's
+ * threads x BLOCK persons. Two sets of blocks alternate, so the workers
+ * make round r + 1 while the main thread writes (or applies) round r; the
+ * two barriers hand the sets over.
+ */
 struct gen {
     const struct elig_pop *pop;
     uint64_t persons;
     unsigned threads;
-    struct block *blocks; /* one per thread: block b is made by thread b % threads */
-    uint64_t next;        /* first person of the round */
+    struct block *blocks; /* 2 x threads: set s's block t is blocks[s * threads + t] */
+    uint64_t next;        /* first person of the round being made */
+    unsigned set;         /* the set it is made into */
+    bool parse;           /* --segment: parse the lines into events too */
     pthread_barrier_t start, done;
     bool stop;
 };
@@ -105,6 +235,29 @@ static void make_block(const struct elig_pop *pop, uint64_t first, uint64_t last
     }
 }
 
+/* The block's lines as events (for --segment); refused lines counted. */
+static void parse_block(struct block *b)
+{
+    b->nev = 0;
+    for (const char *p = b->buf, *end = b->buf + b->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (b->nev == b->evcap) {
+            b->evcap = b->evcap ? b->evcap * 2 : (size_t)BLOCK * 4;
+            b->ev = realloc(b->ev, b->evcap * sizeof *b->ev);
+            if (b->ev == NULL)
+                abort(); /* out of memory for a few tens of MiB: nothing sensible to do */
+        }
+        struct elig_feed_error err;
+        int rc = elig_feed_parse_line(p, ll, &b->ev[b->nev], &err);
+        p += ll + 1;
+        if (rc == 1)
+            b->nev++;
+        else if (rc < 0 && b->bad++ == 0)
+            b->first_bad = rc;
+    }
+}
+
 struct worker {
     struct gen *g;
     unsigned id;
@@ -120,9 +273,12 @@ static void *worker_main(void *arg)
             return NULL;
         uint64_t first = g->next + (uint64_t)w->id * BLOCK;
         uint64_t last = first + BLOCK < g->persons ? first + BLOCK : g->persons;
-        g->blocks[w->id].len = 0;
+        struct block *b = &g->blocks[g->set * g->threads + w->id];
+        b->len = b->nev = 0;
         if (first < g->persons)
-            make_block(g->pop, first, last, &g->blocks[w->id]);
+            make_block(g->pop, first, last, b);
+        if (g->parse)
+            parse_block(b);
         pthread_barrier_wait(&g->done);
     }
 }
@@ -137,15 +293,13 @@ static double now(void)
 static int cmd_population(int argc, char **argv, bool updates)
 {
     static const struct option opts[] = {
-        { "records", required_argument, NULL, 'n' },
-        { "seed", required_argument, NULL, 's' },
-        { "date", required_argument, NULL, 'd' },
-        { "threads", required_argument, NULL, 't' },
-        { "out", required_argument, NULL, 'o' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "records", required_argument, NULL, 'n' }, { "seed", required_argument, NULL, 's' },
+        { "date", required_argument, NULL, 'd' },    { "threads", required_argument, NULL, 't' },
+        { "out", required_argument, NULL, 'o' },     { "segment", required_argument, NULL, 'g' },
+        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
     };
     struct elig_pop_params p = { .records = 160000000, .seed = 1 };
+    const char *segment = NULL;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = n > 0 ? (unsigned)n : 1;
     const char *out_path = NULL;
@@ -175,6 +329,9 @@ static int cmd_population(int argc, char **argv, bool updates)
         case 'o':
             out_path = optarg;
             break;
+        case 'g':
+            segment = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -182,7 +339,7 @@ static int cmd_population(int argc, char **argv, bool updates)
             goto bad;
         }
     }
-    if (optind != argc)
+    if (optind != argc || (segment && (out_path || updates)))
         goto bad;
     struct elig_pop *pop;
     int rc = elig_pop_create(&p, &pop);
@@ -190,8 +347,13 @@ static int cmd_population(int argc, char **argv, bool updates)
         fprintf(stderr, "elig-loadgen: %s\n", elig_strerror(rc));
         return EXIT_USAGE;
     }
-    FILE *out = out_path ? fopen(out_path, "w") : stdout;
-    if (out == NULL) {
+    struct builder b = { .path = segment };
+    if (segment && (rc = builder_open(&b, pop, p.records)) != 0) {
+        elig_pop_destroy(pop);
+        return 1;
+    }
+    FILE *out = segment ? NULL : out_path ? fopen(out_path, "w") : stdout;
+    if (out == NULL && !segment) {
         fprintf(stderr, "elig-loadgen: %s: %s\n", out_path, elig_strerror(-errno));
         elig_pop_destroy(pop);
         return EXIT_USAGE;
@@ -215,11 +377,18 @@ static int cmd_population(int argc, char **argv, bool updates)
         return rc ? 1 : 0;
     }
     char line[ELIG_POP_PERSON_MAX];
-    for (size_t i = 0; i < elig_pop_insurers(pop); i++)
-        fwrite(line, 1, elig_pop_insurer_line(pop, i, line, sizeof line), out);
+    for (size_t i = 0; i < elig_pop_insurers(pop); i++) {
+        size_t len = elig_pop_insurer_line(pop, i, line, sizeof line);
+        if (segment)
+            builder_apply(&b, line, len);
+        else
+            fwrite(line, 1, len, out);
+    }
 
-    struct gen g = { .pop = pop, .persons = elig_pop_persons(pop), .threads = threads };
-    g.blocks = calloc(threads, sizeof *g.blocks);
+    struct gen g = {
+        .pop = pop, .persons = elig_pop_persons(pop), .threads = threads, .parse = segment != NULL
+    };
+    g.blocks = calloc(2 * (size_t)threads, sizeof *g.blocks);
     struct worker *ws = calloc(threads, sizeof *ws);
     pthread_t *tids = calloc(threads, sizeof *tids);
     pthread_barrier_init(&g.start, NULL, threads + 1);
@@ -230,15 +399,32 @@ static int cmd_population(int argc, char **argv, bool updates)
     }
     bool tty = isatty(STDERR_FILENO);
     double t0 = now(), shown = t0;
-    for (g.next = 0; g.next < g.persons; g.next += (uint64_t)threads * BLOCK) {
-        pthread_barrier_wait(&g.start);
-        pthread_barrier_wait(&g.done);
-        for (unsigned t = 0; t < threads; t++)
-            fwrite(g.blocks[t].buf, 1, g.blocks[t].len, out);
+    uint64_t step = (uint64_t)threads * BLOCK;
+    g.next = 0;
+    g.set = 0;
+    pthread_barrier_wait(&g.start); /* round 0 */
+    pthread_barrier_wait(&g.done);
+    for (uint64_t first = 0; first < g.persons; first += step) {
+        unsigned set = g.set;
+        bool more = first + step < g.persons;
+        if (more) { /* the workers make the next round meanwhile */
+            g.next = first + step;
+            g.set = 1 - set;
+            pthread_barrier_wait(&g.start);
+        }
+        for (unsigned t = 0; t < threads; t++) {
+            const struct block *blk = &g.blocks[set * threads + t];
+            if (segment)
+                builder_apply_block(&b, blk);
+            else
+                fwrite(blk->buf, 1, blk->len, out);
+        }
+        if (more)
+            pthread_barrier_wait(&g.done);
         double t = now();
         if (tty && t - shown > 0.5) {
             shown = t;
-            double done = (double)(g.next + (uint64_t)threads * BLOCK) / (double)g.persons;
+            double done = (double)(first + step) / (double)g.persons;
             done = done > 1 ? 1 : done;
             fprintf(stderr, "\relig-loadgen: %5.1f%%, %.2f M records/s, ETA %.0f s   ", 100 * done,
                     done * (double)p.records / (t - t0) / 1e6, (t - t0) / done * (1 - done));
@@ -246,9 +432,11 @@ static int cmd_population(int argc, char **argv, bool updates)
     }
     g.stop = true;
     pthread_barrier_wait(&g.start);
-    for (unsigned t = 0; t < threads; t++) {
+    for (unsigned t = 0; t < threads; t++)
         pthread_join(tids[t], NULL);
+    for (unsigned t = 0; t < 2 * threads; t++) {
         free(g.blocks[t].buf);
+        free(g.blocks[t].ev);
     }
     double spent = now() - t0;
     if (tty)
@@ -256,11 +444,15 @@ static int cmd_population(int argc, char **argv, bool updates)
     fprintf(stderr, "elig-loadgen: %llu records of %llu persons in %.1f s (%.2f M records/s)\n",
             (unsigned long long)p.records, (unsigned long long)g.persons, spent,
             (double)p.records / spent / 1e6);
-    rc = ferror(out) ? -EIO : 0;
-    if (out != stdout && fclose(out))
-        rc = -errno;
-    if (rc)
-        fprintf(stderr, "elig-loadgen: writing the feed: %s\n", elig_strerror(rc));
+    if (segment) {
+        rc = builder_close(&b);
+    } else {
+        rc = ferror(out) ? -EIO : 0;
+        if (out != stdout && fclose(out))
+            rc = -errno;
+        if (rc)
+            fprintf(stderr, "elig-loadgen: writing the feed: %s\n", elig_strerror(rc));
+    }
     pthread_barrier_destroy(&g.start);
     pthread_barrier_destroy(&g.done);
     free(g.blocks);
@@ -273,47 +465,87 @@ bad:
     return EXIT_USAGE;
 }
 
-static void print_report(const struct elig_replay_params *p, const struct elig_replay_report *r,
-                         bool json)
+static const char *const methods[] = { "card", "number", "batch" };
+
+/* Month hours h as "YYYY-MM-DD HH:MM". */
+static void month_time(const struct elig_sched *s, double h, char out[32])
 {
-    static const char *const methods[] = { "card", "number", "batch" };
+    unsigned hi = h < 0 ? 0 : (unsigned)h;
+    if (hi >= elig_sched_hours(s))
+        hi = elig_sched_hours(s) - 1;
+    const struct elig_sched_hour *x = elig_sched_hour(s, hi);
+    unsigned min = (unsigned)((h - hi) * 60);
+    snprintf(out, 32, "%04u-%02u-%02u %02u:%02u", x->date / 10000, x->date / 100 % 100,
+             x->date % 100, x->hour, min > 59 ? 59 : min);
+}
+
+static void print_json(const struct elig_replay_params *p, const struct elig_replay_report *r,
+                       const double lat[5], double rate)
+{
+    printf("{\"replay\":{\"target\":\"%s\",\"month\":\"%s\",\"speed\":%g,\"rate\":%.0f,"
+           "\"connections\":%u,\"depth\":%u,\"month_from_h\":%.3f,\"month_to_h\":%.3f,"
+           "\"frames_sent\":%llu,\"frames_answered\":%llu,\"checks_sent\":%llu,"
+           "\"checks_answered\":%llu,\"frame_errors\":%llu,\"check_errors\":%llu,"
+           "\"unexpected\":%llu,\"seconds\":%.3f,\"checks_per_s\":%.0f,"
+           "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,"
+           "\"max\":%.1f},\"validity\":[%llu,%llu,%llu,%llu,%llu,%llu],\"usage\":[",
+           p->target == ELIG_REPLAY_REDIS ? "redis" : "eligd", p->month, p->speed, p->rate,
+           p->connections, p->depth, r->month_from_h, r->month_to_h,
+           (unsigned long long)r->frames_sent, (unsigned long long)r->frames_answered,
+           (unsigned long long)r->checks_sent, (unsigned long long)r->checks_answered,
+           (unsigned long long)r->frame_errors, (unsigned long long)r->check_errors,
+           (unsigned long long)r->unexpected, r->seconds, rate, lat[0] / 1e3, lat[1] / 1e3,
+           lat[2] / 1e3, lat[3] / 1e3, lat[4] / 1e3, (unsigned long long)r->validity[0],
+           (unsigned long long)r->validity[1], (unsigned long long)r->validity[2],
+           (unsigned long long)r->validity[3], (unsigned long long)r->validity[4],
+           (unsigned long long)r->validity[5]);
+    for (int t = 0; t < 4; t++)
+        for (int m = 0; m < 3; m++)
+            printf("%s{\"facility\":\"%s\",\"method\":\"%s\",\"sent\":%llu,\"answered\":%llu}",
+                   t || m ? "," : "", elig_facility_types[t], methods[m],
+                   (unsigned long long)r->sent[t][m], (unsigned long long)r->answered[t][m]);
+    printf("],\"series\":[");
+    for (size_t i = 0; i < r->points; i++) {
+        const struct elig_replay_point *x = &r->series[i];
+        printf("%s[%.3f,%.4f,%llu,%llu,%.1f,%.1f,%.1f]", i ? "," : "", x->t, x->month_h,
+               (unsigned long long)x->checks, (unsigned long long)x->frames, x->p50_ns / 1e3,
+               x->p99_ns / 1e3, x->max_ns / 1e3);
+    }
+    printf("],\"series_columns\":[\"t_s\",\"month_h\",\"checks\",\"frames\",\"p50_us\","
+           "\"p99_us\",\"max_us\"]}}\n");
+}
+
+static void print_report(const struct elig_replay_params *p, const struct elig_sched *s,
+                         const struct elig_replay_report *r, bool json)
+{
     double ps[] = { 50, 90, 99, 99.9, 100 };
     double lat[5];
     for (int i = 0; i < 5; i++)
         lat[i] = (double)elig_hist_percentile(&r->latency, ps[i]);
     double rate = r->seconds > 0 ? (double)r->checks_answered / r->seconds : 0;
     if (json) {
-        printf("{\"replay\":{\"month\":\"%s\",\"rate\":%.0f,\"connections\":%u,\"depth\":%u,"
-               "\"frames_sent\":%llu,\"frames_answered\":%llu,\"checks_sent\":%llu,"
-               "\"checks_answered\":%llu,\"frame_errors\":%llu,\"check_errors\":%llu,"
-               "\"unexpected\":%llu,\"seconds\":%.3f,\"checks_per_s\":%.0f,"
-               "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,"
-               "\"max\":%.1f},\"validity\":[%llu,%llu,%llu,%llu,%llu,%llu],\"usage\":[",
-               p->month, p->rate, p->connections, p->depth, (unsigned long long)r->frames_sent,
-               (unsigned long long)r->frames_answered, (unsigned long long)r->checks_sent,
-               (unsigned long long)r->checks_answered, (unsigned long long)r->frame_errors,
-               (unsigned long long)r->check_errors, (unsigned long long)r->unexpected, r->seconds,
-               rate, lat[0] / 1e3, lat[1] / 1e3, lat[2] / 1e3, lat[3] / 1e3, lat[4] / 1e3,
-               (unsigned long long)r->validity[0], (unsigned long long)r->validity[1],
-               (unsigned long long)r->validity[2], (unsigned long long)r->validity[3],
-               (unsigned long long)r->validity[4], (unsigned long long)r->validity[5]);
-        for (int t = 0; t < 4; t++)
-            for (int m = 0; m < 3; m++)
-                printf("%s{\"facility\":\"%s\",\"method\":\"%s\",\"sent\":%llu,\"answered\":%llu}",
-                       t || m ? "," : "", elig_facility_types[t], methods[m],
-                       (unsigned long long)r->sent[t][m], (unsigned long long)r->answered[t][m]);
-        printf("]}}\n");
+        print_json(p, r, lat, rate);
         return;
     }
-    printf("replay: %llu checks in %llu frames, %s mix, %s, %u connections\n",
-           (unsigned long long)r->checks_sent, (unsigned long long)r->frames_sent, p->month,
-           p->rate > 0 ? "open loop" : "closed loop", p->connections);
+    char from[32], to[32], pace[64];
+    month_time(s, r->month_from_h, from);
+    month_time(s, r->month_to_h, to);
+    if (p->speed > 0)
+        snprintf(pace, sizeof pace, "open loop at %gx the month's pace", p->speed);
+    else if (p->rate > 0)
+        snprintf(pace, sizeof pace, "open loop at %.0f frames/s", p->rate);
+    else
+        snprintf(pace, sizeof pace, "closed loop, depth %u", p->depth);
+    printf("replay: %llu checks in %llu frames to %s, %s mix, %s, %u connections\n",
+           (unsigned long long)r->checks_sent, (unsigned long long)r->frames_sent,
+           p->target == ELIG_REPLAY_REDIS ? "redis" : "eligd", p->month, pace, p->connections);
+    printf("  month          %s to %s\n", from, to);
     printf("  answered       %llu checks in %llu frames in %.2f s: %.0f checks/s\n",
            (unsigned long long)r->checks_answered, (unsigned long long)r->frames_answered,
            r->seconds, rate);
     printf("  latency        p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms%s\n",
            lat[0] / 1e6, lat[1] / 1e6, lat[2] / 1e6, lat[3] / 1e6, lat[4] / 1e6,
-           p->rate > 0 ? " (from intended send times)" : "");
+           p->speed > 0 || p->rate > 0 ? " (from intended send times)" : "");
     printf("  errors         %llu frames, %llu checks; %llu answers contradicting the population\n",
            (unsigned long long)r->frame_errors, (unsigned long long)r->check_errors,
            (unsigned long long)r->unexpected);
@@ -323,10 +555,7 @@ static void print_report(const struct elig_replay_params *p, const struct elig_r
            (unsigned long long)r->validity[3], (unsigned long long)r->validity[4],
            (unsigned long long)r->validity[5], (unsigned long long)r->validity[0]);
     /* the usage table, from the answers, next to the published month */
-    const struct elig_month_checks *m = &elig_month_checks[0];
-    for (int i = 0; i < ELIG_MONTHS; i++)
-        if (strcmp(elig_month_checks[i].month, p->month) == 0)
-            m = &elig_month_checks[i];
+    const struct elig_month_checks *m = elig_sched_month(s);
     double pub_all = 0;
     for (int t = 0; t < 4; t++)
         pub_all += (double)(m->total[t] + m->batch[t]);
@@ -344,46 +573,128 @@ static void print_report(const struct elig_replay_params *p, const struct elig_r
         }
 }
 
+/* The time series as TSV: one line per interval. */
+static int write_series(const char *path, const struct elig_replay_report *r, double interval)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -errno;
+    fprintf(f, "# t_s\tmonth_day\tchecks_per_s\tframes_per_s\tp50_ms\tp99_ms\tmax_ms\tchecks\n");
+    double prev = 0;
+    for (size_t i = 0; i < r->points; i++) {
+        const struct elig_replay_point *x = &r->series[i];
+        double span = x->t - prev > 0 ? x->t - prev : interval;
+        prev = x->t;
+        fprintf(f, "%.3f\t%.5f\t%.1f\t%.1f\t%.3f\t%.3f\t%.3f\t%llu\n", x->t, 1 + x->month_h / 24,
+                (double)x->checks / span, (double)x->frames / span, x->p50_ns / 1e6,
+                x->p99_ns / 1e6, x->max_ns / 1e6, (unsigned long long)x->checks);
+    }
+    int rc = ferror(f) ? -EIO : 0;
+    if (fclose(f) && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+/* Throughput and p99 over time, drawn by gnuplot from the series file. */
+static int plot_series(const char *tsv, const char *png, const struct elig_replay_params *p)
+{
+    if (strpbrk(tsv, "'\n") || strpbrk(png, "'\n"))
+        return -EINVAL; /* the names go into gnuplot's script between quotes */
+    FILE *g = popen("gnuplot", "w");
+    if (g == NULL)
+        return -errno;
+    bool by_day = p->speed > 0; /* the month's own clock: the day-night shape shows */
+    fprintf(g,
+            "set terminal pngcairo size 1200,600 font ',10'\n"
+            "set output '%s'\n"
+            "set title 'elig-loadgen replay: %s, %s mix, %s'\n"
+            "set xlabel '%s'\n"
+            "set ylabel 'checks answered per second'\n"
+            "set y2label 'p99 latency (ms)'\n"
+            "set logscale y2\n"
+            "set ytics nomirror\nset y2tics\nset grid\nset key top left\n"
+            "set yrange [0:*]\n"
+            "plot '%s' using %d:3 with lines lw 1.5 title 'checks/s' axes x1y1, "
+            "'' using %d:($6 > 0 ? $6 : NaN) with lines lw 1 title 'p99 (ms)' axes x1y2\n",
+            png, p->target == ELIG_REPLAY_REDIS ? "redis" : "eligd", p->month,
+            p->speed > 0  ? "open loop on the schedule"
+            : p->rate > 0 ? "open loop"
+                          : "closed loop",
+            by_day ? "day of the month" : "seconds", tsv, by_day ? 2 : 1, by_day ? 2 : 1);
+    int st = pclose(g);
+    return st == 0 ? 0 : -ECHILD;
+}
+
+/* "YYYY-MM-DDTHH[:MM]" inside the month m: seconds from its start. */
+static int parse_start(const char *s, const char *month, double *out)
+{
+    int y, mo, d, hh, mm = 0, my, mmo;
+    char tail;
+    int n = sscanf(s, "%4d-%2d-%2dT%2d:%2d%c", &y, &mo, &d, &hh, &mm, &tail);
+    if ((n != 4 && n != 5) || sscanf(month, "%d-%d", &my, &mmo) != 2 || y != my || mo != mmo ||
+        hh > 23 || mm > 59 || hh < 0 || mm < 0)
+        return -EINVAL;
+    elig_date_t day, first;
+    if (elig_date_from_ymd(y, mo, d, &day) || elig_date_from_ymd(y, mo, 1, &first))
+        return -EINVAL;
+    *out = (double)(day - first) * 86400 + hh * 3600 + mm * 60;
+    return 0;
+}
+
 static int cmd_replay(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "server", required_argument, NULL, 'S' },
+        { "redis", required_argument, NULL, 'R' },
         { "records", required_argument, NULL, 'n' },
         { "seed", required_argument, NULL, 's' },
         { "date", required_argument, NULL, 'd' },
         { "month", required_argument, NULL, 'm' },
         { "checks", required_argument, NULL, 'c' },
         { "rate", required_argument, NULL, 'r' },
+        { "speed", required_argument, NULL, 'x' },
+        { "start", required_argument, NULL, 'a' },
+        { "hours", required_argument, NULL, 'H' },
         { "connections", required_argument, NULL, 'C' },
         { "depth", required_argument, NULL, 'D' },
         { "batch-size", required_argument, NULL, 'b' },
         { "traffic-seed", required_argument, NULL, 'T' },
+        { "interval", required_argument, NULL, 'i' },
+        { "series", required_argument, NULL, 'o' },
+        { "plot", required_argument, NULL, 'P' },
         { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 },
     };
     struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
     struct elig_replay_params rp = { .month = "2025-02",
-                                     .checks = 1000000,
                                      .seed = 1,
                                      .miss_share = 0.02,
                                      .lost_share = 0.03,
                                      .connections = 16,
                                      .depth = 16,
+                                     .batch_size = 32,
+                                     .interval_s = 1,
                                      .progress = true };
-    bool json = false;
+    bool json = false, checks_given = false;
+    const char *start = NULL, *series = NULL, *plot = NULL;
     char *end;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         unsigned long long v = 0;
-        bool numeric = strchr("ncsCDbT", c) != NULL;
-        if (numeric) {
+        double f = 0;
+        if (strchr("ncsCDbT", c)) {
             v = strtoull(optarg, &end, 10);
             if (*end || end == optarg)
                 goto bad;
+        } else if (strchr("rxHi", c)) {
+            f = strtod(optarg, &end);
+            if (*end || end == optarg || !(f >= 0))
+                goto bad;
         }
-        if (c == 'S')
+        if (c == 'S' || c == 'R') {
             rp.server = optarg;
-        else if (c == 'n' && v > 0 && v <= (1ull << 31))
+            rp.target = c == 'R' ? ELIG_REPLAY_REDIS : ELIG_REPLAY_ELIGD;
+        } else if (c == 'n' && v > 0 && v <= (1ull << 31))
             pp.records = v;
         else if (c == 's')
             pp.seed = v;
@@ -392,9 +703,17 @@ static int cmd_replay(int argc, char **argv)
         else if (c == 'm')
             rp.month = optarg;
         else if (c == 'c' && v > 0)
-            rp.checks = v;
-        else if (c == 'r' && (rp.rate = strtod(optarg, &end)) >= 0 && !*end)
-            continue;
+            rp.checks = v, checks_given = true;
+        else if (c == 'r')
+            rp.rate = f;
+        else if (c == 'x' && f > 0)
+            rp.speed = f;
+        else if (c == 'a')
+            start = optarg;
+        else if (c == 'H' && f > 0)
+            rp.hours = f;
+        else if (c == 'i' && f >= 0.01)
+            rp.interval_s = f;
         else if (c == 'C' && v > 0 && v <= 4096)
             rp.connections = (unsigned)v;
         else if (c == 'D' && v > 0 && v <= 4096)
@@ -403,29 +722,210 @@ static int cmd_replay(int argc, char **argv)
             rp.batch_size = (unsigned)v;
         else if (c == 'T')
             rp.seed = v;
+        else if (c == 'o')
+            series = optarg;
+        else if (c == 'P')
+            plot = optarg;
         else if (c == 'j')
             json = true;
         else
             goto bad;
     }
-    if (!rp.server || optind != argc)
+    if (!rp.server || optind != argc || (rp.speed > 0 && rp.rate > 0))
         goto bad;
-    struct elig_pop *pop;
-    int rc = elig_pop_create(&pp, &pop);
+    if (start && parse_start(start, rp.month, &rp.from_s)) {
+        fprintf(stderr, "elig-loadgen: --start %s: not YYYY-MM-DDTHH[:MM] in %s\n", start,
+                rp.month);
+        return EXIT_USAGE;
+    }
+    if (start && rp.hours == 0)
+        rp.hours = 1;
+    if (!checks_given && rp.speed == 0 && rp.hours == 0)
+        rp.checks = 1000000; /* a quick run; the month itself with --speed or a window */
+    struct elig_sched_params sp = { .month = rp.month, .batch_size = rp.batch_size };
+    struct elig_sched *sched = NULL;
+    struct elig_pop *pop = NULL;
+    int rc = elig_sched_create(&sp, &sched);
+    if (rc == 0)
+        rc = elig_pop_create(&pp, &pop);
     if (rc == 0) {
         rp.pop = pop;
         struct elig_replay_report *r = calloc(1, sizeof(*r));
         rc = r ? elig_replay_run(&rp, r) : -ENOMEM;
         if (rc == 0)
-            print_report(&rp, r, json);
+            print_report(&rp, sched, r, json);
+        char tmp[64] = "";
+        if (rc == 0 && plot && !series) {
+            snprintf(tmp, sizeof tmp, "/tmp/elig-loadgen-series-%ld.tsv", (long)getpid());
+            series = tmp;
+        }
+        if (rc == 0 && series && (rc = write_series(series, r, rp.interval_s)) != 0)
+            fprintf(stderr, "elig-loadgen: %s: %s\n", series, elig_strerror(rc));
+        if (rc == 0 && plot && (rc = plot_series(series, plot, &rp)) != 0)
+            fprintf(stderr,
+                    "elig-loadgen: %s: gnuplot failed (is it installed? scripts/setup "
+                    "installs it)\n",
+                    plot);
+        if (tmp[0])
+            unlink(tmp);
+        if (r)
+            elig_replay_report_free(r);
         free(r);
         elig_pop_destroy(pop);
+        elig_sched_destroy(sched);
+        return rc ? 1 : 0;
     }
+    elig_sched_destroy(sched);
+    fprintf(stderr, "elig-loadgen: replay: %s%s\n", elig_strerror(rc),
+            rc == -ENOENT ? " (month not in the table: 2024-10 or 2025-02)" : "");
+    return 1;
+bad:
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+static const char *const day_kinds[] = { "working", "saturday", "closed" };
+
+static int cmd_traffic(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "month", required_argument, NULL, 'm' },
+        { "checks", required_argument, NULL, 'c' },
+        { "batch-size", required_argument, NULL, 'b' },
+        { "out", required_argument, NULL, 'o' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct elig_sched_params sp = { .month = "2025-02", .batch_size = 32 };
+    const char *out_path = NULL;
+    char *end;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        if (c == 'm') {
+            sp.month = optarg;
+        } else if (c == 'c' || c == 'b') {
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (*end || v == 0 || (c == 'b' && v > ELIG_PROTO_BATCH_MAX))
+                goto bad;
+            if (c == 'c')
+                sp.checks = v;
+            else
+                sp.batch_size = (unsigned)v;
+        } else if (c == 'o') {
+            out_path = optarg;
+        } else {
+            goto bad;
+        }
+    }
+    if (optind != argc)
+        goto bad;
+    struct elig_sched *s;
+    int rc = elig_sched_create(&sp, &s);
     if (rc) {
-        fprintf(stderr, "elig-loadgen: replay: %s%s\n", elig_strerror(rc),
+        fprintf(stderr, "elig-loadgen: traffic: %s%s\n", elig_strerror(rc),
                 rc == -ENOENT ? " (month not in the table: 2024-10 or 2025-02)" : "");
         return 1;
     }
+    FILE *out = out_path ? fopen(out_path, "w") : stdout;
+    if (out == NULL) {
+        fprintf(stderr, "elig-loadgen: %s: %s\n", out_path, elig_strerror(-errno));
+        elig_sched_destroy(s);
+        return 1;
+    }
+    const struct elig_month_checks *m = elig_sched_month(s);
+    double singles = 0, batch = 0;
+    for (int t = 0; t < ELIG_FACILITY_TYPES; t++)
+        singles += (double)m->total[t], batch += (double)m->batch[t];
+    fprintf(out, "date,hour,weekday,day,frames,checks");
+    for (int t = 0; t < ELIG_FACILITY_TYPES; t++)
+        for (int k = 0; k < 3; k++)
+            fprintf(out, ",%s_%s", elig_facility_types[t], methods[k]);
+    fputc('\n', out);
+    static const char *const wd[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+    double total = 0, peak = 0;
+    unsigned peak_h = 0;
+    for (unsigned h = 0; h < elig_sched_hours(s); h++) {
+        const struct elig_sched_hour *x = elig_sched_hour(s, h);
+        double checks = x->single_checks + x->batch_checks;
+        total += checks;
+        if (checks > peak)
+            peak = checks, peak_h = h;
+        fprintf(out, "%04u-%02u-%02u,%02u,%s,%s,%.0f,%.0f", x->date / 10000, x->date / 100 % 100,
+                x->date % 100, x->hour, wd[x->weekday], day_kinds[x->day_kind], x->frames, checks);
+        for (int t = 0; t < ELIG_FACILITY_TYPES; t++) {
+            double card = x->single_checks * (double)m->card[t] / singles;
+            double number = x->single_checks * (double)(m->total[t] - m->card[t]) / singles;
+            double b = batch > 0 ? x->batch_checks * (double)m->batch[t] / batch : 0;
+            fprintf(out, ",%.0f,%.0f,%.0f", card, number, b);
+        }
+        fputc('\n', out);
+    }
+    rc = ferror(out) ? -EIO : 0;
+    if (out != stdout && fclose(out))
+        rc = -errno;
+    char when[32];
+    month_time(s, peak_h, when);
+    double avg = total / (3600.0 * elig_sched_hours(s));
+    fprintf(stderr,
+            "elig-loadgen: %s: %.0f checks in %.0f frames over %u days; average %.1f checks/s, "
+            "busiest hour %s at %.1f checks/s (%.1fx the average)\n",
+            m->month, total, elig_sched_frames(s), elig_sched_hours(s) / 24, avg, when, peak / 3600,
+            peak / 3600 / avg);
+    elig_sched_destroy(s);
+    if (rc)
+        fprintf(stderr, "elig-loadgen: traffic: %s\n", elig_strerror(rc));
+    return rc ? 1 : 0;
+bad:
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+static int cmd_redis_load(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "redis", required_argument, NULL, 'R' },
+        { "records", required_argument, NULL, 'n' },
+        { "seed", required_argument, NULL, 's' },
+        { "date", required_argument, NULL, 'd' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
+    const char *addr = NULL;
+    char *end;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        unsigned long long v = 0;
+        if (c == 'n' || c == 's') {
+            v = strtoull(optarg, &end, 10);
+            if (*end || end == optarg)
+                goto bad;
+        }
+        if (c == 'R')
+            addr = optarg;
+        else if (c == 'n' && v > 0 && v <= (1ull << 31))
+            pp.records = v;
+        else if (c == 's')
+            pp.seed = v;
+        else if (c == 'd' && elig_date_parse(optarg, strlen(optarg), &pp.today) == 0)
+            continue;
+        else
+            goto bad;
+    }
+    if (!addr || optind != argc)
+        goto bad;
+    struct elig_pop *pop;
+    int rc = elig_pop_create(&pp, &pop);
+    uint64_t commands = 0;
+    double t0 = now();
+    if (rc == 0) {
+        rc = elig_redis_load(addr, pop, &commands);
+        elig_pop_destroy(pop);
+    }
+    if (rc) {
+        fprintf(stderr, "elig-loadgen: redis-load %s: %s\n", addr, elig_strerror(rc));
+        return 1;
+    }
+    fprintf(stderr, "elig-loadgen: %llu hashes written to redis at %s in %.1f s\n",
+            (unsigned long long)commands, addr, now() - t0);
     return 0;
 bad:
     usage(stderr);
@@ -444,6 +944,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "replay") == 0)
         return cmd_replay(argc - 1, argv + 1);
+    if (strcmp(argv[1], "traffic") == 0)
+        return cmd_traffic(argc - 1, argv + 1);
+    if (strcmp(argv[1], "redis-load") == 0)
+        return cmd_redis_load(argc - 1, argv + 1);
     if (strcmp(argv[1], "population") == 0 || strcmp(argv[1], "updates") == 0)
         return cmd_population(argc - 1, argv + 1, strcmp(argv[1], "updates") == 0);
     fprintf(stderr, "elig-loadgen: unknown command '%s'\n", argv[1]);

@@ -53,6 +53,9 @@ struct elig_pop {
     int64_t pref_cum[ELIG_PREFECTURES];
     int64_t fy_cum[8];
     int fy[8], nfy;
+    elig_date_t fy_start[8];    /* 1 April of fy[k] */
+    elig_date_t cards_from;     /* the first day of insurance-use registration */
+    elig_date_t years_ago[100]; /* the reference date, a years before (by age) */
     struct insurer insurers[ELIG_PREFECTURES * PER_PREF];
     char dates[ELIG_DATE_MAX + 1][ELIG_DATE_ISO_LEN]; /* every date as YYYY-MM-DD, made once */
 };
@@ -214,6 +217,16 @@ static const struct insurer *insurer_of(const struct elig_pop *pop, unsigned pre
 
 /* ---- set-up ------------------------------------------------------------ */
 
+static elig_date_t add_years(elig_date_t d, int years)
+{
+    int y, m, day;
+    elig_date_to_ymd(d, &y, &m, &day);
+    if (m == 2 && day == 29)
+        day = 28;
+    elig_date_t out;
+    return elig_date_from_ymd(y + years, m, day, &out) ? d : out;
+}
+
 int elig_pop_create(const struct elig_pop_params *params, struct elig_pop **out)
 {
     if (params->records == 0 || params->records > (1ull << 31))
@@ -255,6 +268,11 @@ int elig_pop_create(const struct elig_pop_params *params, struct elig_pop **out)
         pop->fy_cum[k] = c += w;
     }
     pop->nfy = 5;
+    for (int k = 0; k < pop->nfy; k++)
+        elig_date_from_ymd(pop->fy[k], 4, 1, &pop->fy_start[k]);
+    elig_date_from_ymd(2021, 10, 20, &pop->cards_from);
+    for (int a = 0; a < 100; a++)
+        pop->years_ago[a] = add_years(pop->p.today, -a);
     for (uint32_t x = ELIG_DATE_MIN; x <= ELIG_DATE_MAX; x++) {
         char iso[ELIG_DATE_ISO_LEN + 1];
         memcpy(pop->dates[x], elig_date_format((elig_date_t)x, iso), ELIG_DATE_ISO_LEN);
@@ -294,16 +312,6 @@ size_t elig_pop_insurer_line(const struct elig_pop *pop, size_t i, char *buf, si
 
 /* ---- persons ----------------------------------------------------------- */
 
-static elig_date_t add_years(elig_date_t d, int years)
-{
-    int y, m, day;
-    elig_date_to_ymd(d, &y, &m, &day);
-    if (m == 2 && day == 29)
-        day = 28;
-    elig_date_t out;
-    return elig_date_from_ymd(y + years, m, day, &out) ? d : out;
-}
-
 struct person {
     unsigned band, sex, pref, age;
     elig_date_t birth;
@@ -317,8 +325,7 @@ static void draw_person(const struct elig_pop *pop, uint64_t i, struct person *p
     ps->sex = cell % 2 ? ELIG_SEX_FEMALE : ELIG_SEX_MALE;
     const struct elig_age_band *b = &elig_age_bands[ps->band];
     ps->age = (unsigned)(b->lo + (int)(rnd(pop, i, 1) % (uint64_t)(b->hi - b->lo + 1)));
-    ps->birth = (elig_date_t)(add_years(pop->p.today, -(int)ps->age) - 1 -
-                              (elig_date_t)(rnd(pop, i, 2) % 365));
+    ps->birth = (elig_date_t)(pop->years_ago[ps->age] - 1 - (elig_date_t)(rnd(pop, i, 2) % 365));
     ps->pref = elig_pick(pop->pref_cum, ELIG_PREFECTURES, rnd(pop, i, 3));
     uint64_t r = rnd(pop, i, 4);
     if (r % 1000 < 3) {
@@ -343,25 +350,41 @@ static enum kind draw_kind(const struct person *ps, uint64_t r)
                                                              : K_NHI;
 }
 
+/* v in decimal into out, NUL-terminated (printf was a fifth of the replay's client). */
+static void fmt_u64(char *out, uint64_t v)
+{
+    char d[20];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n)
+        *out++ = d[--n];
+    *out = '\0';
+}
+
 /* Symbol as printed on the card, by kind. */
-static void draw_symbol(enum kind k, uint64_t r, char *out, size_t cap)
+static void draw_symbol(enum kind k, uint64_t r, char *out)
 {
     static const char *const kanji[] = { "東", "西", "南", "北", "中", "本" };
     switch (k) {
     case K_KYOKAI:
-        snprintf(out, cap, "%08u", (unsigned)(10000000 + r % 90000000));
+        fmt_u64(out, 10000000 + r % 90000000); /* always 8 digits */
         break;
     case K_SOCIETY:
-        snprintf(out, cap, "%u", (unsigned)(1 + r % 9999));
+        fmt_u64(out, 1 + r % 9999);
         break;
     case K_MUTUAL:
-        snprintf(out, cap, "%u", (unsigned)(10 + r % 990));
+        fmt_u64(out, 10 + r % 990);
         break;
     case K_NHI:
-        if (r % 50 == 0) /* 2% of NHI symbols in kanji (assumed) */
-            snprintf(out, cap, "%s%u", kanji[(r >> 8) % 6], (unsigned)(r >> 16) % 100);
-        else
-            snprintf(out, cap, "%u", (unsigned)(1 + r % 99));
+        if (r % 50 == 0) { /* 2% of NHI symbols in kanji (assumed) */
+            size_t n = strlen(kanji[(r >> 8) % 6]);
+            memcpy(out, kanji[(r >> 8) % 6], n);
+            fmt_u64(out + n, (unsigned)(r >> 16) % 100);
+        } else {
+            fmt_u64(out, 1 + r % 99);
+        }
         break;
     default:
         out[0] = '\0'; /* late-stage elderly cards carry a number only */
@@ -426,7 +449,7 @@ static void draw(const struct elig_pop *pop, uint64_t i, struct pp *q)
     q->in = insurer_of(pop, ps->pref, q->kind, rnd(pop, i, 7));
     bool employee = q->kind == K_KYOKAI || q->kind == K_SOCIETY || q->kind == K_MUTUAL;
     q->dependent = employee && (ps->age < 20 || rnd(pop, i, 8) % 4 == 0);
-    draw_symbol(q->kind, rnd(pop, i, 9), q->symbol, sizeof q->symbol);
+    draw_symbol(q->kind, rnd(pop, i, 9), q->symbol);
     unsigned br = q->dependent ? 1 + (unsigned)(rnd(pop, i, 10) % 3) : 0;
     q->branch[0] = '0';
     q->branch[1] = (char)('0' + br);
@@ -452,7 +475,7 @@ static void draw(const struct elig_pop *pop, uint64_t i, struct pp *q)
     if (q->has_past) {
         enum kind pk = q->kind == K_NHI ? K_KYOKAI : K_NHI;
         q->pin = insurer_of(pop, ps->pref, pk, rnd(pop, i, 13));
-        draw_symbol(pk, rnd(pop, i, 14), q->psym, sizeof q->psym);
+        draw_symbol(pk, rnd(pop, i, 14), q->psym);
         q->pfrom = (elig_date_t)(q->from - 1 - rnd(pop, i, 15) % (q->from - ps->birth - 1));
     }
     /* the card: held by band and sex, registered for insurance use by 82% of holders */
@@ -464,14 +487,12 @@ static void draw(const struct elig_pop *pop, uint64_t i, struct pp *q)
     q->registered = u < held * elig_registration_share;
     /* mix is a bijection: distinct persons get distinct cards */
     q->card = elig_mix64(q->id ^ elig_mix64(pop->p.seed + 0xCA7D));
-    elig_date_t start;
-    elig_date_from_ymd(2021, 10, 20, &start);
+    elig_date_t start = pop->cards_from;
     q->reg = today > start ? (elig_date_t)(start + rnd(pop, i, 17) % (today - start + 1)) : today;
     if (q->reg < q->from)
         q->reg = q->from < today ? q->from : today;
     unsigned y = elig_pick(pop->fy_cum, (unsigned)pop->nfy, rnd(pop, i, 18));
-    elig_date_from_ymd(pop->fy[y], 4, 1, &q->expiry);
-    q->expiry = (elig_date_t)(q->expiry + rnd(pop, i, 19) % 365);
+    q->expiry = (elig_date_t)(pop->fy_start[y] + rnd(pop, i, 19) % 365);
 }
 
 static void put_card(struct out *o, uint64_t card)
@@ -621,7 +642,7 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
             enum kind nk = q.kind == K_NHI ? K_KYOKAI : K_NHI;
             const struct insurer *ni = insurer_of(pop, q.ps.pref, nk, rnd(pop, i, 34));
             char sym[64];
-            draw_symbol(nk, rnd(pop, i, 35), sym, sizeof sym);
+            draw_symbol(nk, rnd(pop, i, 35), sym);
             LINE_START();
             put_head(&o, pop, "LOSS", d, q.in);
             put_key(&o, q.in, q.symbol, i + 1, q.branch);
@@ -672,7 +693,7 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
             employee ? q.in : insurer_of(pop, q.ps.pref, K_NHI, rnd(pop, i, 43));
         char sym[64];
         if (!employee)
-            draw_symbol(K_NHI, rnd(pop, i, 44), sym, sizeof sym);
+            draw_symbol(K_NHI, rnd(pop, i, 44), sym);
         LINE_START();
         acquire_line(&o, pop, ci, employee ? q.symbol : sym, 4 * pop->persons + i + 1,
                      employee ? "04" : "00", 2 * pop->persons + q.id, employee ? 2 : 1, &child,
@@ -722,11 +743,15 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
 #undef LINE_END
 }
 
-static uint32_t ymd(elig_date_t d)
+/* d as YYYYMMDD, read off the table of ISO dates. */
+static uint32_t ymd(const struct elig_pop *pop, elig_date_t d)
 {
-    int y, m, day;
-    elig_date_to_ymd(d, &y, &m, &day);
-    return (uint32_t)(y * 10000 + m * 100 + day);
+    const char *s = pop->dates[d];
+    uint32_t v = 0;
+    for (int k = 0; k < ELIG_DATE_ISO_LEN; k++)
+        if (s[k] != '-')
+            v = v * 10 + (uint32_t)(s[k] - '0');
+    return v;
 }
 
 void elig_pop_keys(const struct elig_pop *pop, uint64_t i, struct elig_pop_person_keys *k)
@@ -736,18 +761,17 @@ void elig_pop_keys(const struct elig_pop *pop, uint64_t i, struct elig_pop_perso
     memset(k, 0, sizeof(*k));
     memcpy(k->insurer, q.in->number, sizeof k->insurer);
     memcpy(k->symbol, q.symbol, sizeof k->symbol);
-    snprintf(k->number, sizeof k->number, "%llu", (unsigned long long)(i + 1));
+    fmt_u64(k->number, i + 1);
     memcpy(k->branch, q.branch, sizeof k->branch);
-    k->birth = ymd(q.ps.birth);
+    k->birth = ymd(pop, q.ps.birth);
     k->has_past = q.has_past;
     if (q.has_past) {
         memcpy(k->past_insurer, q.pin->number, sizeof k->past_insurer);
         memcpy(k->past_symbol, q.psym, sizeof k->past_symbol);
-        snprintf(k->past_number, sizeof k->past_number, "%llu",
-                 (unsigned long long)(pop->persons + i + 1));
+        fmt_u64(k->past_number, pop->persons + i + 1);
     }
     k->card = q.card;
     k->holds = q.holds;
     k->registered = q.registered;
-    k->cert_expiry = q.registered ? ymd(q.expiry) : 0;
+    k->cert_expiry = q.registered ? ymd(pop, q.expiry) : 0;
 }

@@ -4,9 +4,11 @@
  *
  * Design: one thread, one io_uring, N connections. Frames are made on the
  * fly from a counter-based stream (frame k is a pure function of the
- * traffic seed and k): its facility type and method from the month's mix,
- * its persons from the population, and for every check the answer the
- * population implies. Frame k goes to connection k mod N; each connection
+ * traffic seed and k): its place in the month from the schedule
+ * (elig_sched), whether it is a BATCH by the batch share of that hour, its
+ * facility type and method from the month's mix, its persons from the
+ * population, and for every check the answer the population implies.
+ * Frame k goes to connection k mod N; each connection
  * keeps a FIFO of the frames it has in flight (answers come back in order)
  * and a ring of the checks' expectations. A connection has at most one send
  * in flight and one recv posted; everything that became due meanwhile goes
@@ -19,6 +21,16 @@
  * is valid unless its certificate expired (refused after the 3-month
  * grace; either answer accepted inside the grace window's edges); any
  * other card is refused as unregistered.
+ *
+ * Against redis (ELIG_REPLAY_REDIS) a check is one HGETALL of the hash
+ * elig_redis_load() wrote and a BATCH frame is its entries' HGETALLs in one
+ * send; the client then applies the rules itself (birth date, loss,
+ * certificate expiry with its grace), as a service built on redis would,
+ * and the same accounting follows.
+ *
+ * The time series: answered frames go into the whole run's histogram and
+ * into the current interval's, which is read out and emptied when the
+ * interval ends (one point per interval, empty ones included).
  */
 #include "elig_replay.h"
 
@@ -39,7 +51,10 @@
 #include "elig_le.h"
 #include "elig_proto.h"
 #include "elig_rand.h"
+#include "elig_redis.h"
+#include "elig_resp.h"
 #include "elig_rules.h"
+#include "elig_sched.h"
 #include "elig_tables.h"
 
 enum method { M_CARD, M_NUMBER, M_BATCH };
@@ -47,6 +62,7 @@ enum expect { X_VALID, X_NO_MATCH, X_LOST_NEWER, X_UNREGISTERED, X_EXPIRED, X_VA
 
 struct check {
     uint8_t type, method, expect;
+    uint32_t birth; /* as typed (redis: the client compares it) */
 };
 
 struct frame {
@@ -62,6 +78,7 @@ struct conn {
     size_t in_len, in_cap;
     struct frame *fifo; /* ring of frames in flight */
     uint32_t f_head, f_len, f_cap;
+    uint32_t f_done;   /* redis: replies already taken for the head frame */
     struct check *cks; /* ring of their checks */
     uint32_t c_head, c_len, c_cap;
 };
@@ -70,14 +87,20 @@ struct replay {
     const struct elig_replay_params *p;
     struct elig_replay_report *r;
     const struct elig_month_checks *m;
+    struct elig_sched *sched;
     int64_t single_cum[4 * 2]; /* type x (card, number), by checks */
     int64_t batch_cum[4];
-    double batch_share; /* of frames */
-    uint32_t date;      /* YYYYMMDD asked about */
+    uint64_t k_begin, k_end; /* window: frames [k_begin, k_end); k_end 0: by checks */
+    double off_begin;        /* the first frame's place in the month, s */
+    double last_off;         /* the last queued frame's */
+    uint32_t date;           /* YYYYMMDD asked about */
     elig_date_t today;
     struct io_uring ring;
     struct conn *conns;
     struct elig_proto_answer ans;
+    struct elig_hist *tick;            /* the current interval's latencies */
+    uint64_t tick_checks, tick_frames; /* its answers */
+    size_t series_cap;
 };
 
 static uint64_t now_ns(void)
@@ -96,22 +119,28 @@ static uint64_t draw(const struct replay *rp, uint64_t k, uint64_t j)
 
 static int setup_mix(struct replay *rp)
 {
-    for (int i = 0; i < ELIG_MONTHS; i++)
-        if (strcmp(elig_month_checks[i].month, rp->p->month) == 0)
-            rp->m = &elig_month_checks[i];
-    if (rp->m == NULL)
-        return -ENOENT;
-    int64_t c = 0, b = 0, singles = 0;
+    const struct elig_replay_params *p = rp->p;
+    struct elig_sched_params sp = { .month = p->month,
+                                    .checks = p->checks,
+                                    .batch_size = p->batch_size };
+    int rc = elig_sched_create(&sp, &rp->sched);
+    if (rc)
+        return rc;
+    rp->m = elig_sched_month(rp->sched);
+    int64_t c = 0, b = 0;
     for (int t = 0; t < 4; t++) {
         rp->single_cum[2 * t] = c += rp->m->card[t];
         rp->single_cum[2 * t + 1] = c += rp->m->total[t] - rp->m->card[t];
         rp->batch_cum[t] = b += rp->m->batch[t];
-        singles += rp->m->total[t];
     }
-    /* batch checks are a share of checks; a frame carries batch_size of them */
-    double checks_share = (double)b / (double)(b + singles);
-    double bs = rp->p->batch_size;
-    rp->batch_share = b ? checks_share / bs / (checks_share / bs + (1 - checks_share)) : 0;
+    if (p->hours > 0) {
+        rp->k_begin = elig_sched_frame_at(rp->sched, p->from_s);
+        rp->k_end = elig_sched_frame_at(rp->sched, p->from_s + p->hours * 3600);
+        if (rp->k_end <= rp->k_begin)
+            return -EINVAL;
+    }
+    unsigned h;
+    rp->off_begin = rp->last_off = elig_sched_offset(rp->sched, rp->k_begin, &h);
     return 0;
 }
 
@@ -128,7 +157,15 @@ static void facility(char out[ELIG_PROTO_FACILITY_LEN + 1], unsigned type, uint6
     out[10] = '\0';
 }
 
-/* One number check of person i (an entry of a BATCH when batch). */
+/* Check j of frame k as HGETALL of its hash (redis). */
+static void redis_get(struct elig_pbuf *b, const char *key, size_t len)
+{
+    const char *argv[2] = { "HGETALL", key };
+    size_t lens[2] = { 7, len };
+    elig_resp_command(b, 2, argv, lens);
+}
+
+/* One number check of a random person (an entry of a BATCH when batch). */
 static void number_check(struct replay *rp, uint64_t k, unsigned j, struct elig_pbuf *b, bool batch,
                          const char *fac, struct check *ck)
 {
@@ -150,6 +187,17 @@ static void number_check(struct replay *rp, uint64_t k, unsigned j, struct elig_
         br = "00";
         ck->expect = X_LOST_NEWER;
     }
+    ck->birth = q.birth;
+    if (rp->p->target == ELIG_REPLAY_REDIS) { /* the client normalises the key itself */
+        struct elig_key nk;
+        char rk[ELIG_REDIS_KEY_MAX];
+        if (elig_key_normalize(ins, strlen(ins), sym, strlen(sym), num, strlen(num), br, strlen(br),
+                               &nk, NULL) == 0)
+            redis_get(b, rk, elig_redis_qkey(&nk, rk));
+        else
+            redis_get(b, "q:", 2); /* cannot happen for generated keys: answered as no match */
+        return;
+    }
     q.insurer = ins;
     q.insurer_len = (uint8_t)strlen(ins);
     q.symbol = sym;
@@ -161,21 +209,28 @@ static void number_check(struct replay *rp, uint64_t k, unsigned j, struct elig_
     elig_proto_number_encode(b, &q, batch);
 }
 
-/* Encode frame k into b; its checks into cks (at most batch_size). Returns the count. */
-static uint32_t make_frame(struct replay *rp, uint64_t k, struct elig_pbuf *b, struct check *cks)
+/* Encode frame k, of hour h, into b; its checks into cks (at most batch_size). Returns the count.
+ */
+static uint32_t make_frame(struct replay *rp, uint64_t k, unsigned h, struct elig_pbuf *b,
+                           struct check *cks)
 {
     char fac[ELIG_PROTO_FACILITY_LEN + 1];
-    bool batch = elig_unit(draw(rp, k, 0)) < rp->batch_share;
+    bool eligd = rp->p->target == ELIG_REPLAY_ELIGD;
+    bool batch = elig_unit(draw(rp, k, 0)) < elig_sched_batch_share(rp->sched, h);
+    long at = 0;
     if (batch) {
         unsigned type = elig_pick(rp->batch_cum, 4, draw(rp, k, 4095));
         facility(fac, type, draw(rp, k, 4094));
-        long at = elig_proto_frame_begin(b, ELIG_OP_BATCH, 0, 0, (uint32_t)k);
-        elig_proto_batch_head_encode(b, fac, (uint16_t)rp->p->batch_size);
+        if (eligd) {
+            at = elig_proto_frame_begin(b, ELIG_OP_BATCH, 0, 0, (uint32_t)k);
+            elig_proto_batch_head_encode(b, fac, (uint16_t)rp->p->batch_size);
+        }
         for (unsigned j = 0; j < rp->p->batch_size; j++) {
             cks[j] = (struct check){ .type = (uint8_t)type, .method = M_BATCH };
             number_check(rp, k, j, b, true, fac, &cks[j]);
         }
-        elig_proto_frame_end(b, at);
+        if (eligd)
+            elig_proto_frame_end(b, at);
         return rp->p->batch_size;
     }
     unsigned cell = elig_pick(rp->single_cum, 8, draw(rp, k, 4095));
@@ -183,9 +238,11 @@ static uint32_t make_frame(struct replay *rp, uint64_t k, struct elig_pbuf *b, s
     facility(fac, type, draw(rp, k, 4094));
     cks[0] = (struct check){ .type = (uint8_t)type, .method = cell % 2 ? M_NUMBER : M_CARD };
     if (cks[0].method == M_NUMBER) {
-        long at = elig_proto_frame_begin(b, ELIG_OP_LOOKUP_NUMBER, 0, 0, (uint32_t)k);
+        if (eligd)
+            at = elig_proto_frame_begin(b, ELIG_OP_LOOKUP_NUMBER, 0, 0, (uint32_t)k);
         number_check(rp, k, 0, b, false, fac, &cks[0]);
-        elig_proto_frame_end(b, at);
+        if (eligd)
+            elig_proto_frame_end(b, at);
         return 1;
     }
     struct elig_pop_person_keys key;
@@ -200,7 +257,12 @@ static uint32_t make_frame(struct replay *rp, uint64_t k, struct elig_pbuf *b, s
                         : exp + 100 < rp->today ? X_EXPIRED
                                                 : X_VALID_OR_EXPIRED;
     }
-    long at = elig_proto_frame_begin(b, ELIG_OP_LOOKUP_CARD, 0, 0, (uint32_t)k);
+    if (!eligd) {
+        char rk[ELIG_REDIS_KEY_MAX];
+        redis_get(b, rk, elig_redis_ckey(key.card, rk));
+        return 1;
+    }
+    at = elig_proto_frame_begin(b, ELIG_OP_LOOKUP_CARD, 0, 0, (uint32_t)k);
     elig_proto_card_encode(b, &q);
     elig_proto_frame_end(b, at);
     return 1;
@@ -232,6 +294,7 @@ static void count_check(struct replay *rp, const struct check *ck,
 {
     struct elig_replay_report *r = rp->r;
     r->checks_answered++;
+    rp->tick_checks++;
     r->answered[ck->type][ck->method]++;
     if (a->status != ELIG_AS_OK) {
         r->check_errors++;
@@ -241,67 +304,137 @@ static void count_check(struct replay *rp, const struct check *ck,
     r->unexpected += !as_expected(ck, a);
 }
 
-/* Consume the complete answers at the front of c's input. */
-static int take_answers(struct replay *rp, struct conn *c, uint64_t now)
+/* The head frame of c is fully answered: its latency, then off the rings. */
+static void frame_done(struct replay *rp, struct conn *c, uint64_t now)
+{
+    struct frame *f = &c->fifo[c->f_head];
+    uint64_t ns = now > f->intended_ns ? now - f->intended_ns : 0;
+    elig_hist_record(&rp->r->latency, ns);
+    elig_hist_record(rp->tick, ns);
+    rp->r->frames_answered++;
+    rp->tick_frames++;
+    c->c_head = (c->c_head + f->checks) % c->c_cap;
+    c->c_len -= f->checks;
+    c->f_head = (c->f_head + 1) % c->f_cap;
+    c->f_len--;
+    c->f_done = 0;
+}
+
+/* Consume the complete eligd answers at the front of c's input. */
+static size_t take_eligd(struct replay *rp, struct conn *c, uint64_t now, int *rc)
 {
     size_t off = 0;
     for (;;) {
         struct elig_proto_header h;
         size_t have = c->in_len - off;
-        int rc = elig_proto_header_decode(c->in + off, have, true, &h);
-        if (rc == -EAGAIN || (rc == 0 && have < ELIG_PROTO_HEADER + (size_t)h.body_len))
+        int hr = elig_proto_header_decode(c->in + off, have, true, &h);
+        if (hr == -EAGAIN || (hr == 0 && have < ELIG_PROTO_HEADER + (size_t)h.body_len))
             break;
-        if (rc || c->f_len == 0)
-            return -ELIG_EPROTO;
+        if (hr || c->f_len == 0) {
+            *rc = -ELIG_EPROTO;
+            break;
+        }
         const uint8_t *body = c->in + off + ELIG_PROTO_HEADER;
         struct frame *f = &c->fifo[c->f_head];
-        elig_hist_record(&rp->r->latency, now - f->intended_ns);
-        rp->r->frames_answered++;
         size_t bo = 0;
         uint16_t n = 1;
         if (h.status != ELIG_PS_OK)
             rp->r->frame_errors++;
         else if (h.opcode == ELIG_OP_BATCH &&
-                 elig_proto_batch_answer_count(body, h.body_len, &bo, &n))
-            return -ELIG_EPROTO;
-        for (uint32_t j = 0; j < f->checks; j++) {
+                 elig_proto_batch_answer_count(body, h.body_len, &bo, &n)) {
+            *rc = -ELIG_EPROTO;
+            break;
+        }
+        for (uint32_t j = 0; j < f->checks && h.status == ELIG_PS_OK; j++) {
             const struct check *ck = &c->cks[(c->c_head + j) % c->c_cap];
-            if (h.status != ELIG_PS_OK)
-                continue;
-            if (n != f->checks || elig_proto_answer_decode(body, h.body_len, &bo, &rp->ans))
-                return -ELIG_EPROTO;
+            if (n != f->checks || elig_proto_answer_decode(body, h.body_len, &bo, &rp->ans)) {
+                *rc = -ELIG_EPROTO;
+                return off;
+            }
             count_check(rp, ck, &rp->ans);
         }
-        c->c_head = (c->c_head + f->checks) % c->c_cap;
-        c->c_len -= f->checks;
-        c->f_head = (c->f_head + 1) % c->f_cap;
-        c->f_len--;
+        frame_done(rp, c, now);
         off += ELIG_PROTO_HEADER + h.body_len;
     }
-    memmove(c->in, c->in + off, c->in_len - off);
-    c->in_len -= off;
+    return off;
+}
+
+/* The value of field name in an HGETALL reply as a number; 0 if absent. */
+static uint32_t hash_num(const struct elig_resp_reply *r, const char *name)
+{
+    size_t nl = strlen(name);
+    for (unsigned i = 0; i + 1 < r->items; i += 2)
+        if (r->item[i].len == nl && memcmp(r->item[i].p, name, nl) == 0) {
+            uint32_t v = 0;
+            for (size_t j = 0; j < r->item[i + 1].len && j < 9; j++)
+                v = v * 10 + (uint32_t)(r->item[i + 1].p[j] - '0');
+            return v;
+        }
     return 0;
 }
 
-/* ---- the loop ------------------------------------------------------------- */
-
-static int connect_to(const char *addr)
+/* What eligd would answer, decided by the client from the hash redis sent. */
+static void redis_rules(const struct replay *rp, const struct check *ck,
+                        const struct elig_resp_reply *r, struct elig_proto_answer *a)
 {
-    struct sockaddr_in sa;
-    if (elig_addr_parse(addr, &sa) || sa.sin_port == 0)
-        return -EINVAL;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
-        int e = -errno;
-        close(fd);
-        return e;
+    a->status = r->type == '*' ? ELIG_AS_OK : ELIG_AS_RETRY;
+    a->validity = 0;
+    a->refusal = 0;
+    if (a->status != ELIG_AS_OK)
+        return;
+    if (ck->method == M_CARD) {
+        if (r->items == 0)
+            a->refusal = ELIG_REFUSE_CARD_UNREGISTERED;
+        else if (hash_num(r, "until") < rp->date)
+            a->refusal = ELIG_REFUSE_CERT_EXPIRED;
+        else
+            a->validity = ELIG_VALID;
+        return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
+    uint32_t lost = hash_num(r, "lost");
+    if (r->items == 0 || hash_num(r, "birth") != ck->birth)
+        a->validity = ELIG_NO_MATCH;
+    else if (lost && lost <= rp->date)
+        a->validity = hash_num(r, "newer") ? ELIG_LOST_NEWER : ELIG_LOST;
+    else
+        a->validity = ELIG_VALID;
 }
+
+/* Consume the complete redis replies at the front of c's input. */
+static size_t take_redis(struct replay *rp, struct conn *c, uint64_t now, int *rc)
+{
+    size_t off = 0;
+    static struct elig_resp_reply reply; /* one thread; 1 KiB kept off the stack */
+    for (;;) {
+        long m = elig_resp_parse(c->in + off, c->in_len - off, &reply);
+        if (m == 0)
+            break;
+        if (m < 0 || c->f_len == 0) {
+            *rc = -ELIG_EPROTO;
+            break;
+        }
+        const struct check *ck = &c->cks[(c->c_head + c->f_done) % c->c_cap];
+        redis_rules(rp, ck, &reply, &rp->ans);
+        count_check(rp, ck, &rp->ans);
+        off += (size_t)m;
+        if (++c->f_done == c->fifo[c->f_head].checks)
+            frame_done(rp, c, now);
+    }
+    return off;
+}
+
+/* Consume the complete answers at the front of c's input. */
+static int take_answers(struct replay *rp, struct conn *c, uint64_t now)
+{
+    int rc = 0;
+    size_t off = rp->p->target == ELIG_REPLAY_REDIS ? take_redis(rp, c, now, &rc)
+                                                    : take_eligd(rp, c, now, &rc);
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+    return rc;
+}
+
+/* ---- the loop ------------------------------------------------------------- */
 
 static void post_recv(struct replay *rp, unsigned ci)
 {
@@ -330,12 +463,12 @@ static void post_send(struct replay *rp, unsigned ci)
     c->send_busy = true;
 }
 
-/* Queue frame k on connection ci. */
-static void queue_frame(struct replay *rp, unsigned ci, uint64_t k, uint64_t intended)
+/* Queue frame k, of hour h, on connection ci. */
+static void queue_frame(struct replay *rp, unsigned ci, uint64_t k, unsigned h, uint64_t intended)
 {
     struct conn *c = &rp->conns[ci];
     struct check cks[ELIG_PROTO_BATCH_MAX];
-    uint32_t n = make_frame(rp, k, &c->out, cks);
+    uint32_t n = make_frame(rp, k, h, &c->out, cks);
     if (c->f_len == c->f_cap) { /* grow the rings, keeping their order */
         struct frame *f = malloc(2 * c->f_cap * sizeof *f);
         for (uint32_t j = 0; j < c->f_len; j++)
@@ -363,55 +496,105 @@ static void queue_frame(struct replay *rp, unsigned ci, uint64_t k, uint64_t int
     rp->r->checks_sent += n;
 }
 
+/* Whether frame k is still to be sent. */
+static bool more(const struct replay *rp, uint64_t k)
+{
+    return rp->k_end ? k < rp->k_end : rp->r->checks_sent < rp->p->checks;
+}
+
+/* Close the interval that ended at t (seconds from the start): one point. */
+static void tick(struct replay *rp, double t)
+{
+    struct elig_replay_report *r = rp->r;
+    if (r->points == rp->series_cap) {
+        size_t cap = rp->series_cap ? rp->series_cap * 2 : 256;
+        struct elig_replay_point *ns = realloc(r->series, cap * sizeof *ns);
+        if (ns == NULL)
+            return; /* the series is a report; the run goes on without it */
+        r->series = ns;
+        rp->series_cap = cap;
+    }
+    r->series[r->points++] = (struct elig_replay_point){
+        .t = t,
+        .month_h = rp->last_off / 3600,
+        .checks = rp->tick_checks,
+        .frames = rp->tick_frames,
+        .p50_ns = elig_hist_percentile(rp->tick, 50),
+        .p99_ns = elig_hist_percentile(rp->tick, 99),
+        .max_ns = elig_hist_percentile(rp->tick, 100),
+    };
+    elig_hist_reset(rp->tick);
+    rp->tick_checks = rp->tick_frames = 0;
+}
+
+static void progress(const struct replay *rp, uint64_t now, uint64_t t0)
+{
+    const struct elig_replay_report *r = rp->r;
+    double done = rp->k_end ? (double)r->frames_answered / (double)(rp->k_end - rp->k_begin)
+                            : (double)r->checks_answered / (double)rp->p->checks;
+    double secs = (double)(now - t0) / 1e9;
+    fprintf(stderr, "\relig-loadgen: %5.1f%%, %.0f checks/s, ETA %.0f s   ", 100 * done,
+            (double)r->checks_answered / secs, done > 0 ? secs / done - secs : 0.0);
+}
+
 static int run(struct replay *rp)
 {
     const struct elig_replay_params *p = rp->p;
     unsigned nc = p->connections;
-    uint64_t k = 0;
+    uint64_t k = rp->k_begin;
     uint64_t t0 = now_ns(), last_send = t0;
-    double interval = p->rate > 0 ? 1e9 / p->rate : 0;
+    uint64_t interval = (uint64_t)(p->interval_s * 1e9), next_tick = t0 + interval;
+    bool open_loop = p->speed > 0 || p->rate > 0;
     for (unsigned i = 0; i < nc; i++)
         post_recv(rp, i);
     bool tty = p->progress && isatty(STDERR_FILENO);
-    uint64_t shown = t0;
+    uint64_t shown = t0, due = 0;
+    unsigned hour = 0;
+    double off = rp->off_begin;
     int rc = 0;
     while (rc == 0) {
         uint64_t now = now_ns();
         if (tty && now - shown > 500000000) { /* progress on a terminal only */
             shown = now;
-            double done = (double)rp->r->checks_answered / (double)p->checks;
-            double secs = (double)(now - t0) / 1e9;
-            fprintf(stderr, "\relig-loadgen: %5.1f%%, %.0f checks/s, ETA %.0f s   ", 100 * done,
-                    (double)rp->r->checks_answered / secs, done > 0 ? secs / done - secs : 0.0);
+            progress(rp, now, t0);
         }
-        /* send what is due: by schedule (open loop) or up to depth (closed loop) */
-        if (rp->r->checks_sent < p->checks) {
-            if (interval > 0) {
-                while (rp->r->checks_sent < p->checks &&
-                       t0 + (uint64_t)((double)k * interval) <= now) {
-                    queue_frame(rp, (unsigned)(k % nc), k, t0 + (uint64_t)((double)k * interval));
+        /* send what is due: by schedule or rate (open loop) or up to depth (closed loop) */
+        bool sending = more(rp, k);
+        if (open_loop) { /* frame k on connection k mod N, when it is due */
+            while (more(rp, k)) {
+                off = elig_sched_offset(rp->sched, k, &hour);
+                due = p->speed > 0 ? t0 + (uint64_t)((off - rp->off_begin) / p->speed * 1e9)
+                                   : t0 + (uint64_t)((double)(k - rp->k_begin) * 1e9 / p->rate);
+                if (due > now)
+                    break;
+                queue_frame(rp, (unsigned)(k % nc), k, hour, due);
+                rp->last_off = off;
+                k++;
+            }
+        } else { /* every connection topped up to depth */
+            for (unsigned ci = 0; ci < nc; ci++)
+                while (rp->conns[ci].f_len < p->depth && more(rp, k)) {
+                    off = elig_sched_offset(rp->sched, k, &hour);
+                    queue_frame(rp, ci, k, hour, now);
+                    rp->last_off = off;
                     k++;
                 }
-            } else {
-                for (unsigned i = 0; i < nc && rp->r->checks_sent < p->checks; i++)
-                    while (rp->conns[i].f_len < p->depth && rp->r->checks_sent < p->checks)
-                        queue_frame(rp, i, k++, now);
-            }
-            last_send = now;
         }
+        if (sending)
+            last_send = now;
         for (unsigned i = 0; i < nc; i++)
             post_send(rp, i);
-        if (rp->r->checks_sent >= p->checks && rp->r->frames_answered == rp->r->frames_sent)
+        if (!more(rp, k) && rp->r->frames_answered == rp->r->frames_sent)
             break;
-        if (rp->r->checks_sent >= p->checks && now - last_send > (uint64_t)(p->timeout_s * 1e9)) {
+        if (!more(rp, k) && now - last_send > (uint64_t)(p->timeout_s * 1e9)) {
             rc = -ETIMEDOUT;
             break;
         }
-        uint64_t next = interval > 0 && rp->r->checks_sent < p->checks
-                            ? t0 + (uint64_t)((double)k * interval)
-                            : now + 100000000;
+        uint64_t wake = next_tick;
+        if (open_loop && more(rp, k) && due < wake)
+            wake = due;
         struct __kernel_timespec ts = { .tv_sec = 0,
-                                        .tv_nsec = next > now ? (long long)(next - now) : 0 };
+                                        .tv_nsec = wake > now ? (long long)(wake - now) : 0 };
         if (ts.tv_nsec >= 1000000000)
             ts.tv_nsec = 999999999;
         struct io_uring_cqe *cqe;
@@ -442,17 +625,40 @@ static int run(struct replay *rp)
             }
         }
         io_uring_cq_advance(&rp->ring, seen);
+        for (; now >= next_tick; next_tick += interval)
+            tick(rp, (double)(next_tick - t0) / 1e9);
     }
-    rp->r->seconds = (double)(now_ns() - t0) / 1e9;
+    uint64_t end = now_ns();
+    rp->r->seconds = (double)(end - t0) / 1e9;
+    struct elig_replay_point *last = rp->r->points ? &rp->r->series[rp->r->points - 1] : NULL;
+    if (last && rp->r->seconds - last->t < 0.001) { /* ended on a tick: no empty-span point */
+        uint64_t p99 = elig_hist_percentile(rp->tick, 99),
+                 max = elig_hist_percentile(rp->tick, 100);
+        last->checks += rp->tick_checks;
+        last->frames += rp->tick_frames;
+        last->p99_ns = p99 > last->p99_ns ? p99 : last->p99_ns;
+        last->max_ns = max > last->max_ns ? max : last->max_ns;
+    } else if (rp->tick_frames || rp->r->points == 0) {
+        tick(rp, rp->r->seconds);
+    }
+    rp->r->month_from_h = rp->off_begin / 3600;
+    rp->r->month_to_h = rp->last_off / 3600;
     if (tty)
         fputc('\n', stderr);
     return rc;
 }
 
+void elig_replay_report_free(struct elig_replay_report *r)
+{
+    free(r->series);
+    r->series = NULL;
+    r->points = 0;
+}
+
 int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_report *r)
 {
     struct elig_replay_params p = *params;
-    if (!p.server || !p.pop || !p.month || p.checks == 0)
+    if (!p.server || !p.pop || !p.month || p.from_s < 0 || p.hours < 0 || p.speed < 0 || p.rate < 0)
         return -EINVAL;
     if (!p.connections)
         p.connections = 16;
@@ -462,6 +668,8 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         p.batch_size = 32;
     if (!p.timeout_s)
         p.timeout_s = 30;
+    if (!(p.interval_s > 0))
+        p.interval_s = 1;
     struct replay *rp = calloc(1, sizeof(*rp));
     if (rp == NULL)
         return -ENOMEM;
@@ -470,12 +678,22 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
     rp->p = &p;
     rp->r = r;
     int rc = setup_mix(rp);
+    if (rc == 0 && p.checks == 0) { /* the published month */
+        for (int t = 0; t < ELIG_FACILITY_TYPES; t++)
+            p.checks += (uint64_t)(rp->m->total[t] + rp->m->batch[t]);
+    }
+    rp->tick = malloc(sizeof *rp->tick);
+    if (rc == 0 && rp->tick == NULL)
+        rc = -ENOMEM;
     if (rc == 0)
         rc = io_uring_queue_init(4 * p.connections + 16, &rp->ring, 0);
     if (rc) {
+        elig_sched_destroy(rp->sched);
+        free(rp->tick);
         free(rp);
         return rc;
     }
+    elig_hist_reset(rp->tick);
     /* the day every check asks about: the population's reference date */
     rp->today = elig_pop_today(p.pop);
     rp->date = elig_proto_date_out(rp->today);
@@ -485,7 +703,7 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         c->f_cap = c->c_cap = 1024;
         c->fifo = malloc(c->f_cap * sizeof *c->fifo);
         c->cks = malloc(c->c_cap * sizeof *c->cks);
-        if ((c->fd = connect_to(p.server)) < 0)
+        if ((c->fd = elig_addr_connect(p.server)) < 0)
             rc = c->fd;
     }
     if (rc == 0)
@@ -502,6 +720,8 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         free(c->cks);
     }
     free(rp->conns);
+    elig_sched_destroy(rp->sched);
+    free(rp->tick);
     free(rp);
     return rc;
 }

@@ -3,6 +3,7 @@
 #define ELIG_REPLAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "elig_hist.h"
@@ -10,35 +11,61 @@
 
 /**
  * @file
- * Traffic against eligd: checks drawn from a month's published mix
- * (facility type, card or number, batch) on keys of the generated
- * population, sent over N connections through one io_uring, every answer
- * checked against what the population says it must be.
+ * Traffic against eligd (or redis-server holding the same population):
+ * checks drawn from a month's published mix (facility type, card or
+ * number, batch) and placed in the month by its schedule (elig_sched: hour
+ * of day, kind of day), on keys of the generated population, sent over N
+ * connections through one io_uring, every answer checked against what the
+ * population says it must be.
  *
- * Open loop (rate > 0): frame k has an intended send time t0 + k / rate and
- * its latency is measured from that time, whether or not the client could
- * send it then: a slow server is charged for the queue it causes (no
- * coordinated omission). Closed loop (rate 0): each connection keeps depth
- * frames in flight, as fast as the server answers.
+ * Three ways to pace it:
+ * - speed > 0: open loop on the schedule: frame k is due at t0 + (its
+ *   place in the month - the first frame's place) / speed;
+ * - rate > 0: open loop at a constant rate, frame k due at t0 + k / rate;
+ * - neither: closed loop, depth frames in flight per connection.
+ * In the open loops a frame's latency is measured from the time it was
+ * due, whether or not the client could send it then: a slow server is
+ * charged for the queue it causes (no coordinated omission).
  */
 
 #define ELIG_REPLAY_METHODS 3 /* card, number, batch entry */
 
+/** Who answers. */
+enum elig_replay_target {
+    ELIG_REPLAY_ELIGD, /**< eligd's protocol (docs/protocol.md) */
+    ELIG_REPLAY_REDIS, /**< redis-server loaded by elig_redis_load(): HGETALL per check */
+};
+
 /** What to send. */
 struct elig_replay_params {
-    const char *server;         /**< "ADDR:PORT" of eligd */
-    const struct elig_pop *pop; /**< the population eligd holds (same records, seed, date) */
-    const char *month;          /**< mix of monthly_checks_by_facility.csv ("2025-02") */
-    uint64_t checks;            /**< checks to send (each BATCH entry counts one) */
-    double rate;                /**< frames per second (open loop); 0: closed loop */
-    unsigned connections;       /**< connections (default 16) */
-    unsigned depth;             /**< closed loop: frames in flight per connection (default 16) */
-    unsigned batch_size;        /**< entries per BATCH frame (default 32: an appointment list) */
-    uint64_t seed;              /**< the traffic's seed (not the population's) */
-    double miss_share;          /**< number checks with a mistyped birth date (default 0.02) */
-    double lost_share;          /**< number checks on a lost qualification (default 0.03) */
-    double timeout_s;           /**< give up waiting for answers after the last send (default 30) */
-    bool progress;              /**< progress (rate, ETA) on stderr when it is a terminal */
+    const char *server;             /**< "ADDR:PORT" */
+    enum elig_replay_target target; /**< eligd or redis */
+    const struct elig_pop *pop; /**< the population the server holds (same records, seed, date) */
+    const char *month;    /**< mix and calendar of monthly_checks_by_facility.csv ("2025-02") */
+    uint64_t checks;      /**< the month's checks (each BATCH entry counts one); without a window,
+                               the replay ends when they are sent */
+    double from_s;        /**< window: start, seconds from the month's start */
+    double hours;         /**< window: its length in hours; 0: no window */
+    double speed;         /**< > 0: open loop on the schedule, month seconds per real second */
+    double rate;          /**< > 0 (and speed 0): open loop, frames per second */
+    unsigned connections; /**< connections (default 16) */
+    unsigned depth;       /**< closed loop: frames in flight per connection (default 16) */
+    unsigned batch_size;  /**< entries per BATCH frame (default 32: an appointment list) */
+    uint64_t seed;        /**< the traffic's seed (not the population's) */
+    double miss_share;    /**< number checks with a mistyped birth date (default 0.02) */
+    double lost_share;    /**< number checks on a lost qualification (default 0.03) */
+    double timeout_s;     /**< give up waiting for answers after the last send (default 30) */
+    double interval_s;    /**< time-series interval, seconds (default 1) */
+    bool progress;        /**< progress (rate, ETA) on stderr when it is a terminal */
+};
+
+/** One interval of the time series. */
+struct elig_replay_point {
+    double t;                        /**< seconds from the start to the interval's end */
+    double month_h;                  /**< hours into the month of the last frame sent by then */
+    uint64_t checks;                 /**< checks answered in the interval */
+    uint64_t frames;                 /**< frames answered in the interval */
+    uint64_t p50_ns, p99_ns, max_ns; /**< latency of the interval's answered frames */
 };
 
 /** What happened. Arrays are [facility type][method]. */
@@ -50,16 +77,23 @@ struct elig_replay_report {
     uint64_t unexpected;                       /**< answers that contradict the population */
     uint64_t sent[4][ELIG_REPLAY_METHODS];     /**< the schedule's checks */
     uint64_t answered[4][ELIG_REPLAY_METHODS]; /**< checks answered, counted from the answers */
-    uint64_t validity[6];     /**< answered checks by validity code (0: card refused) */
-    double seconds;           /**< from the first intended send to the last answer */
-    struct elig_hist latency; /**< per frame, ns, from its intended send time */
+    uint64_t validity[6];             /**< answered checks by validity code (0: card refused) */
+    double seconds;                   /**< from the first intended send to the last answer */
+    double month_from_h, month_to_h;  /**< the part of the month replayed, hours */
+    struct elig_hist latency;         /**< per frame, ns, from its intended send time */
+    struct elig_replay_point *series; /**< malloc'd; elig_replay_report_free() */
+    size_t points;
 };
 
 /**
  * Run the traffic. Blocking; one thread.
- * @return 0 (see the report); -EINVAL; -ENOENT (unknown month); -errno of
- *         connect(2) or io_uring; -ETIMEDOUT if answers stopped coming.
+ * @return 0 (see the report); -EINVAL; -ENOENT (unknown month); -ELIG_EPROTO
+ *         (an answer that is not the protocol's); -errno of connect(2) or
+ *         io_uring; -ETIMEDOUT if answers stopped coming.
  */
 int elig_replay_run(const struct elig_replay_params *p, struct elig_replay_report *r);
+
+/** Free what a report holds (its series); the report may be reused. */
+void elig_replay_report_free(struct elig_replay_report *r);
 
 #endif

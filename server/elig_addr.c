@@ -8,6 +8,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,4 +31,22 @@ int elig_addr_parse(const char *s, struct sockaddr_in *out)
     out->sin_port = htons((uint16_t)port);
     const char *ip = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
     return inet_pton(AF_INET, ip, &out->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+int elig_addr_connect(const char *s)
+{
+    struct sockaddr_in sa;
+    if (elig_addr_parse(s, &sa) || sa.sin_port == 0)
+        return -EINVAL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
 }

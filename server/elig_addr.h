@@ -17,4 +17,13 @@
  */
 int elig_addr_parse(const char *s, struct sockaddr_in *out);
 
+/**
+ * Connect a TCP socket to s ("HOST:PORT", PORT not 0), blocking, with
+ * TCP_NODELAY and close-on-exec: the load generators' and benchmarks' way
+ * to reach a server (elig_client_connect() is the one with a timeout).
+ * @return the socket; -EINVAL if s is not an address; -errno of socket(2)
+ *         or connect(2).
+ */
+int elig_addr_connect(const char *s);
+
 #endif

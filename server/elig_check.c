@@ -38,7 +38,8 @@
 #define CHUNK      256
 #define REC_CAP    (CHUNK * 8)
 #define PER_CAP    (CHUNK * ELIG_INDEX_KEY_PERSONS)
-#define NAME_CACHE 4096 /* insurer names cached, a power of two */
+#define NAME_BITS  12 /* insurer names cached: 2^NAME_BITS */
+#define NAME_CACHE (1u << NAME_BITS)
 
 struct name_entry {
     char insurer[ELIG_INSURER_LEN]; /* all zero: empty */
@@ -202,7 +203,7 @@ static void insurer_name(struct elig_checker *ck, const char insurer[ELIG_INSURE
 {
     uint64_t v;
     memcpy(&v, insurer, sizeof v);
-    struct name_entry *e = &ck->names[(v * 0x9E3779B97F4A7C15ull) >> 55 & (NAME_CACHE - 1)];
+    struct name_entry *e = &ck->names[(v * 0x9E3779B97F4A7C15ull) >> (64 - NAME_BITS)];
     if (memcmp(e->insurer, insurer, ELIG_INSURER_LEN) != 0) {
         e->name = elig_index_insurer_name_ref(ck->ix, insurer, &e->len);
         memcpy(e->insurer, insurer, ELIG_INSURER_LEN);

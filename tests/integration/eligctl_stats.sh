@@ -8,9 +8,7 @@ eligctl=${ELIGCTL:?set ELIGCTL to the eligctl binary}
 bench=${ELIG_BENCH:?set ELIG_BENCH to the elig-bench binary}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-base=/tmp
-[ -w /dev/shm ] && base=/dev/shm
-dir=$(mktemp -d "$base/elig-it-XXXXXX")
+dir=$(scratch_dir elig-it)
 trap 'rm -rf "$dir"' EXIT
 
 # a 5,000-record index; the bench names the kept segment on stderr

@@ -12,9 +12,7 @@ root=${ELIG_SOURCE_ROOT:?set ELIG_SOURCE_ROOT to the source tree}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sample=$root/docs/examples/sample.feed
 
-base=/tmp
-[ -w /dev/shm ] && base=/dev/shm
-shm=$(mktemp -d "$base/elig-it-XXXXXX")
+shm=$(scratch_dir elig-it)
 data=$(mktemp -d)
 export TMPDIR=$data
 trap 'rm -rf "$shm" "$data"' EXIT

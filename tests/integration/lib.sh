@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shared by the integration scripts: check NAME REGEX -- CMD..., check_exit
-# NAME STATUS -- CMD..., and finish (prints the tally, fails if any failed).
+# NAME STATUS -- CMD..., finish (prints the tally, fails if any failed), and
+# scratch_dir NAME.
 failures=0
 checks=0
 
@@ -36,4 +37,10 @@ check_exit() { # check_exit NAME STATUS -- COMMAND...
 finish() {
     echo "$((checks - failures)) passed, $failures failed"
     [ "$failures" -eq 0 ]
+}
+
+scratch_dir() { # scratch_dir NAME: a new directory in /dev/shm (segments) or /tmp
+    local base=/tmp
+    [ -w /dev/shm ] && base=/dev/shm
+    mktemp -d "$base/$1-XXXXXX"
 }

@@ -9,9 +9,7 @@ eligctl=${ELIGCTL:?set ELIGCTL to the eligctl binary}
 eligd=${ELIGD:?set ELIGD to the eligd binary}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-base=/tmp
-[ -w /dev/shm ] && base=/dev/shm
-dir=$(mktemp -d "$base/elig-replay-XXXXXX")
+dir=$(scratch_dir elig-replay)
 pid=
 cleanup() {
     [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
