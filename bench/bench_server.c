@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_server.c - "elig-bench server": eligd over loopback, side by side
- * with redis-server holding the same records.
+ * with what a team would pick instead: redis-server and memcached holding
+ * the same records.
  *
  * Set-up: N synthetic records (the index benchmark's population) are built
- * into a segment that eligd serves read-only (--attach), and loaded into a
- * redis-server started for the run (no persistence) as GET-able values:
- * key "insurer:symbol:number:branch", value the very bytes eligd answers for
- * that record. So both systems find the same record by the same key and send
- * back about as many bytes; eligd also applies the rules and checks the
- * birth date, redis does nothing but a hash lookup.
+ * into a segment that eligd serves read-only (--attach), and loaded into
+ * each peer (started for the run, no persistence) as plain values: key the
+ * record's key, value the very bytes eligd answers for that record. So
+ * every system finds the same record by the same key and sends back about
+ * as many bytes; eligd also applies the rules and checks the birth date,
+ * the peers do nothing but a hash lookup. Peers may hold fewer records than
+ * eligd (--peer-records, when N would not fit in memory next to eligd):
+ * their queries are then drawn from the records they hold, and the report
+ * says so.
  *
  * Driver: one client thread, one io_uring, C connections, closed loop at
  * depth D: each connection sends D requests in one send and waits for their
@@ -17,11 +21,13 @@
  * from the send of its group to the arrival of its answer. Requests cycle
  * through up to 2^20 pre-encoded queries of random records (fixed seed), so
  * the client does no encoding while timed. The same driver, connections,
- * depths and keys serve both systems; runs alternate between them, so a
- * noisy neighbour hurts both alike. Medians of R runs are reported.
+ * depths and keys serve every system; runs alternate between them, so a
+ * noisy neighbour hurts all alike. Medians of R runs are reported.
  *
- * Workloads: eligd LOOKUP_NUMBER and redis GET at depth 1 and 16, and eligd
- * BATCH of 64 lookups per frame at depth 4 (lookups/s counts entries).
+ * Workloads: a lookup at each depth of --depths (default 1 and 16) on every
+ * system, and eligd BATCH of 64 lookups per frame at depth 4 (lookups/s
+ * counts entries). Memory per record: eligd's whole segment; a peer's
+ * resident memory growth while it was loaded (RSS, from /proc).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,7 +57,12 @@
 #define BATCH_N   64
 #define FACILITY  "1310000001"
 
-enum sys { SYS_ELIGD, SYS_REDIS };
+enum sys { SYS_ELIGD, SYS_REDIS, SYS_MEMCACHED, SYS_COUNT };
+
+static const char *const sys_names[SYS_COUNT] = { "eligd", "redis", "memcached" };
+
+#define MAX_DEPTHS    8
+#define MAX_WORKLOADS (MAX_DEPTHS * SYS_COUNT + 1)
 
 /* Pre-encoded requests: one blob, offsets per query. */
 struct reqs {
@@ -72,8 +83,8 @@ struct conn {
 };
 
 struct workload {
-    const char *name;
-    const char *short_name; /* for --only */
+    char name[32];
+    char short_name[16]; /* for --only */
     enum sys sys;
     unsigned depth;
     unsigned per_frame; /* lookups per request frame (BATCH) */
@@ -124,7 +135,34 @@ static size_t redis_key(const struct elig_key *k, char *out)
                            k->number_len, k->number, k->branch);
 }
 
-/* Length of one complete answer at p (eligd frame or RESP bulk string); 0 if incomplete. */
+/* memcached's text protocol takes no spaces in keys: the canonical key bytes in hex. */
+static size_t memcached_key(const struct elig_key *k, char *out)
+{
+    uint8_t raw[ELIG_KEY_BYTES_MAX];
+    size_t n = elig_key_encode(k, raw);
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", raw[i]);
+    return 2 * n;
+}
+
+/* Length of memcached's answer to one get at p: "VALUE k f n\r\n<n>\r\nEND\r\n" or
+ * "END\r\n"; 0 if incomplete. */
+static size_t memcached_len(const uint8_t *p, size_t len)
+{
+    const uint8_t *nl = memchr(p, '\n', len);
+    if (nl == NULL)
+        return 0;
+    size_t line = (size_t)(nl - p) + 1;
+    if (len < 6 || memcmp(p, "VALUE ", 6) != 0)
+        return line; /* END (a miss) or an error line */
+    const uint8_t *sp = nl;
+    while (sp > p && *sp != ' ')
+        sp--;
+    size_t total = line + strtoul((const char *)sp + 1, NULL, 10) + 2 + 5;
+    return len >= total ? total : 0;
+}
+
+/* Length of one complete answer at p; 0 if incomplete. */
 static size_t answer_len(enum sys sys, const uint8_t *p, size_t len)
 {
     if (sys == SYS_ELIGD) {
@@ -133,6 +171,8 @@ static size_t answer_len(enum sys sys, const uint8_t *p, size_t len)
         size_t n = ELIG_PROTO_HEADER + elig_rd32(p + 12);
         return len >= n ? n : 0;
     }
+    if (sys == SYS_MEMCACHED)
+        return memcached_len(p, len);
     long n = elig_resp_parse(p, len, NULL);
     return n > 0 ? (size_t)n : 0;
 }
@@ -235,40 +275,145 @@ static int redis_cmd(int fd, const char *cmd, char *out, size_t size)
     return 0;
 }
 
-static uint64_t redis_used_memory(int fd)
+/* Resident memory of process pid, bytes (0 if unknown). */
+static uint64_t rss_of(pid_t pid)
 {
-    char buf[8192];
-    if (redis_cmd(fd, "*2\r\n$4\r\nINFO\r\n$6\r\nmemory\r\n", buf, sizeof buf))
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/statm", (long)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A peer started for the run. */
+struct peer {
+    enum sys sys;
+    pid_t pid;
+    uint16_t port;
+    int fd; /* the loading connection */
+    char version[64];
+    double bytes_per_record;
+};
+
+/* Start memcached and wait (bounded) until it accepts connections: it prints nothing. */
+static pid_t spawn_memcached(uint16_t port, uint64_t records, int *fd)
+{
+    char port_s[16], mb[32];
+    snprintf(port_s, sizeof port_s, "%u", port);
+    /* items of ~300-byte answers and ~60-byte keys: 1 KiB a record is ample */
+    snprintf(mb, sizeof mb, "%llu", (unsigned long long)(records / 1024 + 64));
+    char *argv[] = { "memcached", "-p", port_s, "-l", "127.0.0.1", "-U", "0",  "-m",
+                     mb,          "-c", "4096", "-t", "2",         NULL, NULL, NULL };
+    if (geteuid() == 0) { /* memcached will not run as root unless told whom to be */
+        argv[13] = "-u";
+        argv[14] = "nobody";
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    for (int i = 0; pid > 0 && i < 500; i++) { /* at most 5 s */
+        if ((*fd = tcp_connect(port)) >= 0)
+            return pid;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1; /* it exited: not installed, or the port was taken */
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    return -1;
+}
+
+static int peer_start(struct peer *pe, uint64_t records)
+{
+    char line[512], port_s[16];
+    pe->port = free_port();
+    pe->fd = -1;
+    snprintf(port_s, sizeof port_s, "%u", pe->port);
+    if (pe->sys == SYS_MEMCACHED) {
+        pe->pid = spawn_memcached(pe->port, records, &pe->fd);
+        if (pe->pid < 0)
+            return -1;
+        char v[128];
+        if (redis_cmd(pe->fd, "version\r\n", v, sizeof v) == 0 && strncmp(v, "VERSION ", 8) == 0)
+            snprintf(pe->version, sizeof pe->version, "memcached %.*s", (int)strcspn(v + 8, "\r\n"),
+                     v + 8);
         return 0;
-    const char *m = strstr(buf, "used_memory:");
-    return m ? strtoull(m + 12, NULL, 10) : 0;
+    }
+    char *argv[] = { "redis-server", "--port",           port_s, "--bind",
+                     "127.0.0.1",    "--save",           "",     "--appendonly",
+                     "no",           "--protected-mode", "no",   NULL };
+    pe->pid = spawn_until(argv, "Ready to accept connections", line, sizeof line);
+    if (pe->pid < 0 || (pe->fd = tcp_connect(pe->port)) < 0)
+        return -1;
+    char info[8192];
+    if (redis_cmd(pe->fd, "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n", info, sizeof info) == 0) {
+        const char *v = strstr(info, "redis_version:");
+        if (v)
+            snprintf(pe->version, sizeof pe->version, "redis %.*s", (int)strcspn(v + 14, "\r\n"),
+                     v + 14);
+    }
+    return 0;
+}
+
+/* Read `want` memcached store acknowledgements; -1 if one is not STORED. */
+static int memcached_drain(int fd, uint64_t want)
+{
+    static char buf[1 << 16];
+    size_t have = 0;
+    while (want) {
+        ssize_t r = read(fd, buf + have, sizeof buf - have);
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        size_t off = 0;
+        char *nl;
+        while (want && (nl = memchr(buf + off, '\n', have - off)) != NULL) {
+            if (strncmp(buf + off, "STORED", 6) != 0)
+                return -1;
+            off = (size_t)(nl - buf) + 1;
+            want--;
+        }
+        memmove(buf, buf + off, have - off);
+        have -= off;
+    }
+    return 0;
 }
 
 /* ---- the data set ----------------------------------------------------------- */
 
 struct dataset {
-    struct reqs eligd, entries, redis;
+    struct reqs q[SYS_COUNT]; /* one lookup per request, per system */
+    struct reqs entries;      /* eligd BATCH entries */
     uint32_t nq;
 };
 
-/* Encode the queries for both systems, and (if fd >= 0) load redis with every record. */
-static int dataset_make(const struct bench_pop *pop, int redis_fd, struct dataset *ds)
+/* The queries: random records (fixed seed), of all N for eligd and of the
+ * first peer_n for the peers. */
+static int dataset_queries(const struct bench_pop *pop, uint64_t peer_n, struct dataset *ds)
 {
     elig_date_t today = bench_ymd(2025, 2, 1);
     ds->nq = pop->n < MAXQ ? (uint32_t)pop->n : MAXQ;
-    struct reqs *all[3] = { &ds->eligd, &ds->entries, &ds->redis };
-    for (int i = 0; i < 3; i++) {
-        all[i]->off = calloc(ds->nq + 1, sizeof(uint32_t));
-        if (all[i]->off == NULL)
+    for (int i = 0; i <= SYS_COUNT; i++) {
+        struct reqs *r = i < SYS_COUNT ? &ds->q[i] : &ds->entries;
+        r->off = calloc(ds->nq + 1, sizeof(uint32_t));
+        if (r->off == NULL)
             return -ENOMEM;
     }
-    struct elig_pbuf b = { 0 }, load = { 0 };
-    struct elig_proto_answer *a = calloc(1, sizeof(*a));
+    struct elig_pbuf b = { 0 };
     struct elig_record r;
-    char key[128];
-    uint64_t x = 0x9e3779b97f4a7c15ull, loaded = 0;
-    int rc = a ? 0 : -ENOMEM;
-    /* the queries: random records, fixed seed */
+    char key[256], cmd[512];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < ds->nq; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         bench_record(pop, x % pop->n, today, &r);
@@ -290,19 +435,37 @@ static int dataset_make(const struct bench_pop *pop, int redis_fd, struct datase
         rc = at < 0 ? (int)at : elig_proto_number_encode(&b, &q, false);
         if (rc == 0) {
             elig_proto_frame_end(&b, at);
-            rc = reqs_add(&ds->eligd, b.data, b.len);
+            rc = reqs_add(&ds->q[SYS_ELIGD], b.data, b.len);
         }
         b.len = 0;
         if (rc == 0 && (rc = elig_proto_number_encode(&b, &q, true)) == 0)
             rc = reqs_add(&ds->entries, b.data, b.len);
+        if (peer_n != pop->n) /* the peers hold fewer: their own draw */
+            bench_record(pop, x % peer_n, today, &r);
         size_t kl = redis_key(&r.key, key);
-        char cmd[256];
         int n = snprintf(cmd, sizeof cmd, "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", kl, key);
         if (rc == 0)
-            rc = reqs_add(&ds->redis, cmd, (size_t)n);
+            rc = reqs_add(&ds->q[SYS_REDIS], cmd, (size_t)n);
+        kl = memcached_key(&r.key, key);
+        n = snprintf(cmd, sizeof cmd, "get %.*s\r\n", (int)kl, key);
+        if (rc == 0)
+            rc = reqs_add(&ds->q[SYS_MEMCACHED], cmd, (size_t)n);
     }
-    /* redis holds every record: SET key <the answer eligd gives>, pipelined */
-    for (uint64_t i = 0; rc == 0 && redis_fd >= 0 && i < pop->n; i++) {
+    elig_pbuf_free(&b);
+    return rc;
+}
+
+/* Load a peer with records [0, n): each key holds the answer eligd gives, pipelined. */
+static int peer_load(struct peer *pe, const struct bench_pop *pop, uint64_t n)
+{
+    elig_date_t today = bench_ymd(2025, 2, 1);
+    struct elig_pbuf b = { 0 }, load = { 0 };
+    struct elig_proto_answer *a = calloc(1, sizeof(*a));
+    struct elig_record r;
+    char key[256], head[512];
+    uint64_t pending = 0, rss0 = rss_of(pe->pid);
+    int rc = a ? 0 : -ENOMEM;
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
         bench_record(pop, i, today, &r);
         memset(a, 0, offsetof(struct elig_proto_answer, rec));
         a->validity = ELIG_VALID;
@@ -312,25 +475,33 @@ static int dataset_make(const struct bench_pop *pop, int redis_fd, struct datase
         b.len = 0;
         if ((rc = elig_proto_answer_encode(&b, a)))
             break;
-        size_t kl = redis_key(&r.key, key);
-        char head[256];
-        int n = snprintf(head, sizeof head, "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n", kl, key,
-                         b.len);
-        if (elig_pbuf_reserve(&load, (size_t)n + b.len + 2)) {
+        int hl;
+        if (pe->sys == SYS_REDIS) {
+            size_t kl = redis_key(&r.key, key);
+            hl = snprintf(head, sizeof head, "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n", kl, key,
+                          b.len);
+        } else {
+            size_t kl = memcached_key(&r.key, key);
+            hl = snprintf(head, sizeof head, "set %.*s 0 0 %zu\r\n", (int)kl, key, b.len);
+        }
+        if (elig_pbuf_reserve(&load, (size_t)hl + b.len + 2)) {
             rc = -ENOMEM;
             break;
         }
-        memcpy(load.data + load.len, head, (size_t)n);
-        memcpy(load.data + load.len + n, b.data, b.len);
-        memcpy(load.data + load.len + n + b.len, "\r\n", 2);
-        load.len += (size_t)n + b.len + 2;
-        if (++loaded % 4096 == 0 || i + 1 == pop->n) {
-            if (write_all(redis_fd, load.data, load.len) ||
-                elig_resp_drain(redis_fd, loaded % 4096 ? loaded % 4096 : 4096) != 0)
-                rc = -EIO;
+        memcpy(load.data + load.len, head, (size_t)hl);
+        memcpy(load.data + load.len + hl, b.data, b.len);
+        memcpy(load.data + load.len + hl + b.len, "\r\n", 2);
+        load.len += (size_t)hl + b.len + 2;
+        if (++pending == 4096 || i + 1 == n) {
+            bool bad = write_all(pe->fd, load.data, load.len) != 0 ||
+                       (pe->sys == SYS_REDIS ? elig_resp_drain(pe->fd, pending) != 0
+                                             : memcached_drain(pe->fd, pending) != 0);
+            rc = bad ? -EIO : 0;
             load.len = 0;
+            pending = 0;
         }
     }
+    pe->bytes_per_record = (double)(rss_of(pe->pid) - rss0) / (double)n;
     elig_pbuf_free(&b);
     elig_pbuf_free(&load);
     free(a);
@@ -339,10 +510,10 @@ static int dataset_make(const struct bench_pop *pop, int redis_fd, struct datase
 
 static void dataset_free(struct dataset *ds)
 {
-    struct reqs *all[3] = { &ds->eligd, &ds->entries, &ds->redis };
-    for (int i = 0; i < 3; i++) {
-        free(all[i]->data);
-        free(all[i]->off);
+    for (int i = 0; i <= SYS_COUNT; i++) {
+        struct reqs *r = i < SYS_COUNT ? &ds->q[i] : &ds->entries;
+        free(r->data);
+        free(r->off);
     }
 }
 
@@ -351,7 +522,7 @@ static void dataset_free(struct dataset *ds)
 /* Append one request to c's output. */
 static void put_request(struct driver *d, const struct dataset *ds, struct conn *c)
 {
-    const struct reqs *q = d->sys == SYS_REDIS ? &ds->redis : &ds->eligd;
+    const struct reqs *q = &ds->q[d->sys];
     if (d->per_frame == 1) {
         uint32_t i = (uint32_t)(d->next_q++ % ds->nq);
         size_t n = q->off[i + 1] - q->off[i];
@@ -506,55 +677,133 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
 
 /* ---- the benchmark ------------------------------------------------------------ */
 
-static const struct workload workloads[] = {
-    { "lookup, depth 1", "depth1", SYS_ELIGD, 1, 1 },
-    { "lookup, depth 1", "depth1", SYS_REDIS, 1, 1 },
-    { "lookup, depth 16", "depth16", SYS_ELIGD, 16, 1 },
-    { "lookup, depth 16", "depth16", SYS_REDIS, 16, 1 },
-    { "BATCH of 64, depth 4", "batch", SYS_ELIGD, 4, BATCH_N },
-};
-#define NWORK (sizeof workloads / sizeof workloads[0])
+/* ---- the benchmark ------------------------------------------------------------ */
 
-static void print_report(const struct bench_opts *o, double bytes_eligd, double bytes_redis,
-                         struct result med[NWORK], const char *redis_version)
+struct plan {
+    struct workload w[MAX_WORKLOADS];
+    size_t n;
+    struct peer peers[SYS_COUNT]; /* by system; pid 0: not in the run */
+    bool on[SYS_COUNT];
+};
+
+/* The workloads: a lookup at each depth on every system in the run, then eligd's BATCH. */
+static int plan_make(const struct bench_opts *o, struct plan *pl)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", o->depths ? o->depths : "1,16");
+    unsigned depths = 0;
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        char *end;
+        unsigned long d = strtoul(t, &end, 10);
+        if (*end || d == 0 || d > 1024 || depths == MAX_DEPTHS)
+            return -EINVAL;
+        for (int s = 0; s < SYS_COUNT; s++) {
+            if (!pl->on[s])
+                continue;
+            struct workload *w = &pl->w[pl->n++];
+            snprintf(w->name, sizeof w->name, "lookup, depth %lu", d);
+            snprintf(w->short_name, sizeof w->short_name, "depth%lu", d);
+            w->sys = (enum sys)s;
+            w->depth = (unsigned)d;
+            w->per_frame = 1;
+        }
+        depths++;
+    }
+    struct workload *w = &pl->w[pl->n++];
+    snprintf(w->name, sizeof w->name, "BATCH of %d, depth 4", BATCH_N);
+    snprintf(w->short_name, sizeof w->short_name, "batch");
+    w->sys = SYS_ELIGD;
+    w->depth = 4;
+    w->per_frame = BATCH_N;
+    return depths ? 0 : -EINVAL;
+}
+
+/* Which peers: --peers as a comma list of redis, memcached, or "none". */
+static int plan_peers(const struct bench_opts *o, struct plan *pl)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", o->peers ? o->peers : "redis");
+    pl->on[SYS_ELIGD] = true;
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        if (strcmp(t, "none") == 0)
+            continue;
+        int s = SYS_REDIS;
+        while (s < SYS_COUNT && strcmp(t, sys_names[s]) != 0)
+            s++;
+        if (s == SYS_COUNT)
+            return -EINVAL;
+        pl->on[s] = true;
+    }
+    return 0;
+}
+
+static bool wanted(const struct bench_opts *o, const struct workload *w)
+{
+    return o->only_name == NULL || strcmp(o->only_name, w->short_name) == 0;
+}
+
+/* The eligd result a peer's result is compared with: same workload name. */
+static const struct result *eligd_twin(const struct plan *pl, size_t w, const struct result *med)
+{
+    for (size_t k = 0; k < pl->n; k++)
+        if (pl->w[k].sys == SYS_ELIGD && strcmp(pl->w[k].name, pl->w[w].name) == 0)
+            return &med[k];
+    return NULL;
+}
+
+static void print_report(const struct bench_opts *o, const struct plan *pl, double bytes_eligd,
+                         uint64_t peer_n, const struct result *med)
 {
     if (o->json) {
-        printf("{\"benchmark\":\"server\",\"records\":%llu,\"connections\":%u,\"workers\":%u,"
-               "\"runs\":%u,"
-               "\"seconds\":%.1f,\"redis\":\"%s\",\"eligd_bytes_per_record\":%.1f,"
-               "\"redis_bytes_per_record\":%.1f,\"results\":[",
-               (unsigned long long)o->records, o->connections, o->workers, o->runs, o->seconds,
-               redis_version, bytes_eligd, bytes_redis);
-        for (size_t w = 0, first = 1; w < NWORK; w++) {
-            if (o->only_name && strcmp(o->only_name, workloads[w].short_name) != 0)
+        printf("{\"benchmark\":\"server\",\"records\":%llu,\"peer_records\":%llu,"
+               "\"connections\":%u,\"workers\":%u,\"runs\":%u,\"seconds\":%.1f,"
+               "\"eligd_bytes_per_record\":%.1f,\"peers\":{",
+               (unsigned long long)o->records, (unsigned long long)peer_n, o->connections,
+               o->workers, o->runs, o->seconds, bytes_eligd);
+        for (int s = SYS_REDIS, first = 1; s < SYS_COUNT; s++) {
+            if (!pl->on[s])
                 continue;
-            printf("%s{\"workload\":\"%s\",\"system\":\"%s\",\"requests_per_s\":%.0f,"
-                   "\"lookups_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f}",
-                   first ? "" : ",", workloads[w].name, workloads[w].sys ? "redis" : "eligd",
-                   med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us);
+            printf("%s\"%s\":{\"version\":\"%s\",\"bytes_per_record\":%.1f}", first ? "" : ",",
+                   sys_names[s], pl->peers[s].version, pl->peers[s].bytes_per_record);
+            first = 0;
+        }
+        printf("},\"results\":[");
+        for (size_t w = 0, first = 1; w < pl->n; w++) {
+            if (!wanted(o, &pl->w[w]))
+                continue;
+            const struct result *e = eligd_twin(pl, w, med);
+            printf("%s{\"workload\":\"%s\",\"system\":\"%s\",\"depth\":%u,\"per_frame\":%u,"
+                   "\"requests_per_s\":%.0f,\"lookups_per_s\":%.0f,\"p50_us\":%.1f,"
+                   "\"p99_us\":%.1f,\"eligd_ratio\":%.3f}",
+                   first ? "" : ",", pl->w[w].name, sys_names[pl->w[w].sys], pl->w[w].depth,
+                   pl->w[w].per_frame, med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us,
+                   e && med[w].rps > 0 ? e->rps / med[w].rps : 1.0);
             first = 0;
         }
         printf("]}\n");
         return;
     }
-    printf("server: %llu records, %u connections, eligd with %u workers, medians of %u runs of "
-           "%.1f s; %s\n",
-           (unsigned long long)o->records, o->connections, o->workers, o->runs, o->seconds,
-           redis_version);
-    printf("  memory per record: eligd %.1f bytes (whole segment), redis %.1f bytes "
-           "(used_memory)\n",
-           bytes_eligd, bytes_redis);
-    printf("  %-22s %-6s %14s %14s %9s %9s %7s\n", "workload", "system", "requests/s", "lookups/s",
-           "p50 us", "p99 us", "ratio");
-    for (size_t w = 0; w < NWORK; w++) {
-        if (o->only_name && strcmp(o->only_name, workloads[w].short_name) != 0)
+    printf("server: %llu records in eligd, %llu in each peer, %u connections, eligd with %u "
+           "workers, medians of %u runs of %.1f s\n",
+           (unsigned long long)o->records, (unsigned long long)peer_n, o->connections, o->workers,
+           o->runs, o->seconds);
+    printf("  memory per record: eligd %.1f bytes (whole segment)", bytes_eligd);
+    for (int s = SYS_REDIS; s < SYS_COUNT; s++)
+        if (pl->on[s])
+            printf(", %s %.1f bytes (RSS growth)", pl->peers[s].version,
+                   pl->peers[s].bytes_per_record);
+    printf("\n  %-22s %-10s %14s %14s %9s %9s %12s\n", "workload", "system", "requests/s",
+           "lookups/s", "p50 us", "p99 us", "eligd/this");
+    for (size_t w = 0; w < pl->n; w++) {
+        if (!wanted(o, &pl->w[w]))
             continue;
+        const struct result *e = eligd_twin(pl, w, med);
         char ratio[16] = "";
-        if (w + 1 < NWORK && workloads[w + 1].sys == SYS_REDIS && med[w + 1].rps > 0)
-            snprintf(ratio, sizeof ratio, "%.2fx", med[w].rps / med[w + 1].rps);
-        printf("  %-22s %-6s %14.0f %14.0f %9.1f %9.1f %7s\n", workloads[w].name,
-               workloads[w].sys ? "redis" : "eligd", med[w].rps, med[w].lps, med[w].p50_us,
-               med[w].p99_us, ratio);
+        if (pl->w[w].sys != SYS_ELIGD && e && med[w].rps > 0)
+            snprintf(ratio, sizeof ratio, "%.2fx", e->rps / med[w].rps);
+        printf("  %-22s %-10s %14.0f %14.0f %9.1f %9.1f %12s\n", pl->w[w].name,
+               sys_names[pl->w[w].sys], med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us,
+               ratio);
     }
 }
 
@@ -570,7 +819,26 @@ int bench_server(const struct bench_opts *o)
 {
     static struct bench_pop pop;
     static struct dataset ds;
-    char seg[4096], line[512], port_s[16], eligd_port_s[16];
+    static struct plan pl;
+    static struct result runs[MAX_WORKLOADS][64];
+    struct result med[MAX_WORKLOADS];
+    char seg[4096], line[512];
+    if (plan_peers(o, &pl) || plan_make(o, &pl)) {
+        fprintf(stderr,
+                "elig-bench: --peers: redis, memcached or none; --depths: up to %d "
+                "depths of 1..1024, comma-separated\n",
+                MAX_DEPTHS);
+        return 2;
+    }
+    bool known = o->only_name == NULL;
+    for (size_t w = 0; w < pl.n; w++)
+        known |= wanted(o, &pl.w[w]) && o->only_name;
+    if (!known) {
+        fprintf(stderr, "elig-bench: --only: depthN (N of --depths) or batch\n");
+        return 2;
+    }
+    uint64_t peer_n =
+        o->peer_records && o->peer_records < o->records ? o->peer_records : o->records;
     snprintf(seg, sizeof seg, "%s/elig-bench-server-%ld.seg", o->dir, (long)getpid());
     struct elig_index *ix = NULL;
     double build;
@@ -582,34 +850,29 @@ int bench_server(const struct bench_opts *o)
     double bytes_eligd = (double)st.segment_bytes / (double)st.records;
 
     int status = EXIT_FAIL;
-    pid_t redis = -1, eligd = -1;
-    int rfd = -1;
-    uint16_t rport = free_port();
-    snprintf(port_s, sizeof port_s, "%u", rport);
-    char *rargv[] = { "redis-server", "--port",           port_s, "--bind",
-                      "127.0.0.1",    "--save",           "",     "--appendonly",
-                      "no",           "--protected-mode", "no",   NULL };
-    redis = spawn_until(rargv, "Ready to accept connections", line, sizeof line);
-    if (redis < 0 || (rfd = tcp_connect(rport)) < 0) {
-        fprintf(stderr, "elig-bench: cannot start redis-server (scripts/setup bench installs "
-                        "it)\n");
+    pid_t eligd = -1;
+    if (dataset_queries(&pop, peer_n, &ds)) {
+        fprintf(stderr, "elig-bench: out of memory for the queries\n");
         goto out;
     }
-    char version[128] = "redis-server";
-    char info[8192];
-    if (redis_cmd(rfd, "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n", info, sizeof info) == 0) {
-        const char *v = strstr(info, "redis_version:");
-        if (v)
-            snprintf(version, sizeof version, "redis %.*s", (int)strcspn(v + 14, "\r\n"), v + 14);
+    for (int s = SYS_REDIS; s < SYS_COUNT; s++) {
+        struct peer *pe = &pl.peers[s];
+        if (!pl.on[s])
+            continue;
+        pe->sys = (enum sys)s;
+        snprintf(pe->version, sizeof pe->version, "%s", sys_names[s]);
+        if (peer_start(pe, peer_n)) {
+            fprintf(stderr, "elig-bench: cannot start %s (scripts/setup bench installs it)\n",
+                    sys_names[s]);
+            goto out;
+        }
+        fprintf(stderr, "elig-bench: loading %llu records into %s\n", (unsigned long long)peer_n,
+                pe->version);
+        if (peer_load(pe, &pop, peer_n)) {
+            fprintf(stderr, "elig-bench: could not load %s\n", sys_names[s]);
+            goto out;
+        }
     }
-    uint64_t mem0 = redis_used_memory(rfd);
-    fprintf(stderr, "elig-bench: loading %llu records into redis\n",
-            (unsigned long long)o->records);
-    if (dataset_make(&pop, rfd, &ds)) {
-        fprintf(stderr, "elig-bench: could not load redis\n");
-        goto out;
-    }
-    double bytes_redis = (double)(redis_used_memory(rfd) - mem0) / (double)o->records;
     char workers[16];
     snprintf(workers, sizeof workers, "%u", o->workers);
     char *eargv[] = { (char *)o->eligd, "--attach", seg,         "--listen", "127.0.0.1:0",
@@ -620,44 +883,35 @@ int bench_server(const struct bench_opts *o)
         fprintf(stderr, "elig-bench: cannot start %s\n", o->eligd);
         goto out;
     }
-    snprintf(eligd_port_s, sizeof eligd_port_s, "%u", ep);
-
-    static struct result runs[NWORK][64];
-    struct result med[NWORK];
-    bool known = o->only_name == NULL;
-    for (size_t w = 0; w < NWORK; w++)
-        known |= o->only_name && strcmp(o->only_name, workloads[w].short_name) == 0;
-    if (!known) {
-        fprintf(stderr, "elig-bench: --only: depth1, depth16 or batch\n");
-        goto out;
-    }
     memset(runs, 0, sizeof runs);
+    memset(med, 0, sizeof med);
     for (unsigned r = 0; r < o->runs; r++)
-        for (size_t w = 0; w < NWORK; w++) {
-            if (o->only_name && strcmp(o->only_name, workloads[w].short_name) != 0)
+        for (size_t w = 0; w < pl.n; w++) {
+            if (!wanted(o, &pl.w[w]))
                 continue;
-            uint16_t port = workloads[w].sys == SYS_ELIGD ? (uint16_t)ep : rport;
-            int rc =
-                run_workload(&workloads[w], port, &ds, o->connections, o->seconds, &runs[w][r]);
+            uint16_t port = pl.w[w].sys == SYS_ELIGD ? (uint16_t)ep : pl.peers[pl.w[w].sys].port;
+            int rc = run_workload(&pl.w[w], port, &ds, o->connections, o->seconds, &runs[w][r]);
             if (rc) {
-                fprintf(stderr, "elig-bench: %s on %s: %s\n", workloads[w].name,
-                        workloads[w].sys ? "redis" : "eligd", elig_strerror(rc));
+                fprintf(stderr, "elig-bench: %s on %s: %s\n", pl.w[w].name, sys_names[pl.w[w].sys],
+                        elig_strerror(rc));
                 goto out;
             }
         }
-    for (size_t w = 0; w < NWORK; w++) {
+    for (size_t w = 0; w < pl.n; w++) {
         med[w].rps = median_of(runs[w], o->runs, offsetof(struct result, rps));
         med[w].lps = median_of(runs[w], o->runs, offsetof(struct result, lps));
         med[w].p50_us = median_of(runs[w], o->runs, offsetof(struct result, p50_us));
         med[w].p99_us = median_of(runs[w], o->runs, offsetof(struct result, p99_us));
     }
-    print_report(o, bytes_eligd, bytes_redis, med, version);
+    print_report(o, &pl, bytes_eligd, peer_n, med);
     status = 0;
 out:
-    if (rfd >= 0)
-        close(rfd);
+    for (int s = SYS_REDIS; s < SYS_COUNT; s++) {
+        if (pl.peers[s].fd > 0)
+            close(pl.peers[s].fd);
+        stop(pl.peers[s].pid);
+    }
     stop(eligd);
-    stop(redis);
     dataset_free(&ds);
     unlink(seg);
     return status;

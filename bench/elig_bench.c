@@ -517,8 +517,9 @@ static void usage(FILE *out)
         "log: append N update records durably from T threads (group commit) and\n"
         "measure appends per second and commit latency, then the replay rate.\n"
         "store: submit rate, warm restart, snapshot and cold starts of the store.\n"
-        "server: eligd over loopback side by side with redis-server holding the same\n"
-        "records: requests/s and p50/p99 at depth 1 and 16, BATCH of 64 lookups/s.\n"
+        "server: eligd over loopback side by side with redis-server and memcached\n"
+        "holding the same records: requests/s and p50/p99 at each pipeline depth,\n"
+        "BATCH of 64 lookups/s, memory per record.\n"
         "\n"
         "  --records N      index: records to build (default 1000000; 160000000 for the\n"
         "                   nation); log: records to append (default 200000)\n"
@@ -530,12 +531,16 @@ static void usage(FILE *out)
         "  --seconds S      index: length of each timed run (default 2)\n"
         "  --runs R         timed runs per measurement, 1..64; medians are reported (default 3)\n"
         "  --only PHASE     index: one phase only: single, batch, misses, checks or cards;\n"
-        "                   server: one workload only: depth1, depth16 or batch\n"
+        "                   server: one workload only: depthN or batch\n"
         "  --threads T      log: concurrent appenders, 1..256 (default 16)\n"
         "  --window US      log: commit window in microseconds (default 0)\n"
         "  --connections C  server: client connections (default 50)\n"
         "  --eligd PATH     server: the eligd binary (default: beside elig-bench)\n"
         "  --workers W      server: eligd worker threads (default: one per core)\n"
+        "  --depths LIST    server: pipeline depths, comma-separated (default 1,16)\n"
+        "  --peers LIST     server: redis, memcached, redis,memcached or none (default redis)\n"
+        "  --peer-records M server: records the peers hold, when N would not fit beside\n"
+        "                   eligd (default N; their queries then come from those M)\n"
         "  --json           one JSON object instead of the table\n"
         "  --keep           index: keep the segment file (its path is printed)\n"
         "\n"
@@ -589,6 +594,9 @@ int main(int argc, char **argv)
         { "connections", required_argument, NULL, 'c' },
         { "eligd", required_argument, NULL, 'e' },
         { "workers", required_argument, NULL, 'W' },
+        { "depths", required_argument, NULL, 'P' },
+        { "peers", required_argument, NULL, 'Q' },
+        { "peer-records", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -670,6 +678,17 @@ int main(int argc, char **argv)
             if (parse_u64(optarg, 1, 256, &v) < 0)
                 goto bad;
             o.workers = (unsigned)v;
+            break;
+        case 'P':
+            o.depths = optarg;
+            break;
+        case 'Q':
+            o.peers = optarg;
+            break;
+        case 'N':
+            if (parse_u64(optarg, 1, 1ull << 31, &v) < 0)
+                goto bad;
+            o.peer_records = v;
             break;
         case 'h':
             usage(stdout);

@@ -29,6 +29,9 @@ struct bench_opts {
     unsigned connections;      /* server: client connections */
     unsigned workers;          /* server: eligd worker threads */
     const char *eligd;         /* server: the eligd binary */
+    const char *depths;        /* server: pipeline depths, comma-separated (default "1,16") */
+    const char *peers;         /* server: redis, memcached, none (default "redis") */
+    uint64_t peer_records;     /* server: records the peers hold (default: all) */
 };
 
 #define INSURERS 4000
