@@ -120,7 +120,6 @@ static void keep_line(void *ctx, unsigned day, const char *line, size_t len)
 struct builder {
     const char *path;
     struct elig_index *ix;
-    struct elig_event ev;
     uint64_t lines, applied, refused;
     int first_error;
 };
@@ -138,30 +137,6 @@ static int builder_open(struct builder *b, const struct elig_pop *pop, uint64_t 
     if (rc)
         fprintf(stderr, "elig-loadgen: %s: %s\n", b->path, elig_strerror(rc));
     return rc;
-}
-
-/* Parse and apply the lines of text; a refused line is counted (and the first reason kept). */
-static void builder_apply(struct builder *b, const char *text, size_t len)
-{
-    for (const char *p = text, *end = text + len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        struct elig_feed_error err;
-        int rc = elig_feed_parse_line(p, ll, &b->ev, &err);
-        p += ll + 1;
-        b->lines++;
-        if (rc == 0)
-            continue; /* a comment */
-        if (rc == 1)
-            rc = elig_apply(b->ix, &b->ev, 0, NULL);
-        if (rc < 0) {
-            b->refused++;
-            if (!b->first_error)
-                b->first_error = rc;
-        } else if (rc == 0) {
-            b->applied++;
-        }
-    }
 }
 
 /* Apply a block's parsed events. */
@@ -376,14 +351,24 @@ static int cmd_population(int argc, char **argv, bool updates)
         elig_pop_destroy(pop);
         return rc ? 1 : 0;
     }
-    char line[ELIG_POP_PERSON_MAX];
+    /* the INSURER lines first, one block, written or applied as the persons' are */
+    struct block ins = { 0 };
     for (size_t i = 0; i < elig_pop_insurers(pop); i++) {
-        size_t len = elig_pop_insurer_line(pop, i, line, sizeof line);
-        if (segment)
-            builder_apply(&b, line, len);
-        else
-            fwrite(line, 1, len, out);
+        if (ins.cap - ins.len < ELIG_POP_PERSON_MAX) {
+            ins.cap = ins.cap * 2 + (1 << 20);
+            if ((ins.buf = realloc(ins.buf, ins.cap)) == NULL)
+                abort(); /* out of memory for a few MiB: nothing sensible to do */
+        }
+        ins.len += elig_pop_insurer_line(pop, i, ins.buf + ins.len, ins.cap - ins.len);
     }
+    if (segment) {
+        parse_block(&ins);
+        builder_apply_block(&b, &ins);
+    } else {
+        fwrite(ins.buf, 1, ins.len, out);
+    }
+    free(ins.buf);
+    free(ins.ev);
 
     struct gen g = {
         .pop = pop, .persons = elig_pop_persons(pop), .threads = threads, .parse = segment != NULL
