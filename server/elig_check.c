@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "elig_error.h"
 #include "elig_rules.h"
@@ -321,4 +322,12 @@ int elig_checker_run(struct elig_checker *ck, const struct elig_check_req *reqs,
         done += answered;
     }
     return 0;
+}
+
+uint64_t elig_check_ref_base(uint8_t id)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t base = ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000) * 16;
+    return (uint64_t)id << 56 | (base & ((1ull << 56) - 1));
 }

@@ -55,6 +55,15 @@ typedef int (*elig_check_emit_fn)(void *ctx, size_t i, const struct elig_proto_a
 struct elig_checker;
 
 /**
+ * A reference-number base for the checker of answering thread id: id in the
+ * top byte, then 16 numbers per microsecond of the wall clock at the call,
+ * so references stay unique across threads and across restarts (unless
+ * one thread answers more than 16 checks per microsecond of its life).
+ * eligd's io_uring workers use ids 0..127, its DPDK lcores 128..255.
+ */
+uint64_t elig_check_ref_base(uint8_t id);
+
+/**
  * Make a checker that reads ix.
  *
  * @param ref_base first reference number it hands out (each answer takes

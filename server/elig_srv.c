@@ -67,6 +67,7 @@
 #include "elig_error.h"
 #include "elig_le.h"
 #include "elig_proto.h"
+#include "elig_round.h"
 #include "elig_slog.h"
 
 #define RING_ENTRIES 2048
@@ -111,18 +112,6 @@ struct conn {
     uint64_t linger_ms;  /* when lingering began */
 };
 
-/* A frame of this round, answered in order after the checks run. */
-struct pending {
-    uint32_t slot;
-    uint8_t opcode;
-    uint8_t status; /* ELIG_PS_* to answer with (0: answer the opcode) */
-    bool batch;
-    uint32_t request_id;
-    uint32_t first, count; /* its checks in the round's array */
-    size_t body_off;       /* its body in the connection's input (PING) */
-    uint32_t body_len;
-};
-
 /* Counters one loop publishes each round (relaxed atomics: STATS reads them). */
 struct loop_stats {
     _Atomic uint64_t accepted, closed, refused_busy, timeouts, frames, bad_frames;
@@ -148,9 +137,7 @@ struct loop {
     uint32_t *readyq; /* ring queue of ready slots */
     uint32_t rq_head, rq_len;
     struct elig_checker *ck;
-    struct elig_check_req *reqs;
-    struct pending *pend;
-    size_t npend, pend_cap, nreq;
+    struct elig_round *round;  /* this round's frames and checks */
     struct elig_event *events; /* admin: one ADMIN_APPEND's events */
     int *ev_status;
     uint64_t now_ms, last_tick_ms;
@@ -607,131 +594,42 @@ static void handle_cqe(struct loop *l, struct io_uring_cqe *cqe)
 
 /* ---- frames ----------------------------------------------------------- */
 
-static struct pending *pend_add(struct loop *l, uint32_t slot, const struct elig_proto_header *h,
-                                uint8_t status)
-{
-    struct pending *p = &l->pend[l->npend++];
-    memset(p, 0, sizeof(*p));
-    p->slot = slot;
-    p->opcode = h->opcode;
-    p->status = status;
-    p->request_id = h->request_id;
-    return p;
-}
-
-static bool opcode_served(const struct loop *l, uint8_t op)
-{
-    if (op == ELIG_OP_PING || op == ELIG_OP_STATS)
-        return true;
-    if (l->kind == LOOP_ADMIN)
-        return op == ELIG_OP_ADMIN_APPEND || op == ELIG_OP_ADMIN_SNAPSHOT ||
-               op == ELIG_OP_ADMIN_STATS;
-    return op == ELIG_OP_LOOKUP_NUMBER || op == ELIG_OP_LOOKUP_CARD || op == ELIG_OP_BATCH;
-}
-
-/*
- * Turn a facility check frame into checks. Returns false (leaving nothing
- * added) when its checks do not fit this round's remaining room.
- */
-static bool add_checks(struct loop *l, struct pending *p, const uint8_t *body, size_t len,
-                       size_t room, elig_date_t today)
-{
-    p->first = (uint32_t)l->nreq;
-    if (p->opcode == ELIG_OP_LOOKUP_CARD) {
-        struct elig_proto_card q;
-        if (elig_proto_card_decode(body, len, &q))
-            p->status = ELIG_PS_BODY;
-        else if (!elig_proto_facility_valid(q.facility))
-            p->status = ELIG_PS_FACILITY;
-        else
-            elig_check_prepare_card(&q, q.facility[2], today, &l->reqs[l->nreq++]);
-    } else if (p->opcode == ELIG_OP_LOOKUP_NUMBER) {
-        struct elig_proto_number q;
-        size_t off = 0;
-        if (elig_proto_number_decode(body, len, &off, false, &q))
-            p->status = ELIG_PS_BODY;
-        else if (!elig_proto_facility_valid(q.facility))
-            p->status = ELIG_PS_FACILITY;
-        else
-            elig_check_prepare_number(&q, q.facility[2], today, &l->reqs[l->nreq++]);
-    } else {
-        struct elig_proto_batch b;
-        p->batch = true;
-        if (elig_proto_batch_decode(body, len, &b)) {
-            p->status = ELIG_PS_BODY;
-        } else if (!elig_proto_facility_valid(b.facility)) {
-            p->status = ELIG_PS_FACILITY;
-        } else {
-            if (b.count > room)
-                return false;
-            for (unsigned i = 0; i < b.count; i++) {
-                struct elig_proto_number q;
-                elig_proto_batch_next(body, len, &b, &q);
-                elig_check_prepare_number(&q, b.facility[2], today, &l->reqs[l->nreq++]);
-            }
-        }
-    }
-    p->count = (uint32_t)(l->nreq - p->first);
-    return true;
-}
-
 /*
  * Parse the complete frames of one connection, up to budget checks.
  * Returns true if it stopped with complete frames left (stays ready).
  */
-static bool parse_conn(struct loop *l, uint32_t slot, size_t budget, elig_date_t today)
+static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
 {
     struct conn *c = &l->conns[slot];
-    size_t added = 0;
-    while (!c->no_parse && l->npend < l->pend_cap) {
+    size_t start = elig_round_checks(l->round);
+    while (!c->no_parse) {
         if (c->out.len + (c->wire.len - c->wire_off) > OUT_HIGH)
             return false; /* resumes when a send completes */
+        if (elig_round_checks(l->round) - start >= budget)
+            return true;
         size_t have = c->in.len - c->in_off;
         const uint8_t *f = c->in.data + c->in_off;
         struct elig_proto_header h;
         int rc = elig_proto_header_decode(f, have, false, &h);
         if (rc == -EAGAIN)
             break;
-        if (rc) { /* nothing of it can be trusted: answered with opcode and id 0 */
-            memset(&h, 0, sizeof(h));
-            pend_add(l, slot, &h, ELIG_PS_HEADER);
-            c->no_parse = true;
-            break;
-        }
-        if (h.body_len > limit_body(l)) {
-            pend_add(l, slot, &h, ELIG_PS_TOO_LARGE);
+        if (rc || h.body_len > limit_body(l)) {
+            /* a bad header cannot be trusted: answered with opcode and id 0 */
+            uint8_t status = rc ? ELIG_PS_HEADER : ELIG_PS_TOO_LARGE;
+            if (rc)
+                memset(&h, 0, sizeof(h));
+            if (elig_round_add_status(l->round, &h, status, &c->out))
+                return true;
             c->no_parse = true;
             break;
         }
         if (have < ELIG_PROTO_HEADER + (size_t)h.body_len)
             break;
-        const uint8_t *body = f + ELIG_PROTO_HEADER;
-        if (h.version != ELIG_PROTO_VERSION || !opcode_served(l, h.opcode)) {
-            pend_add(l, slot, &h,
-                     h.version != ELIG_PROTO_VERSION ? ELIG_PS_VERSION : ELIG_PS_OPCODE);
-        } else if (h.opcode == ELIG_OP_LOOKUP_NUMBER || h.opcode == ELIG_OP_LOOKUP_CARD ||
-                   h.opcode == ELIG_OP_BATCH) {
-            size_t room = ROUND_CHECKS + ELIG_PROTO_BATCH_MAX - l->nreq;
-            if (added >= budget || (l->nreq > 0 && l->nreq >= ROUND_CHECKS)) {
-                return true;
-            }
-            struct pending *p = pend_add(l, slot, &h, ELIG_PS_OK);
-            if (!add_checks(l, p, body, h.body_len, room, today)) {
-                l->npend--;
-                return true;
-            }
-            added += p->count;
-        } else {
-            struct pending *p = pend_add(l, slot, &h, ELIG_PS_OK);
-            p->body_off = c->in_off + ELIG_PROTO_HEADER;
-            p->body_len = h.body_len;
-        }
+        if (elig_round_add(l->round, &h, f + ELIG_PROTO_HEADER, &c->out))
+            return true; /* the round is full: this frame starts the next one */
         c->in_off += ELIG_PROTO_HEADER + h.body_len;
         c->partial_ms = 0;
-        stat_add(&l->st.frames, 1);
     }
-    if (l->npend >= l->pend_cap)
-        return true;
     if (c->in.len > c->in_off && c->partial_ms == 0 && !c->no_parse)
         c->partial_ms = l->now_ms;
     return false;
@@ -898,102 +796,37 @@ static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
     return 0;
 }
 
-/* Encode the answer to a frame that carries no checks. */
-static int answer_plain(struct loop *l, const struct pending *p)
+/* The round's callback for STATS and the admin opcodes. */
+static int loop_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len,
+                      struct elig_pbuf *out, uint8_t *status, size_t *keep_on_error)
 {
-    struct conn *c = &l->conns[p->slot];
-    struct elig_pbuf *b = &c->out;
-    uint8_t status = p->status;
-    long at = elig_proto_frame_begin(b, p->opcode, ELIG_PROTO_F_RESPONSE, status, p->request_id);
-    if (at < 0)
-        return (int)at;
+    struct loop *l = ctx;
     int rc = 0;
-    if (status == ELIG_PS_OK) {
-        switch (p->opcode) {
-        case ELIG_OP_PING:
-            if (p->body_len > ELIG_PROTO_PING_MAX) {
-                status = ELIG_PS_BODY;
-            } else if ((rc = elig_pbuf_reserve(b, p->body_len)) == 0) {
-                memcpy(b->data + b->len, c->in.data + p->body_off, p->body_len);
-                b->len += p->body_len;
-            }
-            break;
-        case ELIG_OP_STATS:
-        case ELIG_OP_ADMIN_STATS:
-            rc = put_stats(l, b);
-            break;
-        case ELIG_OP_ADMIN_APPEND:
-            rc = admin_append(l, c->in.data + p->body_off, p->body_len, b, &status);
-            break;
-        case ELIG_OP_ADMIN_SNAPSHOT:
-            rc = p->body_len ? (status = ELIG_PS_BODY, 0) : admin_snapshot(l, b, &status);
-            break;
-        }
+    switch (opcode) {
+    case ELIG_OP_STATS:
+    case ELIG_OP_ADMIN_STATS:
+        rc = put_stats(l, out);
+        break;
+    case ELIG_OP_ADMIN_APPEND:
+        rc = admin_append(l, body, len, out, status);
+        break;
+    case ELIG_OP_ADMIN_SNAPSHOT:
+        rc = len ? (*status = ELIG_PS_BODY, 0) : admin_snapshot(l, out, status);
+        break;
+    default:
+        *status = ELIG_PS_INTERNAL;
+        break;
     }
-    if (status != ELIG_PS_OK) {
-        b->len = (size_t)at + ELIG_PROTO_HEADER; /* an error answer has no body ... */
-        if (p->opcode == ELIG_OP_ADMIN_APPEND && status == ELIG_PS_UNAVAILABLE)
-            b->len += 4; /* ... except the store's error code */
-        b->data[at + 5] = status;
-        stat_add(&l->st.bad_frames, status != ELIG_PS_UNAVAILABLE);
-    }
-    elig_proto_frame_end(b, at);
+    if (*status == ELIG_PS_UNAVAILABLE)
+        *keep_on_error = 4; /* the store's error code */
     return rc;
-}
-
-/* Emitting answers in frame order across the round's pending frames. */
-struct emit_ctx {
-    struct loop *l;
-    size_t next; /* next pending frame to answer */
-    long at;     /* offset of the open frame in its connection's output */
-    int err;
-};
-
-/* Answer the plain frames before the pending frame that owns check i. */
-static int emit_upto(struct emit_ctx *e, size_t check)
-{
-    struct loop *l = e->l;
-    while (e->next < l->npend) {
-        struct pending *p = &l->pend[e->next];
-        (void)check; /* the checker answers in order: the next frame with checks owns it */
-        if (p->status == ELIG_PS_OK && p->count > 0)
-            return 0;
-        int rc = answer_plain(l, p);
-        if (rc)
-            return rc;
-        e->next++;
-    }
-    return 0;
-}
-
-static int emit_answer(void *ctx, size_t i, const struct elig_proto_answer *ans)
-{
-    struct emit_ctx *e = ctx;
-    struct loop *l = e->l;
-    int rc = emit_upto(e, i);
-    if (rc)
-        return rc;
-    struct pending *p = &l->pend[e->next];
-    struct elig_pbuf *b = &l->conns[p->slot].out;
-    if (i == p->first) {
-        e->at =
-            elig_proto_frame_begin(b, p->opcode, ELIG_PROTO_F_RESPONSE, ELIG_PS_OK, p->request_id);
-        if (e->at < 0)
-            return (int)e->at;
-        if (p->batch && (rc = elig_proto_batch_answer_head(b, (uint16_t)p->count)))
-            return rc;
-    }
-    if ((rc = elig_proto_answer_encode(b, ans)))
-        return rc;
-    if (i == p->first + p->count - 1) {
-        elig_proto_frame_end(b, e->at);
-        e->next++;
-    }
-    return 0;
 }
 
 static void publish_checks(struct loop *l)
 {
+    const struct elig_round_counters *rc = elig_round_counters(l->round);
+    atomic_store_explicit(&l->st.frames, rc->frames, memory_order_relaxed);
+    atomic_store_explicit(&l->st.bad_frames, rc->bad_frames, memory_order_relaxed);
     const struct elig_check_counters *k = elig_checker_counters(l->ck);
     atomic_store_explicit(&l->st.checks, k->checks, memory_order_relaxed);
     atomic_store_explicit(&l->st.by_number, k->by_number, memory_order_relaxed);
@@ -1023,9 +856,7 @@ static void serve_ready(struct loop *l)
 {
     if (l->rq_len == 0)
         return;
-    l->npend = 0;
-    l->nreq = 0;
-    elig_date_t today = l->today;
+    elig_round_begin(l->round, l->today);
     uint32_t n = l->rq_len, ntouched = 0;
     size_t fair = ROUND_CHECKS / n > FAIR_MIN ? ROUND_CHECKS / n : FAIR_MIN;
     for (uint32_t k = 0; k < n; k++) {
@@ -1037,17 +868,14 @@ static void serve_ready(struct loop *l)
         if (c->fd < 0 || c->closing)
             continue;
         l->touched[ntouched++] = slot;
-        if (parse_conn(l, slot, fair, today))
+        if (parse_conn(l, slot, fair))
             mark_ready(l, slot);
     }
-    struct emit_ctx e = { .l = l };
-    int rc = elig_checker_run(l->ck, l->reqs, l->nreq, emit_answer, &e);
-    if (rc == 0)
-        rc = emit_upto(&e, SIZE_MAX);
+    int rc = elig_round_run(l->round, l->ck, loop_plain, l);
     if (rc) { /* out of memory while encoding: the connections concerned cannot be answered */
         elig_slog(ELIG_SLOG_ERROR, "encoding answers: %s", elig_strerror(rc));
-        for (size_t i = 0; i < l->npend; i++)
-            l->conns[l->pend[i].slot].no_parse = true;
+        for (uint32_t k = 0; k < ntouched; k++)
+            l->conns[l->touched[k]].no_parse = true;
     }
     publish_checks(l);
     for (uint32_t k = 0; k < ntouched; k++) {
@@ -1106,10 +934,10 @@ static void check_timers(struct loop *l)
                          l->now_ms - c->partial_ms >= p->frame_timeout_ms && !frame_complete(l, c);
         if (timed_out) {
             struct elig_proto_header h = { 0 };
-            l->npend = 0;
-            struct pending *pd = pend_add(l, s, &h, ELIG_PS_TIMEOUT);
-            answer_plain(l, pd);
-            l->npend = 0;
+            elig_round_begin(l->round, l->today);
+            elig_round_add_status(l->round, &h, ELIG_PS_TIMEOUT, &c->out);
+            if (elig_round_run(l->round, l->ck, NULL, NULL))
+                c->out.len = 0; /* no memory for the answer: the connection just closes */
             c->no_parse = true;
             stat_add(&l->st.timeouts, 1);
             start_send(l, s);
@@ -1198,29 +1026,24 @@ static int loop_setup(struct loop *l)
     l->conns = calloc(l->nconns, sizeof(*l->conns));
     l->free_slots = calloc(l->nconns, sizeof(uint32_t));
     l->readyq = calloc(l->nconns, sizeof(uint32_t));
-    l->pend_cap = ROUND_CHECKS + 256;
-    l->pend = calloc(l->pend_cap, sizeof(*l->pend));
     l->touched = calloc(l->nconns, sizeof(uint32_t));
-    if (!l->conns || !l->free_slots || !l->readyq || !l->pend || !l->touched)
+    struct elig_round_params rp = {
+        .port = l->kind == LOOP_ADMIN ? ELIG_ROUND_ADMIN : ELIG_ROUND_FACILITY,
+        .max_checks = ROUND_CHECKS,
+        .max_frames = ROUND_CHECKS + 256,
+    };
+    if (!l->conns || !l->free_slots || !l->readyq || !l->touched ||
+        elig_round_create(&rp, &l->round))
         return -ENOMEM;
     for (uint32_t i = 0; i < l->nconns; i++) {
         l->conns[i].fd = -1;
         l->free_slots[l->nfree++] = l->nconns - 1 - i;
     }
     if (l->kind == LOOP_FACILITY) {
-        l->reqs = calloc(ROUND_CHECKS + ELIG_PROTO_BATCH_MAX, sizeof(*l->reqs));
-        if (l->reqs == NULL)
-            return -ENOMEM;
-        /* references: loop id in the top byte, then 16 per microsecond of start time */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t base = ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000) * 16;
-        rc =
-            elig_checker_create(s->ix, (uint64_t)l->id << 56 | (base & ((1ull << 56) - 1)), &l->ck);
+        rc = elig_checker_create(s->ix, elig_check_ref_base((uint8_t)l->id), &l->ck);
     } else {
         l->events = calloc(ADMIN_EVENTS, sizeof(*l->events));
         l->ev_status = calloc(ADMIN_EVENTS, sizeof(int));
-        l->reqs = NULL;
         rc = (l->events && l->ev_status) ? elig_checker_create(s->ix, 0, &l->ck) : -ENOMEM;
     }
     l->now_ms = l->last_tick_ms = mono_ms();
@@ -1270,9 +1093,8 @@ static void loop_free(struct loop *l)
     free(l->conns);
     free(l->free_slots);
     free(l->readyq);
-    free(l->pend);
     free(l->touched);
-    free(l->reqs);
+    elig_round_destroy(l->round);
     free(l->events);
     free(l->ev_status);
     elig_checker_destroy(l->ck);
