@@ -512,6 +512,21 @@ int elig_proto_stat_encode(struct elig_pbuf *b, const char *name, uint64_t value
     return 0;
 }
 
+int elig_proto_stats_encode(struct elig_pbuf *b, const struct elig_proto_stat *items, size_t n)
+{
+    if (n > UINT16_MAX)
+        return -EINVAL;
+    int rc = elig_pbuf_reserve(b, 2);
+    if (rc)
+        return rc;
+    elig_le16(b->data + b->len, (uint16_t)n);
+    b->len += 2;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = elig_proto_stat_encode(b, items[i].name, items[i].value)))
+            return rc;
+    return 0;
+}
+
 int elig_proto_stat_decode(const uint8_t *body, size_t len, size_t *off, char name[64],
                            uint64_t *value)
 {

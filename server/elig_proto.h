@@ -246,6 +246,16 @@ int elig_proto_batch_answer_count(const uint8_t *body, size_t len, size_t *off, 
 
 /** Append one named counter of a STATS answer (the count is written first by the caller). */
 int elig_proto_stat_encode(struct elig_pbuf *b, const char *name, uint64_t value);
+
+/** One named counter. */
+struct elig_proto_stat {
+    const char *name; /**< at most 63 bytes */
+    uint64_t value;
+};
+
+/** Append a whole STATS answer body: the count, then the n counters. @return 0; -ENOMEM; -EINVAL.
+ */
+int elig_proto_stats_encode(struct elig_pbuf *b, const struct elig_proto_stat *items, size_t n);
 /**
  * Decode the next counter at *off into name (NUL-terminated, 64 bytes) and value.
  * @return 0; -ELIG_EPROTO.

@@ -637,11 +637,6 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
 
 /* ---- answers ---------------------------------------------------------- */
 
-struct stat_item {
-    const char *name;
-    uint64_t value;
-};
-
 static uint64_t sum_stat(const struct elig_srv *s, size_t offset)
 {
     uint64_t v = 0;
@@ -660,9 +655,9 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
     const struct elig_srv *s = l->srv;
     struct elig_index_stats ix;
     elig_index_stats(s->ix, &ix);
-    struct stat_item items[48];
+    struct elig_proto_stat items[48];
     size_t n = 0;
-#define ITEM(nm, v) items[n++] = (struct stat_item){ nm, (v) }
+#define ITEM(nm, v) items[n++] = (struct elig_proto_stat){ nm, (v) }
     ITEM("uptime_seconds", (mono_ms() - s->started_ms) / 1000);
     ITEM("connections", atomic_load(&s->conns));
     ITEM("connections_accepted", SUM(accepted));
@@ -701,15 +696,7 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
         ITEM("workers", s->nloops - 1);
     }
 #undef ITEM
-    int rc = elig_pbuf_reserve(b, 2);
-    if (rc)
-        return rc;
-    elig_le16(b->data + b->len, (uint16_t)n);
-    b->len += 2;
-    for (size_t i = 0; i < n; i++)
-        if ((rc = elig_proto_stat_encode(b, items[i].name, items[i].value)))
-            return rc;
-    return 0;
+    return elig_proto_stats_encode(b, items, n);
 }
 
 /* ADMIN_APPEND: decode the events, make them durable, answer each one's status. */

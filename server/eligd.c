@@ -27,6 +27,10 @@
 #include "elig_index.h"
 #include "elig_slog.h"
 #include "elig_srv.h"
+#include "elig_udp.h"
+#if ELIG_HAVE_DPDK
+#include "elig_dpdk.h"
+#endif
 
 #define EXIT_USAGE 2
 
@@ -54,6 +58,11 @@ static void usage(FILE *out)
           "  --frame-timeout-ms N   a started frame must complete within N ms (default 10000)\n"
           "  --idle-timeout-ms N    close connections idle N ms (default 0: never)\n"
           "  --log-file PATH        messages to PATH (SIGHUP reopens it); default stderr\n"
+          "  --dpdk-addr A.B.C.D:PORT  also serve UDP on a DPDK port at this address\n"
+          "                         (kernel bypass; docs/operations.md \"DPDK\")\n"
+          "  --dpdk-eal \"ARGS\"      EAL arguments: lcores, memory, --vdev or a bound NIC\n"
+          "  --dpdk-port N          DPDK port to serve (default 0)\n"
+          "  --dpdk-mtu N           IP MTU asked of the port (default 9000)\n"
           "  --help, --version\n",
           out);
 }
@@ -63,6 +72,8 @@ struct options {
     struct elig_srv_params srv;
     const char *attach;
     const char *log_file;
+    const char *dpdk_addr, *dpdk_eal;
+    unsigned dpdk_port, dpdk_mtu;
     char admin_path[4096];
 };
 
@@ -99,6 +110,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "frame-timeout-ms", required_argument, NULL, 'f' },
         { "idle-timeout-ms", required_argument, NULL, 'i' },
         { "log-file", required_argument, NULL, 'o' },
+        { "dpdk-addr", required_argument, NULL, 'U' },
+        { "dpdk-eal", required_argument, NULL, 'E' },
+        { "dpdk-port", required_argument, NULL, 'P' },
+        { "dpdk-mtu", required_argument, NULL, 'M' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -179,6 +194,24 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'o':
             o->log_file = optarg;
             break;
+        case 'U':
+            o->dpdk_addr = optarg;
+            break;
+        case 'E':
+            o->dpdk_eal = optarg;
+            break;
+        case 'P':
+            if (parse_uint("dpdk-port", optarg, 1023, &v))
+                return EXIT_USAGE;
+            o->dpdk_port = (unsigned)v;
+            break;
+        case 'M':
+            if (parse_uint("dpdk-mtu", optarg, 65535, &v) || v < ELIG_UDP_MTU_MIN) {
+                fprintf(stderr, "eligd: --dpdk-mtu: at least %d\n", ELIG_UDP_MTU_MIN);
+                return EXIT_USAGE;
+            }
+            o->dpdk_mtu = (unsigned)v;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -193,6 +226,14 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (optind != argc || (o->attach != NULL) == (o->db.data_dir != NULL || o->db.segment_path) ||
         (!o->attach && (!o->db.data_dir || !o->db.segment_path))) {
         usage(stderr);
+        return EXIT_USAGE;
+    }
+    if ((o->dpdk_eal || o->dpdk_port || o->dpdk_mtu) && !o->dpdk_addr) {
+        fputs("eligd: the --dpdk-* options need --dpdk-addr\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (o->dpdk_addr && !ELIG_HAVE_DPDK) {
+        fputs("eligd: built without DPDK (meson -Ddpdk=enabled with libdpdk-dev)\n", stderr);
         return EXIT_USAGE;
     }
     if (!o->attach && !o->srv.admin_socket) {
@@ -235,6 +276,71 @@ static int open_data(struct options *o, struct elig_db **db, struct elig_index *
     elig_db_start_report(&st, log_start_line, NULL);
     o->srv.db = *db;
     return 0;
+}
+
+/*
+ * The UDP datapath on a DPDK port, when asked for: NULL without it.
+ * Appends " dpdk_mac=.. dpdk_mtu=.." to ready (the line on stdout).
+ */
+static int start_dpdk(const struct options *o, struct elig_srv *srv, struct elig_db *db,
+                      struct elig_index *ix, void **out, char *ready, size_t cap)
+{
+    *out = NULL;
+    if (!o->dpdk_addr)
+        return 0;
+#if ELIG_HAVE_DPDK
+    (void)srv;
+    struct elig_dpdk_params p = {
+        .eal_args = o->dpdk_eal,
+        .addr = o->dpdk_addr,
+        .port_id = (uint16_t)o->dpdk_port,
+        .mtu = o->dpdk_mtu,
+        .ix = ix ? ix : elig_db_index(db),
+    };
+    struct elig_dpdk *d;
+    int rc = elig_dpdk_start(&p, &d);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "cannot serve UDP on DPDK port %u: %s", o->dpdk_port,
+                  elig_strerror(rc));
+        return rc;
+    }
+    struct elig_dpdk_info in;
+    elig_dpdk_info(d, &in);
+    char mac[18];
+    elig_udp_format_mac(in.mac, mac);
+    elig_slog(ELIG_SLOG_INFO, "serving UDP on DPDK port %u (%s) at %s, MAC %s, MTU %u, %u queue(s)",
+              o->dpdk_port, in.driver, o->dpdk_addr, mac, in.mtu, in.queues);
+    size_t len = strlen(ready);
+    snprintf(ready + len, cap - len, " dpdk_mac=%s dpdk_mtu=%u", mac, in.mtu);
+    *out = d;
+    return 0;
+#else
+    (void)srv, (void)db, (void)ix, (void)ready, (void)cap;
+    return -ENOTSUP;
+#endif
+}
+
+static void stop_dpdk(void *dp)
+{
+#if ELIG_HAVE_DPDK
+    if (!dp)
+        return;
+    struct elig_dpdk *d = dp;
+    struct elig_dpdk_stats st;
+    elig_dpdk_stop(d);
+    elig_dpdk_wait(d, &st);
+    uint64_t dropped = st.dropped_segmented;
+    for (int r = 0; r < ELIG_UDP_DROP_COUNT; r++)
+        dropped += st.dropped[r];
+    elig_slog(ELIG_SLOG_INFO,
+              "DPDK port stopped: %llu frames received, %llu dropped, %llu datagrams, %llu "
+              "checks, %llu answers sent, %llu not sent",
+              (unsigned long long)st.rx_packets, (unsigned long long)dropped,
+              (unsigned long long)st.datagrams, (unsigned long long)st.checks,
+              (unsigned long long)st.tx_packets, (unsigned long long)st.tx_dropped);
+#else
+    (void)dp;
+#endif
 }
 
 /* Wait for SIGTERM/SIGINT (stop) and SIGHUP (reopen the message log). */
@@ -295,11 +401,25 @@ int main(int argc, char **argv)
                  o.srv.admin_listen ? " and TCP" : "");
     elig_slog(ELIG_SLOG_INFO, "serving facilities on port %u (%s), ring mode %s, eligd %s",
               elig_srv_port(srv), admin, elig_srv_ring_mode(srv), ELIG_VERSION);
-    /* one line on stdout for whoever started us (scripts, tests): the port is known now */
-    printf("eligd: ready port=%u admin_port=%u\n", elig_srv_port(srv), elig_srv_admin_port(srv));
+    char ready[256];
+    snprintf(ready, sizeof ready, "eligd: ready port=%u admin_port=%u", elig_srv_port(srv),
+             elig_srv_admin_port(srv));
+    void *dpdk;
+    if ((rc = start_dpdk(&o, srv, db, ix, &dpdk, ready, sizeof ready))) {
+        elig_srv_stop(srv);
+        elig_srv_wait(srv);
+        elig_db_close(db);
+        if (ix)
+            elig_index_close(ix, false);
+        elig_slog_close();
+        return EXIT_USAGE;
+    }
+    /* one line on stdout for whoever started us (scripts, tests): the ports are known now */
+    printf("%s\n", ready);
     fflush(stdout);
 
     wait_signals(&set, srv);
+    stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
     elig_db_close(db);
     if (ix)
