@@ -55,7 +55,6 @@
 #define EXIT_FAIL 1
 #define MAXQ      (1u << 20)
 #define BATCH_N   64
-#define FACILITY  "1310000001"
 
 enum sys { SYS_ELIGD, SYS_REDIS, SYS_MEMCACHED, SYS_COUNT };
 
@@ -180,45 +179,6 @@ static size_t answer_len(enum sys sys, const uint8_t *p, size_t len)
 /* ---- processes -------------------------------------------------------------- */
 
 /* Start argv[0] with stdout on a pipe; read lines until one contains ready. */
-static pid_t spawn_until(char *const argv[], const char *ready, char *line, size_t size)
-{
-    int p[2];
-    if (pipe(p))
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], STDOUT_FILENO);
-        close(p[0]);
-        close(p[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    FILE *f = fdopen(p[0], "r");
-    bool ok = false;
-    while (f && fgets(line, (int)size, f))
-        if (strstr(line, ready)) {
-            ok = true;
-            break;
-        }
-    if (f)
-        fclose(f); /* eligd writes nothing more; redis's later lines get EPIPE, ignored */
-    if (!ok) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    return pid;
-}
-
-static void stop(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-}
-
 static int tcp_connect(uint16_t port)
 {
     char addr[32];
@@ -352,7 +312,7 @@ static int peer_start(struct peer *pe, uint64_t records)
     char *argv[] = { "redis-server", "--port",           port_s, "--bind",
                      "127.0.0.1",    "--save",           "",     "--appendonly",
                      "no",           "--protected-mode", "no",   NULL };
-    pe->pid = spawn_until(argv, "Ready to accept connections", line, sizeof line);
+    pe->pid = bench_spawn_until(argv, "Ready to accept connections", line, sizeof line);
     if (pe->pid < 0 || (pe->fd = tcp_connect(pe->port)) < 0)
         return -1;
     char info[8192];
@@ -416,20 +376,8 @@ static int dataset_queries(const struct bench_pop *pop, uint64_t peer_n, struct 
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < ds->nq; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        bench_record(pop, x % pop->n, today, &r);
-        struct elig_proto_number q = {
-            .facility = FACILITY,
-            .date = 20250201,
-            .birth = elig_proto_date_out(r.birth_date),
-            .insurer = r.key.insurer,
-            .insurer_len = ELIG_INSURER_LEN,
-            .symbol = r.key.symbol,
-            .symbol_len = r.key.symbol_len,
-            .number = r.key.number,
-            .number_len = r.key.number_len,
-            .branch = r.key.branch,
-            .branch_len = ELIG_BRANCH_LEN,
-        };
+        struct elig_proto_number q;
+        bench_number_query(pop, x % pop->n, &r, &q);
         b.len = 0;
         long at = elig_proto_frame_begin(&b, ELIG_OP_LOOKUP_NUMBER, 0, 0, i);
         rc = at < 0 ? (int)at : elig_proto_number_encode(&b, &q, false);
@@ -532,7 +480,7 @@ static void put_request(struct driver *d, const struct dataset *ds, struct conn 
     }
     uint8_t *f = c->out + c->out_len;
     size_t len = ELIG_PROTO_HEADER + ELIG_PROTO_FACILITY_LEN + 2;
-    memcpy(f + ELIG_PROTO_HEADER, FACILITY, ELIG_PROTO_FACILITY_LEN);
+    memcpy(f + ELIG_PROTO_HEADER, BENCH_FACILITY, ELIG_PROTO_FACILITY_LEN);
     elig_le16(f + ELIG_PROTO_HEADER + ELIG_PROTO_FACILITY_LEN, (uint16_t)d->per_frame);
     for (unsigned k = 0; k < d->per_frame; k++) {
         uint32_t i = (uint32_t)(d->next_q++ % ds->nq);
@@ -877,7 +825,7 @@ int bench_server(const struct bench_opts *o)
     snprintf(workers, sizeof workers, "%u", o->workers);
     char *eargv[] = { (char *)o->eligd, "--attach", seg,         "--listen", "127.0.0.1:0",
                       "--max-conns",    "65536",    "--workers", workers,    NULL };
-    eligd = spawn_until(eargv, "eligd: ready", line, sizeof line);
+    eligd = bench_spawn_until(eargv, "eligd: ready", line, sizeof line);
     unsigned ep = 0;
     if (eligd < 0 || sscanf(line, "eligd: ready port=%u", &ep) != 1) {
         fprintf(stderr, "elig-bench: cannot start %s\n", o->eligd);
@@ -909,9 +857,9 @@ out:
     for (int s = SYS_REDIS; s < SYS_COUNT; s++) {
         if (pl.peers[s].fd > 0)
             close(pl.peers[s].fd);
-        stop(pl.peers[s].pid);
+        bench_stop(pl.peers[s].pid);
     }
-    stop(eligd);
+    bench_stop(eligd);
     dataset_free(&ds);
     unlink(seg);
     return status;

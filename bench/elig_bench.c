@@ -31,7 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +42,7 @@
 #include "elig_config.h"
 #include "elig_error.h"
 #include "elig_index.h"
+#include "elig_proto.h"
 #include "elig_rules.h"
 
 #define EXIT_FAIL  1
@@ -507,10 +511,69 @@ out:
     return status;
 }
 
+pid_t bench_spawn_until(char *const argv[], const char *ready, char *line, size_t size)
+{
+    int p[2];
+    if (pipe(p))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], STDOUT_FILENO);
+        close(p[0]);
+        close(p[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    FILE *f = fdopen(p[0], "r");
+    bool ok = false;
+    while (f && fgets(line, (int)size, f))
+        if (strstr(line, ready)) {
+            ok = true;
+            break;
+        }
+    if (f)
+        fclose(f); /* eligd writes nothing more; redis's later lines get EPIPE, ignored */
+    if (!ok) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+
+void bench_stop(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+/* The number check of record i as of 2025-02-01 (r holds the strings q points into). */
+void bench_number_query(const struct bench_pop *pop, uint64_t i, struct elig_record *r,
+                        struct elig_proto_number *q)
+{
+    bench_record(pop, i, bench_ymd(2025, 2, 1), r);
+    *q = (struct elig_proto_number){
+        .facility = BENCH_FACILITY,
+        .date = 20250201,
+        .birth = elig_proto_date_out(r->birth_date),
+        .insurer = r->key.insurer,
+        .insurer_len = ELIG_INSURER_LEN,
+        .symbol = r->key.symbol,
+        .symbol_len = r->key.symbol_len,
+        .number = r->key.number,
+        .number_len = r->key.number_len,
+        .branch = r->key.branch,
+        .branch_len = ELIG_BRANCH_LEN,
+    };
+}
+
 static void usage(FILE *out)
 {
     fputs(
-        "usage: elig-bench index|log|store|server [OPTIONS]\n"
+        "usage: elig-bench index|log|store|server|dpdk [OPTIONS]\n"
         "\n"
         "index: build an index of N synthetic records and measure build rate, bytes\n"
         "per record, and single, batched, whole-check and card lookup rates.\n"
@@ -520,6 +583,8 @@ static void usage(FILE *out)
         "server: eligd over loopback side by side with redis-server and memcached\n"
         "holding the same records: requests/s and p50/p99 at each pipeline depth,\n"
         "BATCH of 64 lookups/s, memory per record.\n"
+        "dpdk: eligd's UDP datapath over a DPDK memif port (one lcore each side, EAL\n"
+        "--no-huge): lookups/s and datagram latency at F frames per datagram.\n"
         "\n"
         "  --records N      index: records to build (default 1000000; 160000000 for the\n"
         "                   nation); log: records to append (default 200000)\n"
@@ -541,6 +606,8 @@ static void usage(FILE *out)
         "  --peers LIST     server: redis, memcached, redis,memcached or none (default redis)\n"
         "  --peer-records M server: records the peers hold, when N would not fit beside\n"
         "                   eligd (default N; their queries then come from those M)\n"
+        "  --frames LIST    dpdk: frames per datagram, comma-separated, 1..16 (default 1,8)\n"
+        "  --in-flight W    dpdk: datagrams in flight (default 64)\n"
         "  --json           one JSON object instead of the table\n"
         "  --keep           index: keep the segment file (its path is printed)\n"
         "\n"
@@ -573,8 +640,8 @@ int main(int argc, char **argv)
         return 0;
     }
     bool is_log = strcmp(argv[1], "log") == 0, is_store = strcmp(argv[1], "store") == 0;
-    bool is_server = strcmp(argv[1], "server") == 0;
-    if (!is_log && !is_store && !is_server && strcmp(argv[1], "index") != 0) {
+    bool is_server = strcmp(argv[1], "server") == 0, is_dpdk = strcmp(argv[1], "dpdk") == 0;
+    if (!is_log && !is_store && !is_server && !is_dpdk && strcmp(argv[1], "index") != 0) {
         fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
         return EXIT_USAGE;
     }
@@ -597,6 +664,8 @@ int main(int argc, char **argv)
         { "depths", required_argument, NULL, 'P' },
         { "peers", required_argument, NULL, 'Q' },
         { "peer-records", required_argument, NULL, 'N' },
+        { "frames", required_argument, NULL, 'F' },
+        { "in-flight", required_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -690,6 +759,14 @@ int main(int argc, char **argv)
                 goto bad;
             o.peer_records = v;
             break;
+        case 'F':
+            o.frames = optarg;
+            break;
+        case 'I':
+            if (parse_u64(optarg, 1, 1024, &v) < 0)
+                goto bad;
+            o.in_flight = (unsigned)v;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -711,7 +788,7 @@ int main(int argc, char **argv)
         o.segment_dir = "/dev/shm";
     if (!o.records)
         o.records = is_log ? 200000 : 1000000;
-    if (is_server) {
+    if (is_server || is_dpdk) {
         static char eligd[4096];
         if (!o.eligd) { /* beside this program, as the build and the install put it */
             ssize_t n = readlink("/proc/self/exe", eligd, sizeof eligd - 7);
@@ -720,6 +797,17 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             strcpy(slash + 1, "eligd");
             o.eligd = eligd;
+        }
+        if (is_dpdk) {
+#if ELIG_HAVE_DPDK
+            if (!o.in_flight)
+                o.in_flight = 64;
+            return bench_dpdk(&o);
+#else
+            fputs("elig-bench: built without DPDK (meson -Ddpdk=enabled with libdpdk-dev)\n",
+                  stderr);
+            return EXIT_USAGE;
+#endif
         }
         if (!o.connections)
             o.connections = 50;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "elig_date.h"
 #include "elig_key.h"
@@ -32,6 +33,8 @@ struct bench_opts {
     const char *depths;        /* server: pipeline depths, comma-separated (default "1,16") */
     const char *peers;         /* server: redis, memcached, none (default "redis") */
     uint64_t peer_records;     /* server: records the peers hold (default: all) */
+    const char *frames;        /* dpdk: frames per datagram, comma-separated (default "1,8") */
+    unsigned in_flight;        /* dpdk: datagrams in flight (default 64) */
 };
 
 #define INSURERS 4000
@@ -72,8 +75,25 @@ struct elig_index;
 int bench_index_make(const struct bench_opts *o, struct bench_pop *pop, const char *path,
                      struct elig_index **ix, double *build);
 
+/* The facility code every benchmark query carries. */
+#define BENCH_FACILITY "1310000001"
+
+struct elig_proto_number;
+/* The number check of record i as of 2025-02-01 (r holds the strings q points into). */
+void bench_number_query(const struct bench_pop *pop, uint64_t i, struct elig_record *r,
+                        struct elig_proto_number *q);
+
+/*
+ * Run argv with its stdout on a pipe until a line containing ready (copied
+ * into line); the child goes on. @return its pid; -1 (it ended first).
+ */
+pid_t bench_spawn_until(char *const argv[], const char *ready, char *line, size_t size);
+/* SIGTERM and reap (pid <= 0: nothing). */
+void bench_stop(pid_t pid);
+
 int bench_index(const struct bench_opts *o);
 int bench_server(const struct bench_opts *o);
+int bench_dpdk(const struct bench_opts *o);
 int bench_log(const struct bench_opts *o);
 int bench_store(const struct bench_opts *o);
 

@@ -39,6 +39,9 @@
 #include "elig_replay.h"
 #include "elig_sched.h"
 #include "elig_tables.h"
+#if ELIG_HAVE_DPDK
+#include "elig_dpeer.h"
+#endif
 
 #define EXIT_USAGE 2
 #define BLOCK      16384 /* persons per block */
@@ -51,7 +54,9 @@ static void usage(FILE *out)
           "                               [--out FILE]\n"
           "       elig-loadgen traffic    [--month YYYY-MM] [--checks M] [--batch-size B]\n"
           "                               [--out FILE]\n"
-          "       elig-loadgen replay     (--server ADDR:PORT | --redis ADDR:PORT)\n"
+          "       elig-loadgen replay     (--server ADDR:PORT | --redis ADDR:PORT |\n"
+          "                                --dpdk-server A.B.C.D:PORT --dpdk-eal \"ARGS\"\n"
+          "                                [--dpdk-local A.B.C.D:PORT])\n"
           "                               [--records N] [--seed S] [--date YYYY-MM-DD]\n"
           "                               [--month YYYY-MM] [--checks M]\n"
           "                               [--speed X | --rate FRAMES_PER_S]\n"
@@ -80,7 +85,10 @@ static void usage(FILE *out)
           "  replay a window of the month. M checks (default 1000000; with --speed or a\n"
           "  window, the published month) make the month. Every answer is checked\n"
           "  against the population. --series writes throughput and latency per\n"
-          "  --interval (TSV); --plot draws them (gnuplot).\n"
+          "  --interval (TSV); --plot draws them (gnuplot). --dpdk-server sends the\n"
+          "  frames as UDP datagrams over a DPDK port (eligd --dpdk-addr; each\n"
+          "  connection is a flow from its own source port; --batch-size defaults to 8\n"
+          "  so that a BATCH answer fits one datagram).\n"
           "redis-load: load redis-server with the population (one hash per record and\n"
           "  per registered card) for replay --redis.\n",
           out);
@@ -467,19 +475,22 @@ static void month_time(const struct elig_sched *s, double h, char out[32])
 static void print_json(const struct elig_replay_params *p, const struct elig_replay_report *r,
                        const double lat[5], double rate)
 {
-    printf("{\"replay\":{\"target\":\"%s\",\"month\":\"%s\",\"speed\":%g,\"rate\":%.0f,"
+    printf("{\"replay\":{\"target\":\"%s\",\"transport\":\"%s\",\"month\":\"%s\",\"speed\":%g,"
+           "\"rate\":%.0f,"
            "\"connections\":%u,\"depth\":%u,\"month_from_h\":%.3f,\"month_to_h\":%.3f,"
            "\"frames_sent\":%llu,\"frames_answered\":%llu,\"checks_sent\":%llu,"
            "\"checks_answered\":%llu,\"frame_errors\":%llu,\"check_errors\":%llu,"
-           "\"unexpected\":%llu,\"seconds\":%.3f,\"checks_per_s\":%.0f,"
+           "\"unexpected\":%llu,\"frames_lost\":%llu,\"checks_lost\":%llu,\"seconds\":%.3f,"
+           "\"checks_per_s\":%.0f,"
            "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,"
            "\"max\":%.1f},\"validity\":[%llu,%llu,%llu,%llu,%llu,%llu],\"usage\":[",
-           p->target == ELIG_REPLAY_REDIS ? "redis" : "eligd", p->month, p->speed, p->rate,
-           p->connections, p->depth, r->month_from_h, r->month_to_h,
+           p->target == ELIG_REPLAY_REDIS ? "redis" : "eligd", p->dgram ? "udp-dpdk" : "tcp",
+           p->month, p->speed, p->rate, p->connections, p->depth, r->month_from_h, r->month_to_h,
            (unsigned long long)r->frames_sent, (unsigned long long)r->frames_answered,
            (unsigned long long)r->checks_sent, (unsigned long long)r->checks_answered,
            (unsigned long long)r->frame_errors, (unsigned long long)r->check_errors,
-           (unsigned long long)r->unexpected, r->seconds, rate, lat[0] / 1e3, lat[1] / 1e3,
+           (unsigned long long)r->unexpected, (unsigned long long)r->frames_lost,
+           (unsigned long long)r->checks_lost, r->seconds, rate, lat[0] / 1e3, lat[1] / 1e3,
            lat[2] / 1e3, lat[3] / 1e3, lat[4] / 1e3, (unsigned long long)r->validity[0],
            (unsigned long long)r->validity[1], (unsigned long long)r->validity[2],
            (unsigned long long)r->validity[3], (unsigned long long)r->validity[4],
@@ -521,9 +532,11 @@ static void print_report(const struct elig_replay_params *p, const struct elig_s
         snprintf(pace, sizeof pace, "open loop at %.0f frames/s", p->rate);
     else
         snprintf(pace, sizeof pace, "closed loop, depth %u", p->depth);
-    printf("replay: %llu checks in %llu frames to %s, %s mix, %s, %u connections\n",
+    printf("replay: %llu checks in %llu frames to %s%s, %s mix, %s, %u %s\n",
            (unsigned long long)r->checks_sent, (unsigned long long)r->frames_sent,
-           p->target == ELIG_REPLAY_REDIS ? "redis" : "eligd", p->month, pace, p->connections);
+           p->target == ELIG_REPLAY_REDIS ? "redis" : "eligd",
+           p->dgram ? " over UDP on a DPDK port" : "", p->month, pace, p->connections,
+           p->dgram ? "flows" : "connections");
     printf("  month          %s to %s\n", from, to);
     printf("  answered       %llu checks in %llu frames in %.2f s: %.0f checks/s\n",
            (unsigned long long)r->checks_answered, (unsigned long long)r->frames_answered,
@@ -534,6 +547,9 @@ static void print_report(const struct elig_replay_params *p, const struct elig_s
     printf("  errors         %llu frames, %llu checks; %llu answers contradicting the population\n",
            (unsigned long long)r->frame_errors, (unsigned long long)r->check_errors,
            (unsigned long long)r->unexpected);
+    if (p->dgram)
+        printf("  lost           %llu frames (%llu checks) never answered\n",
+               (unsigned long long)r->frames_lost, (unsigned long long)r->checks_lost);
     printf("  validity       valid %llu, lost %llu, lost-newer %llu, no-match %llu, multiple %llu, "
            "card refused %llu\n",
            (unsigned long long)r->validity[1], (unsigned long long)r->validity[2],
@@ -626,6 +642,91 @@ static int parse_start(const char *s, const char *month, double *out)
     return 0;
 }
 
+#if ELIG_HAVE_DPDK
+/* The replay's datagram transport on a DPDK port (elig_dpeer). */
+struct dpdk_flow {
+    struct elig_dpeer *peer;
+    uint16_t base; /* local port of flow 0 */
+    void (*deliver)(void *, unsigned, const uint8_t *, size_t);
+    void *arg;
+};
+
+static int dpdk_send(void *ctx, unsigned flow, const uint8_t *p, size_t len)
+{
+    struct dpdk_flow *f = ctx;
+    return elig_dpeer_send(f->peer, (uint16_t)flow, p, len);
+}
+
+static void dpdk_flush(void *ctx)
+{
+    struct dpdk_flow *f = ctx;
+    elig_dpeer_flush(f->peer);
+}
+
+static void dpdk_frame(void *ctx, int kind, const struct elig_udp_pkt *pkt, const uint8_t *frame,
+                       size_t len)
+{
+    (void)frame;
+    (void)len;
+    struct dpdk_flow *f = ctx;
+    if (kind == ELIG_UDP_DATA && pkt->dport >= f->base)
+        f->deliver(f->arg, (unsigned)(pkt->dport - f->base), pkt->payload, pkt->len);
+}
+
+static unsigned dpdk_poll(void *ctx, void (*deliver)(void *, unsigned, const uint8_t *, size_t),
+                          void *arg)
+{
+    struct dpdk_flow *f = ctx;
+    f->deliver = deliver;
+    f->arg = arg;
+    return elig_dpeer_poll(f->peer, dpdk_frame, f);
+}
+#endif
+
+/* Open the DPDK port for replay --dpdk-server: *handle for close_dpdk(), d filled. */
+static int open_dpdk(const char *eal, const char *local, const char *server, void **handle,
+                     struct elig_replay_dgram *d)
+{
+#if ELIG_HAVE_DPDK
+    struct elig_dpeer_params pp = { .eal_args = eal, .local = local, .server = server };
+    struct dpdk_flow *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    struct elig_dpeer *pe;
+    int rc = elig_dpeer_open(&pp, &pe);
+    if (rc) {
+        free(f);
+        return rc;
+    }
+    struct elig_udp_addr self;
+    elig_dpeer_addrs(pe, &self, NULL);
+    f->peer = pe;
+    f->base = self.port;
+    *d = (struct elig_replay_dgram){ .ctx = f,
+                                     .max_payload = elig_dpeer_max_payload(pe),
+                                     .send = dpdk_send,
+                                     .flush = dpdk_flush,
+                                     .poll = dpdk_poll };
+    *handle = f;
+    return 0;
+#else
+    (void)eal, (void)local, (void)server, (void)handle, (void)d;
+    fputs("elig-loadgen: built without DPDK (meson -Ddpdk=enabled with libdpdk-dev)\n", stderr);
+    return -ENOTSUP;
+#endif
+}
+
+static void close_dpdk(void *handle)
+{
+#if ELIG_HAVE_DPDK
+    struct dpdk_flow *f = handle;
+    elig_dpeer_close(f->peer);
+    free(f);
+#else
+    (void)handle;
+#endif
+}
+
 static int cmd_replay(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -648,6 +749,9 @@ static int cmd_replay(int argc, char **argv)
         { "series", required_argument, NULL, 'o' },
         { "plot", required_argument, NULL, 'P' },
         { "json", no_argument, NULL, 'j' },
+        { "dpdk-server", required_argument, NULL, 'U' },
+        { "dpdk-eal", required_argument, NULL, 'E' },
+        { "dpdk-local", required_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 },
     };
     struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
@@ -660,8 +764,9 @@ static int cmd_replay(int argc, char **argv)
                                      .batch_size = 32,
                                      .interval_s = 1,
                                      .progress = true };
-    bool json = false, checks_given = false;
+    bool json = false, checks_given = false, batch_given = false;
     const char *start = NULL, *series = NULL, *plot = NULL;
+    const char *dpdk_server = NULL, *dpdk_eal = NULL, *dpdk_local = "10.11.0.2:40000";
     char *end;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -704,7 +809,13 @@ static int cmd_replay(int argc, char **argv)
         else if (c == 'D' && v > 0 && v <= 4096)
             rp.depth = (unsigned)v;
         else if (c == 'b' && v > 0 && v <= ELIG_PROTO_BATCH_MAX)
-            rp.batch_size = (unsigned)v;
+            rp.batch_size = (unsigned)v, batch_given = true;
+        else if (c == 'U')
+            dpdk_server = optarg;
+        else if (c == 'E')
+            dpdk_eal = optarg;
+        else if (c == 'L')
+            dpdk_local = optarg;
         else if (c == 'T')
             rp.seed = v;
         else if (c == 'o')
@@ -716,8 +827,11 @@ static int cmd_replay(int argc, char **argv)
         else
             goto bad;
     }
-    if (!rp.server || optind != argc || (rp.speed > 0 && rp.rate > 0))
+    if (!rp.server == !dpdk_server || optind != argc || (rp.speed > 0 && rp.rate > 0) ||
+        (dpdk_eal && !dpdk_server))
         goto bad;
+    if (dpdk_server && !batch_given)
+        rp.batch_size = 8; /* a BATCH answer must fit one datagram */
     if (start && parse_start(start, rp.month, &rp.from_s)) {
         fprintf(stderr, "elig-loadgen: --start %s: not YYYY-MM-DDTHH[:MM] in %s\n", start,
                 rp.month);
@@ -730,9 +844,17 @@ static int cmd_replay(int argc, char **argv)
     struct elig_sched_params sp = { .month = rp.month, .batch_size = rp.batch_size };
     struct elig_sched *sched = NULL;
     struct elig_pop *pop = NULL;
+    struct elig_replay_dgram dgram;
+    void *peer = NULL;
     int rc = elig_sched_create(&sp, &sched);
     if (rc == 0)
         rc = elig_pop_create(&pp, &pop);
+    if (rc == 0 && dpdk_server) {
+        rc = open_dpdk(dpdk_eal, dpdk_local, dpdk_server, &peer, &dgram);
+        rp.dgram = rc == 0 ? &dgram : NULL;
+        if (rc)
+            elig_pop_destroy(pop);
+    }
     if (rc == 0) {
         rp.pop = pop;
         struct elig_replay_report *r = calloc(1, sizeof(*r));
@@ -756,6 +878,8 @@ static int cmd_replay(int argc, char **argv)
         if (r)
             elig_replay_report_free(r);
         free(r);
+        if (peer)
+            close_dpdk(peer);
         elig_pop_destroy(pop);
         elig_sched_destroy(sched);
         return rc ? 1 : 0;

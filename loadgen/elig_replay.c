@@ -28,6 +28,14 @@
  * certificate expiry with its grace), as a service built on redis would,
  * and the same accounting follows.
  *
+ * Over datagrams (p->dgram: eligd's UDP datapath on a DPDK port) the loop
+ * polls instead of waiting on the ring: each connection is a flow, its
+ * queued frames go out packed into datagrams of whole frames, answers come
+ * back per flow in order. A datagram can be lost, so answers are matched to
+ * the in-flight FIFO by request id (frame k carries id k): frames skipped
+ * over, and all of a flow's frames after loss_s without an answer, are
+ * counted lost rather than waited for.
+ *
  * The time series: answered frames go into the whole run's histogram and
  * into the current interval's, which is read out and emptied when the
  * interval ends (one point per interval, empty ones included).
@@ -68,6 +76,7 @@ struct check {
 struct frame {
     uint64_t intended_ns;
     uint32_t checks; /* entries (1 unless BATCH) */
+    uint32_t id;     /* its request id (k) */
 };
 
 struct conn {
@@ -81,6 +90,7 @@ struct conn {
     uint32_t f_done;   /* redis: replies already taken for the head frame */
     struct check *cks; /* ring of their checks */
     uint32_t c_head, c_len, c_cap;
+    uint64_t heard_ns; /* dgram: last answer, or the send that started the wait */
 };
 
 struct replay {
@@ -98,6 +108,7 @@ struct replay {
     struct io_uring ring;
     struct conn *conns;
     struct elig_proto_answer ans;
+    int dgram_rc;                      /* dgram: the first error met while delivering */
     struct elig_hist *tick;            /* the current interval's latencies */
     uint64_t tick_checks, tick_frames; /* its answers */
     size_t series_cap;
@@ -320,6 +331,18 @@ static void frame_done(struct replay *rp, struct conn *c, uint64_t now)
     c->f_done = 0;
 }
 
+/* The head frame of c will never be answered (dgram): counted lost, off the rings. */
+static void frame_lost(struct replay *rp, struct conn *c)
+{
+    struct frame *f = &c->fifo[c->f_head];
+    rp->r->frames_lost++;
+    rp->r->checks_lost += f->checks;
+    c->c_head = (c->c_head + f->checks) % c->c_cap;
+    c->c_len -= f->checks;
+    c->f_head = (c->f_head + 1) % c->f_cap;
+    c->f_len--;
+}
+
 /* Consume the complete eligd answers at the front of c's input. */
 static size_t take_eligd(struct replay *rp, struct conn *c, uint64_t now, int *rc)
 {
@@ -330,6 +353,9 @@ static size_t take_eligd(struct replay *rp, struct conn *c, uint64_t now, int *r
         int hr = elig_proto_header_decode(c->in + off, have, true, &h);
         if (hr == -EAGAIN || (hr == 0 && have < ELIG_PROTO_HEADER + (size_t)h.body_len))
             break;
+        if (rp->p->dgram) /* frames before the one answered were lost */
+            while (hr == 0 && c->f_len && c->fifo[c->f_head].id != h.request_id)
+                frame_lost(rp, c);
         if (hr || c->f_len == 0) {
             *rc = -ELIG_EPROTO;
             break;
@@ -487,7 +513,9 @@ static void queue_frame(struct replay *rp, unsigned ci, uint64_t k, unsigned h, 
         c->c_head = 0;
         c->c_cap *= 2;
     }
-    c->fifo[(c->f_head + c->f_len++) % c->f_cap] = (struct frame){ intended, n };
+    if (c->f_len == 0)
+        c->heard_ns = intended;
+    c->fifo[(c->f_head + c->f_len++) % c->f_cap] = (struct frame){ intended, n, (uint32_t)k };
     for (uint32_t j = 0; j < n; j++) {
         c->cks[(c->c_head + c->c_len++) % c->c_cap] = cks[j];
         rp->r->sent[cks[j].type][cks[j].method]++;
@@ -537,6 +565,83 @@ static void progress(const struct replay *rp, uint64_t now, uint64_t t0)
             (double)r->checks_answered / secs, done > 0 ? secs / done - secs : 0.0);
 }
 
+/* ---- datagrams ----------------------------------------------------------- */
+
+/* Send connection ci's queued frames as datagrams of whole frames. */
+static int dgram_send(struct replay *rp, unsigned ci)
+{
+    const struct elig_replay_dgram *d = rp->p->dgram;
+    struct conn *c = &rp->conns[ci];
+    const uint8_t *a = c->out.data;
+    size_t len = c->out.len, start = 0, off = 0;
+    int rc = 0;
+    while (off < len && rc == 0) {
+        size_t flen = ELIG_PROTO_HEADER + elig_rd32(a + off + 12);
+        if (flen > d->max_payload)
+            return -EMSGSIZE;
+        if (off + flen - start > d->max_payload) {
+            rc = d->send(d->ctx, ci, a + start, off - start);
+            start = off;
+        }
+        off += flen;
+    }
+    if (rc == 0 && off > start)
+        rc = d->send(d->ctx, ci, a + start, off - start);
+    c->out.len = 0;
+    return rc;
+}
+
+static void dgram_deliver(void *arg, unsigned flow, const uint8_t *p, size_t len)
+{
+    struct replay *rp = arg;
+    if (flow >= rp->p->connections || rp->dgram_rc)
+        return; /* not one of ours */
+    struct conn *c = &rp->conns[flow];
+    if (c->in_cap - c->in_len < len) {
+        size_t cap = c->in_cap * 2 + len + 65536;
+        uint8_t *in = realloc(c->in, cap);
+        if (!in) {
+            rp->dgram_rc = -ENOMEM;
+            return;
+        }
+        c->in = in;
+        c->in_cap = cap;
+    }
+    memcpy(c->in + c->in_len, p, len);
+    c->in_len += len;
+    uint64_t now = now_ns();
+    c->heard_ns = now;
+    rp->dgram_rc = take_answers(rp, c, now);
+    if (rp->dgram_rc == 0 && c->in_len) /* a datagram holds whole frames */
+        rp->dgram_rc = -ELIG_EPROTO;
+}
+
+/* One pass of the datagram loop: send, receive a burst, write off silent flows. */
+static int dgram_io(struct replay *rp, uint64_t now)
+{
+    const struct elig_replay_dgram *d = rp->p->dgram;
+    int rc = 0;
+    for (unsigned i = 0; i < rp->p->connections && rc == 0; i++)
+        if (rp->conns[i].out.len)
+            rc = dgram_send(rp, i);
+    d->flush(d->ctx);
+    if (rc)
+        return rc;
+    d->poll(d->ctx, dgram_deliver, rp);
+    if (rp->dgram_rc)
+        return rp->dgram_rc;
+    uint64_t loss = (uint64_t)(rp->p->loss_s * 1e9);
+    for (unsigned i = 0; i < rp->p->connections; i++) {
+        struct conn *c = &rp->conns[i];
+        if (c->f_len && now > c->heard_ns && now - c->heard_ns > loss) {
+            while (c->f_len)
+                frame_lost(rp, c);
+            c->in_len = 0;
+        }
+    }
+    return 0;
+}
+
 static int run(struct replay *rp)
 {
     const struct elig_replay_params *p = rp->p;
@@ -545,7 +650,7 @@ static int run(struct replay *rp)
     uint64_t t0 = now_ns(), last_send = t0;
     uint64_t interval = (uint64_t)(p->interval_s * 1e9), next_tick = t0 + interval;
     bool open_loop = p->speed > 0 || p->rate > 0;
-    for (unsigned i = 0; i < nc; i++)
+    for (unsigned i = 0; i < nc && !p->dgram; i++)
         post_recv(rp, i);
     bool tty = p->progress && isatty(STDERR_FILENO);
     uint64_t shown = t0, due = 0;
@@ -582,14 +687,22 @@ static int run(struct replay *rp)
         }
         if (sending)
             last_send = now;
-        for (unsigned i = 0; i < nc; i++)
+        for (unsigned i = 0; i < nc && !p->dgram; i++)
             post_send(rp, i);
-        if (!more(rp, k) && rp->r->frames_answered == rp->r->frames_sent)
+        if (p->dgram) {
+            rc = dgram_io(rp, now);
+            now = now_ns();
+            for (; now >= next_tick; next_tick += interval)
+                tick(rp, (double)(next_tick - t0) / 1e9);
+        }
+        if (!more(rp, k) && rp->r->frames_answered + rp->r->frames_lost == rp->r->frames_sent)
             break;
         if (!more(rp, k) && now - last_send > (uint64_t)(p->timeout_s * 1e9)) {
             rc = -ETIMEDOUT;
             break;
         }
+        if (p->dgram)
+            continue; /* a polled port: no waiting */
         uint64_t wake = next_tick;
         if (open_loop && more(rp, k) && due < wake)
             wake = due;
@@ -658,7 +771,8 @@ void elig_replay_report_free(struct elig_replay_report *r)
 int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_report *r)
 {
     struct elig_replay_params p = *params;
-    if (!p.server || !p.pop || !p.month || p.from_s < 0 || p.hours < 0 || p.speed < 0 || p.rate < 0)
+    if ((!p.server && !p.dgram) || (p.dgram && p.target != ELIG_REPLAY_ELIGD) || !p.pop ||
+        !p.month || p.from_s < 0 || p.hours < 0 || p.speed < 0 || p.rate < 0)
         return -EINVAL;
     if (!p.connections)
         p.connections = 16;
@@ -668,6 +782,8 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         p.batch_size = 32;
     if (!p.timeout_s)
         p.timeout_s = 30;
+    if (!(p.loss_s > 0))
+        p.loss_s = 1;
     if (!(p.interval_s > 0))
         p.interval_s = 1;
     struct replay *rp = calloc(1, sizeof(*rp));
@@ -685,7 +801,8 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
     rp->tick = malloc(sizeof *rp->tick);
     if (rc == 0 && rp->tick == NULL)
         rc = -ENOMEM;
-    if (rc == 0)
+    bool ring = rc == 0 && !p.dgram;
+    if (ring)
         rc = io_uring_queue_init(4 * p.connections + 16, &rp->ring, 0);
     if (rc) {
         elig_sched_destroy(rp->sched);
@@ -698,20 +815,26 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
     rp->today = elig_pop_today(p.pop);
     rp->date = elig_proto_date_out(rp->today);
     rp->conns = calloc(p.connections, sizeof *rp->conns);
-    for (unsigned i = 0; rc == 0 && i < p.connections; i++) {
+    unsigned nconns = rp->conns ? p.connections : 0;
+    if (!rp->conns)
+        rc = -ENOMEM;
+    for (unsigned i = 0; i < nconns; i++)
+        rp->conns[i].fd = -1;
+    for (unsigned i = 0; rc == 0 && i < nconns; i++) {
         struct conn *c = &rp->conns[i];
         c->f_cap = c->c_cap = 1024;
         c->fifo = malloc(c->f_cap * sizeof *c->fifo);
         c->cks = malloc(c->c_cap * sizeof *c->cks);
-        if ((c->fd = elig_addr_connect(p.server)) < 0)
+        if (!p.dgram && (c->fd = elig_addr_connect(p.server)) < 0)
             rc = c->fd;
     }
     if (rc == 0)
         rc = run(rp);
-    io_uring_queue_exit(&rp->ring);
-    for (unsigned i = 0; i < p.connections; i++) {
+    if (ring)
+        io_uring_queue_exit(&rp->ring);
+    for (unsigned i = 0; i < nconns; i++) {
         struct conn *c = &rp->conns[i];
-        if (c->fd > 0)
+        if (c->fd >= 0)
             close(c->fd);
         elig_pbuf_free(&c->out);
         elig_pbuf_free(&c->wire);

@@ -36,10 +36,30 @@ enum elig_replay_target {
     ELIG_REPLAY_REDIS, /**< redis-server loaded by elig_redis_load(): HGETALL per check */
 };
 
+/**
+ * A datagram transport instead of TCP: eligd's UDP datapath, which the
+ * program wires to a DPDK port (elig_dpeer). Each connection is one flow
+ * (its own source port); its frames go out packed into datagrams of whole
+ * frames, and answers come back per flow, in order, but may be lost.
+ */
+struct elig_replay_dgram {
+    void *ctx;
+    size_t max_payload; /**< largest datagram payload */
+    /** Queue one datagram of flow. @return 0; a negative errno. */
+    int (*send)(void *ctx, unsigned flow, const uint8_t *payload, size_t len);
+    /** Send what is queued. */
+    void (*flush)(void *ctx);
+    /** Receive what waits: deliver(arg, flow, payload, len) per datagram; returns how many. */
+    unsigned (*poll)(void *ctx,
+                     void (*deliver)(void *arg, unsigned flow, const uint8_t *p, size_t len),
+                     void *arg);
+};
+
 /** What to send. */
 struct elig_replay_params {
-    const char *server;             /**< "ADDR:PORT" */
-    enum elig_replay_target target; /**< eligd or redis */
+    const char *server;                    /**< "ADDR:PORT" (TCP; unused with dgram) */
+    const struct elig_replay_dgram *dgram; /**< optional: datagrams to eligd instead of TCP */
+    enum elig_replay_target target;        /**< eligd or redis */
     const struct elig_pop *pop; /**< the population the server holds (same records, seed, date) */
     const char *month;    /**< mix and calendar of monthly_checks_by_facility.csv ("2025-02") */
     uint64_t checks;      /**< the month's checks (each BATCH entry counts one); without a window,
@@ -55,6 +75,8 @@ struct elig_replay_params {
     double miss_share;    /**< number checks with a mistyped birth date (default 0.02) */
     double lost_share;    /**< number checks on a lost qualification (default 0.03) */
     double timeout_s;     /**< give up waiting for answers after the last send (default 30) */
+    double loss_s;        /**< dgram: a flow silent this long with frames in flight has lost
+                               them (default 1) */
     double interval_s;    /**< time-series interval, seconds (default 1) */
     bool progress;        /**< progress (rate, ETA) on stderr when it is a terminal */
 };
@@ -75,6 +97,7 @@ struct elig_replay_report {
     uint64_t frame_errors;                     /**< frames answered with a non-zero frame status */
     uint64_t check_errors;                     /**< checks answered with a non-zero answer status */
     uint64_t unexpected;                       /**< answers that contradict the population */
+    uint64_t frames_lost, checks_lost;         /**< dgram: never answered (counted lost) */
     uint64_t sent[4][ELIG_REPLAY_METHODS];     /**< the schedule's checks */
     uint64_t answered[4][ELIG_REPLAY_METHODS]; /**< checks answered, counted from the answers */
     uint64_t validity[6];             /**< answered checks by validity code (0: card refused) */
@@ -89,7 +112,8 @@ struct elig_replay_report {
  * Run the traffic. Blocking; one thread.
  * @return 0 (see the report); -EINVAL; -ENOENT (unknown month); -ELIG_EPROTO
  *         (an answer that is not the protocol's); -errno of connect(2) or
- *         io_uring; -ETIMEDOUT if answers stopped coming.
+ *         io_uring; -ETIMEDOUT if answers stopped coming; -EMSGSIZE (dgram: a
+ *         frame larger than a datagram: lower batch_size).
  */
 int elig_replay_run(const struct elig_replay_params *p, struct elig_replay_report *r);
 

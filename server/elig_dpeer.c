@@ -120,10 +120,8 @@ unsigned elig_dpeer_poll(struct elig_dpeer *d, elig_dpeer_fn fn, void *ctx)
         const uint8_t *f = rte_pktmbuf_mtod(rx[i], const uint8_t *);
         size_t len = rx[i]->data_len;
         struct elig_udp_pkt pkt;
-        /* replies come to any of our source ports: parse as if addressed to the one they name */
         struct elig_udp_addr self = d->self;
-        if (len >= ELIG_UDP_HEADERS)
-            self.port = (uint16_t)(f[36] << 8 | f[37]);
+        self.port = 0; /* answers come to any of our flows' source ports */
         int kind = rx[i]->nb_segs == 1 ? elig_udp_parse(&self, f, len, &pkt) : -ELIG_UDP_DROP_SHORT;
         fn(ctx, kind, &pkt, f, len);
     }

@@ -126,7 +126,7 @@ static int parse_udp(const struct elig_udp_addr *self, const uint8_t *ip, size_t
     size_t ulen = total - ihl;
     if (ulen < ELIG_UDP_UDP_LEN)
         return -ELIG_UDP_DROP_UDP_LENGTH;
-    if (rd16(u + 2) != self->port)
+    if (self->port && rd16(u + 2) != self->port)
         return -ELIG_UDP_DROP_PORT;
     if (rd16(u + 4) != ulen)
         return -ELIG_UDP_DROP_UDP_LENGTH;
@@ -136,6 +136,7 @@ static int parse_udp(const struct elig_udp_addr *self, const uint8_t *ip, size_t
     out->kind = ELIG_UDP_DATA;
     out->peer.ip = src;
     out->peer.port = rd16(u);
+    out->dport = rd16(u + 2);
     out->payload = u + ELIG_UDP_UDP_LEN;
     out->len = ulen - ELIG_UDP_UDP_LEN;
     return ELIG_UDP_DATA;

@@ -65,12 +65,14 @@ enum elig_udp_drop {
 struct elig_udp_pkt {
     enum elig_udp_kind kind;
     struct elig_udp_addr peer; /**< sender: MAC, IPv4 and (DATA) UDP port */
+    uint16_t dport;            /**< DATA: the UDP port it was sent to */
     const uint8_t *payload;    /**< DATA: the UDP payload, inside the frame */
     size_t len;                /**< DATA: its length */
 };
 
 /**
- * Parse a received Ethernet frame addressed to self.
+ * Parse a received Ethernet frame addressed to self (self->port 0: any UDP
+ * port, for a client with many flows).
  * @return enum elig_udp_kind (> 0) with *out filled; or the negated reason
  *         it is dropped (-enum elig_udp_drop).
  */
