@@ -56,7 +56,7 @@ static void usage(FILE *out)
           "                               [--out FILE]\n"
           "       elig-loadgen replay     (--server ADDR:PORT | --redis ADDR:PORT |\n"
           "                                --dpdk-server A.B.C.D:PORT --dpdk-eal \"ARGS\"\n"
-          "                                [--dpdk-local A.B.C.D:PORT])\n"
+          "                                [--dpdk-local A.B.C.D:PORT] [--dpdk-queues Q])\n"
           "                               [--records N] [--seed S] [--date YYYY-MM-DD]\n"
           "                               [--month YYYY-MM] [--checks M]\n"
           "                               [--speed X | --rate FRAMES_PER_S]\n"
@@ -88,7 +88,8 @@ static void usage(FILE *out)
           "  --interval (TSV); --plot draws them (gnuplot). --dpdk-server sends the\n"
           "  frames as UDP datagrams over a DPDK port (eligd --dpdk-addr; each\n"
           "  connection is a flow from its own source port; --batch-size defaults to 8\n"
-          "  so that a BATCH answer fits one datagram).\n"
+          "  so that a BATCH answer fits one datagram; --dpdk-queues: as many as eligd\n"
+          "  has lcores on a memif link).\n"
           "redis-load: load redis-server with the population (one hash per record and\n"
           "  per registered card) for replay --redis.\n",
           out);
@@ -684,11 +685,13 @@ static unsigned dpdk_poll(void *ctx, void (*deliver)(void *, unsigned, const uin
 #endif
 
 /* Open the DPDK port for replay --dpdk-server: *handle for close_dpdk(), d filled. */
-static int open_dpdk(const char *eal, const char *local, const char *server, void **handle,
-                     struct elig_replay_dgram *d)
+static int open_dpdk(const char *eal, const char *local, const char *server, unsigned queues,
+                     void **handle, struct elig_replay_dgram *d)
 {
 #if ELIG_HAVE_DPDK
-    struct elig_dpeer_params pp = { .eal_args = eal, .local = local, .server = server };
+    struct elig_dpeer_params pp = {
+        .eal_args = eal, .local = local, .server = server, .queues = queues
+    };
     struct dpdk_flow *f = calloc(1, sizeof(*f));
     if (!f)
         return -ENOMEM;
@@ -710,7 +713,7 @@ static int open_dpdk(const char *eal, const char *local, const char *server, voi
     *handle = f;
     return 0;
 #else
-    (void)eal, (void)local, (void)server, (void)handle, (void)d;
+    (void)eal, (void)local, (void)server, (void)queues, (void)handle, (void)d;
     fputs("elig-loadgen: built without DPDK (meson -Ddpdk=enabled with libdpdk-dev)\n", stderr);
     return -ENOTSUP;
 #endif
@@ -752,6 +755,7 @@ static int cmd_replay(int argc, char **argv)
         { "dpdk-server", required_argument, NULL, 'U' },
         { "dpdk-eal", required_argument, NULL, 'E' },
         { "dpdk-local", required_argument, NULL, 'L' },
+        { "dpdk-queues", required_argument, NULL, 'Q' },
         { NULL, 0, NULL, 0 },
     };
     struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
@@ -767,12 +771,13 @@ static int cmd_replay(int argc, char **argv)
     bool json = false, checks_given = false, batch_given = false;
     const char *start = NULL, *series = NULL, *plot = NULL;
     const char *dpdk_server = NULL, *dpdk_eal = NULL, *dpdk_local = "10.11.0.2:40000";
+    unsigned dpdk_queues = 1;
     char *end;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         unsigned long long v = 0;
         double f = 0;
-        if (strchr("ncsCDbT", c)) {
+        if (strchr("ncsCDbTQ", c)) {
             v = strtoull(optarg, &end, 10);
             if (*end || end == optarg)
                 goto bad;
@@ -816,6 +821,8 @@ static int cmd_replay(int argc, char **argv)
             dpdk_eal = optarg;
         else if (c == 'L')
             dpdk_local = optarg;
+        else if (c == 'Q' && v > 0 && v <= 16)
+            dpdk_queues = (unsigned)v;
         else if (c == 'T')
             rp.seed = v;
         else if (c == 'o')
@@ -850,7 +857,7 @@ static int cmd_replay(int argc, char **argv)
     if (rc == 0)
         rc = elig_pop_create(&pp, &pop);
     if (rc == 0 && dpdk_server) {
-        rc = open_dpdk(dpdk_eal, dpdk_local, dpdk_server, &peer, &dgram);
+        rc = open_dpdk(dpdk_eal, dpdk_local, dpdk_server, dpdk_queues, &peer, &dgram);
         rp.dgram = rc == 0 ? &dgram : NULL;
         if (rc)
             elig_pop_destroy(pop);

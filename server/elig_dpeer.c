@@ -2,12 +2,11 @@
 /*
  * elig_dpeer: the client end of the UDP datapath on a DPDK port.
  *
- * Design. One queue pair, driven by the thread that opened the peer: sends
- * are built straight into mbufs and queued in a small array that goes to
- * the port when it fills or on elig_dpeer_flush(); elig_dpeer_poll()
- * receives one burst and parses each frame with the same rules eligd uses
- * (elig_udp), so a caller sees what the server sent and why anything else
- * was not for it.
+ * Design. One or more queue pairs, all driven by the thread that opened the
+ * peer: sends are built straight into mbufs and queued in a small array per
+ * queue that goes to the port when it fills or on elig_dpeer_flush();
+ * elig_dpeer_poll() receives one burst per queue and parses each frame with the same rules eligd
+ * uses (elig_udp), so a caller sees what the server sent and why anything else was not for it.
  *
  * Waiting at open (the link of a memif port comes up when its peer
  * connects; the server's MAC comes from ARP) polls a condition against a
@@ -33,13 +32,18 @@
 #define BURST      32
 #define TX_RETRIES 64
 
+struct txq {
+    struct rte_mbuf *m[BURST];
+    unsigned n;
+};
+
 struct elig_dpeer {
     struct elig_dport_eal eal;
     struct elig_dport port;
     struct elig_udp_addr self, server;
     size_t max_payload;
-    struct rte_mbuf *tx[BURST];
-    unsigned ntx;
+    unsigned queues;
+    struct txq tx[ELIG_DPEER_MAX_QUEUES];
     uint16_t ip_id;
 };
 
@@ -60,19 +64,29 @@ static int parse_addr(const char *s, struct elig_udp_addr *a)
     return 0;
 }
 
-unsigned elig_dpeer_flush(struct elig_dpeer *d)
+static unsigned flush_queue(struct elig_dpeer *d, unsigned q)
 {
+    struct txq *t = &d->tx[q];
     unsigned sent = 0;
-    for (int tries = 0; sent < d->ntx && tries < TX_RETRIES; tries++)
-        sent += rte_eth_tx_burst(d->port.port_id, 0, d->tx + sent, (uint16_t)(d->ntx - sent));
-    unsigned dropped = d->ntx - sent;
+    for (int tries = 0; sent < t->n && tries < TX_RETRIES; tries++)
+        sent +=
+            rte_eth_tx_burst(d->port.port_id, (uint16_t)q, t->m + sent, (uint16_t)(t->n - sent));
+    unsigned dropped = t->n - sent;
     if (dropped)
-        rte_pktmbuf_free_bulk(d->tx + sent, dropped);
-    d->ntx = 0;
+        rte_pktmbuf_free_bulk(t->m + sent, dropped);
+    t->n = 0;
     return dropped;
 }
 
-static uint8_t *tx_alloc(struct elig_dpeer *d, size_t len)
+unsigned elig_dpeer_flush(struct elig_dpeer *d)
+{
+    unsigned dropped = 0;
+    for (unsigned q = 0; q < d->queues; q++)
+        dropped += flush_queue(d, q);
+    return dropped;
+}
+
+static uint8_t *tx_alloc(struct elig_dpeer *d, unsigned q, size_t len)
 {
     struct rte_mbuf *m = rte_pktmbuf_alloc(d->port.pool);
     uint8_t *data = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len) : NULL;
@@ -81,9 +95,10 @@ static uint8_t *tx_alloc(struct elig_dpeer *d, size_t len)
             rte_pktmbuf_free(m);
         return NULL;
     }
-    if (d->ntx == BURST)
-        elig_dpeer_flush(d);
-    d->tx[d->ntx++] = m;
+    struct txq *t = &d->tx[q];
+    if (t->n == BURST)
+        flush_queue(d, q);
+    t->m[t->n++] = m;
     return data;
 }
 
@@ -91,7 +106,7 @@ int elig_dpeer_send(struct elig_dpeer *d, uint16_t sport, const uint8_t *payload
 {
     if (len > d->max_payload)
         return -EMSGSIZE;
-    uint8_t *f = tx_alloc(d, ELIG_UDP_HEADERS + len);
+    uint8_t *f = tx_alloc(d, sport % d->queues, ELIG_UDP_HEADERS + len);
     if (!f)
         return -ENOBUFS;
     memcpy(f + ELIG_UDP_HEADERS, payload, len);
@@ -105,17 +120,17 @@ int elig_dpeer_send_raw(struct elig_dpeer *d, const uint8_t *frame, size_t len)
 {
     if (len > d->port.mtu + 14u)
         return -EMSGSIZE;
-    uint8_t *f = tx_alloc(d, len);
+    uint8_t *f = tx_alloc(d, 0, len);
     if (!f)
         return -ENOBUFS;
     memcpy(f, frame, len);
     return 0;
 }
 
-unsigned elig_dpeer_poll(struct elig_dpeer *d, elig_dpeer_fn fn, void *ctx)
+static unsigned poll_queue(struct elig_dpeer *d, unsigned q, elig_dpeer_fn fn, void *ctx)
 {
     struct rte_mbuf *rx[BURST];
-    uint16_t n = rte_eth_rx_burst(d->port.port_id, 0, rx, BURST);
+    uint16_t n = rte_eth_rx_burst(d->port.port_id, (uint16_t)q, rx, BURST);
     for (uint16_t i = 0; i < n; i++) {
         const uint8_t *f = rte_pktmbuf_mtod(rx[i], const uint8_t *);
         size_t len = rx[i]->data_len;
@@ -127,6 +142,14 @@ unsigned elig_dpeer_poll(struct elig_dpeer *d, elig_dpeer_fn fn, void *ctx)
     }
     if (n)
         rte_pktmbuf_free_bulk(rx, n);
+    return n;
+}
+
+unsigned elig_dpeer_poll(struct elig_dpeer *d, elig_dpeer_fn fn, void *ctx)
+{
+    unsigned n = 0;
+    for (unsigned q = 0; q < d->queues; q++)
+        n += poll_queue(d, q, fn, ctx);
     return n;
 }
 
@@ -169,7 +192,7 @@ static int resolve(struct elig_dpeer *d, uint32_t timeout_ms)
         if (now >= deadline)
             return -ETIMEDOUT;
         if (now >= next) {
-            uint8_t *f = tx_alloc(d, ELIG_UDP_ARP_LEN);
+            uint8_t *f = tx_alloc(d, 0, ELIG_UDP_ARP_LEN);
             if (f)
                 elig_udp_arp_request(f, &d->self, d->server.ip);
             elig_dpeer_flush(d);
@@ -186,11 +209,13 @@ int elig_dpeer_open(const struct elig_dpeer_params *p, struct elig_dpeer **out)
     struct elig_dpeer *d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
-    int rc = parse_addr(p->local, &d->self);
+    d->queues = p->queues ? p->queues : 1;
+    int rc = d->queues <= ELIG_DPEER_MAX_QUEUES ? parse_addr(p->local, &d->self) : -EINVAL;
     if (rc == 0)
         rc = parse_addr(p->server, &d->server);
     if (rc == 0 && (rc = elig_dport_eal_init(&d->eal, "elig-peer", p->eal_args)) == 0) {
-        rc = elig_dport_start(&d->port, p->port_id, 1, ELIG_UDP_MTU_DFLT, "elig_peer_mbufs");
+        rc =
+            elig_dport_start(&d->port, p->port_id, d->queues, ELIG_UDP_MTU_DFLT, "elig_peer_mbufs");
         if (rc == 0) {
             memcpy(d->self.mac, d->port.mac, 6);
             d->max_payload = d->port.mtu - ELIG_UDP_IP_LEN - ELIG_UDP_UDP_LEN;

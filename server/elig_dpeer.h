@@ -14,7 +14,9 @@
  * generator and the tests use to talk to eligd over memif (or a NIC).
  *
  * elig_dpeer_open() initialises the EAL on the calling thread (which
- * becomes DPDK's main lcore), starts the port with one RX/TX queue pair,
+ * becomes DPDK's main lcore), starts the port with one or more RX/TX queue
+ * pairs (a memif peer needs as many as eligd has lcores), all driven by
+ * this one thread,
  * waits (bounded) for the link and learns the server's MAC by ARP. Then
  * datagrams go out with elig_dpeer_send() (UDP to the server) or
  * elig_dpeer_send_raw() (any bytes: tests of malformed traffic), and come
@@ -32,7 +34,11 @@ struct elig_dpeer_params {
                                port (elig_dpeer_send's sport is relative to it) */
     const char *server;   /**< "A.B.C.D:PORT" of eligd's datapath */
     uint32_t timeout_ms;  /**< optional: link-up and ARP wait (default 10000) */
+    unsigned queues;      /**< optional: RX/TX queue pairs, 1..ELIG_DPEER_MAX_QUEUES (default 1);
+                               source port p is sent on queue p mod queues */
 };
+
+#define ELIG_DPEER_MAX_QUEUES 16
 
 /** A received Ethernet frame, parsed when it is UDP or ARP for us. */
 typedef void (*elig_dpeer_fn)(void *ctx, int kind, const struct elig_udp_pkt *pkt,
@@ -56,12 +62,13 @@ void elig_dpeer_addrs(const struct elig_dpeer *d, struct elig_udp_addr *self,
 size_t elig_dpeer_max_payload(const struct elig_dpeer *d);
 
 /**
- * Queue one datagram of payload to the server from local port + sport.
+ * Queue one datagram of payload to the server from local port + sport (on
+ * queue sport mod queues).
  * @return 0; -EMSGSIZE (over the payload limit); -ENOBUFS (no mbuf).
  */
 int elig_dpeer_send(struct elig_dpeer *d, uint16_t sport, const uint8_t *payload, size_t len);
 
-/** Queue one raw Ethernet frame. @return 0; -EMSGSIZE; -ENOBUFS. */
+/** Queue one raw Ethernet frame (on queue 0). @return 0; -EMSGSIZE; -ENOBUFS. */
 int elig_dpeer_send_raw(struct elig_dpeer *d, const uint8_t *frame, size_t len);
 
 /**
@@ -71,7 +78,7 @@ int elig_dpeer_send_raw(struct elig_dpeer *d, const uint8_t *frame, size_t len);
 unsigned elig_dpeer_flush(struct elig_dpeer *d);
 
 /**
- * Receive one burst and hand each frame to fn: kind is an enum
+ * Receive one burst from each queue and hand each frame to fn: kind is an enum
  * elig_udp_kind, or the negated drop reason for frames not for us.
  * @return frames received (0: none waiting).
  */
