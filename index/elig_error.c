@@ -45,6 +45,7 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
         "log does not reach back far enough (pruned, and no snapshot covers the gap)",
     [ELIG_EPROTO - ELIG_ERRNO_BASE] = "malformed protocol frame",
     [ELIG_EREFUSED - ELIG_ERRNO_BASE] = "the server refused the request",
+    [ELIG_EFACFILE - ELIG_ERRNO_BASE] = "facility registry is damaged (checksum or syntax)",
 };
 
 const char *elig_strerror(int err)

@@ -50,6 +50,7 @@ enum elig_errno {
     ELIG_ELOGGAP,                   /**< log does not reach back to the snapshot or index */
     ELIG_EPROTO,                    /**< a protocol frame is malformed */
     ELIG_EREFUSED,                  /**< the server answered the request with an error status */
+    ELIG_EFACFILE,                  /**< facility registry is damaged (checksum or syntax) */
     ELIG_ERRNO_END
 };
 
