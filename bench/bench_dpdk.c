@@ -289,9 +289,9 @@ int bench_dpdk(const struct bench_opts *o)
              "--lcores=0@0 %s --vdev=net_memif0,role=client,socket=%s,"
              "socket-abstract=no",
              common, sock);
-    char *eargv[] = { (char *)o->eligd, "--attach",   seg, "--listen",
-                      "127.0.0.1:0",    "--workers",  "1", "--dpdk-addr",
-                      SERVER,           "--dpdk-eal", eal, NULL };
+    char *eargv[] = { (char *)o->eligd, "--attach",  seg, "--trust-network", "--listen",
+                      "127.0.0.1:0",    "--workers", "1", "--dpdk-addr",     SERVER,
+                      "--dpdk-eal",     eal,         NULL };
     eligd = bench_spawn_until(eargv, "eligd: ready", line, sizeof line);
     if (eligd < 0 || !strstr(line, "dpdk_mac=")) {
         fprintf(stderr, "elig-bench: cannot start %s with a memif port\n", o->eligd);

@@ -823,8 +823,9 @@ int bench_server(const struct bench_opts *o)
     }
     char workers[16];
     snprintf(workers, sizeof workers, "%u", o->workers);
-    char *eargv[] = { (char *)o->eligd, "--attach", seg,         "--listen", "127.0.0.1:0",
-                      "--max-conns",    "65536",    "--workers", workers,    NULL };
+    char *eargv[] = { (char *)o->eligd, "--attach",    seg,           "--trust-network",
+                      "--listen",       "127.0.0.1:0", "--max-conns", "65536",
+                      "--workers",      workers,       NULL };
     eligd = bench_spawn_until(eargv, "eligd: ready", line, sizeof line);
     unsigned ep = 0;
     if (eligd < 0 || sscanf(line, "eligd: ready port=%u", &ep) != 1) {

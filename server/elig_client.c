@@ -25,6 +25,7 @@
 #include "elig_addr.h"
 #include "elig_codec.h"
 #include "elig_error.h"
+#include "elig_fac.h"
 #include "elig_le.h"
 
 struct elig_client {
@@ -330,4 +331,27 @@ int elig_client_stats(struct elig_client *c, uint8_t opcode, elig_client_stat_fn
         fn(ctx, name, v);
     }
     return off == h.body_len ? 0 : -ELIG_EPROTO;
+}
+
+int elig_client_hello(struct elig_client *c, const char *code, const uint8_t key[32],
+                      uint8_t *status)
+{
+    struct elig_proto_header h;
+    const uint8_t *body;
+    *status = ELIG_PS_OK;
+    if (!code || strlen(code) != ELIG_PROTO_FACILITY_LEN)
+        return -EINVAL;
+    int rc = elig_client_call(c, ELIG_OP_HELLO, code, ELIG_PROTO_FACILITY_LEN, &h, &body);
+    if (rc == 0 && h.status == ELIG_PS_OK && h.body_len != ELIG_FAC_CHALLENGE_LEN)
+        rc = -ELIG_EPROTO;
+    if (rc == 0 && h.status == ELIG_PS_OK) {
+        uint8_t mac[ELIG_FAC_MAC_LEN];
+        elig_fac_proof(key, code, body, mac);
+        rc = elig_client_call(c, ELIG_OP_AUTH, mac, sizeof mac, &h, &body);
+    }
+    if (rc == 0 && h.status != ELIG_PS_OK) {
+        *status = h.status;
+        rc = -ELIG_EREFUSED;
+    }
+    return rc;
 }

@@ -28,6 +28,17 @@ struct elig_client;
  */
 int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **out);
 
+/**
+ * Authenticate as facility code (HELLO, then AUTH with the HMAC of the
+ * server's challenge under key): needed before any check when eligd does
+ * not trust the network.
+ * @return 0; -ELIG_EREFUSED with *status (ELIG_PS_UNAUTHENTICATED: wrong
+ *         key, unknown or revoked facility; ELIG_PS_FACILITY_CONNS; ...);
+ *         the errors of elig_client_call().
+ */
+int elig_client_hello(struct elig_client *c, const char *code, const uint8_t key[32],
+                      uint8_t *status);
+
 /** Close and free. NULL is ignored. */
 void elig_client_close(struct elig_client *c);
 

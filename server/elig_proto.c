@@ -557,6 +557,9 @@ const char *elig_pstatus_name(uint8_t status)
         [ELIG_PS_SHUTDOWN] = "shutting-down",
         [ELIG_PS_UNAVAILABLE] = "unavailable",
         [ELIG_PS_INTERNAL] = "internal-error",
+        [ELIG_PS_UNAUTHENTICATED] = "unauthenticated",
+        [ELIG_PS_RATE_LIMITED] = "rate-limited",
+        [ELIG_PS_FACILITY_CONNS] = "facility-connections",
     };
     return status < ELIG_PS_COUNT ? names[status] : "?";
 }
@@ -587,12 +590,18 @@ const char *elig_op_name(uint8_t opcode)
         return "BATCH";
     case ELIG_OP_STATS:
         return "STATS";
+    case ELIG_OP_HELLO:
+        return "HELLO";
+    case ELIG_OP_AUTH:
+        return "AUTH";
     case ELIG_OP_ADMIN_APPEND:
         return "ADMIN_APPEND";
     case ELIG_OP_ADMIN_SNAPSHOT:
         return "ADMIN_SNAPSHOT";
     case ELIG_OP_ADMIN_STATS:
         return "ADMIN_STATS";
+    case ELIG_OP_ADMIN_RELOAD:
+        return "ADMIN_RELOAD";
     default:
         return NULL;
     }

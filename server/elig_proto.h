@@ -55,9 +55,12 @@ enum elig_op {
     ELIG_OP_LOOKUP_CARD = 0x03,    /**< check by My Number card */
     ELIG_OP_BATCH = 0x04,          /**< up to ELIG_PROTO_BATCH_MAX number checks */
     ELIG_OP_STATS = 0x05,          /**< counters a client may see */
+    ELIG_OP_HELLO = 0x06,          /**< name the facility; answered with a challenge */
+    ELIG_OP_AUTH = 0x07,           /**< prove the facility's key over the challenge */
     ELIG_OP_ADMIN_APPEND = 0x40,   /**< append update events (durable before the answer) */
     ELIG_OP_ADMIN_SNAPSHOT = 0x41, /**< write a snapshot */
     ELIG_OP_ADMIN_STATS = 0x42,    /**< the operator's counters */
+    ELIG_OP_ADMIN_RELOAD = 0x43,   /**< read the facility registry again */
 };
 
 /** Status of a whole frame, in the answer header. */
@@ -74,6 +77,9 @@ enum elig_pstatus {
     ELIG_PS_SHUTDOWN = 9,     /**< server is stopping; closed */
     ELIG_PS_UNAVAILABLE = 10, /**< the store cannot take updates (log failed, index full) */
     ELIG_PS_INTERNAL = 11,    /**< an unexpected server-side error; goes on */
+    ELIG_PS_UNAUTHENTICATED = 12, /**< no successful HELLO/AUTH yet, or a failed AUTH; closed */
+    ELIG_PS_RATE_LIMITED = 13,    /**< the facility's check rate is spent; goes on */
+    ELIG_PS_FACILITY_CONNS = 14,  /**< the facility holds its maximum of connections; closed */
     ELIG_PS_COUNT
 };
 

@@ -39,6 +39,7 @@ struct pending {
     uint8_t status; /* ELIG_PS_* to answer with */
     bool batch;
     bool plain;            /* answered without checks (PING, STATS, admin) */
+    bool given;            /* answered with the caller's body (body, body_len) */
     uint32_t first, count; /* its checks in reqs[] */
 };
 
@@ -48,6 +49,7 @@ struct elig_round {
     struct elig_check_req *reqs;
     size_t npend, nreq, req_cap;
     elig_date_t today;
+    const char *facility; /* checks must name it (NULL: any) */
     struct elig_round_counters cnt;
 };
 
@@ -86,6 +88,13 @@ void elig_round_begin(struct elig_round *r, elig_date_t today)
     r->npend = 0;
     r->nreq = 0;
     r->today = today;
+    r->facility = NULL;
+}
+
+bool elig_round_room(const struct elig_round *r, size_t n)
+{
+    return r->npend < r->p.max_frames &&
+           (n == 0 || ((r->nreq == 0 || r->nreq < r->p.max_checks) && r->nreq + n <= r->req_cap));
 }
 
 size_t elig_round_checks(const struct elig_round *r)
@@ -126,6 +135,30 @@ int elig_round_add_status(struct elig_round *r, const struct elig_proto_header *
     return 0;
 }
 
+int elig_round_add_answer(struct elig_round *r, const struct elig_proto_header *h, uint8_t status,
+                          const uint8_t *body, size_t len, struct elig_pbuf *out)
+{
+    if (r->npend >= r->p.max_frames)
+        return -ENOSPC;
+    struct pending *p = pend_add(r, h, status, out);
+    p->given = true;
+    p->body = body;
+    p->body_len = (uint32_t)len;
+    return 0;
+}
+
+void elig_round_facility(struct elig_round *r, const char *facility)
+{
+    r->facility = facility;
+}
+
+/* Whether a check's facility code may be served in this round. */
+static bool facility_ok(const struct elig_round *r, const char *code)
+{
+    return elig_proto_facility_valid(code) &&
+           (!r->facility || memcmp(code, r->facility, ELIG_PROTO_FACILITY_LEN) == 0);
+}
+
 static bool is_check(uint8_t op)
 {
     return op == ELIG_OP_LOOKUP_NUMBER || op == ELIG_OP_LOOKUP_CARD || op == ELIG_OP_BATCH;
@@ -137,7 +170,7 @@ static bool served(const struct elig_round *r, uint8_t op)
         return true;
     if (r->p.port == ELIG_ROUND_ADMIN)
         return op == ELIG_OP_ADMIN_APPEND || op == ELIG_OP_ADMIN_SNAPSHOT ||
-               op == ELIG_OP_ADMIN_STATS;
+               op == ELIG_OP_ADMIN_STATS || op == ELIG_OP_ADMIN_RELOAD;
     return is_check(op);
 }
 
@@ -148,7 +181,7 @@ static bool add_checks(struct elig_round *r, struct pending *p, const uint8_t *b
         struct elig_proto_card q;
         if (elig_proto_card_decode(body, len, &q))
             p->status = ELIG_PS_BODY;
-        else if (!elig_proto_facility_valid(q.facility))
+        else if (!facility_ok(r, q.facility))
             p->status = ELIG_PS_FACILITY;
         else
             elig_check_prepare_card(&q, q.facility[2], r->today, &r->reqs[r->nreq++]);
@@ -157,7 +190,7 @@ static bool add_checks(struct elig_round *r, struct pending *p, const uint8_t *b
         size_t off = 0;
         if (elig_proto_number_decode(body, len, &off, false, &q))
             p->status = ELIG_PS_BODY;
-        else if (!elig_proto_facility_valid(q.facility))
+        else if (!facility_ok(r, q.facility))
             p->status = ELIG_PS_FACILITY;
         else
             elig_check_prepare_number(&q, q.facility[2], r->today, &r->reqs[r->nreq++]);
@@ -166,7 +199,7 @@ static bool add_checks(struct elig_round *r, struct pending *p, const uint8_t *b
         p->batch = true;
         if (elig_proto_batch_decode(body, len, &b)) {
             p->status = ELIG_PS_BODY;
-        } else if (!elig_proto_facility_valid(b.facility)) {
+        } else if (!facility_ok(r, b.facility)) {
             p->status = ELIG_PS_FACILITY;
         } else {
             if (r->nreq + b.count > r->req_cap)
@@ -220,7 +253,12 @@ static int answer_plain(struct elig_round *r, const struct pending *p, elig_roun
         return (int)at;
     size_t body_at = (size_t)at + ELIG_PROTO_HEADER, keep = 0;
     int rc = 0;
-    if (status == ELIG_PS_OK && p->plain) {
+    if (status == ELIG_PS_OK && p->given) {
+        if ((rc = elig_pbuf_reserve(b, p->body_len)) == 0 && p->body_len) {
+            memcpy(b->data + b->len, p->body, p->body_len);
+            b->len += p->body_len;
+        }
+    } else if (status == ELIG_PS_OK && p->plain) {
         if (p->opcode == ELIG_OP_PING) {
             if (p->body_len > ELIG_PROTO_PING_MAX) {
                 status = ELIG_PS_BODY;

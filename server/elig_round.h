@@ -92,6 +92,29 @@ int elig_round_add(struct elig_round *r, const struct elig_proto_header *h, cons
 int elig_round_add_status(struct elig_round *r, const struct elig_proto_header *h, uint8_t status,
                           struct elig_pbuf *out);
 
+/**
+ * Add a frame the caller has answered already: status, and (when status is
+ * ELIG_PS_OK) len bytes of body, copied at run time from body (which must
+ * stay valid until then). For the handshake, whose answers depend on the
+ * connection. @return 0; -ENOSPC.
+ */
+int elig_round_add_answer(struct elig_round *r, const struct elig_proto_header *h, uint8_t status,
+                          const uint8_t *body, size_t len, struct elig_pbuf *out);
+
+/**
+ * Checks added from now on must name this facility (10 digits), or they are
+ * answered ELIG_PS_FACILITY: a connection asks only as the facility it
+ * authenticated as. NULL: any valid code (trusted network, UDP).
+ */
+void elig_round_facility(struct elig_round *r, const char *facility);
+
+/**
+ * Whether one more frame carrying n checks (0 for other frames) would be
+ * taken now, so that a caller can decide things that must happen once
+ * (spend a rate allowance, answer a handshake) before adding it.
+ */
+bool elig_round_room(const struct elig_round *r, size_t n);
+
 /** Checks the round holds so far. */
 size_t elig_round_checks(const struct elig_round *r);
 /** Frames the round holds so far. */

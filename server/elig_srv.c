@@ -33,6 +33,16 @@
  * passes IN_HIGH has its recv cancelled until it drains, so TCP flow control
  * pushes back on the client. Memory per connection stays bounded.
  *
+ * Facilities. Unless the network is trusted (elig_access), a connection
+ * must HELLO (naming its facility; a fresh challenge comes back) and AUTH
+ * (the HMAC of the challenge under the facility's key) before anything but
+ * PING is answered; both are decided as the frames are parsed, so checks
+ * pipelined behind a successful AUTH are served in the same round. From
+ * then on its checks must name that facility and spend its allowance
+ * (rate; connections). Each worker holds a snapshot of the registry and
+ * takes the new one on its next tick after a reload, closing the
+ * connections of facilities that were revoked or removed.
+ *
  * Errors. A malformed header or an over-long body: an error answer, then
  * the connection closes once the answer is sent. An unknown version or
  * opcode, a malformed body: an error answer, and the connection goes on.
@@ -89,19 +99,24 @@ static inline uint64_t ud_make(enum ud_kind k, uint32_t slot, uint32_t gen)
 }
 
 enum loop_kind { LOOP_FACILITY, LOOP_ADMIN };
+enum { AUTH_NONE, AUTH_CHALLENGED, AUTH_OK };
 
 struct conn {
-    int fd;              /* -1: slot free */
-    uint32_t gen;        /* bumped on reuse */
-    bool recv_armed;     /* a multishot recv is in flight */
-    bool send_busy;      /* a send is in flight */
-    bool closing;        /* being torn down: no new operations */
-    bool finish;         /* close once everything owed is sent */
-    bool no_parse;       /* a fatal frame error: parse nothing more */
-    bool eof;            /* peer closed its side */
-    bool paused;         /* recv cancelled for backpressure */
-    bool ready;          /* in the ready queue */
-    bool lingering;      /* answers and FIN sent: reading to the peer's close */
+    int fd;                                /* -1: slot free */
+    uint32_t gen;                          /* bumped on reuse */
+    bool recv_armed;                       /* a multishot recv is in flight */
+    bool send_busy;                        /* a send is in flight */
+    bool closing;                          /* being torn down: no new operations */
+    bool finish;                           /* close once everything owed is sent */
+    bool no_parse;                         /* a fatal frame error: parse nothing more */
+    bool eof;                              /* peer closed its side */
+    bool paused;                           /* recv cancelled for backpressure */
+    bool ready;                            /* in the ready queue */
+    bool lingering;                        /* answers and FIN sent: reading to the peer's close */
+    uint8_t auth;                          /* AUTH_NONE, AUTH_CHALLENGED, AUTH_OK */
+    int fac_slot;                          /* allowance slot of the authenticated facility, or -1 */
+    char fac[ELIG_PROTO_FACILITY_LEN + 1]; /* the facility it named (HELLO) */
+    uint8_t challenge[ELIG_FAC_CHALLENGE_LEN]; /* HELLO's, until AUTH */
     struct elig_pbuf in; /* received, not yet parsed: in.data[in_off..in.len) */
     size_t in_off;
     struct elig_pbuf out;  /* answers being encoded */
@@ -117,6 +132,7 @@ struct loop_stats {
     _Atomic uint64_t accepted, closed, refused_busy, timeouts, frames, bad_frames;
     _Atomic uint64_t checks, by_number, by_card, validity[6], astatus[ELIG_AS_COUNT], by_fee[3];
     _Atomic uint64_t appended, rejected, snapshots;
+    _Atomic uint64_t auth_ok, auth_failed, rate_limited, facility_conns, revoked_closed;
 };
 
 struct loop {
@@ -147,7 +163,9 @@ struct loop {
     uint64_t drain_deadline;
     struct loop_stats st;
     int error;
-    uint32_t *touched; /* slots served this round */
+    uint32_t *touched;                   /* slots served this round */
+    const struct elig_fac_registry *reg; /* this worker's registry snapshot */
+    uint64_t reg_gen;                    /* its generation */
 };
 
 struct elig_srv {
@@ -370,6 +388,10 @@ static void conn_release(struct loop *l, uint32_t slot)
     }
     l->free_slots[l->nfree++] = slot;
     l->live--;
+    if (c->fac_slot >= 0)
+        elig_access_leave(l->srv->p.access, c->fac_slot);
+    c->fac_slot = -1;
+    c->auth = AUTH_NONE;
     if (l->kind == LOOP_FACILITY)
         atomic_fetch_sub(&l->srv->conns, 1);
     stat_add(&l->st.closed, 1);
@@ -458,6 +480,7 @@ static void conn_open(struct loop *l, int fd)
     c->out = out;
     c->wire = wire;
     c->fd = fd;
+    c->fac_slot = -1;
     c->active_ms = l->now_ms;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails harmlessly on Unix */
@@ -594,6 +617,136 @@ static void handle_cqe(struct loop *l, struct io_uring_cqe *cqe)
 
 /* ---- frames ----------------------------------------------------------- */
 
+/* ---- facilities: the handshake, allowances ----------------------------- */
+
+static bool trusted(const struct loop *l)
+{
+    return !l->srv->p.access || elig_access_trusted(l->srv->p.access);
+}
+
+/* Checks a check frame asks for (a BATCH's count as it claims it; 1 if unreadable). */
+static unsigned checks_in(const struct elig_proto_header *h, const uint8_t *body)
+{
+    if (h->opcode != ELIG_OP_BATCH || h->body_len < ELIG_PROTO_FACILITY_LEN + 2)
+        return 1;
+    unsigned n = elig_rd16(body + ELIG_PROTO_FACILITY_LEN);
+    return n ? n : 1;
+}
+
+/* HELLO: name the facility, get a fresh challenge. */
+static void hello(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                  const uint8_t *body)
+{
+    uint8_t status = ELIG_PS_OK;
+    if (c->auth == AUTH_OK || h->body_len != ELIG_PROTO_FACILITY_LEN)
+        status = ELIG_PS_BODY; /* malformed, or already authenticated */
+    else if (!elig_proto_facility_valid((const char *)body))
+        status = ELIG_PS_FACILITY;
+    if (status == ELIG_PS_OK) { /* unknown facilities get a challenge too: AUTH decides */
+        memcpy(c->fac, body, ELIG_PROTO_FACILITY_LEN);
+        c->fac[ELIG_PROTO_FACILITY_LEN] = '\0';
+        elig_fac_challenge(c->challenge);
+        c->auth = AUTH_CHALLENGED;
+    }
+    elig_round_add_answer(l->round, h, status, c->challenge, sizeof c->challenge, &c->out);
+}
+
+/* AUTH: the proof over the challenge; success admits the connection, failure closes it. */
+static void auth(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                 const uint8_t *body)
+{
+    struct elig_access *acc = l->srv->p.access;
+    uint8_t status = ELIG_PS_OK;
+    if (c->auth != AUTH_CHALLENGED || h->body_len != ELIG_FAC_MAC_LEN ||
+        (!trusted(l) && !elig_fac_verify(elig_fac_find(l->reg, c->fac), c->challenge, body))) {
+        status = ELIG_PS_UNAUTHENTICATED;
+        stat_add(&l->st.auth_failed, 1);
+        elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s", c->auth ? c->fac : "(none)");
+    } else if (!trusted(l)) {
+        int slot = elig_access_slot(acc, c->fac);
+        if (slot < 0 || elig_access_enter(acc, slot)) {
+            status = ELIG_PS_FACILITY_CONNS;
+            stat_add(&l->st.facility_conns, 1);
+        } else {
+            c->fac_slot = slot;
+        }
+    }
+    memset(c->challenge, 0, sizeof c->challenge); /* one AUTH per challenge */
+    if (status == ELIG_PS_OK) {
+        c->auth = AUTH_OK;
+        elig_round_facility(l->round, trusted(l) ? NULL : c->fac);
+        stat_add(&l->st.auth_ok, 1);
+    } else {
+        c->auth = AUTH_NONE;
+        c->no_parse = true;
+    }
+    elig_round_add_status(l->round, h, status, &c->out);
+}
+
+/*
+ * Decide a facility frame before the round sees it: the handshake, the
+ * refusal of anything but PING before it, and the facility's rate.
+ * Returns 0 (the round decides), 1 (answered here), -ENOSPC (the round is
+ * full: the frame waits for the next one, nothing was decided).
+ */
+static int gate(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                const uint8_t *body)
+{
+    if (l->kind != LOOP_FACILITY || h->version != ELIG_PROTO_VERSION || h->opcode == ELIG_OP_PING)
+        return 0;
+    bool check = h->opcode == ELIG_OP_LOOKUP_NUMBER || h->opcode == ELIG_OP_LOOKUP_CARD ||
+                 h->opcode == ELIG_OP_BATCH;
+    unsigned n = check ? checks_in(h, body) : 0;
+    if (!elig_round_room(l->round, n > ELIG_PROTO_BATCH_MAX ? 1 : n))
+        return -ENOSPC;
+    if (h->opcode == ELIG_OP_HELLO) {
+        hello(l, c, h, body);
+        return 1;
+    }
+    if (h->opcode == ELIG_OP_AUTH) {
+        auth(l, c, h, body);
+        return 1;
+    }
+    if (trusted(l))
+        return 0;
+    if (c->auth != AUTH_OK) {
+        elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
+        stat_add(&l->st.auth_failed, 1);
+        c->no_parse = true;
+        return 1;
+    }
+    if (check &&
+        !elig_access_take(l->srv->p.access, c->fac_slot, n, (uint64_t)l->now_ms * 1000000)) {
+        elig_round_add_status(l->round, h, ELIG_PS_RATE_LIMITED, &c->out);
+        stat_add(&l->st.rate_limited, 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* After a reload: take the new registry, close connections of facilities no longer in it. */
+static void registry_refresh(struct loop *l)
+{
+    struct elig_access *acc = l->srv->p.access;
+    if (!acc || l->kind != LOOP_FACILITY || elig_access_generation(acc) == l->reg_gen)
+        return;
+    elig_access_release(acc, l->reg);
+    l->reg = elig_access_acquire(acc, &l->reg_gen);
+    if (!l->reg)
+        return;
+    for (uint32_t s = 0; s < l->slot_hi; s++) {
+        struct conn *c = &l->conns[s];
+        if (c->fd < 0 || c->closing || c->auth != AUTH_OK)
+            continue;
+        const struct elig_fac *f = elig_fac_find(l->reg, c->fac);
+        if (!f || f->revoked) {
+            elig_slog(ELIG_SLOG_INFO, "facility %s revoked: its connection is closed", c->fac);
+            stat_add(&l->st.revoked_closed, 1);
+            conn_close(l, s);
+        }
+    }
+}
+
 /*
  * Parse the complete frames of one connection, up to budget checks.
  * Returns true if it stopped with complete frames left (stays ready).
@@ -602,6 +755,7 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
 {
     struct conn *c = &l->conns[slot];
     size_t start = elig_round_checks(l->round);
+    elig_round_facility(l->round, !trusted(l) && c->auth == AUTH_OK ? c->fac : NULL);
     while (!c->no_parse) {
         if (c->out.len + (c->wire.len - c->wire_off) > OUT_HIGH)
             return false; /* resumes when a send completes */
@@ -625,7 +779,9 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
         }
         if (have < ELIG_PROTO_HEADER + (size_t)h.body_len)
             break;
-        if (elig_round_add(l->round, &h, f + ELIG_PROTO_HEADER, &c->out))
+        int g = gate(l, c, &h, f + ELIG_PROTO_HEADER);
+        if (g == -ENOSPC ||
+            (g == 0 && elig_round_add(l->round, &h, f + ELIG_PROTO_HEADER, &c->out)))
             return true; /* the round is full: this frame starts the next one */
         c->in_off += ELIG_PROTO_HEADER + h.body_len;
         c->partial_ms = 0;
@@ -662,6 +818,11 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
     ITEM("connections", atomic_load(&s->conns));
     ITEM("connections_accepted", SUM(accepted));
     ITEM("connections_refused_busy", SUM(refused_busy));
+    ITEM("auth_ok", SUM(auth_ok));
+    ITEM("auth_refused", SUM(auth_failed));
+    ITEM("facility_connections_refused", SUM(facility_conns));
+    ITEM("frames_rate_limited", SUM(rate_limited));
+    ITEM("connections_closed_revoked", SUM(revoked_closed));
     ITEM("frames", SUM(frames));
     ITEM("frames_bad", SUM(bad_frames));
     ITEM("frames_timed_out", SUM(timeouts));
@@ -783,6 +944,25 @@ static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
     return 0;
 }
 
+/* ADMIN_RELOAD: read the facility registry again; answer how many it holds. */
+static int admin_reload(struct loop *l, struct elig_pbuf *b, uint8_t *status)
+{
+    size_t count = 0;
+    int rc = l->srv->p.access ? elig_access_reload(l->srv->p.access, &count) : -EINVAL;
+    if (elig_pbuf_reserve(b, 4))
+        return -ENOMEM;
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "facility registry not reloaded: %s", elig_strerror(rc));
+        *status = ELIG_PS_UNAVAILABLE;
+        elig_le32(b->data + b->len, (uint32_t)rc);
+    } else {
+        elig_slog(ELIG_SLOG_INFO, "facility registry reloaded: %zu facilities", count);
+        elig_le32(b->data + b->len, (uint32_t)count);
+    }
+    b->len += 4;
+    return 0;
+}
+
 /* The round's callback for STATS and the admin opcodes. */
 static int loop_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len,
                       struct elig_pbuf *out, uint8_t *status, size_t *keep_on_error)
@@ -799,6 +979,9 @@ static int loop_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len
         break;
     case ELIG_OP_ADMIN_SNAPSHOT:
         rc = len ? (*status = ELIG_PS_BODY, 0) : admin_snapshot(l, out, status);
+        break;
+    case ELIG_OP_ADMIN_RELOAD:
+        rc = len ? (*status = ELIG_PS_BODY, 0) : admin_reload(l, out, status);
         break;
     default:
         *status = ELIG_PS_INTERNAL;
@@ -990,6 +1173,7 @@ static void loop_run(struct loop *l)
         if (l->now_ms - l->last_tick_ms >= TICK_MS || l->draining) {
             l->last_tick_ms = l->now_ms;
             l->today = elig_date_today();
+            registry_refresh(l);
             check_timers(l);
             settle_all_idle(l);
         }
@@ -1028,6 +1212,8 @@ static int loop_setup(struct loop *l)
     }
     if (l->kind == LOOP_FACILITY) {
         rc = elig_checker_create(s->ix, elig_check_ref_base((uint8_t)l->id), &l->ck);
+        if (s->p.access)
+            l->reg = elig_access_acquire(s->p.access, &l->reg_gen);
     } else {
         l->events = calloc(ADMIN_EVENTS, sizeof(*l->events));
         l->ev_status = calloc(ADMIN_EVENTS, sizeof(int));
@@ -1082,6 +1268,8 @@ static void loop_free(struct loop *l)
     free(l->readyq);
     free(l->touched);
     elig_round_destroy(l->round);
+    if (l->reg)
+        elig_access_release(l->srv->p.access, l->reg);
     free(l->events);
     free(l->ev_status);
     elig_checker_destroy(l->ck);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "elig_access.h"
 #include "elig_db.h"
 #include "elig_index.h"
 
@@ -33,6 +34,8 @@ struct elig_srv_params {
     struct elig_db *db;          /**< the store: its index is served, admin writes go to it */
     const struct elig_index *ix; /**< optional: serve this read-only index instead of db's
                                       (no admin writes: tests, benchmarks) */
+    struct elig_access *access;  /**< who may ask (HELLO/AUTH), rates and caps; NULL or a
+                                      trusted-network instance: no keys asked */
 };
 
 /** A running server (opaque). */

@@ -13,16 +13,20 @@
  * prints is what the service would answer after those updates.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "elig_config.h"
 #include "elig_error.h"
 #include "elig_apply.h"
+#include "elig_fac.h"
 #include "elig_check.h"
 #include "elig_client.h"
 #include "elig_db.h"
@@ -61,6 +65,9 @@ static void usage(FILE *out)
           "                            as TSV (personal data: handle the output as such)\n"
           "  stats SEGMENT             attach an index segment read-only and print its\n"
           "                            occupancy (never blocks or disturbs its writer)\n"
+          "  facility add|rotate|revoke|list ...\n"
+          "                            the facility registry: who may connect, with which\n"
+          "                            key (a new key is shown once); eligctl facility for more\n"
           "  key INSURER SYMBOL NUMBER [BRANCH]\n"
           "                            print the canonical form of an insurance-number key\n"
           "\n"
@@ -288,6 +295,7 @@ struct query {
     const char *segment;  /* lookup: the index segment to attach */
     const char *server;   /* query: ADDR:PORT of eligd */
     const char *facility; /* query: the facility code sent */
+    const char *key_file; /* query: the facility's key (HELLO/AUTH first) */
     bool consent;
 };
 
@@ -296,12 +304,19 @@ static int parse_query(int argc, char **argv, struct query *q, int *first_file,
                        enum query_mode mode)
 {
     static const struct option opts[] = {
-        { "insurer", required_argument, NULL, 'i' },  { "symbol", required_argument, NULL, 's' },
-        { "number", required_argument, NULL, 'n' },   { "branch", required_argument, NULL, 'b' },
-        { "birth", required_argument, NULL, 'B' },    { "card", required_argument, NULL, 'c' },
-        { "date", required_argument, NULL, 'd' },     { "consent", no_argument, NULL, 'C' },
-        { "segment", required_argument, NULL, 'S' },  { "server", required_argument, NULL, 'R' },
-        { "facility", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
+        { "insurer", required_argument, NULL, 'i' },
+        { "symbol", required_argument, NULL, 's' },
+        { "number", required_argument, NULL, 'n' },
+        { "branch", required_argument, NULL, 'b' },
+        { "birth", required_argument, NULL, 'B' },
+        { "card", required_argument, NULL, 'c' },
+        { "date", required_argument, NULL, 'd' },
+        { "consent", no_argument, NULL, 'C' },
+        { "segment", required_argument, NULL, 'S' },
+        { "server", required_argument, NULL, 'R' },
+        { "facility", required_argument, NULL, 'F' },
+        { "key-file", required_argument, NULL, 'K' },
+        { NULL, 0, NULL, 0 },
     };
     memset(q, 0, sizeof(*q));
     q->symbol = "";
@@ -310,9 +325,9 @@ static int parse_query(int argc, char **argv, struct query *q, int *first_file,
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         const char **field[] = {
-            ['i'] = &q->insurer, ['s'] = &q->symbol,   ['n'] = &q->number, ['b'] = &q->branch,
-            ['B'] = &q->birth,   ['c'] = &q->card,     ['d'] = &q->date,   ['S'] = &q->segment,
-            ['R'] = &q->server,  ['F'] = &q->facility,
+            ['i'] = &q->insurer, ['s'] = &q->symbol,   ['n'] = &q->number,   ['b'] = &q->branch,
+            ['B'] = &q->birth,   ['c'] = &q->card,     ['d'] = &q->date,     ['S'] = &q->segment,
+            ['R'] = &q->server,  ['F'] = &q->facility, ['K'] = &q->key_file,
         };
         if (c == 'C')
             q->consent = true;
@@ -462,6 +477,41 @@ static int client_failed(const char *what, int rc, uint8_t status)
     return EXIT_USAGE;
 }
 
+/* Read a facility key file: 64 hex digits (and a newline). */
+static int read_key(const char *path, uint8_t key[ELIG_FAC_KEY_LEN])
+{
+    char buf[80] = "";
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "eligctl: %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    int rc = ok ? elig_fac_key_parse(buf, key) : -EINVAL;
+    memset(buf, 0, sizeof buf);
+    if (rc) {
+        fprintf(stderr, "eligctl: %s: not a facility key (64 hex digits)\n", path);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* HELLO/AUTH as facility with the key in key_file (nothing without a key file). */
+static int client_auth(struct elig_client *c, const char *facility, const char *key_file)
+{
+    if (!key_file)
+        return 0;
+    uint8_t key[ELIG_FAC_KEY_LEN], status = 0;
+    int rc = read_key(key_file, key);
+    if (rc)
+        return rc;
+    rc = elig_client_hello(c, facility, key, &status);
+    memset(key, 0, sizeof key);
+    return rc ? client_failed("authentication", rc, status) : 0;
+}
+
 static int cmd_query(int argc, char **argv)
 {
     struct query q;
@@ -479,6 +529,10 @@ static int cmd_query(int argc, char **argv)
     struct elig_client *c;
     if ((rc = client_open(q.server, &c)))
         return rc;
+    if ((rc = client_auth(c, q.facility, q.key_file))) {
+        elig_client_close(c);
+        return rc;
+    }
     struct elig_proto_answer *a = malloc(sizeof(*a));
     uint8_t status = 0;
     uint8_t flags = q.consent ? ELIG_PROTO_CONSENT : 0;
@@ -516,24 +570,44 @@ static int cmd_query(int argc, char **argv)
     return rc;
 }
 
-/* The one ADDR argument of ping and server-stats: --server ADDR:PORT or --admin SOCKET. */
-static int server_arg(int argc, char **argv, const char *cmd, const char **addr, bool *admin)
+/*
+ * The arguments of ping and server-stats: --server ADDR:PORT or --admin
+ * SOCKET, and for --server optionally --facility CODE --key-file FILE.
+ */
+static int server_arg(int argc, char **argv, const char *cmd, const char **addr, bool *admin,
+                      const char **facility, const char **key_file)
 {
-    if (argc == 3 && (strcmp(argv[1], "--server") == 0 || strcmp(argv[1], "--admin") == 0)) {
+    *facility = *key_file = NULL;
+    bool ok = argc >= 3 && (strcmp(argv[1], "--server") == 0 || strcmp(argv[1], "--admin") == 0);
+    if (ok) {
         *admin = strcmp(argv[1], "--admin") == 0;
         *addr = argv[2];
-        return 0;
     }
-    fprintf(stderr, "usage: eligctl %s --server ADDR:PORT | --admin SOCKET\n", cmd);
+    for (int i = 3; ok && i < argc; i += 2) {
+        if (i + 1 < argc && strcmp(argv[i], "--facility") == 0)
+            *facility = argv[i + 1];
+        else if (i + 1 < argc && strcmp(argv[i], "--key-file") == 0)
+            *key_file = argv[i + 1];
+        else
+            ok = false;
+    }
+    if (ok && !*admin && !*facility == !*key_file)
+        return 0;
+    if (ok && *admin && !*facility && !*key_file)
+        return 0;
+    fprintf(stderr,
+            "usage: eligctl %s --server ADDR:PORT [--facility CODE --key-file FILE] | "
+            "--admin SOCKET\n",
+            cmd);
     return EXIT_USAGE;
 }
 
 static int cmd_ping(int argc, char **argv)
 {
-    const char *addr;
+    const char *addr, *facility, *key_file;
     bool admin;
     struct elig_client *c;
-    int rc = server_arg(argc, argv, "ping", &addr, &admin);
+    int rc = server_arg(argc, argv, "ping", &addr, &admin, &facility, &key_file);
     if (rc || (rc = client_open(addr, &c)))
         return rc;
     struct timespec t0, t1;
@@ -561,12 +635,16 @@ static void print_stat(void *ctx, const char *name, uint64_t value)
 
 static int cmd_server_stats(int argc, char **argv)
 {
-    const char *addr;
+    const char *addr, *facility, *key_file;
     bool admin;
     struct elig_client *c;
-    int rc = server_arg(argc, argv, "server-stats", &addr, &admin);
+    int rc = server_arg(argc, argv, "server-stats", &addr, &admin, &facility, &key_file);
     if (rc || (rc = client_open(addr, &c)))
         return rc;
+    if ((rc = client_auth(c, facility, key_file))) {
+        elig_client_close(c);
+        return rc;
+    }
     uint8_t status = 0;
     rc = elig_client_stats(c, admin ? ELIG_OP_ADMIN_STATS : ELIG_OP_STATS, print_stat, NULL,
                            &status);
@@ -574,6 +652,217 @@ static int cmd_server_stats(int argc, char **argv)
         rc = client_failed("server-stats", rc, status);
     elig_client_close(c);
     return rc;
+}
+
+/* ---- facility ----------------------------------------------------------- */
+
+struct fac_args {
+    const char *verb, *code, *type, *data, *registry, *admin, *key_out;
+    char path[4096], sock[4096];
+};
+
+static int fac_usage(void)
+{
+    fputs("usage: eligctl facility add CODE --type hospital|clinic|dental|pharmacy WHERE\n"
+          "                               [--key-out FILE]\n"
+          "       eligctl facility rotate CODE WHERE [--key-out FILE]\n"
+          "       eligctl facility revoke CODE WHERE\n"
+          "       eligctl facility list WHERE\n"
+          "WHERE: --data DIR (the registry DIR/facilities; eligd on DIR/eligd.sock is told to\n"
+          "       reload) or --registry FILE [--admin SOCKET]\n",
+          stderr);
+    return EXIT_USAGE;
+}
+
+static int fac_parse(int argc, char **argv, struct fac_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (argc < 1)
+        return fac_usage();
+    a->verb = argv[0];
+    if (strcmp(a->verb, "add") && strcmp(a->verb, "rotate") && strcmp(a->verb, "revoke") &&
+        strcmp(a->verb, "list"))
+        return fac_usage();
+    int i = 1;
+    if (strcmp(a->verb, "list") != 0) {
+        if (argc < 2 || argv[1][0] == '-')
+            return fac_usage();
+        a->code = argv[1];
+        i = 2;
+    }
+    for (; i + 1 < argc; i += 2) {
+        const char **slot = strcmp(argv[i], "--type") == 0       ? &a->type
+                            : strcmp(argv[i], "--data") == 0     ? &a->data
+                            : strcmp(argv[i], "--registry") == 0 ? &a->registry
+                            : strcmp(argv[i], "--admin") == 0    ? &a->admin
+                            : strcmp(argv[i], "--key-out") == 0  ? &a->key_out
+                                                                 : NULL;
+        if (!slot)
+            return fac_usage();
+        *slot = argv[i + 1];
+    }
+    if (i != argc || !a->data == !a->registry || (a->type != NULL) != (strcmp(a->verb, "add") == 0))
+        return fac_usage();
+    if (a->data) {
+        snprintf(a->path, sizeof a->path, "%s/facilities", a->data);
+        snprintf(a->sock, sizeof a->sock, "%s/eligd.sock", a->data);
+        if (!a->admin && access(a->sock, F_OK) == 0)
+            a->admin = a->sock;
+    } else {
+        snprintf(a->path, sizeof a->path, "%s", a->registry);
+    }
+    return 0;
+}
+
+/* Hand a new key over once: to a new file of mode 0600, or on stdout. */
+static int fac_key_out(const struct fac_args *a, const uint8_t key[ELIG_FAC_KEY_LEN])
+{
+    char hex[2 * ELIG_FAC_KEY_LEN + 2];
+    for (int i = 0; i < ELIG_FAC_KEY_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    strcat(hex, "\n");
+    int rc = 0;
+    if (a->key_out) {
+        int fd = open(a->key_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) || fsync(fd)) {
+            fprintf(stderr, "eligctl: %s: %s\n", a->key_out, strerror(errno));
+            rc = EXIT_USAGE;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (rc == 0)
+            printf("facility %s: key written to %s (mode 0600)\n", a->code, a->key_out);
+    } else {
+        printf("facility %s: its key (shown this once; give it to the facility):\n%s", a->code,
+               hex);
+    }
+    memset(hex, 0, sizeof hex);
+    return rc;
+}
+
+/* Tell a running eligd to read the registry again. */
+static int fac_reload(const struct fac_args *a)
+{
+    if (!a->admin) {
+        printf(a->data ? "eligd is not running on %s: it reads the registry when it starts\n"
+                       : "no --admin SOCKET: eligd reads the registry %s when it starts or is "
+                         "told to reload\n",
+               a->data ? a->data : a->path);
+        return 0;
+    }
+    struct elig_client *c;
+    int rc = elig_client_connect(a->admin, CLIENT_TIMEOUT_MS, &c);
+    if (rc == -ECONNREFUSED || rc == -ENOENT) {
+        printf("eligd is not running on %s: it reads the registry when it starts\n", a->admin);
+        return 0;
+    }
+    if (rc)
+        return client_failed(a->admin, rc, 0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    rc = elig_client_call(c, ELIG_OP_ADMIN_RELOAD, NULL, 0, &h, &body);
+    if (rc == 0 && h.status == ELIG_PS_OK && h.body_len == 4)
+        printf("eligd reloaded the registry: %u facilities\n", elig_rd32(body));
+    else if (rc == 0 && h.status == ELIG_PS_UNAVAILABLE && h.body_len == 4)
+        fprintf(stderr, "eligctl: eligd could not reload the registry: %s\n",
+                elig_strerror((int)elig_rd32(body)));
+    else
+        client_failed("reload", rc ? rc : -ELIG_EREFUSED, h.status);
+    bool ok = rc == 0 && h.status == ELIG_PS_OK;
+    elig_client_close(c);
+    return ok ? 0 : EXIT_USAGE;
+}
+
+static void fac_list(const struct elig_fac_registry *r)
+{
+    printf("%-10s  %-8s  %-7s  %3s  %s\n", "code", "kind", "status", "key", "changed (UTC)");
+    for (size_t i = 0; i < elig_fac_count(r); i++) {
+        const struct elig_fac *f = elig_fac_at(r, i);
+        time_t t = (time_t)f->changed;
+        struct tm tm;
+        char when[32];
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        printf("%-10s  %-8s  %-7s  v%-2u  %s\n", f->code, elig_fac_type_name(f->type),
+               f->revoked ? "revoked" : "active", f->key_version, when);
+    }
+}
+
+static int cmd_facility(int argc, char **argv)
+{
+    struct fac_args a;
+    int rc = fac_parse(argc, argv, &a);
+    if (rc)
+        return rc;
+    if (elig_fac_init()) {
+        fputs("eligctl: libsodium could not start\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (a.data && mkdir(a.data, 0700) && errno != EEXIST) {
+        fprintf(stderr, "eligctl: %s: %s\n", a.data, strerror(errno));
+        return EXIT_USAGE;
+    }
+    /* one change at a time: an exclusive lock beside the registry */
+    char lockpath[4200];
+    snprintf(lockpath, sizeof lockpath, "%s.lock", a.path);
+    int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX)) {
+        fprintf(stderr, "eligctl: %s: %s\n", lockpath, strerror(errno));
+        if (lock >= 0)
+            close(lock);
+        return EXIT_USAGE;
+    }
+    struct elig_fac_registry *r = NULL;
+    rc = elig_fac_load(a.path, &r);
+    if (rc == -ENOENT && strcmp(a.verb, "add") == 0)
+        rc = elig_fac_new(&r);
+    if (rc) {
+        fprintf(stderr, "eligctl: %s: %s\n", a.path, elig_strerror(rc));
+        close(lock);
+        return EXIT_USAGE;
+    }
+    uint8_t key[ELIG_FAC_KEY_LEN];
+    int64_t now = (int64_t)time(NULL);
+    bool changed = true;
+    enum elig_fac_type type = ELIG_FAC_CLINIC;
+    if (strcmp(a.verb, "list") == 0) {
+        fac_list(r);
+        changed = false;
+    } else if (strcmp(a.verb, "add") == 0) {
+        rc = elig_fac_type_parse(a.type, &type);
+        if (rc == 0)
+            rc = elig_fac_add(r, a.code, type, now, key);
+    } else if (strcmp(a.verb, "rotate") == 0) {
+        rc = elig_fac_rotate(r, a.code, now, key);
+    } else { /* revoke */
+        rc = elig_fac_revoke(r, a.code, now);
+    }
+    int status = 0;
+    if (rc) {
+        fprintf(stderr, "eligctl: facility %s %s: %s\n", a.verb, a.code ? a.code : "",
+                rc == -EINVAL     ? "not a facility code of that kind (10 digits: prefecture "
+                                    "01-47, fee-table 1 medical, 3 dental, 4 pharmacy)"
+                : rc == -EEXIST   ? "already registered"
+                : rc == -ENOENT   ? "not registered"
+                : rc == -EPERM    ? "revoked: add it under a new code"
+                : rc == -EALREADY ? "already revoked"
+                                  : elig_strerror(rc));
+        status = EXIT_USAGE;
+    } else if (changed && (rc = elig_fac_save(r, a.path))) {
+        fprintf(stderr, "eligctl: %s: %s\n", a.path, elig_strerror(rc));
+        status = EXIT_USAGE;
+    } else if (changed) {
+        if (strcmp(a.verb, "revoke") == 0)
+            printf("facility %s revoked\n", a.code);
+        else
+            status = fac_key_out(&a, key);
+        if (status == 0)
+            status = fac_reload(&a);
+    }
+    memset(key, 0, sizeof key);
+    elig_fac_free(r);
+    close(lock);
+    return status;
 }
 
 /* ---- key ---------------------------------------------------------------- */
@@ -1064,6 +1353,8 @@ int main(int argc, char **argv)
         return cmd_ping(argc - 1, argv + 1);
     if (strcmp(cmd, "server-stats") == 0)
         return cmd_server_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "facility") == 0)
+        return cmd_facility(argc - 2, argv + 2);
     if (strcmp(cmd, "feed") == 0 && argc >= 3) {
         if (strcmp(argv[2], "check") == 0)
             return cmd_feed_check(argc - 3, argv + 3);

@@ -25,6 +25,7 @@
 #include "elig_db.h"
 #include "elig_error.h"
 #include "elig_index.h"
+#include "elig_proto.h"
 #include "elig_slog.h"
 #include "elig_srv.h"
 #include "elig_udp.h"
@@ -58,6 +59,13 @@ static void usage(FILE *out)
           "  --frame-timeout-ms N   a started frame must complete within N ms (default 10000)\n"
           "  --idle-timeout-ms N    close connections idle N ms (default 0: never)\n"
           "  --log-file PATH        messages to PATH (SIGHUP reopens it); default stderr\n"
+          "  --facilities PATH      facility registry (default DIR/facilities; eligctl\n"
+          "                         facility manages it): connections must HELLO/AUTH\n"
+          "  --trust-network        ask no key of facilities (benchmarks, a network that is\n"
+          "                         the only guard); --attach needs this or --facilities\n"
+          "  --facility-rate R      checks per second a facility may make (default 50)\n"
+          "  --facility-burst B     checks it may make at once (default 2000)\n"
+          "  --facility-conns N     connections a facility may hold open (default 16)\n"
           "  --dpdk-addr A.B.C.D:PORT  also serve UDP on a DPDK port at this address\n"
           "                         (kernel bypass; docs/operations.md \"DPDK\")\n"
           "  --dpdk-eal \"ARGS\"      EAL arguments: lcores, memory, --vdev or a bound NIC\n"
@@ -73,6 +81,9 @@ struct options {
     const char *attach;
     const char *log_file;
     const char *dpdk_addr, *dpdk_eal;
+    struct elig_access_params access;
+    bool trust_network;
+    char registry_path[4096];
     unsigned dpdk_port, dpdk_mtu;
     char admin_path[4096];
 };
@@ -110,6 +121,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "frame-timeout-ms", required_argument, NULL, 'f' },
         { "idle-timeout-ms", required_argument, NULL, 'i' },
         { "log-file", required_argument, NULL, 'o' },
+        { "facilities", required_argument, NULL, 'F' },
+        { "trust-network", no_argument, NULL, 'T' },
+        { "facility-rate", required_argument, NULL, 'R' },
+        { "facility-burst", required_argument, NULL, 'B' },
+        { "facility-conns", required_argument, NULL, 'C' },
         { "dpdk-addr", required_argument, NULL, 'U' },
         { "dpdk-eal", required_argument, NULL, 'E' },
         { "dpdk-port", required_argument, NULL, 'P' },
@@ -197,6 +213,30 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'U':
             o->dpdk_addr = optarg;
             break;
+        case 'F':
+            o->access.registry = optarg;
+            break;
+        case 'T':
+            o->trust_network = true;
+            break;
+        case 'R':
+            if (parse_uint("facility-rate", optarg, 100000000, &v) || v == 0)
+                return EXIT_USAGE;
+            o->access.rate = (double)v;
+            break;
+        case 'B':
+            if (parse_uint("facility-burst", optarg, 100000000, &v) || v < ELIG_PROTO_BATCH_MAX) {
+                fprintf(stderr, "eligd: --facility-burst: at least %d (a whole BATCH)\n",
+                        ELIG_PROTO_BATCH_MAX);
+                return EXIT_USAGE;
+            }
+            o->access.burst = (double)v;
+            break;
+        case 'C':
+            if (parse_uint("facility-conns", optarg, 65536, &v) || v == 0)
+                return EXIT_USAGE;
+            o->access.max_conns = (unsigned)v;
+            break;
         case 'E':
             o->dpdk_eal = optarg;
             break;
@@ -235,6 +275,18 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (o->dpdk_addr && !ELIG_HAVE_DPDK) {
         fputs("eligd: built without DPDK (meson -Ddpdk=enabled with libdpdk-dev)\n", stderr);
         return EXIT_USAGE;
+    }
+    if (o->trust_network && o->access.registry) {
+        fputs("eligd: --trust-network and --facilities exclude each other\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (o->attach && !o->trust_network && !o->access.registry) {
+        fputs("eligd: --attach needs --facilities PATH or --trust-network\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (!o->trust_network && !o->access.registry) {
+        snprintf(o->registry_path, sizeof o->registry_path, "%s/facilities", o->db.data_dir);
+        o->access.registry = o->registry_path;
     }
     if (!o->attach && !o->srv.admin_socket) {
         snprintf(o->admin_path, sizeof(o->admin_path), "%s/eligd.sock", o->db.data_dir);
@@ -343,6 +395,32 @@ static void stop_dpdk(void *dp)
 #endif
 }
 
+/* Who may ask: the facility registry, or a trusted network. */
+static int open_access(struct options *o, struct elig_access **acc)
+{
+    int rc = elig_access_open(&o->access, acc);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "facility registry %s: %s", o->access.registry,
+                  elig_strerror(rc));
+        return rc;
+    }
+    o->srv.access = *acc;
+    if (o->trust_network) {
+        elig_slog(ELIG_SLOG_WARN, "--trust-network: facilities are not asked for a key");
+        return 0;
+    }
+    uint64_t gen;
+    const struct elig_fac_registry *r = elig_access_acquire(*acc, &gen);
+    size_t n = elig_fac_count(r), active = 0;
+    for (size_t i = 0; i < n; i++)
+        active += !elig_fac_at(r, i)->revoked;
+    elig_access_release(*acc, r);
+    elig_slog(active ? ELIG_SLOG_INFO : ELIG_SLOG_WARN,
+              "facility registry %s: %zu facilities, %zu active%s", o->access.registry, n, active,
+              active ? "" : " (no facility can connect: eligctl facility add)");
+    return 0;
+}
+
 /* Wait for SIGTERM/SIGINT (stop) and SIGHUP (reopen the message log). */
 static void wait_signals(const sigset_t *set, struct elig_srv *srv)
 {
@@ -382,13 +460,16 @@ int main(int argc, char **argv)
 
     struct elig_db *db = NULL;
     struct elig_index *ix = NULL;
+    struct elig_access *acc = NULL;
     if ((rc = open_data(&o, &db, &ix))) {
         elig_slog_close();
         return EXIT_USAGE;
     }
     struct elig_srv *srv;
-    if ((rc = elig_srv_start(&o.srv, &srv))) {
+    if ((rc = open_access(&o, &acc)) == 0 && (rc = elig_srv_start(&o.srv, &srv)))
         elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s: %s", o.srv.listen, elig_strerror(rc));
+    if (rc) {
+        elig_access_close(acc);
         elig_db_close(db);
         if (ix)
             elig_index_close(ix, false);
@@ -408,6 +489,7 @@ int main(int argc, char **argv)
     if ((rc = start_dpdk(&o, srv, db, ix, &dpdk, ready, sizeof ready))) {
         elig_srv_stop(srv);
         elig_srv_wait(srv);
+        elig_access_close(acc);
         elig_db_close(db);
         if (ix)
             elig_index_close(ix, false);
@@ -421,6 +503,7 @@ int main(int argc, char **argv)
     wait_signals(&set, srv);
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
+    elig_access_close(acc);
     elig_db_close(db);
     if (ix)
         elig_index_close(ix, false);

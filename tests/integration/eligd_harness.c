@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "elig_codec.h"
 #include "elig_error.h"
+#include "elig_fac.h"
 #include "elig_le.h"
 
 /*
@@ -41,11 +43,12 @@ int wait_readable(int fd, int timeout_ms)
 void server_exec(struct server *s, const char *const *extra)
 {
     const char *bin = getenv("ELIGD");
-    const char *argv[40] = { bin,           "--data",         s->data, "--segment",
-                             s->seg,        "--capacity",     "10000", "--listen",
-                             "127.0.0.1:0", "--admin-socket", s->sock, "--log-file",
-                             s->log,        "--workers",      "2" };
-    int n = 15;
+    const char *argv[40] = { bin, "--data", s->data, "--segment", s->seg, "--capacity", "10000",
+                             "--listen", "127.0.0.1:0", "--admin-socket", s->sock, "--log-file",
+                             s->log, "--workers", "2",
+                             /* generous allowances: the tests of limits set their own */
+                             "--facility-rate", "100000000", "--facility-burst", "100000000" };
+    int n = 19;
     for (int i = 0; extra && extra[i]; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
@@ -92,6 +95,7 @@ void server_start(struct server *s, const char *const *extra)
     snprintf(s->seg, sizeof s->seg, "%s/index.seg", s->dir);
     snprintf(s->sock, sizeof s->sock, "%s/admin.sock", s->dir);
     snprintf(s->log, sizeof s->log, "%s/eligd.log", s->dir);
+    registry_make(s);
     server_exec(s, extra);
 }
 
@@ -131,7 +135,7 @@ void assert_log_clean(const struct server *s)
 void server_remove(struct server *s)
 {
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%.255s'", s->dir);
     assert_int_equal(system(cmd), 0);
     memset(&running, 0, sizeof running);
 }
@@ -141,6 +145,29 @@ void server_finish(struct server *s)
     assert_int_equal(server_stop(s), 0);
     assert_log_clean(s);
     server_remove(s);
+}
+
+void registry_make(struct server *s)
+{
+    assert_int_equal(elig_fac_init(), 0);
+    assert_true(mkdir(s->data, 0700) == 0 || errno == EEXIST);
+    snprintf(s->registry, sizeof s->registry, "%s/facilities", s->data);
+    struct elig_fac_registry *r;
+    assert_int_equal(elig_fac_new(&r), 0);
+    assert_int_equal(elig_fac_add(r, FACILITY, ELIG_FAC_CLINIC, 0, s->key), 0);
+    assert_int_equal(elig_fac_add(r, PHARMACY, ELIG_FAC_PHARMACY, 0, s->pharmacy_key), 0);
+    assert_int_equal(elig_fac_save(r, s->registry), 0);
+    elig_fac_free(r);
+}
+
+struct elig_client *connect_fac(const struct server *s)
+{
+    struct elig_client *c = connect_to(s->addr);
+    uint8_t status = 0;
+    int rc = elig_client_hello(c, FACILITY, s->key, &status);
+    if (rc)
+        fail_msg("HELLO/AUTH: %d, status %s", rc, elig_pstatus_name(status));
+    return c;
 }
 
 struct elig_client *connect_to(const char *addr)
@@ -262,7 +289,7 @@ void encode_expect(struct elig_pbuf *b, size_t i, uint8_t *op)
     const struct expect *e = &expects[i];
     *op = e->card ? ELIG_OP_LOOKUP_CARD : ELIG_OP_LOOKUP_NUMBER;
     if (e->card) {
-        struct elig_proto_card q = { .facility = PHARMACY, .date = e->date, .card_id = e->card_id };
+        struct elig_proto_card q = { .facility = FACILITY, .date = e->date, .card_id = e->card_id };
         assert_int_equal(elig_proto_card_encode(b, &q), 0);
     } else {
         struct elig_proto_number q =
@@ -314,7 +341,7 @@ int teardown(void **state)
     }
     if (s->dir[0]) {
         char cmd[2048];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+        snprintf(cmd, sizeof cmd, "rm -rf '%.255s'", s->dir);
         if (system(cmd) != 0)
             return -1;
     }

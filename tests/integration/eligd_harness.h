@@ -29,7 +29,9 @@ struct server {
     int pidfd;
     char dir[256], data[300], seg[300], sock[320], log[320];
     char addr[64];
-    char ready[256]; /* eligd's ready line */
+    char ready[256];                   /* eligd's ready line */
+    char registry[320];                /* DATA/facilities: FACILITY and PHARMACY */
+    uint8_t key[32], pharmacy_key[32]; /* their keys */
 };
 
 /* The running test's server, for teardown (the one global: see eligd_harness.c). */
@@ -51,6 +53,10 @@ void server_remove(struct server *s);
 /* Stop (exit 0 required), check the log, remove. */
 void server_finish(struct server *s);
 struct elig_client *connect_to(const char *addr);
+/* Connect to s's facility port and authenticate as FACILITY. */
+struct elig_client *connect_fac(const struct server *s);
+/* Write s's registry (FACILITY, PHARMACY) before eligd starts; server_start does it. */
+void registry_make(struct server *s);
 /* ADMIN_APPEND of evs; returns the frame status, statuses into st. */
 uint8_t admin_append(struct elig_client *c, const struct elig_event *evs, size_t n, int32_t *st);
 /* Load docs/examples/sample.feed through the admin socket. */

@@ -29,7 +29,7 @@ records=20000
 "$loadgen" population --records $records --seed 7 --segment "$dir/pop.seg" 2>/dev/null
 
 mkfifo "$dir/ready"
-"$eligd" --attach "$dir/pop.seg" --listen 127.0.0.1:0 --log-file "$dir/eligd.log" \
+"$eligd" --attach "$dir/pop.seg" --trust-network --listen 127.0.0.1:0 --log-file "$dir/eligd.log" \
     --dpdk-addr 10.13.0.1:7701 \
     --dpdk-eal "$eal --vdev=net_memif0,role=server,socket=$sock,socket-abstract=no" \
     >"$dir/ready" 2>"$dir/eal.log" &
@@ -70,7 +70,7 @@ check "eligd counted the datagrams" 'DPDK port stopped: [0-9]+ frames received, 
 rm -f "$dir/ready" "$dir/eligd.log"
 mkfifo "$dir/ready"
 cpuset="(0-$((cpus - 1)))"
-"$eligd" --attach "$dir/pop.seg" --listen 127.0.0.1:0 --log-file "$dir/eligd.log" \
+"$eligd" --attach "$dir/pop.seg" --trust-network --listen 127.0.0.1:0 --log-file "$dir/eligd.log" \
     --dpdk-addr 10.13.0.1:7701 \
     --dpdk-eal "${eal/--lcores=0@$cpuset/--lcores=0@$cpuset,1@$cpuset} --vdev=net_memif0,role=server,socket=$sock,socket-abstract=no" \
     >"$dir/ready" 2>"$dir/eal.log" &

@@ -47,7 +47,7 @@ check_exit "population --segment refuses an existing file" 1 -- \
 check "the segment is an index eligctl reads" 'records +30000' -- "$eligctl" stats "$dir/pop.seg"
 
 mkfifo "$dir/ready"
-"$eligd" --attach "$dir/pop.seg" --listen 127.0.0.1:0 --log-file "$dir/eligd.log" >"$dir/ready" &
+"$eligd" --attach "$dir/pop.seg" --trust-network --listen 127.0.0.1:0 --log-file "$dir/eligd.log" >"$dir/ready" &
 pids+=($!)
 read -r -t 30 ready <"$dir/ready"
 port=${ready#*port=}

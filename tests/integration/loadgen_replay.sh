@@ -25,7 +25,7 @@ check "the population applies whole" ' 0 refused, 0 lines rejected' -- \
     "$dir/pop.feed"
 
 mkfifo "$dir/ready"
-"$eligd" --data "$dir/data" --segment "$dir/index.seg" --listen 127.0.0.1:0 \
+"$eligd" --data "$dir/data" --segment "$dir/index.seg" --trust-network --listen 127.0.0.1:0 \
     --log-file "$dir/eligd.log" >"$dir/ready" &
 pid=$!
 read -r -t 30 ready <"$dir/ready"

@@ -26,6 +26,7 @@
 #include "elig_client.h"
 #include "elig_codec.h"
 #include "elig_error.h"
+#include "elig_fac.h"
 #include "elig_feed.h"
 #include "elig_le.h"
 #include "elig_proto.h"
@@ -40,7 +41,7 @@ static void test_validity_codes(void **state)
     (void)state;
     struct server s;
     start_loaded(&s, NULL);
-    struct elig_client *c = connect_to(s.addr);
+    struct elig_client *c = connect_fac(&s);
     struct elig_proto_answer *a = malloc(sizeof(*a));
     for (size_t i = 0; i < NEXPECT; i++) {
         uint32_t id;
@@ -93,7 +94,7 @@ static void test_pipelined(void **state)
     (void)state;
     struct server s;
     start_loaded(&s, NULL);
-    struct elig_client *c = connect_to(s.addr);
+    struct elig_client *c = connect_fac(&s);
     enum { N = 600 };
     uint32_t ids[N];
     for (size_t i = 0; i < N; i++) {
@@ -137,7 +138,7 @@ static void test_batch(void **state)
     (void)state;
     struct server s;
     start_loaded(&s, NULL);
-    struct elig_client *c = connect_to(s.addr);
+    struct elig_client *c = connect_fac(&s);
     size_t numbers[NEXPECT], nn = 0;
     for (size_t i = 0; i < NEXPECT; i++)
         if (!expects[i].card)
@@ -247,7 +248,7 @@ static void test_malformed_frames(void **state)
     uint8_t zeros[2048] = { 0 };
     for (size_t i = 0; i < sizeof bad_frames / sizeof bad_frames[0]; i++) {
         const struct bad_frame *f = &bad_frames[i];
-        struct elig_client *c = connect_to(s.addr);
+        struct elig_client *c = connect_fac(&s);
         assert_int_equal(elig_client_raw(c, f->head, 16), 0);
         assert_int_equal(elig_client_raw(c, zeros, f->body_len), 0);
         uint32_t ping_id;
@@ -275,7 +276,7 @@ static void test_malformed_frames(void **state)
         elig_client_close(c);
     }
     /* the server is still whole */
-    struct elig_client *c = connect_to(s.addr);
+    struct elig_client *c = connect_fac(&s);
     struct elig_proto_answer *a = malloc(sizeof(*a));
     uint32_t id;
     queue_expect(c, 0, &id);
@@ -294,7 +295,7 @@ static void test_stalled_frame(void **state)
     struct server s;
     const char *const extra[] = { "--frame-timeout-ms", "200", NULL };
     server_start(&s, extra);
-    struct elig_client *c = connect_to(s.addr);
+    struct elig_client *c = connect_fac(&s);
     static const uint8_t number_half[10] = { 'E', 'L', 1, ELIG_OP_LOOKUP_NUMBER, 0, 0, 0, 0, 1, 0 };
     assert_int_equal(elig_client_raw(c, number_half, sizeof number_half), 0);
     assert_int_equal(elig_client_flush(c), 0);
@@ -305,7 +306,7 @@ static void test_stalled_frame(void **state)
     assert_int_equal(elig_client_recv(c, &h, &body), -ECONNRESET);
     elig_client_close(c);
     /* a whole frame sent slowly in two parts is still answered */
-    c = connect_to(s.addr);
+    c = connect_fac(&s);
     static const uint8_t ping[18] = {
         'E', 'L', 1, 1, 0, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 'o', 'k'
     };
@@ -331,7 +332,7 @@ static void test_connection_cap(void **state)
     struct elig_proto_header h;
     const uint8_t *body;
     for (int i = 0; i < 3; i++) {
-        c[i] = connect_to(s.addr);
+        c[i] = connect_fac(&s);
         assert_int_equal(elig_client_call(c[i], ELIG_OP_PING, "x", 1, &h, &body), 0);
     }
     struct elig_client *extra_c = connect_to(s.addr); /* the kernel accepts; eligd refuses */
@@ -368,7 +369,9 @@ static void test_flood_fairness(void **state)
     start_loaded(&s, extra);
     struct elig_client *flood = NULL;
     assert_int_equal(elig_client_connect(s.addr, 1000, &flood), 0);
-    struct elig_client *polite = connect_to(s.addr);
+    uint8_t hs = 0;
+    assert_int_equal(elig_client_hello(flood, FACILITY, s.key, &hs), 0);
+    struct elig_client *polite = connect_fac(&s);
     enum { N = 400000 }; /* about 22 MB of requests, more than eligd and the kernel buffer */
     for (size_t i = 0; i < N; i++)
         queue_expect(flood, i % NEXPECT, NULL);
@@ -385,6 +388,292 @@ static void test_flood_fairness(void **state)
     server_finish(&s);
 }
 
+/* ---- facilities: HELLO/AUTH, revocation, allowances ------------------------ */
+
+/* Send one frame and read its answer on c. */
+static void call(struct elig_client *c, uint8_t op, const void *body, size_t len,
+                 struct elig_proto_header *h, const uint8_t **ans)
+{
+    assert_int_equal(elig_client_call(c, op, body, len, h, ans), 0);
+}
+
+/* HELLO as code on c; the challenge into ch. */
+static void hello_on(struct elig_client *c, const char *code, uint8_t ch[ELIG_FAC_CHALLENGE_LEN])
+{
+    struct elig_proto_header h;
+    const uint8_t *body;
+    call(c, ELIG_OP_HELLO, code, 10, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    assert_int_equal(h.body_len, ELIG_FAC_CHALLENGE_LEN);
+    memcpy(ch, body, ELIG_FAC_CHALLENGE_LEN);
+}
+
+/* The connection has been closed by eligd (end of stream within the bound). */
+static void assert_closed(struct elig_client *c)
+{
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_recv(c, &h, &body), -ECONNRESET);
+}
+
+static uint64_t stat_value(struct elig_client *c, const char *name);
+
+/* No check before AUTH; a wrong key, a replayed proof, an unknown facility all fail. */
+static void test_auth(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+
+    /* PING is answered before authentication; a check is refused and the connection closed */
+    struct elig_client *c = connect_to(s.addr);
+    call(c, ELIG_OP_PING, "hi", 2, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    uint32_t id;
+    queue_expect(c, 0, &id);
+    assert_int_equal(elig_client_flush(c), 0);
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_UNAUTHENTICATED);
+    assert_closed(c);
+    elig_client_close(c);
+
+    /* the right key: checks answered, as that facility only */
+    c = connect_fac(&s);
+    queue_expect(c, 0, &id);
+    assert_int_equal(elig_client_flush(c), 0);
+    recv_answer(c, id, a);
+    assert_expected(0, a);
+    struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
+    q.facility = PHARMACY; /* a facility asks only as itself */
+    uint8_t status = 0;
+    assert_int_equal(elig_client_lookup_number(c, &q, a, &status), -ELIG_EREFUSED);
+    assert_int_equal(status, ELIG_PS_FACILITY);
+    call(c, ELIG_OP_HELLO, FACILITY, 10, &h, &body); /* once authenticated, no second HELLO */
+    assert_int_equal(h.status, ELIG_PS_BODY);
+    queue_expect(c, 0, &id); /* and the connection goes on */
+    assert_int_equal(elig_client_flush(c), 0);
+    recv_answer(c, id, a);
+    elig_client_close(c);
+
+    /* a wrong key */
+    uint8_t wrong[32];
+    memcpy(wrong, s.key, 32);
+    wrong[5] ^= 0x40;
+    c = connect_to(s.addr);
+    assert_int_equal(elig_client_hello(c, FACILITY, wrong, &status), -ELIG_EREFUSED);
+    assert_int_equal(status, ELIG_PS_UNAUTHENTICATED);
+    assert_closed(c);
+    elig_client_close(c);
+
+    /* a proof replayed on another connection's challenge */
+    uint8_t ch1[32], ch2[32], proof[32];
+    struct elig_client *first = connect_to(s.addr);
+    hello_on(first, FACILITY, ch1);
+    elig_fac_proof(s.key, FACILITY, ch1, proof);
+    call(first, ELIG_OP_AUTH, proof, 32, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    struct elig_client *replay = connect_to(s.addr);
+    hello_on(replay, FACILITY, ch2);
+    assert_memory_not_equal(ch1, ch2, 32);
+    call(replay, ELIG_OP_AUTH, proof, 32, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_UNAUTHENTICATED);
+    assert_closed(replay);
+    elig_client_close(replay);
+    elig_client_close(first);
+
+    /* AUTH without HELLO; an unregistered facility (it gets a challenge, then fails) */
+    c = connect_to(s.addr);
+    call(c, ELIG_OP_AUTH, proof, 32, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_UNAUTHENTICATED);
+    assert_closed(c);
+    elig_client_close(c);
+    c = connect_to(s.addr);
+    assert_int_equal(elig_client_hello(c, "2710000007", s.key, &status), -ELIG_EREFUSED);
+    assert_int_equal(status, ELIG_PS_UNAUTHENTICATED);
+    elig_client_close(c);
+    c = connect_to(s.addr);
+    call(c, ELIG_OP_HELLO, "9910000001", 10, &h, &body); /* not a facility code */
+    assert_int_equal(h.status, ELIG_PS_FACILITY);
+    elig_client_close(c);
+
+    c = connect_fac(&s);
+    assert_true(stat_value(c, "auth_ok") >= 3);
+    assert_true(stat_value(c, "auth_refused") >= 5);
+    elig_client_close(c);
+    free(a);
+    server_finish(&s);
+}
+
+static void find_stat(void *ctx, const char *name, uint64_t value)
+{
+    struct {
+        const char *name;
+        uint64_t value;
+        bool found;
+    } *w = ctx;
+    if (strcmp(name, w->name) == 0) {
+        w->value = value;
+        w->found = true;
+    }
+}
+
+static uint64_t stat_value(struct elig_client *c, const char *name)
+{
+    struct {
+        const char *name;
+        uint64_t value;
+        bool found;
+    } w = { name, 0, false };
+    uint8_t status = 0;
+    assert_int_equal(elig_client_stats(c, ELIG_OP_STATS, find_stat, &w, &status), 0);
+    if (!w.found)
+        fail_msg("no counter %s", name);
+    return w.value;
+}
+
+/* Tell eligd to read the registry again (ADMIN_RELOAD); returns the facilities it holds. */
+static uint32_t reload(const struct server *s)
+{
+    struct elig_client *adm = connect_to(s->sock);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    call(adm, ELIG_OP_ADMIN_RELOAD, NULL, 0, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    assert_int_equal(h.body_len, 4);
+    uint32_t n = elig_rd32(body);
+    elig_client_close(adm);
+    return n;
+}
+
+/* Rotation: the new key works, the old one not; revocation closes open connections. */
+static void test_rotate_revoke(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *open_fac = connect_fac(&s);
+    struct elig_client *pharm = connect_to(s.addr);
+    uint8_t status = 0;
+    assert_int_equal(elig_client_hello(pharm, PHARMACY, s.pharmacy_key, &status), 0);
+
+    struct elig_fac_registry *r;
+    assert_int_equal(elig_fac_load(s.registry, &r), 0);
+    uint8_t newkey[32];
+    assert_int_equal(elig_fac_rotate(r, FACILITY, 1, newkey), 0);
+    assert_int_equal(elig_fac_revoke(r, PHARMACY, 1), 0);
+    assert_int_equal(elig_fac_save(r, s.registry), 0);
+    elig_fac_free(r);
+    assert_int_equal(reload(&s), 2);
+
+    /* the revoked facility's open connection is closed; it cannot come back */
+    assert_closed(pharm);
+    elig_client_close(pharm);
+    pharm = connect_to(s.addr);
+    assert_int_equal(elig_client_hello(pharm, PHARMACY, s.pharmacy_key, &status), -ELIG_EREFUSED);
+    assert_int_equal(status, ELIG_PS_UNAUTHENTICATED);
+    elig_client_close(pharm);
+
+    /* rotation leaves the open connection; new ones need the new key */
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    uint32_t id;
+    queue_expect(open_fac, 0, &id);
+    assert_int_equal(elig_client_flush(open_fac), 0);
+    recv_answer(open_fac, id, a);
+    struct elig_client *c = connect_to(s.addr);
+    assert_int_equal(elig_client_hello(c, FACILITY, s.key, &status), -ELIG_EREFUSED);
+    elig_client_close(c);
+    c = connect_to(s.addr);
+    assert_int_equal(elig_client_hello(c, FACILITY, newkey, &status), 0);
+    assert_true(stat_value(c, "connections_closed_revoked") >= 1);
+    elig_client_close(c);
+    elig_client_close(open_fac);
+
+    /* a damaged registry is refused by the reload, and the one in force stays */
+    FILE *f = fopen(s.registry, "r+");
+    assert_non_null(f);
+    fseek(f, 30, SEEK_SET);
+    fputc('#', f);
+    fclose(f);
+    struct elig_client *adm = connect_to(s.sock);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    call(adm, ELIG_OP_ADMIN_RELOAD, NULL, 0, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_UNAVAILABLE);
+    assert_int_equal((int32_t)elig_rd32(body), -ELIG_EFACFILE);
+    elig_client_close(adm);
+    c = connect_to(s.addr);
+    assert_int_equal(elig_client_hello(c, FACILITY, newkey, &status), 0);
+    elig_client_close(c);
+    free(a);
+    server_finish(&s);
+}
+
+/* A facility's rate and its connection cap, with their own error codes. */
+static void test_allowances(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *const extra[] = {
+        "--facility-rate", "1", "--facility-burst", "1000", "--facility-conns", "2", NULL
+    };
+    start_loaded(&s, extra);
+    struct elig_client *c = connect_fac(&s);
+    /* a whole BATCH of 1000 spends the burst; the check behind it in the same write is refused */
+    uint32_t batch_id, single_id;
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, &batch_id);
+    assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, 1000), 0);
+    for (int i = 0; i < 1000; i++) {
+        struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
+        assert_int_equal(elig_proto_number_encode(b, &q, true), 0);
+    }
+    elig_client_end(c);
+    queue_expect(c, 0, &single_id);
+    assert_int_equal(elig_client_flush(c), 0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    assert_int_equal(h.request_id, batch_id);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    assert_int_equal(h.request_id, single_id);
+    assert_int_equal(h.status, ELIG_PS_RATE_LIMITED);
+    /* the connection goes on (PING is not a check), and another facility is not held back */
+    call(c, ELIG_OP_PING, "p", 1, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    struct elig_client *p = connect_to(s.addr);
+    uint8_t status = 0;
+    assert_int_equal(elig_client_hello(p, PHARMACY, s.pharmacy_key, &status), 0);
+    struct elig_proto_card card = { .facility = PHARMACY, .date = D, .card_id = 0xA1001 };
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    assert_int_equal(elig_client_lookup_card(p, &card, a, &status), 0);
+    assert_int_equal(a->validity, ELIG_VALID);
+    assert_true(stat_value(p, "frames_rate_limited") >= 1);
+    elig_client_close(p);
+
+    /* two connections of FACILITY are its cap: a third is refused at AUTH and closed */
+    struct elig_client *second = connect_fac(&s);
+    struct elig_client *third = connect_to(s.addr);
+    assert_int_equal(elig_client_hello(third, FACILITY, s.key, &status), -ELIG_EREFUSED);
+    assert_int_equal(status, ELIG_PS_FACILITY_CONNS);
+    assert_closed(third);
+    elig_client_close(third);
+    /* once one closes (eligd sees it asynchronously), a new one gets in */
+    elig_client_close(second);
+    int rc = -1;
+    for (int attempt = 0; attempt < 2000 && rc != 0; attempt++) {
+        struct elig_client *again = connect_to(s.addr);
+        rc = elig_client_hello(again, FACILITY, s.key, &status);
+        elig_client_close(again);
+    }
+    assert_int_equal(rc, 0);
+    elig_client_close(c);
+    free(a);
+    server_finish(&s);
+}
+
 /* Admin: appends are durable and visible at once; opcodes stay on their side. */
 static void test_admin(void **state)
 {
@@ -392,7 +681,7 @@ static void test_admin(void **state)
     struct server s;
     start_loaded(&s, NULL);
     struct elig_client *adm = connect_to(s.sock);
-    struct elig_client *fac = connect_to(s.addr);
+    struct elig_client *fac = connect_fac(&s);
     /* person 2001 acquires a qualification */
     struct elig_event ev;
     static const char line[] = "ACQUIRE\t2025-02-01\t01130012\t01130012\t77\t1\t\t2001\t1\t"
@@ -440,7 +729,7 @@ static void test_admin(void **state)
     /* a new process on the same store starts warm and still has the appended record */
     assert_int_equal(server_stop(&s), 0);
     server_exec(&s, NULL);
-    fac = connect_to(s.addr);
+    fac = connect_fac(&s);
     assert_int_equal(elig_client_lookup_number(fac, &q, a, &ps), 0);
     assert_int_equal(a->validity, ELIG_VALID);
     elig_client_close(fac);
@@ -454,10 +743,13 @@ static void test_sigterm_drain(void **state)
     (void)state;
     struct server s;
     start_loaded(&s, NULL);
-    struct elig_client *c = connect_to(s.addr);
+    struct elig_client *c = connect_fac(&s);
     enum { FRAMES = 40, ENTRIES = 1000 };
+    uint32_t first_id = 0, id;
     for (int f = 0; f < FRAMES; f++) {
-        struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, NULL);
+        struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, &id);
+        if (f == 0)
+            first_id = id;
         assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, ENTRIES), 0);
         for (int i = 0; i < ENTRIES; i++) {
             struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
@@ -474,7 +766,7 @@ static void test_sigterm_drain(void **state)
     int answered = 1, rc;
     while ((rc = elig_client_recv(c, &h, &body)) == 0) {
         assert_int_equal(h.status, ELIG_PS_OK);
-        assert_int_equal(h.request_id, (uint32_t)answered + 1);
+        assert_int_equal(h.request_id, first_id + (uint32_t)answered);
         assert_int_equal(elig_rd16(body), ENTRIES);
         answered++;
     }
@@ -596,7 +888,7 @@ static void test_checks_during_appends(void **state)
     struct appender_arg arg = { .sock = s.sock, .frames = 200 };
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, appender_main, &arg), 0);
-    struct elig_client *c = connect_to(s.addr);
+    struct elig_client *c = connect_fac(&s);
     struct elig_proto_answer *a = malloc(sizeof(*a));
     long checks = 0;
     for (long n = 0; n < 1000000 && arg.acked < arg.frames && !arg.error; n++) {
@@ -668,7 +960,7 @@ static void test_crash_kill_during_appends(void **state)
 
     /* restart on the same store: every acknowledged event answers "valid" */
     server_exec(&s, NULL);
-    struct elig_client *c = connect_to(s.addr);
+    struct elig_client *c = connect_fac(&s);
     struct elig_proto_answer *a = malloc(sizeof(*a));
     int present = 0;
     for (int f = 0; f < FRAMES * PER / 1000; f++) { /* BATCH frames of 1000 checks */
@@ -723,6 +1015,9 @@ int main(void)
         cmocka_unit_test_teardown(test_checks_during_appends, teardown),
         cmocka_unit_test_teardown(test_crash_kill_during_appends, teardown),
         cmocka_unit_test_teardown(test_sighup, teardown),
+        cmocka_unit_test_teardown(test_auth, teardown),
+        cmocka_unit_test_teardown(test_rotate_revoke, teardown),
+        cmocka_unit_test_teardown(test_allowances, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
