@@ -328,8 +328,8 @@ int bench_dpdk(const struct bench_opts *o)
     report(o, frames, nf, runs);
     status = 0;
 out:
+    bench_stop(eligd); /* eligd leaves the memif link first (see elig_dpeer_wait_down) */
     elig_dpeer_close(d.peer);
-    bench_stop(eligd);
     unlink(seg);
     free(q);
     free(qoff);

@@ -46,6 +46,7 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_EPROTO - ELIG_ERRNO_BASE] = "malformed protocol frame",
     [ELIG_EREFUSED - ELIG_ERRNO_BASE] = "the server refused the request",
     [ELIG_EFACFILE - ELIG_ERRNO_BASE] = "facility registry is damaged (checksum or syntax)",
+    [ELIG_EAUDIT - ELIG_ERRNO_BASE] = "audit log or key is damaged (authentication failed)",
 };
 
 const char *elig_strerror(int err)

@@ -51,6 +51,7 @@ enum elig_errno {
     ELIG_EPROTO,                    /**< a protocol frame is malformed */
     ELIG_EREFUSED,                  /**< the server answered the request with an error status */
     ELIG_EFACFILE,                  /**< facility registry is damaged (checksum or syntax) */
+    ELIG_EAUDIT,                    /**< audit log or key is damaged (authentication failed) */
     ELIG_ERRNO_END
 };
 

@@ -56,7 +56,8 @@ static void usage(FILE *out)
           "                               [--out FILE]\n"
           "       elig-loadgen replay     (--server ADDR:PORT | --redis ADDR:PORT |\n"
           "                                --dpdk-server A.B.C.D:PORT --dpdk-eal \"ARGS\"\n"
-          "                                [--dpdk-local A.B.C.D:PORT] [--dpdk-queues Q])\n"
+          "                                [--dpdk-local A.B.C.D:PORT] [--dpdk-queues Q]\n"
+          "                                [--dpdk-linger])\n"
           "                               [--records N] [--seed S] [--date YYYY-MM-DD]\n"
           "                               [--month YYYY-MM] [--checks M]\n"
           "                               [--speed X | --rate FRAMES_PER_S]\n"
@@ -89,7 +90,8 @@ static void usage(FILE *out)
           "  frames as UDP datagrams over a DPDK port (eligd --dpdk-addr; each\n"
           "  connection is a flow from its own source port; --batch-size defaults to 8\n"
           "  so that a BATCH answer fits one datagram; --dpdk-queues: as many as eligd\n"
-          "  has lcores on a memif link).\n"
+          "  has lcores on a memif link; --dpdk-linger: after the report, wait for\n"
+          "  eligd to stop before leaving the link, which a memif server needs).\n"
           "redis-load: load redis-server with the population (one hash per record and\n"
           "  per registered card) for replay --redis.\n",
           out);
@@ -719,14 +721,17 @@ static int open_dpdk(const char *eal, const char *local, const char *server, uns
 #endif
 }
 
-static void close_dpdk(void *handle)
+/* Close the port; with linger, first wait (up to a minute) for eligd to stop. */
+static void close_dpdk(void *handle, bool linger)
 {
 #if ELIG_HAVE_DPDK
     struct dpdk_flow *f = handle;
+    if (linger && elig_dpeer_wait_down(f->peer, 60000))
+        fputs("elig-loadgen: eligd did not stop within a minute; leaving anyway\n", stderr);
     elig_dpeer_close(f->peer);
     free(f);
 #else
-    (void)handle;
+    (void)handle, (void)linger;
 #endif
 }
 
@@ -756,6 +761,7 @@ static int cmd_replay(int argc, char **argv)
         { "dpdk-eal", required_argument, NULL, 'E' },
         { "dpdk-local", required_argument, NULL, 'L' },
         { "dpdk-queues", required_argument, NULL, 'Q' },
+        { "dpdk-linger", no_argument, NULL, 'G' },
         { NULL, 0, NULL, 0 },
     };
     struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
@@ -772,6 +778,7 @@ static int cmd_replay(int argc, char **argv)
     const char *start = NULL, *series = NULL, *plot = NULL;
     const char *dpdk_server = NULL, *dpdk_eal = NULL, *dpdk_local = "10.11.0.2:40000";
     unsigned dpdk_queues = 1;
+    bool dpdk_linger = false;
     char *end;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -823,6 +830,8 @@ static int cmd_replay(int argc, char **argv)
             dpdk_local = optarg;
         else if (c == 'Q' && v > 0 && v <= 16)
             dpdk_queues = (unsigned)v;
+        else if (c == 'G')
+            dpdk_linger = true;
         else if (c == 'T')
             rp.seed = v;
         else if (c == 'o')
@@ -885,8 +894,10 @@ static int cmd_replay(int argc, char **argv)
         if (r)
             elig_replay_report_free(r);
         free(r);
-        if (peer)
-            close_dpdk(peer);
+        if (peer) {
+            fflush(stdout); /* the report is out before the wait */
+            close_dpdk(peer, dpdk_linger);
+        }
         elig_pop_destroy(pop);
         elig_sched_destroy(sched);
         return rc ? 1 : 0;

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -82,7 +83,9 @@ struct lcore {
     unsigned ntx;
     uint16_t ip_id;
     elig_date_t today;
-    struct elig_dpdk_stats st; /* this lcore's own tally, published to pub */
+    struct elig_audit_writer *aw; /* audit writer, or NULL */
+    int64_t now_s;                /* wall clock for the audit, refreshed every second */
+    struct elig_dpdk_stats st;    /* this lcore's own tally, published to pub */
     struct lcore_stats pub;
 };
 
@@ -351,10 +354,19 @@ static int lcore_main(void *arg)
     elig_round_begin(lc->round, lc->today);
     while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
         uint64_t now = rte_rdtsc();
-        if (now >= next_day) { /* the server's date, refreshed every second */
+        if (now >= next_day) { /* the server's date, refreshed every second; the audit flushed */
             lc->today = elig_date_today();
+            lc->now_s = (int64_t)time(NULL);
             next_day = now + hz;
+            if (lc->aw && (elig_audit_flush(lc->aw) || elig_audit_sync(lc->aw)))
+                elig_slog(ELIG_SLOG_ERROR, "dpdk lcore %u: audit log write failed", lc->queue);
         }
+        /* a memif peer that leaves unmaps the rings from DPDK's control thread without
+           waiting for the datapath; the link goes down first, so do not touch them then */
+        struct rte_eth_link link;
+        if (rte_eth_link_get_nowait(d->port.port_id, &link) == 0 &&
+            link.link_status == RTE_ETH_LINK_DOWN)
+            continue;
         uint16_t n = rte_eth_rx_burst(d->port.port_id, lc->queue, rx, BURST);
         if (n)
             serve_burst(lc, rx, n);
@@ -364,6 +376,15 @@ static int lcore_main(void *arg)
 }
 
 /* ---- set-up ----------------------------------------------------------- */
+
+/* The round's audit hook. */
+static void lcore_audit(void *ctx, const char *facility, uint8_t opcode,
+                        const struct elig_proto_answer *a, const uint8_t *encoded, size_t len)
+{
+    struct lcore *lc = ctx;
+    elig_audit_record(lc->aw, a->reference, lc->now_s, facility, opcode, a->validity, encoded,
+                      len); /* a failed write is reported by the next flush */
+}
 
 static int lcores_setup(struct elig_dpdk *d)
 {
@@ -381,6 +402,12 @@ static int lcores_setup(struct elig_dpdk *d)
         int rc = elig_checker_create(d->p.ix, elig_check_ref_base((uint8_t)(128 + q)), &lc->ck);
         if (rc || (rc = elig_round_create(&rp, &lc->round)))
             return rc;
+        lc->now_s = (int64_t)time(NULL);
+        if (d->p.audit) {
+            if ((rc = elig_audit_writer_open(d->p.audit, 128 + q, &lc->aw)))
+                return rc;
+            elig_round_set_audit(lc->round, lcore_audit, lc);
+        }
         q++;
     }
     return 0;
@@ -393,6 +420,7 @@ static void lcores_free(struct elig_dpdk *d)
             elig_pbuf_free(&d->lc[q].dg[i].out);
         elig_round_destroy(d->lc[q].round);
         elig_checker_destroy(d->lc[q].ck);
+        elig_audit_writer_close(d->lc[q].aw);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "elig_audit.h"
 #include "elig_index.h"
 #include "elig_udp.h"
 
@@ -34,6 +35,8 @@ struct elig_dpdk_params {
     unsigned mtu;                /**< optional: IP MTU asked of the port (default 9000; the
                                       port may grant less, see elig_dpdk_info) */
     const struct elig_index *ix; /**< the index served (read-only here) */
+    struct elig_audit *audit;    /**< optional: every answered check recorded (one writer
+                                      per lcore, flushed every second) */
 };
 
 /** Counters summed over the lcores (relaxed reads: a snapshot, not a transaction). */

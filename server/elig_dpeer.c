@@ -147,6 +147,10 @@ static unsigned poll_queue(struct elig_dpeer *d, unsigned q, elig_dpeer_fn fn, v
 
 unsigned elig_dpeer_poll(struct elig_dpeer *d, elig_dpeer_fn fn, void *ctx)
 {
+    struct rte_eth_link link;
+    if (rte_eth_link_get_nowait(d->port.port_id, &link) == 0 &&
+        link.link_status == RTE_ETH_LINK_DOWN)
+        return 0; /* the peer left: its rings are going away */
     unsigned n = 0;
     for (unsigned q = 0; q < d->queues; q++)
         n += poll_queue(d, q, fn, ctx);
@@ -232,6 +236,21 @@ int elig_dpeer_open(const struct elig_dpeer_params *p, struct elig_dpeer **out)
     }
     *out = d;
     return 0;
+}
+
+int elig_dpeer_wait_down(struct elig_dpeer *d, uint32_t timeout_ms)
+{
+    uint64_t deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        struct rte_eth_link link;
+        memset(&link, 0, sizeof(link));
+        rte_eth_link_get_nowait(d->port.port_id, &link);
+        if (link.link_status == RTE_ETH_LINK_DOWN)
+            return 0;
+        if (mono_ms() >= deadline)
+            return -ETIMEDOUT;
+        rte_delay_us_sleep(1000); /* the link is taken down by the EAL's control thread */
+    }
 }
 
 void elig_dpeer_addrs(const struct elig_dpeer *d, struct elig_udp_addr *self,

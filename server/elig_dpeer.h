@@ -84,6 +84,15 @@ unsigned elig_dpeer_flush(struct elig_dpeer *d);
  */
 unsigned elig_dpeer_poll(struct elig_dpeer *d, elig_dpeer_fn fn, void *ctx);
 
+/**
+ * Wait (bounded) until the link is down: the server stopped. A memif peer
+ * should let the server leave first: DPDK 22.11's memif unmaps the shared
+ * rings when the other side disconnects, without waiting for a datapath
+ * that may be inside a burst (docs/operations.md, "DPDK").
+ * @return 0; -ETIMEDOUT.
+ */
+int elig_dpeer_wait_down(struct elig_dpeer *d, uint32_t timeout_ms);
+
 /** Stop the port, clean up the EAL, free d (NULL is fine). */
 void elig_dpeer_close(struct elig_dpeer *d);
 

@@ -60,7 +60,13 @@ int elig_dport_eal_init(struct elig_dport_eal *e, const char *prog, const char *
 
 void elig_dport_eal_fini(struct elig_dport_eal *e)
 {
-    rte_eal_cleanup();
+    /*
+     * No rte_eal_cleanup(): in DPDK 22.11 it unmaps the EAL's memory while
+     * the EAL's interrupt thread may still be handling an event (a memif
+     * peer leaving is one), which then touches unmapped memory (seen as
+     * crashes at exit). The EAL is started once per process and ends with
+     * it; the port is already stopped and closed.
+     */
     free(e->args);
     e->args = NULL;
 }

@@ -27,7 +27,7 @@ struct elig_dport_eal {
  * @return 0; -EINVAL (too many arguments, or the EAL refused them); -ENOMEM.
  */
 int elig_dport_eal_init(struct elig_dport_eal *e, const char *prog, const char *eal_args);
-/** rte_eal_cleanup() and free e's strings. */
+/** Free e's strings; the EAL itself lives until the process ends (see elig_dport.c). */
 void elig_dport_eal_fini(struct elig_dport_eal *e);
 
 /** A started port. */

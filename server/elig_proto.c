@@ -560,6 +560,7 @@ const char *elig_pstatus_name(uint8_t status)
         [ELIG_PS_UNAUTHENTICATED] = "unauthenticated",
         [ELIG_PS_RATE_LIMITED] = "rate-limited",
         [ELIG_PS_FACILITY_CONNS] = "facility-connections",
+        [ELIG_PS_NOT_FOUND] = "not-found",
     };
     return status < ELIG_PS_COUNT ? names[status] : "?";
 }
@@ -594,6 +595,8 @@ const char *elig_op_name(uint8_t opcode)
         return "HELLO";
     case ELIG_OP_AUTH:
         return "AUTH";
+    case ELIG_OP_POSTHOC:
+        return "POSTHOC";
     case ELIG_OP_ADMIN_APPEND:
         return "ADMIN_APPEND";
     case ELIG_OP_ADMIN_SNAPSHOT:

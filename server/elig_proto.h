@@ -57,6 +57,7 @@ enum elig_op {
     ELIG_OP_STATS = 0x05,          /**< counters a client may see */
     ELIG_OP_HELLO = 0x06,          /**< name the facility; answered with a challenge */
     ELIG_OP_AUTH = 0x07,           /**< prove the facility's key over the challenge */
+    ELIG_OP_POSTHOC = 0x08,        /**< read the answer of an earlier check by its reference */
     ELIG_OP_ADMIN_APPEND = 0x40,   /**< append update events (durable before the answer) */
     ELIG_OP_ADMIN_SNAPSHOT = 0x41, /**< write a snapshot */
     ELIG_OP_ADMIN_STATS = 0x42,    /**< the operator's counters */
@@ -80,6 +81,7 @@ enum elig_pstatus {
     ELIG_PS_UNAUTHENTICATED = 12, /**< no successful HELLO/AUTH yet, or a failed AUTH; closed */
     ELIG_PS_RATE_LIMITED = 13,    /**< the facility's check rate is spent; goes on */
     ELIG_PS_FACILITY_CONNS = 14,  /**< the facility holds its maximum of connections; closed */
+    ELIG_PS_NOT_FOUND = 15,       /**< POSTHOC: no such check of this facility (or pruned) */
     ELIG_PS_COUNT
 };
 

@@ -40,6 +40,7 @@ struct pending {
     bool batch;
     bool plain;            /* answered without checks (PING, STATS, admin) */
     bool given;            /* answered with the caller's body (body, body_len) */
+    const char *facility;  /* the code its checks named (in the body) */
     uint32_t first, count; /* its checks in reqs[] */
 };
 
@@ -50,8 +51,16 @@ struct elig_round {
     size_t npend, nreq, req_cap;
     elig_date_t today;
     const char *facility; /* checks must name it (NULL: any) */
+    elig_round_audit_fn audit;
+    void *audit_ctx;
     struct elig_round_counters cnt;
 };
+
+void elig_round_set_audit(struct elig_round *r, elig_round_audit_fn fn, void *ctx)
+{
+    r->audit = fn;
+    r->audit_ctx = ctx;
+}
 
 int elig_round_create(const struct elig_round_params *p, struct elig_round **out)
 {
@@ -183,7 +192,7 @@ static bool add_checks(struct elig_round *r, struct pending *p, const uint8_t *b
             p->status = ELIG_PS_BODY;
         else if (!facility_ok(r, q.facility))
             p->status = ELIG_PS_FACILITY;
-        else
+        else if ((p->facility = q.facility))
             elig_check_prepare_card(&q, q.facility[2], r->today, &r->reqs[r->nreq++]);
     } else if (p->opcode == ELIG_OP_LOOKUP_NUMBER) {
         struct elig_proto_number q;
@@ -192,7 +201,7 @@ static bool add_checks(struct elig_round *r, struct pending *p, const uint8_t *b
             p->status = ELIG_PS_BODY;
         else if (!facility_ok(r, q.facility))
             p->status = ELIG_PS_FACILITY;
-        else
+        else if ((p->facility = q.facility))
             elig_check_prepare_number(&q, q.facility[2], r->today, &r->reqs[r->nreq++]);
     } else {
         struct elig_proto_batch b;
@@ -202,6 +211,7 @@ static bool add_checks(struct elig_round *r, struct pending *p, const uint8_t *b
         } else if (!facility_ok(r, b.facility)) {
             p->status = ELIG_PS_FACILITY;
         } else {
+            p->facility = b.facility;
             if (r->nreq + b.count > r->req_cap)
                 return false;
             for (unsigned i = 0; i < b.count; i++) {
@@ -322,8 +332,11 @@ static int emit_answer(void *ctx, size_t i, const struct elig_proto_answer *ans)
         if (p->batch && (rc = elig_proto_batch_answer_head(b, (uint16_t)p->count)))
             return rc;
     }
+    size_t at = b->len;
     if ((rc = elig_proto_answer_encode(b, ans)))
         return rc;
+    if (e->r->audit)
+        e->r->audit(e->r->audit_ctx, p->facility, p->opcode, ans, b->data + at, b->len - at);
     if (i == p->first + p->count - 1) {
         elig_proto_frame_end(b, e->at);
         e->next++;

@@ -53,6 +53,15 @@ struct elig_round_params {
 typedef int (*elig_round_plain_fn)(void *ctx, uint8_t opcode, const uint8_t *body, size_t len,
                                    struct elig_pbuf *out, uint8_t *status, size_t *keep_on_error);
 
+/**
+ * Receives every answered check after it is encoded (the audit log): the
+ * facility code it named (10 bytes), its frame's opcode, the answer and its
+ * encoded bytes.
+ */
+typedef void (*elig_round_audit_fn)(void *ctx, const char *facility, uint8_t opcode,
+                                    const struct elig_proto_answer *a, const uint8_t *encoded,
+                                    size_t len);
+
 /** Counters of a round's life (cumulative; the owner publishes them). */
 struct elig_round_counters {
     uint64_t frames;     /**< frames added */
@@ -61,6 +70,9 @@ struct elig_round_counters {
 
 /** A round (opaque). */
 struct elig_round;
+
+/** Call fn for every answered check of later runs (NULL: none). */
+void elig_round_set_audit(struct elig_round *r, elig_round_audit_fn fn, void *ctx);
 
 /** Make a round. @return 0 and *out; -ENOMEM. */
 int elig_round_create(const struct elig_round_params *p, struct elig_round **out);

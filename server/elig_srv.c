@@ -80,16 +80,18 @@
 #include "elig_round.h"
 #include "elig_slog.h"
 
-#define RING_ENTRIES 2048
-#define BUF_COUNT    512                   /* provided buffers per loop */
-#define BUF_SIZE     (16u * 1024)          /* bytes each */
-#define TICK_MS      100                   /* longest wait: timers are checked this often */
-#define ROUND_CHECKS 4096                  /* checks one round sends through the checker */
-#define FAIR_MIN     64                    /* checks a ready connection may always add */
-#define OUT_HIGH     (8u << 20)            /* unsent output that stops parsing */
-#define IN_KEEP      (64u * 1024)          /* input buffer kept between frames */
-#define LINGER_MS    2000                  /* longest wait for the peer's close after ours */
-#define ADMIN_EVENTS ELIG_PROTO_APPEND_MAX /* events one ADMIN_APPEND may carry */
+#define RING_ENTRIES  2048
+#define BUF_COUNT     512                   /* provided buffers per loop */
+#define BUF_SIZE      (16u * 1024)          /* bytes each */
+#define TICK_MS       100                   /* longest wait: timers are checked this often */
+#define ROUND_CHECKS  4096                  /* checks one round sends through the checker */
+#define FAIR_MIN      64                    /* checks a ready connection may always add */
+#define OUT_HIGH      (8u << 20)            /* unsent output that stops parsing */
+#define IN_KEEP       (64u * 1024)          /* input buffer kept between frames */
+#define LINGER_MS     2000                  /* longest wait for the peer's close after ours */
+#define ADMIN_EVENTS  ELIG_PROTO_APPEND_MAX /* events one ADMIN_APPEND may carry */
+#define SCRATCH       (256u * 1024)         /* POSTHOC answer bodies one round may hold */
+#define AUDIT_SYNC_MS 1000                  /* fdatasync of the audit at most this often */
 
 enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_CANCEL };
 
@@ -133,6 +135,7 @@ struct loop_stats {
     _Atomic uint64_t checks, by_number, by_card, validity[6], astatus[ELIG_AS_COUNT], by_fee[3];
     _Atomic uint64_t appended, rejected, snapshots;
     _Atomic uint64_t auth_ok, auth_failed, rate_limited, facility_conns, revoked_closed;
+    _Atomic uint64_t posthoc, posthoc_missed, audit_errors;
 };
 
 struct loop {
@@ -166,6 +169,14 @@ struct loop {
     uint32_t *touched;                   /* slots served this round */
     const struct elig_fac_registry *reg; /* this worker's registry snapshot */
     uint64_t reg_gen;                    /* its generation */
+    struct elig_audit_writer *aw;        /* this worker's audit writer, or NULL */
+    int64_t now_s;                       /* wall clock, seconds: the audit's time */
+    uint64_t synced_ms;                  /* last fdatasync of the audit */
+    elig_date_t pruned;                  /* the day the audit was last pruned */
+    struct elig_audit_entry *entry;      /* POSTHOC: a record read back */
+    uint8_t *scratch;                    /* POSTHOC: this round's answer bodies */
+    size_t scratch_len;
+    bool audit_failed; /* an audit write failed (logged once) */
 };
 
 struct elig_srv {
@@ -683,6 +694,79 @@ static void auth(struct loop *l, struct conn *c, const struct elig_proto_header 
     elig_round_add_status(l->round, h, status, &c->out);
 }
 
+/* POSTHOC: the answer of an earlier check of this facility, as it was given. */
+static int posthoc(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                   const uint8_t *body)
+{
+    struct elig_audit *audit = l->srv->p.audit;
+    if (h->body_len != 8) {
+        elig_round_add_status(l->round, h, ELIG_PS_BODY, &c->out);
+        return 1;
+    }
+    if (!audit || c->auth != AUTH_OK) { /* no facility named yet: as for any check, closed */
+        elig_round_add_status(l->round, h, audit ? ELIG_PS_UNAUTHENTICATED : ELIG_PS_NOT_FOUND,
+                              &c->out);
+        c->no_parse = audit != NULL;
+        return 1;
+    }
+    if (SCRATCH - l->scratch_len < 9 + ELIG_AUDIT_ANSWER_MAX)
+        return -ENOSPC; /* this round's room for answers is spent: the next round */
+    if (l->aw)
+        elig_audit_flush(l->aw); /* this worker's latest checks are readable too */
+    int rc = elig_audit_read(audit, elig_rd64(body), c->fac, l->entry);
+    stat_add(&l->st.posthoc, 1);
+    if (rc) {
+        stat_add(&l->st.posthoc_missed, 1);
+        elig_round_add_status(l->round, h, rc == -ENOENT ? ELIG_PS_NOT_FOUND : ELIG_PS_INTERNAL,
+                              &c->out);
+        return 1;
+    }
+    uint8_t *p = l->scratch + l->scratch_len;
+    elig_le64(p, (uint64_t)l->entry->time);
+    p[8] = l->entry->opcode;
+    memcpy(p + 9, l->entry->answer, l->entry->len);
+    l->scratch_len += 9 + (size_t)l->entry->len;
+    elig_round_add_answer(l->round, h, ELIG_PS_OK, p, 9 + (size_t)l->entry->len, &c->out);
+    return 1;
+}
+
+/* The round's audit hook: every answered check into this worker's audit writer. */
+static void loop_audit(void *ctx, const char *facility, uint8_t opcode,
+                       const struct elig_proto_answer *a, const uint8_t *encoded, size_t len)
+{
+    struct loop *l = ctx;
+    int rc = elig_audit_record(l->aw, a->reference, l->now_s, facility, opcode, a->validity,
+                               encoded, len);
+    if (rc) {
+        stat_add(&l->st.audit_errors, 1);
+        if (!l->audit_failed)
+            elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
+        l->audit_failed = true;
+    }
+}
+
+/* Each tick: make the audit readable (flush), durable (at most once a second), pruned (daily). */
+static void audit_tick(struct loop *l)
+{
+    if (!l->aw)
+        return;
+    int rc = elig_audit_flush(l->aw);
+    if (rc == 0 && l->now_ms - l->synced_ms >= AUDIT_SYNC_MS) {
+        l->synced_ms = l->now_ms;
+        rc = elig_audit_sync(l->aw);
+    }
+    if (rc && !l->audit_failed) {
+        elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
+        l->audit_failed = true;
+    }
+    if (l->id == 0 && l->pruned != l->today) {
+        l->pruned = l->today;
+        int n = elig_audit_prune(l->srv->p.audit, l->now_s);
+        if (n > 0)
+            elig_slog(ELIG_SLOG_INFO, "audit: %d files past their month of retention deleted", n);
+    }
+}
+
 /*
  * Decide a facility frame before the round sees it: the handshake, the
  * refusal of anything but PING before it, and the facility's rate.
@@ -707,6 +791,8 @@ static int gate(struct loop *l, struct conn *c, const struct elig_proto_header *
         auth(l, c, h, body);
         return 1;
     }
+    if (h->opcode == ELIG_OP_POSTHOC)
+        return posthoc(l, c, h, body);
     if (trusted(l))
         return 0;
     if (c->auth != AUTH_OK) {
@@ -823,6 +909,9 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
     ITEM("facility_connections_refused", SUM(facility_conns));
     ITEM("frames_rate_limited", SUM(rate_limited));
     ITEM("connections_closed_revoked", SUM(revoked_closed));
+    ITEM("posthoc_reads", SUM(posthoc));
+    ITEM("posthoc_not_found", SUM(posthoc_missed));
+    ITEM("audit_write_errors", SUM(audit_errors));
     ITEM("frames", SUM(frames));
     ITEM("frames_bad", SUM(bad_frames));
     ITEM("frames_timed_out", SUM(timeouts));
@@ -1027,6 +1116,8 @@ static void serve_ready(struct loop *l)
     if (l->rq_len == 0)
         return;
     elig_round_begin(l->round, l->today);
+    l->scratch_len = 0;
+    l->now_s = (int64_t)time(NULL);
     uint32_t n = l->rq_len, ntouched = 0;
     size_t fair = ROUND_CHECKS / n > FAIR_MIN ? ROUND_CHECKS / n : FAIR_MIN;
     for (uint32_t k = 0; k < n; k++) {
@@ -1174,6 +1265,7 @@ static void loop_run(struct loop *l)
             l->last_tick_ms = l->now_ms;
             l->today = elig_date_today();
             registry_refresh(l);
+            audit_tick(l);
             check_timers(l);
             settle_all_idle(l);
         }
@@ -1214,6 +1306,14 @@ static int loop_setup(struct loop *l)
         rc = elig_checker_create(s->ix, elig_check_ref_base((uint8_t)l->id), &l->ck);
         if (s->p.access)
             l->reg = elig_access_acquire(s->p.access, &l->reg_gen);
+        if (rc == 0 && s->p.audit) {
+            l->entry = malloc(sizeof(*l->entry));
+            l->scratch = malloc(SCRATCH);
+            rc = l->entry && l->scratch ? elig_audit_writer_open(s->p.audit, l->id, &l->aw)
+                                        : -ENOMEM;
+            if (rc == 0)
+                elig_round_set_audit(l->round, loop_audit, l);
+        }
     } else {
         l->events = calloc(ADMIN_EVENTS, sizeof(*l->events));
         l->ev_status = calloc(ADMIN_EVENTS, sizeof(int));
@@ -1270,6 +1370,10 @@ static void loop_free(struct loop *l)
     elig_round_destroy(l->round);
     if (l->reg)
         elig_access_release(l->srv->p.access, l->reg);
+    if (l->aw && elig_audit_writer_close(l->aw))
+        elig_slog(ELIG_SLOG_ERROR, "audit log: the last records could not be written");
+    free(l->entry);
+    free(l->scratch);
     free(l->events);
     free(l->ev_status);
     elig_checker_destroy(l->ck);

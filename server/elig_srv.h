@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "elig_access.h"
+#include "elig_audit.h"
 #include "elig_db.h"
 #include "elig_index.h"
 
@@ -36,6 +37,8 @@ struct elig_srv_params {
                                       (no admin writes: tests, benchmarks) */
     struct elig_access *access;  /**< who may ask (HELLO/AUTH), rates and caps; NULL or a
                                       trusted-network instance: no keys asked */
+    struct elig_audit *audit;    /**< optional: record every answered check (and serve
+                                      POSTHOC reads from it); NULL: no audit log */
 };
 
 /** A running server (opaque). */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "elig_config.h"
@@ -66,6 +67,9 @@ static void usage(FILE *out)
           "  --facility-rate R      checks per second a facility may make (default 50)\n"
           "  --facility-burst B     checks it may make at once (default 2000)\n"
           "  --facility-conns N     connections a facility may hold open (default 16)\n"
+          "  --audit DIR            audit log of every check, encrypted, for POSTHOC reads\n"
+          "                         (default DIR/audit with --data; none with --attach)\n"
+          "  --no-audit             keep no audit log (benchmarks)\n"
           "  --dpdk-addr A.B.C.D:PORT  also serve UDP on a DPDK port at this address\n"
           "                         (kernel bypass; docs/operations.md \"DPDK\")\n"
           "  --dpdk-eal \"ARGS\"      EAL arguments: lcores, memory, --vdev or a bound NIC\n"
@@ -82,8 +86,9 @@ struct options {
     const char *log_file;
     const char *dpdk_addr, *dpdk_eal;
     struct elig_access_params access;
-    bool trust_network;
-    char registry_path[4096];
+    bool trust_network, no_audit;
+    const char *audit_dir;
+    char registry_path[4096], audit_path[4096];
     unsigned dpdk_port, dpdk_mtu;
     char admin_path[4096];
 };
@@ -123,6 +128,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "log-file", required_argument, NULL, 'o' },
         { "facilities", required_argument, NULL, 'F' },
         { "trust-network", no_argument, NULL, 'T' },
+        { "audit", required_argument, NULL, 'G' },
+        { "no-audit", no_argument, NULL, 'N' },
         { "facility-rate", required_argument, NULL, 'R' },
         { "facility-burst", required_argument, NULL, 'B' },
         { "facility-conns", required_argument, NULL, 'C' },
@@ -219,6 +226,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'T':
             o->trust_network = true;
             break;
+        case 'G':
+            o->audit_dir = optarg;
+            break;
+        case 'N':
+            o->no_audit = true;
+            break;
         case 'R':
             if (parse_uint("facility-rate", optarg, 100000000, &v) || v == 0)
                 return EXIT_USAGE;
@@ -284,6 +297,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         fputs("eligd: --attach needs --facilities PATH or --trust-network\n", stderr);
         return EXIT_USAGE;
     }
+    if (o->no_audit && o->audit_dir) {
+        fputs("eligd: --audit and --no-audit exclude each other\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (!o->no_audit && !o->audit_dir && !o->attach) {
+        snprintf(o->audit_path, sizeof o->audit_path, "%s/audit", o->db.data_dir);
+        o->audit_dir = o->audit_path;
+    }
     if (!o->trust_network && !o->access.registry) {
         snprintf(o->registry_path, sizeof o->registry_path, "%s/facilities", o->db.data_dir);
         o->access.registry = o->registry_path;
@@ -348,6 +369,7 @@ static int start_dpdk(const struct options *o, struct elig_srv *srv, struct elig
         .port_id = (uint16_t)o->dpdk_port,
         .mtu = o->dpdk_mtu,
         .ix = ix ? ix : elig_db_index(db),
+        .audit = o->srv.audit,
     };
     struct elig_dpdk *d;
     int rc = elig_dpdk_start(&p, &d);
@@ -421,6 +443,22 @@ static int open_access(struct options *o, struct elig_access **acc)
     return 0;
 }
 
+/* The audit log, when one is kept. */
+static int open_audit(struct options *o, struct elig_audit **audit)
+{
+    if (!o->audit_dir)
+        return 0;
+    int rc = elig_audit_open(o->audit_dir, (int64_t)time(NULL), audit);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "audit log %s: %s", o->audit_dir, elig_strerror(rc));
+        return rc;
+    }
+    o->srv.audit = *audit;
+    elig_slog(ELIG_SLOG_INFO, "audit log in %s (encrypted; kept to the end of the next month)",
+              o->audit_dir);
+    return 0;
+}
+
 /* Wait for SIGTERM/SIGINT (stop) and SIGHUP (reopen the message log). */
 static void wait_signals(const sigset_t *set, struct elig_srv *srv)
 {
@@ -461,15 +499,18 @@ int main(int argc, char **argv)
     struct elig_db *db = NULL;
     struct elig_index *ix = NULL;
     struct elig_access *acc = NULL;
+    struct elig_audit *audit = NULL;
     if ((rc = open_data(&o, &db, &ix))) {
         elig_slog_close();
         return EXIT_USAGE;
     }
     struct elig_srv *srv;
-    if ((rc = open_access(&o, &acc)) == 0 && (rc = elig_srv_start(&o.srv, &srv)))
+    if ((rc = open_access(&o, &acc)) == 0 && (rc = open_audit(&o, &audit)) == 0 &&
+        (rc = elig_srv_start(&o.srv, &srv)))
         elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s: %s", o.srv.listen, elig_strerror(rc));
     if (rc) {
         elig_access_close(acc);
+        elig_audit_close(audit);
         elig_db_close(db);
         if (ix)
             elig_index_close(ix, false);
@@ -490,6 +531,7 @@ int main(int argc, char **argv)
         elig_srv_stop(srv);
         elig_srv_wait(srv);
         elig_access_close(acc);
+        elig_audit_close(audit);
         elig_db_close(db);
         if (ix)
             elig_index_close(ix, false);
@@ -504,6 +546,7 @@ int main(int argc, char **argv)
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
     elig_access_close(acc);
+    elig_audit_close(audit);
     elig_db_close(db);
     if (ix)
         elig_index_close(ix, false);

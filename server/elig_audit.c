@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_audit: encrypted, per-month, per-thread logs of answered checks.
+ *
+ * A file is a sequence of blocks:
+ *
+ *   offset size
+ *        0    8  magic "ELAUDIT1"
+ *        8    4  ciphertext length (records + 16-byte tag)
+ *       12    4  records in the block
+ *       16    8  first reference     (the header's first 32 bytes are the
+ *       24    8  last reference       AEAD's associated data)
+ *       32   24  nonce (random)
+ *       56    .  XChaCha20-Poly1305 ciphertext of the records
+ *
+ * and a record (plaintext) is u64 reference, i64 time, 10 bytes facility,
+ * u8 opcode, u8 validity, u16 length, the answer bytes; little-endian.
+ *
+ * Index: per file, the blocks' reference ranges and places, appended by
+ * the writer after each block is written and rebuilt from the headers at
+ * open (a torn last block, from a crash mid-write, is cut off there). A read
+ * scans the ranges (newest first: the month holds under a million blocks),
+ * then reads and opens one block.
+ *
+ * Keys and plaintext buffers are wiped after use (sodium_memzero).
+ */
+#include "elig_audit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elig_error.h"
+#include "elig_le.h"
+#include "elig_slog.h"
+
+#define MAGIC     "ELAUDIT1"
+#define HDR       56
+#define AD_LEN    32
+#define NONCE     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG       crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define KEY       crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define REC_HEAD  30 /* reference, time, facility, opcode, validity, length */
+#define BLOCK_MAX (64u * 1024)
+#define BUF_CAP   (BLOCK_MAX + REC_HEAD + ELIG_AUDIT_ANSWER_MAX)
+
+struct ablock {
+    uint64_t first, last;
+    uint64_t offset; /* of the header */
+    uint32_t clen;
+};
+
+struct afile {
+    int month; /* YYYYMM */
+    unsigned worker;
+    char path[4096];
+    struct ablock *b;
+    size_t n, cap;
+    uint64_t size; /* bytes of whole blocks */
+};
+
+struct elig_audit {
+    char dir[4000];
+    uint8_t key[KEY];
+    pthread_mutex_t mu;
+    struct afile *f;
+    size_t nf, capf;
+};
+
+struct elig_audit_writer {
+    struct elig_audit *a;
+    unsigned id;
+    int month;
+    int fd;
+    uint8_t *buf, *cipher;
+    size_t len;
+    uint32_t count;
+    uint64_t first, last;
+};
+
+static int month_of(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    return (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+}
+
+static int month_before(int month)
+{
+    return month % 100 == 1 ? (month / 100 - 1) * 100 + 12 : month - 1;
+}
+
+/* ---- the index ------------------------------------------------------------ */
+
+/* The file of (month, worker), made if new; its index (under a->mu). */
+static long file_get(struct elig_audit *a, int month, unsigned worker, bool make)
+{
+    for (size_t i = 0; i < a->nf; i++)
+        if (a->f[i].month == month && a->f[i].worker == worker)
+            return (long)i;
+    if (!make)
+        return -ENOENT;
+    if (a->nf == a->capf) {
+        size_t cap = a->capf ? a->capf * 2 : 16;
+        struct afile *nf = realloc(a->f, cap * sizeof(*nf));
+        if (!nf)
+            return -ENOMEM;
+        a->f = nf;
+        a->capf = cap;
+    }
+    struct afile *f = &a->f[a->nf];
+    memset(f, 0, sizeof(*f));
+    f->month = month;
+    f->worker = worker;
+    snprintf(f->path, sizeof f->path, "%s/%06d-w%03u.audit", a->dir, month, worker);
+    return (long)a->nf++;
+}
+
+static int block_add(struct afile *f, const struct ablock *b)
+{
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        struct ablock *nb = realloc(f->b, cap * sizeof(*nb));
+        if (!nb)
+            return -ENOMEM;
+        f->b = nb;
+        f->cap = cap;
+    }
+    f->b[f->n++] = *b;
+    f->size = b->offset + HDR + b->clen;
+    return 0;
+}
+
+/* Read a file's block headers into its index; cut a torn tail. */
+static int file_scan(struct afile *f)
+{
+    int fd = open(f->path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st)) {
+        close(fd);
+        return -errno;
+    }
+    uint64_t off = 0, end = (uint64_t)st.st_size;
+    int rc = 0;
+    while (rc == 0 && off + HDR <= end) {
+        uint8_t h[HDR];
+        if (pread(fd, h, HDR, (off_t)off) != HDR) {
+            rc = -EIO;
+            break;
+        }
+        struct ablock b = { .first = elig_rd64(h + 16),
+                            .last = elig_rd64(h + 24),
+                            .offset = off,
+                            .clen = elig_rd32(h + 8) };
+        if (memcmp(h, MAGIC, 8) != 0 || b.clen < TAG || b.clen > BUF_CAP + TAG || b.first > b.last)
+            break; /* not a block: a torn or damaged tail */
+        if (off + HDR + b.clen > end)
+            break;
+        rc = block_add(f, &b);
+        off += HDR + b.clen;
+    }
+    if (rc == 0 && off != end) {
+        elig_slog(ELIG_SLOG_WARN, "audit: %s: %llu bytes after the last whole block cut off",
+                  f->path, (unsigned long long)(end - off));
+        if (ftruncate(fd, (off_t)off))
+            rc = -errno;
+    }
+    f->size = off;
+    close(fd);
+    return rc;
+}
+
+static int load_key(struct elig_audit *a)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/audit.key", a->dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t r = read(fd, a->key, KEY);
+        uint8_t extra;
+        bool more = read(fd, &extra, 1) > 0;
+        close(fd);
+        if (r != KEY || more) {
+            elig_slog(ELIG_SLOG_ERROR, "audit: %s is not an audit key (%d bytes)", path, KEY);
+            return -ELIG_EAUDIT;
+        }
+        return 0;
+    }
+    if (errno != ENOENT)
+        return -errno;
+    crypto_aead_xchacha20poly1305_ietf_keygen(a->key);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = write(fd, a->key, KEY) == KEY && fsync(fd) == 0 ? 0 : -EIO;
+    close(fd);
+    return rc;
+}
+
+int elig_audit_open(const char *dir, int64_t now, struct elig_audit **out)
+{
+    if (sodium_init() < 0)
+        return -EIO;
+    struct elig_audit *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    snprintf(a->dir, sizeof a->dir, "%s", dir);
+    pthread_mutex_init(&a->mu, NULL);
+    int rc = mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
+    if (rc == 0)
+        rc = load_key(a);
+    DIR *d = rc ? NULL : opendir(dir);
+    if (rc == 0 && !d)
+        rc = -errno;
+    for (struct dirent *e; d && rc == 0 && (e = readdir(d));) {
+        int month;
+        unsigned worker;
+        char tail;
+        if (sscanf(e->d_name, "%6d-w%3u.audi%c", &month, &worker, &tail) != 3 || tail != 't')
+            continue;
+        long i = file_get(a, month, worker, true);
+        rc = i < 0 ? (int)i : file_scan(&a->f[i]);
+    }
+    if (d)
+        closedir(d);
+    if (rc == 0)
+        rc = elig_audit_prune(a, now) < 0 ? -EIO : 0;
+    if (rc) {
+        elig_audit_close(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void elig_audit_close(struct elig_audit *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->nf; i++)
+        free(a->f[i].b);
+    free(a->f);
+    sodium_memzero(a->key, sizeof a->key);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+int elig_audit_prune(struct elig_audit *a, int64_t now)
+{
+    int keep_from = month_before(month_of(now)), deleted = 0;
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < a->nf;) {
+        if (a->f[i].month >= keep_from) {
+            i++;
+            continue;
+        }
+        if (unlink(a->f[i].path) == 0 || errno == ENOENT)
+            deleted++;
+        free(a->f[i].b);
+        a->f[i] = a->f[--a->nf];
+    }
+    pthread_mutex_unlock(&a->mu);
+    return deleted;
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+int elig_audit_writer_open(struct elig_audit *a, unsigned id, struct elig_audit_writer **out)
+{
+    struct elig_audit_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->a = a;
+    w->id = id;
+    w->fd = -1;
+    w->buf = sodium_malloc(BUF_CAP);
+    w->cipher = malloc(BUF_CAP + TAG);
+    if (!w->buf || !w->cipher) {
+        elig_audit_writer_close(w);
+        return -ENOMEM;
+    }
+    *out = w;
+    return 0;
+}
+
+/* Make the writer's file the one of month. */
+static int writer_month(struct elig_audit_writer *w, int month)
+{
+    if (w->fd >= 0 && w->month == month)
+        return 0;
+    if (w->fd >= 0)
+        close(w->fd);
+    pthread_mutex_lock(&w->a->mu);
+    long i = file_get(w->a, month, w->id, true);
+    char path[4096];
+    if (i >= 0)
+        memcpy(path, w->a->f[i].path, sizeof path);
+    pthread_mutex_unlock(&w->a->mu);
+    if (i < 0)
+        return (int)i;
+    w->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (w->fd < 0)
+        return -errno;
+    w->month = month;
+    return 0;
+}
+
+int elig_audit_flush(struct elig_audit_writer *w)
+{
+    if (w->count == 0)
+        return 0;
+    uint8_t h[HDR];
+    memcpy(h, MAGIC, 8);
+    elig_le32(h + 8, (uint32_t)(w->len + TAG));
+    elig_le32(h + 12, w->count);
+    elig_le64(h + 16, w->first);
+    elig_le64(h + 24, w->last);
+    randombytes_buf(h + AD_LEN, NONCE);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(w->cipher, &clen, w->buf, w->len, h, AD_LEN, NULL,
+                                               h + AD_LEN, w->a->key);
+    struct iovec iov[2] = { { h, HDR }, { w->cipher, (size_t)clen } };
+    ssize_t n = writev(w->fd, iov, 2);
+    if (n != (ssize_t)(HDR + clen))
+        return n < 0 ? -errno : -EIO; /* the records stay buffered for the next try */
+    pthread_mutex_lock(&w->a->mu);
+    long i = file_get(w->a, w->month, w->id, true);
+    int rc = (int)(i < 0 ? i : 0);
+    if (rc == 0) {
+        struct afile *f = &w->a->f[i];
+        struct ablock b = {
+            .first = w->first, .last = w->last, .offset = f->size, .clen = (uint32_t)clen
+        };
+        rc = block_add(f, &b);
+    }
+    pthread_mutex_unlock(&w->a->mu);
+    sodium_memzero(w->buf, w->len);
+    w->len = 0;
+    w->count = 0;
+    return rc;
+}
+
+int elig_audit_record(struct elig_audit_writer *w, uint64_t reference, int64_t now,
+                      const char facility[10], uint8_t opcode, uint8_t validity,
+                      const uint8_t *answer, size_t len)
+{
+    int month = month_of(now), rc = 0;
+    if (len > ELIG_AUDIT_ANSWER_MAX)
+        len = 0; /* cannot happen for answers of eligd: keep the record, not its body */
+    if (w->count && (w->month != month || w->len + REC_HEAD + len > BLOCK_MAX))
+        rc = elig_audit_flush(w);
+    if (rc == 0 && w->count == 0)
+        rc = writer_month(w, month);
+    if (rc)
+        return rc;
+    uint8_t *p = w->buf + w->len;
+    elig_le64(p, reference);
+    elig_le64(p + 8, (uint64_t)now);
+    memcpy(p + 16, facility, 10);
+    p[26] = opcode;
+    p[27] = validity;
+    elig_le16(p + 28, (uint16_t)len);
+    memcpy(p + REC_HEAD, answer, len);
+    w->len += REC_HEAD + len;
+    if (w->count++ == 0) {
+        w->first = w->last = reference;
+    } else {
+        w->first = reference < w->first ? reference : w->first;
+        w->last = reference > w->last ? reference : w->last;
+    }
+    return 0;
+}
+
+int elig_audit_sync(struct elig_audit_writer *w)
+{
+    return w->fd >= 0 && fdatasync(w->fd) ? -errno : 0;
+}
+
+int elig_audit_writer_close(struct elig_audit_writer *w)
+{
+    if (!w)
+        return 0;
+    int rc = w->buf && w->fd >= 0 ? elig_audit_flush(w) : 0;
+    if (w->fd >= 0)
+        close(w->fd);
+    sodium_free(w->buf);
+    free(w->cipher);
+    free(w);
+    return rc;
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+int elig_audit_read(struct elig_audit *a, uint64_t reference, const char facility[10],
+                    struct elig_audit_entry *out)
+{
+    char path[4096] = "";
+    struct ablock b = { 0 };
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < a->nf && !path[0]; i++)
+        for (size_t j = a->f[i].n; j-- > 0;)
+            if (a->f[i].b[j].first <= reference && reference <= a->f[i].b[j].last) {
+                b = a->f[i].b[j];
+                memcpy(path, a->f[i].path, sizeof path);
+                break;
+            }
+    pthread_mutex_unlock(&a->mu);
+    if (!path[0])
+        return -ENOENT;
+    uint8_t *blk = malloc(HDR + b.clen), *plain = sodium_malloc(b.clen);
+    int rc = blk && plain ? 0 : -ENOMEM, fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    if (rc == 0 && fd < 0)
+        rc = errno == ENOENT ? -ENOENT : -errno; /* pruned meanwhile */
+    if (rc == 0 && pread(fd, blk, HDR + b.clen, (off_t)b.offset) != (ssize_t)(HDR + b.clen))
+        rc = -EIO;
+    unsigned long long plen = 0;
+    if (rc == 0 && (memcmp(blk, MAGIC, 8) != 0 || crypto_aead_xchacha20poly1305_ietf_decrypt(
+                                                      plain, &plen, NULL, blk + HDR, b.clen, blk,
+                                                      AD_LEN, blk + AD_LEN, a->key) != 0)) {
+        elig_slog(ELIG_SLOG_ERROR, "audit: %s: block at %llu fails authentication", path,
+                  (unsigned long long)b.offset);
+        rc = -ELIG_EAUDIT;
+    }
+    if (rc == 0)
+        rc = -ENOENT;
+    for (size_t off = 0; rc == -ENOENT && off + REC_HEAD <= plen;) {
+        const uint8_t *p = plain + off;
+        size_t len = elig_rd16(p + 28);
+        if (off + REC_HEAD + len > plen)
+            break;
+        if (elig_rd64(p) == reference) {
+            if (memcmp(p + 16, facility, 10) == 0) { /* another facility's: not found */
+                out->time = (int64_t)elig_rd64(p + 8);
+                out->opcode = p[26];
+                out->validity = p[27];
+                out->len = (uint16_t)len;
+                memcpy(out->answer, p + REC_HEAD, len);
+                rc = 0;
+            }
+            break;
+        }
+        off += REC_HEAD + len;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(blk);
+    sodium_free(plain);
+    return rc;
+}

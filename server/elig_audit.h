@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_AUDIT_H
+#define ELIG_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * @file
+ * The audit log: every answered check, kept so that the facility that made
+ * it can read its answer again (the post-hoc read, until the end of the
+ * following month) and nobody else can, and then forgotten.
+ *
+ * Each answering thread has a writer that buffers its records (reference
+ * number, time, facility, opcode, validity, the answer's encoded bytes) and
+ * writes them as blocks: a clear header (the block's reference range and
+ * size, nothing about persons) and the records encrypted and authenticated
+ * together (XChaCha20-Poly1305, libsodium) under the audit key, a random
+ * key kept in DIR/audit.key (mode 0600). Encrypting whole blocks keeps the
+ * cost per check to a copy and about a byte's worth of cipher per byte.
+ * Files are per month (local time) and per writer: DIR/YYYYMM-wNNN.audit.
+ *
+ * A read by reference finds the block in an in-memory index of the blocks
+ * written (rebuilt from the headers at open), decrypts it, and answers only
+ * if the record's facility is the reader's. Records still in a writer's
+ * buffer are not readable until it flushes (at least once a second in
+ * eligd); elig_audit_flush() makes them readable at once.
+ *
+ * Thread safety: one writer per thread; reads, pruning and opening writers
+ * are safe from any thread (the index has a mutex, taken once per block
+ * written and per read).
+ */
+
+#define ELIG_AUDIT_ANSWER_MAX 4096 /**< largest answer bytes one record keeps */
+
+/** An audit log (opaque). */
+struct elig_audit;
+/** One thread's writer (opaque). */
+struct elig_audit_writer;
+
+/**
+ * Open (creating) the audit directory: the key (made on first use), the
+ * index of the blocks already written. Months before the previous one (at
+ * now, Unix seconds) are pruned.
+ * @return 0 and *out; -ELIG_EAUDIT (a damaged file or key; named in the
+ *         log); -ENOMEM; -errno of the file system.
+ */
+int elig_audit_open(const char *dir, int64_t now, struct elig_audit **out);
+/** Close (every writer must be closed first). */
+void elig_audit_close(struct elig_audit *a);
+
+/** A writer for thread id (0..255, one per answering thread). @return 0; -ENOMEM. */
+int elig_audit_writer_open(struct elig_audit *a, unsigned id, struct elig_audit_writer **out);
+/** Flush what is buffered and close. @return 0; -errno of the last write. */
+int elig_audit_writer_close(struct elig_audit_writer *w);
+
+/**
+ * Record one answered check (buffered; a full buffer is flushed first).
+ * @param answer the answer as encoded on the wire (elig_proto_answer_encode)
+ * @return 0; -errno of a flush (the record is kept for the next one).
+ */
+int elig_audit_record(struct elig_audit_writer *w, uint64_t reference, int64_t now,
+                      const char facility[10], uint8_t opcode, uint8_t validity,
+                      const uint8_t *answer, size_t len);
+
+/** Encrypt and write the buffered records as one block; readable after. @return 0; -errno. */
+int elig_audit_flush(struct elig_audit_writer *w);
+/** fdatasync the writer's file. @return 0; -errno. */
+int elig_audit_sync(struct elig_audit_writer *w);
+
+/** A record read back. */
+struct elig_audit_entry {
+    int64_t time;                          /**< when the check was answered (Unix seconds) */
+    uint8_t opcode;                        /**< the request's opcode */
+    uint8_t validity;                      /**< the validity code answered */
+    uint16_t len;                          /**< bytes of answer */
+    uint8_t answer[ELIG_AUDIT_ANSWER_MAX]; /**< the answer as it was sent */
+};
+
+/**
+ * The record of reference, if facility made it.
+ * @return 0 and *out; -ENOENT (no such reference, another facility's, or
+ *         pruned: one answer for all three); -ELIG_EAUDIT (a block failed
+ *         authentication: tampered or damaged); -errno of the read.
+ */
+int elig_audit_read(struct elig_audit *a, uint64_t reference, const char facility[10],
+                    struct elig_audit_entry *out);
+
+/**
+ * Delete the months before the previous one as of now (Unix seconds):
+ * records are kept until the end of the month after their own.
+ * @return files deleted; -errno.
+ */
+int elig_audit_prune(struct elig_audit *a, int64_t now);
+
+#endif
