@@ -9,6 +9,7 @@
  */
 #include "eligd_harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -131,6 +132,41 @@ void assert_log_clean(const struct server *s)
     assert_true(lines >= 2); /* it did log: start and stop */
 }
 
+/* The audit files under DATA/audit hold no personal data in clear, as text or as numbers. */
+size_t assert_audit_clean(const struct server *s)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/audit", s->data);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0; /* no audit kept */
+    static const char *const secrets[] = { "山田",     "ヤマダ", "佐藤", "1980-05-10",
+                                           "19800510", "A1001",  "a1001" };
+    uint8_t birth[4], card[8];
+    elig_le32(birth, 19800510);
+    elig_le64(card, 0xA1001);
+    size_t files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strstr(e->d_name, ".audit"))
+            continue;
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        static uint8_t buf[4 << 20];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        files++;
+        for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+            if (memmem(buf, n, secrets[i], strlen(secrets[i])))
+                fail_msg("%s holds personal data in clear (%s)", path, secrets[i]);
+        if (memmem(buf, n, birth, 4) || memmem(buf, n, card, 8))
+            fail_msg("%s holds a birth date or card id in binary", path);
+    }
+    closedir(d);
+    return files;
+}
+
 /* Remove the store and files of a stopped server. */
 void server_remove(struct server *s)
 {
@@ -144,6 +180,7 @@ void server_finish(struct server *s)
 {
     assert_int_equal(server_stop(s), 0);
     assert_log_clean(s);
+    assert_audit_clean(s);
     server_remove(s);
 }
 

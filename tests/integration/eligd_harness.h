@@ -48,6 +48,8 @@ void server_start(struct server *s, const char *const *extra);
 int server_stop(struct server *s);
 /* The log must not hold personal data of the sample feed. */
 void assert_log_clean(const struct server *s);
+/* Fail if DATA/audit holds personal data in clear; returns the audit files seen. */
+size_t assert_audit_clean(const struct server *s);
 /* Remove the store and files of a stopped server. */
 void server_remove(struct server *s);
 /* Stop (exit 0 required), check the log, remove. */

@@ -21,6 +21,7 @@
 #include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "elig_client.h"
@@ -674,6 +675,76 @@ static void test_allowances(void **state)
     server_finish(&s);
 }
 
+/* POSTHOC: a facility re-reads its own answer by reference, even after a restart; nobody else. */
+static void test_posthoc(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *c = connect_fac(&s);
+    struct elig_proto_answer *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+    uint32_t id;
+    queue_expect(c, 0, &id);
+    assert_int_equal(elig_client_flush(c), 0);
+    recv_answer(c, id, a);
+    assert_expected(0, a);
+    uint8_t ref[8];
+    elig_le64(ref, a->reference);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    call(c, ELIG_OP_POSTHOC, ref, 8, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    assert_true(h.body_len > 9);
+    int64_t t = (int64_t)elig_rd64(body);
+    int64_t now = (int64_t)time(NULL);
+    assert_true(t <= now && t > now - 600);
+    assert_int_equal(body[8], ELIG_OP_LOOKUP_NUMBER);
+    size_t off = 9;
+    assert_int_equal(elig_proto_answer_decode(body, h.body_len, &off, b), 0);
+    assert_int_equal(off, h.body_len);
+    assert_int_equal(b->reference, a->reference);
+    assert_int_equal(b->validity, a->validity);
+    assert_int_equal(b->count, a->count);
+    assert_string_equal(b->rec[0].family_kana, a->rec[0].family_kana);
+
+    /* another facility's read of it, an unknown reference, a short body */
+    struct elig_client *p = connect_to(s.addr);
+    uint8_t status = 0;
+    assert_int_equal(elig_client_hello(p, PHARMACY, s.pharmacy_key, &status), 0);
+    call(p, ELIG_OP_POSTHOC, ref, 8, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_NOT_FOUND);
+    uint8_t other[8];
+    elig_le64(other, a->reference + 1000000);
+    call(c, ELIG_OP_POSTHOC, other, 8, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_NOT_FOUND);
+    call(c, ELIG_OP_POSTHOC, ref, 7, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_BODY);
+    elig_client_close(p);
+    elig_client_close(c);
+    /* before authentication: refused, and closed */
+    c = connect_to(s.addr);
+    call(c, ELIG_OP_POSTHOC, ref, 8, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_UNAUTHENTICATED);
+    assert_closed(c);
+    elig_client_close(c);
+
+    /* after a restart the answer is still there, as it was */
+    assert_int_equal(server_stop(&s), 0);
+    assert_true(assert_audit_clean(&s) >= 1);
+    server_exec(&s, NULL);
+    c = connect_fac(&s);
+    call(c, ELIG_OP_POSTHOC, ref, 8, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    off = 9;
+    assert_int_equal(elig_proto_answer_decode(body, h.body_len, &off, b), 0);
+    assert_int_equal(b->reference, a->reference);
+    assert_true(stat_value(c, "posthoc_reads") >= 1);
+    elig_client_close(c);
+    free(a);
+    free(b);
+    server_finish(&s);
+}
+
 /* Admin: appends are durable and visible at once; opcodes stay on their side. */
 static void test_admin(void **state)
 {
@@ -1018,6 +1089,7 @@ int main(void)
         cmocka_unit_test_teardown(test_auth, teardown),
         cmocka_unit_test_teardown(test_rotate_revoke, teardown),
         cmocka_unit_test_teardown(test_allowances, teardown),
+        cmocka_unit_test_teardown(test_posthoc, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_audit.c - the audit log with an injected clock.
+ *
+ * Records read back by reference only by their facility; nothing personal
+ * in the files in clear; a reopened log finds its blocks again and cuts a
+ * torn tail; a flipped byte in a block fails its authentication; the key
+ * file is checked; months are pruned at the end of the following month.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elig_audit.h"
+#include "elig_error.h"
+#include "test_support.h"
+
+/* 2025-02-10 12:00, 2025-03-31 23:00 and 2025-04-01 01:00, Japan time (main sets TZ) */
+#define FEB     1739156400
+#define MAR_END 1743429600
+#define APR_1   1743436800
+
+static const char secret[] = "ヤマダ タロウ 19800510 A1001";
+
+static void dir_make(char *dir)
+{
+    test_temp_dir(dir, 256);
+    strcat(dir, "/audit");
+}
+
+static void rm_tree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void put(struct elig_audit_writer *w, uint64_t ref, int64_t t, const char *fac)
+{
+    char answer[64];
+    int n = snprintf(answer, sizeof answer, "%s %llu", secret, (unsigned long long)ref);
+    assert_int_equal(elig_audit_record(w, ref, t, fac, 0x02, 1, (const uint8_t *)answer, (size_t)n),
+                     0);
+}
+
+/* Whether any file under dir holds needle (the files must not, in clear). */
+static bool files_hold(const char *dir, const char *needle)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        static char buf[1 << 20];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        for (size_t i = 0; !found && i + strlen(needle) <= n; i++)
+            found = memcmp(buf + i, needle, strlen(needle)) == 0;
+    }
+    closedir(d);
+    return found;
+}
+
+static void test_read_back(void **state)
+{
+    (void)state;
+    char dir[300];
+    dir_make(dir);
+    struct elig_audit *a;
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    struct elig_audit_writer *w;
+    assert_int_equal(elig_audit_writer_open(a, 3, &w), 0);
+    for (uint64_t r = 1000; r < 3000; r++)
+        put(w, r, FEB + (int64_t)r, r % 2 ? "1310000001" : "1340000001");
+    struct elig_audit_entry *e = malloc(sizeof(*e));
+    /* full blocks were written on the way (64 KiB each); the last records wait for a flush */
+    assert_int_equal(elig_audit_read(a, 1001, "1310000001", e), 0);
+    assert_int_equal(elig_audit_read(a, 2999, "1310000001", e), -ENOENT);
+    assert_int_equal(elig_audit_flush(w), 0);
+    assert_int_equal(elig_audit_read(a, 2999, "1310000001", e), 0);
+    assert_int_equal(elig_audit_sync(w), 0);
+    assert_int_equal(elig_audit_read(a, 1001, "1310000001", e), 0);
+    assert_int_equal(e->time, FEB + 1001);
+    assert_int_equal(e->opcode, 0x02);
+    assert_int_equal(e->validity, 1);
+    char want[64];
+    int n = snprintf(want, sizeof want, "%s %llu", secret, 1001ull);
+    assert_int_equal(e->len, n);
+    assert_memory_equal(e->answer, want, (size_t)n);
+    /* another facility's check is "not found", as is a reference never given */
+    assert_int_equal(elig_audit_read(a, 1001, "1340000001", e), -ENOENT);
+    assert_int_equal(elig_audit_read(a, 1002, "1340000001", e), 0);
+    assert_int_equal(elig_audit_read(a, 999, "1310000001", e), -ENOENT);
+    assert_int_equal(elig_audit_read(a, 5000, "1310000001", e), -ENOENT);
+    /* the files hold nothing personal in clear */
+    assert_false(files_hold(dir, "19800510"));
+    assert_false(files_hold(dir, "A1001"));
+    assert_false(files_hold(dir, "ヤマダ"));
+    assert_int_equal(elig_audit_writer_close(w), 0);
+    elig_audit_close(a);
+
+    /* reopened: the blocks are found from their headers */
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    assert_int_equal(elig_audit_read(a, 2999, "1310000001", e), 0);
+    assert_int_equal(e->time, FEB + 2999);
+    elig_audit_close(a);
+    free(e);
+    rm_tree(dir);
+}
+
+static char *only_file(const char *dir, char *path, size_t size)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    path[0] = '\0';
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, ".audit"))
+            snprintf(path, size, "%s/%s", dir, e->d_name);
+    closedir(d);
+    assert_true(path[0] != '\0');
+    return path;
+}
+
+static void test_damage(void **state)
+{
+    (void)state;
+    char dir[300], path[700];
+    dir_make(dir);
+    struct elig_audit *a;
+    struct elig_audit_writer *w;
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    assert_int_equal(elig_audit_writer_open(a, 0, &w), 0);
+    put(w, 10, FEB, "1310000001");
+    assert_int_equal(elig_audit_flush(w), 0);
+    put(w, 20, FEB, "1310000001");
+    assert_int_equal(elig_audit_writer_close(w), 0);
+    elig_audit_close(a);
+    only_file(dir, path, sizeof path);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    /* a torn write at the end: cut off at open, the whole blocks kept */
+    FILE *f = fopen(path, "ab");
+    fputs("ELAUDIT1 torn", f);
+    fclose(f);
+    struct elig_audit_entry *e = malloc(sizeof(*e));
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    assert_int_equal(elig_audit_read(a, 20, "1310000001", e), 0);
+    elig_audit_close(a);
+    struct stat st2;
+    assert_int_equal(stat(path, &st2), 0);
+    assert_int_equal(st2.st_size, st.st_size);
+
+    /* a flipped byte in the first block's ciphertext: that block fails, the other reads */
+    f = fopen(path, "r+b");
+    fseek(f, 56 + 5, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 56 + 5, SEEK_SET);
+    fputc(c ^ 1, f);
+    fclose(f);
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    assert_int_equal(elig_audit_read(a, 10, "1310000001", e), -ELIG_EAUDIT);
+    assert_int_equal(elig_audit_read(a, 20, "1310000001", e), 0);
+    elig_audit_close(a);
+
+    /* the key: a file of another size is refused */
+    char key[400];
+    snprintf(key, sizeof key, "%s/audit.key", dir);
+    f = fopen(key, "ab");
+    fputc('x', f);
+    fclose(f);
+    assert_int_equal(elig_audit_open(dir, FEB, &a), -ELIG_EAUDIT);
+    free(e);
+    rm_tree(dir);
+}
+
+/* Kept until the end of the following month: February is readable all of March, not in April. */
+static void test_retention(void **state)
+{
+    (void)state;
+    char dir[300];
+    dir_make(dir);
+    struct elig_audit *a;
+    struct elig_audit_writer *w;
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    assert_int_equal(elig_audit_writer_open(a, 1, &w), 0);
+    put(w, 77, FEB, "1310000001");
+    put(w, 78, MAR_END, "1310000001"); /* a new month: a new file */
+    assert_int_equal(elig_audit_writer_close(w), 0);
+    struct elig_audit_entry *e = malloc(sizeof(*e));
+    assert_int_equal(elig_audit_prune(a, MAR_END), 0);
+    assert_int_equal(elig_audit_read(a, 77, "1310000001", e), 0);
+    assert_int_equal(elig_audit_prune(a, APR_1), 1); /* February's file */
+    assert_int_equal(elig_audit_read(a, 77, "1310000001", e), -ENOENT);
+    assert_int_equal(elig_audit_read(a, 78, "1310000001", e), 0);
+    elig_audit_close(a);
+    /* and at open */
+    assert_int_equal(elig_audit_open(dir, APR_1 + 31 * 86400, &a), 0);
+    assert_int_equal(elig_audit_read(a, 78, "1310000001", e), -ENOENT);
+    elig_audit_close(a);
+    free(e);
+    rm_tree(dir);
+}
+
+int main(void)
+{
+    setenv("TZ", "JST-9", 1); /* POSIX form: no time zone database needed */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_back),
+        cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_retention),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
