@@ -104,20 +104,21 @@ enum loop_kind { LOOP_FACILITY, LOOP_ADMIN };
 enum { AUTH_NONE, AUTH_CHALLENGED, AUTH_OK };
 
 struct conn {
-    int fd;                                /* -1: slot free */
-    uint32_t gen;                          /* bumped on reuse */
-    bool recv_armed;                       /* a multishot recv is in flight */
-    bool send_busy;                        /* a send is in flight */
-    bool closing;                          /* being torn down: no new operations */
-    bool finish;                           /* close once everything owed is sent */
-    bool no_parse;                         /* a fatal frame error: parse nothing more */
-    bool eof;                              /* peer closed its side */
-    bool paused;                           /* recv cancelled for backpressure */
-    bool ready;                            /* in the ready queue */
-    bool lingering;                        /* answers and FIN sent: reading to the peer's close */
-    uint8_t auth;                          /* AUTH_NONE, AUTH_CHALLENGED, AUTH_OK */
-    int fac_slot;                          /* allowance slot of the authenticated facility, or -1 */
-    char fac[ELIG_PROTO_FACILITY_LEN + 1]; /* the facility it named (HELLO) */
+    int fd;          /* -1: slot free */
+    uint32_t gen;    /* bumped on reuse */
+    bool recv_armed; /* a multishot recv is in flight */
+    bool send_busy;  /* a send is in flight */
+    bool closing;    /* being torn down: no new operations */
+    bool finish;     /* close once everything owed is sent */
+    bool no_parse;   /* a fatal frame error: parse nothing more */
+    bool eof;        /* peer closed its side */
+    bool paused;     /* recv cancelled for backpressure */
+    bool ready;      /* in the ready queue */
+    bool lingering;  /* answers and FIN sent: reading to the peer's close */
+    uint8_t auth;    /* AUTH_NONE, AUTH_CHALLENGED, AUTH_OK */
+    bool admin_tcp;  /* accepted on the admin TCP port: must authenticate with the admin key */
+    int fac_slot;    /* allowance slot of the authenticated facility, or -1 */
+    char fac[ELIG_PROTO_FACILITY_LEN + 1];     /* the facility it named (HELLO) */
     uint8_t challenge[ELIG_FAC_CHALLENGE_LEN]; /* HELLO's, until AUTH */
     struct elig_pbuf in; /* received, not yet parsed: in.data[in_off..in.len) */
     size_t in_off;
@@ -458,7 +459,7 @@ static void conn_settle(struct loop *l, uint32_t slot)
         conn_linger(l, slot);
 }
 
-static void conn_open(struct loop *l, int fd)
+static void conn_open(struct loop *l, int fd, bool admin_tcp)
 {
     struct elig_srv *s = l->srv;
     if (l->kind == LOOP_FACILITY &&
@@ -492,6 +493,7 @@ static void conn_open(struct loop *l, int fd)
     c->wire = wire;
     c->fd = fd;
     c->fac_slot = -1;
+    c->admin_tcp = admin_tcp;
     c->active_ms = l->now_ms;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails harmlessly on Unix */
@@ -529,7 +531,7 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe, uint32_t which)
         if (l->draining)
             close(cqe->res);
         else
-            conn_open(l, cqe->res);
+            conn_open(l, cqe->res, l->kind == LOOP_ADMIN && which == 1);
     } else if (cqe->res != -ECANCELED && cqe->res != -EBADF) {
         elig_slog(ELIG_SLOG_WARN, "accept: %s", elig_strerror(cqe->res));
     }
@@ -644,6 +646,8 @@ static unsigned checks_in(const struct elig_proto_header *h, const uint8_t *body
     return n ? n : 1;
 }
 
+#define ADMIN_CODE "0000000000" /* the name an admin TCP connection gives in HELLO */
+
 /* HELLO: name the facility, get a fresh challenge. */
 static void hello(struct loop *l, struct conn *c, const struct elig_proto_header *h,
                   const uint8_t *body)
@@ -651,7 +655,8 @@ static void hello(struct loop *l, struct conn *c, const struct elig_proto_header
     uint8_t status = ELIG_PS_OK;
     if (c->auth == AUTH_OK || h->body_len != ELIG_PROTO_FACILITY_LEN)
         status = ELIG_PS_BODY; /* malformed, or already authenticated */
-    else if (!elig_proto_facility_valid((const char *)body))
+    else if (c->admin_tcp ? memcmp(body, ADMIN_CODE, ELIG_PROTO_FACILITY_LEN) != 0
+                          : !elig_proto_facility_valid((const char *)body))
         status = ELIG_PS_FACILITY;
     if (status == ELIG_PS_OK) { /* unknown facilities get a challenge too: AUTH decides */
         memcpy(c->fac, body, ELIG_PROTO_FACILITY_LEN);
@@ -662,18 +667,48 @@ static void hello(struct loop *l, struct conn *c, const struct elig_proto_header
     elig_round_add_answer(l->round, h, status, c->challenge, sizeof c->challenge, &c->out);
 }
 
+/* After a reload: take the new registry, close connections of facilities no longer in it. */
+static void registry_refresh(struct loop *l)
+{
+    struct elig_access *acc = l->srv->p.access;
+    if (!acc || l->kind != LOOP_FACILITY || elig_access_generation(acc) == l->reg_gen)
+        return;
+    elig_access_release(acc, l->reg);
+    l->reg = elig_access_acquire(acc, &l->reg_gen);
+    if (!l->reg)
+        return;
+    for (uint32_t s = 0; s < l->slot_hi; s++) {
+        struct conn *c = &l->conns[s];
+        if (c->fd < 0 || c->closing || c->auth != AUTH_OK)
+            continue;
+        const struct elig_fac *f = elig_fac_find(l->reg, c->fac);
+        if (!f || f->revoked) {
+            elig_slog(ELIG_SLOG_INFO, "facility %s revoked: its connection is closed", c->fac);
+            stat_add(&l->st.revoked_closed, 1);
+            conn_close(l, s);
+        }
+    }
+}
+
 /* AUTH: the proof over the challenge; success admits the connection, failure closes it. */
 static void auth(struct loop *l, struct conn *c, const struct elig_proto_header *h,
                  const uint8_t *body)
 {
     struct elig_access *acc = l->srv->p.access;
     uint8_t status = ELIG_PS_OK;
-    if (c->auth != AUTH_CHALLENGED || h->body_len != ELIG_FAC_MAC_LEN ||
-        (!trusted(l) && !elig_fac_verify(elig_fac_find(l->reg, c->fac), c->challenge, body))) {
+    registry_refresh(l); /* a reload is in force for every AUTH after its answer */
+    struct elig_fac admin = { .code = ADMIN_CODE, .key_version = 1 };
+    if (c->admin_tcp && l->srv->p.admin_key)
+        memcpy(admin.key, l->srv->p.admin_key, sizeof admin.key);
+    bool proven = c->admin_tcp ? l->srv->p.admin_key && elig_fac_verify(&admin, c->challenge, body)
+                               : trusted(l) || elig_fac_verify(elig_fac_find(l->reg, c->fac),
+                                                               c->challenge, body);
+    memset(admin.key, 0, sizeof admin.key);
+    if (c->auth != AUTH_CHALLENGED || h->body_len != ELIG_FAC_MAC_LEN || !proven) {
         status = ELIG_PS_UNAUTHENTICATED;
         stat_add(&l->st.auth_failed, 1);
         elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s", c->auth ? c->fac : "(none)");
-    } else if (!trusted(l)) {
+    } else if (!trusted(l) && !c->admin_tcp) {
         int slot = elig_access_slot(acc, c->fac);
         if (slot < 0 || elig_access_enter(acc, slot)) {
             status = ELIG_PS_FACILITY_CONNS;
@@ -685,7 +720,7 @@ static void auth(struct loop *l, struct conn *c, const struct elig_proto_header 
     memset(c->challenge, 0, sizeof c->challenge); /* one AUTH per challenge */
     if (status == ELIG_PS_OK) {
         c->auth = AUTH_OK;
-        elig_round_facility(l->round, trusted(l) ? NULL : c->fac);
+        elig_round_facility(l->round, trusted(l) || c->admin_tcp ? NULL : c->fac);
         stat_add(&l->st.auth_ok, 1);
     } else {
         c->auth = AUTH_NONE;
@@ -776,8 +811,25 @@ static void audit_tick(struct loop *l)
 static int gate(struct loop *l, struct conn *c, const struct elig_proto_header *h,
                 const uint8_t *body)
 {
-    if (l->kind != LOOP_FACILITY || h->version != ELIG_PROTO_VERSION || h->opcode == ELIG_OP_PING)
+    if (h->version != ELIG_PROTO_VERSION || h->opcode == ELIG_OP_PING)
         return 0;
+    if (l->kind == LOOP_ADMIN) { /* the Unix socket is guarded by its mode; TCP by the admin key */
+        if (!c->admin_tcp)
+            return 0;
+        if (!elig_round_room(l->round, 0))
+            return -ENOSPC;
+        if (h->opcode == ELIG_OP_HELLO)
+            hello(l, c, h, body);
+        else if (h->opcode == ELIG_OP_AUTH)
+            auth(l, c, h, body);
+        else if (c->auth == AUTH_OK)
+            return 0;
+        else {
+            elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
+            c->no_parse = true;
+        }
+        return 1;
+    }
     bool check = h->opcode == ELIG_OP_LOOKUP_NUMBER || h->opcode == ELIG_OP_LOOKUP_CARD ||
                  h->opcode == ELIG_OP_BATCH;
     unsigned n = check ? checks_in(h, body) : 0;
@@ -808,29 +860,6 @@ static int gate(struct loop *l, struct conn *c, const struct elig_proto_header *
         return 1;
     }
     return 0;
-}
-
-/* After a reload: take the new registry, close connections of facilities no longer in it. */
-static void registry_refresh(struct loop *l)
-{
-    struct elig_access *acc = l->srv->p.access;
-    if (!acc || l->kind != LOOP_FACILITY || elig_access_generation(acc) == l->reg_gen)
-        return;
-    elig_access_release(acc, l->reg);
-    l->reg = elig_access_acquire(acc, &l->reg_gen);
-    if (!l->reg)
-        return;
-    for (uint32_t s = 0; s < l->slot_hi; s++) {
-        struct conn *c = &l->conns[s];
-        if (c->fd < 0 || c->closing || c->auth != AUTH_OK)
-            continue;
-        const struct elig_fac *f = elig_fac_find(l->reg, c->fac);
-        if (!f || f->revoked) {
-            elig_slog(ELIG_SLOG_INFO, "facility %s revoked: its connection is closed", c->fac);
-            stat_add(&l->st.revoked_closed, 1);
-            conn_close(l, s);
-        }
-    }
 }
 
 /*
@@ -1437,7 +1466,8 @@ static void srv_free(struct elig_srv *s)
 
 int elig_srv_start(const struct elig_srv_params *params, struct elig_srv **out)
 {
-    if (params->listen == NULL || (params->db == NULL && params->ix == NULL))
+    if (params->listen == NULL || (params->db == NULL && params->ix == NULL) ||
+        (params->admin_listen && !params->admin_key))
         return -EINVAL;
     struct elig_srv *s = calloc(1, sizeof(*s));
     if (s == NULL)

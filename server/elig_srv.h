@@ -32,6 +32,9 @@ struct elig_srv_params {
     const char *admin_listen;    /**< optional admin TCP "ADDR:PORT"; must be a loopback
                                       address unless admin_any is set */
     bool admin_any;              /**< allow admin_listen on a non-loopback address */
+    const uint8_t *admin_key;    /**< 32 bytes: connections to admin_listen must HELLO as
+                                      "0000000000" and AUTH with it (required with
+                                      admin_listen; the Unix socket's guard is its mode) */
     struct elig_db *db;          /**< the store: its index is served, admin writes go to it */
     const struct elig_index *ix; /**< optional: serve this read-only index instead of db's
                                       (no admin writes: tests, benchmarks) */
@@ -49,8 +52,8 @@ struct elig_srv;
  * bound and every ring is set up, so a client may connect at once.
  *
  * @return 0 and *out; -EINVAL (bad address, admin on a public address
- *         without admin_any, no db and no ix); -EADDRINUSE and other -errno
- *         of socket(2)/bind(2)/listen(2); -errno of io_uring_queue_init().
+ *         without admin_any, admin_listen without admin_key, no db and no ix); -EADDRINUSE and
+ * other -errno of socket(2)/bind(2)/listen(2); -errno of io_uring_queue_init().
  */
 int elig_srv_start(const struct elig_srv_params *p, struct elig_srv **out);
 

@@ -459,12 +459,41 @@ static int cmd_feed_query(int argc, char **argv)
 
 #define CLIENT_TIMEOUT_MS 30000
 
-static int client_open(const char *addr, struct elig_client **c)
+static int read_key(const char *path, uint8_t key[ELIG_FAC_KEY_LEN]);
+
+/*
+ * Connect to eligd. An admin address that is a TCP port (not a socket path)
+ * needs the admin key: the file named by $ELIGCTL_ADMIN_KEY (eligd's
+ * DATA/admin.key), proven by HELLO/AUTH as "0000000000".
+ */
+static int client_open(const char *addr, struct elig_client **c, bool admin)
 {
     int rc = elig_client_connect(addr, CLIENT_TIMEOUT_MS, c);
-    if (rc)
+    if (rc) {
         fprintf(stderr, "eligctl: %s: %s\n", addr, elig_strerror(rc));
-    return rc ? EXIT_USAGE : 0;
+        return EXIT_USAGE;
+    }
+    if (!admin || strchr(addr, '/'))
+        return 0;
+    const char *file = getenv("ELIGCTL_ADMIN_KEY");
+    uint8_t key[ELIG_FAC_KEY_LEN], status = 0;
+    if (!file) {
+        fputs("eligctl: an admin TCP port needs the admin key: set ELIGCTL_ADMIN_KEY to its "
+              "file (eligd's DATA/admin.key)\n",
+              stderr);
+        rc = EXIT_USAGE;
+    } else if ((rc = read_key(file, key)) == 0 &&
+               (rc = elig_client_hello(*c, "0000000000", key, &status))) {
+        fprintf(stderr, "eligctl: %s: the admin key was refused (%s)\n", addr,
+                rc == -ELIG_EREFUSED ? elig_pstatus_name(status) : elig_strerror(rc));
+        rc = EXIT_USAGE;
+    }
+    memset(key, 0, sizeof key);
+    if (rc) {
+        elig_client_close(*c);
+        *c = NULL;
+    }
+    return rc;
 }
 
 /* Report a failed call: a refusal names the server's status. */
@@ -527,7 +556,7 @@ static int cmd_query(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct elig_client *c;
-    if ((rc = client_open(q.server, &c)))
+    if ((rc = client_open(q.server, &c, false)))
         return rc;
     if ((rc = client_auth(c, q.facility, q.key_file))) {
         elig_client_close(c);
@@ -608,7 +637,7 @@ static int cmd_ping(int argc, char **argv)
     bool admin;
     struct elig_client *c;
     int rc = server_arg(argc, argv, "ping", &addr, &admin, &facility, &key_file);
-    if (rc || (rc = client_open(addr, &c)))
+    if (rc || (rc = client_open(addr, &c, admin)))
         return rc;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -639,7 +668,7 @@ static int cmd_server_stats(int argc, char **argv)
     bool admin;
     struct elig_client *c;
     int rc = server_arg(argc, argv, "server-stats", &addr, &admin, &facility, &key_file);
-    if (rc || (rc = client_open(addr, &c)))
+    if (rc || (rc = client_open(addr, &c, admin)))
         return rc;
     if ((rc = client_auth(c, facility, key_file))) {
         elig_client_close(c);
@@ -751,13 +780,13 @@ static int fac_reload(const struct fac_args *a)
         return 0;
     }
     struct elig_client *c;
-    int rc = elig_client_connect(a->admin, CLIENT_TIMEOUT_MS, &c);
-    if (rc == -ECONNREFUSED || rc == -ENOENT) {
+    if (strchr(a->admin, '/') && access(a->admin, F_OK) != 0) {
         printf("eligd is not running on %s: it reads the registry when it starts\n", a->admin);
         return 0;
     }
+    int rc = client_open(a->admin, &c, true);
     if (rc)
-        return client_failed(a->admin, rc, 0);
+        return rc;
     struct elig_proto_header h;
     const uint8_t *body;
     rc = elig_client_call(c, ELIG_OP_ADMIN_RELOAD, NULL, 0, &h, &body);
@@ -1195,7 +1224,7 @@ static int cmd_verify(int argc, char **argv)
 static int snapshot_remote(const char *socket, struct elig_snap_info *info)
 {
     struct elig_client *c;
-    int rc = client_open(socket, &c);
+    int rc = client_open(socket, &c, true);
     if (rc)
         return -EIO;
     struct elig_proto_header h;
@@ -1252,7 +1281,7 @@ static int cmd_append(int argc, char **argv)
             fputs("usage: eligctl append --admin SOCKET FILE...\n", stderr);
             return EXIT_USAGE;
         }
-        if ((rc = client_open(argv[2], &a.admin)))
+        if ((rc = client_open(argv[2], &a.admin, true)))
             return rc;
         optind = 3;
     } else if ((rc = open_store(argc, argv, true, &a.db))) {

@@ -14,6 +14,7 @@
  * another process keeps up to date.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "elig_config.h"
 #include "elig_db.h"
 #include "elig_error.h"
+#include "elig_fac.h"
 #include "elig_index.h"
 #include "elig_proto.h"
 #include "elig_slog.h"
@@ -54,7 +56,9 @@ static void usage(FILE *out)
           "  --listen ADDR:PORT     facility port (default 127.0.0.1:7700; PORT 0 = any)\n"
           "  --admin-socket PATH    admin Unix socket (default DIR/eligd.sock)\n"
           "  --admin-listen ADDR:PORT  also serve admin on TCP (loopback only unless\n"
-          "                         --admin-any)\n"
+          "                         --admin-any); clients authenticate with the admin key\n"
+          "  --admin-key FILE       that key, 64 hex digits (default DIR/admin.key, made\n"
+          "                         with mode 0600 on first use)\n"
           "  --workers N            worker threads (default: one per core)\n"
           "  --max-conns N          facility connections in all (default 4096)\n"
           "  --frame-timeout-ms N   a started frame must complete within N ms (default 10000)\n"
@@ -87,7 +91,9 @@ struct options {
     const char *dpdk_addr, *dpdk_eal;
     struct elig_access_params access;
     bool trust_network, no_audit;
-    const char *audit_dir;
+    const char *audit_dir, *admin_key_file;
+    uint8_t admin_key[ELIG_FAC_KEY_LEN];
+    char admin_key_path[4096];
     char registry_path[4096], audit_path[4096];
     unsigned dpdk_port, dpdk_mtu;
     char admin_path[4096];
@@ -129,6 +135,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "facilities", required_argument, NULL, 'F' },
         { "trust-network", no_argument, NULL, 'T' },
         { "audit", required_argument, NULL, 'G' },
+        { "admin-key", required_argument, NULL, 'K' },
         { "no-audit", no_argument, NULL, 'N' },
         { "facility-rate", required_argument, NULL, 'R' },
         { "facility-burst", required_argument, NULL, 'B' },
@@ -228,6 +235,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'G':
             o->audit_dir = optarg;
+            break;
+        case 'K':
+            o->admin_key_file = optarg;
             break;
         case 'N':
             o->no_audit = true;
@@ -443,6 +453,50 @@ static int open_access(struct options *o, struct elig_access **acc)
     return 0;
 }
 
+/* The admin key for --admin-listen: read, or made (mode 0600) on first use. */
+static int admin_key(struct options *o)
+{
+    if (!o->srv.admin_listen || o->attach)
+        return 0;
+    const char *path = o->admin_key_file;
+    if (!path) {
+        snprintf(o->admin_key_path, sizeof o->admin_key_path, "%s/admin.key", o->db.data_dir);
+        path = o->admin_key_path;
+    }
+    char hex[2 * ELIG_FAC_KEY_LEN + 2] = "";
+    int rc = elig_fac_init();
+    FILE *f = rc ? NULL : fopen(path, "r");
+    if (f) {
+        bool ok = fgets(hex, sizeof hex, f) != NULL;
+        fclose(f);
+        hex[strcspn(hex, "\n")] = '\0';
+        rc = ok ? elig_fac_key_parse(hex, o->admin_key) : -EINVAL;
+    } else if (rc == 0 && errno == ENOENT) { /* first use: a new random key */
+        elig_fac_challenge(o->admin_key);
+        for (int i = 0; i < ELIG_FAC_KEY_LEN; i++)
+            snprintf(hex + 2 * i, 3, "%02x", o->admin_key[i]);
+        strcat(hex, "\n");
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        rc = fd < 0                                                                  ? -errno
+             : write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) && fsync(fd) == 0 ? 0
+                                                                                     : -EIO;
+        if (fd >= 0)
+            close(fd);
+        if (rc == 0)
+            elig_slog(ELIG_SLOG_INFO, "admin key made: %s (mode 0600)", path);
+    } else if (rc == 0) {
+        rc = -errno;
+    }
+    memset(hex, 0, sizeof hex);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "admin key %s: %s", path,
+                  rc == -EINVAL ? "not 64 hex digits" : elig_strerror(rc));
+        return rc;
+    }
+    o->srv.admin_key = o->admin_key;
+    return 0;
+}
+
 /* The audit log, when one is kept. */
 static int open_audit(struct options *o, struct elig_audit **audit)
 {
@@ -505,8 +559,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct elig_srv *srv;
-    if ((rc = open_access(&o, &acc)) == 0 && (rc = open_audit(&o, &audit)) == 0 &&
-        (rc = elig_srv_start(&o.srv, &srv)))
+    if ((rc = admin_key(&o)) == 0 && (rc = open_access(&o, &acc)) == 0 &&
+        (rc = open_audit(&o, &audit)) == 0 && (rc = elig_srv_start(&o.srv, &srv)))
         elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s: %s", o.srv.listen, elig_strerror(rc));
     if (rc) {
         elig_access_close(acc);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -745,6 +746,62 @@ static void test_posthoc(void **state)
     server_finish(&s);
 }
 
+/* The admin TCP port answers only a client that proves the admin key. */
+static void test_admin_tcp(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *const extra[] = { "--admin-listen", "127.0.0.1:0", NULL };
+    server_start(&s, extra);
+    unsigned aport = 0;
+    const char *at = strstr(s.ready, "admin_port=");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "admin_port=%u", &aport), 1);
+    assert_true(aport > 0);
+    char addr[64], keyfile[400], hex[80] = "";
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", aport);
+    snprintf(keyfile, sizeof keyfile, "%s/admin.key", s.data);
+    struct stat st;
+    assert_int_equal(stat(keyfile, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    FILE *f = fopen(keyfile, "r");
+    assert_non_null(fgets(hex, sizeof hex, f));
+    fclose(f);
+    hex[strcspn(hex, "\n")] = '\0';
+    uint8_t key[32];
+    assert_int_equal(elig_fac_key_parse(hex, key), 0);
+
+    struct elig_proto_header h;
+    const uint8_t *body;
+    struct elig_client *c = connect_to(addr); /* no key: refused, closed */
+    call(c, ELIG_OP_ADMIN_STATS, NULL, 0, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_UNAUTHENTICATED);
+    assert_closed(c);
+    elig_client_close(c);
+    uint8_t status = 0;
+    c = connect_to(addr); /* a facility's name and key do not open it */
+    assert_int_equal(elig_client_hello(c, FACILITY, s.key, &status), -ELIG_EREFUSED);
+    assert_int_equal(status, ELIG_PS_FACILITY);
+    elig_client_close(c);
+    c = connect_to(addr);
+    key[0] ^= 1;
+    assert_int_equal(elig_client_hello(c, "0000000000", key, &status), -ELIG_EREFUSED);
+    assert_int_equal(status, ELIG_PS_UNAUTHENTICATED);
+    elig_client_close(c);
+    key[0] ^= 1;
+    c = connect_to(addr);
+    assert_int_equal(elig_client_hello(c, "0000000000", key, &status), 0);
+    call(c, ELIG_OP_ADMIN_STATS, NULL, 0, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    elig_client_close(c);
+    /* the Unix socket needs no key: its mode is its guard */
+    c = connect_to(s.sock);
+    call(c, ELIG_OP_ADMIN_STATS, NULL, 0, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
 /* Admin: appends are durable and visible at once; opcodes stay on their side. */
 static void test_admin(void **state)
 {
@@ -1090,6 +1147,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rotate_revoke, teardown),
         cmocka_unit_test_teardown(test_allowances, teardown),
         cmocka_unit_test_teardown(test_posthoc, teardown),
+        cmocka_unit_test_teardown(test_admin_tcp, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
