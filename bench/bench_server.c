@@ -24,6 +24,12 @@
  * depths and keys serve every system; runs alternate between them, so a
  * noisy neighbour hurts all alike. Medians of R runs are reported.
  *
+ * With --secure a second eligd serves the same segment as facilities see it
+ * in production: every connection authenticates (HELLO/AUTH, one
+ * registered facility, allowances set out of the way) and every answered
+ * check goes to the encrypted audit log (in --dir); its rows, beside
+ * eligd's, are the cost of authentication and audit.
+ *
  * Workloads: a lookup at each depth of --depths (default 1 and 16) on every
  * system, and eligd BATCH of 64 lookups per frame at depth 4 (lookups/s
  * counts entries). Memory per record: eligd's whole segment; a peer's
@@ -46,6 +52,7 @@
 #include "elig_bench.h"
 #include "elig_addr.h"
 #include "elig_error.h"
+#include "elig_fac.h"
 #include "elig_hist.h"
 #include "elig_index.h"
 #include "elig_le.h"
@@ -56,9 +63,16 @@
 #define MAXQ      (1u << 20)
 #define BATCH_N   64
 
-enum sys { SYS_ELIGD, SYS_REDIS, SYS_MEMCACHED, SYS_COUNT };
+enum sys { SYS_ELIGD, SYS_SECURE, SYS_REDIS, SYS_MEMCACHED, SYS_COUNT };
 
-static const char *const sys_names[SYS_COUNT] = { "eligd", "redis", "memcached" };
+static const char *const sys_names[SYS_COUNT] = { "eligd", "eligd-secure", "redis", "memcached" };
+
+/*
+ * The facility key of the --secure eligd: made once per run, used by every
+ * connection's handshake (the one global here: the driver's connections are
+ * set up far from where the registry is made).
+ */
+static uint8_t secure_key[ELIG_FAC_KEY_LEN];
 
 #define MAX_DEPTHS    8
 #define MAX_WORKLOADS (MAX_DEPTHS * SYS_COUNT + 1)
@@ -164,7 +178,7 @@ static size_t memcached_len(const uint8_t *p, size_t len)
 /* Length of one complete answer at p; 0 if incomplete. */
 static size_t answer_len(enum sys sys, const uint8_t *p, size_t len)
 {
-    if (sys == SYS_ELIGD) {
+    if (sys == SYS_ELIGD || sys == SYS_SECURE) {
         if (len < ELIG_PROTO_HEADER)
             return 0;
         size_t n = ELIG_PROTO_HEADER + elig_rd32(p + 12);
@@ -385,6 +399,8 @@ static int dataset_queries(const struct bench_pop *pop, uint64_t peer_n, struct 
             elig_proto_frame_end(&b, at);
             rc = reqs_add(&ds->q[SYS_ELIGD], b.data, b.len);
         }
+        if (rc == 0)
+            rc = reqs_add(&ds->q[SYS_SECURE], b.data, b.len);
         b.len = 0;
         if (rc == 0 && (rc = elig_proto_number_encode(&b, &q, true)) == 0)
             rc = reqs_add(&ds->entries, b.data, b.len);
@@ -532,7 +548,7 @@ static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int 
     double now = bench_now();
     size_t off = 0, n;
     while (c->waiting && (n = answer_len(d->sys, c->in + off, c->in_len - off)) > 0) {
-        if (d->sys == SYS_ELIGD && c->in[off + 5] != ELIG_PS_OK)
+        if ((d->sys == SYS_ELIGD || d->sys == SYS_SECURE) && c->in[off + 5] != ELIG_PS_OK)
             return -ELIG_EREFUSED;
         off += n;
         c->waiting--;
@@ -547,6 +563,30 @@ static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int 
     if (c->waiting == 0)
         start_group(d, ds, ci);
     submit_recv(d, ci);
+    return 0;
+}
+
+/* Blocking HELLO/AUTH on a fresh connection to the --secure eligd. */
+static int handshake(int fd)
+{
+    uint8_t f[ELIG_PROTO_HEADER + ELIG_FAC_CHALLENGE_LEN];
+    struct elig_proto_header h = { .version = ELIG_PROTO_VERSION,
+                                   .opcode = ELIG_OP_HELLO,
+                                   .body_len = ELIG_PROTO_FACILITY_LEN };
+    elig_proto_header_encode(f, &h);
+    memcpy(f + ELIG_PROTO_HEADER, BENCH_FACILITY, ELIG_PROTO_FACILITY_LEN);
+    if (write_all(fd, f, ELIG_PROTO_HEADER + ELIG_PROTO_FACILITY_LEN) ||
+        recv(fd, f, sizeof f, MSG_WAITALL) != (ssize_t)sizeof f || f[5] != ELIG_PS_OK)
+        return -EPROTO;
+    uint8_t mac[ELIG_FAC_MAC_LEN];
+    elig_fac_proof(secure_key, BENCH_FACILITY, f + ELIG_PROTO_HEADER, mac);
+    h.opcode = ELIG_OP_AUTH;
+    h.body_len = ELIG_FAC_MAC_LEN;
+    elig_proto_header_encode(f, &h);
+    memcpy(f + ELIG_PROTO_HEADER, mac, sizeof mac);
+    if (write_all(fd, f, ELIG_PROTO_HEADER + ELIG_FAC_MAC_LEN) ||
+        recv(fd, f, ELIG_PROTO_HEADER, MSG_WAITALL) != ELIG_PROTO_HEADER || f[5] != ELIG_PS_OK)
+        return -EACCES;
     return 0;
 }
 
@@ -573,6 +613,8 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
         c->in = malloc(c->in_cap);
         if (c->fd < 0 || !c->out || !c->in)
             rc = -EIO;
+        else if (w->sys == SYS_SECURE)
+            rc = handshake(c->fd);
     }
     if (rc == 0) {
         d.next_q = (uint64_t)getpid() * 7919;
@@ -672,6 +714,7 @@ static int plan_peers(const struct bench_opts *o, struct plan *pl)
     char buf[64];
     snprintf(buf, sizeof buf, "%s", o->peers ? o->peers : "redis");
     pl->on[SYS_ELIGD] = true;
+    pl->on[SYS_SECURE] = o->secure;
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
         if (strcmp(t, "none") == 0)
             continue;
@@ -763,6 +806,54 @@ static double median_of(const struct result *r, unsigned n, size_t field)
     return bench_median(v, n);
 }
 
+/* Paths of the --secure eligd's registry and audit log. */
+static void secure_paths(const struct bench_opts *o, char *reg, char *audit, size_t size)
+{
+    snprintf(reg, size, "%s/elig-bench-facilities-%ld", o->dir, (long)getpid());
+    snprintf(audit, size, "%s/elig-bench-audit-%ld", o->dir, (long)getpid());
+}
+
+/* The --secure eligd: one facility registered, an audit log, allowances out of the way. */
+static int secure_start(const struct bench_opts *o, char *seg, char *workers, struct peer *pe,
+                        char *line, size_t size)
+{
+    char reg[4096], audit[4096];
+    secure_paths(o, reg, audit, sizeof reg);
+    struct elig_fac_registry *r;
+    int rc = elig_fac_init() || elig_fac_new(&r) ? -ENOMEM : 0;
+    if (rc == 0) {
+        rc = elig_fac_add(r, BENCH_FACILITY, ELIG_FAC_HOSPITAL, 0, secure_key);
+        if (rc == 0)
+            rc = elig_fac_save(r, reg);
+        elig_fac_free(r);
+    }
+    if (rc)
+        return rc;
+    char *argv[] = { (char *)o->eligd, "--attach",       seg,         "--facilities",
+                     reg,              "--audit",        audit,       "--facility-rate",
+                     "100000000",      "--facility-burst", "100000000", "--facility-conns",
+                     "65536",          "--listen",       "127.0.0.1:0", "--max-conns",
+                     "65536",          "--workers",      workers,     NULL };
+    pe->sys = SYS_SECURE;
+    snprintf(pe->version, sizeof pe->version, "eligd, HELLO/AUTH and audit log");
+    pe->pid = bench_spawn_until(argv, "eligd: ready", line, size);
+    unsigned port = 0;
+    if (pe->pid < 0 || sscanf(line, "eligd: ready port=%u", &port) != 1)
+        return -EIO;
+    pe->port = (uint16_t)port;
+    return 0;
+}
+
+static void secure_clean(const struct bench_opts *o, struct peer *pe)
+{
+    char reg[4096], audit[4096];
+    bench_stop(pe->pid);
+    pe->pid = 0;
+    secure_paths(o, reg, audit, sizeof reg);
+    unlink(reg);
+    bench_rm_tree(audit);
+}
+
 int bench_server(const struct bench_opts *o)
 {
     static struct bench_pop pop;
@@ -832,6 +923,11 @@ int bench_server(const struct bench_opts *o)
         fprintf(stderr, "elig-bench: cannot start %s\n", o->eligd);
         goto out;
     }
+    if (o->secure && secure_start(o, seg, workers, &pl.peers[SYS_SECURE], line, sizeof line)) {
+        fprintf(stderr, "elig-bench: cannot start %s with facilities and an audit log\n",
+                o->eligd);
+        goto out;
+    }
     memset(runs, 0, sizeof runs);
     memset(med, 0, sizeof med);
     for (unsigned r = 0; r < o->runs; r++)
@@ -861,6 +957,8 @@ out:
         bench_stop(pl.peers[s].pid);
     }
     bench_stop(eligd);
+    if (o->secure)
+        secure_clean(o, &pl.peers[SYS_SECURE]);
     dataset_free(&ds);
     unlink(seg);
     return status;

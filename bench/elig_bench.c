@@ -604,6 +604,8 @@ static void usage(FILE *out)
         "  --workers W      server: eligd worker threads (default: one per core)\n"
         "  --depths LIST    server: pipeline depths, comma-separated (default 1,16)\n"
         "  --peers LIST     server: redis, memcached, redis,memcached or none (default redis)\n"
+        "  --secure         server: also eligd as facilities meet it: HELLO/AUTH on every\n"
+        "                   connection and every check in the audit log (the cost of both)\n"
         "  --peer-records M server: records the peers hold, when N would not fit beside\n"
         "                   eligd (default N; their queries then come from those M)\n"
         "  --frames LIST    dpdk: frames per datagram, comma-separated, 1..16 (default 1,8)\n"
@@ -665,6 +667,7 @@ int main(int argc, char **argv)
         { "peers", required_argument, NULL, 'Q' },
         { "peer-records", required_argument, NULL, 'N' },
         { "frames", required_argument, NULL, 'F' },
+        { "secure", no_argument, NULL, 'S' },
         { "in-flight", required_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -761,6 +764,9 @@ int main(int argc, char **argv)
             break;
         case 'F':
             o.frames = optarg;
+            break;
+        case 'S':
+            o.secure = true;
             break;
         case 'I':
             if (parse_u64(optarg, 1, 1024, &v) < 0)

@@ -33,6 +33,7 @@ struct bench_opts {
     const char *depths;        /* server: pipeline depths, comma-separated (default "1,16") */
     const char *peers;         /* server: redis, memcached, none (default "redis") */
     uint64_t peer_records;     /* server: records the peers hold (default: all) */
+    bool secure;               /* server: also eligd with HELLO/AUTH and the audit log */
     const char *frames;        /* dpdk: frames per datagram, comma-separated (default "1,8") */
     unsigned in_flight;        /* dpdk: datagrams in flight (default 64) */
 };
