@@ -829,11 +829,26 @@ static int secure_start(const struct bench_opts *o, char *seg, char *workers, st
     }
     if (rc)
         return rc;
-    char *argv[] = { (char *)o->eligd, "--attach",       seg,         "--facilities",
-                     reg,              "--audit",        audit,       "--facility-rate",
-                     "100000000",      "--facility-burst", "100000000", "--facility-conns",
-                     "65536",          "--listen",       "127.0.0.1:0", "--max-conns",
-                     "65536",          "--workers",      workers,     NULL };
+    char *argv[] = { (char *)o->eligd,
+                     "--attach",
+                     seg,
+                     "--facilities",
+                     reg,
+                     "--audit",
+                     audit,
+                     "--facility-rate",
+                     "100000000",
+                     "--facility-burst",
+                     "100000000",
+                     "--facility-conns",
+                     "65536",
+                     "--listen",
+                     "127.0.0.1:0",
+                     "--max-conns",
+                     "65536",
+                     "--workers",
+                     workers,
+                     NULL };
     pe->sys = SYS_SECURE;
     snprintf(pe->version, sizeof pe->version, "eligd, HELLO/AUTH and audit log");
     pe->pid = bench_spawn_until(argv, "eligd: ready", line, size);
@@ -924,8 +939,7 @@ int bench_server(const struct bench_opts *o)
         goto out;
     }
     if (o->secure && secure_start(o, seg, workers, &pl.peers[SYS_SECURE], line, sizeof line)) {
-        fprintf(stderr, "elig-bench: cannot start %s with facilities and an audit log\n",
-                o->eligd);
+        fprintf(stderr, "elig-bench: cannot start %s with facilities and an audit log\n", o->eligd);
         goto out;
     }
     memset(runs, 0, sizeof runs);

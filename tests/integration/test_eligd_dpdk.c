@@ -523,6 +523,46 @@ static void test_bad_frames(void **state)
     free(in.f);
 }
 
+/* The UDP datapath serves a trusted segment: no handshake there; its checks are audited too. */
+static void test_trusted_and_audited(void **state)
+{
+    struct fixture *fx = *state;
+    struct inbox in = { .f = calloc(MAX_GOT, sizeof(struct got)) };
+    struct elig_pbuf b = { 0 };
+    frame(&b, ELIG_OP_HELLO, 41, FACILITY, 10); /* not served on UDP */
+    expect_frame(&b, 0, 42);
+    send_payload(fx, &b);
+    exchange(fx, &in, 2);
+    assert_int_equal(in.f[0].h.request_id, 41);
+    assert_int_equal(in.f[0].h.status, ELIG_PS_OPCODE);
+    assert_int_equal(in.f[1].h.status, ELIG_PS_OK);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    size_t off = 0;
+    assert_int_equal(elig_proto_answer_decode(in.f[1].body, in.f[1].h.body_len, &off, a), 0);
+
+    /* the facility reads that answer again over TCP (the lcore writes its audit every second) */
+    struct elig_client *c = connect_fac(&fx->s);
+    uint8_t ref[8];
+    elig_le64(ref, a->reference);
+    struct elig_proto_header h = { 0 };
+    const uint8_t *body = NULL;
+    uint64_t deadline = now_ms() + WAIT_MS;
+    do
+        assert_int_equal(elig_client_call(c, ELIG_OP_POSTHOC, ref, 8, &h, &body), 0);
+    while (h.status == ELIG_PS_NOT_FOUND && now_ms() < deadline);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    struct elig_proto_answer *back = malloc(sizeof(*back));
+    off = 9;
+    assert_int_equal(elig_proto_answer_decode(body, h.body_len, &off, back), 0);
+    assert_int_equal(back->reference, a->reference);
+    assert_int_equal(back->validity, a->validity);
+    elig_client_close(c);
+    free(back);
+    free(a);
+    elig_pbuf_free(&b);
+    free(in.f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_several_frames),
         cmocka_unit_test(test_bad_packets),
         cmocka_unit_test(test_bad_frames),
+        cmocka_unit_test(test_trusted_and_audited),
     };
     if (getenv("ELIGD") == NULL) {
         puts("eligd-dpdk: $ELIGD not set, skipped");
