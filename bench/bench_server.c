@@ -55,6 +55,7 @@
 #include "elig_fac.h"
 #include "elig_hist.h"
 #include "elig_index.h"
+#include "elig_io.h"
 #include "elig_le.h"
 #include "elig_proto.h"
 #include "elig_resp.h"
@@ -213,22 +214,10 @@ static uint16_t free_port(void)
     return ntohs(sa.sin_port);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* One redis command; its first answer line into out. */
 static int redis_cmd(int fd, const char *cmd, char *out, size_t size)
 {
-    if (write_all(fd, (const uint8_t *)cmd, strlen(cmd)))
+    if (elig_io_write_all(fd, (const uint8_t *)cmd, strlen(cmd)))
         return -1;
     size_t have = 0;
     while (have < size - 1) {
@@ -457,7 +446,7 @@ static int peer_load(struct peer *pe, const struct bench_pop *pop, uint64_t n)
         memcpy(load.data + load.len + hl + b.len, "\r\n", 2);
         load.len += (size_t)hl + b.len + 2;
         if (++pending == 4096 || i + 1 == n) {
-            bool bad = write_all(pe->fd, load.data, load.len) != 0 ||
+            bool bad = elig_io_write_all(pe->fd, load.data, load.len) != 0 ||
                        (pe->sys == SYS_REDIS ? elig_resp_drain(pe->fd, pending) != 0
                                              : memcached_drain(pe->fd, pending) != 0);
             rc = bad ? -EIO : 0;
@@ -575,7 +564,7 @@ static int handshake(int fd)
                                    .body_len = ELIG_PROTO_FACILITY_LEN };
     elig_proto_header_encode(f, &h);
     memcpy(f + ELIG_PROTO_HEADER, BENCH_FACILITY, ELIG_PROTO_FACILITY_LEN);
-    if (write_all(fd, f, ELIG_PROTO_HEADER + ELIG_PROTO_FACILITY_LEN) ||
+    if (elig_io_write_all(fd, f, ELIG_PROTO_HEADER + ELIG_PROTO_FACILITY_LEN) ||
         recv(fd, f, sizeof f, MSG_WAITALL) != (ssize_t)sizeof f || f[5] != ELIG_PS_OK)
         return -EPROTO;
     uint8_t mac[ELIG_FAC_MAC_LEN];
@@ -584,7 +573,7 @@ static int handshake(int fd)
     h.body_len = ELIG_FAC_MAC_LEN;
     elig_proto_header_encode(f, &h);
     memcpy(f + ELIG_PROTO_HEADER, mac, sizeof mac);
-    if (write_all(fd, f, ELIG_PROTO_HEADER + ELIG_FAC_MAC_LEN) ||
+    if (elig_io_write_all(fd, f, ELIG_PROTO_HEADER + ELIG_FAC_MAC_LEN) ||
         recv(fd, f, ELIG_PROTO_HEADER, MSG_WAITALL) != ELIG_PROTO_HEADER || f[5] != ELIG_PS_OK)
         return -EACCES;
     return 0;

@@ -16,6 +16,7 @@
  * rule is one comparison.
  */
 #include "elig_redis.h"
+#include "elig_io.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -62,25 +63,11 @@ static int cmp_insurer(const void *a, const void *b)
     return memcmp(a, b, ELIG_INSURER_LEN);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int flush(struct loader *l)
 {
     if (l->pending == 0)
         return 0;
-    int rc = write_all(l->fd, l->out.data, l->out.len);
+    int rc = elig_io_write_all(l->fd, l->out.data, l->out.len);
     long errors = rc ? rc : elig_resp_drain(l->fd, l->pending);
     l->out.len = 0;
     l->pending = 0;

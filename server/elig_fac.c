@@ -34,6 +34,7 @@
 
 #include "elig_crc32c.h"
 #include "elig_error.h"
+#include "elig_io.h"
 #include "elig_proto.h"
 
 #define HEADER       "# eligd facilities v1\n"
@@ -327,20 +328,6 @@ int elig_fac_load(const char *path, struct elig_fac_registry **out)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int elig_fac_save(const struct elig_fac_registry *r, const char *path)
 {
     size_t cap = strlen(HEADER) + r->n * FAC_LINE_MAX + 32, len = 0;
@@ -366,7 +353,7 @@ int elig_fac_save(const struct elig_fac_registry *r, const char *path)
     int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         rc = -errno;
-    if (rc == 0 && (rc = write_all(fd, buf, len)) == 0 && fsync(fd))
+    if (rc == 0 && (rc = elig_io_write_all(fd, buf, len)) == 0 && fsync(fd))
         rc = -errno;
     if (fd >= 0)
         close(fd);

@@ -33,6 +33,7 @@
 #include "elig_feed.h"
 #include "elig_codec.h"
 #include "elig_index.h"
+#include "elig_io.h"
 #include "elig_key.h"
 #include "elig_le.h"
 #include "elig_rules.h"
@@ -753,7 +754,7 @@ static int fac_key_out(const struct fac_args *a, const uint8_t key[ELIG_FAC_KEY_
     int rc = 0;
     if (a->key_out) {
         int fd = open(a->key_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) || fsync(fd)) {
+        if (fd < 0 || elig_io_write_all(fd, hex, strlen(hex)) || fsync(fd)) {
             fprintf(stderr, "eligctl: %s: %s\n", a->key_out, strerror(errno));
             rc = EXIT_USAGE;
         }

@@ -28,6 +28,7 @@
 #include "elig_error.h"
 #include "elig_fac.h"
 #include "elig_index.h"
+#include "elig_io.h"
 #include "elig_proto.h"
 #include "elig_slog.h"
 #include "elig_srv.h"
@@ -477,9 +478,9 @@ static int admin_key(struct options *o)
             snprintf(hex + 2 * i, 3, "%02x", o->admin_key[i]);
         strcat(hex, "\n");
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        rc = fd < 0                                                                  ? -errno
-             : write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) && fsync(fd) == 0 ? 0
-                                                                                     : -EIO;
+        rc = fd < 0 ? -errno : elig_io_write_all(fd, hex, strlen(hex));
+        if (rc == 0 && fsync(fd))
+            rc = -errno;
         if (fd >= 0)
             close(fd);
         if (rc == 0)

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ELIG_IO_H
+#define ELIG_IO_H
+
+#include <stddef.h>
+
+/**
+ * @file
+ * Blocking file-descriptor helpers shared by the programs' small writers
+ * (registry files, loaders that feed a socket). The hot paths use io_uring
+ * or the log's own writer instead.
+ */
+
+/**
+ * write(2) all n bytes of p to fd, retrying on EINTR and short writes.
+ * Thread-safe on distinct descriptors.
+ * @return 0; -errno of write(2); -EIO if write(2) wrote nothing.
+ */
+int elig_io_write_all(int fd, const void *p, size_t n);
+
+#endif
