@@ -5,13 +5,13 @@
  * A file is a sequence of blocks:
  *
  *   offset size
- *        0    8  magic "ELAUDIT1"
+ *        0    8  magic: "ELAUDIT1" XChaCha20-Poly1305, "ELAUDIT2" AES-256-GCM
  *        8    4  ciphertext length (records + 16-byte tag)
  *       12    4  records in the block
  *       16    8  first reference     (the header's first 32 bytes are the
  *       24    8  last reference       AEAD's associated data)
- *       32   24  nonce (random)
- *       56    .  XChaCha20-Poly1305 ciphertext of the records
+ *       32   24  nonce (random; AES-GCM uses its first 12 bytes)
+ *       56    .  the records, encrypted and authenticated (16-byte tag)
  *
  * and a record (plaintext) is u64 reference, i64 time, 10 bytes facility,
  * u8 opcode, u8 validity, u16 length, the answer bytes; little-endian.
@@ -21,6 +21,13 @@
  * open (a torn last block, from a crash mid-write, is cut off there). A read
  * scans the ranges (newest first: the month holds under a million blocks),
  * then reads and opens one block.
+ *
+ * The cipher: AES-256-GCM where the CPU has AES instructions (libsodium
+ * uses them; about a third of XChaCha20-Poly1305's cost per byte, which
+ * matters at a million checks a second), XChaCha20-Poly1305 elsewhere. The
+ * magic names it, and is authenticated with the header; a reader opens
+ * either. Random 96-bit GCM nonces are safe for 2^32 blocks per key, some
+ * 250 TB of audit.
  *
  * Keys and plaintext buffers are wiped after use (sodium_memzero).
  */
@@ -43,7 +50,8 @@
 #include "elig_le.h"
 #include "elig_slog.h"
 
-#define MAGIC     "ELAUDIT1"
+#define MAGIC     "ELAUDIT1" /* XChaCha20-Poly1305 */
+#define MAGIC_GCM "ELAUDIT2" /* AES-256-GCM */
 #define HDR       56
 #define AD_LEN    32
 #define NONCE     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -71,6 +79,8 @@ struct afile {
 struct elig_audit {
     char dir[4000];
     uint8_t key[KEY];
+    bool gcm;                         /* AES-256-GCM is available: write with it */
+    crypto_aead_aes256gcm_state *aes; /* the expanded key (16-byte aligned) */
     pthread_mutex_t mu;
     struct afile *f;
     size_t nf, capf;
@@ -164,7 +174,8 @@ static int file_scan(struct afile *f)
                             .last = elig_rd64(h + 24),
                             .offset = off,
                             .clen = elig_rd32(h + 8) };
-        if (memcmp(h, MAGIC, 8) != 0 || b.clen < TAG || b.clen > BUF_CAP + TAG || b.first > b.last)
+        if ((memcmp(h, MAGIC, 8) != 0 && memcmp(h, MAGIC_GCM, 8) != 0) || b.clen < TAG ||
+            b.clen > BUF_CAP + TAG || b.first > b.last)
             break; /* not a block: a torn or damaged tail */
         if (off + HDR + b.clen > end)
             break;
@@ -221,6 +232,14 @@ int elig_audit_open(const char *dir, int64_t now, struct elig_audit **out)
     int rc = mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
     if (rc == 0)
         rc = load_key(a);
+    if (rc == 0 && crypto_aead_aes256gcm_is_available()) {
+        a->aes = sodium_malloc(sizeof(*a->aes));
+        if (!a->aes)
+            rc = -ENOMEM;
+        else
+            crypto_aead_aes256gcm_beforenm(a->aes, a->key);
+        a->gcm = a->aes != NULL;
+    }
     DIR *d = rc ? NULL : opendir(dir);
     if (rc == 0 && !d)
         rc = -errno;
@@ -253,6 +272,7 @@ void elig_audit_close(struct elig_audit *a)
         free(a->f[i].b);
     free(a->f);
     sodium_memzero(a->key, sizeof a->key);
+    sodium_free(a->aes);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -322,15 +342,20 @@ int elig_audit_flush(struct elig_audit_writer *w)
     if (w->count == 0)
         return 0;
     uint8_t h[HDR];
-    memcpy(h, MAGIC, 8);
+    memcpy(h, w->a->gcm ? MAGIC_GCM : MAGIC, 8);
     elig_le32(h + 8, (uint32_t)(w->len + TAG));
     elig_le32(h + 12, w->count);
     elig_le64(h + 16, w->first);
     elig_le64(h + 24, w->last);
-    randombytes_buf(h + AD_LEN, NONCE);
+    memset(h + AD_LEN, 0, NONCE);
+    randombytes_buf(h + AD_LEN, w->a->gcm ? crypto_aead_aes256gcm_NPUBBYTES : NONCE);
     unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(w->cipher, &clen, w->buf, w->len, h, AD_LEN, NULL,
-                                               h + AD_LEN, w->a->key);
+    if (w->a->gcm)
+        crypto_aead_aes256gcm_encrypt_afternm(w->cipher, &clen, w->buf, w->len, h, AD_LEN, NULL,
+                                              h + AD_LEN, w->a->aes);
+    else
+        crypto_aead_xchacha20poly1305_ietf_encrypt(w->cipher, &clen, w->buf, w->len, h, AD_LEN,
+                                                   NULL, h + AD_LEN, w->a->key);
     struct iovec iov[2] = { { h, HDR }, { w->cipher, (size_t)clen } };
     ssize_t n = writev(w->fd, iov, 2);
     if (n != (ssize_t)(HDR + clen))
@@ -403,6 +428,23 @@ int elig_audit_writer_close(struct elig_audit_writer *w)
 
 /* ---- reading -------------------------------------------------------------- */
 
+/* Authenticate and decrypt one block (header at blk, clen bytes after it) into plain. */
+static bool block_open(const struct elig_audit *a, const uint8_t *blk, uint32_t clen,
+                       uint8_t *plain, unsigned long long *plen)
+{
+    if (memcmp(blk, MAGIC_GCM, 8) == 0) {
+        if (!a->gcm) /* written with AES instructions, read on a machine without */
+            return crypto_aead_aes256gcm_is_available() &&
+                   crypto_aead_aes256gcm_decrypt(plain, plen, NULL, blk + HDR, clen, blk, AD_LEN,
+                                                 blk + AD_LEN, a->key) == 0;
+        return crypto_aead_aes256gcm_decrypt_afternm(plain, plen, NULL, blk + HDR, clen, blk,
+                                                     AD_LEN, blk + AD_LEN, a->aes) == 0;
+    }
+    return memcmp(blk, MAGIC, 8) == 0 &&
+           crypto_aead_xchacha20poly1305_ietf_decrypt(plain, plen, NULL, blk + HDR, clen, blk,
+                                                      AD_LEN, blk + AD_LEN, a->key) == 0;
+}
+
 int elig_audit_read(struct elig_audit *a, uint64_t reference, const char facility[10],
                     struct elig_audit_entry *out)
 {
@@ -426,9 +468,7 @@ int elig_audit_read(struct elig_audit *a, uint64_t reference, const char facilit
     if (rc == 0 && pread(fd, blk, HDR + b.clen, (off_t)b.offset) != (ssize_t)(HDR + b.clen))
         rc = -EIO;
     unsigned long long plen = 0;
-    if (rc == 0 && (memcmp(blk, MAGIC, 8) != 0 || crypto_aead_xchacha20poly1305_ietf_decrypt(
-                                                      plain, &plen, NULL, blk + HDR, b.clen, blk,
-                                                      AD_LEN, blk + AD_LEN, a->key) != 0)) {
+    if (rc == 0 && !block_open(a, blk, b.clen, plain, &plen)) {
         elig_slog(ELIG_SLOG_ERROR, "audit: %s: block at %llu fails authentication", path,
                   (unsigned long long)b.offset);
         rc = -ELIG_EAUDIT;

@@ -118,6 +118,7 @@ struct conn {
     uint8_t auth;    /* AUTH_NONE, AUTH_CHALLENGED, AUTH_OK */
     bool admin_tcp;  /* accepted on the admin TCP port: must authenticate with the admin key */
     int fac_slot;    /* allowance slot of the authenticated facility, or -1 */
+    uint32_t credit; /* checks already taken from the facility's allowance */
     char fac[ELIG_PROTO_FACILITY_LEN + 1];     /* the facility it named (HELLO) */
     uint8_t challenge[ELIG_FAC_CHALLENGE_LEN]; /* HELLO's, until AUTH */
     struct elig_pbuf in; /* received, not yet parsed: in.data[in_off..in.len) */
@@ -493,6 +494,7 @@ static void conn_open(struct loop *l, int fd, bool admin_tcp)
     c->wire = wire;
     c->fd = fd;
     c->fac_slot = -1;
+    c->credit = 0;
     c->admin_tcp = admin_tcp;
     c->active_ms = l->now_ms;
     int one = 1;
@@ -647,6 +649,32 @@ static unsigned checks_in(const struct elig_proto_header *h, const uint8_t *body
 }
 
 #define ADMIN_CODE "0000000000" /* the name an admin TCP connection gives in HELLO */
+#define CREDIT     16 /* checks a connection takes from its facility's allowance at once */
+
+/*
+ * Spend n checks of c's facility allowance. A connection takes CREDIT at a
+ * time (one atomic on the facility's shared state per CREDIT checks rather
+ * than per frame: workers serving one facility do not fight over its cache
+ * line), or just what it needs when CREDIT is not to be had. Credit is
+ * paid for in advance, so the facility's rate is never exceeded; what a
+ * connection leaves unspent at its close is lost to the facility.
+ */
+static bool spend(struct loop *l, struct conn *c, unsigned n)
+{
+    struct elig_access *acc = l->srv->p.access;
+    uint64_t now = (uint64_t)l->now_ms * 1000000;
+    if (c->credit < n) {
+        unsigned want = n - c->credit;
+        if (want < CREDIT && elig_access_take(acc, c->fac_slot, CREDIT, now))
+            c->credit += CREDIT;
+        else if (elig_access_take(acc, c->fac_slot, want, now))
+            c->credit += want;
+        else
+            return false;
+    }
+    c->credit -= n;
+    return true;
+}
 
 /* HELLO: name the facility, get a fresh challenge. */
 static void hello(struct loop *l, struct conn *c, const struct elig_proto_header *h,
@@ -853,8 +881,7 @@ static int gate(struct loop *l, struct conn *c, const struct elig_proto_header *
         c->no_parse = true;
         return 1;
     }
-    if (check &&
-        !elig_access_take(l->srv->p.access, c->fac_slot, n, (uint64_t)l->now_ms * 1000000)) {
+    if (check && !spend(l, c, n)) {
         elig_round_add_status(l->round, h, ELIG_PS_RATE_LIMITED, &c->out);
         stat_add(&l->st.rate_limited, 1);
         return 1;
