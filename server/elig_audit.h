@@ -16,7 +16,8 @@
  * number, time, facility, opcode, validity, the answer's encoded bytes) and
  * writes them as blocks: a clear header (the block's reference range and
  * size, nothing about persons) and the records encrypted and authenticated
- * together (XChaCha20-Poly1305, libsodium) under the audit key, a random
+ * together (AES-256-GCM where the CPU has AES instructions, XChaCha20-
+ * Poly1305 elsewhere; libsodium) under the audit key, a random
  * key kept in DIR/audit.key (mode 0600). Encrypting whole blocks keeps the
  * cost per check to a copy and about a byte's worth of cipher per byte.
  * Files are per month (local time) and per writer: DIR/YYYYMM-wNNN.audit.
