@@ -32,10 +32,13 @@ static void dir_make(char *dir)
     strcat(dir, "/audit");
 }
 
+/* Remove the audit directory and the temporary directory it was made in. */
 static void rm_tree(const char *dir)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    char parent[300], cmd[700];
+    snprintf(parent, sizeof parent, "%s", dir);
+    *strrchr(parent, '/') = '\0';
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", parent);
     assert_int_equal(system(cmd), 0);
 }
 
