@@ -89,7 +89,9 @@ struct elig_audit {
 struct elig_audit_writer {
     struct elig_audit *a;
     unsigned id;
-    int month;
+    int month;        /* of the file open for writing */
+    int64_t month_at; /* the second rec_month was computed for (localtime_r is not free) */
+    int rec_month;
     int fd;
     uint8_t *buf, *cipher;
     size_t len;
@@ -381,7 +383,11 @@ int elig_audit_record(struct elig_audit_writer *w, uint64_t reference, int64_t n
                       const char facility[10], uint8_t opcode, uint8_t validity,
                       const uint8_t *answer, size_t len)
 {
-    int month = month_of(now), rc = 0;
+    if (now != w->month_at || w->rec_month == 0) { /* once a second, not once a check */
+        w->rec_month = month_of(now);
+        w->month_at = now;
+    }
+    int month = w->rec_month, rc = 0;
     if (len > ELIG_AUDIT_ANSWER_MAX)
         len = 0; /* cannot happen for answers of eligd: keep the record, not its body */
     if (w->count && (w->month != month || w->len + REC_HEAD + len > BLOCK_MAX))

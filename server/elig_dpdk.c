@@ -58,8 +58,7 @@
 #include "elig_round.h"
 #include "elig_slog.h"
 
-#define BURST      32
-#define TX_RETRIES 64 /* bounded retries of a partly refused TX burst */
+#define BURST 32
 
 /* One lcore's counters (the struct elig_dpdk_stats fields, as relaxed atomics). */
 struct lcore_stats {
@@ -181,17 +180,9 @@ static int lcore_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t le
 
 static void tx_flush(struct lcore *lc)
 {
-    struct elig_dpdk *d = lc->d;
-    unsigned sent = 0;
-    for (int tries = 0; sent < lc->ntx && tries < TX_RETRIES; tries++)
-        sent +=
-            rte_eth_tx_burst(d->port.port_id, lc->queue, lc->tx + sent, (uint16_t)(lc->ntx - sent));
-    for (unsigned i = 0; i < sent; i++)
-        lc->st.tx_packets++;
-    if (sent < lc->ntx) {
-        lc->st.tx_dropped += lc->ntx - sent;
-        rte_pktmbuf_free_bulk(lc->tx + sent, lc->ntx - sent);
-    }
+    unsigned sent = elig_dport_tx(lc->d->port.port_id, lc->queue, lc->tx, lc->ntx);
+    lc->st.tx_packets += sent;
+    lc->st.tx_dropped += lc->ntx - sent;
     lc->ntx = 0;
 }
 

@@ -29,8 +29,7 @@
 #include "elig_dport.h"
 #include "elig_slog.h"
 
-#define BURST      32
-#define TX_RETRIES 64
+#define BURST 32
 
 struct txq {
     struct rte_mbuf *m[BURST];
@@ -67,13 +66,7 @@ static int parse_addr(const char *s, struct elig_udp_addr *a)
 static unsigned flush_queue(struct elig_dpeer *d, unsigned q)
 {
     struct txq *t = &d->tx[q];
-    unsigned sent = 0;
-    for (int tries = 0; sent < t->n && tries < TX_RETRIES; tries++)
-        sent +=
-            rte_eth_tx_burst(d->port.port_id, (uint16_t)q, t->m + sent, (uint16_t)(t->n - sent));
-    unsigned dropped = t->n - sent;
-    if (dropped)
-        rte_pktmbuf_free_bulk(t->m + sent, dropped);
+    unsigned dropped = t->n - elig_dport_tx(d->port.port_id, (uint16_t)q, t->m, t->n);
     t->n = 0;
     return dropped;
 }

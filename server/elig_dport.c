@@ -29,6 +29,7 @@
 #define TX_DESC    1024
 #define POOL_CACHE 256
 #define MAX_ARGS   64
+#define TX_RETRIES 64 /* bounded retries of a partly refused TX burst */
 
 int elig_dport_eal_init(struct elig_dport_eal *e, const char *prog, const char *eal_args)
 {
@@ -135,6 +136,16 @@ fail:
     rte_mempool_free(p->pool);
     p->pool = NULL;
     return rc < 0 ? rc : -EINVAL;
+}
+
+unsigned elig_dport_tx(uint16_t port_id, uint16_t q, struct rte_mbuf **m, unsigned n)
+{
+    unsigned sent = 0;
+    for (int tries = 0; sent < n && tries < TX_RETRIES; tries++)
+        sent += rte_eth_tx_burst(port_id, q, m + sent, (uint16_t)(n - sent));
+    if (sent < n)
+        rte_pktmbuf_free_bulk(m + sent, n - sent);
+    return sent;
 }
 
 void elig_dport_stop(struct elig_dport *p)

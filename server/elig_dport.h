@@ -48,6 +48,14 @@ struct elig_dport {
  */
 int elig_dport_start(struct elig_dport *p, uint16_t port_id, unsigned queues, unsigned mtu,
                      const char *pool_name);
+struct rte_mbuf;
+
+/**
+ * Send n mbufs on queue q, retrying a partly refused burst a bounded number
+ * of times; what the port still refuses is freed. @return mbufs sent.
+ */
+unsigned elig_dport_tx(uint16_t port_id, uint16_t q, struct rte_mbuf **m, unsigned n);
+
 /** Stop and close the port, free its pool. */
 void elig_dport_stop(struct elig_dport *p);
 

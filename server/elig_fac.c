@@ -220,6 +220,41 @@ int elig_fac_key_parse(const char *hex, uint8_t key[ELIG_FAC_KEY_LEN])
     return 0;
 }
 
+void elig_fac_key_hex(const uint8_t key[ELIG_FAC_KEY_LEN], char out[2 * ELIG_FAC_KEY_LEN + 2])
+{
+    sodium_bin2hex(out, 2 * ELIG_FAC_KEY_LEN + 1, key, ELIG_FAC_KEY_LEN);
+    out[2 * ELIG_FAC_KEY_LEN] = '\n';
+    out[2 * ELIG_FAC_KEY_LEN + 1] = '\0';
+}
+
+int elig_fac_key_read(const char *path, uint8_t key[ELIG_FAC_KEY_LEN])
+{
+    char buf[2 * ELIG_FAC_KEY_LEN + 16] = "";
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    int rc = ok ? elig_fac_key_parse(buf, key) : -EINVAL;
+    sodium_memzero(buf, sizeof buf);
+    return rc;
+}
+
+int elig_fac_key_write(const char *path, const uint8_t key[ELIG_FAC_KEY_LEN])
+{
+    char hex[2 * ELIG_FAC_KEY_LEN + 2];
+    elig_fac_key_hex(key, hex);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int rc = fd < 0 ? -errno : elig_io_write_all(fd, hex, strlen(hex));
+    if (rc == 0 && fsync(fd))
+        rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    sodium_memzero(hex, sizeof hex);
+    return rc;
+}
+
 /* Parse one facility line (NUL-terminated, without its newline). */
 static int parse_line(char *line, struct elig_fac *f)
 {

@@ -118,6 +118,21 @@ bool elig_fac_verify(const struct elig_fac *f, const uint8_t challenge[ELIG_FAC_
 /** Parse 64 hex digits into a key. @return 0; -EINVAL. */
 int elig_fac_key_parse(const char *hex, uint8_t key[ELIG_FAC_KEY_LEN]);
 
+/** A key as 64 lowercase hex digits and a newline, NUL-terminated (66 bytes). */
+void elig_fac_key_hex(const uint8_t key[ELIG_FAC_KEY_LEN], char out[2 * ELIG_FAC_KEY_LEN + 2]);
+
+/**
+ * Read a key file (64 hex digits, a newline allowed).
+ * @return 0; -EINVAL (not a key); -errno of fopen (-ENOENT: no file).
+ */
+int elig_fac_key_read(const char *path, uint8_t key[ELIG_FAC_KEY_LEN]);
+
+/**
+ * Write a key file: a new file (never an existing one), mode 0600, synced.
+ * @return 0; -EEXIST; -errno of open/write/fsync.
+ */
+int elig_fac_key_write(const char *path, const uint8_t key[ELIG_FAC_KEY_LEN]);
+
 /** Initialise libsodium (idempotent, thread-safe). @return 0; -EIO. */
 int elig_fac_init(void);
 

@@ -33,7 +33,6 @@
 #include "elig_feed.h"
 #include "elig_codec.h"
 #include "elig_index.h"
-#include "elig_io.h"
 #include "elig_key.h"
 #include "elig_le.h"
 #include "elig_rules.h"
@@ -510,22 +509,11 @@ static int client_failed(const char *what, int rc, uint8_t status)
 /* Read a facility key file: 64 hex digits (and a newline). */
 static int read_key(const char *path, uint8_t key[ELIG_FAC_KEY_LEN])
 {
-    char buf[80] = "";
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "eligctl: %s: %s\n", path, strerror(errno));
-        return EXIT_USAGE;
-    }
-    bool ok = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    int rc = ok ? elig_fac_key_parse(buf, key) : -EINVAL;
-    memset(buf, 0, sizeof buf);
-    if (rc) {
-        fprintf(stderr, "eligctl: %s: not a facility key (64 hex digits)\n", path);
-        return EXIT_USAGE;
-    }
-    return 0;
+    int rc = elig_fac_key_read(path, key);
+    if (rc)
+        fprintf(stderr, "eligctl: %s: %s\n", path,
+                rc == -EINVAL ? "not a facility key (64 hex digits)" : elig_strerror(rc));
+    return rc ? EXIT_USAGE : 0;
 }
 
 /* HELLO/AUTH as facility with the key in key_file (nothing without a key file). */
@@ -747,27 +735,20 @@ static int fac_parse(int argc, char **argv, struct fac_args *a)
 /* Hand a new key over once: to a new file of mode 0600, or on stdout. */
 static int fac_key_out(const struct fac_args *a, const uint8_t key[ELIG_FAC_KEY_LEN])
 {
-    char hex[2 * ELIG_FAC_KEY_LEN + 2];
-    for (int i = 0; i < ELIG_FAC_KEY_LEN; i++)
-        snprintf(hex + 2 * i, 3, "%02x", key[i]);
-    strcat(hex, "\n");
     int rc = 0;
     if (a->key_out) {
-        int fd = open(a->key_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || elig_io_write_all(fd, hex, strlen(hex)) || fsync(fd)) {
-            fprintf(stderr, "eligctl: %s: %s\n", a->key_out, strerror(errno));
-            rc = EXIT_USAGE;
-        }
-        if (fd >= 0)
-            close(fd);
-        if (rc == 0)
+        if ((rc = elig_fac_key_write(a->key_out, key)))
+            fprintf(stderr, "eligctl: %s: %s\n", a->key_out, elig_strerror(rc));
+        else
             printf("facility %s: key written to %s (mode 0600)\n", a->code, a->key_out);
     } else {
+        char hex[2 * ELIG_FAC_KEY_LEN + 2];
+        elig_fac_key_hex(key, hex);
         printf("facility %s: its key (shown this once; give it to the facility):\n%s", a->code,
                hex);
+        memset(hex, 0, sizeof hex);
     }
-    memset(hex, 0, sizeof hex);
-    return rc;
+    return rc ? EXIT_USAGE : 0;
 }
 
 /* Tell a running eligd to read the registry again. */

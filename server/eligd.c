@@ -28,7 +28,6 @@
 #include "elig_error.h"
 #include "elig_fac.h"
 #include "elig_index.h"
-#include "elig_io.h"
 #include "elig_proto.h"
 #include "elig_slog.h"
 #include "elig_srv.h"
@@ -366,14 +365,13 @@ static int open_data(struct options *o, struct elig_db **db, struct elig_index *
  * The UDP datapath on a DPDK port, when asked for: NULL without it.
  * Appends " dpdk_mac=.. dpdk_mtu=.." to ready (the line on stdout).
  */
-static int start_dpdk(const struct options *o, struct elig_srv *srv, struct elig_db *db,
-                      struct elig_index *ix, void **out, char *ready, size_t cap)
+static int start_dpdk(const struct options *o, struct elig_db *db, struct elig_index *ix,
+                      void **out, char *ready, size_t cap)
 {
     *out = NULL;
     if (!o->dpdk_addr)
         return 0;
 #if ELIG_HAVE_DPDK
-    (void)srv;
     struct elig_dpdk_params p = {
         .eal_args = o->dpdk_eal,
         .addr = o->dpdk_addr,
@@ -400,7 +398,7 @@ static int start_dpdk(const struct options *o, struct elig_srv *srv, struct elig
     *out = d;
     return 0;
 #else
-    (void)srv, (void)db, (void)ix, (void)ready, (void)cap;
+    (void)db, (void)ix, (void)ready, (void)cap;
     return -ENOTSUP;
 #endif
 }
@@ -464,31 +462,12 @@ static int admin_key(struct options *o)
         snprintf(o->admin_key_path, sizeof o->admin_key_path, "%s/admin.key", o->db.data_dir);
         path = o->admin_key_path;
     }
-    char hex[2 * ELIG_FAC_KEY_LEN + 2] = "";
     int rc = elig_fac_init();
-    FILE *f = rc ? NULL : fopen(path, "r");
-    if (f) {
-        bool ok = fgets(hex, sizeof hex, f) != NULL;
-        fclose(f);
-        hex[strcspn(hex, "\n")] = '\0';
-        rc = ok ? elig_fac_key_parse(hex, o->admin_key) : -EINVAL;
-    } else if (rc == 0 && errno == ENOENT) { /* first use: a new random key */
-        elig_fac_challenge(o->admin_key);
-        for (int i = 0; i < ELIG_FAC_KEY_LEN; i++)
-            snprintf(hex + 2 * i, 3, "%02x", o->admin_key[i]);
-        strcat(hex, "\n");
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        rc = fd < 0 ? -errno : elig_io_write_all(fd, hex, strlen(hex));
-        if (rc == 0 && fsync(fd))
-            rc = -errno;
-        if (fd >= 0)
-            close(fd);
-        if (rc == 0)
+    if (rc == 0 && (rc = elig_fac_key_read(path, o->admin_key)) == -ENOENT) {
+        elig_fac_challenge(o->admin_key); /* first use: a new random key */
+        if ((rc = elig_fac_key_write(path, o->admin_key)) == 0)
             elig_slog(ELIG_SLOG_INFO, "admin key made: %s (mode 0600)", path);
-    } else if (rc == 0) {
-        rc = -errno;
     }
-    memset(hex, 0, sizeof hex);
     if (rc) {
         elig_slog(ELIG_SLOG_ERROR, "admin key %s: %s", path,
                   rc == -EINVAL ? "not 64 hex digits" : elig_strerror(rc));
@@ -582,7 +561,7 @@ int main(int argc, char **argv)
     snprintf(ready, sizeof ready, "eligd: ready port=%u admin_port=%u", elig_srv_port(srv),
              elig_srv_admin_port(srv));
     void *dpdk;
-    if ((rc = start_dpdk(&o, srv, db, ix, &dpdk, ready, sizeof ready))) {
+    if ((rc = start_dpdk(&o, db, ix, &dpdk, ready, sizeof ready))) {
         elig_srv_stop(srv);
         elig_srv_wait(srv);
         elig_access_close(acc);

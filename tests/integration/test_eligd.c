@@ -509,13 +509,16 @@ static void test_auth(void **state)
     server_finish(&s);
 }
 
+/* One counter wanted from a STATS answer. */
+struct stat_want {
+    const char *name;
+    uint64_t value;
+    bool found;
+};
+
 static void find_stat(void *ctx, const char *name, uint64_t value)
 {
-    struct {
-        const char *name;
-        uint64_t value;
-        bool found;
-    } *w = ctx;
+    struct stat_want *w = ctx;
     if (strcmp(name, w->name) == 0) {
         w->value = value;
         w->found = true;
@@ -524,11 +527,7 @@ static void find_stat(void *ctx, const char *name, uint64_t value)
 
 static uint64_t stat_value(struct elig_client *c, const char *name)
 {
-    struct {
-        const char *name;
-        uint64_t value;
-        bool found;
-    } w = { name, 0, false };
+    struct stat_want w = { name, 0, false };
     uint8_t status = 0;
     assert_int_equal(elig_client_stats(c, ELIG_OP_STATS, find_stat, &w, &status), 0);
     if (!w.found)
