@@ -40,6 +40,18 @@ int wait_readable(int fd, int timeout_ms)
     return poll(&p, 1, timeout_ms);
 }
 
+/* Copy eligd's log to stderr: the test's directory is removed at teardown. */
+static void dump_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    char line[1024];
+    for (int n = 0; n < 200 && fgets(line, sizeof line, f); n++)
+        fprintf(stderr, "eligd.log: %s", line);
+    fclose(f);
+}
+
 /* Run eligd on the store of s (made by server_start) with extra options. */
 void server_exec(struct server *s, const char *const *extra)
 {
@@ -72,8 +84,10 @@ void server_exec(struct server *s, const char *const *extra)
     while (!strchr(line, '\n')) {
         assert_int_equal(wait_readable(out[0], TIMEOUT_MS), 1);
         ssize_t r = read(out[0], line + len, sizeof line - 1 - len);
-        if (r <= 0)
-            fail_msg("eligd exited before it was ready (see %s)", s->log);
+        if (r <= 0) {
+            dump_log(s->log);
+            fail_msg("eligd exited before it was ready");
+        }
         len += (size_t)r;
         line[len] = '\0';
     }
