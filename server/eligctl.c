@@ -762,13 +762,21 @@ static int fac_reload(const struct fac_args *a)
         return 0;
     }
     struct elig_client *c;
-    if (strchr(a->admin, '/') && access(a->admin, F_OK) != 0) {
-        printf("eligd is not running on %s: it reads the registry when it starts\n", a->admin);
-        return 0;
-    }
-    int rc = client_open(a->admin, &c, true);
-    if (rc)
+    int rc = 0;
+    if (strchr(a->admin, '/')) {
+        /* no socket, or one a killed eligd left behind: the registry is read at start */
+        rc = elig_client_connect(a->admin, CLIENT_TIMEOUT_MS, &c);
+        if (rc == -ENOENT || rc == -ECONNREFUSED) {
+            printf("eligd is not running on %s: it reads the registry when it starts\n", a->admin);
+            return 0;
+        }
+        if (rc) {
+            fprintf(stderr, "eligctl: %s: %s\n", a->admin, elig_strerror(rc));
+            return EXIT_USAGE;
+        }
+    } else if ((rc = client_open(a->admin, &c, true))) {
         return rc;
+    }
     struct elig_proto_header h;
     const uint8_t *body;
     rc = elig_client_call(c, ELIG_OP_ADMIN_RELOAD, NULL, 0, &h, &body);

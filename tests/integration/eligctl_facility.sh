@@ -83,14 +83,19 @@ check "admin TCP with the key" '^index_records ' -- \
 check "admin TCP with another key" 'admin key was refused' -- \
     env ELIGCTL_ADMIN_KEY="$dir/clinic2.key" "$eligctl" server-stats --admin 127.0.0.1:$aport
 
+# ---- a killed eligd leaves its admin socket behind
+kill -KILL "$pid"
+wait "$pid" || true
+pid=
+check "the socket is left behind" '^socket$' -- stat -c %F "$data/eligd.sock"
+check "a change then waits for the next start" 'eligd is not running' -- \
+    "$eligctl" facility add 1310000007 --type clinic --data "$data" --key-out "$dir/clinic7.key"
+
 # ---- damage
 cp "$data/facilities" "$dir/facilities.good"
 printf 'X' | dd of="$data/facilities" bs=1 seek=40 conv=notrunc status=none
 check "a damaged registry is named" 'facilities: facility registry is damaged' -- \
     "$eligctl" facility list --data "$data"
-kill -TERM "$pid"
-wait "$pid"
-pid=
 check "eligd refuses to start on it, naming it" 'facility registry .*facilities: facility registry is damaged' -- \
     sh -c "'$eligd' --data '$data' --segment '$dir/index.seg' --listen 127.0.0.1:0 2>&1; true"
 for k in clinic clinic2 pharm dental; do

@@ -5,7 +5,8 @@
  * Records read back by reference only by their facility; nothing personal
  * in the files in clear; a reopened log finds its blocks again and cuts a
  * torn tail; a flipped byte in a block fails its authentication; the key
- * file is checked; months are pruned at the end of the following month.
+ * file is checked; months are pruned at the end of the following month; a
+ * block made by hand from the format's description reads back.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,8 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "elig_audit.h"
 #include "elig_error.h"
+#include "elig_le.h"
 #include "test_support.h"
 
 /* 2025-02-10 12:00, 2025-03-31 23:00 and 2025-04-01 01:00, Japan time (main sets TZ) */
@@ -186,6 +190,74 @@ static void test_damage(void **state)
     rm_tree(dir);
 }
 
+/*
+ * A block written as the file format says, by hand: the XChaCha20-Poly1305
+ * kind ("ELAUDIT1") that hosts without AES instructions write, read back
+ * here whatever this CPU has.
+ */
+static void test_format_xchacha(void **state)
+{
+    (void)state;
+    char dir[300], path[700];
+    dir_make(dir);
+    struct elig_audit *a;
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0); /* makes the key */
+    elig_audit_close(a);
+    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+    snprintf(path, sizeof path, "%s/audit.key", dir);
+    FILE *f = fopen(path, "rb");
+    assert_int_equal(fread(key, 1, sizeof key, f), sizeof key);
+    fclose(f);
+
+    const char answer[] = "an answer";
+    uint8_t rec[30 + sizeof answer - 1], blk[56 + sizeof rec + 16];
+    elig_le64(rec, 4242);                    /* reference */
+    elig_le64(rec + 8, (uint64_t)(FEB + 7)); /* time */
+    memcpy(rec + 16, "1310000001", 10);
+    rec[26] = 0x03; /* opcode */
+    rec[27] = 2;    /* validity */
+    elig_le16(rec + 28, sizeof answer - 1);
+    memcpy(rec + 30, answer, sizeof answer - 1);
+    memcpy(blk, "ELAUDIT1", 8);
+    elig_le32(blk + 8, sizeof rec + 16);
+    elig_le32(blk + 12, 1);
+    elig_le64(blk + 16, 4242);
+    elig_le64(blk + 24, 4242);
+    randombytes_buf(blk + 32, 24);
+    unsigned long long clen;
+    assert_int_equal(crypto_aead_xchacha20poly1305_ietf_encrypt(blk + 56, &clen, rec, sizeof rec,
+                                                                blk, 32, NULL, blk + 32, key),
+                     0);
+    assert_int_equal(clen, sizeof rec + 16);
+    snprintf(path, sizeof path, "%s/202502-w007.audit", dir);
+    f = fopen(path, "wb");
+    assert_int_equal(fwrite(blk, 1, sizeof blk, f), sizeof blk);
+    fclose(f);
+
+    struct elig_audit_entry *e = malloc(sizeof(*e));
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    assert_int_equal(elig_audit_read(a, 4242, "1310000001", e), 0);
+    assert_int_equal(e->time, FEB + 7);
+    assert_int_equal(e->opcode, 0x03);
+    assert_int_equal(e->validity, 2);
+    assert_int_equal(e->len, sizeof answer - 1);
+    assert_memory_equal(e->answer, answer, sizeof answer - 1);
+    assert_int_equal(elig_audit_read(a, 4242, "1340000001", e), -ENOENT);
+    elig_audit_close(a);
+
+    /* the header is authenticated too: another reference range fails the block */
+    f = fopen(path, "r+b");
+    fseek(f, 24, SEEK_SET);
+    fputc(0x93, f); /* last reference 4243 */
+    fclose(f);
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    assert_int_equal(elig_audit_read(a, 4242, "1310000001", e), -ELIG_EAUDIT);
+    elig_audit_close(a);
+    sodium_memzero(key, sizeof key);
+    free(e);
+    rm_tree(dir);
+}
+
 /* Kept until the end of the following month: February is readable all of March, not in April. */
 static void test_retention(void **state)
 {
@@ -221,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_read_back),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_format_xchacha),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
