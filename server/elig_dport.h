@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+struct rte_mbuf;
+
 /**
  * @file
  * What both ends of the UDP datapath do to a DPDK port (internal to the
@@ -48,7 +50,6 @@ struct elig_dport {
  */
 int elig_dport_start(struct elig_dport *p, uint16_t port_id, unsigned queues, unsigned mtu,
                      const char *pool_name);
-struct rte_mbuf;
 
 /**
  * Send n mbufs on queue q, retrying a partly refused burst a bounded number

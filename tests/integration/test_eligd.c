@@ -1091,7 +1091,7 @@ static void test_crash_kill_during_appends(void **state)
      * restart as the operator would, cutting it, with the same capacity, since
      * a cold start replays every event.
      */
-    const char *const again[] = { "--capacity", "100000", "--truncate-tail", NULL };
+    const char *const again[] = { extra[0], extra[1], "--truncate-tail", NULL };
     server_exec(&s, again);
     struct elig_client *c = connect_fac(&s);
     struct elig_proto_answer *a = malloc(sizeof(*a));
