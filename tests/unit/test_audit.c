@@ -6,7 +6,8 @@
  * in the files in clear; a reopened log finds its blocks again and cuts a
  * torn tail; a flipped byte in a block fails its authentication; the key
  * file is checked; months are pruned at the end of the following month; a
- * block made by hand from the format's description reads back.
+ * block made by hand from the format's description (sealed by libsodium)
+ * reads back, and what the writer writes opens with libsodium.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +47,14 @@ static void rm_tree(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A fresh audit directory, its log opened in February and writer id. */
+static void open_fresh(char *dir, unsigned id, struct elig_audit **a, struct elig_audit_writer **w)
+{
+    dir_make(dir);
+    assert_int_equal(elig_audit_open(dir, FEB, a), 0);
+    assert_int_equal(elig_audit_writer_open(*a, id, w), 0);
+}
+
 static void put(struct elig_audit_writer *w, uint64_t ref, int64_t t, const char *fac)
 {
     char answer[64];
@@ -80,11 +89,9 @@ static void test_read_back(void **state)
 {
     (void)state;
     char dir[300];
-    dir_make(dir);
     struct elig_audit *a;
-    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
     struct elig_audit_writer *w;
-    assert_int_equal(elig_audit_writer_open(a, 3, &w), 0);
+    open_fresh(dir, 3, &a, &w);
     for (uint64_t r = 1000; r < 3000; r++)
         put(w, r, FEB + (int64_t)r, r % 2 ? "1310000001" : "1340000001");
     struct elig_audit_entry *e = malloc(sizeof(*e));
@@ -140,11 +147,9 @@ static void test_damage(void **state)
 {
     (void)state;
     char dir[300], path[700];
-    dir_make(dir);
     struct elig_audit *a;
     struct elig_audit_writer *w;
-    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
-    assert_int_equal(elig_audit_writer_open(a, 0, &w), 0);
+    open_fresh(dir, 0, &a, &w);
     put(w, 10, FEB, "1310000001");
     assert_int_equal(elig_audit_flush(w), 0);
     put(w, 20, FEB, "1310000001");
@@ -190,24 +195,47 @@ static void test_damage(void **state)
     rm_tree(dir);
 }
 
-/*
- * A block written as the file format says, by hand: the XChaCha20-Poly1305
- * kind ("ELAUDIT1") that hosts without AES instructions write, read back
- * here whatever this CPU has.
- */
-static void test_format_xchacha(void **state)
+static void key_read(const char *dir, uint8_t key[32])
 {
-    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/audit.key", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(key, 1, 32, f), 32);
+    fclose(f);
+}
+
+/* Seal rec into blk (header already there) with libsodium, by the magic's cipher. */
+static void seal(uint8_t *blk, const uint8_t *rec, size_t len, const uint8_t key[32])
+{
+    unsigned long long clen;
+    if (memcmp(blk, "ELAUDIT2", 8) == 0) /* 12-byte nonce: the first of the field's 24 */
+        assert_int_equal(
+            crypto_aead_aes256gcm_encrypt(blk + 56, &clen, rec, len, blk, 32, NULL, blk + 32, key),
+            0);
+    else
+        assert_int_equal(crypto_aead_xchacha20poly1305_ietf_encrypt(blk + 56, &clen, rec, len, blk,
+                                                                    32, NULL, blk + 32, key),
+                         0);
+    assert_int_equal(clen, len + 16);
+}
+
+/*
+ * A block written as the file format says, by hand, sealed by libsodium
+ * (an implementation other than the writer's for AES-256-GCM): read back,
+ * and failed when its authenticated header is changed. ELAUDIT1 is what
+ * hosts without AES instructions write; ELAUDIT2 can be made here only on
+ * a CPU that has them (libsodium needs them), and is skipped otherwise.
+ */
+static void format_by_hand(const char *magic)
+{
     char dir[300], path[700];
     dir_make(dir);
     struct elig_audit *a;
     assert_int_equal(elig_audit_open(dir, FEB, &a), 0); /* makes the key */
     elig_audit_close(a);
-    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-    snprintf(path, sizeof path, "%s/audit.key", dir);
-    FILE *f = fopen(path, "rb");
-    assert_int_equal(fread(key, 1, sizeof key, f), sizeof key);
-    fclose(f);
+    uint8_t key[32];
+    key_read(dir, key);
 
     const char answer[] = "an answer";
     uint8_t rec[30 + sizeof answer - 1], blk[56 + sizeof rec + 16];
@@ -218,19 +246,15 @@ static void test_format_xchacha(void **state)
     rec[27] = 2;    /* validity */
     elig_le16(rec + 28, sizeof answer - 1);
     memcpy(rec + 30, answer, sizeof answer - 1);
-    memcpy(blk, "ELAUDIT1", 8);
+    memcpy(blk, magic, 8);
     elig_le32(blk + 8, sizeof rec + 16);
     elig_le32(blk + 12, 1);
     elig_le64(blk + 16, 4242);
     elig_le64(blk + 24, 4242);
     randombytes_buf(blk + 32, 24);
-    unsigned long long clen;
-    assert_int_equal(crypto_aead_xchacha20poly1305_ietf_encrypt(blk + 56, &clen, rec, sizeof rec,
-                                                                blk, 32, NULL, blk + 32, key),
-                     0);
-    assert_int_equal(clen, sizeof rec + 16);
+    seal(blk, rec, sizeof rec, key);
     snprintf(path, sizeof path, "%s/202502-w007.audit", dir);
-    f = fopen(path, "wb");
+    FILE *f = fopen(path, "wb");
     assert_int_equal(fwrite(blk, 1, sizeof blk, f), sizeof blk);
     fclose(f);
 
@@ -258,16 +282,81 @@ static void test_format_xchacha(void **state)
     rm_tree(dir);
 }
 
+static void test_format_xchacha(void **state)
+{
+    (void)state;
+    format_by_hand("ELAUDIT1");
+}
+
+static void test_format_gcm(void **state)
+{
+    (void)state;
+    if (!crypto_aead_aes256gcm_is_available())
+        skip();
+    format_by_hand("ELAUDIT2");
+}
+
+/*
+ * What the writer writes opens with libsodium as the format says: the
+ * cipher the magic names (AES-256-GCM on this CPU if it has AES
+ * instructions), the header as associated data, the record's fields.
+ */
+static void test_writer_format(void **state)
+{
+    (void)state;
+    char dir[300], path[700];
+    struct elig_audit *a;
+    struct elig_audit_writer *w;
+    open_fresh(dir, 2, &a, &w);
+    put(w, 31337, FEB + 9, "1340000001");
+    assert_int_equal(elig_audit_writer_close(w), 0);
+    elig_audit_close(a);
+    uint8_t key[32], blk[512], rec[512];
+    key_read(dir, key);
+    FILE *f = fopen(only_file(dir, path, sizeof path), "rb");
+    size_t n = fread(blk, 1, sizeof blk, f);
+    fclose(f);
+    assert_true(n > 56 + 16);
+    uint32_t clen = elig_rd32(blk + 8);
+    assert_int_equal(n, 56 + clen);
+    assert_int_equal(elig_rd32(blk + 12), 1);
+    assert_int_equal(elig_rd64(blk + 16), 31337);
+    assert_int_equal(elig_rd64(blk + 24), 31337);
+    unsigned long long len = 0;
+    if (crypto_aead_aes256gcm_is_available()) {
+        assert_memory_equal(blk, "ELAUDIT2", 8);
+        assert_int_equal(
+            crypto_aead_aes256gcm_decrypt(rec, &len, NULL, blk + 56, clen, blk, 32, blk + 32, key),
+            0);
+    } else {
+        assert_memory_equal(blk, "ELAUDIT1", 8);
+        assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(rec, &len, NULL, blk + 56, clen,
+                                                                    blk, 32, blk + 32, key),
+                         0);
+    }
+    char want[64];
+    int wl = snprintf(want, sizeof want, "%s %llu", secret, 31337ull);
+    assert_int_equal(len, 30 + (unsigned)wl);
+    assert_int_equal(elig_rd64(rec), 31337);
+    assert_int_equal(elig_rd64(rec + 8), FEB + 9);
+    assert_memory_equal(rec + 16, "1340000001", 10);
+    assert_int_equal(rec[26], 0x02);
+    assert_int_equal(rec[27], 1);
+    assert_int_equal(elig_rd16(rec + 28), wl);
+    assert_memory_equal(rec + 30, want, (size_t)wl);
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(rec, sizeof rec);
+    rm_tree(dir);
+}
+
 /* Kept until the end of the following month: February is readable all of March, not in April. */
 static void test_retention(void **state)
 {
     (void)state;
     char dir[300];
-    dir_make(dir);
     struct elig_audit *a;
     struct elig_audit_writer *w;
-    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
-    assert_int_equal(elig_audit_writer_open(a, 1, &w), 0);
+    open_fresh(dir, 1, &a, &w);
     put(w, 77, FEB, "1310000001");
     put(w, 78, MAR_END, "1310000001"); /* a new month: a new file */
     assert_int_equal(elig_audit_writer_close(w), 0);
@@ -289,11 +378,12 @@ static void test_retention(void **state)
 int main(void)
 {
     setenv("TZ", "JST-9", 1); /* POSIX form: no time zone database needed */
+    if (sodium_init() < 0)    /* CPU features for crypto_aead_aes256gcm_is_available() */
+        return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_read_back),
-        cmocka_unit_test(test_damage),
-        cmocka_unit_test(test_retention),
-        cmocka_unit_test(test_format_xchacha),
+        cmocka_unit_test(test_read_back),  cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_retention),  cmocka_unit_test(test_format_xchacha),
+        cmocka_unit_test(test_format_gcm), cmocka_unit_test(test_writer_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
