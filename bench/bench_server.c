@@ -27,8 +27,9 @@
  * With --secure a second eligd serves the same segment as facilities see it
  * in production: every connection authenticates (HELLO/AUTH, one
  * registered facility, allowances set out of the way) and every answered
- * check goes to the encrypted audit log (in --dir); its rows, beside
- * eligd's, are the cost of authentication and audit.
+ * check goes to the encrypted audit log (in --audit-dir, a disk, where a
+ * deployment keeps it); its rows, beside eligd's, are the cost of
+ * authentication and audit.
  *
  * Workloads: a lookup at each depth of --depths (default 1 and 16) on every
  * system, and eligd BATCH of 64 lookups per frame at depth 4 (lookups/s
@@ -799,7 +800,7 @@ static double median_of(const struct result *r, unsigned n, size_t field)
 static void secure_paths(const struct bench_opts *o, char *reg, char *audit, size_t size)
 {
     snprintf(reg, size, "%s/elig-bench-facilities-%ld", o->dir, (long)getpid());
-    snprintf(audit, size, "%s/elig-bench-audit-%ld", o->dir, (long)getpid());
+    snprintf(audit, size, "%s/elig-bench-audit-%ld", o->audit_dir, (long)getpid());
 }
 
 /* The --secure eligd: one facility registered, an audit log, allowances out of the way. */

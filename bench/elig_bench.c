@@ -606,6 +606,8 @@ static void usage(FILE *out)
         "  --peers LIST     server: redis, memcached, redis,memcached or none (default redis)\n"
         "  --secure         server: also eligd as facilities meet it: HELLO/AUTH on every\n"
         "                   connection and every check in the audit log (the cost of both)\n"
+        "  --audit-dir DIR  server: where --secure's audit log goes: a disk, as in a\n"
+        "                   deployment (default /var/tmp)\n"
         "  --peer-records M server: records the peers hold, when N would not fit beside\n"
         "                   eligd (default N; their queries then come from those M)\n"
         "  --frames LIST    dpdk: frames per datagram, comma-separated, 1..16 (default 1,8)\n"
@@ -668,6 +670,7 @@ int main(int argc, char **argv)
         { "peer-records", required_argument, NULL, 'N' },
         { "frames", required_argument, NULL, 'F' },
         { "secure", no_argument, NULL, 'S' },
+        { "audit-dir", required_argument, NULL, 'A' },
         { "in-flight", required_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -687,6 +690,9 @@ int main(int argc, char **argv)
             break;
         case 'g':
             o.segment_dir = optarg;
+            break;
+        case 'A':
+            o.audit_dir = optarg;
             break;
         case 'p':
             if (strcmp(optarg, "auto") == 0)
@@ -792,6 +798,8 @@ int main(int argc, char **argv)
         o.dir = is_log || is_store ? "/var/tmp" : "/dev/shm";
     if (!o.segment_dir)
         o.segment_dir = "/dev/shm";
+    if (!o.audit_dir)
+        o.audit_dir = "/var/tmp";
     if (!o.records)
         o.records = is_log ? 200000 : 1000000;
     if (is_server || is_dpdk) {

@@ -17,16 +17,21 @@
  * writes them as blocks: a clear header (the block's reference range and
  * size, nothing about persons) and the records encrypted and authenticated
  * together (AES-256-GCM where the CPU has AES instructions, XChaCha20-
- * Poly1305 elsewhere; libsodium) under the audit key, a random
- * key kept in DIR/audit.key (mode 0600). Encrypting whole blocks keeps the
- * cost per check to a copy and about a byte's worth of cipher per byte.
- * Files are per month (local time) and per writer: DIR/YYYYMM-wNNN.audit.
+ * Poly1305 elsewhere) under the audit key, a random key kept in
+ * DIR/audit.key (mode 0600). Encrypting whole blocks keeps the cost per
+ * check to a copy and a fraction of a cycle of cipher per byte. Files are
+ * per month (local time) and per writer: DIR/YYYYMM-wNNN.audit.
+ *
+ * A writer writes its blocks through its own io_uring, with direct I/O
+ * where the file system has it: the answering thread seals a block and
+ * goes on while the disk takes it (it waits only when all of its block
+ * buffers are still being written), and syncs are asynchronous too.
  *
  * A read by reference finds the block in an in-memory index of the blocks
  * written (rebuilt from the headers at open), decrypts it, and answers only
- * if the record's facility is the reader's. Records still in a writer's
- * buffer are not readable until it flushes (at least once a second in
- * eligd); elig_audit_flush() makes them readable at once.
+ * if the record's facility is the reader's. A record is readable once its
+ * block is written: eligd starts a write at least ten times a second;
+ * elig_audit_flush() writes and waits.
  *
  * Thread safety: one writer per thread; reads, pruning and opening writers
  * are safe from any thread (the index has a mutex, taken once per block
@@ -51,23 +56,50 @@ int elig_audit_open(const char *dir, int64_t now, struct elig_audit **out);
 /** Close (every writer must be closed first). */
 void elig_audit_close(struct elig_audit *a);
 
-/** A writer for thread id (0..255, one per answering thread). @return 0; -ENOMEM. */
+/**
+ * A writer for thread id (0..255, one per answering thread).
+ * @return 0; -ENOMEM; -errno of io_uring_queue_init (e.g. -EPERM where
+ *         io_uring is disabled).
+ */
 int elig_audit_writer_open(struct elig_audit *a, unsigned id, struct elig_audit_writer **out);
-/** Flush what is buffered and close. @return 0; -errno of the last write. */
+/**
+ * Write what is buffered, wait for every write, fdatasync, close.
+ * @return 0; -errno of a write or the sync (its records are lost).
+ */
 int elig_audit_writer_close(struct elig_audit_writer *w);
 
 /**
- * Record one answered check (buffered; a full buffer is flushed first).
+ * Record one answered check (buffered; a full buffer is sealed and its
+ * write started first, which waits only while all block buffers are being
+ * written).
  * @param answer the answer as encoded on the wire (elig_proto_answer_encode)
- * @return 0; -errno of a flush (the record is kept for the next one).
+ * @return 0; -errno of a write that failed since the last call (its block
+ *         is written again by the next elig_audit_write or flush); -errno
+ *         when no block buffer can be had because writes keep failing (this
+ *         record is not kept).
  */
 int elig_audit_record(struct elig_audit_writer *w, uint64_t reference, int64_t now,
                       const char facility[10], uint8_t opcode, uint8_t validity,
                       const uint8_t *answer, size_t len);
 
-/** Encrypt and write the buffered records as one block; readable after. @return 0; -errno. */
+/**
+ * Seal the buffered records into a block and start writing it, and write
+ * again the blocks whose write failed; does not wait for the disk.
+ * @return 0; -errno of a write or sync that failed since the last call.
+ */
+int elig_audit_write(struct elig_audit_writer *w);
+/**
+ * Like elig_audit_write, then wait until every block of this writer is
+ * written: its records are readable when it returns.
+ * @return 0; -errno of a write that failed (the block is kept and written
+ *         again by the next call).
+ */
 int elig_audit_flush(struct elig_audit_writer *w);
-/** fdatasync the writer's file. @return 0; -errno. */
+/**
+ * Start an fdatasync of the writer's file: after the writes started
+ * before it, and before those started after it; does not wait.
+ * @return 0; -errno of a write or sync that failed since the last call.
+ */
 int elig_audit_sync(struct elig_audit_writer *w);
 
 /** A record read back. */

@@ -349,7 +349,7 @@ static int lcore_main(void *arg)
             lc->today = elig_date_today();
             lc->now_s = (int64_t)time(NULL);
             next_day = now + hz;
-            if (lc->aw && (elig_audit_flush(lc->aw) || elig_audit_sync(lc->aw)))
+            if (lc->aw && (elig_audit_write(lc->aw) || elig_audit_sync(lc->aw)))
                 elig_slog(ELIG_SLOG_ERROR, "dpdk lcore %u: audit log write failed", lc->queue);
         }
         /* a memif peer that leaves unmaps the rings from DPDK's control thread without

@@ -92,14 +92,15 @@ static void test_read_back(void **state)
     struct elig_audit *a;
     struct elig_audit_writer *w;
     open_fresh(dir, 3, &a, &w);
-    for (uint64_t r = 1000; r < 3000; r++)
+    for (uint64_t r = 1000; r < 13000; r++) /* some 900 KB: several blocks */
         put(w, r, FEB + (int64_t)r, r % 2 ? "1310000001" : "1340000001");
     struct elig_audit_entry *e = malloc(sizeof(*e));
-    /* full blocks were written on the way (64 KiB each); the last records wait for a flush */
-    assert_int_equal(elig_audit_read(a, 1001, "1310000001", e), 0);
-    assert_int_equal(elig_audit_read(a, 2999, "1310000001", e), -ENOENT);
-    assert_int_equal(elig_audit_flush(w), 0);
-    assert_int_equal(elig_audit_read(a, 2999, "1310000001", e), 0);
+    /* full blocks were sealed on the way (256 KiB each), the last records not yet */
+    assert_int_equal(elig_audit_read(a, 12999, "1310000001", e), -ENOENT);
+    assert_int_equal(elig_audit_write(w), 0); /* started, not waited for */
+    assert_int_equal(elig_audit_flush(w), 0); /* waited for */
+    assert_int_equal(elig_audit_read(a, 12999, "1310000001", e), 0);
+    assert_int_equal(elig_audit_read(a, 7001, "1310000001", e), 0);
     assert_int_equal(elig_audit_sync(w), 0);
     assert_int_equal(elig_audit_read(a, 1001, "1310000001", e), 0);
     assert_int_equal(e->time, FEB + 1001);
@@ -113,7 +114,7 @@ static void test_read_back(void **state)
     assert_int_equal(elig_audit_read(a, 1001, "1340000001", e), -ENOENT);
     assert_int_equal(elig_audit_read(a, 1002, "1340000001", e), 0);
     assert_int_equal(elig_audit_read(a, 999, "1310000001", e), -ENOENT);
-    assert_int_equal(elig_audit_read(a, 5000, "1310000001", e), -ENOENT);
+    assert_int_equal(elig_audit_read(a, 15001, "1310000001", e), -ENOENT);
     /* the files hold nothing personal in clear */
     assert_false(files_hold(dir, "19800510"));
     assert_false(files_hold(dir, "A1001"));
@@ -121,10 +122,12 @@ static void test_read_back(void **state)
     assert_int_equal(elig_audit_writer_close(w), 0);
     elig_audit_close(a);
 
-    /* reopened: the blocks are found from their headers */
+    /* reopened: the blocks are found from their headers, past their padding */
     assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
-    assert_int_equal(elig_audit_read(a, 2999, "1310000001", e), 0);
-    assert_int_equal(e->time, FEB + 2999);
+    assert_int_equal(elig_audit_read(a, 12999, "1310000001", e), 0);
+    assert_int_equal(e->time, FEB + 12999);
+    assert_int_equal(elig_audit_read(a, 7001, "1310000001", e), 0);
+    assert_int_equal(e->time, FEB + 7001);
     elig_audit_close(a);
     free(e);
     rm_tree(dir);
@@ -267,7 +270,23 @@ static void format_by_hand(const char *magic)
     assert_int_equal(e->len, sizeof answer - 1);
     assert_memory_equal(e->answer, answer, sizeof answer - 1);
     assert_int_equal(elig_audit_read(a, 4242, "1340000001", e), -ENOENT);
+
+    /* a writer of today appends to the file of before (blocks back to back): at the next 4 KiB */
+    struct elig_audit_writer *w;
+    assert_int_equal(elig_audit_writer_open(a, 7, &w), 0);
+    put(w, 5000, FEB + 8, "1310000001");
+    assert_int_equal(elig_audit_writer_close(w), 0);
     elig_audit_close(a);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 8192);
+    assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
+    assert_int_equal(elig_audit_read(a, 4242, "1310000001", e), 0);
+    assert_int_equal(elig_audit_read(a, 5000, "1310000001", e), 0);
+    assert_int_equal(e->time, FEB + 8);
+    elig_audit_close(a);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 8192); /* nothing cut off at open */
 
     /* the header is authenticated too: another reference range fails the block */
     f = fopen(path, "r+b");
@@ -276,6 +295,7 @@ static void format_by_hand(const char *magic)
     fclose(f);
     assert_int_equal(elig_audit_open(dir, FEB, &a), 0);
     assert_int_equal(elig_audit_read(a, 4242, "1310000001", e), -ELIG_EAUDIT);
+    assert_int_equal(elig_audit_read(a, 5000, "1310000001", e), 0);
     elig_audit_close(a);
     sodium_memzero(key, sizeof key);
     free(e);
@@ -299,7 +319,8 @@ static void test_format_gcm(void **state)
 /*
  * What the writer writes opens with libsodium as the format says: the
  * cipher the magic names (AES-256-GCM on this CPU if it has AES
- * instructions), the header as associated data, the record's fields.
+ * instructions), the header as associated data, the record's fields, zeros
+ * up to the next 4 KiB.
  */
 static void test_writer_format(void **state)
 {
@@ -311,14 +332,16 @@ static void test_writer_format(void **state)
     put(w, 31337, FEB + 9, "1340000001");
     assert_int_equal(elig_audit_writer_close(w), 0);
     elig_audit_close(a);
-    uint8_t key[32], blk[512], rec[512];
+    uint8_t key[32], blk[8192], rec[512];
     key_read(dir, key);
     FILE *f = fopen(only_file(dir, path, sizeof path), "rb");
     size_t n = fread(blk, 1, sizeof blk, f);
     fclose(f);
     assert_true(n > 56 + 16);
     uint32_t clen = elig_rd32(blk + 8);
-    assert_int_equal(n, 56 + clen);
+    assert_int_equal(n, 4096); /* one block, padded with zeros to 4 KiB */
+    for (size_t i = 56 + clen; i < n; i++)
+        assert_int_equal(blk[i], 0);
     assert_int_equal(elig_rd32(blk + 12), 1);
     assert_int_equal(elig_rd64(blk + 16), 31337);
     assert_int_equal(elig_rd64(blk + 24), 31337);
