@@ -26,12 +26,12 @@
  * are still being written (the disk cannot keep up: back-pressure, not
  * loss). fdatasync goes through the ring too, ordered after the writes
  * before it (IOSQE_IO_DRAIN). Why: written through the page cache from the
- * answering thread, the audit cost 14% of the server's throughput at a
+ * answering thread, the audit cost 12-20% of the server's throughput at a
  * million checks a second (the copy, the page cache's bookkeeping, and the
  * cache lines it takes from the index); as direct writes of 256 KiB from
- * the ring, about 5% (bench/results/2026-11-22-audit-io.md). Blocks of 16,
- * 32, 64 and 128 KiB cost more (one write each); 256 KiB also bounds what
- * a post-hoc read decrypts.
+ * the ring to a disk, 6% (8% at 160M records; bench/results/
+ * 2026-11-22-audit-io.md). Blocks of 16 to 128 KiB cost more (one write
+ * each); 256 KiB also bounds what a post-hoc read decrypts.
  *
  * Index: per file, the blocks' reference ranges and places, added when a
  * block's write completes (blocks of one writer may complete out of order)
