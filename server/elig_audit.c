@@ -423,10 +423,11 @@ static void complete(struct elig_audit_writer *w, const struct io_uring_cqe *cqe
         return;
     }
     struct wblock *wb = &w->wb[i];
-    if (cqe->res != (int)wb->size) { /* kept, and written again by the next write or flush */
-        wb->state = WB_FAILED;
+    if (cqe->res != (int)wb->size) {
         if (!w->error)
             w->error = cqe->res < 0 ? cqe->res : -EIO;
+        /* kept, and written again by the next write or flush; but not into another month's file */
+        wb->state = wb->month == w->month ? WB_FAILED : WB_FREE;
         return;
     }
     wb->state = WB_FREE;
@@ -544,7 +545,8 @@ static int writer_month(struct elig_audit_writer *w, int month)
         close(w->fd);
         w->fd = -1;
         for (unsigned i = 0; i < NBUF; i++)
-            w->wb[i].state = WB_FREE; /* a block that still fails is lost with its month */
+            if (w->wb[i].state == WB_FAILED)
+                w->wb[i].state = WB_FREE; /* a block that still fails is lost with its month */
     }
     pthread_mutex_lock(&w->a->mu);
     long i = file_get(w->a, month, w->id, true);

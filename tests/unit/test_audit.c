@@ -7,13 +7,17 @@
  * torn tail; a flipped byte in a block fails its authentication; the key
  * file is checked; months are pruned at the end of the following month; a
  * block made by hand from the format's description (sealed by libsodium)
- * reads back, and what the writer writes opens with libsodium.
+ * reads back, a writer appends to such a file at the next 4 KiB, and what
+ * the writer writes opens with libsodium; a failed write is reported and
+ * written again.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -372,6 +376,40 @@ static void test_writer_format(void **state)
     rm_tree(dir);
 }
 
+/*
+ * A write that fails (here: the file may not grow past 4 KiB, RLIMIT_FSIZE)
+ * is reported, its records are not readable, and the block is written
+ * again by the next flush once the file system lets it.
+ */
+static void test_write_fails(void **state)
+{
+    (void)state;
+    char dir[300];
+    struct elig_audit *a;
+    struct elig_audit_writer *w;
+    open_fresh(dir, 4, &a, &w);
+    struct rlimit old, small = { .rlim_cur = 4096, .rlim_max = RLIM_INFINITY };
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    struct elig_audit_entry *e = malloc(sizeof(*e));
+    put(w, 100, FEB, "1310000001");
+    assert_int_equal(elig_audit_flush(w), 0); /* the first 4 KiB */
+    put(w, 200, FEB, "1310000001");
+    int rc = elig_audit_flush(w);
+    assert_true(rc == -EFBIG || rc == -EIO); /* refused, or cut short at the limit */
+    assert_int_equal(elig_audit_read(a, 100, "1310000001", e), 0);
+    assert_int_equal(elig_audit_read(a, 200, "1310000001", e), -ENOENT);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(elig_audit_flush(w), 0); /* written again */
+    assert_int_equal(elig_audit_read(a, 200, "1310000001", e), 0);
+    assert_int_equal(elig_audit_writer_close(w), 0);
+    elig_audit_close(a);
+    signal(SIGXFSZ, SIG_DFL);
+    free(e);
+    rm_tree(dir);
+}
+
 /* Kept until the end of the following month: February is readable all of March, not in April. */
 static void test_retention(void **state)
 {
@@ -404,9 +442,10 @@ int main(void)
     if (sodium_init() < 0)    /* CPU features for crypto_aead_aes256gcm_is_available() */
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_read_back),  cmocka_unit_test(test_damage),
-        cmocka_unit_test(test_retention),  cmocka_unit_test(test_format_xchacha),
-        cmocka_unit_test(test_format_gcm), cmocka_unit_test(test_writer_format),
+        cmocka_unit_test(test_read_back),   cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_retention),   cmocka_unit_test(test_format_xchacha),
+        cmocka_unit_test(test_format_gcm),  cmocka_unit_test(test_writer_format),
+        cmocka_unit_test(test_write_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
