@@ -13,15 +13,18 @@
  *       32   24  nonce (random; AES-GCM uses its first 12 bytes)
  *       56    .  the records, encrypted and authenticated (16-byte tag)
  *
- * each followed by zeros up to the next multiple of 4 KiB (files of eligd
- * before 0.2 have blocks back to back; the reader takes both), and a record
+ * back to back, or with zeros up to the next multiple of 4 KiB before a
+ * block written by direct I/O, and a record
  * (plaintext) is u64 reference, i64 time, 10 bytes facility, u8 opcode,
  * u8 validity, u16 length, the answer bytes; little-endian.
  *
  * Writing: a writer (one per answering thread) fills a plaintext buffer of
  * up to 256 KiB, seals it into one of four aligned block buffers and hands
- * that to its own io_uring as one write at the file's next 4 KiB boundary,
- * with O_DIRECT where the file system allows it. The thread goes on
+ * that to its own io_uring as one write: a full block at the file's next
+ * 4 KiB boundary with O_DIRECT where the file system allows it, a block
+ * sealed because a second passed (or a reader waits) right after the last
+ * one through the page cache (at a few checks a second, 4 KiB of padding
+ * each would be most of the file). The thread goes on
  * answering while the disk takes the block; it waits only when all four
  * are still being written (the disk cannot keep up: back-pressure, not
  * loss). fdatasync goes through the ring too, ordered after the writes
@@ -126,6 +129,7 @@ struct wblock {
     size_t size;     /* bytes written: header, ciphertext and padding */
     struct ablock b; /* what the index gets once it is written */
     int month;       /* of its file */
+    bool direct;     /* written with O_DIRECT (a full block) */
     enum { WB_FREE, WB_WRITING, WB_FAILED } state;
 };
 
@@ -135,8 +139,8 @@ struct elig_audit_writer {
     int month;        /* of the file open for writing */
     int64_t month_at; /* the second rec_month was computed for (localtime_r is not free) */
     int rec_month;
-    int fd;
-    uint64_t off;        /* where the next block goes (4 KiB aligned) */
+    int fd, dfd;         /* the month's file, plainly and for direct I/O (-1: none) */
+    uint64_t off;        /* where the last block ends */
     EVP_CIPHER_CTX *gcm; /* keyed once; NULL when writing XChaCha20-Poly1305 */
     uint8_t *buf;        /* the records not yet sealed (plaintext: sodium_malloc) */
     size_t len;
@@ -404,7 +408,8 @@ static bool gcm_open(const uint8_t *key, uint8_t *plain, const uint8_t *c, size_
 static void block_submit(struct elig_audit_writer *w, unsigned i)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring); /* never full: see RING */
-    io_uring_prep_write(sqe, w->fd, w->wb[i].mem, (unsigned)w->wb[i].size, w->wb[i].b.offset);
+    int fd = w->wb[i].direct ? w->dfd : w->fd;
+    io_uring_prep_write(sqe, fd, w->wb[i].mem, (unsigned)w->wb[i].size, w->wb[i].b.offset);
     io_uring_sqe_set_data64(sqe, i);
     w->wb[i].state = WB_WRITING;
     w->inflight++;
@@ -506,7 +511,7 @@ int elig_audit_writer_open(struct elig_audit *a, unsigned id, struct elig_audit_
         return -ENOMEM;
     w->a = a;
     w->id = id;
-    w->fd = -1;
+    w->fd = w->dfd = -1;
     w->buf = sodium_malloc(BUF_CAP);
     int rc = w->buf ? io_uring_queue_init(RING, &w->ring, 0) : -ENOMEM;
     w->ring_ok = rc == 0;
@@ -530,10 +535,10 @@ int elig_audit_writer_open(struct elig_audit *a, unsigned id, struct elig_audit_
 
 /*
  * Make the writer's file the one of month: the blocks of the old one
- * written first. Opened for direct I/O where the file system has it (the
- * blocks go to the disk from the writer's buffers, not through the page
- * cache); the first block goes at the next 4 KiB boundary after the file's
- * blocks.
+ * written first. Opened twice: for direct I/O where the file system has it
+ * (full blocks go to the disk from the writer's buffers, not through the
+ * page cache), and plainly (blocks sealed because time passed, small and
+ * not worth a padded 4 KiB each).
  */
 static int writer_month(struct elig_audit_writer *w, int month)
 {
@@ -543,7 +548,9 @@ static int writer_month(struct elig_audit_writer *w, int month)
         retry_failed(w);
         reap(w, true);
         close(w->fd);
-        w->fd = -1;
+        if (w->dfd >= 0)
+            close(w->dfd);
+        w->fd = w->dfd = -1;
         for (unsigned i = 0; i < NBUF; i++)
             if (w->wb[i].state == WB_FAILED)
                 w->wb[i].state = WB_FREE; /* a block that still fails is lost with its month */
@@ -559,18 +566,22 @@ static int writer_month(struct elig_audit_writer *w, int month)
     pthread_mutex_unlock(&w->a->mu);
     if (i < 0)
         return (int)i;
-    w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_DIRECT, 0600);
-    if (w->fd < 0 && errno == EINVAL) /* no direct I/O here: through the page cache */
-        w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (w->fd < 0)
         return -errno;
+    w->dfd = open(path, O_WRONLY | O_CLOEXEC | O_DIRECT); /* -1 (EINVAL): no direct I/O here */
     w->month = month;
-    w->off = align_up(size);
+    w->off = size;
     return 0;
 }
 
-/* Seal the buffered records into a free buffer and start writing them. */
-static int seal(struct elig_audit_writer *w)
+/*
+ * Seal the buffered records into a free buffer and start writing them: a
+ * full block by direct I/O at the next 4 KiB boundary, padded to one;
+ * another (sealed because time passed or a reader waits) right after the
+ * last block, through the page cache.
+ */
+static int seal(struct elig_audit_writer *w, bool full)
 {
     long i = wb_free(w);
     if (i < 0)
@@ -592,13 +603,14 @@ static int seal(struct elig_audit_writer *w)
         crypto_aead_xchacha20poly1305_ietf_encrypt(h + HDR, &clen, w->buf, w->len, h, AD_LEN, NULL,
                                                    h + AD_LEN, w->a->key);
     }
-    wb->size = align_up(HDR + clen);
+    wb->direct = full && w->dfd >= 0;
+    uint64_t at = wb->direct ? align_up(w->off) : w->off; /* zeros between: padding */
+    wb->size = wb->direct ? align_up(HDR + clen) : HDR + clen;
     memset(h + HDR + clen, 0, wb->size - HDR - clen); /* padding to the next block */
-    wb->b = (struct ablock){
-        .first = w->first, .last = w->last, .offset = w->off, .clen = (uint32_t)clen
-    };
+    wb->b =
+        (struct ablock){ .first = w->first, .last = w->last, .offset = at, .clen = (uint32_t)clen };
     wb->month = w->month;
-    w->off += wb->size;
+    w->off = at + wb->size;
     block_submit(w, (unsigned)i);
     sodium_memzero(w->buf, w->len);
     w->len = 0;
@@ -610,14 +622,14 @@ int elig_audit_write(struct elig_audit_writer *w)
 {
     reap(w, false);
     retry_failed(w);
-    int rc = w->count ? seal(w) : 0;
+    int rc = w->count ? seal(w, false) : 0;
     int err = take_error(w);
     return rc ? rc : err;
 }
 
 int elig_audit_flush(struct elig_audit_writer *w)
 {
-    int rc = w->count ? seal(w) : 0;
+    int rc = w->count ? seal(w, false) : 0;
     retry_failed(w);
     reap(w, true);
     int err = take_error(w);
@@ -636,7 +648,7 @@ int elig_audit_record(struct elig_audit_writer *w, uint64_t reference, int64_t n
     if (len > ELIG_AUDIT_ANSWER_MAX)
         len = 0; /* cannot happen for answers of eligd: keep the record, not its body */
     if (w->count && (w->month != month || w->len + REC_HEAD + len > BLOCK_MAX))
-        rc = seal(w);
+        rc = seal(w, w->month == month);
     if (rc == 0 && w->count == 0)
         rc = writer_month(w, month);
     if (rc)
@@ -688,6 +700,8 @@ int elig_audit_writer_close(struct elig_audit_writer *w)
     }
     if (w->fd >= 0)
         close(w->fd);
+    if (w->dfd >= 0)
+        close(w->dfd);
     sodium_free(w->buf);
     for (unsigned i = 0; i < NBUF && w->inflight == 0; i++)
         free(w->wb[i].mem); /* (left to a disk that never answered: it may still read them) */

@@ -91,7 +91,7 @@
 #define LINGER_MS     2000                  /* longest wait for the peer's close after ours */
 #define ADMIN_EVENTS  ELIG_PROTO_APPEND_MAX /* events one ADMIN_APPEND may carry */
 #define SCRATCH       (256u * 1024)         /* POSTHOC answer bodies one round may hold */
-#define AUDIT_SYNC_MS 1000                  /* fdatasync of the audit at most this often */
+#define AUDIT_SYNC_MS 1000                  /* audit blocks written and synced this often */
 
 enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_CANCEL };
 
@@ -809,18 +809,18 @@ static void loop_audit(void *ctx, const char *facility, uint8_t opcode,
 }
 
 /*
- * Each tick: start writing the audit's records (readable once written),
- * an fdatasync at most once a second, pruning daily. Neither waits for the disk.
+ * Once a second: start writing the audit's records (a block that is not
+ * full is padded to 4 KiB, so not more often) and an fdatasync after them;
+ * pruning daily. Neither waits for the disk.
  */
 static void audit_tick(struct loop *l)
 {
-    if (!l->aw)
+    if (!l->aw || l->now_ms - l->synced_ms < AUDIT_SYNC_MS)
         return;
+    l->synced_ms = l->now_ms;
     int rc = elig_audit_write(l->aw);
-    if (rc == 0 && l->now_ms - l->synced_ms >= AUDIT_SYNC_MS) {
-        l->synced_ms = l->now_ms;
+    if (rc == 0)
         rc = elig_audit_sync(l->aw);
-    }
     if (rc && !l->audit_failed) {
         elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
         l->audit_failed = true;
