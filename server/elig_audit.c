@@ -32,7 +32,7 @@
  * answering thread, the audit cost 12-20% of the server's throughput at a
  * million checks a second (the copy, the page cache's bookkeeping, and the
  * cache lines it takes from the index); as direct writes of 256 KiB from
- * the ring to a disk, 6% (8% at 160M records; bench/results/
+ * the ring to a disk, 6% (6-8% at 160M records; bench/results/
  * 2026-11-22-audit-io.md). Blocks of 16 to 128 KiB cost more (one write
  * each); 256 KiB also bounds what a post-hoc read decrypts.
  *

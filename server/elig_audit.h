@@ -22,15 +22,15 @@
  * check to a copy and a fraction of a cycle of cipher per byte. Files are
  * per month (local time) and per writer: DIR/YYYYMM-wNNN.audit.
  *
- * A writer writes its blocks through its own io_uring, with direct I/O
- * where the file system has it: the answering thread seals a block and
- * goes on while the disk takes it (it waits only when all of its block
- * buffers are still being written), and syncs are asynchronous too.
+ * A writer writes its blocks through its own io_uring, full ones with
+ * direct I/O where the file system has it: the answering thread seals a
+ * block and goes on while the disk takes it (it waits only when all of its
+ * block buffers are still being written), and syncs are asynchronous too.
  *
  * A read by reference finds the block in an in-memory index of the blocks
  * written (rebuilt from the headers at open), decrypts it, and answers only
  * if the record's facility is the reader's. A record is readable once its
- * block is written: eligd starts a write at least ten times a second;
+ * block is written: eligd starts a write at least once a second;
  * elig_audit_flush() writes and waits.
  *
  * Thread safety: one writer per thread; reads, pruning and opening writers
