@@ -14,9 +14,9 @@
  *       56    .  the records, encrypted and authenticated (16-byte tag)
  *
  * back to back, or with zeros up to the next multiple of 4 KiB before a
- * block written by direct I/O, and a record
- * (plaintext) is u64 reference, i64 time, 10 bytes facility, u8 opcode,
- * u8 validity, u16 length, the answer bytes; little-endian.
+ * block written by direct I/O; a record (plaintext) is u64 reference, i64
+ * time, 10 bytes facility, u8 opcode, u8 validity, u16 length, the answer
+ * bytes; little-endian.
  *
  * Writing: a writer (one per answering thread) fills a plaintext buffer of
  * up to 256 KiB, seals it into one of four aligned block buffers and hands
@@ -24,11 +24,10 @@
  * 4 KiB boundary with O_DIRECT where the file system allows it, a block
  * sealed because a second passed (or a reader waits) right after the last
  * one through the page cache (at a few checks a second, 4 KiB of padding
- * each would be most of the file). The thread goes on
- * answering while the disk takes the block; it waits only when all four
- * are still being written (the disk cannot keep up: back-pressure, not
- * loss). fdatasync goes through the ring too, ordered after the writes
- * before it (IOSQE_IO_DRAIN). Why: written through the page cache from the
+ * each would be most of the file). The thread goes on answering while the
+ * disk takes the block; it waits only when all four are still being
+ * written (the disk cannot keep up: back-pressure, not loss). fdatasync goes through the ring too,
+ * ordered after the writes before it (IOSQE_IO_DRAIN). Why: written through the page cache from the
  * answering thread, the audit cost 12-20% of the server's throughput at a
  * million checks a second (the copy, the page cache's bookkeeping, and the
  * cache lines it takes from the index); as direct writes of 256 KiB from
@@ -226,8 +225,8 @@ static bool padding(int fd, uint64_t off, uint64_t end)
 
 /*
  * Read a file's block headers into its index; cut a torn tail. Blocks are
- * back to back or padded with zeros to 4 KiB boundaries (eligd before 0.2
- * wrote them back to back; both may be in one file).
+ * back to back, or with zeros up to the 4 KiB boundary where one written by
+ * direct I/O begins.
  */
 static int file_scan(struct afile *f)
 {
@@ -479,19 +478,27 @@ static void retry_failed(struct elig_audit_writer *w)
             block_submit(w, i);
 }
 
+/* The first free block buffer, or -1. */
+static long first_free(const struct elig_audit_writer *w)
+{
+    for (unsigned i = 0; i < NBUF; i++)
+        if (w->wb[i].state == WB_FREE)
+            return i;
+    return -1;
+}
+
 /* A buffer to seal the next block into: waits while all are being written. */
 static long wb_free(struct elig_audit_writer *w)
 {
     for (int round = 0; round < 2; round++) {
         reap(w, false);
-        for (unsigned i = 0; i < NBUF; i++)
-            if (w->wb[i].state == WB_FREE)
-                return i;
+        long i = first_free(w);
+        if (i >= 0)
+            return i;
         retry_failed(w);
         reap(w, true);
-        for (unsigned i = 0; i < NBUF; i++)
-            if (w->wb[i].state == WB_FREE)
-                return i;
+        if ((i = first_free(w)) >= 0)
+            return i;
     }
     return w->error ? w->error : -EIO; /* the file system keeps failing */
 }
@@ -629,8 +636,7 @@ int elig_audit_write(struct elig_audit_writer *w)
 
 int elig_audit_flush(struct elig_audit_writer *w)
 {
-    int rc = w->count ? seal(w, false) : 0;
-    retry_failed(w);
+    int rc = elig_audit_write(w);
     reap(w, true);
     int err = take_error(w);
     return rc ? rc : err;

@@ -809,8 +809,8 @@ static void loop_audit(void *ctx, const char *facility, uint8_t opcode,
 }
 
 /*
- * Once a second: start writing the audit's records (a block that is not
- * full is padded to 4 KiB, so not more often) and an fdatasync after them;
+ * Once a second: start writing the audit's records (a block not yet full is
+ * a write of its own, so not more often) and an fdatasync after them;
  * pruning daily. Neither waits for the disk.
  */
 static void audit_tick(struct loop *l)

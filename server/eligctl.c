@@ -752,24 +752,31 @@ static int fac_key_out(const struct fac_args *a, const uint8_t key[ELIG_FAC_KEY_
 }
 
 /* Tell a running eligd to read the registry again. */
+/* eligd is not running at where: the saved registry is read when it starts. */
+static int not_running(const char *where, const char *how)
+{
+    printf("eligd is not running on %s%s: it reads the registry when it starts\n", where, how);
+    return 0;
+}
+
 static int fac_reload(const struct fac_args *a)
 {
+    if (!a->admin && a->data)
+        return not_running(a->data, "");
     if (!a->admin) {
-        printf(a->data ? "eligd is not running on %s: it reads the registry when it starts\n"
-                       : "no --admin SOCKET: eligd reads the registry %s when it starts or is "
-                         "told to reload\n",
-               a->data ? a->data : a->path);
+        printf("no --admin SOCKET: eligd reads the registry %s when it starts or is told to "
+               "reload\n",
+               a->path);
         return 0;
     }
     struct elig_client *c;
     int rc = 0;
-    if (strchr(a->admin, '/')) {
+    bool unix_socket = strchr(a->admin, '/') != NULL;
+    if (unix_socket) {
         /* no socket, or one a killed eligd left behind: the registry is read at start */
         rc = elig_client_connect(a->admin, CLIENT_TIMEOUT_MS, &c);
-        if (rc == -ENOENT || rc == -ECONNREFUSED) {
-            printf("eligd is not running on %s: it reads the registry when it starts\n", a->admin);
-            return 0;
-        }
+        if (rc == -ENOENT || rc == -ECONNREFUSED)
+            return not_running(a->admin, "");
         if (rc) {
             fprintf(stderr, "eligctl: %s: %s\n", a->admin, elig_strerror(rc));
             return EXIT_USAGE;
@@ -780,13 +787,10 @@ static int fac_reload(const struct fac_args *a)
     struct elig_proto_header h;
     const uint8_t *body;
     rc = elig_client_call(c, ELIG_OP_ADMIN_RELOAD, NULL, 0, &h, &body);
-    if ((rc == -ECONNRESET || rc == -EPIPE) && strchr(a->admin, '/')) {
+    if ((rc == -ECONNRESET || rc == -EPIPE) && unix_socket) {
         /* a killed eligd's rings can hold its listener for a moment after it died */
-        printf("eligd is not running on %s (it closed the connection without an answer): it "
-               "reads the registry when it starts\n",
-               a->admin);
         elig_client_close(c);
-        return 0;
+        return not_running(a->admin, " (it closed the connection without an answer)");
     }
     if (rc == 0 && h.status == ELIG_PS_OK && h.body_len == 4)
         printf("eligd reloaded the registry: %u facilities\n", elig_rd32(body));
