@@ -9,6 +9,16 @@
  * replays what follows its applied LSN. submit() keeps it: log first
  * (durable), then apply in LSN order, under one mutex so that LSN order is
  * apply order.
+ *
+ * Chunks. A submit with a chunk id logs one unit: a CHUNK record (the id,
+ * a digest of the events, their count) and then the events. Applying it
+ * holds the index's "being changed" mark from the CHUNK record to the last
+ * event, so a writer dying inside leaves a segment that the next start
+ * refuses and rebuilds: a start always resumes at a chunk boundary, and the
+ * replay of a chunk sees all of its events and can rebuild its result. The
+ * result (first LSN, count, statuses) goes to the chunk table (elig_chunk),
+ * where a resubmission of the same id finds it and is answered with it
+ * instead of being logged again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +32,11 @@
 #include <xxhash.h>
 
 #include "elig_apply.h"
+#include "elig_chunk.h"
 #include "elig_codec.h"
 #include "elig_db.h"
 #include "elig_error.h"
+#include "elig_le.h"
 #include "elig_snap.h"
 
 struct elig_db {
@@ -32,9 +44,13 @@ struct elig_db {
     struct elig_log *log;
     struct elig_index *ix;
     int rejects_fd;
+    struct elig_chunk_table *chunks; /* NULL in a verify rebuild */
     pthread_mutex_t mu;
     uint64_t rejected;
 };
+
+#define CHUNK_PAYLOAD    (ELIG_CHUNK_ID_LEN + 12) /* id, digest of the events, event count */
+#define CHUNK_EVENTS_MAX (1u << 20)               /* more events than any sender may send at once */
 
 static double now_s(void)
 {
@@ -55,44 +71,112 @@ static void reject(struct elig_db *db, uint64_t lsn, const struct elig_event *ev
         fprintf(stderr, "eligd: cannot write the reject file: %s\n", elig_strerror(-errno));
 }
 
-/* Apply one logged record; a model refusal is recorded, anything else is returned. */
-static int apply_record(struct elig_db *db, uint64_t lsn, const uint8_t *payload, size_t len)
+/*
+ * Apply one logged event; *status gets the model's verdict (0 or its
+ * reason, recorded in the reject file). Returns 0, or an error that stops
+ * the store.
+ */
+static int apply_record(struct elig_db *db, uint64_t lsn, const uint8_t *payload, size_t len,
+                        int *status)
 {
     struct elig_event ev; /* on the stack: this runs once per record replayed */
     int rc = elig_event_decode(payload, len, &ev);
     if (rc == 0)
         rc = elig_apply(db->ix, &ev, lsn, NULL);
+    *status = 0;
     if (rc == ELIG_APPLY_SKIPPED)
         return 0;
     if (rc <= -ELIG_ERRNO_BASE && rc != -ELIG_EFULL) {
         reject(db, lsn, &ev, rc); /* the model refused it: done with, and on record */
-        return 1;
+        *status = rc;
+        return 0;
     }
     return rc;
 }
+
+/* Mark a store record (not an event) applied: the index's LSN moves past it. */
+static void apply_marker(struct elig_index *ix, uint64_t lsn)
+{
+    if (lsn <= elig_index_applied_lsn(ix))
+        return;
+    elig_index_begin(ix);
+    elig_index_commit(ix, lsn);
+}
+
+/* A chunk being replayed: its CHUNK record was seen, its events are being applied. */
+struct chunk_run {
+    uint8_t id[ELIG_CHUNK_ID_LEN];
+    struct elig_chunk_result res;
+    uint32_t seen;
+    int *status;
+};
 
 struct replay {
     struct elig_db *db;
     uint64_t from; /* the first LSN the log must hold */
     uint64_t applied, rejected;
+    struct chunk_run chunk; /* chunk.status != NULL while one is open */
     int err;
 };
 
+static int chunk_begin(struct replay *r, uint64_t lsn, const uint8_t *payload, size_t len)
+{
+    struct chunk_run *c = &r->chunk;
+    if (len != CHUNK_PAYLOAD)
+        return -ELIG_EKIND;
+    uint32_t n = elig_rd32(payload + ELIG_CHUNK_ID_LEN + 8);
+    if (n == 0 || n > CHUNK_EVENTS_MAX)
+        return -ELIG_EKIND;
+    free(c->status);
+    if (!(c->status = calloc(n, sizeof *c->status)))
+        return -ENOMEM;
+    memcpy(c->id, payload, ELIG_CHUNK_ID_LEN);
+    c->res = (struct elig_chunk_result){ .hash = elig_rd64(payload + ELIG_CHUNK_ID_LEN),
+                                         .first_lsn = lsn + 1,
+                                         .n = n };
+    c->seen = 0;
+    elig_index_unit_begin(r->db->ix);
+    apply_marker(r->db->ix, lsn);
+    return 0;
+}
+
+/* One more event of the open chunk; the last one records its result. */
+static int chunk_event(struct replay *r, int status)
+{
+    struct chunk_run *c = &r->chunk;
+    if (!c->status)
+        return 0;
+    c->status[c->seen++] = status;
+    if (c->seen < c->res.n)
+        return 0;
+    elig_index_unit_end(r->db->ix);
+    int rc = r->db->chunks ? elig_chunk_add(r->db->chunks, c->id, &c->res, c->status) : 0;
+    free(c->status);
+    c->status = NULL;
+    return rc;
+}
+
 static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *payload, size_t len)
 {
-    (void)kind;
     struct replay *r = ctx;
     if (r->applied == 0 && lsn != r->from) {
         r->err = -ELIG_ELOGGAP; /* pruned past what the index holds */
         return 1;
     }
-    int rc = apply_record(r->db, lsn, payload, len);
+    int status = 0, rc;
+    if (kind == ELIG_DB_KIND_CHUNK) {
+        rc = chunk_begin(r, lsn, payload, len);
+    } else {
+        rc = apply_record(r->db, lsn, payload, len, &status);
+        if (rc == 0)
+            rc = chunk_event(r, status);
+    }
     if (rc < 0) {
         r->err = rc;
         return 1; /* stop the scan */
     }
     r->applied++;
-    r->rejected += rc == 1;
+    r->rejected += status != 0;
     return 0;
 }
 
@@ -178,6 +262,10 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
                                   .commit_window_us = p->commit_window_us };
     int rc = db->rejects_fd < 0 ? -errno : elig_log_open(&lp, &db->log, &st->tail);
     if (rc == 0) {
+        snprintf(path, sizeof path, "%s/chunks", p->data_dir);
+        rc = elig_chunk_open(path, &db->chunks);
+    }
+    if (rc == 0) {
         st->cold_reason = attach_warm(db, p, st->tail.last_lsn);
         st->warm = st->cold_reason == NULL;
         if (!st->warm)
@@ -188,6 +276,7 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
         struct replay r = { .db = db, .from = from };
         rc = elig_log_scan(db->log_dir, from, replay_record, &r, NULL);
         rc = r.err ? r.err : rc < 0 ? rc : 0;
+        free(r.chunk.status); /* a chunk still open at the end of the log: none, units are whole */
         if (rc == 0 && from <= st->tail.last_lsn && r.applied == 0)
             rc = -ELIG_ELOGGAP;
         st->replayed = r.applied;
@@ -204,43 +293,120 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     return 0;
 }
 
-int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, int *status,
-                   uint64_t *first_lsn)
+/* A unit's log records: a CHUNK record (with an id), then the events. */
+struct unit {
+    uint8_t *buf;
+    struct elig_log_rec *recs;
+    size_t nrecs;
+    uint64_t hash; /* digest of the encoded events */
+};
+
+static void unit_free(struct unit *u)
 {
-    if (n == 0)
-        return 0;
-    uint8_t *buf = malloc(n * ELIG_EVENT_WIRE_MAX);
-    struct elig_log_rec *recs = malloc(n * sizeof *recs);
-    int rc = buf && recs ? 0 : -ENOMEM;
+    free(u->buf);
+    free(u->recs);
+}
+
+/* Encode evs as log records, led by a CHUNK record when id is given. */
+static int unit_encode(const uint8_t *id, const struct elig_event *evs, size_t n, struct unit *u)
+{
+    size_t lead = id ? 1 : 0;
+    *u = (struct unit){ .buf = malloc(n * ELIG_EVENT_WIRE_MAX + CHUNK_PAYLOAD),
+                        .recs = malloc((n + lead) * sizeof *u->recs),
+                        .nrecs = n + lead };
+    XXH3_state_t *xs = XXH3_createState();
+    int rc = u->buf && u->recs && xs && XXH3_64bits_reset(xs) == XXH_OK ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        int len = elig_event_encode(&evs[i], buf + i * ELIG_EVENT_WIRE_MAX, ELIG_EVENT_WIRE_MAX);
+        uint8_t *e = u->buf + i * ELIG_EVENT_WIRE_MAX;
+        int len = elig_event_encode(&evs[i], e, ELIG_EVENT_WIRE_MAX);
         if (len < 0)
             rc = len;
         else
-            recs[i] =
-                (struct elig_log_rec){ evs[i].kind, buf + i * ELIG_EVENT_WIRE_MAX, (size_t)len };
+            u->recs[lead + i] = (struct elig_log_rec){ evs[i].kind, e, (size_t)len };
+        if (len > 0)
+            XXH3_64bits_update(xs, e, (size_t)len);
     }
-    uint64_t first = 0;
-    pthread_mutex_lock(&db->mu);
-    if (rc == 0)
-        rc = elig_log_append_batch(db->log, recs, n, &first);
+    if (rc == 0 && id) {
+        uint8_t *chunk = u->buf + n * ELIG_EVENT_WIRE_MAX;
+        u->hash = XXH3_64bits_digest(xs);
+        memcpy(chunk, id, ELIG_CHUNK_ID_LEN);
+        elig_le64(chunk + ELIG_CHUNK_ID_LEN, u->hash);
+        elig_le32(chunk + ELIG_CHUNK_ID_LEN + 8, (uint32_t)n);
+        u->recs[0] = (struct elig_log_rec){ ELIG_DB_KIND_CHUNK, chunk, CHUNK_PAYLOAD };
+    }
+    if (xs)
+        XXH3_freeState(xs);
+    return rc;
+}
+
+/* Mutex held: log the unit, then apply its events; status[i] as elig_db_submit() says. */
+static int unit_commit(struct elig_db *db, const uint8_t *id, const struct unit *u,
+                       const struct elig_event *evs, size_t n, int *status, uint64_t *first)
+{
+    int rc = elig_log_append_batch(db->log, u->recs, u->nrecs, first);
+    if (rc < 0)
+        return rc;
+    if (id) {
+        elig_index_unit_begin(db->ix);
+        apply_marker(db->ix, (*first)++); /* the events follow the CHUNK record */
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        status[i] = elig_apply(db->ix, &evs[i], first + i, NULL);
+        status[i] = elig_apply(db->ix, &evs[i], *first + i, NULL);
         if (status[i] == -ELIG_EFULL)
             rc = status[i];
         else if (status[i] <= -ELIG_ERRNO_BASE)
-            reject(db, first + i, &evs[i], status[i]);
+            reject(db, *first + i, &evs[i], status[i]);
         else if (status[i] < 0)
             rc = status[i];
     }
-    if (rc == 0)
-        elig_index_publish(db->ix, elig_index_applied_lsn(db->ix));
+    if (id)
+        elig_index_unit_end(db->ix);
+    if (rc == 0 && id) {
+        struct elig_chunk_result res = { .hash = u->hash, .first_lsn = *first, .n = (uint32_t)n };
+        int crc = elig_chunk_add(db->chunks, id, &res, status);
+        if (crc < 0) /* the chunk is durable and applied: only a retry's answer is at stake */
+            fprintf(stderr, "eligd: cannot write the chunk file: %s\n", elig_strerror(crc));
+    }
+    return rc;
+}
+
+int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, const struct elig_event *evs,
+                         size_t n, int *status, uint64_t *first_lsn, bool *duplicate)
+{
+    if (duplicate)
+        *duplicate = false;
+    if (n == 0)
+        return 0;
+    if (n > CHUNK_EVENTS_MAX)
+        return -EINVAL;
+    struct unit u;
+    int rc = unit_encode(id, evs, n, &u);
+    uint64_t first = 0;
+    pthread_mutex_lock(&db->mu);
+    struct elig_chunk_result seen;
+    if (rc == 0 && id && elig_chunk_find(db->chunks, id, &seen, status, n)) {
+        /* sent before: the same events get the same answer, other events a refusal */
+        if (seen.hash != u.hash || seen.n != n)
+            rc = -ELIG_ECHUNKID;
+        first = seen.first_lsn;
+        if (duplicate)
+            *duplicate = rc == 0;
+    } else if (rc == 0) {
+        rc = unit_commit(db, id, &u, evs, n, status, &first);
+        if (rc == 0)
+            elig_index_publish(db->ix, elig_index_applied_lsn(db->ix));
+    }
     pthread_mutex_unlock(&db->mu);
-    free(buf);
-    free(recs);
+    unit_free(&u);
     if (rc == 0 && first_lsn)
         *first_lsn = first;
     return rc;
+}
+
+int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, int *status,
+                   uint64_t *first_lsn)
+{
+    return elig_db_submit_chunk(db, NULL, evs, n, status, first_lsn, NULL);
 }
 
 int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info)
@@ -248,6 +414,8 @@ int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info)
     pthread_mutex_lock(&db->mu); /* no applies meanwhile; lookups go on */
     uint64_t lsn = elig_index_applied_lsn(db->ix);
     int rc = elig_snap_write(db->ix, db->snap_dir, lsn, info);
+    if (rc == 0) /* chunks before the snapshot may leave the log: their results must stay */
+        rc = elig_chunk_sync(db->chunks);
     pthread_mutex_unlock(&db->mu);
     if (rc == 0)
         rc = elig_log_prune(db->log_dir, lsn);
@@ -268,6 +436,7 @@ void elig_db_close(struct elig_db *db)
     if (db->ix)
         elig_index_close(db->ix, true);
     elig_log_close(db->log);
+    elig_chunk_close(db->chunks);
     if (db->rejects_fd >= 0)
         close(db->rejects_fd);
     pthread_mutex_destroy(&db->mu);
@@ -427,10 +596,12 @@ void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit
     char line[1024];
     if (st->tail.stop != ELIG_LOG_STOP_END) {
         snprintf(line, sizeof line,
-                 "LOG TAIL CUT: %s at offset %llu of %s; %llu bytes and %u later file(s) "
-                 "dropped; the log now ends at LSN %llu",
+                 "LOG TAIL CUT (%s): %s at offset %llu of %s; %llu bytes (%llu whole records of "
+                 "an unfinished unit) and %u later file(s) dropped; the log now ends at LSN %llu",
+                 st->tail.torn ? "torn write, never acknowledged" : "--truncate-tail",
                  elig_log_stop_name(st->tail.stop), (unsigned long long)st->tail.offset,
-                 st->tail.file, (unsigned long long)st->tail.dropped_bytes, st->tail.dropped_files,
+                 st->tail.file, (unsigned long long)st->tail.dropped_bytes,
+                 (unsigned long long)st->tail.dropped_records, st->tail.dropped_files,
                  (unsigned long long)st->tail.last_lsn);
         emit(ctx, true, line);
     }
@@ -458,8 +629,8 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
         return;
     char line[1024];
     snprintf(line, sizeof line,
-             "the log ends in a bad record: %s at offset %llu of %s (--truncate-tail cuts it "
-             "there)",
+             "the log has a corrupt record with good ones after it: %s at offset %llu of %s "
+             "(restore the log from a backup, or --truncate-tail drops everything from there)",
              elig_log_stop_name(st->tail.stop), (unsigned long long)st->tail.offset, st->tail.file);
     emit(ctx, true, line);
 }

@@ -26,10 +26,10 @@
  *             refuses are written to the reject file with their reason.
  *
  * Layout of data_dir: log/ (elig_log segment files), snapshots/ (elig_snap
- * files) and rejects.tsv (one line per refused event: LSN, kind, sending
- * insurer, reason; never the event's personal data). A cold start loads the
- * newest snapshot that checks out (a damaged one is skipped and reported)
- * and replays the log after it.
+ * files), chunks (the results of recent chunks, elig_chunk) and rejects.tsv (one line per refused
+ * event: LSN, kind, sending insurer, reason; never the event's personal data). A cold start loads
+ * the newest snapshot that checks out (a damaged one is skipped and reported) and replays the log
+ * after it.
  */
 
 /** Opening parameters. */
@@ -100,6 +100,24 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
  */
 int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, int *status,
                    uint64_t *first_lsn);
+
+/** Log record kind of a chunk's leading record (kinds from 0xC000 are the store's, not events). */
+#define ELIG_DB_KIND_CHUNK 0xC001
+
+/**
+ * elig_db_submit() for a chunk that carries a sender's id (ELIG_CHUNK_ID_LEN
+ * bytes; NULL: none), so that it can be sent again safely. The events and a
+ * record naming the id form one unit of the log: after any crash all of them
+ * are applied or none. If a chunk of this id was applied before (and is
+ * among the last ELIG_CHUNK_KEEP), nothing is logged: status and first_lsn
+ * get its original result and *duplicate is set.
+ *
+ * @param duplicate if not NULL, set when the result is that of an earlier submission
+ * @return as elig_db_submit(); -ELIG_ECHUNKID if the id was used for other
+ *         events (nothing logged); -EINVAL if n is over 2^20.
+ */
+int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, const struct elig_event *evs,
+                         size_t n, int *status, uint64_t *first_lsn, bool *duplicate);
 
 /**
  * Write a snapshot of the index as of its applied LSN (updates wait; lookups

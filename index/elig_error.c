@@ -39,7 +39,7 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_EFULL - ELIG_ERRNO_BASE] = "index is full: rebuild it with a larger capacity",
     [ELIG_EINTERRUPTED - ELIG_ERRNO_BASE] =
         "index was left mid-change by a writer that died: rebuild from snapshot and log",
-    [ELIG_ELOGTAIL - ELIG_ERRNO_BASE] = "log has a torn or corrupt tail",
+    [ELIG_ELOGTAIL - ELIG_ERRNO_BASE] = "log has a corrupt record before its end",
     [ELIG_ESNAPSHOT - ELIG_ERRNO_BASE] = "snapshot file is damaged",
     [ELIG_ELOGGAP - ELIG_ERRNO_BASE] =
         "log does not reach back far enough (pruned, and no snapshot covers the gap)",
@@ -47,6 +47,8 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_EREFUSED - ELIG_ERRNO_BASE] = "the server refused the request",
     [ELIG_EFACFILE - ELIG_ERRNO_BASE] = "facility registry is damaged (checksum or syntax)",
     [ELIG_EAUDIT - ELIG_ERRNO_BASE] = "audit log or key is damaged (authentication failed)",
+    [ELIG_ESHORTWRITE - ELIG_ERRNO_BASE] = "short write: the file system took part of a write",
+    [ELIG_ECHUNKID - ELIG_ERRNO_BASE] = "update chunk id already used for other events",
 };
 
 const char *elig_strerror(int err)

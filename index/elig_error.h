@@ -52,6 +52,8 @@ enum elig_errno {
     ELIG_EREFUSED,                  /**< the server answered the request with an error status */
     ELIG_EFACFILE,                  /**< facility registry is damaged (checksum or syntax) */
     ELIG_EAUDIT,                    /**< audit log or key is damaged (authentication failed) */
+    ELIG_ESHORTWRITE, /**< the file system took only part of a write, naming no error */
+    ELIG_ECHUNKID,    /**< an update chunk id was reused for other events */
     ELIG_ERRNO_END
 };
 

@@ -208,6 +208,7 @@ struct elig_index {
     struct elig_seg *seg;
     bool writer;
     bool txn;                /* inside elig_index_begin() .. elig_index_commit() */
+    bool unit;               /* inside elig_index_unit_begin() .. elig_index_unit_end() */
     elig_index_hash_fn hash; /* NULL: XXH3-64 */
     struct ix_meta *meta;
     uint32_t *stripes;
@@ -265,10 +266,11 @@ static inline void seq_write_end(uint32_t *s)
 }
 
 /* Mark the segment as being changed (on = 1) or consistent (0), unless a
- * transaction (elig_index_begin) holds the mark for a whole log record. */
+ * transaction (elig_index_begin) holds the mark for a whole log record, or a
+ * unit (elig_index_unit_begin) for a whole log unit. */
 static void mutating(struct elig_index *ix, uint32_t on)
 {
-    if (!ix->txn)
+    if (!ix->txn && !ix->unit)
         __atomic_store_n(&ix->meta->mutating, on, __ATOMIC_RELEASE);
 }
 
@@ -286,7 +288,25 @@ void elig_index_commit(struct elig_index *ix, uint64_t lsn)
         return;
     __atomic_store_n(&ix->meta->applied_lsn, lsn, __ATOMIC_RELAXED);
     ix->txn = false;
-    __atomic_store_n(&ix->meta->mutating, 0, __ATOMIC_RELEASE);
+    if (!ix->unit)
+        __atomic_store_n(&ix->meta->mutating, 0, __ATOMIC_RELEASE);
+}
+
+void elig_index_unit_begin(struct elig_index *ix)
+{
+    if (!ix->writer)
+        return;
+    __atomic_store_n(&ix->meta->mutating, 1, __ATOMIC_RELEASE);
+    ix->unit = true;
+}
+
+void elig_index_unit_end(struct elig_index *ix)
+{
+    if (!ix->writer || !ix->unit)
+        return;
+    ix->unit = false;
+    if (!ix->txn)
+        __atomic_store_n(&ix->meta->mutating, 0, __ATOMIC_RELEASE);
 }
 
 uint64_t elig_index_applied_lsn(const struct elig_index *ix)

@@ -223,6 +223,16 @@ int elig_index_insurer_name_set(struct elig_index *ix, const char insurer[ELIG_I
 void elig_index_begin(struct elig_index *ix);
 void elig_index_commit(struct elig_index *ix, uint64_t lsn);
 
+/**
+ * Writer: hold the "being changed" mark across the records of one log unit
+ * (elig_log_append_batch), so that a writer dying inside a unit leaves the
+ * segment refused (-ELIG_EINTERRUPTED) rather than applied halfway: a warm
+ * start then always resumes at a unit boundary. Commits inside record their
+ * LSN as usual. Not nested.
+ */
+void elig_index_unit_begin(struct elig_index *ix);
+void elig_index_unit_end(struct elig_index *ix);
+
 /** The last LSN committed (elig_index_commit) or published. Thread-safe. */
 uint64_t elig_index_applied_lsn(const struct elig_index *ix);
 

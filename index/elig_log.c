@@ -12,21 +12,34 @@
  * it. So under load each sync covers every record that arrived during the
  * previous one, with no timer; commit_window_us can add a wait to gather more.
  *
- * Failure. A short write, a failed write or a failed sync sets the log's
- * fatal error: that batch's appenders and every later one get it. Nothing is
- * retried: after a failed fdatasync the page cache may have dropped the
- * data, so a retry that "succeeds" would acknowledge what is not on disk.
+ * Units. One elig_log_append_batch() call is one unit: every record of it
+ * but the last carries ELIG_LOG_F_CONT. A reader delivers a unit's records
+ * only once it has seen the record that ends it, so a unit is applied whole
+ * or not at all, whatever a crash or a full disk left of it.
+ *
+ * Failure. A failed write or a failed sync sets the log's fatal error: that
+ * batch's appenders and every later one get it. A short write is followed
+ * by a write of the rest, whose errno (ENOSPC, EDQUOT, EIO) is the error
+ * reported, or -ELIG_ESHORTWRITE if the file system names none. Nothing is
+ * retried after a failure: after a failed fdatasync the page cache may have
+ * dropped the data, so a retry that "succeeds" would acknowledge what is
+ * not on disk.
  *
  * Files. A new segment file is started (header written and synced, directory
  * synced) when the current one has passed segment_bytes, between batches,
  * so a record never spans two files. File names carry the first LSN, so
  * name order is LSN order.
  *
- * Reading and recovery. scan_log() walks the files in order and checks each
- * record (length, CRC32C, LSN exactly one above the previous); the first
- * failure is the tail. Opening either refuses a bad tail or truncates the log
- * there (ftruncate, later files unlinked, file and directory synced), and
- * reports where and what was dropped either way.
+ * Reading and recovery. scan_files() walks the files in order and checks
+ * each record (length, CRC32C, LSN exactly one above the previous); the
+ * first failure is the tail, moved back to the start of the unit it
+ * interrupts. A tail is torn when it lies in the newest file and no valid
+ * record follows it there: the remains of a write that never completed,
+ * unacknowledged by construction (the append that made it had not returned),
+ * and opening cuts it (ftruncate, file and directory synced) as PostgreSQL
+ * ends recovery at the end of WAL. A bad record with a valid one after it, or
+ * in an older file, is corruption: opening refuses it unless the caller asked
+ * to truncate. Either way the report says where and what was dropped.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -188,6 +201,45 @@ static int read_file(int dirfd, const char *name, uint8_t **data, size_t *len)
 
 /* ---- scanning ------------------------------------------------------------------------------ */
 
+/*
+ * Is there a valid record (length in range, CRC good, LSN at or above
+ * expect) at any offset from off on? A torn write leaves none; a corrupt
+ * record in the middle of a log leaves its successors. The LSN test comes
+ * first, so the CRC is computed only where an LSN could follow.
+ */
+static bool valid_record_after(const uint8_t *data, size_t len, size_t off, uint64_t expect)
+{
+    uint64_t most = expect + len / ELIG_LOG_RECORD_HEAD;
+    for (size_t o = off; o + ELIG_LOG_RECORD_HEAD <= len; o++) {
+        const uint8_t *r = data + o;
+        uint32_t plen = elig_rd32(r);
+        uint64_t lsn = elig_rd64(r + 8);
+        if (plen == 0 || plen > ELIG_LOG_PAYLOAD_MAX || plen > len - o - ELIG_LOG_RECORD_HEAD ||
+            lsn < expect || lsn > most)
+            continue;
+        if (elig_rd32(r + 4) == elig_crc32c(0, r + 8, ELIG_LOG_RECORD_HEAD - 8 + plen))
+            return true;
+    }
+    return false;
+}
+
+/* Hand the records of one complete unit, data[off..end), to fn (those from LSN from on). */
+static int deliver_unit(const uint8_t *data, size_t off, size_t end, uint64_t lsn, uint64_t from,
+                        elig_log_record_fn fn, void *ctx)
+{
+    for (; off < end; lsn++) {
+        const uint8_t *r = data + off;
+        uint32_t plen = elig_rd32(r);
+        if (lsn >= from && fn) {
+            int rc = fn(ctx, lsn, elig_rd16(r + 16), r + ELIG_LOG_RECORD_HEAD, plen);
+            if (rc)
+                return rc;
+        }
+        off += ELIG_LOG_RECORD_HEAD + plen;
+    }
+    return 0;
+}
+
 /* Where a scan ended, in terms the truncation needs. */
 struct scan_end {
     size_t file;     /* index of the file where it stopped (n if past the last) */
@@ -283,23 +335,36 @@ static int scan_files(int dirfd, char **names, size_t n, uint64_t from, elig_log
             expect = first;
             rep->last_lsn = first - 1;
         }
+        size_t unit_off = off; /* the unit being read starts here, at LSN unit_lsn */
+        uint64_t unit_lsn = expect;
         while (why == ELIG_LOG_STOP_END && off < len) {
             uint32_t plen = 0;
             why = record_check(data, len, off, expect, &plen);
             if (why != ELIG_LOG_STOP_END)
                 break;
-            const uint8_t *r = data + off;
-            if (expect >= from && fn &&
-                (rc = fn(ctx, expect, elig_rd16(r + 16), r + ELIG_LOG_RECORD_HEAD, plen)) != 0) {
+            uint16_t flags = elig_rd16(data + off + 18);
+            expect++;
+            off += ELIG_LOG_RECORD_HEAD + plen;
+            if (flags & ELIG_LOG_F_CONT)
+                continue;
+            rc = deliver_unit(data, unit_off, off, unit_lsn, from, fn, ctx);
+            if (rc) {
                 free(data);
                 return rc;
             }
-            rep->last_lsn = expect++;
-            off += ELIG_LOG_RECORD_HEAD + plen;
+            rep->last_lsn = expect - 1;
+            unit_off = off;
+            unit_lsn = expect;
         }
+        if (why == ELIG_LOG_STOP_END && unit_off < off)
+            why = ELIG_LOG_STOP_UNIT; /* the file ends inside a unit */
         if (why != ELIG_LOG_STOP_END) {
             stopped = true;
             rep->stop = why;
+            /* torn: the newest file, and nothing valid after the bad spot */
+            rep->torn = i + 1 == n && !valid_record_after(data, len, off + 1, expect);
+            rep->dropped_records = expect - unit_lsn;
+            off = unit_off;
             snprintf(rep->file, sizeof rep->file, "%s", names[i]);
             rep->offset = off;
             rep->dropped_bytes = len - off;
@@ -423,8 +488,8 @@ int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
         (end.file + 1 < n || end.offset < ELIG_LOG_HEADER_SIZE))
         rc = scan_files(log->dirfd, names, n, 0, NULL, NULL, rep, &end, false);
     if (rc == 0 && rep->stop != ELIG_LOG_STOP_END)
-        rc =
-            p->tail == ELIG_LOG_TAIL_TRUNCATE ? truncate_tail(log, names, n, &end) : -ELIG_ELOGTAIL;
+        rc = p->tail == ELIG_LOG_TAIL_TRUNCATE || rep->torn ? truncate_tail(log, names, n, &end)
+                                                            : -ELIG_ELOGTAIL;
     free_names(names, n);
     if (rc == 0)
         rc = reopen_last(log);
@@ -516,6 +581,25 @@ void elig_log_test_set_io(const struct elig_log_test_io *io)
 }
 #endif
 
+/*
+ * After a short write of done bytes: write the rest and sync, so the error
+ * reported is the file system's own (ENOSPC, EDQUOT, EIO), not a guess.
+ */
+static int finish_short(struct elig_log *log, const uint8_t *buf, size_t len, size_t done)
+{
+    while (done < len) {
+        ssize_t w = pwrite(log->fd, buf + done, len - done, (off_t)(log->file_size + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        if (w == 0)
+            return -ELIG_ESHORTWRITE;
+        done += (size_t)w;
+    }
+    return fdatasync(log->fd) < 0 ? -errno : 0;
+}
+
 /* Leader: write buf and fdatasync, linked, in one submission. */
 static int write_and_sync(struct elig_log *log, const uint8_t *buf, size_t len)
 {
@@ -541,19 +625,20 @@ static int write_and_sync(struct elig_log *log, const uint8_t *buf, size_t len)
     int rc = io_uring_submit_and_wait(&log->ring, 2);
     if (rc < 0)
         return rc;
-    int result = 0;
+    int wres = 0, sres = 0;
     for (int i = 0; i < 2; i++) {
         struct io_uring_cqe *cqe;
         if ((rc = io_uring_wait_cqe(&log->ring, &cqe)) < 0)
             return rc;
-        int res = cqe->res;
-        bool is_write = cqe->user_data == 1;
+        if (cqe->user_data == 1)
+            wres = cqe->res;
+        else
+            sres = cqe->res;
         io_uring_cqe_seen(&log->ring, cqe);
-        if (result == 0 && res < 0)
-            result = res;
-        else if (result == 0 && is_write && (size_t)res != len)
-            result = -EIO; /* a short write: never pretend the rest landed */
     }
+    int result = wres < 0 ? wres : sres;
+    if (wres >= 0 && (size_t)wres < len) /* short: the linked sync was cancelled */
+        result = finish_short(log, buf, len, (size_t)wres);
     if (result == 0)
         log->file_size += len;
     return result;
@@ -610,7 +695,7 @@ static int batch_reserve(struct elig_log *log, size_t n)
 }
 
 /* Mutex held: format one record at the end of the open batch (room reserved). */
-static uint64_t batch_add(struct elig_log *log, const struct elig_log_rec *rec)
+static uint64_t batch_add(struct elig_log *log, const struct elig_log_rec *rec, uint16_t flags)
 {
     uint64_t lsn = log->next_lsn++;
     uint8_t *r = log->batch[log->open] + log->used;
@@ -618,7 +703,8 @@ static uint64_t batch_add(struct elig_log *log, const struct elig_log_rec *rec)
     elig_le64(r + 8, lsn);
     r[16] = (uint8_t)rec->kind;
     r[17] = (uint8_t)(rec->kind >> 8);
-    r[18] = r[19] = 0;
+    r[18] = (uint8_t)flags;
+    r[19] = (uint8_t)(flags >> 8);
     memcpy(r + ELIG_LOG_RECORD_HEAD, rec->payload, rec->len);
     elig_le32(r + 4, elig_crc32c(0, r + 8, ELIG_LOG_RECORD_HEAD - 8 + rec->len));
     log->used += ELIG_LOG_RECORD_HEAD + rec->len;
@@ -646,9 +732,9 @@ int elig_log_append_batch(struct elig_log *log, const struct elig_log_rec *recs,
         pthread_mutex_unlock(&log->mu);
         return rc;
     }
-    uint64_t first = batch_add(log, &recs[0]), last = first;
-    for (size_t i = 1; i < n; i++)
-        last = batch_add(log, &recs[i]);
+    uint64_t first = log->next_lsn, last = first + n - 1;
+    for (size_t i = 0; i < n; i++)
+        batch_add(log, &recs[i], i + 1 < n ? ELIG_LOG_F_CONT : 0);
     while (log->durable_lsn < last && log->failed == 0) {
         if (!log->leading)
             lead(log);
@@ -709,6 +795,7 @@ const char *elig_log_stop_name(enum elig_log_stop stop)
         [ELIG_LOG_STOP_LSN_BACK] = "LSN going backwards",
         [ELIG_LOG_STOP_FILE_HEADER] = "bad segment file header",
         [ELIG_LOG_STOP_FILE_LSN] = "segment file does not follow the previous one",
+        [ELIG_LOG_STOP_UNIT] = "update unit without its last record",
     };
     return (unsigned)stop < sizeof names / sizeof names[0] ? names[stop] : "unknown";
 }

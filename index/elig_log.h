@@ -20,8 +20,12 @@
  *        4    4  CRC32C of bytes 8.. of the record (LSN, kind, flags, payload)
  *        8    8  LSN
  *       16    2  kind (enum elig_event_kind for updates)
- *       18    2  flags (0)
+ *       18    2  flags: ELIG_LOG_F_CONT on every record of a unit but its last
  *       20    n  payload
+ *
+ * The records of one elig_log_append_batch() call form a unit: readers see
+ * all of a unit or none of it (a unit whose last record is missing ends the
+ * log before its first record).
  *
  * Appends from any number of threads are gathered into one write linked to
  * one fdatasync through io_uring (group commit); elig_log_append() returns
@@ -30,21 +34,24 @@
  * retries (after a failed fsync the kernel may have dropped the data).
  *
  * Opening checks the newest file's records (length, CRC, LSN sequence) and
- * the other files' headers; the first record that fails marks the tail. What
- * lies beyond it is either refused or truncated away, as the caller chooses,
- * and reported either way (struct elig_log_tail_report). Older records are
- * checked when they are read (elig_log_scan), so a warm start does not read
- * the whole log.
+ * the other files' headers; the first record that fails marks the tail. A
+ * torn tail (in the newest file, with no valid record after it: what an
+ * interrupted or refused write leaves, never acknowledged) is cut and
+ * reported. Anything else (a bad record with good ones after it, a bad older
+ * file) is corruption: refused, or truncated away if the caller asks. Older
+ * records are checked when they are read (elig_log_scan), so a warm start
+ * does not read the whole log.
  */
 
 #define ELIG_LOG_HEADER_SIZE 64
 #define ELIG_LOG_RECORD_HEAD 20
 #define ELIG_LOG_PAYLOAD_MAX (1u << 20)
+#define ELIG_LOG_F_CONT      0x0001 /**< record flag: the unit goes on after this record */
 
 /** What to do with a torn or corrupt tail found at open. */
 enum elig_log_tail_policy {
-    ELIG_LOG_TAIL_REFUSE = 0,   /**< fail with -ELIG_ELOGTAIL; change nothing */
-    ELIG_LOG_TAIL_TRUNCATE = 1, /**< cut the log at the last good record */
+    ELIG_LOG_TAIL_REFUSE = 0,   /**< cut a torn tail; corruption: -ELIG_ELOGTAIL, nothing changed */
+    ELIG_LOG_TAIL_TRUNCATE = 1, /**< cut the log at the last good unit, whatever lies beyond */
 };
 
 /** Why a scan stopped before the end of the files. */
@@ -58,16 +65,19 @@ enum elig_log_stop {
     ELIG_LOG_STOP_LSN_BACK,    /**< LSN at or below the previous one */
     ELIG_LOG_STOP_FILE_HEADER, /**< a segment file whose header is short or corrupt */
     ELIG_LOG_STOP_FILE_LSN,    /**< a segment file that does not start where the last ended */
+    ELIG_LOG_STOP_UNIT,        /**< a file ends inside a unit (its last record is missing) */
 };
 
 /** Where and why a scan stopped; what a truncation dropped. */
 struct elig_log_tail_report {
-    enum elig_log_stop stop; /**< ELIG_LOG_STOP_END when the log ended cleanly */
-    char file[64];           /**< segment file name (not the path) where it stopped */
-    uint64_t offset;         /**< byte offset in that file of the first bad record */
-    uint64_t last_lsn;       /**< LSN of the last good record (0: none) */
-    uint64_t dropped_bytes;  /**< bytes from offset to the end of the log */
-    uint32_t dropped_files;  /**< later segment files, wholly beyond the tail */
+    enum elig_log_stop stop;  /**< ELIG_LOG_STOP_END when the log ended cleanly */
+    char file[64];            /**< segment file name (not the path) where it stopped */
+    uint64_t offset;          /**< byte offset in that file of the first unit not whole */
+    uint64_t last_lsn;        /**< LSN of the last record of the last whole unit (0: none) */
+    uint64_t dropped_bytes;   /**< bytes from offset to the end of the log */
+    uint64_t dropped_records; /**< good records before the bad spot, of the unit it cut */
+    uint32_t dropped_files;   /**< later segment files, wholly beyond the tail */
+    bool torn; /**< in the newest file with no valid record after it: never acknowledged */
 };
 
 /** Open parameters. */
@@ -92,9 +102,10 @@ typedef int (*elig_log_record_fn)(void *ctx, uint64_t lsn, uint16_t kind, const 
  * One process at a time may have a log open for appending: the directory's
  * LOCK file is held with flock(2) while it is open. Scanning needs no lock.
  *
- * @return 0 and *out set; -EBUSY if another process (or view) has it open;
- *         -ELIG_ELOGTAIL if the tail is bad and the policy is REFUSE (report
- *         says where); -ENOMEM; -errno of the file system or
+ * @return 0 and *out set (a torn tail cut: report->torn); -EBUSY if another
+ *         process (or view) has it open; -ELIG_ELOGTAIL if a record before
+ *         the end is corrupt and the policy is REFUSE (report says where);
+ *         -ENOMEM; -errno of the file system or
  *         io_uring_queue_init().
  */
 int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
@@ -106,8 +117,8 @@ int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
  *
  * @param lsn if not NULL, set to the record's LSN
  * @return 0; -EINVAL (len 0 or above ELIG_LOG_PAYLOAD_MAX); the fatal error
- *         of a failed write or sync (-EIO, -ENOSPC, ...), for this and every
- *         later append.
+ *         of a failed write or sync (-ENOSPC, -EDQUOT, -EIO, -ELIG_ESHORTWRITE,
+ *         ...), for this and every later append.
  */
 int elig_log_append(struct elig_log *log, uint16_t kind, const void *payload, size_t len,
                     uint64_t *lsn);
@@ -120,9 +131,9 @@ struct elig_log_rec {
 };
 
 /**
- * Append n records with consecutive LSNs and wait until all are durable (a
- * feed file's events: one wait, and they ride in as few syncs as possible).
- * Thread-safe, like elig_log_append().
+ * Append n records with consecutive LSNs as one unit and wait until all are
+ * durable (a feed chunk's events: one wait, one write). After any crash a
+ * reader finds all n or none. Thread-safe, like elig_log_append().
  *
  * @param first_lsn if not NULL, the LSN of recs[0]; recs[i] has first_lsn + i
  * @return 0; -EINVAL (n 0, or a length out of range: nothing appended); the

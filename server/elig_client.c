@@ -145,7 +145,8 @@ int elig_client_raw(struct elig_client *c, const void *bytes, size_t len)
     return 0;
 }
 
-int elig_client_queue_append(struct elig_client *c, const struct elig_event *evs, size_t n)
+int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
+                             const struct elig_event *evs, size_t n)
 {
     if (n == 0 || n > ELIG_PROTO_APPEND_MAX)
         return -EINVAL;
@@ -165,6 +166,14 @@ int elig_client_queue_append(struct elig_client *c, const struct elig_event *evs
         }
         elig_le16(b->data + b->len, (uint16_t)len);
         b->len += 2 + (size_t)len;
+    }
+    if (chunk_id) {
+        if (elig_pbuf_reserve(b, ELIG_PROTO_CHUNK_ID_LEN)) {
+            b->len = start;
+            return -ENOMEM;
+        }
+        memcpy(b->data + b->len, chunk_id, ELIG_PROTO_CHUNK_ID_LEN);
+        b->len += ELIG_PROTO_CHUNK_ID_LEN;
     }
     elig_client_end(c);
     return 0;

@@ -93,10 +93,14 @@ struct elig_event;
 /**
  * Queue an ADMIN_APPEND frame of evs[0..n) (the admin socket's opcode);
  * flush and read its answer as for any frame.
+ * @param chunk_id NULL, or ELIG_PROTO_CHUNK_ID_LEN bytes naming the chunk:
+ *                 sent again with the same id, it is applied once and
+ *                 answered with its first result
  * @return 0; -EINVAL if n is 0 or over ELIG_PROTO_APPEND_MAX; -ENOMEM; the
  *         errors of elig_event_encode().
  */
-int elig_client_queue_append(struct elig_client *c, const struct elig_event *evs, size_t n);
+int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
+                             const struct elig_event *evs, size_t n);
 
 /** Receives each counter of a STATS answer. */
 typedef void (*elig_client_stat_fn)(void *ctx, const char *name, uint64_t value);

@@ -47,6 +47,7 @@
 #define ELIG_PROTO_NUMBER_MAX   60
 #define ELIG_PROTO_BRANCH_MAX   6
 #define ELIG_PROTO_APPEND_MAX   4096 /**< events in one ADMIN_APPEND */
+#define ELIG_PROTO_CHUNK_ID_LEN 16   /**< the optional chunk id closing an ADMIN_APPEND body */
 
 /** Opcodes. Admin opcodes are served only on the admin socket. */
 enum elig_op {

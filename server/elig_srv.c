@@ -135,7 +135,8 @@ struct conn {
 struct loop_stats {
     _Atomic uint64_t accepted, closed, refused_busy, timeouts, frames, bad_frames;
     _Atomic uint64_t checks, by_number, by_card, validity[6], astatus[ELIG_AS_COUNT], by_fee[3];
-    _Atomic uint64_t appended, rejected, snapshots;
+    _Atomic uint64_t appended, rejected, snapshots, duplicates;
+    _Atomic uint64_t store_errors[5]; /* enum store_error: refused appends and snapshots */
     _Atomic uint64_t auth_ok, auth_failed, rate_limited, facility_conns, revoked_closed;
     _Atomic uint64_t posthoc, posthoc_missed, audit_errors;
 };
@@ -938,6 +939,19 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
 
 /* ---- answers ---------------------------------------------------------- */
 
+/* Why the store refused an append or a snapshot, as the counters tell it. */
+enum store_error { SE_NOSPACE, SE_QUOTA, SE_IO, SE_SHORT_WRITE, SE_OTHER };
+
+static void count_store_error(struct loop *l, int rc)
+{
+    enum store_error e = rc == -ENOSPC             ? SE_NOSPACE
+                         : rc == -EDQUOT           ? SE_QUOTA
+                         : rc == -EIO              ? SE_IO
+                         : rc == -ELIG_ESHORTWRITE ? SE_SHORT_WRITE
+                                                   : SE_OTHER;
+    stat_add(&l->st.store_errors[e], 1);
+}
+
 static uint64_t sum_stat(const struct elig_srv *s, size_t offset)
 {
     uint64_t v = 0;
@@ -956,7 +970,7 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
     const struct elig_srv *s = l->srv;
     struct elig_index_stats ix;
     elig_index_stats(s->ix, &ix);
-    struct elig_proto_stat items[48];
+    struct elig_proto_stat items[56];
     size_t n = 0;
 #define ITEM(nm, v) items[n++] = (struct elig_proto_stat){ nm, (v) }
     ITEM("uptime_seconds", (mono_ms() - s->started_ms) / 1000);
@@ -1001,7 +1015,13 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
         ITEM("index_segment_bytes", ix.segment_bytes);
         ITEM("events_appended", SUM(appended));
         ITEM("events_rejected", SUM(rejected));
+        ITEM("chunks_duplicate", SUM(duplicates));
         ITEM("snapshots_written", SUM(snapshots));
+        ITEM("store_errors_no_space", SUM(store_errors[SE_NOSPACE]));
+        ITEM("store_errors_quota", SUM(store_errors[SE_QUOTA]));
+        ITEM("store_errors_io", SUM(store_errors[SE_IO]));
+        ITEM("store_errors_short_write", SUM(store_errors[SE_SHORT_WRITE]));
+        ITEM("store_errors_other", SUM(store_errors[SE_OTHER]));
         ITEM("workers", s->nloops - 1);
     }
 #undef ITEM
@@ -1035,15 +1055,27 @@ static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct 
         }
         off += el;
     }
-    if (off != len) {
+    const uint8_t *id = NULL; /* an optional chunk id closes the body */
+    if (len - off == ELIG_PROTO_CHUNK_ID_LEN)
+        id = body + off;
+    else if (off != len) {
         *status = ELIG_PS_BODY;
         return 0;
     }
     uint64_t first = 0;
-    int rc = elig_db_submit(l->srv->p.db, l->events, n, l->ev_status, &first);
+    bool dup = false;
+    int rc = elig_db_submit_chunk(l->srv->p.db, id, l->events, n, l->ev_status, &first, &dup);
     if (rc) {
-        elig_slog(ELIG_SLOG_ERROR, "admin append of %u events failed: %s", n, elig_strerror(rc));
         *status = ELIG_PS_UNAVAILABLE;
+        if (rc == -ELIG_ECHUNKID) {
+            *status = ELIG_PS_BODY; /* the sender's mistake: nothing was logged */
+            elig_slog(ELIG_SLOG_WARN, "admin append of %u events refused: %s", n,
+                      elig_strerror(rc));
+        } else {
+            count_store_error(l, rc);
+            elig_slog(ELIG_SLOG_ERROR, "admin append of %u events failed: %s", n,
+                      elig_strerror(rc));
+        }
         if (elig_pbuf_reserve(b, 4))
             return -ENOMEM;
         elig_le32(b->data + b->len, (uint32_t)rc);
@@ -1061,6 +1093,10 @@ static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct 
         rejected += l->ev_status[i] != 0;
     }
     b->len += 12 + 4 * (size_t)n;
+    if (dup) {
+        stat_add(&l->st.duplicates, 1);
+        return 0;
+    }
     stat_add(&l->st.appended, n - rejected);
     stat_add(&l->st.rejected, rejected);
     return 0;
@@ -1071,6 +1107,7 @@ static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
     struct elig_snap_info info;
     int rc = elig_db_snapshot(l->srv->p.db, &info);
     if (rc) {
+        count_store_error(l, rc);
         elig_slog(ELIG_SLOG_ERROR, "snapshot failed: %s", elig_strerror(rc));
         *status = ELIG_PS_UNAVAILABLE;
         if (elig_pbuf_reserve(b, 4))
@@ -1135,8 +1172,9 @@ static int loop_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len
         *status = ELIG_PS_INTERNAL;
         break;
     }
-    if (*status == ELIG_PS_UNAVAILABLE)
-        *keep_on_error = 4; /* the store's error code */
+    if (*status == ELIG_PS_UNAVAILABLE ||
+        (opcode == ELIG_OP_ADMIN_APPEND && *status == ELIG_PS_BODY))
+        *keep_on_error = 4; /* the store's error code (ADMIN_APPEND's 3: when it names one) */
     return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "elig_config.h"
 #include "elig_error.h"
@@ -29,6 +30,7 @@
 #include "elig_fac.h"
 #include "elig_check.h"
 #include "elig_client.h"
+#include "elig_chunk.h"
 #include "elig_db.h"
 #include "elig_feed.h"
 #include "elig_codec.h"
@@ -1037,16 +1039,40 @@ struct appender {
     uint64_t line[APPEND_CHUNK];
     int status[APPEND_CHUNK];
     size_t n;
-    uint64_t applied, refused, last_lsn;
+    uint64_t chunks; /* chunks submitted: the next one's ordinal */
+    uint64_t applied, refused, duplicate, last_lsn;
     int err;
 };
 
+/*
+ * A chunk's id: a digest of its ordinal in this append and its events. The
+ * same append run again (after a failure, a crash or a full disk) sends the
+ * same ids, so what was applied the first time is not applied twice.
+ */
+static void chunk_id(const struct appender *a, uint8_t id[ELIG_CHUNK_ID_LEN])
+{
+    XXH3_state_t *xs = XXH3_createState();
+    uint8_t ord[8], wire[ELIG_EVENT_WIRE_MAX];
+    elig_le64(ord, a->chunks);
+    XXH3_128bits_reset(xs);
+    XXH3_128bits_update(xs, ord, sizeof ord);
+    for (size_t i = 0; i < a->n; i++) {
+        int len = elig_event_encode(&a->evs[i], wire, sizeof wire);
+        if (len > 0)
+            XXH3_128bits_update(xs, wire, (size_t)len);
+    }
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(xs));
+    memcpy(id, c.digest, ELIG_CHUNK_ID_LEN);
+    XXH3_freeState(xs);
+}
+
 /* ADMIN_APPEND of the chunk: eligd makes it durable and answers each event's status. */
-static int append_remote(struct appender *a, uint64_t *first)
+static int append_remote(struct appender *a, const uint8_t *id, uint64_t *first)
 {
     struct elig_proto_header h;
     const uint8_t *body;
-    int rc = elig_client_queue_append(a->admin, a->evs, a->n);
+    int rc = elig_client_queue_append(a->admin, id, a->evs, a->n);
     if (rc == 0)
         rc = elig_client_flush(a->admin);
     if (rc == 0)
@@ -1072,12 +1098,18 @@ static int append_flush(struct appender *a)
     uint64_t first;
     if (a->n == 0)
         return 0;
-    int rc = a->admin ? append_remote(a, &first)
-                      : elig_db_submit(a->db, a->evs, a->n, a->status, &first);
+    uint8_t id[ELIG_CHUNK_ID_LEN];
+    bool dup = false;
+    chunk_id(a, id);
+    int rc = a->admin ? append_remote(a, id, &first)
+                      : elig_db_submit_chunk(a->db, id, a->evs, a->n, a->status, &first, &dup);
+    a->chunks++;
     if (rc < 0) {
-        fprintf(stderr, "eligctl: append: %s\n", elig_strerror(rc));
+        if (rc != -ELIG_EREFUSED)
+            fprintf(stderr, "eligctl: append: %s\n", elig_strerror(rc));
         return a->err = rc;
     }
+    a->duplicate += dup;
     for (size_t i = 0; i < a->n; i++) {
         if (a->status[i] == 0) {
             a->applied++;
@@ -1296,6 +1328,10 @@ static int cmd_append(int argc, char **argv)
                : EXIT_USAGE;
     if (rc == 0 && a.err == 0)
         append_flush(&a);
+    if (a.err == 0 && rc == 0 && a.duplicate)
+        printf("%llu of %llu chunks had been applied before (a repeated append): their first "
+               "results follow\n",
+               (unsigned long long)a.duplicate, (unsigned long long)a.chunks);
     if (a.err == 0 && rc == 0)
         printf(
             "%llu events applied, %llu refused, %llu lines rejected; durable and applied "

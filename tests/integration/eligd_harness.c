@@ -248,7 +248,7 @@ static int collect(void *ctx, const struct elig_event *ev, const char *path, uin
 /* ADMIN_APPEND of evs; returns the frame status, statuses into st. */
 uint8_t admin_append(struct elig_client *c, const struct elig_event *evs, size_t n, int32_t *st)
 {
-    assert_int_equal(elig_client_queue_append(c, evs, n), 0);
+    assert_int_equal(elig_client_queue_append(c, NULL, evs, n), 0);
     assert_int_equal(elig_client_flush(c), 0);
     struct elig_proto_header h;
     const uint8_t *body;

@@ -994,7 +994,7 @@ static void *appender_main(void *arg)
         struct elig_proto_header h;
         const uint8_t *body;
         if (make_acquires(evs, f * APPEND_PER + 1, APPEND_PER) ||
-            elig_client_queue_append(c, evs, APPEND_PER) || elig_client_flush(c) ||
+            elig_client_queue_append(c, NULL, evs, APPEND_PER) || elig_client_flush(c) ||
             elig_client_recv(c, &h, &body) || h.status != ELIG_PS_OK)
             a->error = 2;
         else
@@ -1060,7 +1060,7 @@ static void test_crash_kill_during_appends(void **state)
     struct elig_client *adm = connect_to(s.sock);
     for (int f = 0; f < FRAMES; f++) {
         assert_int_equal(make_acquires(evs, f * PER + 1, PER), 0);
-        assert_int_equal(elig_client_queue_append(adm, evs, PER), 0);
+        assert_int_equal(elig_client_queue_append(adm, NULL, evs, PER), 0);
     }
     free(evs);
     assert_int_equal(elig_client_flush(adm), 0);

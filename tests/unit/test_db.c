@@ -2,7 +2,9 @@
  * test_db.c - the store: submitted events are logged then applied; a
  * restart is warm and replays nothing; snapshot + log tail rebuilds the same
  * index as the whole history (verify finds them identical); and a record
- * changed in the segment behind the log's back is caught by verify.
+ * changed in the segment behind the log's back is caught by verify. Chunks:
+ * a chunk sent again is answered with its first result and logged once,
+ * across warm and cold restarts; its id with other events is refused.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elig_chunk.h"
 #include "elig_db.h"
 #include "elig_error.h"
 #include "test_support.h"
@@ -105,6 +108,107 @@ static void test_warm_cold_and_verify(void **state)
     elig_db_close(db);
 }
 
+/* n ACQUIREs of persons base.., the one at reject_at (if < n) a LOSS of a key with none. */
+static void make_chunk(struct elig_event *evs, unsigned base, unsigned n, unsigned reject_at)
+{
+    for (unsigned i = 0; i < n; i++) {
+        char num[16];
+        snprintf(num, sizeof num, "%u", base + i);
+        struct elig_key k = test_key("01130012", "77", num, "");
+        memset(&evs[i], 0, sizeof evs[i]);
+        evs[i].kind = ELIG_EV_ACQUIRE;
+        evs[i].effective = test_date("2020-04-01");
+        memcpy(evs[i].source, k.insurer, ELIG_INSURER_LEN);
+        evs[i].u.acquire = test_record(&k, base + i, "1970-01-01", "2020-04-01", "", "");
+        if (i == reject_at) {
+            evs[i].kind = ELIG_EV_LOSS;
+            evs[i].effective = test_date("2020-05-01");
+            evs[i].u.loss.key = test_key("01130012", "77", "999999", "");
+            evs[i].u.loss.reason = 1;
+        }
+    }
+}
+
+static void test_chunks_applied_once(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    struct elig_event evs[N], other[N];
+    int status[N], again[N];
+    uint8_t id[ELIG_CHUNK_ID_LEN] = "chunk-0000000001";
+    make_chunk(evs, 100, N, 7);
+    make_chunk(other, 500, N, N);
+    struct elig_db *db = open_db(NULL);
+    uint64_t first = 0, first2 = 0;
+    bool dup = true;
+    assert_int_equal(elig_db_submit_chunk(db, id, evs, N, status, &first, &dup), 0);
+    assert_false(dup);
+    assert_int_equal(first, 2); /* LSN 1 is the chunk's own record */
+    assert_int_equal(status[7], -ELIG_ENOCURRENT);
+    assert_int_equal(status[6], 0);
+    uint64_t lsn = elig_index_applied_lsn(elig_db_index(db));
+    assert_int_equal(lsn, N + 1);
+
+    /* the same chunk again: the first answer, nothing logged */
+    memset(again, 0x55, sizeof again);
+    assert_int_equal(elig_db_submit_chunk(db, id, evs, N, again, &first2, &dup), 0);
+    assert_true(dup);
+    assert_int_equal(first2, first);
+    assert_memory_equal(again, status, sizeof status);
+    assert_int_equal(elig_index_applied_lsn(elig_db_index(db)), lsn);
+    /* the same id with other events: refused, nothing logged */
+    assert_int_equal(elig_db_submit_chunk(db, id, other, N, again, &first2, &dup), -ELIG_ECHUNKID);
+    assert_int_equal(elig_index_applied_lsn(elig_db_index(db)), lsn);
+    elig_db_close(db);
+
+    /* warm restart: nothing replayed, the chunk is still known (the chunk file) */
+    struct elig_db_start st;
+    db = open_db(&st);
+    assert_true(st.warm);
+    memset(again, 0x55, sizeof again);
+    assert_int_equal(elig_db_submit_chunk(db, id, evs, N, again, &first2, &dup), 0);
+    assert_true(dup);
+    assert_memory_equal(again, status, sizeof status);
+    elig_db_close(db);
+
+    /* cold restart without the chunk file: the replay rebuilds the chunk's result */
+    char path[400];
+    snprintf(path, sizeof path, "%s/chunks", data);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(unlink(seg), 0);
+    db = open_db(&st);
+    assert_false(st.warm);
+    assert_int_equal(st.replayed, N + 1);
+    memset(again, 0x55, sizeof again);
+    assert_int_equal(elig_db_submit_chunk(db, id, evs, N, again, &first2, &dup), 0);
+    assert_true(dup);
+    assert_int_equal(first2, first);
+    assert_memory_equal(again, status, sizeof status);
+    verify_identical(elig_db_index(db), N - 1);
+    elig_db_close(db);
+}
+
+/* A writer that died inside a chunk leaves a segment the next start does not trust. */
+static void test_chunk_interrupted(void **state)
+{
+    (void)state;
+    struct elig_db *db = open_db(NULL);
+    submit_acquires(db, 1, 5);
+    elig_db_close(db);
+    struct elig_index *ix;
+    assert_int_equal(elig_index_open(seg, ELIG_SEG_WRITER, &ix), 0);
+    elig_index_unit_begin(ix);
+    elig_index_begin(ix);
+    elig_index_commit(ix, 5); /* a record of the unit committed, the unit not ended */
+    elig_index_close(ix, false);
+    struct elig_db_start st;
+    db = open_db(&st);
+    assert_false(st.warm);
+    assert_string_equal(st.cold_reason, "segment left mid-change by a writer that died");
+    assert_int_equal(st.replayed, 5);
+    elig_db_close(db);
+}
+
 static void test_verify_catches_a_change_behind_the_logs_back(void **state)
 {
     (void)state;
@@ -138,6 +242,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_warm_cold_and_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunks_applied_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunk_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_catches_a_change_behind_the_logs_back, setup,
                                         teardown),
     };

@@ -4,15 +4,22 @@
  * and recovery in the style of PostgreSQL's end-of-WAL test: byte surgery at
  * exact record offsets (zero length, short header, length past the end, bad
  * CRC, LSN gap, LSN going backwards, garbage after the tail, a truncated file
- * header), each asserting where the scan stops and why, that REFUSE changes
- * nothing and that TRUNCATE cuts exactly there and appends go on from it.
+ * header), each asserting where the scan stops and why; that a torn tail
+ * (nothing valid after it in the newest file) is cut by any open, that
+ * corruption (good records after the bad one) is refused by REFUSE with
+ * nothing changed, and that TRUNCATE cuts exactly there and appends go on
+ * from it. Units: a batch whose last record is lost, or whose middle record
+ * is damaged, is dropped whole; a short write is completed or reported with
+ * the file system's own error.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -317,9 +324,18 @@ static void test_byte_surgery(void **state)
         assert_string_equal(rep.file, strrchr(first_file(), '/') + 1);
         assert_int_equal(rep.dropped_bytes, (uint64_t)damaged_size - offset_of(k));
 
-        /* REFUSE: an error, and nothing changed */
+        /* torn (nothing valid after it): cut by any open; corrupt: REFUSE changes nothing */
+        bool torn = s == SHORT_HEAD || s == GARBAGE_AFTER;
+        assert_int_equal(rep.torn, torn);
         struct elig_log_params p = { .dir = dir, .tail = ELIG_LOG_TAIL_REFUSE };
         struct elig_log *refused = NULL;
+        if (torn) {
+            assert_int_equal(elig_log_open(&p, &refused, &rep), 0);
+            assert_true(rep.torn);
+            assert_int_equal(file_size(first_file()), (off_t)offset_of(k));
+            elig_log_close(refused);
+            continue;
+        }
         assert_int_equal(elig_log_open(&p, &refused, &rep), -ELIG_ELOGTAIL);
         assert_null(refused);
         assert_int_equal(file_size(first_file()), damaged_size);
@@ -373,6 +389,134 @@ static void test_truncated_file_header(void **state)
     assert_string_equal(elig_log_stop_name(ELIG_LOG_STOP_FILE_HEADER), "bad segment file header");
 }
 
+/* Append units of sizes 1, 5, 3, 7 (16 records); returns the offset of each unit's first record. */
+static void append_units(struct elig_log *log, uint64_t unit_off[4])
+{
+    static const size_t sizes[4] = { 1, 5, 3, 7 };
+    uint8_t bufs[7][64];
+    uint64_t lsn = 1;
+    for (int u = 0; u < 4; u++) {
+        struct elig_log_rec recs[7];
+        unit_off[u] = offset_of(lsn);
+        for (size_t i = 0; i < sizes[u]; i++)
+            recs[i] = (struct elig_log_rec){ 3, bufs[i], payload_of(lsn + i, bufs[i]) };
+        uint64_t first = 0;
+        assert_int_equal(elig_log_append_batch(log, recs, sizes[u], &first), 0);
+        assert_int_equal(first, lsn);
+        lsn += sizes[u];
+    }
+}
+
+/* A unit is read whole or not at all, whatever is left of it. */
+static void test_units(void **state)
+{
+    (void)state;
+    struct elig_log *log = open_log(0, ELIG_LOG_TAIL_REFUSE, NULL);
+    uint64_t unit_off[4];
+    append_units(log, unit_off);
+    elig_log_close(log);
+    struct elig_log_tail_report rep;
+    assert_int_equal(scan_all(&rep), 17);
+    off_t whole = file_size(first_file());
+
+    /* the last unit lost its last record (a write cut short): all 7 are dropped */
+    assert_int_equal(truncate(first_file(), (off_t)offset_of(16)), 0);
+    assert_int_equal(scan_all(&rep), 10);
+    assert_int_equal(rep.stop, ELIG_LOG_STOP_UNIT);
+    assert_int_equal(rep.offset, unit_off[3]);
+    assert_int_equal(rep.dropped_records, 6);
+    assert_true(rep.torn);
+    /* a plain open cuts it: torn, never acknowledged */
+    log = open_log(0, ELIG_LOG_TAIL_REFUSE, &rep);
+    assert_int_equal(rep.stop, ELIG_LOG_STOP_UNIT);
+    assert_int_equal(file_size(first_file()), (off_t)unit_off[3]);
+    append_n(log, 10, 2);
+    elig_log_close(log);
+    assert_int_equal(scan_all(&rep), 12);
+    assert_int_equal(rep.stop, ELIG_LOG_STOP_END);
+
+    /* the last record of the third unit half-written, the file ending there */
+    teardown(state);
+    setup(state);
+    log = open_log(0, ELIG_LOG_TAIL_REFUSE, NULL);
+    append_units(log, unit_off);
+    elig_log_close(log);
+    assert_int_equal(file_size(first_file()), whole);
+    assert_int_equal(truncate(first_file(), (off_t)offset_of(9) + 25), 0);
+    assert_int_equal(scan_all(&rep), 7);
+    assert_int_equal(rep.stop, ELIG_LOG_STOP_LENGTH);
+    assert_int_equal(rep.offset, unit_off[2]);
+    assert_int_equal(rep.dropped_records, 2);
+    assert_true(rep.torn);
+
+    /* a damaged record in the middle of the second unit, good units after it: corruption */
+    teardown(state);
+    setup(state);
+    log = open_log(0, ELIG_LOG_TAIL_REFUSE, NULL);
+    append_units(log, unit_off);
+    elig_log_close(log);
+    uint8_t b;
+    peek(first_file(), offset_of(4) + ELIG_LOG_RECORD_HEAD, &b, 1);
+    b ^= 0x40;
+    test_poke(first_file(), offset_of(4) + ELIG_LOG_RECORD_HEAD, &b, 1);
+    assert_int_equal(scan_all(&rep), 2);
+    assert_int_equal(rep.stop, ELIG_LOG_STOP_CRC);
+    assert_int_equal(rep.offset, unit_off[1]);
+    assert_false(rep.torn);
+    struct elig_log_params p = { .dir = dir, .tail = ELIG_LOG_TAIL_REFUSE };
+    struct elig_log *refused = NULL;
+    assert_int_equal(elig_log_open(&p, &refused, &rep), -ELIG_ELOGTAIL);
+    assert_int_equal(file_size(first_file()), whole);
+    log = open_log(0, ELIG_LOG_TAIL_TRUNCATE, &rep);
+    assert_int_equal(file_size(first_file()), (off_t)unit_off[1]);
+    elig_log_close(log);
+    assert_string_equal(elig_log_stop_name(ELIG_LOG_STOP_UNIT),
+                        "update unit without its last record");
+}
+
+/*
+ * A write the file system takes only part of (RLIMIT_FSIZE: the kernel
+ * writes up to the limit, then refuses with EFBIG, as a full disk does with
+ * ENOSPC): the error named is the file system's, the log stops, and the
+ * half-written unit is cut at the next open.
+ */
+static void test_short_write(void **state)
+{
+    (void)state;
+    struct elig_log *log = open_log(0, ELIG_LOG_TAIL_REFUSE, NULL);
+    append_n(log, 1, 10);
+    off_t before = file_size(first_file());
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)before + 30; /* part of the next unit's first record fits */
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    uint8_t bufs[4][64];
+    struct elig_log_rec recs[4];
+    for (int i = 0; i < 4; i++)
+        recs[i] = (struct elig_log_rec){ 3, bufs[i], payload_of(11 + (uint64_t)i, bufs[i]) };
+    uint64_t first = 0;
+    int rc = elig_log_append_batch(log, recs, 4, &first);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(rc, -EFBIG);
+    assert_int_equal(elig_log_failed(log), -EFBIG);
+    assert_int_equal(elig_log_append_batch(log, recs, 1, &first), -EFBIG); /* fatal: no retry */
+    assert_int_equal(elig_log_durable_lsn(log), 10);
+    elig_log_close(log);
+    assert_int_equal(file_size(first_file()), before + 30);
+
+    struct elig_log_tail_report rep;
+    log = open_log(0, ELIG_LOG_TAIL_REFUSE, &rep);
+    assert_true(rep.torn);
+    assert_int_equal(rep.last_lsn, 10);
+    assert_int_equal(file_size(first_file()), before);
+    append_n(log, 11, 2);
+    elig_log_close(log);
+    assert_int_equal(scan_all(&rep), 13);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -409,6 +553,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_byte_surgery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_file_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_units, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_write, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
