@@ -14,6 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool elig_addr_loopback(const struct sockaddr_in *sa)
+{
+    return (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
+}
+
 int elig_addr_parse(const char *s, struct sockaddr_in *out)
 {
     const char *colon = strrchr(s, ':');

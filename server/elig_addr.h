@@ -3,6 +3,7 @@
 #define ELIG_ADDR_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 
 /**
  * @file
@@ -16,6 +17,9 @@
  * @return 0; -EINVAL if s is not of that form.
  */
 int elig_addr_parse(const char *s, struct sockaddr_in *out);
+
+/** Whether sa is in 127.0.0.0/8. Pure and thread-safe. */
+bool elig_addr_loopback(const struct sockaddr_in *sa);
 
 /**
  * Connect a TCP socket to s ("HOST:PORT", PORT not 0), blocking, with

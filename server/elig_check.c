@@ -72,6 +72,7 @@ int elig_checker_create(const struct elig_index *ix, uint64_t ref_base, struct e
     struct elig_checker *ck = calloc(1, sizeof(*ck));
     if (ck == NULL)
         return -ENOMEM;
+    memset(ck, 0, sizeof(*ck)); /* resident from the start, as the round's arrays */
     ck->ix = ix;
     ck->next_ref = ref_base;
     *out = ck;

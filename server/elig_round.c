@@ -79,6 +79,10 @@ int elig_round_create(const struct elig_round_params *p, struct elig_round **out
         elig_round_destroy(r);
         return -ENOMEM;
     }
+    /* resident from the start (calloc's fresh pages are not yet): a server's fixed memory
+     * shows at once, and the first busy rounds take no page faults */
+    memset(r->pend, 0, r->p.max_frames * sizeof(*r->pend));
+    memset(r->reqs, 0, r->req_cap * sizeof(*r->reqs));
     *out = r;
     return 0;
 }

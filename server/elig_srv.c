@@ -27,11 +27,20 @@
  * completions that arrived meanwhile: one flooding connection cannot hold a
  * round for itself.
  *
- * Backpressure. Output is double-buffered (one buffer on the wire, one being
- * filled) so a send's memory never moves. A connection whose unsent output
- * passes OUT_HIGH is not parsed until it drains; one whose unparsed input
- * passes IN_HIGH has its recv cancelled until it drains, so TCP flow control
- * pushes back on the client. Memory per connection stays bounded.
+ * Memory. Output is double-buffered (one buffer on the wire, one being
+ * filled) so a send's memory never moves. A connection is not parsed while
+ * the buffer being filled holds OUT_SOFT bytes, so neither buffer grows past
+ * OUT_BUF (answers of one frame are far below OUT_BUF - OUT_SOFT): the 8 MiB
+ * of answers a connection may hold count both. One whose unparsed input
+ * passes two maximal frames has its recv cancelled until it drains, so TCP
+ * flow control pushes back on the client. Before AUTH a connection gets a
+ * few KiB: frames of at most PRE_BODY bytes, PRE_FRAMES of them, parsing
+ * stopped past PRE_OUT bytes of unsent answers and recv past PRE_IN bytes of
+ * input (what one provided buffer holds is the most it costs). Every
+ * connection's buffer capacity is counted in one atomic total; past the
+ * budget (conn_memory) new connections are answered BUSY and, once a tick,
+ * each loop closes its greediest connection. A closed connection's buffers
+ * go back to the allocator.
  *
  * Facilities. Unless the network is trusted (elig_access), a connection
  * must HELLO (naming its facility; a fresh challenge comes back) and AUTH
@@ -86,7 +95,13 @@
 #define TICK_MS       100                   /* longest wait: timers are checked this often */
 #define ROUND_CHECKS  4096                  /* checks one round sends through the checker */
 #define FAIR_MIN      64                    /* checks a ready connection may always add */
-#define OUT_HIGH      (8u << 20)            /* unsent output that stops parsing */
+#define OUT_BUF       (4u << 20)            /* largest output buffer (two per connection) */
+#define OUT_SOFT      (3u << 20)            /* answers being filled that stop parsing */
+#define PRE_BODY      ELIG_PROTO_PING_MAX   /* before AUTH: largest request body */
+#define PRE_FRAMES    16                    /* before AUTH: frames answered */
+#define PRE_OUT       2048                  /* before AUTH: unsent answers that stop parsing */
+#define PRE_IN        2048                  /* before AUTH: unparsed input that stops recv */
+#define GREEDY_MIN    (64u * 1024)          /* over budget: connections above this may be closed */
 #define IN_KEEP       (64u * 1024)          /* input buffer kept between frames */
 #define LINGER_MS     2000                  /* longest wait for the peer's close after ours */
 #define ADMIN_EVENTS  ELIG_PROTO_APPEND_MAX /* events one ADMIN_APPEND may carry */
@@ -104,21 +119,23 @@ enum loop_kind { LOOP_FACILITY, LOOP_ADMIN };
 enum { AUTH_NONE, AUTH_CHALLENGED, AUTH_OK };
 
 struct conn {
-    int fd;          /* -1: slot free */
-    uint32_t gen;    /* bumped on reuse */
-    bool recv_armed; /* a multishot recv is in flight */
-    bool send_busy;  /* a send is in flight */
-    bool closing;    /* being torn down: no new operations */
-    bool finish;     /* close once everything owed is sent */
-    bool no_parse;   /* a fatal frame error: parse nothing more */
-    bool eof;        /* peer closed its side */
-    bool paused;     /* recv cancelled for backpressure */
-    bool ready;      /* in the ready queue */
-    bool lingering;  /* answers and FIN sent: reading to the peer's close */
-    uint8_t auth;    /* AUTH_NONE, AUTH_CHALLENGED, AUTH_OK */
-    bool admin_tcp;  /* accepted on the admin TCP port: must authenticate with the admin key */
-    int fac_slot;    /* allowance slot of the authenticated facility, or -1 */
-    uint32_t credit; /* checks already taken from the facility's allowance */
+    int fd;              /* -1: slot free */
+    uint32_t gen;        /* bumped on reuse */
+    bool recv_armed;     /* a multishot recv is in flight */
+    bool send_busy;      /* a send is in flight */
+    bool closing;        /* being torn down: no new operations */
+    bool finish;         /* close once everything owed is sent */
+    bool no_parse;       /* a fatal frame error: parse nothing more */
+    bool eof;            /* peer closed its side */
+    bool paused;         /* recv cancelled for backpressure */
+    bool ready;          /* in the ready queue */
+    bool lingering;      /* answers and FIN sent: reading to the peer's close */
+    uint8_t auth;        /* AUTH_NONE, AUTH_CHALLENGED, AUTH_OK */
+    bool admin_tcp;      /* accepted on the admin TCP port: must authenticate with the admin key */
+    int fac_slot;        /* allowance slot of the authenticated facility, or -1 */
+    uint32_t pre_frames; /* frames answered before AUTH */
+    size_t held;         /* buffer capacity counted in the server's total */
+    uint32_t credit;     /* checks already taken from the facility's allowance */
     char fac[ELIG_PROTO_FACILITY_LEN + 1];     /* the facility it named (HELLO) */
     uint8_t challenge[ELIG_FAC_CHALLENGE_LEN]; /* HELLO's, until AUTH */
     struct elig_pbuf in; /* received, not yet parsed: in.data[in_off..in.len) */
@@ -134,6 +151,7 @@ struct conn {
 /* Counters one loop publishes each round (relaxed atomics: STATS reads them). */
 struct loop_stats {
     _Atomic uint64_t accepted, closed, refused_busy, timeouts, frames, bad_frames;
+    _Atomic uint64_t refused_memory, closed_memory;
     _Atomic uint64_t checks, by_number, by_card, validity[6], astatus[ELIG_AS_COUNT], by_fee[3];
     _Atomic uint64_t appended, rejected, snapshots, duplicates;
     _Atomic uint64_t store_errors[5]; /* enum store_error: refused appends and snapshots */
@@ -179,7 +197,9 @@ struct loop {
     struct elig_audit_entry *entry;      /* POSTHOC: a record read back */
     uint8_t *scratch;                    /* POSTHOC: this round's answer bodies */
     size_t scratch_len;
-    bool audit_failed; /* an audit write failed (logged once) */
+    bool audit_failed;       /* an audit write failed (logged once) */
+    uint64_t auth_warned_ms; /* when a refused AUTH was last logged */
+    uint64_t auth_unlogged;  /* refused AUTHs not logged since */
 };
 
 struct elig_srv {
@@ -188,6 +208,7 @@ struct elig_srv {
     unsigned nloops;
     struct loop *loops; /* facility workers, then the admin loop (if any) */
     atomic_uint conns;
+    _Atomic uint64_t mem; /* buffer capacity of every connection: against p.conn_memory */
     atomic_bool stop;
     uint16_t port, admin_port;
     const char *ring_mode;
@@ -312,6 +333,7 @@ static int ring_init(struct loop *l, const char **mode)
     };
     if ((rc = io_uring_register_buf_ring(&l->ring, &reg, 0)))
         return rc;
+    memset(l->bufs, 0, (size_t)BUF_COUNT * BUF_SIZE); /* resident from the start */
     io_uring_buf_ring_init(l->br);
     for (unsigned i = 0; i < BUF_COUNT; i++)
         io_uring_buf_ring_add(l->br, l->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, (unsigned short)i,
@@ -335,11 +357,22 @@ static void arm_accept(struct loop *l, int which)
     l->accept_armed[which] = true;
 }
 
+static bool pre_auth(const struct loop *l, const struct conn *c);
+
+/*
+ * Arm the connection's recv: multishot, drawing from the provided buffers;
+ * before AUTH one recv at a time of at most PRE_IN bytes, so what a peer
+ * that has not authenticated can make eligd hold stays a few KiB (a
+ * multishot recv posts many buffers before a cancellation takes effect).
+ */
 static void arm_recv(struct loop *l, uint32_t slot)
 {
     struct conn *c = &l->conns[slot];
     struct io_uring_sqe *sqe = sqe_get(l);
-    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    if (pre_auth(l, c) && !c->lingering)
+        io_uring_prep_recv(sqe, c->fd, NULL, PRE_IN, 0);
+    else
+        io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = 0;
     io_uring_sqe_set_data64(sqe, ud_make(UD_RECV, slot, c->gen));
@@ -357,9 +390,37 @@ static void cancel_recv(struct loop *l, uint32_t slot)
 
 /* ---- connections ------------------------------------------------------ */
 
-static size_t limit_body(const struct loop *l)
+static bool trusted(const struct loop *l);
+
+/* Not yet authenticated where it must be: the small budget applies. */
+static bool pre_auth(const struct loop *l, const struct conn *c)
 {
+    if (c->auth == AUTH_OK)
+        return false;
+    return l->kind == LOOP_ADMIN ? c->admin_tcp : !trusted(l);
+}
+
+static size_t limit_body(const struct loop *l, const struct conn *c)
+{
+    if (pre_auth(l, c))
+        return PRE_BODY;
     return l->kind == LOOP_ADMIN ? ELIG_PROTO_ADMIN_BODY : ELIG_PROTO_MAX_BODY;
+}
+
+/* Count c's buffer capacity in the server's total as it is now. */
+static void conn_account(struct loop *l, struct conn *c)
+{
+    size_t held = c->in.cap + c->out.cap + c->wire.cap;
+    if (held > c->held)
+        atomic_fetch_add_explicit(&l->srv->mem, held - c->held, memory_order_relaxed);
+    else if (held < c->held)
+        atomic_fetch_sub_explicit(&l->srv->mem, c->held - held, memory_order_relaxed);
+    c->held = held;
+}
+
+static bool over_budget(const struct elig_srv *s)
+{
+    return atomic_load_explicit(&s->mem, memory_order_relaxed) > s->p.conn_memory;
 }
 
 static void mark_ready(struct loop *l, uint32_t slot)
@@ -393,13 +454,11 @@ static void conn_release(struct loop *l, uint32_t slot)
     close(c->fd);
     c->fd = -1;
     c->gen++;
-    /* keep modest buffers for the next connection; return big ones */
-    struct elig_pbuf *bufs[] = { &c->in, &c->out, &c->wire };
-    for (size_t i = 0; i < 3; i++) {
-        if (bufs[i]->cap > IN_KEEP)
-            elig_pbuf_free(bufs[i]);
-        bufs[i]->len = 0;
-    }
+    /* its buffers go back to the allocator: an idle slot costs nothing */
+    elig_pbuf_free(&c->in);
+    elig_pbuf_free(&c->out);
+    elig_pbuf_free(&c->wire);
+    conn_account(l, c);
     l->free_slots[l->nfree++] = slot;
     l->live--;
     if (c->fac_slot >= 0)
@@ -464,9 +523,11 @@ static void conn_settle(struct loop *l, uint32_t slot)
 static void conn_open(struct loop *l, int fd, bool admin_tcp)
 {
     struct elig_srv *s = l->srv;
+    bool no_memory = l->kind == LOOP_FACILITY && over_budget(s);
     if (l->kind == LOOP_FACILITY &&
-        (atomic_fetch_add(&s->conns, 1) >= s->p.max_conns || l->nfree == 0)) {
-        atomic_fetch_sub(&s->conns, 1);
+        (no_memory || atomic_fetch_add(&s->conns, 1) >= s->p.max_conns || l->nfree == 0)) {
+        if (!no_memory)
+            atomic_fetch_sub(&s->conns, 1);
         uint8_t frame[ELIG_PROTO_HEADER];
         struct elig_proto_header h = { .version = ELIG_PROTO_VERSION,
                                        .flags = ELIG_PROTO_F_RESPONSE,
@@ -475,7 +536,7 @@ static void conn_open(struct loop *l, int fd, bool admin_tcp)
         ssize_t w = send(fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL);
         (void)w; /* best effort: the client learns why, or sees the close */
         close(fd);
-        stat_add(&l->st.refused_busy, 1);
+        stat_add(no_memory ? &l->st.refused_memory : &l->st.refused_busy, 1);
         return;
     }
     if (l->nfree == 0) { /* admin loop full */
@@ -487,12 +548,8 @@ static void conn_open(struct loop *l, int fd, bool admin_tcp)
         l->slot_hi = slot + 1;
     struct conn *c = &l->conns[slot];
     uint32_t gen = c->gen;
-    struct elig_pbuf in = c->in, out = c->out, wire = c->wire;
-    memset(c, 0, sizeof(*c));
+    memset(c, 0, sizeof(*c)); /* its buffers were freed at its last release */
     c->gen = gen;
-    c->in = in;
-    c->out = out;
-    c->wire = wire;
     c->fd = fd;
     c->fac_slot = -1;
     c->credit = 0;
@@ -515,11 +572,13 @@ static void flow_control(struct loop *l, uint32_t slot)
     if (c->fd < 0 || c->closing || c->eof || c->no_parse)
         return;
     size_t backlog = c->in.len - c->in_off;
-    if (!c->paused && c->recv_armed && backlog > 2 * limit_body(l) + ELIG_PROTO_HEADER) {
+    size_t high = pre_auth(l, c) ? PRE_IN : 2 * limit_body(l, c) + ELIG_PROTO_HEADER;
+    if (!c->paused && backlog > high) {
         c->paused = true;
-        cancel_recv(l, slot);
+        if (c->recv_armed)
+            cancel_recv(l, slot);
     } else if (c->paused && !c->recv_armed && !c->finish &&
-               backlog <= limit_body(l) + ELIG_PROTO_HEADER) {
+               backlog <= limit_body(l, c) + ELIG_PROTO_HEADER) {
         arm_recv(l, slot);
     }
 }
@@ -555,6 +614,7 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uin
             } else {
                 c->no_parse = true; /* out of memory: drop this connection */
             }
+            conn_account(l, c);
         }
         buf_recycle(l, bid);
     }
@@ -719,6 +779,26 @@ static void registry_refresh(struct loop *l)
     }
 }
 
+/*
+ * A refused AUTH is logged at most once a second per worker, with the count
+ * of those not logged since: one client failing in a loop cannot flood the
+ * log (STATS auth_refused counts them all).
+ */
+static void auth_warn(struct loop *l, const char *facility)
+{
+    if (l->auth_warned_ms && l->now_ms - l->auth_warned_ms < 1000) {
+        l->auth_unlogged++;
+        return;
+    }
+    if (l->auth_unlogged)
+        elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s (and %llu more not logged)",
+                  facility, (unsigned long long)l->auth_unlogged);
+    else
+        elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s", facility);
+    l->auth_warned_ms = l->now_ms;
+    l->auth_unlogged = 0;
+}
+
 /* AUTH: the proof over the challenge; success admits the connection, failure closes it. */
 static void auth(struct loop *l, struct conn *c, const struct elig_proto_header *h,
                  const uint8_t *body)
@@ -736,7 +816,7 @@ static void auth(struct loop *l, struct conn *c, const struct elig_proto_header 
     if (c->auth != AUTH_CHALLENGED || h->body_len != ELIG_FAC_MAC_LEN || !proven) {
         status = ELIG_PS_UNAUTHENTICATED;
         stat_add(&l->st.auth_failed, 1);
-        elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s", c->auth ? c->fac : "(none)");
+        auth_warn(l, c->auth ? c->fac : "(none)");
     } else if (!trusted(l) && !c->admin_tcp) {
         int slot = elig_access_slot(acc, c->fac);
         if (slot < 0 || elig_access_enter(acc, slot)) {
@@ -903,8 +983,17 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
     size_t start = elig_round_checks(l->round);
     elig_round_facility(l->round, !trusted(l) && c->auth == AUTH_OK ? c->fac : NULL);
     while (!c->no_parse) {
-        if (c->out.len + (c->wire.len - c->wire_off) > OUT_HIGH)
+        bool pre = pre_auth(l, c);
+        if (c->out.len >= OUT_SOFT || (pre && c->out.len + (c->wire.len - c->wire_off) >= PRE_OUT))
             return false; /* resumes when a send completes */
+        if (pre && c->pre_frames >= PRE_FRAMES) {
+            struct elig_proto_header none = { 0 }; /* enough said before AUTH */
+            if (elig_round_add_status(l->round, &none, ELIG_PS_UNAUTHENTICATED, &c->out))
+                return true;
+            stat_add(&l->st.auth_failed, 1);
+            c->no_parse = true;
+            break;
+        }
         if (elig_round_checks(l->round) - start >= budget)
             return true;
         size_t have = c->in.len - c->in_off;
@@ -913,7 +1002,7 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
         int rc = elig_proto_header_decode(f, have, false, &h);
         if (rc == -EAGAIN)
             break;
-        if (rc || h.body_len > limit_body(l)) {
+        if (rc || h.body_len > limit_body(l, c)) {
             /* a bad header cannot be trusted: answered with opcode and id 0 */
             uint8_t status = rc ? ELIG_PS_HEADER : ELIG_PS_TOO_LARGE;
             if (rc)
@@ -931,6 +1020,7 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
             return true; /* the round is full: this frame starts the next one */
         c->in_off += ELIG_PROTO_HEADER + h.body_len;
         c->partial_ms = 0;
+        c->pre_frames += pre;
     }
     if (c->in.len > c->in_off && c->partial_ms == 0 && !c->no_parse)
         c->partial_ms = l->now_ms;
@@ -977,6 +1067,9 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
     ITEM("connections", atomic_load(&s->conns));
     ITEM("connections_accepted", SUM(accepted));
     ITEM("connections_refused_busy", SUM(refused_busy));
+    ITEM("connections_refused_memory", SUM(refused_memory));
+    ITEM("connections_closed_memory", SUM(closed_memory));
+    ITEM("connection_buffer_bytes", atomic_load_explicit(&s->mem, memory_order_relaxed));
     ITEM("auth_ok", SUM(auth_ok));
     ITEM("auth_refused", SUM(auth_failed));
     ITEM("facility_connections_refused", SUM(facility_conns));
@@ -1241,6 +1334,7 @@ static void serve_ready(struct loop *l)
         if (l->conns[slot].fd < 0)
             continue;
         compact_input(&l->conns[slot]);
+        conn_account(l, &l->conns[slot]);
         start_send(l, slot);
         conn_settle(l, slot);
         flow_control(l, slot);
@@ -1254,7 +1348,7 @@ static bool frame_complete(const struct loop *l, const struct conn *c)
     size_t have = c->in.len - c->in_off;
     int rc = elig_proto_header_decode(c->in.data + c->in_off, have, false, &h);
     return rc == -EAGAIN ? false
-                         : rc != 0 || h.body_len > limit_body(l) ||
+                         : rc != 0 || h.body_len > limit_body(l, c) ||
                                have >= ELIG_PROTO_HEADER + (size_t)h.body_len;
 }
 
@@ -1265,12 +1359,42 @@ static void settle_all_idle(struct loop *l)
         struct conn *c = &l->conns[s];
         if (c->fd < 0 || c->closing)
             continue;
-        if (!c->ready && !c->send_busy && c->in_off == c->in.len && c->in_off)
+        if (!c->ready && !c->send_busy && c->in_off == c->in.len && c->in_off) {
             compact_input(c);
+            conn_account(l, c);
+        }
         if (c->eof || c->no_parse || c->finish || l->draining)
             conn_settle(l, s);
         flow_control(l, s);
     }
+}
+
+/*
+ * Over the memory budget: close this loop's greediest connection (one a
+ * tick, in every loop, until the total is under the budget again).
+ */
+static void shed_memory(struct loop *l)
+{
+    if (l->kind != LOOP_FACILITY || !over_budget(l->srv))
+        return;
+    uint32_t worst = UINT32_MAX;
+    size_t most = GREEDY_MIN;
+    for (uint32_t s = 0; s < l->slot_hi; s++) {
+        const struct conn *c = &l->conns[s];
+        if (c->fd >= 0 && !c->closing && c->held > most) {
+            most = c->held;
+            worst = s;
+        }
+    }
+    if (worst == UINT32_MAX)
+        return;
+    if (atomic_load_explicit(&l->st.closed_memory, memory_order_relaxed) == 0)
+        elig_slog(ELIG_SLOG_WARN,
+                  "connection memory over its budget (%llu MiB): closing the connections that "
+                  "hold the most (--conn-memory-mb)",
+                  (unsigned long long)(l->srv->p.conn_memory >> 20));
+    stat_add(&l->st.closed_memory, 1);
+    conn_close(l, worst);
 }
 
 /* Frame and idle timeouts; the drain deadline. */
@@ -1365,6 +1489,7 @@ static void loop_run(struct loop *l)
             audit_tick(l);
             check_timers(l);
             settle_all_idle(l);
+            shed_memory(l);
         }
         if (l->draining && l->live == 0 && !l->accept_armed[0] && !l->accept_armed[1])
             break;
@@ -1476,11 +1601,6 @@ static void loop_free(struct loop *l)
     elig_checker_destroy(l->ck);
 }
 
-static bool is_loopback(const struct sockaddr_in *sa)
-{
-    return (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
-}
-
 static int open_listeners(struct elig_srv *s)
 {
     const struct elig_srv_params *p = &s->p;
@@ -1510,7 +1630,7 @@ static int open_listeners(struct elig_srv *s)
     }
     if (p->admin_listen) {
         struct sockaddr_in asa;
-        if (elig_addr_parse(p->admin_listen, &asa) || (!is_loopback(&asa) && !p->admin_any))
+        if (elig_addr_parse(p->admin_listen, &asa) || (!elig_addr_loopback(&asa) && !p->admin_any))
             return -EINVAL;
         int fd = tcp_listener(&asa, false, &s->admin_port);
         if (fd < 0)
@@ -1551,6 +1671,11 @@ int elig_srv_start(const struct elig_srv_params *params, struct elig_srv **out)
         s->p.frame_timeout_ms = 10000;
     if (s->p.drain_ms == 0)
         s->p.drain_ms = 5000;
+    if (s->p.conn_memory == 0) { /* an eighth of the machine, at least 64 MiB */
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 8ull << 30;
+        s->p.conn_memory = ram / 8 > (64ull << 20) ? ram / 8 : 64ull << 20;
+    }
     s->ix = s->p.ix ? s->p.ix : elig_db_index(s->p.db);
     s->nloops = s->p.workers + (s->p.db ? 1 : 0);
     s->started_ms = mono_ms();

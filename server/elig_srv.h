@@ -26,6 +26,9 @@ struct elig_srv_params {
     uint32_t frame_timeout_ms;   /**< optional: a started frame must complete within this
                                       (default 10000) */
     uint32_t idle_timeout_ms;    /**< optional: close connections idle this long (0: never) */
+    uint64_t conn_memory;        /**< optional: bytes the buffers of all connections may hold;
+                                      past it new connections get BUSY and the greediest are
+                                      closed (default: 1/8 of physical memory, >= 64 MiB) */
     uint32_t drain_ms;           /**< optional: on stop, time to finish in-flight work
                                       (default 5000) */
     const char *admin_socket;    /**< admin Unix socket path (created 0600), or NULL */

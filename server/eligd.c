@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "elig_config.h"
+#include "elig_addr.h"
 #include "elig_db.h"
 #include "elig_error.h"
 #include "elig_fac.h"
@@ -61,6 +62,9 @@ static void usage(FILE *out)
           "                         with mode 0600 on first use)\n"
           "  --workers N            worker threads (default: one per core)\n"
           "  --max-conns N          facility connections in all (default 4096)\n"
+          "  --conn-memory-mb N     MiB the buffers of all connections may hold; past it new\n"
+          "                         ones are refused busy, the greediest closed (default:\n"
+          "                         an eighth of physical memory)\n"
           "  --frame-timeout-ms N   a started frame must complete within N ms (default 10000)\n"
           "  --idle-timeout-ms N    close connections idle N ms (default 0: never)\n"
           "  --log-file PATH        messages to PATH (SIGHUP reopens it); default stderr\n"
@@ -94,6 +98,7 @@ struct options {
     const char *audit_dir, *admin_key_file;
     uint8_t admin_key[ELIG_FAC_KEY_LEN];
     char admin_key_path[4096];
+    const char *admin_key_new; /* a key made now: written here once eligd serves */
     char registry_path[4096], audit_path[4096];
     unsigned dpdk_port, dpdk_mtu;
     char admin_path[4096];
@@ -113,6 +118,8 @@ static int parse_uint(const char *name, const char *s, unsigned long long max,
     return 0;
 }
 
+enum { OPT_CONN_MEMORY = 0x100 }; /* long options without a letter */
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option opts[] = {
@@ -129,6 +136,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "admin-any", no_argument, NULL, 'Y' },
         { "workers", required_argument, NULL, 'w' },
         { "max-conns", required_argument, NULL, 'm' },
+        { "conn-memory-mb", required_argument, NULL, OPT_CONN_MEMORY },
         { "frame-timeout-ms", required_argument, NULL, 'f' },
         { "idle-timeout-ms", required_argument, NULL, 'i' },
         { "log-file", required_argument, NULL, 'o' },
@@ -211,6 +219,11 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return EXIT_USAGE;
             o->srv.max_conns = (unsigned)v;
             break;
+        case OPT_CONN_MEMORY:
+            if (parse_uint("conn-memory-mb", optarg, 1u << 24, &v) || v == 0)
+                return EXIT_USAGE;
+            o->srv.conn_memory = (uint64_t)v << 20;
+            break;
         case 'f':
             if (parse_uint("frame-timeout-ms", optarg, 3600000, &v) || v == 0)
                 return EXIT_USAGE;
@@ -289,6 +302,24 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (optind != argc || (o->attach != NULL) == (o->db.data_dir != NULL || o->db.segment_path) ||
         (!o->attach && (!o->db.data_dir || !o->db.segment_path))) {
         usage(stderr);
+        return EXIT_USAGE;
+    }
+    struct sockaddr_in sa;
+    if (elig_addr_parse(o->srv.listen, &sa)) {
+        fprintf(stderr, "eligd: --listen %s: not ADDR:PORT (an IPv4 address or localhost)\n",
+                o->srv.listen);
+        return EXIT_USAGE;
+    }
+    if (o->srv.admin_listen && elig_addr_parse(o->srv.admin_listen, &sa)) {
+        fprintf(stderr, "eligd: --admin-listen %s: not ADDR:PORT (an IPv4 address or localhost)\n",
+                o->srv.admin_listen);
+        return EXIT_USAGE;
+    }
+    if (o->srv.admin_listen && !elig_addr_loopback(&sa) && !o->srv.admin_any) {
+        fprintf(stderr,
+                "eligd: --admin-listen %s is not a loopback address: serve admin there only with "
+                "--admin-any (clients must hold the admin key)\n",
+                o->srv.admin_listen);
         return EXIT_USAGE;
     }
     if ((o->dpdk_eal || o->dpdk_port || o->dpdk_mtu) && !o->dpdk_addr) {
@@ -452,7 +483,11 @@ static int open_access(struct options *o, struct elig_access **acc)
     return 0;
 }
 
-/* The admin key for --admin-listen: read, or made (mode 0600) on first use. */
+/*
+ * The admin key for --admin-listen: read, or made on first use (written,
+ * mode 0600, by save_admin_key() once the listeners are bound: a start
+ * that is refused leaves no key behind).
+ */
 static int admin_key(struct options *o)
 {
     if (!o->srv.admin_listen || o->attach)
@@ -465,8 +500,8 @@ static int admin_key(struct options *o)
     int rc = elig_fac_init();
     if (rc == 0 && (rc = elig_fac_key_read(path, o->admin_key)) == -ENOENT) {
         elig_fac_challenge(o->admin_key); /* first use: a new random key */
-        if ((rc = elig_fac_key_write(path, o->admin_key)) == 0)
-            elig_slog(ELIG_SLOG_INFO, "admin key made: %s (mode 0600)", path);
+        o->admin_key_new = path;
+        rc = 0;
     }
     if (rc) {
         elig_slog(ELIG_SLOG_ERROR, "admin key %s: %s", path,
@@ -475,6 +510,18 @@ static int admin_key(struct options *o)
     }
     o->srv.admin_key = o->admin_key;
     return 0;
+}
+
+static int save_admin_key(const struct options *o)
+{
+    if (!o->admin_key_new)
+        return 0;
+    int rc = elig_fac_key_write(o->admin_key_new, o->admin_key);
+    if (rc)
+        elig_slog(ELIG_SLOG_ERROR, "admin key %s: %s", o->admin_key_new, elig_strerror(rc));
+    else
+        elig_slog(ELIG_SLOG_INFO, "admin key made: %s (mode 0600)", o->admin_key_new);
+    return rc;
 }
 
 /* The audit log, when one is kept. */
@@ -541,7 +588,13 @@ int main(int argc, char **argv)
     struct elig_srv *srv;
     if ((rc = admin_key(&o)) == 0 && (rc = open_access(&o, &acc)) == 0 &&
         (rc = open_audit(&o, &audit)) == 0 && (rc = elig_srv_start(&o.srv, &srv)))
-        elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s: %s", o.srv.listen, elig_strerror(rc));
+        elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s%s%s: %s", o.srv.listen,
+                  o.srv.admin_listen ? " and admin " : "",
+                  o.srv.admin_listen ? o.srv.admin_listen : "", elig_strerror(rc));
+    if (rc == 0 && (rc = save_admin_key(&o))) {
+        elig_srv_stop(srv);
+        elig_srv_wait(srv);
+    }
     if (rc) {
         elig_access_close(acc);
         elig_audit_close(audit);

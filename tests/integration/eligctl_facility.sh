@@ -18,6 +18,14 @@ cleanup() {
 trap cleanup EXIT
 data=$dir/data
 
+# ---- a public admin address without --admin-any: refused before anything is written
+check "admin on a public address: refused, naming it" \
+    '^eligd: --admin-listen 0.0.0.0:0 is not a loopback address: .*--admin-any' -- \
+    "$eligd" --data "$dir/pub" --segment "$dir/pub.seg" --admin-listen 0.0.0.0:0
+check_exit "admin on a public address: exit 2" 2 -- \
+    "$eligd" --data "$dir/pub" --segment "$dir/pub.seg" --admin-listen 0.0.0.0:0
+check_exit "nothing was written" 1 -- test -e "$dir/pub"
+
 # ---- the registry without eligd
 check "add: the key goes to a new file" 'key written to .*/clinic.key \(mode 0600\)' -- \
     "$eligctl" facility add 1310000001 --type clinic --data "$data" --key-out "$dir/clinic.key"

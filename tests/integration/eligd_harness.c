@@ -399,3 +399,45 @@ int teardown(void **state)
     memset(s, 0, sizeof(*s));
     return 0;
 }
+
+/* ---- events and counters ---------------------------------------------------- */
+
+int make_acquires(struct elig_event *evs, int first, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char line[256];
+        int len = snprintf(line, sizeof line,
+                           "ACQUIRE\t2025-02-01\t01130012\t01130012\t88\t%d\t\t%d\t1\t"
+                           "木村\t健\tキムラ\tケン\t1\t1990-01-01\t\t\t30\t\t\t\t",
+                           first + i, 5000 + first + i);
+        struct elig_feed_error fe;
+        if (elig_feed_parse_line(line, (size_t)len, &evs[i], &fe) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+struct stat_want {
+    const char *name;
+    uint64_t value;
+    bool found;
+};
+
+static void find_stat(void *ctx, const char *name, uint64_t value)
+{
+    struct stat_want *w = ctx;
+    if (strcmp(name, w->name) == 0) {
+        w->value = value;
+        w->found = true;
+    }
+}
+
+uint64_t server_stat(struct elig_client *c, uint8_t opcode, const char *name)
+{
+    struct stat_want w = { name, 0, false };
+    uint8_t status = 0;
+    assert_int_equal(elig_client_stats(c, opcode, find_stat, &w, &status), 0);
+    if (!w.found)
+        fail_msg("no counter %s", name);
+    return w.value;
+}

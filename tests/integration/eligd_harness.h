@@ -93,6 +93,10 @@ void encode_expect(struct elig_pbuf *b, size_t i, uint8_t *op);
 void assert_expected(size_t i, const struct elig_proto_answer *a);
 /* Receive one answer of request id on c. */
 void recv_answer(struct elig_client *c, uint32_t id, struct elig_proto_answer *a);
+/* ACQUIRE events of numbers first..first+n-1 (insurer 01130012, symbol 88); 0 or -1. */
+int make_acquires(struct elig_event *evs, int first, int n);
+/* One counter of a STATS (or ADMIN_STATS) answer on c. */
+uint64_t server_stat(struct elig_client *c, uint8_t opcode, const char *name);
 /* Teardown: kill and remove a server an assertion left behind. */
 int teardown(void **state);
 
