@@ -117,7 +117,12 @@ void server_start(struct server *s, const char *const *extra)
 /* SIGTERM, then wait (bounded) for the exit; returns the exit status. */
 int server_stop(struct server *s)
 {
-    kill(s->pid, SIGTERM);
+    return server_signal(s, SIGTERM);
+}
+
+int server_signal(struct server *s, int sig)
+{
+    kill(s->pid, sig);
     assert_int_equal(wait_readable(s->pidfd, TIMEOUT_MS), 1);
     int status;
     assert_int_equal(waitpid(s->pid, &status, 0), s->pid);

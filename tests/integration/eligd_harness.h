@@ -46,6 +46,8 @@ void server_exec(struct server *s, const char *const *extra);
 void server_start(struct server *s, const char *const *extra);
 /* SIGTERM, then wait (bounded) for the exit; returns the exit status. */
 int server_stop(struct server *s);
+/* Send sig, then wait (bounded) for the exit; returns the exit status (128 + signal if killed). */
+int server_signal(struct server *s, int sig);
 /* The log must not hold personal data of the sample feed. */
 void assert_log_clean(const struct server *s);
 /* Fail if DATA/audit holds personal data in clear; returns the audit files seen. */

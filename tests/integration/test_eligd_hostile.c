@@ -301,18 +301,6 @@ static uint64_t admin_stat(const struct server *s, const char *name)
     return v;
 }
 
-/* Kill eligd and reap it. */
-static void kill_server(struct server *s)
-{
-    kill(s->pid, SIGKILL);
-    assert_int_equal(wait_readable(s->pidfd, TIMEOUT_MS), 1);
-    int status;
-    assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
-    close(s->pidfd);
-    s->pid = 0;
-    running.pid = 0;
-}
-
 static bool log_holds(const struct server *s, const char *text)
 {
     FILE *f = fopen(s->log, "r");
@@ -355,7 +343,7 @@ static void test_disk_full(void **state)
     assert_int_equal(code, -ENOSPC);
 
     /* space freed, restarted with no flag: none of the chunk, and then it is applied once */
-    kill_server(&s);
+    assert_int_equal(server_signal(&s, SIGKILL), 128 + SIGKILL);
     unfill(s.data);
     server_exec(&s, extra);
     assert_int_equal(admin_stat(&s, "index_applied_lsn"), lsn0);
@@ -415,7 +403,7 @@ static void test_crash_kill_mid_chunk(void **state)
         free(evs);
         struct timespec ts = { 0, (long)(rand() % 8000) * 1000 }; /* a seeded moment, 0-8 ms */
         nanosleep(&ts, NULL);
-        kill_server(&s);
+        assert_int_equal(server_signal(&s, SIGKILL), 128 + SIGKILL);
         elig_client_close(c);
         check_whole_or_none(&s, extra, round, lsn0, &whole);
     }
@@ -439,7 +427,7 @@ static void test_crash_disk_full_mid_chunk(void **state)
         int32_t code = 0;
         uint8_t st = append_chunk(&s, 1 + round * CHUNK, &code, NULL);
         assert_true(st == ELIG_PS_OK || (st == ELIG_PS_UNAVAILABLE && code == -ENOSPC));
-        kill_server(&s);
+        assert_int_equal(server_signal(&s, SIGKILL), 128 + SIGKILL);
         unfill(s.data);
         bool there = check_whole_or_none(&s, extra, round, lsn0, &whole);
         if (st == ELIG_PS_OK && !there)
