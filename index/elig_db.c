@@ -149,8 +149,8 @@ static int chunk_event(struct replay *r, int status)
     c->status[c->seen++] = status;
     if (c->seen < c->res.n)
         return 0;
-    elig_index_unit_end(r->db->ix);
     int rc = r->db->chunks ? elig_chunk_add(r->db->chunks, c->id, &c->res, c->status) : 0;
+    elig_index_unit_end(r->db->ix);
     free(c->status);
     c->status = NULL;
     return rc;
@@ -359,14 +359,16 @@ static int unit_commit(struct elig_db *db, const uint8_t *id, const struct unit 
         else if (status[i] < 0)
             rc = status[i];
     }
-    if (id)
-        elig_index_unit_end(db->ix);
     if (rc == 0 && id) {
+        /* recorded while the segment is still marked: a writer dying before the record is
+         * made leaves a segment the next start rebuilds, and its replay records the chunk */
         struct elig_chunk_result res = { .hash = u->hash, .first_lsn = *first, .n = (uint32_t)n };
         int crc = elig_chunk_add(db->chunks, id, &res, status);
         if (crc < 0) /* the chunk is durable and applied: only a retry's answer is at stake */
             fprintf(stderr, "eligd: cannot write the chunk file: %s\n", elig_strerror(crc));
     }
+    if (rc == 0 && id) /* a chunk not wholly applied (index full) leaves the segment marked */
+        elig_index_unit_end(db->ix);
     return rc;
 }
 

@@ -361,8 +361,11 @@ static int scan_files(int dirfd, char **names, size_t n, uint64_t from, elig_log
         if (why != ELIG_LOG_STOP_END) {
             stopped = true;
             rep->stop = why;
-            /* torn: the newest file, and nothing valid after the bad spot */
-            rep->torn = i + 1 == n && !valid_record_after(data, len, off + 1, expect);
+            /* torn: the newest file, the bad spot not itself a valid record (one out of
+             * sequence means records were lost), and nothing valid after it */
+            rep->torn = i + 1 == n && why != ELIG_LOG_STOP_LSN_GAP &&
+                        why != ELIG_LOG_STOP_LSN_BACK && why != ELIG_LOG_STOP_FILE_LSN &&
+                        !valid_record_after(data, len, off + 1, expect);
             rep->dropped_records = expect - unit_lsn;
             off = unit_off;
             snprintf(rep->file, sizeof rep->file, "%s", names[i]);

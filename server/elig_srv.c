@@ -55,7 +55,9 @@
  * Errors. A malformed header or an over-long body: an error answer, then
  * the connection closes once the answer is sent. An unknown version or
  * opcode, a malformed body: an error answer, and the connection goes on.
- * A frame left incomplete for frame_timeout_ms: TIMEOUT answer, close.
+ * A frame left incomplete for frame_timeout_ms, or a connection not
+ * authenticated within it: TIMEOUT answer, close (a peer that has not
+ * authenticated is closed LINGER_MS later whatever it does).
  *
  * Lifetime of a connection slot: in use from accept until no operation on
  * it is in flight (recv armed, send busy) after it was marked closing. Each
@@ -144,6 +146,7 @@ struct conn {
     struct elig_pbuf wire; /* answers being sent: wire.data[wire_off..wire.len) */
     size_t wire_off;
     uint64_t partial_ms; /* when the incomplete frame at in_off began; 0: none */
+    uint64_t opened_ms;  /* accepted: AUTH must succeed within the frame timeout */
     uint64_t active_ms;  /* last byte received */
     uint64_t linger_ms;  /* when lingering began */
 };
@@ -554,7 +557,7 @@ static void conn_open(struct loop *l, int fd, bool admin_tcp)
     c->fac_slot = -1;
     c->credit = 0;
     c->admin_tcp = admin_tcp;
-    c->active_ms = l->now_ms;
+    c->active_ms = c->opened_ms = l->now_ms;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails harmlessly on Unix */
     l->live++;
@@ -1405,15 +1408,21 @@ static void check_timers(struct loop *l)
         struct conn *c = &l->conns[s];
         if (c->fd < 0 || c->closing)
             continue;
-        if ((l->draining && l->now_ms >= l->drain_deadline) ||
+        /* a peer that has not authenticated goes, whatever it is doing, soon after its
+         * time is up (its TIMEOUT answer had LINGER_MS to leave) */
+        bool unauth_over =
+            pre_auth(l, c) && l->now_ms - c->opened_ms >= p->frame_timeout_ms + LINGER_MS;
+        if ((l->draining && l->now_ms >= l->drain_deadline) || unauth_over ||
             (c->lingering && l->now_ms - c->linger_ms >= LINGER_MS)) {
             conn_close(l, s);
             continue;
         }
         if (c->lingering)
             continue;
-        bool timed_out = c->partial_ms && !c->no_parse &&
-                         l->now_ms - c->partial_ms >= p->frame_timeout_ms && !frame_complete(l, c);
+        bool timed_out =
+            !c->no_parse && ((c->partial_ms && l->now_ms - c->partial_ms >= p->frame_timeout_ms &&
+                              !frame_complete(l, c)) ||
+                             (pre_auth(l, c) && l->now_ms - c->opened_ms >= p->frame_timeout_ms));
         if (timed_out) {
             struct elig_proto_header h = { 0 };
             elig_round_begin(l->round, l->today);
