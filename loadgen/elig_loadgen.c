@@ -877,6 +877,14 @@ static int cmd_replay(int argc, char **argv)
         rc = r ? elig_replay_run(&rp, r) : -ENOMEM;
         if (rc == 0)
             print_report(&rp, sched, r, json);
+        else /* a server that closes on the first frame most likely asked for a facility key */
+            fprintf(stderr, "elig-loadgen: replay against %s: %s%s\n",
+                    rp.server ? rp.server : dpdk_server, elig_strerror(rc),
+                    rp.target == ELIG_REPLAY_ELIGD && (rc == -ECONNRESET || rc == -EPIPE ||
+                                                       rc == -ELIG_EPROTO || rc == -ENODATA)
+                        ? " (the server closed the connection: replay sends no facility key, so "
+                          "eligd must run with --trust-network)"
+                        : "");
         char tmp[64] = "";
         if (rc == 0 && plot && !series) {
             snprintf(tmp, sizeof tmp, "/tmp/elig-loadgen-series-%ld.tsv", (long)getpid());

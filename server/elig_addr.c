@@ -38,6 +38,25 @@ int elig_addr_parse(const char *s, struct sockaddr_in *out)
     return inet_pton(AF_INET, ip, &out->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
+int elig_addr_free(struct sockaddr_in *sa)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in got;
+    socklen_t len = sizeof got;
+    int rc = bind(fd, (const struct sockaddr *)sa, sizeof *sa) ||
+                     getsockname(fd, (struct sockaddr *)&got, &len)
+                 ? -errno
+                 : 0;
+    if (rc == 0)
+        sa->sin_port = got.sin_port; /* port 0: the free port the kernel picked */
+    close(fd);
+    return rc;
+}
+
 int elig_addr_connect(const char *s)
 {
     struct sockaddr_in sa;

@@ -1616,6 +1616,9 @@ static int open_listeners(struct elig_srv *s)
     struct sockaddr_in sa;
     if (elig_addr_parse(p->listen, &sa))
         return -EINVAL;
+    int rc = elig_addr_free(&sa); /* the workers share the port; no other process may */
+    if (rc)
+        return rc;
     unsigned workers = s->nloops - (p->db ? 1 : 0);
     for (unsigned i = 0; i < workers; i++) {
         uint16_t bound;

@@ -104,14 +104,16 @@ struct options {
     char admin_path[4096];
 };
 
-static int parse_uint(const char *name, const char *s, unsigned long long max,
-                      unsigned long long *out)
+/* A whole number from min to max for --name, or one line saying what is wrong. */
+static int parse_uint(const char *name, const char *s, unsigned long long min,
+                      unsigned long long max, unsigned long long *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || end == s || v > max) {
-        fprintf(stderr, "eligd: --%s: not a number up to %llu\n", name, max);
+    if (errno || *end || end == s || *s == '-' || v < min || v > max) {
+        fprintf(stderr, "eligd: --%s %s: not a whole number from %llu to %llu\n", name, s, min,
+                max);
         return -EINVAL;
     }
     *out = v;
@@ -170,12 +172,12 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->db.segment_path = optarg;
             break;
         case 'c':
-            if (parse_uint("capacity", optarg, 1ull << 31, &v) || v == 0)
+            if (parse_uint("capacity", optarg, 1, 1ull << 31, &v))
                 return EXIT_USAGE;
             o->db.index.capacity = v;
             break;
         case 'k':
-            if (parse_uint("key-strings", optarg, (1ull << 31) - 1, &v) || v == 0)
+            if (parse_uint("key-strings", optarg, 1, (1ull << 31) - 1, &v))
                 return EXIT_USAGE;
             o->db.index.key_strings = (uint32_t)v;
             break;
@@ -210,27 +212,27 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->srv.admin_any = true;
             break;
         case 'w':
-            if (parse_uint("workers", optarg, 256, &v) || v == 0)
+            if (parse_uint("workers", optarg, 1, 256, &v))
                 return EXIT_USAGE;
             o->srv.workers = (unsigned)v;
             break;
         case 'm':
-            if (parse_uint("max-conns", optarg, 1u << 20, &v) || v == 0)
+            if (parse_uint("max-conns", optarg, 1, 1u << 20, &v))
                 return EXIT_USAGE;
             o->srv.max_conns = (unsigned)v;
             break;
         case OPT_CONN_MEMORY:
-            if (parse_uint("conn-memory-mb", optarg, 1u << 24, &v) || v == 0)
+            if (parse_uint("conn-memory-mb", optarg, 1, 1u << 24, &v))
                 return EXIT_USAGE;
             o->srv.conn_memory = (uint64_t)v << 20;
             break;
         case 'f':
-            if (parse_uint("frame-timeout-ms", optarg, 3600000, &v) || v == 0)
+            if (parse_uint("frame-timeout-ms", optarg, 1, 3600000, &v))
                 return EXIT_USAGE;
             o->srv.frame_timeout_ms = (uint32_t)v;
             break;
         case 'i':
-            if (parse_uint("idle-timeout-ms", optarg, 86400000, &v))
+            if (parse_uint("idle-timeout-ms", optarg, 0, 86400000, &v))
                 return EXIT_USAGE;
             o->srv.idle_timeout_ms = (uint32_t)v;
             break;
@@ -256,20 +258,17 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->no_audit = true;
             break;
         case 'R':
-            if (parse_uint("facility-rate", optarg, 100000000, &v) || v == 0)
+            if (parse_uint("facility-rate", optarg, 1, 100000000, &v))
                 return EXIT_USAGE;
             o->access.rate = (double)v;
             break;
         case 'B':
-            if (parse_uint("facility-burst", optarg, 100000000, &v) || v < ELIG_PROTO_BATCH_MAX) {
-                fprintf(stderr, "eligd: --facility-burst: at least %d (a whole BATCH)\n",
-                        ELIG_PROTO_BATCH_MAX);
-                return EXIT_USAGE;
-            }
+            if (parse_uint("facility-burst", optarg, ELIG_PROTO_BATCH_MAX, 100000000, &v))
+                return EXIT_USAGE; /* at least a whole BATCH */
             o->access.burst = (double)v;
             break;
         case 'C':
-            if (parse_uint("facility-conns", optarg, 65536, &v) || v == 0)
+            if (parse_uint("facility-conns", optarg, 1, 65536, &v))
                 return EXIT_USAGE;
             o->access.max_conns = (unsigned)v;
             break;
@@ -277,15 +276,13 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->dpdk_eal = optarg;
             break;
         case 'P':
-            if (parse_uint("dpdk-port", optarg, 1023, &v))
+            if (parse_uint("dpdk-port", optarg, 0, 1023, &v))
                 return EXIT_USAGE;
             o->dpdk_port = (unsigned)v;
             break;
         case 'M':
-            if (parse_uint("dpdk-mtu", optarg, 65535, &v) || v < ELIG_UDP_MTU_MIN) {
-                fprintf(stderr, "eligd: --dpdk-mtu: at least %d\n", ELIG_UDP_MTU_MIN);
+            if (parse_uint("dpdk-mtu", optarg, ELIG_UDP_MTU_MIN, 65535, &v))
                 return EXIT_USAGE;
-            }
             o->dpdk_mtu = (unsigned)v;
             break;
         case 'h':
@@ -308,6 +305,14 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (elig_addr_parse(o->srv.listen, &sa)) {
         fprintf(stderr, "eligd: --listen %s: not ADDR:PORT (an IPv4 address or localhost)\n",
                 o->srv.listen);
+        return EXIT_USAGE;
+    }
+    int rc = elig_addr_free(&sa);
+    if (rc) { /* refused before the store is opened or anything is written */
+        fprintf(stderr, "eligd: --listen %s: %s%s\n", o->srv.listen, elig_strerror(rc),
+                rc == -EADDRINUSE ? " (another eligd, or another program, serves it: stop it "
+                                    "or choose another port)"
+                                  : "");
         return EXIT_USAGE;
     }
     if (o->srv.admin_listen && elig_addr_parse(o->srv.admin_listen, &sa)) {

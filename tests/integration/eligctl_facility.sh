@@ -57,6 +57,21 @@ port=${ready#*port=}
 port=${port%% *}
 aport=${ready#*admin_port=}
 aport=${aport%% *}
+
+# a second eligd on the same facility address: refused before it writes anything
+check "a second eligd on the address: refused" \
+    "^eligd: --listen 127.0.0.1:$port: Address already in use \(another eligd" -- \
+    "$eligd" --data "$dir/second" --segment "$dir/second.seg" --listen 127.0.0.1:$port
+check_exit "a second eligd: exit 2" 2 -- \
+    "$eligd" --data "$dir/second" --segment "$dir/second.seg" --listen 127.0.0.1:$port
+check_exit "a second eligd: nothing written" 1 -- test -e "$dir/second"
+
+# elig-loadgen sends no facility key: it says why eligd closed on it
+loadgen=${ELIG_LOADGEN:?set ELIG_LOADGEN to the elig-loadgen binary}
+check "replay against a keyed eligd says why it fails" 'eligd must run with --trust-network' -- \
+    "$loadgen" replay --server 127.0.0.1:$port --records 1000 --checks 10
+check_exit "replay against a keyed eligd: exit 1" 1 -- \
+    "$loadgen" replay --server 127.0.0.1:$port --records 1000 --checks 10
 q() { # q KEYFILE [FACILITY]: one card check
     "$eligctl" query --server 127.0.0.1:$port --facility "${2:-1310000001}" --key-file "$1" \
         --card 00000000000A1001 --date 2025-03-01
