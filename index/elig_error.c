@@ -49,6 +49,8 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_EAUDIT - ELIG_ERRNO_BASE] = "audit log or key is damaged (authentication failed)",
     [ELIG_ESHORTWRITE - ELIG_ERRNO_BASE] = "short write: the file system took part of a write",
     [ELIG_ECHUNKID - ELIG_ERRNO_BASE] = "update chunk id already used for other events",
+    [ELIG_EADDRESS - ELIG_ERRNO_BASE] =
+        "not an address (HOST:PORT or [IPv6]:PORT), or its host name does not resolve",
 };
 
 const char *elig_strerror(int err)

@@ -54,6 +54,7 @@ enum elig_errno {
     ELIG_EAUDIT,                    /**< audit log or key is damaged (authentication failed) */
     ELIG_ESHORTWRITE, /**< the file system took only part of a write, naming no error */
     ELIG_ECHUNKID,    /**< an update chunk id was reused for other events */
+    ELIG_EADDRESS,    /**< not HOST:PORT ([IPv6]:PORT), or its host does not resolve */
     ELIG_ERRNO_END
 };
 

@@ -49,65 +49,67 @@ static int wait_fd(int fd, short events, int timeout_ms)
     return rc == 0 ? -ETIMEDOUT : 0;
 }
 
-static int make_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+/* The addresses to try: a Unix socket path, or every address a TCP name resolves to. */
+static int make_addrs(const char *addr, struct elig_addr *out, size_t max)
 {
-    memset(ss, 0, sizeof(*ss));
     if (strchr(addr, '/')) {
-        struct sockaddr_un *un = (struct sockaddr_un *)ss;
+        struct sockaddr_un *un = (struct sockaddr_un *)&out[0].ss;
+        memset(&out[0], 0, sizeof out[0]);
         if (strlen(addr) >= sizeof(un->sun_path))
             return -EINVAL;
         un->sun_family = AF_UNIX;
         strcpy(un->sun_path, addr);
-        *len = sizeof(*un);
-        return 0;
+        out[0].len = sizeof(*un);
+        return 1;
     }
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    if (elig_addr_parse(addr, in) || in->sin_port == 0) /* a server has a port */
-        return -EINVAL;
-    *len = sizeof(*in);
-    return 0;
+    return elig_addr_resolve_all(addr, false, out, max); /* a server has a port */
+}
+
+/* A non-blocking connect to one address, bounded by timeout_ms; the socket or -errno. */
+static int connect_one(const struct elig_addr *a, int timeout_ms)
+{
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (connect(fd, (const struct sockaddr *)&a->ss, a->len) && errno != EINPROGRESS)
+        rc = -errno;
+    if (rc == 0)
+        rc = wait_fd(fd, POLLOUT, timeout_ms);
+    int err = 0;
+    socklen_t elen = sizeof(err);
+    if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err)
+        rc = -err;
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    if (a->ss.ss_family != AF_UNIX) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    return fd;
 }
 
 int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **out)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int rc = make_addr(addr, &ss, &len);
-    if (rc)
-        return rc;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct elig_addr as[8];
+    int n = make_addrs(addr, as, 8), fd = n;
+    for (int i = 0; i < n; i++) /* each address of a name in turn, until one answers */
+        if ((fd = connect_one(&as[i], timeout_ms)) >= 0)
+            break;
     if (fd < 0)
-        return -errno;
-    if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
-        rc = -errno;
-        goto fail;
-    }
-    if ((rc = wait_fd(fd, POLLOUT, timeout_ms)))
-        goto fail;
-    int err = 0;
-    socklen_t elen = sizeof(err);
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-    if (err) {
-        rc = -err;
-        goto fail;
-    }
-    if (ss.ss_family == AF_INET) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
+        return fd;
     struct elig_client *c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        rc = -ENOMEM;
-        goto fail;
+        close(fd);
+        return -ENOMEM;
     }
     c->fd = fd;
     c->timeout_ms = timeout_ms;
     c->next_id = 1;
     *out = c;
     return 0;
-fail:
-    close(fd);
-    return rc;
 }
 
 void elig_client_close(struct elig_client *c)

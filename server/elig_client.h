@@ -20,11 +20,12 @@
 struct elig_client;
 
 /**
- * Connect to "HOST:PORT" (IPv4 address or "localhost") or, when addr
- * contains a '/', to a Unix socket path.
+ * Connect to "HOST:PORT" (an IPv4 address, "[IPv6]:PORT" or a host name:
+ * elig_addr_resolve()) or, when addr contains a '/', to a Unix socket path.
  *
  * @param timeout_ms bound on connect and on every later wait
- * @return 0 and *out; -EINVAL (bad address); -ETIMEDOUT; -errno of connect(2).
+ * @return 0 and *out; -ELIG_EADDRESS (bad address, unknown host); -EINVAL
+ *         (a socket path too long); -ETIMEDOUT; -errno of connect(2).
  */
 int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **out);
 

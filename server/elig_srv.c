@@ -237,22 +237,21 @@ static void stat_add(_Atomic uint64_t *c, uint64_t n)
 
 /* ---- addresses and listeners ------------------------------------------ */
 
-static int tcp_listener(const struct sockaddr_in *sa, bool reuseport, uint16_t *bound)
+static int tcp_listener(const struct elig_addr *sa, bool reuseport, uint16_t *bound)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(sa->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
         goto fail;
-    if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) || listen(fd, 4096))
+    if (bind(fd, (const struct sockaddr *)&sa->ss, sa->len) || listen(fd, 4096))
         goto fail;
-    struct sockaddr_in got;
-    socklen_t len = sizeof(got);
-    if (getsockname(fd, (struct sockaddr *)&got, &len))
+    struct elig_addr got = { .len = sizeof got.ss };
+    if (getsockname(fd, (struct sockaddr *)&got.ss, &got.len))
         goto fail;
-    *bound = ntohs(got.sin_port);
+    *bound = elig_addr_port(&got);
     return fd;
 fail:;
     int err = -errno;
@@ -1613,10 +1612,10 @@ static void loop_free(struct loop *l)
 static int open_listeners(struct elig_srv *s)
 {
     const struct elig_srv_params *p = &s->p;
-    struct sockaddr_in sa;
-    if (elig_addr_parse(p->listen, &sa))
-        return -EINVAL;
-    int rc = elig_addr_free(&sa); /* the workers share the port; no other process may */
+    struct elig_addr sa;
+    int rc = elig_addr_resolve(p->listen, true, &sa);
+    if (rc == 0) /* the workers share the port; no other process may */
+        rc = elig_addr_free(&sa);
     if (rc)
         return rc;
     unsigned workers = s->nloops - (p->db ? 1 : 0);
@@ -1628,7 +1627,7 @@ static int open_listeners(struct elig_srv *s)
         s->loops[i].listen_fd[0] = fd;
         if (i == 0) {
             s->port = bound;
-            sa.sin_port = htons(bound); /* the others join the same port */
+            elig_addr_set_port(&sa, bound); /* the others join the same port */
         }
     }
     if (p->db == NULL)
@@ -1641,8 +1640,10 @@ static int open_listeners(struct elig_srv *s)
         a->listen_fd[0] = fd;
     }
     if (p->admin_listen) {
-        struct sockaddr_in asa;
-        if (elig_addr_parse(p->admin_listen, &asa) || (!elig_addr_loopback(&asa) && !p->admin_any))
+        struct elig_addr asa;
+        if ((rc = elig_addr_resolve(p->admin_listen, true, &asa)))
+            return rc;
+        if (!elig_addr_is_loopback(&asa) && !p->admin_any)
             return -EINVAL;
         int fd = tcp_listener(&asa, false, &s->admin_port);
         if (fd < 0)

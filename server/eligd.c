@@ -54,7 +54,8 @@ static void usage(FILE *out)
           "  --pages small|huge|auto page policy of a new segment (default auto)\n"
           "  --truncate-tail        cut a torn log tail at start-up (reported)\n"
           "  --attach SEGMENT       serve an existing segment read-only (no store, no admin)\n"
-          "  --listen ADDR:PORT     facility port (default 127.0.0.1:7700; PORT 0 = any)\n"
+          "  --listen HOST:PORT     facility port (default 127.0.0.1:7700; [::1]:7700 for IPv6;\n"
+          "                         a host name; PORT 0 = any)\n"
           "  --admin-socket PATH    admin Unix socket (default DIR/eligd.sock)\n"
           "  --admin-listen ADDR:PORT  also serve admin on TCP (loopback only unless\n"
           "                         --admin-any); clients authenticate with the admin key\n"
@@ -301,13 +302,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         usage(stderr);
         return EXIT_USAGE;
     }
-    struct sockaddr_in sa;
-    if (elig_addr_parse(o->srv.listen, &sa)) {
-        fprintf(stderr, "eligd: --listen %s: not ADDR:PORT (an IPv4 address or localhost)\n",
-                o->srv.listen);
-        return EXIT_USAGE;
-    }
-    int rc = elig_addr_free(&sa);
+    struct elig_addr sa;
+    int rc = elig_addr_resolve(o->srv.listen, true, &sa);
+    if (rc == 0)
+        rc = elig_addr_free(&sa);
     if (rc) { /* refused before the store is opened or anything is written */
         fprintf(stderr, "eligd: --listen %s: %s%s\n", o->srv.listen, elig_strerror(rc),
                 rc == -EADDRINUSE ? " (another eligd, or another program, serves it: stop it "
@@ -315,12 +313,11 @@ static int parse_options(int argc, char **argv, struct options *o)
                                   : "");
         return EXIT_USAGE;
     }
-    if (o->srv.admin_listen && elig_addr_parse(o->srv.admin_listen, &sa)) {
-        fprintf(stderr, "eligd: --admin-listen %s: not ADDR:PORT (an IPv4 address or localhost)\n",
-                o->srv.admin_listen);
+    if (o->srv.admin_listen && (rc = elig_addr_resolve(o->srv.admin_listen, true, &sa))) {
+        fprintf(stderr, "eligd: --admin-listen %s: %s\n", o->srv.admin_listen, elig_strerror(rc));
         return EXIT_USAGE;
     }
-    if (o->srv.admin_listen && !elig_addr_loopback(&sa) && !o->srv.admin_any) {
+    if (o->srv.admin_listen && !elig_addr_is_loopback(&sa) && !o->srv.admin_any) {
         fprintf(stderr,
                 "eligd: --admin-listen %s is not a loopback address: serve admin there only with "
                 "--admin-any (clients must hold the admin key)\n",

@@ -362,6 +362,47 @@ static void test_connection_cap(void **state)
     server_finish(&s);
 }
 
+/* Addresses through the resolver: an IPv6 listener, a host name, a bad address refused. */
+static void test_addresses(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *const v6[] = { "--listen", "[::1]:0", NULL };
+    start_loaded(&s, v6);
+    unsigned port;
+    assert_int_equal(sscanf(s.ready, "eligd: ready port=%u", &port), 1);
+    char addr[64];
+    snprintf(addr, sizeof addr, "[::1]:%u", port);
+    struct elig_client *c = connect_to(addr);
+    uint8_t st = 0;
+    assert_int_equal(elig_client_hello(c, FACILITY, s.key, &st), 0);
+    struct elig_proto_answer a;
+    uint32_t id;
+    queue_expect(c, 0, &id);
+    assert_int_equal(elig_client_flush(c), 0);
+    recv_answer(c, id, &a);
+    assert_expected(0, &a); /* the same answer as over IPv4 */
+    elig_client_close(c);
+    struct elig_client *bad = NULL;
+    assert_int_equal(elig_client_connect("[::1:7700", TIMEOUT_MS, &bad), -ELIG_EADDRESS);
+    assert_int_equal(elig_client_connect("::1:7700", TIMEOUT_MS, &bad), -ELIG_EADDRESS);
+    assert_int_equal(elig_client_connect("no-such-host.invalid:7700", TIMEOUT_MS, &bad),
+                     -ELIG_EADDRESS);
+    server_finish(&s);
+
+    /* a host name: each of its addresses is tried (localhost may name ::1 first) */
+    server_start(&s, NULL);
+    assert_int_equal(sscanf(s.ready, "eligd: ready port=%u", &port), 1);
+    snprintf(addr, sizeof addr, "localhost:%u", port);
+    c = connect_to(addr);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_call(c, ELIG_OP_PING, "n", 1, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
 /* A connection that floods without reading does not starve another one. */
 static void test_flood_fairness(void **state)
 {
@@ -1104,6 +1145,7 @@ int main(void)
         cmocka_unit_test_teardown(test_malformed_frames, teardown),
         cmocka_unit_test_teardown(test_stalled_frame, teardown),
         cmocka_unit_test_teardown(test_connection_cap, teardown),
+        cmocka_unit_test_teardown(test_addresses, teardown),
         cmocka_unit_test_teardown(test_flood_fairness, teardown),
         cmocka_unit_test_teardown(test_admin, teardown),
         cmocka_unit_test_teardown(test_sigterm_drain, teardown),
