@@ -1077,6 +1077,11 @@ int main(int argc, char **argv)
         printf("elig-loadgen %s\n", ELIG_VERSION);
         return 0;
     }
+    for (int i = 2; i < argc; i++) /* SUBCOMMAND --help: the usage names every option */
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
     if (strcmp(argv[1], "replay") == 0)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(argv[1], "traffic") == 0)
@@ -1085,7 +1090,7 @@ int main(int argc, char **argv)
         return cmd_redis_load(argc - 1, argv + 1);
     if (strcmp(argv[1], "population") == 0 || strcmp(argv[1], "updates") == 0)
         return cmd_population(argc - 1, argv + 1, strcmp(argv[1], "updates") == 0);
-    fprintf(stderr, "elig-loadgen: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "elig-loadgen: unknown command '%s' (elig-loadgen --help lists them)\n",
+            argv[1]);
     return EXIT_USAGE;
 }

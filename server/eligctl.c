@@ -43,48 +43,7 @@
 #define EXIT_JUDGED 1
 #define EXIT_USAGE  2
 
-static void usage(FILE *out)
-{
-    fputs("usage: eligctl [--help] [--version] COMMAND [ARGS]\n"
-          "\n"
-          "Commands:\n"
-          "  feed check FILE...        validate insurer feed files; report every bad line\n"
-          "                            as FILE:LINE: FIELD: REASON and count the good ones\n"
-          "  feed query FILE... QUERY  apply the feed files in order (in memory) and\n"
-          "                            answer one check as the rules would\n"
-          "  append --data DIR --segment PATH [--capacity N] [--truncate-tail] FILE...\n"
-          "                            make the feed files' events durable in the log under\n"
-          "                            DIR and apply them to the index at PATH (warm or cold\n"
-          "                            start first); refused events as FILE:LINE: REASON\n"
-          "  snapshot --data DIR --segment PATH\n"
-          "                            write a snapshot of the index, delete the log it covers\n"
-          "  verify --data DIR --segment PATH\n"
-          "                            rebuild the index from snapshot and log aside and\n"
-          "                            compare it with the segment, item by item\n"
-          "  lookup --segment PATH QUERY\n"
-          "                            answer one check from an index, attached read-only\n"
-          "  dump SEGMENT              every record, card link and insurer name of an index,\n"
-          "                            as TSV (personal data: handle the output as such)\n"
-          "  stats SEGMENT             attach an index segment read-only and print its\n"
-          "                            occupancy (never blocks or disturbs its writer)\n"
-          "  facility add|rotate|revoke|list ...\n"
-          "                            the facility registry: who may connect, with which\n"
-          "                            key (a new key is shown once); eligctl facility for more\n"
-          "  key INSURER SYMBOL NUMBER [BRANCH]\n"
-          "                            print the canonical form of an insurance-number key\n"
-          "\n"
-          "QUERY, by insurance number:\n"
-          "  --insurer N --symbol S --number N [--branch B] --birth YYYY-MM-DD\n"
-          "QUERY, by card:\n"
-          "  --card HEX16\n"
-          "and for both:\n"
-          "  [--date YYYY-MM-DD]  date of service (default: today)\n"
-          "  [--consent]          the patient consents to disclose the limit category\n"
-          "\n"
-          "Exit status: 0 success; 1 feed check rejected lines, or key found the key\n"
-          "invalid; 2 usage or system error.\n",
-          out);
-}
+static void usage(FILE *out);
 
 /* ---- feed check --------------------------------------------------------- */
 
@@ -681,7 +640,7 @@ struct fac_args {
     char path[4096], sock[4096];
 };
 
-static int fac_usage(void)
+static void fac_usage_to(FILE *out)
 {
     fputs("usage: eligctl facility add CODE --type hospital|clinic|dental|pharmacy WHERE\n"
           "                               [--key-out FILE]\n"
@@ -690,7 +649,12 @@ static int fac_usage(void)
           "       eligctl facility list WHERE\n"
           "WHERE: --data DIR (the registry DIR/facilities; eligd on DIR/eligd.sock is told to\n"
           "       reload) or --registry FILE [--admin SOCKET]\n",
-          stderr);
+          out);
+}
+
+static int fac_usage(void)
+{
+    fac_usage_to(stderr);
     return EXIT_USAGE;
 }
 
@@ -1385,6 +1349,147 @@ static int cmd_stats(int argc, char **argv)
     return 0;
 }
 
+/*
+ * The commands, one row each: main dispatches through this table, and the
+ * top-level help and every command's --help are printed from it.
+ * words: how many words name the command ("feed check": 2); keep_name:
+ * whether the command's function gets its own name as argv[0] (getopt's
+ * convention) or only its arguments.
+ */
+struct command {
+    const char *name;
+    int words;
+    bool keep_name;
+    int (*run)(int argc, char **argv);
+    const char *synopsis; /* its arguments */
+    const char *about;    /* what it does, lines indented by the printer */
+    bool query;           /* takes a QUERY (explained below the table) */
+};
+
+static const struct command commands[] = {
+    { "feed check", 2, false, cmd_feed_check, "FILE...",
+      "validate insurer feed files; report every bad line as FILE:LINE: FIELD: REASON\n"
+      "and count the good ones",
+      false },
+    { "feed query", 2, true, cmd_feed_query, "FILE... QUERY",
+      "apply the feed files in order (in memory) and answer one check as the rules would", true },
+    { "append", 1, true, cmd_append,
+      "--data DIR --segment PATH [--capacity N] [--key-strings N] [--truncate-tail] FILE...\n"
+      "| --admin SOCKET FILE...",
+      "make the feed files' events durable in the log under DIR and apply them to the\n"
+      "index at PATH (warm or cold start first), or send them to a running eligd; refused\n"
+      "events as FILE:LINE: REASON; run again after a failure, nothing is applied twice",
+      false },
+    { "snapshot", 1, true, cmd_snapshot, "--data DIR --segment PATH | --admin SOCKET",
+      "write a snapshot of the index, delete the log it covers", false },
+    { "verify", 1, true, cmd_verify, "--data DIR --segment PATH",
+      "rebuild the index from snapshot and log aside and compare it with the segment,\n"
+      "item by item",
+      false },
+    { "lookup", 1, true, cmd_lookup, "--segment PATH QUERY",
+      "answer one check from an index, attached read-only", true },
+    { "query", 1, true, cmd_query, "--server HOST:PORT [--facility CODE --key-file FILE] QUERY",
+      "answer one check through a running eligd's facility port (HELLO/AUTH with the\n"
+      "facility's key unless eligd trusts the network)",
+      true },
+    { "ping", 1, true, cmd_ping,
+      "--server HOST:PORT [--facility CODE --key-file FILE] | --admin SOCKET",
+      "round trip to a running eligd", false },
+    { "server-stats", 1, true, cmd_server_stats,
+      "--server HOST:PORT [--facility CODE --key-file FILE] | --admin SOCKET",
+      "a running eligd's counters (the admin socket's include the store's)", false },
+    { "dump", 1, false, cmd_dump, "SEGMENT",
+      "every record, card link and insurer name of an index, as TSV (personal data:\n"
+      "handle the output as such)",
+      false },
+    { "stats", 1, false, cmd_stats, "SEGMENT",
+      "attach an index segment read-only and print its occupancy (never blocks or\n"
+      "disturbs its writer)",
+      false },
+    { "facility", 1, false, cmd_facility, "add|rotate|revoke|list ...",
+      "the facility registry: who may connect, with which key (a new key is shown\n"
+      "once); eligctl facility --help for more",
+      false },
+    { "key", 1, false, cmd_key, "INSURER SYMBOL NUMBER [BRANCH]",
+      "print the canonical form of an insurance-number key", false },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const char query_help[] =
+    "QUERY, by insurance number:\n"
+    "  --insurer N --symbol S --number N [--branch B] --birth YYYY-MM-DD\n"
+    "QUERY, by card:\n"
+    "  --card HEX16\n"
+    "and for both:\n"
+    "  [--date YYYY-MM-DD]  date of service (default: today)\n"
+    "  [--consent]          the patient consents to disclose the limit category\n";
+
+/* Print text with every line indented by indent spaces. */
+static void print_indented(FILE *out, const char *text, int indent)
+{
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        fprintf(out, "%*s%.*s\n", indent, "", len, p);
+        p += len + (nl != NULL);
+    }
+}
+
+/* "NAME SYNOPSIS", its further lines under the first argument. */
+static void print_synopsis(FILE *out, const char *lead, const struct command *c)
+{
+    int at = fprintf(out, "%s%s ", lead, c->name);
+    const char *nl = strchr(c->synopsis, '\n');
+    int len = nl ? (int)(nl - c->synopsis) : (int)strlen(c->synopsis);
+    fprintf(out, "%.*s\n", len, c->synopsis);
+    if (nl)
+        print_indented(out, nl + 1, at);
+}
+
+static void command_usage(FILE *out, const struct command *c)
+{
+    print_synopsis(out, "usage: eligctl ", c);
+    fputc('\n', out);
+    print_indented(out, c->about, 0);
+    if (c->query)
+        fprintf(out, "\n%s", query_help);
+    if (c->run == cmd_facility)
+        fac_usage_to(out);
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: eligctl [--help] [--version] COMMAND [ARGS]   (eligctl COMMAND --help: its own)\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        print_synopsis(out, "  ", &commands[i]);
+        print_indented(out, commands[i].about, 6);
+    }
+    fprintf(out,
+            "\n%s\n"
+            "Exit status: 0 success; 1 feed check rejected lines, an append refused events, or\n"
+            "key found the key invalid; 2 usage or system error (the reason on stderr).\n",
+            query_help);
+}
+
+/* The command named by argv[1] (and argv[2]), or NULL. */
+static const struct command *find_command(int argc, char **argv)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const struct command *c = &commands[i];
+        const char *space = strchr(c->name, ' ');
+        if (c->words == 1 && strcmp(argv[1], c->name) == 0)
+            return c;
+        if (c->words == 2 && argc >= 3 &&
+            strncmp(argv[1], c->name, (size_t)(space - c->name)) == 0 &&
+            argv[1][space - c->name] == '\0' && strcmp(argv[2], space + 1) == 0)
+            return c;
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -1400,35 +1505,20 @@ int main(int argc, char **argv)
         printf("eligctl %s\n", ELIG_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "key") == 0)
-        return cmd_key(argc - 2, argv + 2);
-    if (strcmp(cmd, "stats") == 0)
-        return cmd_stats(argc - 2, argv + 2);
-    if (strcmp(cmd, "lookup") == 0)
-        return cmd_lookup(argc - 1, argv + 1);
-    if (strcmp(cmd, "append") == 0)
-        return cmd_append(argc - 1, argv + 1);
-    if (strcmp(cmd, "snapshot") == 0)
-        return cmd_snapshot(argc - 1, argv + 1);
-    if (strcmp(cmd, "verify") == 0)
-        return cmd_verify(argc - 1, argv + 1);
-    if (strcmp(cmd, "dump") == 0)
-        return cmd_dump(argc - 2, argv + 2);
-    if (strcmp(cmd, "query") == 0)
-        return cmd_query(argc - 1, argv + 1);
-    if (strcmp(cmd, "ping") == 0)
-        return cmd_ping(argc - 1, argv + 1);
-    if (strcmp(cmd, "server-stats") == 0)
-        return cmd_server_stats(argc - 1, argv + 1);
-    if (strcmp(cmd, "facility") == 0)
-        return cmd_facility(argc - 2, argv + 2);
-    if (strcmp(cmd, "feed") == 0 && argc >= 3) {
-        if (strcmp(argv[2], "check") == 0)
-            return cmd_feed_check(argc - 3, argv + 3);
-        if (strcmp(argv[2], "query") == 0)
-            return cmd_feed_query(argc - 2, argv + 2);
+    const struct command *c = find_command(argc, argv);
+    if (c) {
+        for (int i = 1 + c->words; i < argc; i++)
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                command_usage(stdout, c);
+                return 0;
+            }
+        int skip = 1 + c->words - (c->keep_name ? 1 : 0);
+        return c->run(argc - skip, argv + skip);
     }
-    fprintf(stderr, "eligctl: unknown command '%s'\n", cmd);
-    usage(stderr);
+    if (strcmp(cmd, "feed") == 0) {
+        fprintf(stderr, "eligctl: feed needs a subcommand: check or query (eligctl --help)\n");
+        return EXIT_USAGE;
+    }
+    fprintf(stderr, "eligctl: unknown command '%s' (eligctl --help lists them)\n", cmd);
     return EXIT_USAGE;
 }
