@@ -581,13 +581,47 @@ static int server_arg(int argc, char **argv, const char *cmd, const char **addr,
     return EXIT_USAGE;
 }
 
+/*
+ * --wait SECONDS (the last option of ping): connect again every 100 ms until
+ * eligd answers or the time is up, so a script can start eligd in the
+ * background and wait for it to serve.
+ */
+static int wait_for_server(const char *addr, const char *secs)
+{
+    char *end;
+    double limit = strtod(secs, &end);
+    if (*end || end == secs || !(limit > 0 && limit <= 3600)) {
+        fprintf(stderr, "eligctl: ping --wait %s: seconds, more than 0 and at most 3600\n", secs);
+        return EXIT_USAGE;
+    }
+    struct timespec t0, now, pause = { 0, 100 * 1000000L };
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (unsigned tries = 0; tries < 36001; tries++) {
+        struct elig_client *c;
+        if (elig_client_connect(addr, CLIENT_TIMEOUT_MS, &c) == 0) {
+            elig_client_close(c);
+            return 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 >= limit)
+            break;
+        nanosleep(&pause, NULL); /* retrying a connection, bounded in count and time */
+    }
+    fprintf(stderr, "eligctl: %s: nothing answered within %s s\n", addr, secs);
+    return EXIT_USAGE;
+}
+
 static int cmd_ping(int argc, char **argv)
 {
-    const char *addr, *facility, *key_file;
+    const char *addr, *facility, *key_file, *wait = NULL;
     bool admin;
     struct elig_client *c;
+    if (argc >= 2 && strcmp(argv[argc - 2], "--wait") == 0) {
+        wait = argv[argc - 1];
+        argc -= 2;
+    }
     int rc = server_arg(argc, argv, "ping", &addr, &admin, &facility, &key_file);
-    if (rc || (rc = client_open(addr, &c, admin)))
+    if (rc || (wait && (rc = wait_for_server(addr, wait))) || (rc = client_open(addr, &c, admin)))
         return rc;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1393,8 +1427,8 @@ static const struct command commands[] = {
       "facility's key unless eligd trusts the network)",
       true },
     { "ping", 1, true, cmd_ping,
-      "--server HOST:PORT [--facility CODE --key-file FILE] | --admin SOCKET",
-      "round trip to a running eligd", false },
+      "--server HOST:PORT [--facility CODE --key-file FILE] | --admin SOCKET [--wait SECONDS]",
+      "round trip to a running eligd; --wait: first wait (bounded) until it answers", false },
     { "server-stats", 1, true, cmd_server_stats,
       "--server HOST:PORT [--facility CODE --key-file FILE] | --admin SOCKET",
       "a running eligd's counters (the admin socket's include the store's)", false },
