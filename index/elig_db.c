@@ -180,23 +180,64 @@ static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *
     return 0;
 }
 
-/* A segment we may reattach: present, valid, not mid-change, not ahead of the log. */
-static const char *attach_warm(struct elig_db *db, const struct elig_db_params *p,
-                               uint64_t log_last)
+/*
+ * A segment we may reattach: present, valid, not mid-change, not ahead of
+ * the log. Returns 0 (warm: db->ix open), 1 (cold: *why says why; nothing
+ * was changed), or a negative error for a segment that must not be touched:
+ * -EBUSY (another process holds it), -ELIG_ESEGAHEAD (it holds updates the
+ * log does not have, and rebuilding was not asked for).
+ */
+static int attach_warm(struct elig_db *db, const struct elig_db_params *p, uint64_t log_last,
+                       struct elig_db_start *st)
 {
+    /* first a reader's look, which changes nothing: a segment ahead of the log is refused
+     * before it is opened as its writer (which would mark its header) */
+    struct elig_index *look;
+    if (!p->rebuild_segment && elig_index_open(p->segment_path, ELIG_SEG_READONLY, &look) == 0) {
+        uint64_t lsn = elig_index_applied_lsn(look);
+        elig_index_close(look, false);
+        if (lsn > log_last) {
+            st->segment_lsn = lsn;
+            return -ELIG_ESEGAHEAD;
+        }
+    }
     int rc = elig_index_open(p->segment_path, ELIG_SEG_WRITER, &db->ix);
-    if (rc == -ENOENT)
-        return "no segment";
-    if (rc == -ELIG_EINTERRUPTED)
-        return "segment left mid-change by a writer that died";
+    if (rc == -EBUSY)
+        return rc;
+    st->cold_reason = rc == -ENOENT              ? "no segment"
+                      : rc == -ELIG_EINTERRUPTED ? "segment left mid-change by a writer that died"
+                      : rc < 0                   ? elig_strerror(rc)
+                                                 : NULL;
     if (rc < 0)
-        return elig_strerror(rc);
+        return 1;
     if (elig_index_applied_lsn(db->ix) > log_last) {
+        st->segment_lsn = elig_index_applied_lsn(db->ix);
         elig_index_close(db->ix, false);
         db->ix = NULL;
-        return "segment is ahead of the log";
+        if (!p->rebuild_segment)
+            return -ELIG_ESEGAHEAD;
+        st->cold_reason = "segment was ahead of the log (--rebuild-segment)";
+        return 1;
     }
-    return NULL;
+    return 0;
+}
+
+/*
+ * Before anything is created: a data directory that does not exist with a
+ * segment that holds updates is a mistyped --data (or --segment), not a new
+ * store. Returns 0 or -ELIG_ESEGAHEAD.
+ */
+static int check_new_store(const struct elig_db_params *p, struct elig_db_start *st)
+{
+    struct stat sb;
+    if (stat(p->data_dir, &sb) == 0 || errno != ENOENT || p->rebuild_segment)
+        return 0;
+    struct elig_index *ix;
+    if (elig_index_open(p->segment_path, ELIG_SEG_READONLY, &ix) < 0)
+        return 0; /* no segment (or not one): a new store */
+    st->segment_lsn = elig_index_applied_lsn(ix);
+    elig_index_close(ix, false);
+    return st->segment_lsn > 0 ? -ELIG_ESEGAHEAD : 0;
 }
 
 static int create_empty(struct elig_db *db, const struct elig_db_params *p)
@@ -246,6 +287,9 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     st = st ? st : &local;
     memset(st, 0, sizeof *st);
     double t0 = now_s();
+    int early = check_new_store(p, st);
+    if (early)
+        return early;
     if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST)
         return -errno;
     struct elig_db *db = calloc(1, sizeof *db);
@@ -266,9 +310,9 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
         rc = elig_chunk_open(path, &db->chunks);
     }
     if (rc == 0) {
-        st->cold_reason = attach_warm(db, p, st->tail.last_lsn);
-        st->warm = st->cold_reason == NULL;
-        if (!st->warm)
+        rc = attach_warm(db, p, st->tail.last_lsn, st);
+        st->warm = rc == 0;
+        if (rc == 1)
             rc = create_cold(db, p, st);
     }
     if (rc == 0) {
@@ -627,9 +671,25 @@ void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit
 
 void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_fn emit, void *ctx)
 {
+    char line[1024];
+    if (rc == -EBUSY) {
+        emit(ctx, true,
+             "the log or the segment is held by another process (an eligd serving them, or "
+             "another eligctl): nothing was changed; while eligd serves, go through its admin "
+             "socket (--admin DATA/eligd.sock)");
+        return;
+    }
+    if (rc == -ELIG_ESEGAHEAD) {
+        snprintf(line, sizeof line,
+                 "the segment holds updates through LSN %llu, this data directory's log through "
+                 "LSN %llu: a mistyped --data or --segment? Nothing was changed. To rebuild the "
+                 "segment from this log anyway (its newer updates are lost): --rebuild-segment",
+                 (unsigned long long)st->segment_lsn, (unsigned long long)st->tail.last_lsn);
+        emit(ctx, true, line);
+        return;
+    }
     if (rc != -ELIG_ELOGTAIL)
         return;
-    char line[1024];
     snprintf(line, sizeof line,
              "the log has a corrupt record with good ones after it: %s at offset %llu of %s "
              "(restore the log from a backup, or --truncate-tail drops everything from there)",

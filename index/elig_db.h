@@ -39,6 +39,9 @@ struct elig_db_params {
     struct elig_index_params index; /**< sizes for a cold start (path is ignored) */
     enum elig_log_tail_policy tail; /**< what to do with a torn log tail */
     uint32_t commit_window_us;      /**< log commit window */
+    bool rebuild_segment;           /**< rebuild a segment that is ahead of the log from the
+                                         log (its newer updates are lost); without it such a
+                                         segment is refused and left as it is */
 };
 
 /** How a start went. */
@@ -52,6 +55,7 @@ struct elig_db_start {
     uint32_t snapshots_damaged;       /**< cold start: newer snapshots refused */
     char damaged[64];                 /**< the last refused snapshot's file name */
     struct elig_log_tail_report tail; /**< what the log scan found at its end */
+    uint64_t segment_lsn;             /**< -ELIG_ESEGAHEAD: the segment's applied LSN */
     double seconds;                   /**< time from open to serving */
 };
 
@@ -78,10 +82,17 @@ struct elig_db;
 
 /**
  * Open the store: the log (its tail handled per p->tail), then the index,
- * warm or cold, replaying the log into it.
+ * warm or cold, replaying the log into it. A segment is rebuilt (cold) only
+ * when it is missing, damaged or was left mid-change; one that another
+ * process holds is refused, and so is one ahead of the log (it holds
+ * updates this log does not explain: the wrong --data, or a log restored
+ * from an older backup) unless p->rebuild_segment. When the data directory
+ * does not exist and the segment holds updates, nothing is created.
  *
  * @return 0 and *out set; the errors of elig_log_open() (-EBUSY: another
- *         writer; -ELIG_ELOGTAIL); of elig_index_create() on a cold start;
+ *         writer; -ELIG_ELOGTAIL); -EBUSY also when another process holds
+ *         the segment; -ELIG_ESEGAHEAD (st->segment_lsn says how far); the
+ *         errors of elig_index_create() on a cold start;
  *         -ELIG_EFULL if the log does not fit the index's capacity; -errno.
  */
 int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct elig_db_start *st);

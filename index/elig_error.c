@@ -51,6 +51,7 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ECHUNKID - ELIG_ERRNO_BASE] = "update chunk id already used for other events",
     [ELIG_EADDRESS - ELIG_ERRNO_BASE] =
         "not an address (HOST:PORT or [IPv6]:PORT), or its host name does not resolve",
+    [ELIG_ESEGAHEAD - ELIG_ERRNO_BASE] = "the segment holds updates this store's log does not have",
 };
 
 const char *elig_strerror(int err)

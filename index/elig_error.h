@@ -55,6 +55,7 @@ enum elig_errno {
     ELIG_ESHORTWRITE, /**< the file system took only part of a write, naming no error */
     ELIG_ECHUNKID,    /**< an update chunk id was reused for other events */
     ELIG_EADDRESS,    /**< not HOST:PORT ([IPv6]:PORT), or its host does not resolve */
+    ELIG_ESEGAHEAD,   /**< the segment holds updates the store's log does not have */
     ELIG_ERRNO_END
 };
 

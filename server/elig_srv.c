@@ -71,6 +71,7 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -259,6 +260,26 @@ fail:;
     return err;
 }
 
+/*
+ * Whether the server behind a connected admin socket is alive: it answers a
+ * PING within a second. A server killed a moment ago can still have its
+ * listener held by its ring as it is torn down, so connect() succeeds there
+ * but nothing ever answers (or the connection is reset): that socket file is
+ * stale.
+ */
+static bool unix_peer_answers(int fd)
+{
+    uint8_t frame[ELIG_PROTO_HEADER];
+    struct elig_proto_header h = { .version = ELIG_PROTO_VERSION, .opcode = ELIG_OP_PING };
+    elig_proto_header_encode(frame, &h);
+    if (send(fd, frame, sizeof frame, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof frame)
+        return false;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    uint8_t answer[ELIG_PROTO_HEADER];
+    return poll(&p, 1, 1000) == 1 &&
+           recv(fd, answer, sizeof answer, MSG_DONTWAIT) == (ssize_t)sizeof answer;
+}
+
 static int unix_listener(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -269,7 +290,7 @@ static int unix_listener(const char *path)
     if (fd < 0)
         return -errno;
     /* a socket file left by a server that died is replaced; a live one is not */
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && unix_peer_answers(fd)) {
         close(fd);
         return -EADDRINUSE;
     }

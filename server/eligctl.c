@@ -1157,6 +1157,7 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
         { "capacity", required_argument, NULL, 'c' },
         { "key-strings", required_argument, NULL, 'k' },
         { "truncate-tail", no_argument, NULL, 't' },
+        { "rebuild-segment", no_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
     struct elig_db_params p = { .index.capacity = 1000000 };
@@ -1170,6 +1171,8 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
             p.segment_path = optarg;
         else if (c == 't')
             p.tail = ELIG_LOG_TAIL_TRUNCATE;
+        else if (c == 'r')
+            p.rebuild_segment = true;
         else if (c == 'c' && (p.index.capacity = strtoull(optarg, &end, 10)) > 0 && !*end)
             continue;
         else if (c == 'k' && (ks = strtoull(optarg, &end, 10)) > 0 && ks < (1ull << 31) && !*end)
@@ -1180,7 +1183,7 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
     if (!p.data_dir || !p.segment_path || (files ? optind >= argc : optind != argc)) {
         fprintf(stderr,
                 "usage: eligctl %s --data DIR --segment PATH [--capacity N] [--key-strings N] "
-                "[--truncate-tail]%s\n",
+                "[--truncate-tail] [--rebuild-segment]%s\n",
                 argv[0], files ? " FILE..." : "");
         return EXIT_USAGE;
     }
@@ -1188,10 +1191,6 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
     int rc = elig_db_open(&p, db, &st);
     if (rc < 0) {
         fprintf(stderr, "eligctl: %s: %s\n", p.data_dir, elig_strerror(rc));
-        if (rc == -EBUSY)
-            fputs("eligctl: another writer holds the store: if eligd serves it, go through its "
-                  "admin socket (--admin DATA/eligd.sock)\n",
-                  stderr);
         elig_db_open_report(rc, &st, print_start_line, NULL);
         return EXIT_USAGE;
     }
@@ -1408,7 +1407,8 @@ static const struct command commands[] = {
     { "feed query", 2, true, cmd_feed_query, "FILE... QUERY",
       "apply the feed files in order (in memory) and answer one check as the rules would", true },
     { "append", 1, true, cmd_append,
-      "--data DIR --segment PATH [--capacity N] [--key-strings N] [--truncate-tail] FILE...\n"
+      "--data DIR --segment PATH [--capacity N] [--key-strings N] [--truncate-tail]\n"
+      "[--rebuild-segment] FILE...\n"
       "| --admin SOCKET FILE...",
       "make the feed files' events durable in the log under DIR and apply them to the\n"
       "index at PATH (warm or cold start first), or send them to a running eligd; refused\n"

@@ -52,7 +52,10 @@ static void usage(FILE *out)
           "  --key-strings N        keys whose symbol or number is not a short decimal string\n"
           "                         it can hold (default capacity / 64 + 4096)\n"
           "  --pages small|huge|auto page policy of a new segment (default auto)\n"
-          "  --truncate-tail        cut a torn log tail at start-up (reported)\n"
+          "  --truncate-tail        cut the log at a corrupt record (and all after it); a torn\n"
+          "                         tail is cut without it (both reported)\n"
+          "  --rebuild-segment      rebuild a segment that holds updates the log does not\n"
+          "                         (refused without it: a wrong --data or --segment?)\n"
           "  --attach SEGMENT       serve an existing segment read-only (no store, no admin)\n"
           "  --listen HOST:PORT     facility port (default 127.0.0.1:7700; [::1]:7700 for IPv6;\n"
           "                         a host name; PORT 0 = any)\n"
@@ -121,7 +124,7 @@ static int parse_uint(const char *name, const char *s, unsigned long long min,
     return 0;
 }
 
-enum { OPT_CONN_MEMORY = 0x100 }; /* long options without a letter */
+enum { OPT_CONN_MEMORY = 0x100, OPT_REBUILD_SEGMENT }; /* long options without a letter */
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -132,6 +135,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "key-strings", required_argument, NULL, 'k' },
         { "pages", required_argument, NULL, 'p' },
         { "truncate-tail", no_argument, NULL, 't' },
+        { "rebuild-segment", no_argument, NULL, OPT_REBUILD_SEGMENT },
         { "attach", required_argument, NULL, 'A' },
         { "listen", required_argument, NULL, 'l' },
         { "admin-socket", required_argument, NULL, 'a' },
@@ -196,6 +200,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 't':
             o->db.tail = ELIG_LOG_TAIL_TRUNCATE;
+            break;
+        case OPT_REBUILD_SEGMENT:
+            o->db.rebuild_segment = true;
             break;
         case 'A':
             o->attach = optarg;
@@ -590,9 +597,10 @@ int main(int argc, char **argv)
     struct elig_srv *srv;
     if ((rc = admin_key(&o)) == 0 && (rc = open_access(&o, &acc)) == 0 &&
         (rc = open_audit(&o, &audit)) == 0 && (rc = elig_srv_start(&o.srv, &srv)))
-        elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s%s%s: %s", o.srv.listen,
-                  o.srv.admin_listen ? " and admin " : "",
-                  o.srv.admin_listen ? o.srv.admin_listen : "", elig_strerror(rc));
+        elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s (admin %s%s%s): %s", o.srv.listen,
+                  o.srv.admin_socket ? o.srv.admin_socket : "none",
+                  o.srv.admin_listen ? " and " : "", o.srv.admin_listen ? o.srv.admin_listen : "",
+                  elig_strerror(rc));
     if (rc == 0 && (rc = save_admin_key(&o))) {
         elig_srv_stop(srv);
         elig_srv_wait(srv);

@@ -66,6 +66,12 @@ check_exit "a second eligd: exit 2" 2 -- \
     "$eligd" --data "$dir/second" --segment "$dir/second.seg" --listen 127.0.0.1:$port
 check_exit "a second eligd: nothing written" 1 -- test -e "$dir/second"
 
+# the live segment, held by eligd, opened as the segment of another store: refused, untouched
+live=$(sha256sum "$dir/index.seg" | cut -d' ' -f1)
+check "a segment another process holds: refused" 'held by another process .*nothing was changed' -- \
+    "$eligctl" append --data "$dir/other" --segment "$dir/index.seg" "${ELIG_SOURCE_ROOT:?}/docs/examples/sample.feed"
+check "a segment another process holds: unchanged" "^$live " -- sha256sum "$dir/index.seg"
+
 # elig-loadgen sends no facility key: it says why eligd closed on it
 loadgen=${ELIG_LOADGEN:?set ELIG_LOADGEN to the elig-loadgen binary}
 check "replay against a keyed eligd says why it fails" 'eligd must run with --trust-network' -- \

@@ -98,6 +98,23 @@ check "corruption: nothing changed" '^same$' -- bash -c '[ "$1" = "$(sha256sum "
 printf "\\$(printf %03o "$byte")" | dd of="$last" bs=1 seek=100 conv=notrunc 2>/dev/null
 check "repaired log" '^start: warm, 0 log records replayed' -- append "$empty"
 
+# operator mistakes: the live segment with a mistyped or another store's data directory is
+# refused, and nothing changes (the segment byte for byte; the mistyped directory not made)
+live=$(sha256sum "$seg" | cut -d' ' -f1)
+check "a mistyped --data is refused" "the segment holds updates through LSN [0-9]+, this data directory's log through LSN 0: a mistyped --data" -- \
+    "$eligctl" snapshot --data "$data/stroe" --segment "$seg"
+check_exit "a mistyped --data: exit 2" 2 -- "$eligctl" snapshot --data "$data/stroe" --segment "$seg"
+check_exit "a mistyped --data: nothing made" 1 -- test -e "$data/stroe"
+mkdir "$data/other"
+check "another store's (empty) data directory: refused" 'a mistyped --data or --segment\? Nothing was changed' -- \
+    "$eligctl" append --data "$data/other" --segment "$seg" "$empty"
+check "the live segment is unchanged" "^$live " -- sha256sum "$seg"
+check "the store still opens warm" '^start: warm, 0 log records replayed' -- append "$empty"
+cp -a "$seg" "$data/copy.seg"
+check "--rebuild-segment rebuilds it from that log on purpose" '^start: cold: segment was ahead of the log \(--rebuild-segment\), 0 log records replayed' -- \
+    "$eligctl" append --data "$data/other" --segment "$data/copy.seg" --rebuild-segment "$empty"
+rm -rf "$data/other" "$data/copy.seg"
+
 # snapshots: a cold start loads the newest and replays only the log after it
 snapshot() { "$eligctl" snapshot --data "$store" --segment "$seg" "$@"; }
 check "snapshot written" '^snapshot at LSN 26: [0-9]+ records, [0-9]+ cards, 4 insurer names, [0-9]+ bytes$' -- \
