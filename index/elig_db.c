@@ -223,6 +223,46 @@ static int attach_warm(struct elig_db *db, const struct elig_db_params *p, uint6
 }
 
 /*
+ * The store's parameters: those recorded in DATA/store, against which a
+ * non-zero option must agree; or, for a store not made yet, the options
+ * with the defaults filled in. Reads only. Returns 0, -ELIG_ESTOREPARAM or
+ * -ELIG_ESTOREFILE (st says which and where).
+ */
+static int store_params(const struct elig_db_params *p, struct elig_db_start *st)
+{
+    int rc = elig_store_read(p->data_dir, &st->store, &st->store_line);
+    const struct elig_index_params *ip = &p->index;
+    if (rc == -ENOENT || rc == -ENOTDIR) {
+        st->store = (struct elig_store_info){ .capacity = ip->capacity ? ip->capacity : 1000000,
+                                              .persons = ip->persons,
+                                              .cards = ip->cards,
+                                              .names = ip->names,
+                                              .key_strings = ip->key_strings };
+        return 0;
+    }
+    if (rc)
+        return rc;
+    const struct {
+        const char *name;
+        uint64_t given, recorded;
+    } opts[] = {
+        { "capacity", ip->capacity, st->store.capacity },
+        { "persons", ip->persons, st->store.persons },
+        { "cards", ip->cards, st->store.cards },
+        { "names", ip->names, st->store.names },
+        { "key-strings", ip->key_strings, st->store.key_strings },
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (opts[i].given && opts[i].given != opts[i].recorded) {
+            st->conflict = opts[i].name;
+            st->conflict_given = opts[i].given;
+            st->conflict_recorded = opts[i].recorded;
+            return -ELIG_ESTOREPARAM;
+        }
+    return 0;
+}
+
+/*
  * Before anything is created: a data directory that does not exist with a
  * segment that holds updates is a mistyped --data (or --segment), not a new
  * store. Returns 0 or -ELIG_ESEGAHEAD.
@@ -240,10 +280,16 @@ static int check_new_store(const struct elig_db_params *p, struct elig_db_start 
     return st->segment_lsn > 0 ? -ELIG_ESEGAHEAD : 0;
 }
 
-static int create_empty(struct elig_db *db, const struct elig_db_params *p)
+static int create_empty(struct elig_db *db, const struct elig_db_params *p,
+                        const struct elig_store_info *store)
 {
     struct elig_index_params ip = p->index;
     ip.path = p->segment_path;
+    ip.capacity = store->capacity;
+    ip.persons = store->persons;
+    ip.cards = store->cards;
+    ip.names = store->names;
+    ip.key_strings = store->key_strings;
     if (db->ix) {
         elig_index_close(db->ix, false);
         db->ix = NULL;
@@ -262,7 +308,7 @@ static int create_cold(struct elig_db *db, const struct elig_db_params *p, struc
     int n = elig_snap_list(db->snap_dir, snaps, 8), rc = 0;
     for (int i = 0; i < n && i < 8; i++) {
         struct elig_snap_info info;
-        if ((rc = create_empty(db, p)) < 0)
+        if ((rc = create_empty(db, p, &st->store)) < 0)
             break;
         rc = elig_snap_load(snaps[i], db->ix, &info);
         if (rc == 0) {
@@ -276,7 +322,7 @@ static int create_cold(struct elig_db *db, const struct elig_db_params *p, struc
         rc = 0;
     }
     if (rc == 0 && st->snapshot_lsn == 0)
-        rc = create_empty(db, p);
+        rc = create_empty(db, p, &st->store);
     free(snaps);
     return rc;
 }
@@ -288,6 +334,8 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     memset(st, 0, sizeof *st);
     double t0 = now_s();
     int early = check_new_store(p, st);
+    if (early == 0)
+        early = store_params(p, st);
     if (early)
         return early;
     if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST)
@@ -329,6 +377,13 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     if (rc < 0) {
         elig_db_close(db);
         return rc;
+    }
+    if (st->store.id[0] == '\0') { /* made now (or made by a version before the record) */
+        if ((rc = elig_store_create(p->data_dir, &st->store)) < 0) {
+            elig_db_close(db);
+            return rc;
+        }
+        st->store_made = true;
     }
     st->applied_lsn = elig_index_applied_lsn(db->ix);
     elig_index_publish(db->ix, st->applied_lsn);
@@ -656,6 +711,13 @@ void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit
                  st->snapshots_damaged - 1);
         emit(ctx, true, line);
     }
+    if (st->store_made) {
+        snprintf(line, sizeof line,
+                 "store made: id %s, capacity %llu records (DATA/%s records it: later starts "
+                 "need no --capacity)",
+                 st->store.id, (unsigned long long)st->store.capacity, ELIG_STORE_FILE);
+        emit(ctx, false, line);
+    }
     char from[64] = "";
     if (st->snapshot_lsn)
         snprintf(from, sizeof from, ", from the snapshot at LSN %llu",
@@ -677,6 +739,23 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
              "the log or the segment is held by another process (an eligd serving them, or "
              "another eligctl): nothing was changed; while eligd serves, go through its admin "
              "socket (--admin DATA/eligd.sock)");
+        return;
+    }
+    if (rc == -ELIG_ESTOREPARAM) {
+        snprintf(line, sizeof line,
+                 "--%s %llu: the store was made with %s %llu (DATA/%s); leave the option out, or "
+                 "give the recorded value; nothing was changed",
+                 st->conflict, (unsigned long long)st->conflict_given, st->conflict,
+                 (unsigned long long)st->conflict_recorded, ELIG_STORE_FILE);
+        emit(ctx, true, line);
+        return;
+    }
+    if (rc == -ELIG_ESTOREFILE) {
+        snprintf(line, sizeof line,
+                 "DATA/%s does not check out (line %d; 0: the file as a whole): restore it from "
+                 "a backup; nothing was changed",
+                 ELIG_STORE_FILE, st->store_line);
+        emit(ctx, true, line);
         return;
     }
     if (rc == -ELIG_ESEGAHEAD) {

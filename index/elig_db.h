@@ -9,6 +9,7 @@
 #include "elig_index.h"
 #include "elig_log.h"
 #include "elig_snap.h"
+#include "elig_store.h"
 #include "elig_update.h"
 
 /**
@@ -25,8 +26,9 @@
  *             applied to the index in LSN order; events the update model
  *             refuses are written to the reject file with their reason.
  *
- * Layout of data_dir: log/ (elig_log segment files), snapshots/ (elig_snap
- * files), chunks (the results of recent chunks, elig_chunk) and rejects.tsv (one line per refused
+ * Layout of data_dir: store (identity and parameters, elig_store), log/
+ * (elig_log segment files), snapshots/ (elig_snap files), chunks (the
+ * results of recent chunks, elig_chunk) and rejects.tsv (one line per refused
  * event: LSN, kind, sending insurer, reason; never the event's personal data). A cold start loads
  * the newest snapshot that checks out (a damaged one is skipped and reported) and replays the log
  * after it.
@@ -36,7 +38,10 @@
 struct elig_db_params {
     const char *data_dir;           /**< log and reject file (created if missing) */
     const char *segment_path;       /**< the index segment (tmpfs or hugetlbfs) */
-    struct elig_index_params index; /**< sizes for a cold start (path is ignored) */
+    struct elig_index_params index; /**< sizes for a new store (path is ignored); 0 in a field:
+                                         a new store takes the default (capacity 1,000,000),
+                                         a made one what DATA/store records; a non-zero value
+                                         that disagrees with the record is refused */
     enum elig_log_tail_policy tail; /**< what to do with a torn log tail */
     uint32_t commit_window_us;      /**< log commit window */
     bool rebuild_segment;           /**< rebuild a segment that is ahead of the log from the
@@ -56,7 +61,12 @@ struct elig_db_start {
     char damaged[64];                 /**< the last refused snapshot's file name */
     struct elig_log_tail_report tail; /**< what the log scan found at its end */
     uint64_t segment_lsn;             /**< -ELIG_ESEGAHEAD: the segment's applied LSN */
-    double seconds;                   /**< time from open to serving */
+    struct elig_store_info store;     /**< the store's identity and parameters in force */
+    bool store_made;                  /**< DATA/store was written by this open */
+    const char *conflict;             /**< -ELIG_ESTOREPARAM: the parameter ("capacity", ...) */
+    uint64_t conflict_given, conflict_recorded; /**< its value asked for, and recorded */
+    int store_line; /**< -ELIG_ESTOREFILE: the line at fault (0: the file) */
+    double seconds; /**< time from open to serving */
 };
 
 /** Receives one line of elig_db_start_report(): a warning, or the summary. */
@@ -91,7 +101,8 @@ struct elig_db;
  *
  * @return 0 and *out set; the errors of elig_log_open() (-EBUSY: another
  *         writer; -ELIG_ELOGTAIL); -EBUSY also when another process holds
- *         the segment; -ELIG_ESEGAHEAD (st->segment_lsn says how far); the
+ *         the segment; -ELIG_ESEGAHEAD (st->segment_lsn says how far);
+ *         -ELIG_ESTOREPARAM (st->conflict says which); -ELIG_ESTOREFILE; the
  *         errors of elig_index_create() on a cold start;
  *         -ELIG_EFULL if the log does not fit the index's capacity; -errno.
  */

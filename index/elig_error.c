@@ -52,6 +52,9 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_EADDRESS - ELIG_ERRNO_BASE] =
         "not an address (HOST:PORT or [IPv6]:PORT), or its host name does not resolve",
     [ELIG_ESEGAHEAD - ELIG_ERRNO_BASE] = "the segment holds updates this store's log does not have",
+    [ELIG_ESTOREFILE - ELIG_ERRNO_BASE] = "the store's parameter file (DATA/store) is damaged",
+    [ELIG_ESTOREPARAM - ELIG_ERRNO_BASE] =
+        "an option disagrees with the store's recorded parameters",
 };
 
 const char *elig_strerror(int err)

@@ -56,6 +56,8 @@ enum elig_errno {
     ELIG_ECHUNKID,    /**< an update chunk id was reused for other events */
     ELIG_EADDRESS,    /**< not HOST:PORT ([IPv6]:PORT), or its host does not resolve */
     ELIG_ESEGAHEAD,   /**< the segment holds updates the store's log does not have */
+    ELIG_ESTOREFILE,  /**< the store's parameter file is damaged */
+    ELIG_ESTOREPARAM, /**< an option disagrees with the store's recorded parameters */
     ELIG_ERRNO_END
 };
 

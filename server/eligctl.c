@@ -1160,7 +1160,7 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
         { "rebuild-segment", no_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
-    struct elig_db_params p = { .index.capacity = 1000000 };
+    struct elig_db_params p = { 0 }; /* sizes: the store's record, or the defaults */
     unsigned long long ks;
     char *end;
     optind = 1;

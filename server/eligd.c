@@ -48,7 +48,8 @@ static void usage(FILE *out)
           "\n"
           "  --data DIR             store: log, snapshots, rejects (created if missing)\n"
           "  --segment PATH         the shared index segment (tmpfs or hugetlbfs)\n"
-          "  --capacity N           records a cold start sizes the index for (default 1000000)\n"
+          "  --capacity N           records the index holds: for a new store (default\n"
+          "                         1000000); a made store keeps what DATA/store records\n"
           "  --key-strings N        keys whose symbol or number is not a short decimal string\n"
           "                         it can hold (default capacity / 64 + 4096)\n"
           "  --pages small|huge|auto page policy of a new segment (default auto)\n"
@@ -164,7 +165,6 @@ static int parse_options(int argc, char **argv, struct options *o)
         { NULL, 0, NULL, 0 },
     };
     memset(o, 0, sizeof(*o));
-    o->db.index.capacity = 1000000;
     o->db.index.pages = ELIG_SEG_PAGES_AUTO;
     o->srv.listen = "127.0.0.1:7700";
     unsigned long long v;

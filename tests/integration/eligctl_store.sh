@@ -58,6 +58,24 @@ empty=$data/empty.feed
 # (21 events and the record naming their chunk)
 check "restart is warm" '^start: warm, 0 log records replayed \(0 refused\), applied through LSN 22,' -- \
     append "$empty"
+# the store records what it was made with: later runs need no --capacity, and another is refused
+check "the store's record" '^capacity=1000$' -- cat "$store/store"
+check "the store's id" '^id=[0-9a-f]{32}$' -- cat "$store/store"
+record=$(sha256sum "$store/store" "$seg")
+check "another --capacity is refused, naming the recorded one" \
+    '--capacity 5000: the store was made with capacity 1000 \(DATA/store\)' -- \
+    "$eligctl" append --data "$store" --segment "$seg" --capacity 5000 "$empty"
+check_exit "another --capacity: exit 2" 2 -- \
+    "$eligctl" append --data "$store" --segment "$seg" --capacity 5000 "$empty"
+check "another --capacity: nothing changed" '^same$' -- \
+    bash -c '[ "$1" = "$(sha256sum "$2" "$3")" ] && echo same' _ "$record" "$store/store" "$seg"
+check "no --capacity: the recorded one" '^start: warm' -- \
+    "$eligctl" append --data "$store" --segment "$seg" "$empty"
+cp "$store/store" "$data/store.bak"
+sed -i 's/^capacity=1000$/capacity=9000/' "$store/store"
+check "an edited store file is refused" 'DATA/store does not check out' -- \
+    "$eligctl" append --data "$store" --segment "$seg" "$empty"
+cp "$data/store.bak" "$store/store"
 check "refusals named by file and line" 'bad\.feed:8: LOSS refused: no current qualification' -- \
     append "$root/tests/data/bad.feed"
 # the same append again: its chunk was applied, nothing is logged twice; same report
@@ -71,8 +89,9 @@ check "its first result again" 'bad\.feed:8: LOSS refused: no current qualificat
 # the segment lost: rebuilt from the log, same answers
 rm -f "$seg"
 check "lost segment: cold, whole log replayed" '^start: cold: no segment, 26 log records replayed' -- \
-    append "$empty"
+    "$eligctl" append --data "$store" --segment "$seg" "$empty" # no --capacity: the recorded one
 check "answers after the rebuild" '^all 8 answers identical$' -- same_answers
+check "the rebuild took the recorded capacity" 'records +[0-9]+ of 1000 ' -- "$eligctl" stats "$seg"
 
 # a damaged segment is not trusted
 printf 'X' | dd of="$seg" bs=1 seek=0 conv=notrunc 2>/dev/null
