@@ -713,9 +713,9 @@ void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit
     }
     if (st->store_made) {
         snprintf(line, sizeof line,
-                 "store made: id %s, capacity %llu records (DATA/%s records it: later starts "
-                 "need no --capacity)",
-                 st->store.id, (unsigned long long)st->store.capacity, ELIG_STORE_FILE);
+                 "store made: capacity %llu records (DATA/%s records it, with the store's id: "
+                 "later starts need no --capacity)",
+                 (unsigned long long)st->store.capacity, ELIG_STORE_FILE);
         emit(ctx, false, line);
     }
     char from[64] = "";

@@ -286,14 +286,17 @@ static int unix_listener(const char *path)
     if (strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
     strcpy(sa.sun_path, path);
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        return -errno;
+    /* a socket file left by a server that died is replaced; a live one is not */
+    bool live = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 && unix_peer_answers(probe);
+    close(probe); /* connected or not, it cannot be the listener: a fresh socket is */
+    if (live)
+        return -EADDRINUSE;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    /* a socket file left by a server that died is replaced; a live one is not */
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && unix_peer_answers(fd)) {
-        close(fd);
-        return -EADDRINUSE;
-    }
     unlink(path);
     mode_t old = umask(0177);
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
