@@ -412,7 +412,7 @@ static int cmd_population(int argc, char **argv, bool updates)
             const struct block *blk = &g.blocks[set * threads + t];
             if (segment)
                 builder_apply_block(&b, blk);
-            else
+            else if (blk->len) /* a thread's block is empty when persons run out */
                 fwrite(blk->buf, 1, blk->len, out);
         }
         if (more)
