@@ -69,6 +69,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <liburing.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -202,6 +203,7 @@ struct loop {
     uint8_t *scratch;                    /* POSTHOC: this round's answer bodies */
     size_t scratch_len;
     bool audit_failed;       /* an audit write failed (logged once) */
+    size_t freed;            /* connection buffer bytes freed since memory was last returned */
     uint64_t auth_warned_ms; /* when a refused AUTH was last logged */
     uint64_t auth_unlogged;  /* refused AUTHs not logged since */
 };
@@ -481,6 +483,7 @@ static void conn_release(struct loop *l, uint32_t slot)
     c->fd = -1;
     c->gen++;
     /* its buffers go back to the allocator: an idle slot costs nothing */
+    l->freed += c->held;
     elig_pbuf_free(&c->in);
     elig_pbuf_free(&c->out);
     elig_pbuf_free(&c->wire);
@@ -1423,6 +1426,27 @@ static void shed_memory(struct loop *l)
     conn_close(l, worst);
 }
 
+/* jemalloc's control call when the program links jemalloc (weak: NULL when it does not). */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+
+/*
+ * After connections holding a MiB or more closed: give their pages back to
+ * the system now. The allocator keeps freed pages for reuse and, without
+ * allocations to drive its decay, an idle server would hold a flood's
+ * memory for good ("arena.4096" is every arena: MALLCTL_ARENAS_ALL).
+ */
+static void return_memory(struct loop *l)
+{
+    if (l->freed < (1u << 20))
+        return;
+    l->freed = 0;
+    if (mallctl)
+        mallctl("arena.4096.purge", NULL, NULL, NULL, 0);
+    else
+        malloc_trim(0);
+}
+
 /* Frame and idle timeouts; the drain deadline. */
 static void check_timers(struct loop *l)
 {
@@ -1522,6 +1546,7 @@ static void loop_run(struct loop *l)
             check_timers(l);
             settle_all_idle(l);
             shed_memory(l);
+            return_memory(l);
         }
         if (l->draining && l->live == 0 && !l->accept_armed[0] && !l->accept_armed[1])
             break;

@@ -8,8 +8,9 @@
  * all (each costs a few KiB: a small budget before AUTH); authenticated
  * connections that flood without reading are held to the connection memory
  * budget, the greediest closed and counted, while a polite client is still
- * answered. 200 refused AUTHs are all counted but logged once a second. A
- * peer that does not authenticate within the frame timeout is closed.
+ * answered, and their memory goes back to the system once they close. 200 refused AUTHs are all
+ * counted but logged once a second. A peer that does not authenticate within the frame timeout is
+ * closed.
  *
  * Full disk (a small tmpfs mounted by the test; skipped where mounting is
  * not allowed): an ADMIN_APPEND that does not fit is answered "unavailable"
@@ -44,18 +45,39 @@
 
 enum { CHUNK = 1000, ROUNDS = 30 };
 
-static long rss_kib(pid_t pid)
+/* A line "NAME: N kB" of /proc/PID/status (VmRSS, RssAnon), in KiB. */
+static long status_kib(pid_t pid, const char *name)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
+    size_t n = strlen(name);
+    while (kib < 0 && fgets(line, sizeof line, f))
+        if (strncmp(line, name, n) == 0 && line[n] == ':')
+            kib = strtol(line + n + 1, NULL, 10);
     fclose(f);
     return kib;
+}
+
+static long rss_kib(pid_t pid)
+{
+    return status_kib(pid, "VmRSS");
+}
+
+/* Whether the process runs on jemalloc (the sanitizer builds do not). */
+static bool uses_jemalloc(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "libjemalloc") != NULL;
+    fclose(f);
+    return found;
 }
 
 static double now_s(void)
@@ -145,6 +167,7 @@ static void test_memory_budget(void **state)
     struct server s;
     const char *const extra[] = { "--trust-network", "--conn-memory-mb", "4", NULL };
     server_start(&s, extra);
+    long anon0 = status_kib(s.pid, "RssAnon");
     enum { N = 12 };
     int fds[N];
     for (int i = 0; i < N; i++)
@@ -186,6 +209,17 @@ static void test_memory_budget(void **state)
     assert_int_equal(refused, (uint64_t)busy);
     for (int i = 0; i < N; i++)
         close(fds[i]);
+    /* their memory goes back to the system, not only to the allocator (jemalloc builds) */
+    long anon = status_kib(s.pid, "RssAnon");
+    for (int i = 0; i < 500 && anon > anon0 + 8192; i++) {
+        struct timespec ts = { 0, 10 * 1000000 };
+        nanosleep(&ts, NULL); /* polling the process's memory, bounded */
+        anon = status_kib(s.pid, "RssAnon");
+    }
+    print_message("private memory %ld KiB at start, %ld KiB after the flooders closed\n", anon0,
+                  anon);
+    if (uses_jemalloc(s.pid))
+        assert_true(anon <= anon0 + 8192);
     elig_client_close(polite);
     server_finish(&s);
 }
