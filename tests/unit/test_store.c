@@ -1,0 +1,93 @@
+/*
+ * test_store.c - DATA/store: what a store was made with is read back as it
+ * was written; a file that was damaged or edited by hand is refused, naming
+ * the line at fault, and a missing one says so.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "elig_error.h"
+#include "elig_store.h"
+#include "test_support.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    test_temp_dir(dir, sizeof dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return test_rm_tree(dir);
+}
+
+static void rewrite(const char *from, const char *to)
+{
+    char path[400], buf[4096];
+    snprintf(path, sizeof path, "%s/store", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *at = strstr(buf, from);
+    assert_non_null(at);
+    char out[4200];
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(at - buf), buf, to, at + strlen(from));
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    fclose(f);
+}
+
+static void test_made_and_read(void **state)
+{
+    (void)state;
+    struct elig_store_info made = { .capacity = 160000000, .key_strings = 2504000 }, got;
+    assert_int_equal(elig_store_read(dir, &got, NULL), -ENOENT);
+    assert_int_equal(elig_store_create(dir, &made), 0);
+    assert_int_equal(strlen(made.id), 32);
+    assert_int_equal(elig_store_read(dir, &got, NULL), 0);
+    assert_string_equal(got.id, made.id);
+    assert_int_equal(got.capacity, 160000000);
+    assert_int_equal(got.key_strings, 2504000);
+    assert_int_equal(got.persons, 0);
+    assert_string_equal(got.created, made.created);
+    /* another store gets another id */
+    struct elig_store_info other = { .capacity = 1 };
+    char dir2[300];
+    snprintf(dir2, sizeof dir2, "%s/other", dir);
+    assert_int_equal(mkdir(dir2, 0700), 0);
+    assert_int_equal(elig_store_create(dir2, &other), 0);
+    assert_string_not_equal(other.id, made.id);
+}
+
+static void test_damage_refused(void **state)
+{
+    (void)state;
+    struct elig_store_info made = { .capacity = 1000 }, got;
+    assert_int_equal(elig_store_create(dir, &made), 0);
+    int line = -1;
+    rewrite("capacity=1000", "capacity=9000"); /* edited by hand: the CRC no longer fits */
+    assert_int_equal(elig_store_read(dir, &got, &line), -ELIG_ESTOREFILE);
+    assert_int_equal(line, 0);
+    rewrite("capacity=9000", "capacity=1000");
+    assert_int_equal(elig_store_read(dir, &got, &line), 0);
+    rewrite("crc32c=", "crc32c=x"); /* an unreadable checksum */
+    assert_int_equal(elig_store_read(dir, &got, &line), -ELIG_ESTOREFILE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_made_and_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damage_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
