@@ -176,12 +176,17 @@ static int rewrite(struct elig_chunk_table *t)
         unlink(tmp);
         return rc;
     }
-    int old = t->fd;
+    int old = t->fd; /* the new file is in place: appends go to it from now on */
     t->fd = fd;
     t->size = size;
     if (old >= 0)
         close(old);
-    return 0;
+    char dir[4096]; /* the directory where t->path lives, so the rename is durable */
+    snprintf(dir, sizeof dir, "%s", t->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    return elig_io_sync_dir(slash ? dir : ".");
 }
 
 int elig_chunk_open(const char *path, struct elig_chunk_table **out)

@@ -18,4 +18,11 @@
  */
 int elig_io_write_all(int fd, const void *p, size_t n);
 
+/**
+ * fsync(2) the directory dir, so that a file created or renamed in it
+ * survives a crash. Thread-safe.
+ * @return 0; -errno of open(2) or fsync(2).
+ */
+int elig_io_sync_dir(const char *dir);
+
 #endif

@@ -23,6 +23,7 @@
 #include "elig_codec.h"
 #include "elig_crc32c.h"
 #include "elig_error.h"
+#include "elig_io.h"
 #include "elig_le.h"
 #include "elig_snap.h"
 
@@ -184,13 +185,8 @@ int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
     close(w->fd);
     if (rc == 0 && rename(tmp, path) < 0)
         rc = -errno;
-    if (rc == 0) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) < 0)
-            rc = -errno;
-        if (dfd >= 0)
-            close(dfd);
-    }
+    if (rc == 0)
+        rc = elig_io_sync_dir(dir);
     if (rc < 0) {
         unlink(tmp);
     } else {

@@ -158,13 +158,8 @@ int elig_store_create(const char *data_dir, struct elig_store_info *info)
     close(fd);
     if (rc == 0 && rename(tmp, path) < 0)
         rc = -errno;
-    if (rc == 0) {
-        int dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) < 0)
-            rc = -errno;
-        if (dfd >= 0)
-            close(dfd);
-    }
+    if (rc == 0)
+        rc = elig_io_sync_dir(data_dir);
     if (rc)
         unlink(tmp);
     return rc;

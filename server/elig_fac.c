@@ -400,12 +400,7 @@ int elig_fac_save(const struct elig_fac_registry *r, const char *path)
         unlink(tmp);
         return rc;
     }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    rc = fsync(dfd) ? -errno : 0;
-    close(dfd);
-    return rc;
+    return elig_io_sync_dir(dir);
 }
 
 /* ---- the handshake -------------------------------------------------------- */
