@@ -232,13 +232,14 @@ static int store_params(const struct elig_db_params *p, struct elig_db_start *st
 {
     int rc = elig_store_read(p->data_dir, &st->store, &st->store_line);
     const struct elig_index_params *ip = &p->index;
-    if (rc == -ENOENT || rc == -ENOTDIR) {
+    if (rc == -ENOENT || rc == -ENOTDIR) { /* made now: its id, written once it opened */
         st->store = (struct elig_store_info){ .capacity = ip->capacity ? ip->capacity : 1000000,
                                               .persons = ip->persons,
                                               .cards = ip->cards,
                                               .names = ip->names,
                                               .key_strings = ip->key_strings };
-        return 0;
+        st->store_made = true;
+        return elig_store_new(&st->store);
     }
     if (rc)
         return rc;
@@ -349,9 +350,11 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     db->rejects_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     snprintf(db->log_dir, sizeof db->log_dir, "%s/log", p->data_dir);
     snprintf(db->snap_dir, sizeof db->snap_dir, "%s/snapshots", p->data_dir);
-    struct elig_log_params lp = { .dir = db->log_dir,
-                                  .tail = p->tail,
-                                  .commit_window_us = p->commit_window_us };
+    uint8_t id[ELIG_LOG_STORE_ID];
+    elig_store_id_bytes(&st->store, id);
+    struct elig_log_params lp = {
+        .dir = db->log_dir, .tail = p->tail, .commit_window_us = p->commit_window_us, .store_id = id
+    };
     int rc = db->rejects_fd < 0 ? -errno : elig_log_open(&lp, &db->log, &st->tail);
     if (rc == 0) {
         snprintf(path, sizeof path, "%s/chunks", p->data_dir);
@@ -378,12 +381,9 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
         elig_db_close(db);
         return rc;
     }
-    if (st->store.id[0] == '\0') { /* made now (or made by a version before the record) */
-        if ((rc = elig_store_create(p->data_dir, &st->store)) < 0) {
-            elig_db_close(db);
-            return rc;
-        }
-        st->store_made = true;
+    if (st->store_made && (rc = elig_store_write(p->data_dir, &st->store)) < 0) {
+        elig_db_close(db);
+        return rc;
     }
     st->applied_lsn = elig_index_applied_lsn(db->ix);
     elig_index_publish(db->ix, st->applied_lsn);
@@ -747,6 +747,15 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
                  "give the recorded value; nothing was changed",
                  st->conflict, (unsigned long long)st->conflict_given, st->conflict,
                  (unsigned long long)st->conflict_recorded, ELIG_STORE_FILE);
+        emit(ctx, true, line);
+        return;
+    }
+    if (rc == -ELIG_ESTOREID) {
+        snprintf(line, sizeof line,
+                 "log file %s was written by another store (its header names another id than "
+                 "DATA/%s): a log copied or restored into the wrong data directory? Nothing was "
+                 "changed",
+                 st->tail.file, ELIG_STORE_FILE);
         emit(ctx, true, line);
         return;
     }

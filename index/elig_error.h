@@ -58,6 +58,7 @@ enum elig_errno {
     ELIG_ESEGAHEAD,   /**< the segment holds updates the store's log does not have */
     ELIG_ESTOREFILE,  /**< the store's parameter file is damaged */
     ELIG_ESTOREPARAM, /**< an option disagrees with the store's recorded parameters */
+    ELIG_ESTOREID,    /**< a file belongs to another store */
     ELIG_ERRNO_END
 };
 

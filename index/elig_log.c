@@ -86,11 +86,14 @@ struct elig_log {
     size_t used;          /* bytes in the open batch */
     uint64_t batch_first; /* LSN of the open batch's first record (0: empty) */
     int open;
+    bool has_id; /* new files are stamped with store_id */
+    uint8_t store_id[ELIG_LOG_STORE_ID];
 };
 
 /* ---- file headers and names --------------------------------------------------------------- */
 
-static void header_make(uint8_t h[ELIG_LOG_HEADER_SIZE], uint64_t first_lsn)
+static void header_make(uint8_t h[ELIG_LOG_HEADER_SIZE], uint64_t first_lsn,
+                        const uint8_t *store_id)
 {
     memset(h, 0, ELIG_LOG_HEADER_SIZE);
     memcpy(h, LOG_MAGIC, 8);
@@ -98,6 +101,8 @@ static void header_make(uint8_t h[ELIG_LOG_HEADER_SIZE], uint64_t first_lsn)
     elig_le32(h + 12, ELIG_LOG_HEADER_SIZE);
     elig_le64(h + 16, first_lsn);
     elig_le64(h + 24, (uint64_t)time(NULL));
+    if (store_id)
+        memcpy(h + 32, store_id, ELIG_LOG_STORE_ID);
     elig_le32(h + 60, elig_crc32c(0, h, 60));
 }
 
@@ -440,6 +445,34 @@ static int reopen_last(struct elig_log *log)
     return rc;
 }
 
+/*
+ * Every file stamped with a store id must carry this store's: a log file of
+ * another store (copied in, a backup restored into the wrong directory) is
+ * refused before anything is read or cut. Files without a stamp (made
+ * before stamps, or without a store) are accepted.
+ */
+static int check_ids(int dirfd, char **names, size_t n, const uint8_t *id,
+                     struct elig_log_tail_report *rep)
+{
+    static const uint8_t none[ELIG_LOG_STORE_ID];
+    for (size_t i = 0; i < n; i++) {
+        uint8_t h[ELIG_LOG_HEADER_SIZE];
+        int fd = openat(dirfd, names[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        ssize_t got = pread(fd, h, sizeof h, 0);
+        close(fd);
+        if (got != (ssize_t)sizeof h || header_check(h, sizeof h) == 0)
+            continue; /* a bad header is the tail scan's business */
+        if (memcmp(h + 32, none, sizeof none) != 0 && memcmp(h + 32, id, ELIG_LOG_STORE_ID) != 0) {
+            memset(rep, 0, sizeof *rep);
+            snprintf(rep->file, sizeof rep->file, "%s", names[i]);
+            return -ELIG_ESTOREID;
+        }
+    }
+    return 0;
+}
+
 static int log_alloc(const struct elig_log_params *p, struct elig_log **out)
 {
     struct elig_log *log = calloc(1, sizeof *log);
@@ -452,6 +485,10 @@ static int log_alloc(const struct elig_log_params *p, struct elig_log **out)
     log->lockfd = -1;
     log->segment_bytes = p->segment_bytes ? p->segment_bytes : DEFAULT_SEGMENT;
     log->window_us = p->commit_window_us;
+    if (p->store_id) {
+        log->has_id = true;
+        memcpy(log->store_id, p->store_id, ELIG_LOG_STORE_ID);
+    }
     pthread_mutex_init(&log->mu, NULL);
     pthread_cond_init(&log->cv, NULL);
     *out = log;
@@ -484,6 +521,10 @@ int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
     struct scan_end end;
     if ((rc = list_files(log->dirfd, &names, &n)) < 0)
         goto fail;
+    if (p->store_id && (rc = check_ids(log->dirfd, names, n, p->store_id, rep)) < 0) {
+        free_names(names, n);
+        goto fail;
+    }
     rc = scan_files(log->dirfd, names, n, UINT64_MAX, NULL, NULL, rep, &end, true);
     /* a bad spot before the last file's records: the good LSNs before it are in files the
      * quick scan skipped, so read them all */
@@ -556,7 +597,7 @@ static int roll(struct elig_log *log, uint64_t first_lsn)
     int fd = openat(log->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    header_make(h, first_lsn);
+    header_make(h, first_lsn, log->has_id ? log->store_id : NULL);
     if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h || fdatasync(fd) < 0 ||
         fsync(log->dirfd) < 0) {
         int rc = errno ? -errno : -EIO;

@@ -13,7 +13,8 @@
  *
  * A log is a directory of segment files named log-<first LSN, 20 digits>.eld.
  * Each starts with a 64-byte header (magic "ELIGLOG1", version, first LSN,
- * creation time, CRC32C) followed by records:
+ * creation time, the store's id at bytes 32-47 (zeros: none), CRC32C)
+ * followed by records:
  *
  *   offset size
  *        0    4  payload length, little-endian (1 .. ELIG_LOG_PAYLOAD_MAX)
@@ -86,7 +87,11 @@ struct elig_log_params {
     uint64_t segment_bytes;         /**< start a new file past this size (default 64 MiB) */
     uint32_t commit_window_us;      /**< how long a sync waits to gather more appends (0) */
     enum elig_log_tail_policy tail; /**< what to do with a bad tail */
+    const uint8_t *store_id;        /**< ELIG_LOG_STORE_ID bytes stamped into new files; a file
+                                         stamped with another id is refused (NULL: none) */
 };
+
+#define ELIG_LOG_STORE_ID 16
 
 /** An open log (opaque). */
 struct elig_log;
@@ -103,10 +108,10 @@ typedef int (*elig_log_record_fn)(void *ctx, uint64_t lsn, uint16_t kind, const 
  * LOCK file is held with flock(2) while it is open. Scanning needs no lock.
  *
  * @return 0 and *out set (a torn tail cut: report->torn); -EBUSY if another
- *         process (or view) has it open; -ELIG_ELOGTAIL if a record before
- *         the end is corrupt and the policy is REFUSE (report says where);
- *         -ENOMEM; -errno of the file system or
- *         io_uring_queue_init().
+ *         process (or view) has it open; -ELIG_ESTOREID if a file was
+ *         stamped with another store's id (report->file names it); -ELIG_ELOGTAIL if a record
+ * before the end is corrupt and the policy is REFUSE (report says where); -ENOMEM; -errno of the
+ * file system or io_uring_queue_init().
  */
 int elig_log_open(const struct elig_log_params *p, struct elig_log **out,
                   struct elig_log_tail_report *report);

@@ -129,7 +129,7 @@ int elig_store_read(const char *data_dir, struct elig_store_info *out, int *line
     return 0;
 }
 
-int elig_store_create(const char *data_dir, struct elig_store_info *info)
+int elig_store_new(struct elig_store_info *info)
 {
     uint8_t raw[16];
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
@@ -140,7 +140,26 @@ int elig_store_create(const char *data_dir, struct elig_store_info *info)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(info->created, sizeof info->created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return 0;
+}
 
+void elig_store_id_bytes(const struct elig_store_info *info, uint8_t out[16])
+{
+    for (int i = 0; i < 16; i++) {
+        unsigned v = 0;
+        sscanf(info->id + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+}
+
+int elig_store_create(const char *data_dir, struct elig_store_info *info)
+{
+    int rc = elig_store_new(info);
+    return rc ? rc : elig_store_write(data_dir, info);
+}
+
+int elig_store_write(const char *data_dir, const struct elig_store_info *info)
+{
     char buf[MAX_BYTES], path[4096], tmp[4200];
     int len = format(info, buf, sizeof buf - 32);
     if (len < 0 || (size_t)len >= sizeof buf - 32)

@@ -42,9 +42,21 @@ struct elig_store_info {
 int elig_store_read(const char *data_dir, struct elig_store_info *out, int *line);
 
 /**
- * Make a new identity (id, created) in info and write data_dir/store.
+ * Make a new identity (id, created) in info; nothing is written.
+ * @return 0; -errno of getrandom(2).
+ */
+int elig_store_new(struct elig_store_info *info);
+
+/**
+ * Write info as data_dir/store (temporary file, fdatasync, rename, directory sync).
  * @return 0; -errno of the file system.
  */
+int elig_store_write(const char *data_dir, const struct elig_store_info *info);
+
+/** elig_store_new(), then elig_store_write(). */
 int elig_store_create(const char *data_dir, struct elig_store_info *info);
+
+/** The id as its 16 bytes (the form stamped into log file headers). */
+void elig_store_id_bytes(const struct elig_store_info *info, uint8_t out[16]);
 
 #endif

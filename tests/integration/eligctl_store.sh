@@ -76,6 +76,13 @@ sed -i 's/^capacity=1000$/capacity=9000/' "$store/store"
 check "an edited store file is refused" 'DATA/store does not check out' -- \
     "$eligctl" append --data "$store" --segment "$seg" "$empty"
 cp "$data/store.bak" "$store/store"
+# a log file of another store copied in: refused by the id in its header, nothing changed
+"$eligctl" append --data "$data/b" --segment "$data/b.seg" "$sample" >/dev/null
+cp "$(ls "$data/b/log"/log-*.eld | head -n 1)" "$store/log/log-00000000000000099999.eld"
+check "another store's log file is refused" 'log file log-00000000000000099999.eld was written by another store' -- \
+    "$eligctl" append --data "$store" --segment "$seg" "$empty"
+rm -rf "$store/log/log-00000000000000099999.eld" "$data/b" "$data/b.seg"
+check "without it the store opens" '^start: warm' -- "$eligctl" append --data "$store" --segment "$seg" "$empty"
 check "refusals named by file and line" 'bad\.feed:8: LOSS refused: no current qualification' -- \
     append "$root/tests/data/bad.feed"
 # the same append again: its chunk was applied, nothing is logged twice; same report
