@@ -193,13 +193,24 @@ static int attach_warm(struct elig_db *db, const struct elig_db_params *p, uint6
     /* first a reader's look, which changes nothing: a segment ahead of the log is refused
      * before it is opened as its writer (which would mark its header) */
     struct elig_index *look;
-    if (!p->rebuild_segment && elig_index_open(p->segment_path, ELIG_SEG_READONLY, &look) == 0) {
+    bool replace = false; /* another store's, or ahead, and --rebuild-segment */
+    if (elig_index_open(p->segment_path, ELIG_SEG_READONLY, &look) == 0) {
+        static const uint8_t none[16];
+        uint8_t seg_id[16], id[16];
+        elig_store_id_bytes(&st->store, id);
         uint64_t lsn = elig_index_applied_lsn(look);
+        bool other = elig_index_store_id(look, seg_id) == 0 && memcmp(seg_id, none, 16) != 0 &&
+                     memcmp(seg_id, id, 16) != 0;
         elig_index_close(look, false);
-        if (lsn > log_last) {
+        if (other && !p->rebuild_segment) { /* another store's: replaced only on purpose */
+            st->segment_other = true;
+            return -ELIG_ESTOREID;
+        }
+        if (lsn > log_last && !p->rebuild_segment) {
             st->segment_lsn = lsn;
             return -ELIG_ESEGAHEAD;
         }
+        replace = other || lsn > log_last;
     }
     int rc = elig_index_open(p->segment_path, ELIG_SEG_WRITER, &db->ix);
     if (rc == -EBUSY)
@@ -210,13 +221,13 @@ static int attach_warm(struct elig_db *db, const struct elig_db_params *p, uint6
                                                  : NULL;
     if (rc < 0)
         return 1;
-    if (elig_index_applied_lsn(db->ix) > log_last) {
+    if (replace || elig_index_applied_lsn(db->ix) > log_last) {
         st->segment_lsn = elig_index_applied_lsn(db->ix);
         elig_index_close(db->ix, false);
         db->ix = NULL;
         if (!p->rebuild_segment)
             return -ELIG_ESEGAHEAD;
-        st->cold_reason = "segment was ahead of the log (--rebuild-segment)";
+        st->cold_reason = "segment replaced (--rebuild-segment)";
         return 1;
     }
     return 0;
@@ -291,6 +302,9 @@ static int create_empty(struct elig_db *db, const struct elig_db_params *p,
     ip.cards = store->cards;
     ip.names = store->names;
     ip.key_strings = store->key_strings;
+    uint8_t id[16];
+    elig_store_id_bytes(store, id);
+    ip.store_id = id;
     if (db->ix) {
         elig_index_close(db->ix, false);
         db->ix = NULL;
@@ -747,6 +761,15 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
                  "give the recorded value; nothing was changed",
                  st->conflict, (unsigned long long)st->conflict_given, st->conflict,
                  (unsigned long long)st->conflict_recorded, ELIG_STORE_FILE);
+        emit(ctx, true, line);
+        return;
+    }
+    if (rc == -ELIG_ESTOREID && st->segment_other) {
+        snprintf(line, sizeof line,
+                 "the segment belongs to another store (its header names another id than "
+                 "DATA/%s): a wrong --segment or --data? Nothing was changed. To replace it "
+                 "with this store's index: --rebuild-segment",
+                 ELIG_STORE_FILE);
         emit(ctx, true, line);
         return;
     }

@@ -55,14 +55,17 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ESTOREFILE - ELIG_ERRNO_BASE] = "the store's parameter file (DATA/store) is damaged",
     [ELIG_ESTOREPARAM - ELIG_ERRNO_BASE] =
         "an option disagrees with the store's recorded parameters",
+    [ELIG_ESTOREID - ELIG_ERRNO_BASE] = "a file of another store",
 };
 
 const char *elig_strerror(int err)
 {
     if (err < 0)
         err = -err;
-    if (err >= ELIG_ERRNO_BASE && err < ELIG_ERRNO_END)
-        return elig_error_names[err - ELIG_ERRNO_BASE];
+    if (err >= ELIG_ERRNO_BASE && err < ELIG_ERRNO_END) {
+        const char *name = elig_error_names[err - ELIG_ERRNO_BASE];
+        return name ? name : "unknown error"; /* never NULL (test_store checks all have one) */
+    }
     if (err == 0)
         return "success";
     const char *s = strerrordesc_np(err);

@@ -1061,6 +1061,7 @@ int elig_index_create(const struct elig_index_params *p, struct elig_index **out
         .capacity = p->capacity,
         .layout_version = ELIG_INDEX_LAYOUT_VERSION,
         .pages = p->pages,
+        .store_id = p->store_id,
     };
     rc = elig_seg_create(&sp, &ix->seg);
     if (rc < 0) {
@@ -1869,11 +1870,24 @@ static int rebuild_insurer(void *ctx, const char insurer[ELIG_INSURER_LEN], cons
     return elig_index_insurer_name_set(ctx, insurer, name, len);
 }
 
+int elig_index_store_id(const struct elig_index *ix, uint8_t out[16])
+{
+    struct elig_seg_header h;
+    int rc = elig_seg_header_read(ix->seg, &h);
+    if (rc == 0)
+        memcpy(out, h.store_id, sizeof h.store_id);
+    return rc;
+}
+
 int elig_index_rebuild(const struct elig_index *src, const struct elig_index_params *p,
                        struct elig_index **out)
 {
     struct elig_index *dst;
-    int rc = elig_index_create(p, &dst);
+    uint8_t id[16];
+    struct elig_index_params same = *p; /* the rebuilt segment belongs to the same store */
+    if (!same.store_id && elig_index_store_id(src, id) == 0)
+        same.store_id = id;
+    int rc = elig_index_create(&same, &dst);
     if (rc < 0)
         return rc;
     dst->hash = src->hash;

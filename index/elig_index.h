@@ -49,6 +49,7 @@ struct elig_index_params {
     uint32_t key_strings;      /**< optional: symbol/number pairs that are not both short
                                     decimal strings (default capacity / 64 + 4096) */
     enum elig_seg_pages pages; /**< page policy (see elig_seg.h) */
+    const uint8_t *store_id;   /**< optional: the store's 16-byte id, recorded in the segment */
 };
 
 /** Occupancy, for operators and benchmarks. */
@@ -277,6 +278,12 @@ int elig_index_export(const struct elig_index *ix, const struct elig_index_expor
  */
 int elig_index_rebuild(const struct elig_index *src, const struct elig_index_params *p,
                        struct elig_index **out);
+
+/**
+ * The store id recorded in the segment when it was made (all zero: none).
+ * @return 0; the errors of elig_seg_header_read(). Thread-safe.
+ */
+int elig_index_store_id(const struct elig_index *ix, uint8_t out[16]);
 
 /* ---- readers ---------------------------------------------------------------
  * Lock-free, thread-safe, in any process with the segment mapped; they never

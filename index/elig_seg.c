@@ -187,6 +187,8 @@ int elig_seg_create(const struct elig_seg_params *p, struct elig_seg **out)
     h->state = ELIG_SEG_DIRTY;
     h->backing = seg->backing;
     h->created_unix = (uint64_t)time(NULL);
+    if (p->store_id)
+        memcpy(h->store_id, p->store_id, sizeof h->store_id);
     h->checksum = header_checksum(h);
     *out = seg;
     return 0;

@@ -64,6 +64,7 @@ struct elig_seg_header {
     uint32_t state;          /**< enum elig_seg_state */
     uint32_t backing;        /**< enum elig_seg_backing it was created with */
     uint64_t created_unix;   /**< creation time, seconds since 1970 */
+    uint8_t store_id[16];    /**< the store it belongs to (all zero: none) */
     struct elig_seg_region regions[ELIG_SEG_REGIONS_MAX]; /**< the index's layout */
     uint64_t checksum; /**< XXH3-64 of the header with seq and checksum taken as 0 */
 };
@@ -75,6 +76,7 @@ struct elig_seg_params {
     uint64_t capacity;         /**< records the layout is sized for, recorded in the header */
     uint32_t layout_version;   /**< recorded in the header and checked on open */
     enum elig_seg_pages pages; /**< page policy; on hugetlbfs huge pages are always used */
+    const uint8_t *store_id;   /**< 16 bytes recorded in the header, or NULL (zeros) */
 };
 
 /** An open, mapped segment (opaque). */

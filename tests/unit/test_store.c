@@ -1,7 +1,8 @@
 /*
  * test_store.c - DATA/store: what a store was made with is read back as it
  * was written; a file that was damaged or edited by hand is refused, naming
- * the line at fault, and a missing one says so.
+ * the line at fault, and a missing one says so. And every error code of the
+ * project has a name.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,11 +84,24 @@ static void test_damage_refused(void **state)
     assert_int_equal(elig_store_read(dir, &got, &line), -ELIG_ESTOREFILE);
 }
 
+/* Every project error code has a name (a code added without one prints "(null)"). */
+static void test_every_error_named(void **state)
+{
+    (void)state;
+    for (int c = ELIG_ERRNO_BASE; c < ELIG_ERRNO_END; c++) {
+        const char *name = elig_strerror(-c);
+        assert_non_null(name);
+        assert_string_not_equal(name, "unknown error");
+    }
+    assert_string_equal(elig_strerror(-ELIG_ERRNO_END), "unknown error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_made_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_refused, setup, teardown),
+        cmocka_unit_test(test_every_error_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
