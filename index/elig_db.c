@@ -321,6 +321,18 @@ static int create_cold(struct elig_db *db, const struct elig_db_params *p, struc
     if (!snaps)
         return -ENOMEM;
     int n = elig_snap_list(db->snap_dir, snaps, 8), rc = 0;
+    uint8_t id[16];
+    elig_store_id_bytes(&st->store, id);
+    for (int i = 0; i < n && i < 8; i++) { /* another store's snapshot: refused, not skipped */
+        struct elig_snap_info peek;
+        if (elig_snap_peek(snaps[i], &peek) == 0 && peek.store_tag != 0 &&
+            peek.store_tag != elig_rd32(id)) {
+            snprintf(st->damaged, sizeof st->damaged, "%s", strrchr(snaps[i], '/') + 1);
+            st->snapshot_other = true;
+            free(snaps);
+            return -ELIG_ESTOREID;
+        }
+    }
     for (int i = 0; i < n && i < 8; i++) {
         struct elig_snap_info info;
         if ((rc = create_empty(db, p, &st->store)) < 0)
@@ -761,6 +773,15 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
                  "give the recorded value; nothing was changed",
                  st->conflict, (unsigned long long)st->conflict_given, st->conflict,
                  (unsigned long long)st->conflict_recorded, ELIG_STORE_FILE);
+        emit(ctx, true, line);
+        return;
+    }
+    if (rc == -ELIG_ESTOREID && st->snapshot_other) {
+        snprintf(line, sizeof line,
+                 "snapshot %s was written by another store (its header names another store id "
+                 "than DATA/%s): a snapshot copied or restored into the wrong data directory? "
+                 "Move it out; nothing was changed",
+                 st->damaged, ELIG_STORE_FILE);
         emit(ctx, true, line);
         return;
     }

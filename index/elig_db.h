@@ -65,9 +65,10 @@ struct elig_db_start {
     bool store_made;                  /**< DATA/store was written by this open */
     const char *conflict;             /**< -ELIG_ESTOREPARAM: the parameter ("capacity", ...) */
     uint64_t conflict_given, conflict_recorded; /**< its value asked for, and recorded */
-    int store_line;     /**< -ELIG_ESTOREFILE: the line at fault (0: the file) */
-    bool segment_other; /**< -ELIG_ESTOREID: the segment, not a log file, is at fault */
-    double seconds;     /**< time from open to serving */
+    int store_line;      /**< -ELIG_ESTOREFILE: the line at fault (0: the file) */
+    bool segment_other;  /**< -ELIG_ESTOREID: the segment, not a log file, is at fault */
+    bool snapshot_other; /**< -ELIG_ESTOREID: the snapshot in damaged[] is at fault */
+    double seconds;      /**< time from open to serving */
 };
 
 /** Receives one line of elig_db_start_report(): a warning, or the summary. */

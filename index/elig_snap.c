@@ -143,6 +143,7 @@ static void header_make(uint8_t h[SNAP_HEADER], const struct elig_snap_info *inf
     elig_le64(h + 32, info->cards);
     elig_le64(h + 40, info->insurers);
     elig_le64(h + 48, (uint64_t)time(NULL));
+    elig_le32(h + 56, info->store_tag);
     elig_le32(h + 60, elig_crc32c(0, h, 60));
 }
 
@@ -164,6 +165,9 @@ int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
         return rc;
     }
     w->info.lsn = lsn;
+    uint8_t id[16];
+    if (elig_index_store_id(ix, id) == 0) /* the snapshot names the store it was taken from */
+        w->info.store_tag = elig_rd32(id);
     uint8_t h[SNAP_HEADER];
     memset(h, 0, sizeof h); /* rewritten with the counts at the end */
     w_put(w, h, sizeof h);
@@ -256,8 +260,10 @@ static int snap_pass(const char *path, entry_fn fn, void *ctx, struct elig_snap_
     if (!r_get(r, h, sizeof h) || memcmp(h, SNAP_MAGIC, 8) != 0 ||
         elig_rd32(h + 8) != SNAP_VERSION || elig_rd32(h + 60) != elig_crc32c(0, h, 60))
         goto out;
-    *info = (struct elig_snap_info){ elig_rd64(h + 16), elig_rd64(h + 24), elig_rd64(h + 32),
-                                     elig_rd64(h + 40), 0 };
+    *info = (struct elig_snap_info){
+        elig_rd64(h + 16), elig_rd64(h + 24), elig_rd64(h + 32), elig_rd64(h + 40), 0,
+        elig_rd32(h + 56)
+    };
     uint64_t total = info->records + info->cards + info->insurers;
     for (; entries < total; entries++) {
         if (!r_get(r, eh, sizeof eh))
@@ -279,6 +285,27 @@ out:
     close(r->fd);
     free(r);
     return rc;
+}
+
+int elig_snap_peek(const char *path, struct elig_snap_info *info)
+{
+    uint8_t h[SNAP_HEADER];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t got = pread(fd, h, sizeof h, 0);
+    int rc = got < 0 ? -errno : 0;
+    close(fd);
+    if (rc)
+        return rc;
+    if (got != (ssize_t)sizeof h || memcmp(h, SNAP_MAGIC, 8) != 0 ||
+        elig_rd32(h + 8) != SNAP_VERSION || elig_rd32(h + 60) != elig_crc32c(0, h, 60))
+        return -ELIG_ESNAPSHOT;
+    *info = (struct elig_snap_info){
+        elig_rd64(h + 16), elig_rd64(h + 24), elig_rd64(h + 32), elig_rd64(h + 40), 0,
+        elig_rd32(h + 56)
+    };
+    return 0;
 }
 
 int elig_snap_check(const char *path, struct elig_snap_info *info)

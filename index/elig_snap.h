@@ -14,7 +14,8 @@
  *
  * File <dir>/snapshot-<LSN, 20 digits>.els:
  *   header   64 bytes: magic "ELIGSNP1", version, LSN, counts of records,
- *            cards and insurer names, creation time, CRC32C of the header
+ *            cards and insurer names, creation time, the first 4 bytes of
+ *            the store's id (bytes 56-59; zero: none), CRC32C of the header
  *   entries  type u8 (1 record, 2 card, 3 insurer name), length u32, bytes:
  *            records and names in the event codec's form (ACQUIRE, INSURER),
  *            cards as id, person, four dates, state
@@ -25,11 +26,12 @@
 
 /** What a snapshot holds. */
 struct elig_snap_info {
-    uint64_t lsn;      /**< the applied LSN it is an image of */
-    uint64_t records;  /**< qualification records */
-    uint64_t cards;    /**< card links */
-    uint64_t insurers; /**< insurer names */
-    uint64_t bytes;    /**< file size */
+    uint64_t lsn;       /**< the applied LSN it is an image of */
+    uint64_t records;   /**< qualification records */
+    uint64_t cards;     /**< card links */
+    uint64_t insurers;  /**< insurer names */
+    uint64_t bytes;     /**< file size */
+    uint32_t store_tag; /**< the first 4 bytes of the store id it was written from (0: none) */
 };
 
 /**
@@ -49,6 +51,13 @@ int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
  * @return 0 and *info; -ELIG_ESNAPSHOT if it is damaged; -errno.
  */
 int elig_snap_check(const char *path, struct elig_snap_info *info);
+
+/**
+ * Read a snapshot's header only (64 bytes: magic, version, CRC): its LSN,
+ * counts and store tag, bytes left 0. Cheap, for choosing among snapshots.
+ * @return 0 and *info; -ELIG_ESNAPSHOT if the header is damaged; -errno.
+ */
+int elig_snap_peek(const char *path, struct elig_snap_info *info);
 
 /**
  * Load a checked snapshot into an empty index (writer view) and record its

@@ -81,8 +81,19 @@ cp "$data/store.bak" "$store/store"
 cp "$(ls "$data/b/log"/log-*.eld | head -n 1)" "$store/log/log-00000000000000099999.eld"
 check "another store's log file is refused" 'log file log-00000000000000099999.eld was written by another store' -- \
     "$eligctl" append --data "$store" --segment "$seg" "$empty"
-rm -rf "$store/log/log-00000000000000099999.eld" "$data/b" "$data/b.seg"
+rm -f "$store/log/log-00000000000000099999.eld"
 check "without it the store opens" '^start: warm' -- "$eligctl" append --data "$store" --segment "$seg" "$empty"
+# a snapshot of another store, newer than any of this one's: a cold start refuses it
+"$eligctl" snapshot --data "$data/b" --segment "$data/b.seg" >/dev/null
+mkdir -p "$store/snapshots"
+cp "$(ls "$data/b/snapshots"/snapshot-*.els | head -n 1)" "$store/snapshots/snapshot-00000000000000099999.els"
+cp -a "$seg" "$data/seg.keep"
+rm -f "$seg"
+check "another store's snapshot is refused" 'snapshot snapshot-00000000000000099999.els was written by another store' -- \
+    "$eligctl" append --data "$store" --segment "$seg" "$empty"
+rm -rf "$store/snapshots/snapshot-00000000000000099999.els" "$data/b" "$data/b.seg"
+mv "$data/seg.keep" "$seg"
+check "without it, warm again" '^start: warm' -- "$eligctl" append --data "$store" --segment "$seg" "$empty"
 check "refusals named by file and line" 'bad\.feed:8: LOSS refused: no current qualification' -- \
     append "$root/tests/data/bad.feed"
 # the same append again: its chunk was applied, nothing is logged twice; same report
