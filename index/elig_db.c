@@ -638,7 +638,7 @@ static int digest_index(const struct elig_index *ix, struct digests *d)
 {
     struct elig_index_export ex = { d, digest_record, digest_card, digest_insurer };
     int rc = elig_index_export(ix, &ex);
-    if (rc == 0)
+    if (rc == 0 && d->n > 1)
         qsort(d->v, d->n, sizeof *d->v, cmp_u64);
     return rc;
 }

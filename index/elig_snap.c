@@ -428,7 +428,8 @@ int elig_snap_list(const char *dir, char (*paths)[4096], int max)
         snprintf(names[n++], sizeof names[0], "%s", e->d_name);
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_desc);
+    if (n > 1)
+        qsort(names, (size_t)n, sizeof *names, cmp_desc);
     for (int i = 0; i < n && i < max; i++)
         snprintf(paths[i], sizeof paths[i], "%s/%s", dir, names[i]);
     free(names);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_alarm.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -231,6 +232,13 @@ int elig_dpeer_open(const struct elig_dpeer_params *p, struct elig_dpeer **out)
     return 0;
 }
 
+/* An alarm's callback runs on the EAL's interrupt thread, after whatever
+ * callback that thread is running now: a barrier behind memif's disconnect. */
+static void intr_barrier_cb(void *arg)
+{
+    __atomic_store_n((int *)arg, 1, __ATOMIC_RELEASE);
+}
+
 int elig_dpeer_wait_down(struct elig_dpeer *d, uint32_t timeout_ms)
 {
     uint64_t deadline = mono_ms() + timeout_ms;
@@ -239,11 +247,26 @@ int elig_dpeer_wait_down(struct elig_dpeer *d, uint32_t timeout_ms)
         memset(&link, 0, sizeof(link));
         rte_eth_link_get_nowait(d->port.port_id, &link);
         if (link.link_status == RTE_ETH_LINK_DOWN)
-            return 0;
+            break;
         if (mono_ms() >= deadline)
             return -ETIMEDOUT;
         rte_delay_us_sleep(1000); /* the link is taken down by the EAL's control thread */
     }
+    /* memif marks the link down first and then, on the interrupt thread,
+     * unmaps the rings and closes the queues' event fds: closing the port
+     * before that is done makes the two threads free the same queues. Wait
+     * until the interrupt thread has moved past it. */
+    int passed = 0;
+    if (rte_eal_alarm_set(1, intr_barrier_cb, &passed) != 0)
+        return 0;
+    while (!__atomic_load_n(&passed, __ATOMIC_ACQUIRE)) {
+        if (mono_ms() >= deadline) {
+            rte_eal_alarm_cancel(intr_barrier_cb, &passed);
+            return -ETIMEDOUT;
+        }
+        rte_delay_us_sleep(200);
+    }
+    return 0;
 }
 
 void elig_dpeer_addrs(const struct elig_dpeer *d, struct elig_udp_addr *self,

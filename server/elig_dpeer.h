@@ -88,8 +88,10 @@ unsigned elig_dpeer_poll(struct elig_dpeer *d, elig_dpeer_fn fn, void *ctx);
  * Wait (bounded) until the link is down: the server stopped. A memif peer
  * should let the server leave first: DPDK 22.11's memif unmaps the shared
  * rings when the other side disconnects, without waiting for a datapath
- * that may be inside a burst (docs/operations.md, "DPDK").
- * @return 0; -ETIMEDOUT.
+ * that may be inside a burst (docs/operations.md, "DPDK"). Returns once
+ * the EAL's interrupt thread has also finished its disconnect (it frees the
+ * queues there), so the port can be closed without racing it.
+ * @return 0; -ETIMEDOUT (the link stayed up, or the disconnect did not end).
  */
 int elig_dpeer_wait_down(struct elig_dpeer *d, uint32_t timeout_ms);
 

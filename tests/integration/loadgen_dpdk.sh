@@ -53,16 +53,22 @@ run() {
     pid=$!
     read -r -t 30 ready <"$dir/ready"
     echo "$ready" >"$dir/$name.ready"
-    "$loadgen" replay --dpdk-server 10.13.0.1:7701 --dpdk-eal "$peer" --dpdk-linger \
+    timeout -k 2 50 "$loadgen" replay --dpdk-server 10.13.0.1:7701 --dpdk-eal "$peer" --dpdk-linger \
         --records $records --json "$@" >"$dir/out" 2>>"$dir/peer.log" &
     rpid=$!
-    read -r -t 120 report <"$dir/out" || true
+    read -r -t 45 report <"$dir/out" || true
     echo "$report" >"$dir/$name.json"
     kill -TERM "$pid"
     wait "$pid"
     pid=
-    wait "$rpid"
+    local rc=0
+    wait "$rpid" || rc=$?
     rpid=
+    if [ "$rc" -ne 0 ]; then
+        echo "FAIL: $name: the replay exited $rc; its last words:"
+        tail -5 "$dir/peer.log"
+        exit 1
+    fi
 }
 
 run closed "0@$cpuset" --seed 7 --checks 20000 --connections 4 --depth 8
