@@ -40,13 +40,16 @@
 #include "elig_snap.h"
 
 struct elig_db {
-    char log_dir[4096], snap_dir[4096];
+    char data_dir[4096], segment_path[4096], log_dir[4096], snap_dir[4096];
+    struct elig_store_info store; /* identity and sizes in force (DATA/store) */
     struct elig_log *log;
     struct elig_index *ix;
     int rejects_fd;
     struct elig_chunk_table *chunks; /* NULL in a verify rebuild */
     pthread_mutex_t mu;
     uint64_t rejected;
+    uint64_t full_lsn; /* a logged record that did not fit the index: updates are refused
+                          until it grows (0: not full) */
 };
 
 #define CHUNK_PAYLOAD    (ELIG_CHUNK_ID_LEN + 12) /* id, digest of the events, event count */
@@ -114,6 +117,7 @@ struct chunk_run {
 struct replay {
     struct elig_db *db;
     uint64_t from; /* the first LSN the log must hold */
+    uint64_t at;   /* the record being applied */
     uint64_t applied, rejected;
     struct chunk_run chunk; /* chunk.status != NULL while one is open */
     int err;
@@ -159,6 +163,7 @@ static int chunk_event(struct replay *r, int status)
 static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *payload, size_t len)
 {
     struct replay *r = ctx;
+    r->at = lsn;
     if (r->applied == 0 && lsn != r->from) {
         r->err = -ELIG_ELOGGAP; /* pruned past what the index holds */
         return 1;
@@ -292,11 +297,10 @@ static int check_new_store(const struct elig_db_params *p, struct elig_db_start 
     return st->segment_lsn > 0 ? -ELIG_ESEGAHEAD : 0;
 }
 
-static int create_empty(struct elig_db *db, const struct elig_db_params *p,
+static int create_empty(struct elig_db *db, const char *path, enum elig_seg_pages pages,
                         const struct elig_store_info *store)
 {
-    struct elig_index_params ip = p->index;
-    ip.path = p->segment_path;
+    struct elig_index_params ip = { .path = path, .pages = pages };
     ip.capacity = store->capacity;
     ip.persons = store->persons;
     ip.cards = store->cards;
@@ -309,13 +313,14 @@ static int create_empty(struct elig_db *db, const struct elig_db_params *p,
         elig_index_close(db->ix, false);
         db->ix = NULL;
     }
-    if (unlink(p->segment_path) < 0 && errno != ENOENT)
+    if (unlink(path) < 0 && errno != ENOENT)
         return -errno;
     return elig_index_create(&ip, &db->ix);
 }
 
 /* Cold: a new segment, loaded from the newest snapshot that checks out, if any. */
-static int create_cold(struct elig_db *db, const struct elig_db_params *p, struct elig_db_start *st)
+static int create_cold(struct elig_db *db, const char *path, enum elig_seg_pages pages,
+                       struct elig_db_start *st)
 {
     char(*snaps)[4096] = malloc(8 * sizeof *snaps);
     if (!snaps)
@@ -335,7 +340,7 @@ static int create_cold(struct elig_db *db, const struct elig_db_params *p, struc
     }
     for (int i = 0; i < n && i < 8; i++) {
         struct elig_snap_info info;
-        if ((rc = create_empty(db, p, &st->store)) < 0)
+        if ((rc = create_empty(db, path, pages, &st->store)) < 0)
             break;
         rc = elig_snap_load(snaps[i], db->ix, &info);
         if (rc == 0) {
@@ -349,8 +354,31 @@ static int create_cold(struct elig_db *db, const struct elig_db_params *p, struc
         rc = 0;
     }
     if (rc == 0 && st->snapshot_lsn == 0)
-        rc = create_empty(db, p, &st->store);
+        rc = create_empty(db, path, pages, &st->store);
     free(snaps);
+    return rc;
+}
+
+/*
+ * Apply the log after the index's applied LSN (through last). A record that
+ * does not fit the index leaves the store full (db->full_lsn): lookups are
+ * served as of the records before it, updates refused until it grows.
+ */
+static int replay_log(struct elig_db *db, uint64_t last, struct elig_db_start *st)
+{
+    uint64_t from = elig_index_applied_lsn(db->ix) + 1;
+    struct replay r = { .db = db, .from = from };
+    int rc = elig_log_scan(db->log_dir, from, replay_record, &r, NULL);
+    rc = r.err ? r.err : rc < 0 ? rc : 0;
+    free(r.chunk.status); /* open at the end: only when the index filled inside a chunk */
+    if (rc == 0 && from <= last && r.applied == 0)
+        rc = -ELIG_ELOGGAP;
+    if (rc == -ELIG_EFULL) {
+        db->full_lsn = r.at;
+        rc = 0;
+    }
+    st->replayed += r.applied;
+    st->rejected += r.rejected;
     return rc;
 }
 
@@ -374,6 +402,9 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     char path[4096];
     snprintf(path, sizeof path, "%s/rejects.tsv", p->data_dir);
     db->rejects_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    snprintf(db->data_dir, sizeof db->data_dir, "%s", p->data_dir);
+    snprintf(db->segment_path, sizeof db->segment_path, "%s", p->segment_path);
+    db->store = st->store;
     snprintf(db->log_dir, sizeof db->log_dir, "%s/log", p->data_dir);
     snprintf(db->snap_dir, sizeof db->snap_dir, "%s/snapshots", p->data_dir);
     uint8_t id[ELIG_LOG_STORE_ID];
@@ -390,19 +421,10 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
         rc = attach_warm(db, p, st->tail.last_lsn, st);
         st->warm = rc == 0;
         if (rc == 1)
-            rc = create_cold(db, p, st);
+            rc = create_cold(db, p->segment_path, p->index.pages, st);
     }
-    if (rc == 0) {
-        uint64_t from = elig_index_applied_lsn(db->ix) + 1;
-        struct replay r = { .db = db, .from = from };
-        rc = elig_log_scan(db->log_dir, from, replay_record, &r, NULL);
-        rc = r.err ? r.err : rc < 0 ? rc : 0;
-        free(r.chunk.status); /* a chunk still open at the end of the log: none, units are whole */
-        if (rc == 0 && from <= st->tail.last_lsn && r.applied == 0)
-            rc = -ELIG_ELOGGAP;
-        st->replayed = r.applied;
-        st->rejected = r.rejected;
-    }
+    if (rc == 0 && (rc = replay_log(db, st->tail.last_lsn, st)) == 0)
+        st->full_lsn = db->full_lsn;
     if (rc < 0) {
         elig_db_close(db);
         return rc;
@@ -511,7 +533,9 @@ int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, const struct eli
     uint64_t first = 0;
     pthread_mutex_lock(&db->mu);
     struct elig_chunk_result seen;
-    if (rc == 0 && id && elig_chunk_find(db->chunks, id, &seen, status, n)) {
+    if (rc == 0 && db->full_lsn) {
+        rc = -ELIG_EFULL; /* nothing more is logged until the index grows */
+    } else if (rc == 0 && id && elig_chunk_find(db->chunks, id, &seen, status, n)) {
         /* sent before: the same events get the same answer, other events a refusal */
         if (seen.hash != u.hash || seen.n != n)
             rc = -ELIG_ECHUNKID;
@@ -520,7 +544,9 @@ int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, const struct eli
             *duplicate = rc == 0;
     } else if (rc == 0) {
         rc = unit_commit(db, id, &u, evs, n, status, &first);
-        if (rc == 0)
+        if (rc == -ELIG_EFULL)
+            db->full_lsn = elig_index_applied_lsn(db->ix) + 1;
+        if (rc == 0 || rc == -ELIG_EFULL)
             elig_index_publish(db->ix, elig_index_applied_lsn(db->ix));
     }
     pthread_mutex_unlock(&db->mu);
@@ -539,6 +565,10 @@ int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, i
 int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info)
 {
     pthread_mutex_lock(&db->mu); /* no applies meanwhile; lookups go on */
+    if (db->full_lsn) {          /* its index may stop inside a chunk: not an image to start from */
+        pthread_mutex_unlock(&db->mu);
+        return -ELIG_EFULL;
+    }
     uint64_t lsn = elig_index_applied_lsn(db->ix);
     int rc = elig_snap_write(db->ix, db->snap_dir, lsn, info);
     if (rc == 0) /* chunks before the snapshot may leave the log: their results must stay */
@@ -549,6 +579,149 @@ int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info)
     if (rc >= 0)
         rc = elig_snap_prune(db->snap_dir, 2);
     return rc < 0 ? rc : 0;
+}
+
+/* ---- grow ------------------------------------------------------------------------------ */
+
+/* A size recorded as given grows with capacity; one left to the default (0) follows it. */
+static uint64_t scaled(uint64_t v, uint64_t from, uint64_t to, uint64_t max)
+{
+    if (v == 0)
+        return 0;
+    unsigned __int128 x = ((unsigned __int128)v * to + from - 1) / from;
+    return x > max ? max : (uint64_t)x;
+}
+
+/* The sizes of a store as an index would be created with them, defaults resolved. */
+static struct elig_index_params resolved(const struct elig_store_info *s)
+{
+    struct elig_index_params p = { .capacity = s->capacity,
+                                   .persons = s->persons,
+                                   .cards = s->cards,
+                                   .names = s->names,
+                                   .key_strings = s->key_strings };
+    elig_index_params_resolve(&p);
+    return p;
+}
+
+/* The sizes after a grow: those asked for, the others scaled; -ELIG_EGROWSIZE unless larger. */
+static int grown_sizes(const struct elig_store_info *cur, uint64_t cur_capacity,
+                       const struct elig_index_params *want, struct elig_store_info *next)
+{
+    *next = *cur;
+    bool other = want->persons || want->cards || want->names || want->key_strings;
+    next->capacity = want->capacity ? want->capacity : other ? cur_capacity : 2 * cur_capacity;
+    if (next->capacity > (1ull << 31))
+        return -ELIG_EGROWSIZE;
+    next->persons = want->persons ? want->persons
+                                  : scaled(cur->persons, cur_capacity, next->capacity, 1ull << 30);
+    next->cards =
+        want->cards ? want->cards : scaled(cur->cards, cur_capacity, next->capacity, 1ull << 30);
+    next->names = want->names
+                      ? want->names
+                      : (uint32_t)scaled(cur->names, cur_capacity, next->capacity, UINT32_MAX / 2);
+    next->key_strings = want->key_strings ? want->key_strings
+                                          : (uint32_t)scaled(cur->key_strings, cur_capacity,
+                                                             next->capacity, UINT32_MAX / 2);
+    struct elig_store_info was = *cur;
+    was.capacity = cur_capacity;
+    struct elig_index_params a = resolved(&was), b = resolved(next);
+    bool none_smaller = b.capacity >= a.capacity && b.persons >= a.persons && b.cards >= a.cards &&
+                        b.names >= a.names && b.key_strings >= a.key_strings;
+    bool one_larger = b.capacity > a.capacity || b.persons > a.persons || b.cards > a.cards ||
+                      b.names > a.names || b.key_strings > a.key_strings;
+    return none_smaller && one_larger ? 0 : -ELIG_EGROWSIZE;
+}
+
+/*
+ * Mutex held: the grown index at path. A copy of the live one; or, when the
+ * store is full (a logged record did not fit, perhaps inside a chunk), what
+ * a cold start makes: the newest snapshot and the whole log after it.
+ */
+static int build_grown(struct elig_db *db, const struct elig_store_info *next, const char *path,
+                       enum elig_seg_pages pages, struct elig_index **out)
+{
+    if (!db->full_lsn) {
+        uint8_t id[16];
+        elig_store_id_bytes(next, id);
+        struct elig_index_params ip = { .path = path,
+                                        .capacity = next->capacity,
+                                        .persons = next->persons,
+                                        .cards = next->cards,
+                                        .names = next->names,
+                                        .key_strings = next->key_strings,
+                                        .pages = pages,
+                                        .store_id = id };
+        return elig_index_rebuild(db->ix, &ip, out);
+    }
+    struct elig_index *live = db->ix;
+    struct elig_db_start st = { .store = *next };
+    db->ix = NULL;
+    db->full_lsn = 0;
+    int rc = create_cold(db, path, pages, &st);
+    if (rc == 0)
+        rc = replay_log(db, elig_log_durable_lsn(db->log), &st);
+    if (rc == 0 && db->full_lsn) /* still does not fit */
+        rc = -ELIG_EFULL;
+    if (rc == 0) {
+        elig_index_publish(db->ix, elig_index_applied_lsn(db->ix));
+        *out = db->ix;
+    } else if (db->ix) {
+        elig_index_close(db->ix, false);
+        unlink(path);
+    }
+    db->full_lsn = rc == 0 ? 0 : elig_index_applied_lsn(live) + 1;
+    db->ix = live;
+    return rc;
+}
+
+int elig_db_grow(struct elig_db *db, const struct elig_index_params *want, struct elig_index **old,
+                 struct elig_db_grow *rep)
+{
+    double t0 = now_s();
+    pthread_mutex_lock(&db->mu); /* no applies meanwhile; lookups go on in the old index */
+    memset(rep, 0, sizeof *rep);
+    struct elig_index_stats s;
+    elig_index_stats(db->ix, &s);
+    struct elig_store_info next;
+    int rc = grown_sizes(&db->store, s.capacity, want, &next);
+    char tmp[4096 + 8];
+    snprintf(tmp, sizeof tmp, "%s.grow", db->segment_path);
+    if (rc == 0 && unlink(tmp) < 0 && errno != ENOENT) /* left by a grow that died: ours */
+        rc = -errno;
+    enum elig_seg_pages pages =
+        s.backing == ELIG_SEG_BACKING_SMALL ? ELIG_SEG_PAGES_SMALL : ELIG_SEG_PAGES_AUTO;
+    struct elig_index *grown = NULL;
+    bool was_full = db->full_lsn != 0;
+    if (rc == 0)
+        rc = build_grown(db, &next, tmp, pages, &grown);
+    /* the sizes first: a crash before the rename leaves the old segment (warm), and any
+     * cold start builds one of the new size */
+    if (rc == 0 && ((rc = elig_store_write(db->data_dir, &next)) < 0 ||
+                    (rc = elig_seg_rename(elig_index_seg(grown), db->segment_path)) < 0)) {
+        elig_index_close(grown, false);
+        unlink(tmp);
+        if (was_full)
+            db->full_lsn = elig_index_applied_lsn(db->ix) + 1;
+    }
+    if (rc == 0) {
+        elig_seg_retire(elig_index_seg(db->ix));
+        struct elig_index_stats g;
+        elig_index_stats(grown, &g);
+        rep->before = db->store;
+        rep->before.capacity = s.capacity;
+        rep->after = next;
+        rep->records = g.records;
+        rep->lsn = elig_index_applied_lsn(grown);
+        rep->segment_bytes = g.segment_bytes;
+        rep->was_full = was_full;
+        *old = db->ix;
+        db->ix = grown;
+        db->store = next;
+    }
+    pthread_mutex_unlock(&db->mu);
+    rep->seconds = now_s() - t0;
+    return rc;
 }
 
 struct elig_index *elig_db_index(struct elig_db *db)
@@ -755,6 +928,16 @@ void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit
              from, (unsigned long long)st->replayed, (unsigned long long)st->rejected,
              (unsigned long long)st->applied_lsn, st->seconds);
     emit(ctx, false, line);
+    if (st->full_lsn) {
+        snprintf(line, sizeof line,
+                 "INDEX FULL: log record %llu and those after it do not fit the index's sizes "
+                 "(DATA/%s: capacity %llu records); "
+                 "lookups are answered as of LSN %llu, updates are refused until `eligctl grow` "
+                 "makes the index larger",
+                 (unsigned long long)st->full_lsn, ELIG_STORE_FILE,
+                 (unsigned long long)st->store.capacity, (unsigned long long)st->applied_lsn);
+        emit(ctx, true, line);
+    }
 }
 
 void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_fn emit, void *ctx)

@@ -68,6 +68,8 @@ struct elig_db_start {
     int store_line;      /**< -ELIG_ESTOREFILE: the line at fault (0: the file) */
     bool segment_other;  /**< -ELIG_ESTOREID: the segment, not a log file, is at fault */
     bool snapshot_other; /**< -ELIG_ESTOREID: the snapshot in damaged[] is at fault */
+    uint64_t full_lsn;   /**< the log record that did not fit the index (0: all fit): the
+                              store serves lookups, refuses updates until it grows */
     double seconds;      /**< time from open to serving */
 };
 
@@ -148,9 +150,58 @@ int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, const struct eli
  * go on), then delete the log files it covers and all but the two newest
  * snapshots.
  *
- * @return 0 and *info; the errors of elig_snap_write(); -errno.
+ * @return 0 and *info; -ELIG_EFULL while the store is full (grow it first);
+ *         the errors of elig_snap_write(); -errno.
  */
 int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info);
+
+/** What elig_db_grow() did. */
+struct elig_db_grow {
+    struct elig_store_info before; /**< the store's sizes before ... */
+    struct elig_store_info after;  /**< ... and after (also in DATA/store) */
+    uint64_t records;              /**< records copied */
+    uint64_t lsn;                  /**< applied LSN of both indexes at the swap */
+    uint64_t segment_bytes;        /**< size of the new segment */
+    bool was_full;                 /**< the store was full: built from snapshot and log */
+    double seconds;                /**< time it took (updates waited that long) */
+};
+
+/**
+ * Grow the index: build a larger segment beside the live one (its path +
+ * ".grow"), fill it while lookups go on in the old one (updates wait),
+ * record the new sizes in DATA/store, move it over the segment path
+ * (rename(2)) and mark the old one replaced, so that readers in other
+ * processes reopen the path (elig_index_replaced()).
+ *
+ * Sizes: want->capacity records (0: twice the current, or the current
+ * when another size is given); want->persons,
+ * cards, names, key_strings where given, else the recorded ones grown in
+ * proportion (a size left to its default follows capacity). No size may
+ * shrink and one must grow. Other fields of want are ignored.
+ *
+ * Filling: a copy of the live index; when the store is full (a logged
+ * record did not fit, see elig_db_start.full_lsn), the newest snapshot and
+ * the log after it, as a cold start does, so that every logged update is
+ * in it and updates are taken again.
+ *
+ * The store's writer view moves to the new index at once; the old one is
+ * handed to the caller, who closes it (elig_index_close(*old, false)) once
+ * none of its threads reads it any more. Both hold the same data.
+ *
+ * After a crash at any step the store starts: before DATA/store is written,
+ * as it was; after, on the old segment (warm) with the new sizes for any
+ * cold start; after the rename, on the new segment. A ".grow" file left by
+ * a crash is removed by the next grow.
+ *
+ * @return 0, *old and *rep set; -ELIG_EGROWSIZE (a size smaller, none
+ *         larger, or above the limits); -ELIG_EFULL (full, and the log does
+ *         not fit the new sizes either); the errors of elig_index_create()
+ *         (-ENOSPC: the segment's file system has no room for both
+ *         segments), elig_snap_load() and elig_log_scan(); -errno of
+ *         elig_store_write() and rename(2). On error nothing has changed.
+ */
+int elig_db_grow(struct elig_db *db, const struct elig_index_params *want, struct elig_index **old,
+                 struct elig_db_grow *rep);
 
 /** The index the store keeps (writer view; readers open the segment themselves). */
 struct elig_index *elig_db_index(struct elig_db *db);

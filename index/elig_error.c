@@ -36,7 +36,7 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ESEGSIZE - ELIG_ERRNO_BASE] = "segment file truncated or of the wrong size",
     [ELIG_ESEGCHECKSUM - ELIG_ERRNO_BASE] = "segment header checksum mismatch",
     [ELIG_ENOHUGEPAGES - ELIG_ERRNO_BASE] = "huge pages required but not available",
-    [ELIG_EFULL - ELIG_ERRNO_BASE] = "index is full: rebuild it with a larger capacity",
+    [ELIG_EFULL - ELIG_ERRNO_BASE] = "index is full: make it larger (eligctl grow)",
     [ELIG_EINTERRUPTED - ELIG_ERRNO_BASE] =
         "index was left mid-change by a writer that died: rebuild from snapshot and log",
     [ELIG_ELOGTAIL - ELIG_ERRNO_BASE] = "log has a corrupt record before its end",
@@ -56,6 +56,8 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ESTOREPARAM - ELIG_ERRNO_BASE] =
         "an option disagrees with the store's recorded parameters",
     [ELIG_ESTOREID - ELIG_ERRNO_BASE] = "a file of another store",
+    [ELIG_EGROWSIZE - ELIG_ERRNO_BASE] =
+        "a grown index must hold more records than the current one (at most 2^31)",
 };
 
 const char *elig_strerror(int err)

@@ -59,6 +59,7 @@ enum elig_errno {
     ELIG_ESTOREFILE,  /**< the store's parameter file is damaged */
     ELIG_ESTOREPARAM, /**< an option disagrees with the store's recorded parameters */
     ELIG_ESTOREID,    /**< a file belongs to another store */
+    ELIG_EGROWSIZE,   /**< a grown index must be larger than the current one, up to 2^31 */
     ELIG_ERRNO_END
 };
 

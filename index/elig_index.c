@@ -939,28 +939,41 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 }
 
 struct layout {
+    uint64_t persons, cards; /* capacities, defaults resolved */
     uint64_t key_buckets, person_buckets, card_buckets;
     struct elig_dict_params dicts[3]; /* insurers, key strings, names */
     struct elig_seg_region r[R_COUNT];
     uint64_t total;
 };
 
-static int layout_plan(const struct elig_index_params *p, struct layout *l)
+void elig_index_params_resolve(struct elig_index_params *p)
 {
     uint64_t cap = p->capacity;
-    uint64_t persons = p->persons ? p->persons : cap * 8 / 10 + 1;
-    uint64_t cards = p->cards ? p->cards : cap / 2 + 1;
+    p->persons = p->persons ? p->persons : cap * 8 / 10 + 1;
+    p->cards = p->cards ? p->cards : cap / 2 + 1;
+    uint64_t ks = p->key_strings ? p->key_strings : cap / 64 + 4096;
+    uint64_t nm = p->names ? p->names : cap / 32 + 4096;
+    p->key_strings = ks > UINT32_MAX ? UINT32_MAX : (uint32_t)ks;
+    p->names = nm > UINT32_MAX ? UINT32_MAX : (uint32_t)nm;
+}
+
+static int layout_plan(const struct elig_index_params *given, struct layout *l)
+{
+    struct elig_index_params rp = *given, *p = &rp;
+    elig_index_params_resolve(p);
+    uint64_t cap = p->capacity, persons = p->persons, cards = p->cards;
     if (cap == 0 || cap > (UINT64_C(1) << 31) || persons > (UINT64_C(1) << 30) ||
         cards > (UINT64_C(1) << 30))
         return -EINVAL;
     memset(l, 0, sizeof *l);
+    l->persons = persons;
+    l->cards = cards;
     l->key_buckets = div_up(cap * 100, (uint64_t)KEY_SLOTS * KEY_LOAD_PCT);
     l->person_buckets = div_up(persons * 100, (uint64_t)PERSON_SLOTS * TABLE_LOAD_PCT);
     l->card_buckets = div_up(cards * 100, (uint64_t)CARD_SLOTS * TABLE_LOAD_PCT);
     l->dicts[0] =
         (struct elig_dict_params){ INSURERS_MAX, (uint64_t)INSURERS_MAX * ELIG_INSURER_LEN };
-    uint64_t ks = p->key_strings ? p->key_strings : cap / 64 + 4096;
-    uint64_t nm = p->names ? p->names : cap / 32 + 4096;
+    uint64_t ks = p->key_strings, nm = p->names;
     if (ks > UINT32_MAX / 2 || nm > UINT32_MAX / 2)
         return -EINVAL;
     l->dicts[1] = (struct elig_dict_params){ (uint32_t)ks, ks * 32 };
@@ -1073,8 +1086,8 @@ int elig_index_create(const struct elig_index_params *p, struct elig_index **out
     *m = (struct ix_meta){
         .magic = META_MAGIC,
         .capacity = p->capacity,
-        .persons_cap = p->persons ? p->persons : p->capacity * 8 / 10 + 1,
-        .cards_cap = p->cards ? p->cards : p->capacity / 2 + 1,
+        .persons_cap = l.persons,
+        .cards_cap = l.cards,
         .key_buckets = l.key_buckets,
         .person_buckets = l.person_buckets,
         .card_buckets = l.card_buckets,
@@ -1879,6 +1892,12 @@ int elig_index_store_id(const struct elig_index *ix, uint8_t out[16])
     return rc;
 }
 
+bool elig_index_replaced(const struct elig_index *ix)
+{
+    struct elig_seg_header h;
+    return elig_seg_header_read(ix->seg, &h) == 0 && h.state == ELIG_SEG_REPLACED;
+}
+
 int elig_index_rebuild(const struct elig_index *src, const struct elig_index_params *p,
                        struct elig_index **out)
 {
@@ -1898,8 +1917,7 @@ int elig_index_rebuild(const struct elig_index *src, const struct elig_index_par
         unlink(p->path);
         return rc;
     }
-    struct elig_seg_header h;
-    elig_index_publish(dst, elig_seg_header_read(src->seg, &h) == 0 ? h.applied_lsn : 0);
+    elig_index_publish(dst, elig_index_applied_lsn(src));
     *out = dst;
     return 0;
 }

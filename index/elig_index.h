@@ -99,6 +99,9 @@ struct elig_index;
 /** Hash function: 64 bits of data[0..len). XXH3-64 unless a test replaces it. */
 typedef uint64_t (*elig_index_hash_fn)(const void *data, size_t len);
 
+/** Fill the optional sizes of p left at zero with their defaults (as creation does). */
+void elig_index_params_resolve(struct elig_index_params *p);
+
 /**
  * Create an empty index in a new segment file and open it as its writer.
  *
@@ -284,6 +287,13 @@ int elig_index_rebuild(const struct elig_index *src, const struct elig_index_par
  * @return 0; the errors of elig_seg_header_read(). Thread-safe.
  */
 int elig_index_store_id(const struct elig_index *ix, uint8_t out[16]);
+
+/**
+ * Whether a larger segment has taken this one's path (elig_db_grow()): a
+ * reader that keeps the index open should open the path again and move to
+ * it; this one no longer changes. Thread-safe; lock-free.
+ */
+bool elig_index_replaced(const struct elig_index *ix);
 
 /* ---- readers ---------------------------------------------------------------
  * Lock-free, thread-safe, in any process with the segment mapped; they never

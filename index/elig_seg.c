@@ -315,12 +315,19 @@ void elig_seg_close(struct elig_seg *seg, bool clean)
 {
     if (seg == NULL)
         return;
-    if (seg->mode == ELIG_SEG_WRITER && clean) {
+    if (seg->mode == ELIG_SEG_WRITER && clean && hdr(seg)->state != ELIG_SEG_REPLACED) {
         struct elig_seg_header h = *hdr(seg);
         h.state = ELIG_SEG_CLEAN;
         elig_seg_header_publish(seg, &h);
     }
     seg_free(seg);
+}
+
+void elig_seg_retire(struct elig_seg *seg)
+{
+    struct elig_seg_header h = *hdr(seg);
+    h.state = ELIG_SEG_REPLACED;
+    elig_seg_header_publish(seg, &h);
 }
 
 void *elig_seg_base(const struct elig_seg *seg)

@@ -38,8 +38,9 @@ enum elig_seg_backing {
 
 /** Segment state recorded in the header. */
 enum elig_seg_state {
-    ELIG_SEG_CLEAN = 1, /**< the last writer closed it in an orderly way */
-    ELIG_SEG_DIRTY = 2, /**< a writer has it open, or died with it open */
+    ELIG_SEG_CLEAN = 1,    /**< the last writer closed it in an orderly way */
+    ELIG_SEG_DIRTY = 2,    /**< a writer has it open, or died with it open */
+    ELIG_SEG_REPLACED = 3, /**< a larger segment took its path (elig_seg_retire()): reopen */
 };
 
 /** One region of the segment: where a part of the index lives. */
@@ -159,5 +160,12 @@ void elig_seg_header_publish(struct elig_seg *seg, const struct elig_seg_header 
  * @return 0; -errno of rename().
  */
 int elig_seg_rename(struct elig_seg *seg, const char *path);
+
+/**
+ * Writer only: mark the segment REPLACED, for good (a later close keeps the
+ * mark), once another segment has taken its path. Readers in other
+ * processes see it in the header and reopen the path.
+ */
+void elig_seg_retire(struct elig_seg *seg);
 
 #endif

@@ -21,7 +21,8 @@
  * checker keeps a small direct-mapped cache of names by insurer number. It
  * is emptied whenever the index's applied LSN has moved since it was filled
  * (an INSURER event may have renamed one), checked once per run: a run sees
- * names as of its start or later, as it sees records.
+ * names as of its start or later, as it sees records. Moving to another
+ * index (a grown one) empties it too: its entries point into the old one.
  *
  * A checker belongs to one thread; it allocates once, at creation.
  */
@@ -77,6 +78,12 @@ int elig_checker_create(const struct elig_index *ix, uint64_t ref_base, struct e
     ck->next_ref = ref_base;
     *out = ck;
     return 0;
+}
+
+void elig_checker_set_index(struct elig_checker *ck, const struct elig_index *ix)
+{
+    ck->ix = ix;
+    memset(ck->names, 0, sizeof ck->names); /* they point into the old index */
 }
 
 void elig_checker_destroy(struct elig_checker *ck)

@@ -73,6 +73,10 @@ uint64_t elig_check_ref_base(uint8_t id);
 int elig_checker_create(const struct elig_index *ix, uint64_t ref_base, struct elig_checker **out);
 void elig_checker_destroy(struct elig_checker *ck);
 
+/** Read ix from now on (after a grow; it holds what the old one held); nothing cached from the
+ * old one is used again. Not thread-safe. */
+void elig_checker_set_index(struct elig_checker *ck, const struct elig_index *ix);
+
 /**
  * Prepare a number check from its decoded form. Sets r->status to
  * ELIG_AS_BAD_KEY or ELIG_AS_BAD_DATE when a field does not validate (the

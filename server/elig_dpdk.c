@@ -54,6 +54,7 @@
 #include "elig_check.h"
 #include "elig_dport.h"
 #include "elig_le.h"
+#include "elig_live.h"
 #include "elig_proto.h"
 #include "elig_round.h"
 #include "elig_slog.h"
@@ -75,6 +76,8 @@ struct lcore {
     struct elig_dpdk *d;
     uint16_t queue;
     struct elig_checker *ck;
+    const struct elig_index *ix; /* read until the next burst (elig_live) */
+    int live_slot;
     struct elig_round *round;
     struct dgram dg[BURST];
     unsigned ndg;
@@ -135,7 +138,7 @@ static int put_stats(struct lcore *lc, struct elig_pbuf *b)
     publish(lc);
     elig_dpdk_stats(lc->d, &s);
     struct elig_index_stats ix;
-    elig_index_stats(lc->d->p.ix, &ix);
+    elig_index_stats(lc->ix, &ix);
     struct elig_proto_stat it[48];
     size_t n = 0;
 #define ITEM(nm, val) it[n++] = (struct elig_proto_stat){ nm, (val) }
@@ -344,6 +347,10 @@ static int lcore_main(void *arg)
     struct rte_mbuf *rx[BURST];
     elig_round_begin(lc->round, lc->today);
     while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
+        bool grown; /* between bursts: a safe point to move to a grown index */
+        lc->ix = elig_live_enter(d->p.live, lc->live_slot, &grown);
+        if (grown)
+            elig_checker_set_index(lc->ck, lc->ix);
         uint64_t now = rte_rdtsc();
         if (now >= next_day) { /* the server's date, refreshed every second; the audit flushed */
             lc->today = elig_date_today();
@@ -363,6 +370,8 @@ static int lcore_main(void *arg)
             serve_burst(lc, rx, n);
     }
     publish(lc);
+    elig_live_leave(d->p.live, lc->live_slot);
+    lc->live_slot = -1;
     return 0;
 }
 
@@ -382,6 +391,8 @@ static int lcores_setup(struct elig_dpdk *d)
     d->lc = calloc(d->queues, sizeof(*d->lc));
     if (!d->lc)
         return -ENOMEM;
+    for (unsigned i = 0; i < d->queues; i++)
+        d->lc[i].live_slot = -1;
     struct elig_round_params rp = { .port = ELIG_ROUND_FACILITY };
     unsigned q = 0, lcore;
     RTE_LCORE_FOREACH(lcore)
@@ -390,7 +401,10 @@ static int lcores_setup(struct elig_dpdk *d)
         lc->d = d;
         lc->queue = (uint16_t)q;
         lc->today = elig_date_today();
-        int rc = elig_checker_create(d->p.ix, elig_check_ref_base((uint8_t)(128 + q)), &lc->ck);
+        if ((lc->live_slot = elig_live_join(d->p.live)) < 0)
+            return lc->live_slot;
+        lc->ix = elig_live_enter(d->p.live, lc->live_slot, NULL);
+        int rc = elig_checker_create(lc->ix, elig_check_ref_base((uint8_t)(128 + q)), &lc->ck);
         if (rc || (rc = elig_round_create(&rp, &lc->round)))
             return rc;
         lc->now_s = (int64_t)time(NULL);
@@ -412,6 +426,8 @@ static void lcores_free(struct elig_dpdk *d)
         elig_round_destroy(d->lc[q].round);
         elig_checker_destroy(d->lc[q].ck);
         elig_audit_writer_close(d->lc[q].aw);
+        if (d->lc[q].live_slot >= 0)
+            elig_live_leave(d->p.live, d->lc[q].live_slot);
     }
 }
 
@@ -463,7 +479,7 @@ static void *eal_thread(void *arg)
 int elig_dpdk_start(const struct elig_dpdk_params *p, struct elig_dpdk **out)
 {
     struct sockaddr_in sa;
-    if (!p->ix || !p->addr || elig_addr_parse(p->addr, &sa) || sa.sin_port == 0)
+    if (!p->live || !p->addr || elig_addr_parse(p->addr, &sa) || sa.sin_port == 0)
         return -EINVAL;
     struct elig_dpdk *d = calloc(1, sizeof(*d));
     if (!d)

@@ -7,6 +7,7 @@
 
 #include "elig_audit.h"
 #include "elig_index.h"
+#include "elig_live.h"
 #include "elig_udp.h"
 
 /**
@@ -29,14 +30,15 @@
 
 /** Datapath parameters. Zero in an optional field picks the default shown. */
 struct elig_dpdk_params {
-    const char *eal_args;        /**< EAL arguments, separated by spaces (docs/operations.md) */
-    const char *addr;            /**< "A.B.C.D:PORT": the IPv4 address and UDP port served */
-    uint16_t port_id;            /**< optional: the DPDK port (default 0: the first) */
-    unsigned mtu;                /**< optional: IP MTU asked of the port (default 9000; the
-                                      port may grant less, see elig_dpdk_info) */
-    const struct elig_index *ix; /**< the index served (read-only here) */
-    struct elig_audit *audit;    /**< optional: every answered check recorded (one writer
-                                      per lcore, flushed every second) */
+    const char *eal_args;     /**< EAL arguments, separated by spaces (docs/operations.md) */
+    const char *addr;         /**< "A.B.C.D:PORT": the IPv4 address and UDP port served */
+    uint16_t port_id;         /**< optional: the DPDK port (default 0: the first) */
+    unsigned mtu;             /**< optional: IP MTU asked of the port (default 9000; the
+                                   port may grant less, see elig_dpdk_info) */
+    struct elig_live *live;   /**< the index served (read-only here; each lcore moves to a
+                                   grown one between bursts) */
+    struct elig_audit *audit; /**< optional: every answered check recorded (one writer
+                                   per lcore, flushed every second) */
 };
 
 /** Counters summed over the lcores (relaxed reads: a snapshot, not a transaction). */

@@ -605,7 +605,51 @@ const char *elig_op_name(uint8_t opcode)
         return "ADMIN_STATS";
     case ELIG_OP_ADMIN_RELOAD:
         return "ADMIN_RELOAD";
+    case ELIG_OP_ADMIN_GROW:
+        return "ADMIN_GROW";
     default:
         return NULL;
     }
+}
+
+/* ---- ADMIN_GROW ------------------------------------------------------- */
+
+void elig_proto_grow_encode(uint8_t *out, const struct elig_proto_grow *g)
+{
+    elig_le64(out, g->capacity);
+    elig_le64(out + 8, g->persons);
+    elig_le64(out + 16, g->cards);
+    elig_le32(out + 24, g->names);
+    elig_le32(out + 28, g->key_strings);
+}
+
+void elig_proto_grow_decode(const uint8_t *in, struct elig_proto_grow *g)
+{
+    g->capacity = elig_rd64(in);
+    g->persons = elig_rd64(in + 8);
+    g->cards = elig_rd64(in + 16);
+    g->names = elig_rd32(in + 24);
+    g->key_strings = elig_rd32(in + 28);
+}
+
+void elig_proto_grown_encode(uint8_t *out, const struct elig_proto_grown *g)
+{
+    const uint64_t v[6] = { g->capacity_before, g->capacity_after,
+                            g->records,         g->lsn,
+                            g->segment_bytes,   g->ms };
+    for (int i = 0; i < 6; i++)
+        elig_le64(out + 8 * i, v[i]);
+    elig_le32(out + 48, g->was_full);
+    elig_le32(out + 52, 0);
+}
+
+void elig_proto_grown_decode(const uint8_t *in, struct elig_proto_grown *g)
+{
+    g->capacity_before = elig_rd64(in);
+    g->capacity_after = elig_rd64(in + 8);
+    g->records = elig_rd64(in + 16);
+    g->lsn = elig_rd64(in + 24);
+    g->segment_bytes = elig_rd64(in + 32);
+    g->ms = elig_rd64(in + 40);
+    g->was_full = elig_rd32(in + 48);
 }

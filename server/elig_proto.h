@@ -48,6 +48,8 @@
 #define ELIG_PROTO_BRANCH_MAX   6
 #define ELIG_PROTO_APPEND_MAX   4096 /**< events in one ADMIN_APPEND */
 #define ELIG_PROTO_CHUNK_ID_LEN 16   /**< the optional chunk id closing an ADMIN_APPEND body */
+#define ELIG_PROTO_GROW_BODY    32   /**< ADMIN_GROW request body */
+#define ELIG_PROTO_GROWN_BODY   56   /**< ADMIN_GROW answer body */
 
 /** Opcodes. Admin opcodes are served only on the admin socket. */
 enum elig_op {
@@ -63,6 +65,7 @@ enum elig_op {
     ELIG_OP_ADMIN_SNAPSHOT = 0x41, /**< write a snapshot */
     ELIG_OP_ADMIN_STATS = 0x42,    /**< the operator's counters */
     ELIG_OP_ADMIN_RELOAD = 0x43,   /**< read the facility registry again */
+    ELIG_OP_ADMIN_GROW = 0x44,     /**< rebuild the index larger and move to it */
 };
 
 /** Status of a whole frame, in the answer header. */
@@ -271,6 +274,36 @@ int elig_proto_stats_encode(struct elig_pbuf *b, const struct elig_proto_stat *i
  */
 int elig_proto_stat_decode(const uint8_t *body, size_t len, size_t *off, char name[64],
                            uint64_t *value);
+
+/* ---- ADMIN_GROW ------------------------------------------------------- */
+
+/** ADMIN_GROW's request: the sizes wanted; 0 in a field: grown in proportion (capacity: doubled).
+ */
+struct elig_proto_grow {
+    uint64_t capacity;    /**< records */
+    uint64_t persons;     /**< persons */
+    uint64_t cards;       /**< card links */
+    uint32_t names;       /**< name pairs */
+    uint32_t key_strings; /**< key strings */
+};
+
+/** ADMIN_GROW's answer. */
+struct elig_proto_grown {
+    uint64_t capacity_before; /**< records the index held before */
+    uint64_t capacity_after;  /**< records it holds now */
+    uint64_t records;         /**< records in it */
+    uint64_t lsn;             /**< applied LSN at the swap */
+    uint64_t segment_bytes;   /**< size of the new segment */
+    uint64_t ms;              /**< how long updates waited */
+    uint32_t was_full;        /**< 1: the store was full; rebuilt from snapshot and log */
+};
+
+/** ELIG_PROTO_GROW_BODY bytes: u64 capacity, persons, cards; u32 names, key_strings. */
+void elig_proto_grow_encode(uint8_t *out, const struct elig_proto_grow *g);
+void elig_proto_grow_decode(const uint8_t *in, struct elig_proto_grow *g);
+/** ELIG_PROTO_GROWN_BODY bytes: the six u64 fields in order, u32 was_full, u32 zero. */
+void elig_proto_grown_encode(uint8_t *out, const struct elig_proto_grown *g);
+void elig_proto_grown_decode(const uint8_t *in, struct elig_proto_grown *g);
 
 /* ---- names ------------------------------------------------------------ */
 

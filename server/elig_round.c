@@ -183,7 +183,7 @@ static bool served(const struct elig_round *r, uint8_t op)
         return true;
     if (r->p.port == ELIG_ROUND_ADMIN)
         return op == ELIG_OP_ADMIN_APPEND || op == ELIG_OP_ADMIN_SNAPSHOT ||
-               op == ELIG_OP_ADMIN_STATS || op == ELIG_OP_ADMIN_RELOAD;
+               op == ELIG_OP_ADMIN_STATS || op == ELIG_OP_ADMIN_RELOAD || op == ELIG_OP_ADMIN_GROW;
     return is_check(op);
 }
 

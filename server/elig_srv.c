@@ -89,6 +89,7 @@
 #include "elig_codec.h"
 #include "elig_error.h"
 #include "elig_le.h"
+#include "elig_live.h"
 #include "elig_proto.h"
 #include "elig_round.h"
 #include "elig_slog.h"
@@ -182,8 +183,10 @@ struct loop {
     uint32_t *readyq; /* ring queue of ready slots */
     uint32_t rq_head, rq_len;
     struct elig_checker *ck;
-    struct elig_round *round;  /* this round's frames and checks */
-    struct elig_event *events; /* admin: one ADMIN_APPEND's events */
+    const struct elig_index *ix; /* the index this loop reads until its next safe point */
+    int live_slot;               /* its reader slot in srv->live (-1: none) */
+    struct elig_round *round;    /* this round's frames and checks */
+    struct elig_event *events;   /* admin: one ADMIN_APPEND's events */
     int *ev_status;
     uint64_t now_ms, last_tick_ms;
     elig_date_t today; /* the server's date, refreshed every tick */
@@ -208,9 +211,14 @@ struct loop {
     uint64_t auth_unlogged;  /* refused AUTHs not logged since */
 };
 
+#define RETIRED_MAX 8 /* old indexes a reader was too slow to leave: closed at the end */
+
 struct elig_srv {
     struct elig_srv_params p;
-    const struct elig_index *ix;
+    struct elig_live *live; /* the index served (p.live, or made here) */
+    bool own_live;
+    struct elig_index *retired[RETIRED_MAX];
+    unsigned nretired;
     unsigned nloops;
     struct loop *loops; /* facility workers, then the admin loop (if any) */
     atomic_uint conns;
@@ -1088,7 +1096,7 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
 {
     const struct elig_srv *s = l->srv;
     struct elig_index_stats ix;
-    elig_index_stats(s->ix, &ix);
+    elig_index_stats(l->ix, &ix);
     struct elig_proto_stat items[56];
     size_t n = 0;
 #define ITEM(nm, v) items[n++] = (struct elig_proto_stat){ nm, (v) }
@@ -1224,20 +1232,27 @@ static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct 
     return 0;
 }
 
+/* The store refused a request: counted by cause, logged, answered UNAVAILABLE with its code. */
+static int refuse_store(struct loop *l, struct elig_pbuf *b, uint8_t *status, int rc,
+                        const char *what)
+{
+    if (rc != -ELIG_EGROWSIZE) /* the request's fault, not the store's */
+        count_store_error(l, rc);
+    elig_slog(ELIG_SLOG_ERROR, "%s: %s", what, elig_strerror(rc));
+    *status = ELIG_PS_UNAVAILABLE;
+    if (elig_pbuf_reserve(b, 4))
+        return -ENOMEM;
+    elig_le32(b->data + b->len, (uint32_t)rc);
+    b->len += 4;
+    return 0;
+}
+
 static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
 {
     struct elig_snap_info info;
     int rc = elig_db_snapshot(l->srv->p.db, &info);
-    if (rc) {
-        count_store_error(l, rc);
-        elig_slog(ELIG_SLOG_ERROR, "snapshot failed: %s", elig_strerror(rc));
-        *status = ELIG_PS_UNAVAILABLE;
-        if (elig_pbuf_reserve(b, 4))
-            return -ENOMEM;
-        elig_le32(b->data + b->len, (uint32_t)rc);
-        b->len += 4;
-        return 0;
-    }
+    if (rc)
+        return refuse_store(l, b, status, rc, "snapshot failed");
     elig_slog(ELIG_SLOG_INFO, "snapshot at LSN %llu: %llu records, %llu bytes",
               (unsigned long long)info.lsn, (unsigned long long)info.records,
               (unsigned long long)info.bytes);
@@ -1248,6 +1263,61 @@ static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
     for (int i = 0; i < 5; i++)
         elig_le64(b->data + b->len + 8 * i, v[i]);
     b->len += 40;
+    return 0;
+}
+
+/*
+ * ADMIN_GROW: a larger index built beside the live one while the facility
+ * loops answer from it; then every loop moves to the new one at its next
+ * safe point, and the old one is unmapped once none reads it.
+ */
+static int admin_grow(struct loop *l, const uint8_t *body, size_t len, struct elig_pbuf *b,
+                      uint8_t *status)
+{
+    if (len != ELIG_PROTO_GROW_BODY) {
+        *status = ELIG_PS_BODY;
+        return 0;
+    }
+    struct elig_srv *s = l->srv;
+    struct elig_proto_grow w;
+    elig_proto_grow_decode(body, &w);
+    const struct elig_index_params want = {
+        .capacity = w.capacity,
+        .persons = w.persons,
+        .cards = w.cards,
+        .names = w.names,
+        .key_strings = w.key_strings,
+    };
+    struct elig_index *old;
+    struct elig_db_grow g;
+    int rc = elig_db_grow(s->p.db, &want, &old, &g);
+    if (rc)
+        return refuse_store(l, b, status, rc, "index not grown");
+    if (elig_live_swap(s->live, elig_db_index(s->p.db), l->live_slot, 10000) == 0)
+        elig_index_close(old, false);
+    else if (s->nretired < RETIRED_MAX) /* a loop is stuck: keep the old mapping for it */
+        s->retired[s->nretired++] = old;
+    elig_checker_set_index(l->ck, l->ix = elig_live_current(s->live));
+    elig_slog(ELIG_SLOG_INFO,
+              "index grown from %llu to %llu records in %.2f s (%llu records %s at LSN %llu, "
+              "segment %llu bytes); updates waited meanwhile",
+              (unsigned long long)g.before.capacity, (unsigned long long)g.after.capacity,
+              g.seconds, (unsigned long long)g.records,
+              g.was_full ? "rebuilt from snapshot and log: it was full" : "copied",
+              (unsigned long long)g.lsn, (unsigned long long)g.segment_bytes);
+    if ((rc = elig_pbuf_reserve(b, ELIG_PROTO_GROWN_BODY)))
+        return rc;
+    const struct elig_proto_grown out = {
+        .capacity_before = g.before.capacity,
+        .capacity_after = g.after.capacity,
+        .records = g.records,
+        .lsn = g.lsn,
+        .segment_bytes = g.segment_bytes,
+        .ms = (uint64_t)(g.seconds * 1000),
+        .was_full = g.was_full,
+    };
+    elig_proto_grown_encode(b->data + b->len, &out);
+    b->len += ELIG_PROTO_GROWN_BODY;
     return 0;
 }
 
@@ -1289,6 +1359,9 @@ static int loop_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len
         break;
     case ELIG_OP_ADMIN_RELOAD:
         rc = len ? (*status = ELIG_PS_BODY, 0) : admin_reload(l, out, status);
+        break;
+    case ELIG_OP_ADMIN_GROW:
+        rc = admin_grow(l, body, len, out, status);
         break;
     default:
         *status = ELIG_PS_INTERNAL;
@@ -1512,6 +1585,15 @@ static void begin_drain(struct loop *l)
     }
 }
 
+/* Move to the index published last (after a grow). */
+static void live_enter(struct loop *l)
+{
+    bool changed;
+    l->ix = elig_live_enter(l->srv->live, l->live_slot, &changed);
+    if (changed)
+        elig_checker_set_index(l->ck, l->ix);
+}
+
 static void loop_run(struct loop *l)
 {
     for (int i = 0; i < 2; i++)
@@ -1528,6 +1610,7 @@ static void loop_run(struct loop *l)
             break;
         }
         l->now_ms = mono_ms();
+        live_enter(l); /* a safe point: nothing of the index is held between rounds */
         unsigned head, seen = 0;
         io_uring_for_each_cqe(&l->ring, head, cqe)
         {
@@ -1581,8 +1664,11 @@ static int loop_setup(struct loop *l)
         l->conns[i].fd = -1;
         l->free_slots[l->nfree++] = l->nconns - 1 - i;
     }
+    if ((l->live_slot = elig_live_join(s->live)) < 0)
+        return l->live_slot;
+    l->ix = elig_live_enter(s->live, l->live_slot, NULL);
     if (l->kind == LOOP_FACILITY) {
-        rc = elig_checker_create(s->ix, elig_check_ref_base((uint8_t)l->id), &l->ck);
+        rc = elig_checker_create(l->ix, elig_check_ref_base((uint8_t)l->id), &l->ck);
         if (s->p.access)
             l->reg = elig_access_acquire(s->p.access, &l->reg_gen);
         if (rc == 0 && s->p.audit) {
@@ -1596,7 +1682,7 @@ static int loop_setup(struct loop *l)
     } else {
         l->events = calloc(ADMIN_EVENTS, sizeof(*l->events));
         l->ev_status = calloc(ADMIN_EVENTS, sizeof(int));
-        rc = (l->events && l->ev_status) ? elig_checker_create(s->ix, 0, &l->ck) : -ENOMEM;
+        rc = (l->events && l->ev_status) ? elig_checker_create(l->ix, 0, &l->ck) : -ENOMEM;
     }
     l->now_ms = l->last_tick_ms = mono_ms();
     l->today = elig_date_today();
@@ -1622,6 +1708,8 @@ static void *loop_thread(void *arg)
         loop_run(l);
     else
         l->error = rc;
+    if (l->live_slot >= 0)
+        elig_live_leave(s->live, l->live_slot);
     return NULL;
 }
 
@@ -1708,6 +1796,10 @@ static void srv_free(struct elig_srv *s)
         loop_free(&s->loops[i]);
     if (s->p.db && s->p.admin_socket)
         unlink(s->p.admin_socket);
+    for (unsigned i = 0; i < s->nretired; i++)
+        elig_index_close(s->retired[i], false);
+    if (s->own_live)
+        elig_live_destroy(s->live);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->loops);
@@ -1738,7 +1830,12 @@ int elig_srv_start(const struct elig_srv_params *params, struct elig_srv **out)
         uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 8ull << 30;
         s->p.conn_memory = ram / 8 > (64ull << 20) ? ram / 8 : 64ull << 20;
     }
-    s->ix = s->p.ix ? s->p.ix : elig_db_index(s->p.db);
+    s->live = s->p.live;
+    if (!s->live && elig_live_create(s->p.ix ? s->p.ix : elig_db_index(s->p.db), &s->live)) {
+        free(s);
+        return -ENOMEM;
+    }
+    s->own_live = !s->p.live;
     s->nloops = s->p.workers + (s->p.db ? 1 : 0);
     s->started_ms = mono_ms();
     pthread_mutex_init(&s->mu, NULL);
@@ -1753,6 +1850,7 @@ int elig_srv_start(const struct elig_srv_params *params, struct elig_srv **out)
         struct loop *l = &s->loops[i];
         l->srv = s;
         l->id = i;
+        l->live_slot = -1;
         l->kind = (s->p.db && i == s->nloops - 1) ? LOOP_ADMIN : LOOP_FACILITY;
         l->listen_fd[0] = l->listen_fd[1] = -1;
     }

@@ -9,6 +9,7 @@
 #include "elig_audit.h"
 #include "elig_db.h"
 #include "elig_index.h"
+#include "elig_live.h"
 
 /**
  * @file
@@ -41,6 +42,9 @@ struct elig_srv_params {
     struct elig_db *db;          /**< the store: its index is served, admin writes go to it */
     const struct elig_index *ix; /**< optional: serve this read-only index instead of db's
                                       (no admin writes: tests, benchmarks) */
+    struct elig_live *live;      /**< optional: where the served index is published, shared
+                                      with other readers (the DPDK lcores); ADMIN_GROW moves
+                                      them all to the grown index. NULL: made here */
     struct elig_access *access;  /**< who may ask (HELLO/AUTH), rates and caps; NULL or a
                                       trusted-network instance: no keys asked */
     struct elig_audit *audit;    /**< optional: record every answered check (and serve

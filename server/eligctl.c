@@ -1399,6 +1399,129 @@ struct command {
     bool query;           /* takes a QUERY (explained below the table) */
 };
 
+/* ---- grow -------------------------------------------------------------- */
+
+/* ADMIN_GROW: eligd builds the larger index while it answers, then moves to it. */
+static int grow_remote(const char *socket, const struct elig_proto_grow *want,
+                       struct elig_proto_grown *g)
+{
+    struct elig_client *c;
+    if (client_open(socket, &c, true))
+        return -EIO;
+    uint8_t req[ELIG_PROTO_GROW_BODY];
+    elig_proto_grow_encode(req, want);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    int rc = elig_client_call(c, ELIG_OP_ADMIN_GROW, req, sizeof req, &h, &body);
+    if (rc == 0 && h.status != ELIG_PS_OK)
+        rc = h.body_len == 4 ? (int32_t)elig_rd32(body) : -ELIG_EREFUSED;
+    else if (rc == 0 && h.body_len != ELIG_PROTO_GROWN_BODY)
+        rc = -ELIG_EPROTO;
+    if (rc == 0)
+        elig_proto_grown_decode(body, g);
+    elig_client_close(c);
+    return rc;
+}
+
+/* The sizes grow takes, each "--NAME N"; taken out of argv (the rest names the store). */
+static const struct {
+    const char *name;
+    uint64_t max;
+} grow_sizes[] = {
+    { "capacity", 1ull << 31 },  { "persons", 1ull << 30 },         { "cards", 1ull << 30 },
+    { "names", UINT32_MAX / 2 }, { "key-strings", UINT32_MAX / 2 },
+};
+#define GROW_SIZES (sizeof grow_sizes / sizeof grow_sizes[0])
+
+static int take_sizes(int *argc, char **argv, uint64_t v[GROW_SIZES])
+{
+    for (int i = 1; i < *argc; i++) {
+        for (size_t k = 0; k < GROW_SIZES; k++) {
+            size_t n = strlen(grow_sizes[k].name);
+            const char *val = NULL;
+            int used = 0;
+            if (strncmp(argv[i], "--", 2) || strncmp(argv[i] + 2, grow_sizes[k].name, n))
+                continue;
+            if (argv[i][2 + n] == '\0' && i + 1 < *argc)
+                val = argv[i + 1], used = 2;
+            else if (argv[i][2 + n] == '=')
+                val = argv[i] + 3 + n, used = 1;
+            else
+                continue;
+            char *end;
+            errno = 0;
+            unsigned long long x = strtoull(val, &end, 10);
+            if (errno || end == val || *end || *val == '-' || x == 0 || x > grow_sizes[k].max) {
+                fprintf(stderr, "eligctl: grow: --%s %s: not a number from 1 to %llu\n",
+                        grow_sizes[k].name, val, (unsigned long long)grow_sizes[k].max);
+                return EXIT_USAGE;
+            }
+            v[k] = x;
+            memmove(&argv[i], &argv[i + used], (size_t)(*argc - i - used + 1) * sizeof *argv);
+            *argc -= used;
+            i--;
+            break;
+        }
+    }
+    return 0;
+}
+
+static int cmd_grow(int argc, char **argv)
+{
+    uint64_t v[GROW_SIZES] = { 0 };
+    int rc = take_sizes(&argc, argv, v);
+    if (rc)
+        return rc;
+    const struct elig_proto_grow want = { v[0], v[1], v[2], (uint32_t)v[3], (uint32_t)v[4] };
+    struct elig_proto_grown g = { 0 };
+    bool remote = admin_form(argc, argv);
+    struct elig_db *db = NULL;
+    if (remote) {
+        if (argc != 3) {
+            fputs("usage: eligctl grow [--capacity N] [--persons N] [--cards N] [--names N] "
+                  "[--key-strings N] --admin SOCKET\n",
+                  stderr);
+            return EXIT_USAGE;
+        }
+        rc = grow_remote(argv[2], &want, &g);
+        if (rc == -EIO) /* client_open said why */
+            return EXIT_USAGE;
+    } else if ((rc = open_store(argc, argv, false, &db))) {
+        return rc;
+    } else {
+        const struct elig_index_params p = { .capacity = want.capacity,
+                                             .persons = want.persons,
+                                             .cards = want.cards,
+                                             .names = want.names,
+                                             .key_strings = want.key_strings };
+        struct elig_index *old;
+        struct elig_db_grow r;
+        if ((rc = elig_db_grow(db, &p, &old, &r)) == 0) {
+            elig_index_close(old, false);
+            g = (struct elig_proto_grown){ r.before.capacity, r.after.capacity,
+                                           r.records,         r.lsn,
+                                           r.segment_bytes,   (uint64_t)(r.seconds * 1000),
+                                           r.was_full };
+        }
+    }
+    elig_db_close(db);
+    if (rc == -ENOSPC)
+        fprintf(stderr, "eligctl: grow: no room in the segment's file system for a second, larger "
+                        "segment beside the live one (both are needed until the swap; df on the "
+                        "segment's directory, /dev/shm by default): free memory there, or grow by "
+                        "less\n");
+    else if (rc < 0)
+        fprintf(stderr, "eligctl: grow: %s\n", elig_strerror(rc));
+    else
+        printf("grown from %llu to %llu records: %llu records %s at LSN %llu in %.2f s, "
+               "segment %llu bytes\n",
+               (unsigned long long)g.capacity_before, (unsigned long long)g.capacity_after,
+               (unsigned long long)g.records,
+               g.was_full ? "rebuilt from snapshot and log (it was full)" : "copied",
+               (unsigned long long)g.lsn, (double)g.ms / 1000, (unsigned long long)g.segment_bytes);
+    return rc < 0 ? EXIT_USAGE : 0;
+}
+
 static const struct command commands[] = {
     { "feed check", 2, false, cmd_feed_check, "FILE...",
       "validate insurer feed files; report every bad line as FILE:LINE: FIELD: REASON\n"
@@ -1416,6 +1539,14 @@ static const struct command commands[] = {
       false },
     { "snapshot", 1, true, cmd_snapshot, "--data DIR --segment PATH | --admin SOCKET",
       "write a snapshot of the index, delete the log it covers", false },
+    { "grow", 1, true, cmd_grow,
+      "[SIZES] --data DIR --segment PATH | [SIZES] --admin SOCKET\n"
+      "SIZES: [--capacity N] [--persons N] [--cards N] [--names N] [--key-strings N]",
+      "build a larger index beside the live segment and move to it: --capacity N records\n"
+      "(default twice the current), other sizes grown in proportion unless given; through\n"
+      "--admin eligd answers from the old index meanwhile; a full store is rebuilt from\n"
+      "snapshot and log and takes updates again",
+      false },
     { "verify", 1, true, cmd_verify, "--data DIR --segment PATH",
       "rebuild the index from snapshot and log aside and compare it with the segment,\n"
       "item by item",

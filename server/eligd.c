@@ -405,8 +405,8 @@ static int open_data(struct options *o, struct elig_db **db, struct elig_index *
  * The UDP datapath on a DPDK port, when asked for: NULL without it.
  * Appends " dpdk_mac=.. dpdk_mtu=.." to ready (the line on stdout).
  */
-static int start_dpdk(const struct options *o, struct elig_db *db, struct elig_index *ix,
-                      void **out, char *ready, size_t cap)
+static int start_dpdk(const struct options *o, struct elig_live *live, void **out, char *ready,
+                      size_t cap)
 {
     *out = NULL;
     if (!o->dpdk_addr)
@@ -417,7 +417,7 @@ static int start_dpdk(const struct options *o, struct elig_db *db, struct elig_i
         .addr = o->dpdk_addr,
         .port_id = (uint16_t)o->dpdk_port,
         .mtu = o->dpdk_mtu,
-        .ix = ix ? ix : elig_db_index(db),
+        .live = live,
         .audit = o->srv.audit,
     };
     struct elig_dpdk *d;
@@ -550,11 +550,45 @@ static int open_audit(struct options *o, struct elig_audit **audit)
 }
 
 /* Wait for SIGTERM/SIGINT (stop) and SIGHUP (reopen the message log). */
-static void wait_signals(const sigset_t *set, struct elig_srv *srv)
+/*
+ * Attached to a segment another process writes: when that writer grows the
+ * index, the old segment is marked replaced; open the path again and move
+ * every loop to it. Returns the index now served.
+ */
+static struct elig_index *follow_grow(const char *path, struct elig_index *ix,
+                                      struct elig_live *live)
+{
+    if (!elig_index_replaced(ix))
+        return ix;
+    struct elig_index *grown;
+    int rc = elig_index_open(path, ELIG_SEG_READONLY, &grown);
+    if (rc) { /* the writer may still be renaming: tried again next second */
+        elig_slog(ELIG_SLOG_WARN, "%s was replaced but cannot be opened yet: %s", path,
+                  elig_strerror(rc));
+        return ix;
+    }
+    if (elig_live_swap(live, grown, -1, 10000)) {
+        elig_slog(ELIG_SLOG_WARN, "%s: a loop did not move to the grown index in time", path);
+        return grown; /* the old mapping stays for it */
+    }
+    struct elig_index_stats s;
+    elig_index_stats(grown, &s);
+    elig_slog(ELIG_SLOG_INFO, "%s was grown by its writer: reattached, capacity %llu records", path,
+              (unsigned long long)s.capacity);
+    elig_index_close(ix, false);
+    return grown;
+}
+
+/* Until SIGTERM or SIGINT; SIGHUP reopens the message log. Attached: follow grows. */
+static void wait_signals(const sigset_t *set, struct elig_srv *srv, const char *attach,
+                         struct elig_index **ix, struct elig_live *live)
 {
     for (;;) {
         siginfo_t si;
-        int sig = sigwaitinfo(set, &si);
+        int sig = attach ? sigtimedwait(set, &si, &(struct timespec){ .tv_sec = 1 })
+                         : sigwaitinfo(set, &si);
+        if (sig < 0 && attach)
+            *ix = follow_grow(attach, *ix, live);
         if (sig == SIGHUP) {
             int rc = elig_slog_reopen();
             elig_slog(rc ? ELIG_SLOG_ERROR : ELIG_SLOG_INFO, "SIGHUP: message log %s%s",
@@ -566,6 +600,17 @@ static void wait_signals(const sigset_t *set, struct elig_srv *srv)
             return;
         }
     }
+}
+
+/* What main opened, closed in reverse (after the loops and lcores stopped). */
+static void close_all(struct elig_access *acc, struct elig_audit *audit, struct elig_db *db,
+                      struct elig_index *ix, struct elig_live *live)
+{
+    elig_live_destroy(live);
+    elig_access_close(acc);
+    elig_audit_close(audit);
+    elig_db_close(db);
+    elig_index_close(ix, false);
 }
 
 int main(int argc, char **argv)
@@ -594,6 +639,14 @@ int main(int argc, char **argv)
         elig_slog_close();
         return EXIT_USAGE;
     }
+    struct elig_live *live = NULL;
+    if (elig_live_create(ix ? ix : elig_db_index(db), &live)) {
+        elig_slog(ELIG_SLOG_ERROR, "out of memory");
+        close_all(acc, audit, db, ix, live);
+        elig_slog_close();
+        return EXIT_USAGE;
+    }
+    o.srv.live = live;
     struct elig_srv *srv;
     if ((rc = admin_key(&o)) == 0 && (rc = open_access(&o, &acc)) == 0 &&
         (rc = open_audit(&o, &audit)) == 0 && (rc = elig_srv_start(&o.srv, &srv)))
@@ -606,11 +659,7 @@ int main(int argc, char **argv)
         elig_srv_wait(srv);
     }
     if (rc) {
-        elig_access_close(acc);
-        elig_audit_close(audit);
-        elig_db_close(db);
-        if (ix)
-            elig_index_close(ix, false);
+        close_all(acc, audit, db, ix, live);
         elig_slog_close();
         return EXIT_USAGE;
     }
@@ -624,14 +673,10 @@ int main(int argc, char **argv)
     snprintf(ready, sizeof ready, "eligd: ready port=%u admin_port=%u", elig_srv_port(srv),
              elig_srv_admin_port(srv));
     void *dpdk;
-    if ((rc = start_dpdk(&o, db, ix, &dpdk, ready, sizeof ready))) {
+    if ((rc = start_dpdk(&o, live, &dpdk, ready, sizeof ready))) {
         elig_srv_stop(srv);
         elig_srv_wait(srv);
-        elig_access_close(acc);
-        elig_audit_close(audit);
-        elig_db_close(db);
-        if (ix)
-            elig_index_close(ix, false);
+        close_all(acc, audit, db, ix, live);
         elig_slog_close();
         return EXIT_USAGE;
     }
@@ -639,14 +684,10 @@ int main(int argc, char **argv)
     printf("%s\n", ready);
     fflush(stdout);
 
-    wait_signals(&set, srv);
+    wait_signals(&set, srv, o.attach, &ix, live);
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
-    elig_access_close(acc);
-    elig_audit_close(audit);
-    elig_db_close(db);
-    if (ix)
-        elig_index_close(ix, false);
+    close_all(acc, audit, db, ix, live);
     elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_strerror(rc) : "");
     elig_slog_close();
     return rc ? 1 : 0;

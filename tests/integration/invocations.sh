@@ -55,6 +55,10 @@ refused "$eligctl" feed check "$dir/none.feed"
 refused "$eligctl" append "$dir/none.feed"
 refused "$eligctl" append --admin "$dir/none.sock" "$dir/none.feed"
 refused "$eligctl" snapshot --data "$dir/d"
+refused "$eligctl" grow --data "$dir/d"
+refused "$eligctl" grow --capacity -5 --admin "$dir/none.sock"
+refused "$eligctl" grow --admin "$dir/none.sock"
+refused "$eligctl" grow --admin "$dir/none.sock" extra
 refused "$eligctl" verify --segment "$dir/s.seg"
 refused "$eligctl" lookup --card 00000000000A1001
 refused "$eligctl" lookup --segment "$dir/none.seg" --card 00000000000A1001
@@ -87,7 +91,7 @@ refused "$bench" index --records many
 helps=(
     "$eligd --help" "$eligctl --help" "$loadgen --help" "$bench --help"
     "$eligctl feed check --help" "$eligctl feed query --help" "$eligctl append --help"
-    "$eligctl snapshot --help" "$eligctl verify --help" "$eligctl lookup --help"
+    "$eligctl snapshot --help" "$eligctl grow --help" "$eligctl verify --help" "$eligctl lookup --help"
     "$eligctl query --help" "$eligctl ping --help" "$eligctl server-stats --help"
     "$eligctl dump --help" "$eligctl stats --help" "$eligctl facility --help"
     "$eligctl key --help"
@@ -103,7 +107,7 @@ for h in "${helps[@]}"; do
     check_exit "$(basename "${h%% *}") ${h#* }: exit 0" 0 -- $h
 done
 # the top-level help names every subcommand
-for c in "feed check" "feed query" append snapshot verify lookup query ping server-stats dump stats facility key; do
+for c in "feed check" "feed query" append snapshot grow verify lookup query ping server-stats dump stats facility key; do
     check "eligctl --help names $c" "^  $c " -- "$eligctl" --help
 done
 finish

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shared by the integration scripts: check NAME REGEX -- CMD..., check_exit
-# NAME STATUS -- CMD..., finish (prints the tally, fails if any failed), and
-# scratch_dir NAME.
+# NAME STATUS -- CMD..., finish (prints the tally, fails if any failed),
+# scratch_dir NAME, and json KEY FILE.
 failures=0
 checks=0
 
@@ -43,4 +43,8 @@ scratch_dir() { # scratch_dir NAME: a new directory in /dev/shm (segments) or /t
     local base=/tmp
     [ -w /dev/shm ] && base=/dev/shm
     mktemp -d "$base/$1-XXXXXX"
+}
+
+json() { # json KEY FILE: the number after "KEY": in a one-line JSON report
+    grep -o "\"$1\":[0-9.]*" "$2" | head -1 | cut -d: -f2
 }

@@ -35,9 +35,6 @@ peer="--lcores=0@$cpuset $common --vdev=net_memif0,role=client,socket=$sock,sock
 records=20000
 "$loadgen" population --records $records --seed 7 --segment "$dir/pop.seg" 2>/dev/null
 
-json() { # json KEY FILE: the number after "KEY":
-    grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2
-}
 
 # run NAME LCORES REPLAY-ARGS...: eligd on LCORES, one replay, its JSON into NAME.json, eligd
 # stopped (the replay leaves after it); eligd's log into NAME.log

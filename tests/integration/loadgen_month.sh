@@ -18,9 +18,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-json() { # json KEY FILE: the number after "KEY":
-    grep -o "\"$1\":[0-9.]*" "$2" | head -1 | cut -d: -f2
-}
 
 # ---- the schedule
 "$loadgen" traffic --out "$dir/feb.csv" 2>"$dir/feb.txt"

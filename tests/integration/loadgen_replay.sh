@@ -32,9 +32,6 @@ read -r -t 30 ready <"$dir/ready"
 port=${ready#*port=}
 port=${port%% *}
 
-json() { # json KEY FILE: the number after "KEY":
-    grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2
-}
 
 # closed loop
 "$loadgen" replay --server 127.0.0.1:$port --records $records --seed 5 --checks 30000 \

@@ -5,6 +5,9 @@
  * changed in the segment behind the log's back is caught by verify. Chunks:
  * a chunk sent again is answered with its first result and logged once,
  * across warm and cold restarts; its id with other events is refused.
+ * Grow: the index is rebuilt larger beside the live one and takes its path,
+ * the old one marked replaced, the sizes recorded; a full store refuses
+ * updates without logging them until a grow rebuilds it from the log.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,13 +40,16 @@ static struct elig_db *open_db(struct elig_db_start *st)
 {
     struct elig_db_params p = { .data_dir = data, .segment_path = seg };
     p.index.capacity = 1000;
+    struct elig_store_info made;
+    if (elig_store_read(data, &made, NULL) == 0)
+        p.index.capacity = 0; /* as recorded (a grow changes it) */
     struct elig_db *db = NULL;
     assert_int_equal(elig_db_open(&p, &db, st), 0);
     return db;
 }
 
-/* n ACQUIRE events of persons base.. with keys base.. */
-static void submit_acquires(struct elig_db *db, unsigned base, unsigned n)
+/* n ACQUIRE events of persons base.. with keys base..; the submit's result. */
+static int try_acquires(struct elig_db *db, unsigned base, unsigned n)
 {
     struct elig_event *evs = calloc(n, sizeof *evs);
     int *status = calloc(n, sizeof *status);
@@ -59,11 +65,17 @@ static void submit_acquires(struct elig_db *db, unsigned base, unsigned n)
         evs[i].u.acquire = test_record(&k, base + i, "1970-01-01", "2020-04-01", "", "");
     }
     uint64_t first;
-    assert_int_equal(elig_db_submit(db, evs, n, status, &first), 0);
-    for (unsigned i = 0; i < n; i++)
+    int rc = elig_db_submit(db, evs, n, status, &first);
+    for (unsigned i = 0; rc == 0 && i < n; i++)
         assert_int_equal(status[i], 0);
     free(evs);
     free(status);
+    return rc;
+}
+
+static void submit_acquires(struct elig_db *db, unsigned base, unsigned n)
+{
+    assert_int_equal(try_acquires(db, base, n), 0);
 }
 
 static void verify_identical(const struct elig_index *live, uint64_t items)
@@ -238,12 +250,86 @@ static void test_verify_catches_a_change_behind_the_logs_back(void **state)
     elig_index_close(ix, false);
 }
 
+static void test_grow(void **state)
+{
+    (void)state;
+    struct elig_db_start st;
+    struct elig_db *db = open_db(&st);
+    submit_acquires(db, 100, 700); /* persons: 801 fit (80% of 1000) */
+    struct elig_index *old = NULL, *reader;
+    assert_int_equal(elig_index_open(seg, ELIG_SEG_READONLY, &reader), 0);
+    struct elig_db_grow g;
+    const struct elig_index_params smaller = { .capacity = 500 }, doubled = { 0 };
+    assert_int_equal(elig_db_grow(db, &smaller, &old, &g), -ELIG_EGROWSIZE);
+    assert_false(elig_index_replaced(reader));
+    assert_int_equal(elig_db_grow(db, &doubled, &old, &g), 0);
+    assert_int_equal(g.before.capacity, 1000);
+    assert_int_equal(g.after.capacity, 2000);
+    assert_int_equal(g.records, 700);
+    assert_int_equal(g.lsn, 700);
+    assert_false(g.was_full);
+    assert_true(elig_index_replaced(reader)); /* readers of the old path are told */
+    assert_true(elig_index_replaced(old));
+    assert_false(elig_index_replaced(elig_db_index(db)));
+    elig_index_close(old, false);
+    elig_index_close(reader, false);
+    char grow_tmp[320];
+    snprintf(grow_tmp, sizeof grow_tmp, "%s.grow", seg);
+    assert_int_equal(access(grow_tmp, F_OK), -1);
+    struct elig_store_info rec;
+    assert_int_equal(elig_store_read(data, &rec, NULL), 0);
+    assert_int_equal(rec.capacity, 2000);
+    /* more than the old capacity now fits, and the index is what the log says */
+    submit_acquires(db, 5000, 600);
+    verify_identical(elig_db_index(db), 1300);
+    elig_db_close(db);
+    db = open_db(&st); /* warm on the grown segment, its size from DATA/store */
+    assert_true(st.warm);
+    struct elig_index_stats s;
+    elig_index_stats(elig_db_index(db), &s);
+    assert_int_equal(s.capacity, 2000);
+    elig_db_close(db);
+}
+
+static void test_grow_a_full_store(void **state)
+{
+    (void)state;
+    struct elig_db_start st;
+    struct elig_db *db = open_db(&st);
+    submit_acquires(db, 100, 800);
+    /* persons fill at 801: the batch is logged, 1 of its 20 is applied */
+    assert_int_equal(try_acquires(db, 2000, 20), -ELIG_EFULL);
+    assert_int_equal(elig_index_applied_lsn(elig_db_index(db)), 801);
+    /* full: nothing more is logged */
+    assert_int_equal(try_acquires(db, 3000, 5), -ELIG_EFULL);
+    elig_db_close(db);
+    db = open_db(&st); /* a restart serves what fits and says the store is full */
+    assert_int_equal(st.full_lsn, 802);
+    assert_int_equal(st.applied_lsn, 801);
+    assert_int_equal(try_acquires(db, 3000, 5), -ELIG_EFULL);
+    struct elig_snap_info info; /* no image of a store that stopped inside its log */
+    assert_int_equal(elig_db_snapshot(db, &info), -ELIG_EFULL);
+    struct elig_index *old;
+    struct elig_db_grow g;
+    const struct elig_index_params want = { .capacity = 1500 };
+    assert_int_equal(elig_db_grow(db, &want, &old, &g), 0);
+    elig_index_close(old, false);
+    assert_true(g.was_full);
+    assert_int_equal(g.records, 820); /* every logged update, none of the refused ones */
+    assert_int_equal(g.lsn, 820);
+    submit_acquires(db, 3000, 5);
+    verify_identical(elig_db_index(db), 825);
+    elig_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_warm_cold_and_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks_applied_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunk_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grow_a_full_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_catches_a_change_behind_the_logs_back, setup,
                                         teardown),
     };

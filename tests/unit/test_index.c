@@ -457,8 +457,7 @@ static void test_capacity_full(void **state)
     assert_int_equal(elig_index_card_put(ix, &card), -ELIG_EFULL);
     card.card_id = 4; /* replacing an existing link still works */
     assert_int_equal(elig_index_card_put(ix, &card), 0);
-    assert_string_equal(elig_strerror(-ELIG_EFULL),
-                        "index is full: rebuild it with a larger capacity");
+    assert_string_equal(elig_strerror(-ELIG_EFULL), "index is full: make it larger (eligctl grow)");
     elig_index_close(ix, true);
 }
 
