@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -185,6 +186,13 @@ static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *
     return 0;
 }
 
+/* n bytes of an id as 2n hex digits (out holds 2n + 1). */
+static void hex_id(const uint8_t *id, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
 /*
  * A segment we may reattach: present, valid, not mid-change, not ahead of
  * the log. Returns 0 (warm: db->ix open), 1 (cold: *why says why; nothing
@@ -209,6 +217,7 @@ static int attach_warm(struct elig_db *db, const struct elig_db_params *p, uint6
         elig_index_close(look, false);
         if (other && !p->rebuild_segment) { /* another store's: replaced only on purpose */
             st->segment_other = true;
+            hex_id(seg_id, 16, st->other_id);
             return -ELIG_ESTOREID;
         }
         if (lsn > log_last && !p->rebuild_segment) {
@@ -297,6 +306,37 @@ static int check_new_store(const struct elig_db_params *p, struct elig_db_start 
     return st->segment_lsn > 0 ? -ELIG_ESEGAHEAD : 0;
 }
 
+/*
+ * Before anything is made: a segment that must be created (none at the path)
+ * must be one the sizes allow and must fit its file system. Returns 0,
+ * -EINVAL (st->segment_needed 0) or -ENOSPC (st says how much and where).
+ */
+static int check_room(const struct elig_db_params *p, struct elig_db_start *st)
+{
+    struct stat sb;
+    if (stat(p->segment_path, &sb) == 0)
+        return 0;
+    struct elig_index_params ip = { .capacity = st->store.capacity,
+                                    .persons = st->store.persons,
+                                    .cards = st->store.cards,
+                                    .names = st->store.names,
+                                    .key_strings = st->store.key_strings };
+    if (elig_index_size(&ip, &st->segment_needed) < 0)
+        return -EINVAL;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", p->segment_path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/x" -> "/" */
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) < 0)
+        return 0; /* no such directory: creating the segment says so */
+    st->segment_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    return st->segment_needed > st->segment_free ? -ENOSPC : 0;
+}
+
 static int create_empty(struct elig_db *db, const char *path, enum elig_seg_pages pages,
                         const struct elig_store_info *store)
 {
@@ -334,6 +374,9 @@ static int create_cold(struct elig_db *db, const char *path, enum elig_seg_pages
             peek.store_tag != elig_rd32(id)) {
             snprintf(st->damaged, sizeof st->damaged, "%s", strrchr(snaps[i], '/') + 1);
             st->snapshot_other = true;
+            uint8_t tag[4];
+            elig_le32(tag, peek.store_tag);
+            hex_id(tag, 4, st->other_id);
             free(snaps);
             return -ELIG_ESTOREID;
         }
@@ -391,6 +434,8 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     int early = check_new_store(p, st);
     if (early == 0)
         early = store_params(p, st);
+    if (early == 0)
+        early = check_room(p, st);
     if (early)
         return early;
     if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST)
@@ -413,6 +458,8 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
         .dir = db->log_dir, .tail = p->tail, .commit_window_us = p->commit_window_us, .store_id = id
     };
     int rc = db->rejects_fd < 0 ? -errno : elig_log_open(&lp, &db->log, &st->tail);
+    if (rc == -ELIG_ESTOREID)
+        hex_id(st->tail.other_id, 16, st->other_id);
     if (rc == 0) {
         snprintf(path, sizeof path, "%s/chunks", p->data_dir);
         rc = elig_chunk_open(path, &db->chunks);
@@ -940,7 +987,7 @@ void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit
     }
 }
 
-void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_fn emit, void *ctx)
+int elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_fn emit, void *ctx)
 {
     char line[1024];
     if (rc == -EBUSY) {
@@ -948,7 +995,7 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
              "the log or the segment is held by another process (an eligd serving them, or "
              "another eligctl): nothing was changed; while eligd serves, go through its admin "
              "socket (--admin DATA/eligd.sock)");
-        return;
+        return 1;
     }
     if (rc == -ELIG_ESTOREPARAM) {
         snprintf(line, sizeof line,
@@ -957,34 +1004,34 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
                  st->conflict, (unsigned long long)st->conflict_given, st->conflict,
                  (unsigned long long)st->conflict_recorded, ELIG_STORE_FILE);
         emit(ctx, true, line);
-        return;
+        return 1;
     }
     if (rc == -ELIG_ESTOREID && st->snapshot_other) {
         snprintf(line, sizeof line,
-                 "snapshot %s was written by another store (its header names another store id "
-                 "than DATA/%s): a snapshot copied or restored into the wrong data directory? "
-                 "Move it out; nothing was changed",
-                 st->damaged, ELIG_STORE_FILE);
+                 "snapshot %s was written by another store (its header names store %s..., "
+                 "DATA/%s this store %.8s...): a snapshot copied or restored into the wrong "
+                 "data directory? Move it out; nothing was changed",
+                 st->damaged, st->other_id, ELIG_STORE_FILE, st->store.id);
         emit(ctx, true, line);
-        return;
+        return 1;
     }
     if (rc == -ELIG_ESTOREID && st->segment_other) {
         snprintf(line, sizeof line,
-                 "the segment belongs to another store (its header names another id than "
-                 "DATA/%s): a wrong --segment or --data? Nothing was changed. To replace it "
-                 "with this store's index: --rebuild-segment",
-                 ELIG_STORE_FILE);
+                 "the segment belongs to another store (its header names store %s, DATA/%s "
+                 "this store %s): a wrong --segment or --data? Nothing was changed. To replace "
+                 "it with this store's index: --rebuild-segment",
+                 st->other_id, ELIG_STORE_FILE, st->store.id);
         emit(ctx, true, line);
-        return;
+        return 1;
     }
     if (rc == -ELIG_ESTOREID) {
         snprintf(line, sizeof line,
-                 "log file %s was written by another store (its header names another id than "
-                 "DATA/%s): a log copied or restored into the wrong data directory? Nothing was "
-                 "changed",
-                 st->tail.file, ELIG_STORE_FILE);
+                 "log file %s was written by another store (its header names store %s, DATA/%s "
+                 "this store %s): a log copied or restored into the wrong data directory? "
+                 "Nothing was changed",
+                 st->tail.file, st->other_id, ELIG_STORE_FILE, st->store.id);
         emit(ctx, true, line);
-        return;
+        return 1;
     }
     if (rc == -ELIG_ESTOREFILE) {
         snprintf(line, sizeof line,
@@ -992,7 +1039,28 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
                  "a backup; nothing was changed",
                  ELIG_STORE_FILE, st->store_line);
         emit(ctx, true, line);
-        return;
+        return 1;
+    }
+    if (rc == -EINVAL && st->store_made) {
+        snprintf(line, sizeof line,
+                 "an index of %llu records cannot be made: at most 2^31 records, 2^30 persons "
+                 "and 2^30 card links (by default 80%% and 50%% of the records), and name and "
+                 "key-string tables of at most 2^31 entries; nothing was changed",
+                 (unsigned long long)st->store.capacity);
+        emit(ctx, true, line);
+        return 1;
+    }
+    if (rc == -ENOSPC && st->segment_needed) {
+        snprintf(line, sizeof line,
+                 "the segment of %llu records needs %llu MiB and its file system has %llu MiB "
+                 "free (df on the segment's directory: /dev/shm is half the memory by default): "
+                 "a smaller --capacity, or more room there (docs/operations.md, \"Sizing\"); "
+                 "nothing was changed",
+                 (unsigned long long)st->store.capacity,
+                 (unsigned long long)(st->segment_needed >> 20),
+                 (unsigned long long)(st->segment_free >> 20));
+        emit(ctx, true, line);
+        return 1;
     }
     if (rc == -ELIG_ESEGAHEAD) {
         snprintf(line, sizeof line,
@@ -1001,13 +1069,14 @@ void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_
                  "segment from this log anyway (its newer updates are lost): --rebuild-segment",
                  (unsigned long long)st->segment_lsn, (unsigned long long)st->tail.last_lsn);
         emit(ctx, true, line);
-        return;
+        return 1;
     }
     if (rc != -ELIG_ELOGTAIL)
-        return;
+        return 0;
     snprintf(line, sizeof line,
              "the log has a corrupt record with good ones after it: %s at offset %llu of %s "
              "(restore the log from a backup, or --truncate-tail drops everything from there)",
              elig_log_stop_name(st->tail.stop), (unsigned long long)st->tail.offset, st->tail.file);
     emit(ctx, true, line);
+    return 1;
 }

@@ -65,12 +65,17 @@ struct elig_db_start {
     bool store_made;                  /**< DATA/store was written by this open */
     const char *conflict;             /**< -ELIG_ESTOREPARAM: the parameter ("capacity", ...) */
     uint64_t conflict_given, conflict_recorded; /**< its value asked for, and recorded */
-    int store_line;      /**< -ELIG_ESTOREFILE: the line at fault (0: the file) */
-    bool segment_other;  /**< -ELIG_ESTOREID: the segment, not a log file, is at fault */
-    bool snapshot_other; /**< -ELIG_ESTOREID: the snapshot in damaged[] is at fault */
-    uint64_t full_lsn;   /**< the log record that did not fit the index (0: all fit): the
-                              store serves lookups, refuses updates until it grows */
-    double seconds;      /**< time from open to serving */
+    int store_line;          /**< -ELIG_ESTOREFILE: the line at fault (0: the file) */
+    bool segment_other;      /**< -ELIG_ESTOREID: the segment, not a log file, is at fault */
+    char other_id[33];       /**< -ELIG_ESTOREID: the id the file at fault names, in hex (a
+                                  snapshot names only the first 4 bytes: 8 digits) */
+    bool snapshot_other;     /**< -ELIG_ESTOREID: the snapshot in damaged[] is at fault */
+    uint64_t segment_needed; /**< -ENOSPC, -EINVAL: bytes the segment to be made needs (0:
+                                  its sizes cannot be laid out) */
+    uint64_t segment_free;   /**< -ENOSPC: bytes free in the segment's file system */
+    uint64_t full_lsn;       /**< the log record that did not fit the index (0: all fit): the
+                                  store serves lookups, refuses updates until it grows */
+    double seconds;          /**< time from open to serving */
 };
 
 /** Receives one line of elig_db_start_report(): a warning, or the summary. */
@@ -88,8 +93,9 @@ void elig_db_start_report(const struct elig_db_start *st, elig_db_report_fn emit
  * After elig_db_open() failed with rc: what the operator must know beyond
  * elig_strerror(rc), one line at a time (for -ELIG_ELOGTAIL: where the log
  * ends in a bad record and how to cut it). Nothing for other errors.
+ * @return lines emitted: 0 means elig_strerror(rc) is all there is to say.
  */
-void elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_fn emit, void *ctx);
+int elig_db_open_report(int rc, const struct elig_db_start *st, elig_db_report_fn emit, void *ctx);
 
 /** An open store (opaque). */
 struct elig_db;

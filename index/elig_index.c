@@ -1004,6 +1004,15 @@ static int layout_plan(const struct elig_index_params *given, struct layout *l)
     return 0;
 }
 
+int elig_index_size(const struct elig_index_params *p, uint64_t *bytes)
+{
+    struct layout l;
+    int rc = layout_plan(p, &l);
+    if (rc == 0)
+        *bytes = l.total;
+    return rc;
+}
+
 static void *region(struct elig_seg *seg, const struct elig_seg_region *r)
 {
     return (char *)elig_seg_base(seg) + r->offset;

@@ -103,6 +103,13 @@ typedef uint64_t (*elig_index_hash_fn)(const void *data, size_t len);
 void elig_index_params_resolve(struct elig_index_params *p);
 
 /**
+ * The bytes a segment made with p takes (before rounding to huge pages).
+ * @return 0 and *bytes; -EINVAL when the sizes cannot be laid out (as
+ *         elig_index_create() would say).
+ */
+int elig_index_size(const struct elig_index_params *p, uint64_t *bytes);
+
+/**
  * Create an empty index in a new segment file and open it as its writer.
  *
  * @return 0 and *out set; -EINVAL (capacity 0 or above 2^31, or persons or

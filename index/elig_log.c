@@ -467,6 +467,7 @@ static int check_ids(int dirfd, char **names, size_t n, const uint8_t *id,
         if (memcmp(h + 32, none, sizeof none) != 0 && memcmp(h + 32, id, ELIG_LOG_STORE_ID) != 0) {
             memset(rep, 0, sizeof *rep);
             snprintf(rep->file, sizeof rep->file, "%s", names[i]);
+            memcpy(rep->other_id, h + 32, sizeof rep->other_id);
             return -ELIG_ESTOREID;
         }
     }

@@ -79,6 +79,7 @@ struct elig_log_tail_report {
     uint64_t dropped_records; /**< good records before the bad spot, of the unit it cut */
     uint32_t dropped_files;   /**< later segment files, wholly beyond the tail */
     bool torn; /**< in the newest file with no valid record after it: never acknowledged */
+    uint8_t other_id[16]; /**< -ELIG_ESTOREID: the store id in that file's header */
 };
 
 /** Open parameters. */

@@ -13,6 +13,7 @@
 #include "elig_slog.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 static pthread_mutex_t slog_mu = PTHREAD_MUTEX_INITIALIZER;
 static int slog_fd = STDERR_FILENO;
 static char *slog_path;
+static int slog_tee = 0; /* errors also to stderr while the log is a file (start-up) */
 
 static int open_file(const char *path)
 {
@@ -87,7 +89,16 @@ void elig_slog(enum elig_slog_level level, const char *fmt, ...)
     line[n++] = '\n';
     pthread_mutex_lock(&slog_mu);
     ssize_t w = write(slog_fd, line, n);
+    if (slog_tee && level == ELIG_SLOG_ERROR && slog_fd != STDERR_FILENO)
+        w = write(STDERR_FILENO, line, n);
     (void)w; /* nowhere better to report a failed log write */
+    pthread_mutex_unlock(&slog_mu);
+}
+
+void elig_slog_tee_errors(bool on)
+{
+    pthread_mutex_lock(&slog_mu);
+    slog_tee = on;
     pthread_mutex_unlock(&slog_mu);
 }
 

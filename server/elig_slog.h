@@ -2,6 +2,8 @@
 #ifndef ELIG_SLOG_H
 #define ELIG_SLOG_H
 
+#include <stdbool.h>
+
 /**
  * @file
  * eligd's own message log: one line per event, "2026-11-22T05:40:01Z level
@@ -25,6 +27,12 @@ int elig_slog_reopen(void);
 /** Write one message line. Thread-safe; lines from threads never interleave. */
 void elig_slog(enum elig_slog_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/**
+ * While on, error lines written to the file also go to stderr: whoever
+ * started the process sees why it did not start. Thread-safe.
+ */
+void elig_slog_tee_errors(bool on);
 
 /** Close the file; messages go to stderr again. */
 void elig_slog_close(void);

@@ -431,7 +431,16 @@ static int client_open(const char *addr, struct elig_client **c, bool admin)
 {
     int rc = elig_client_connect(addr, CLIENT_TIMEOUT_MS, c);
     if (rc) {
-        fprintf(stderr, "eligctl: %s: %s\n", addr, elig_strerror(rc));
+        const char *hint = "";
+        if (strchr(addr, '/') && rc == -ECONNREFUSED)
+            hint = ": no eligd answers there (one that died left its socket; the next start "
+                   "replaces it)";
+        else if (strchr(addr, '/') && rc == -ENOENT)
+            hint = ": no such socket (is eligd running, with this --data? its admin socket is "
+                   "DATA/eligd.sock unless --admin-socket says otherwise)";
+        else if (rc == -ECONNREFUSED)
+            hint = ": nothing listens there (is eligd running, on this port?)";
+        fprintf(stderr, "eligctl: %s: %s%s\n", addr, elig_strerror(rc), hint);
         return EXIT_USAGE;
     }
     if (!admin || strchr(addr, '/'))
@@ -1190,8 +1199,8 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
     struct elig_db_start st;
     int rc = elig_db_open(&p, db, &st);
     if (rc < 0) {
-        fprintf(stderr, "eligctl: %s: %s\n", p.data_dir, elig_strerror(rc));
-        elig_db_open_report(rc, &st, print_start_line, NULL);
+        if (elig_db_open_report(rc, &st, print_start_line, NULL) == 0)
+            fprintf(stderr, "eligctl: %s: %s\n", p.data_dir, elig_strerror(rc));
         return EXIT_USAGE;
     }
     print_start(&st);

@@ -392,8 +392,8 @@ static int open_data(struct options *o, struct elig_db **db, struct elig_index *
     struct elig_db_start st;
     int rc = elig_db_open(&o->db, db, &st);
     if (rc) {
-        elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->db.data_dir, elig_strerror(rc));
-        elig_db_open_report(rc, &st, log_error_line, NULL);
+        if (elig_db_open_report(rc, &st, log_error_line, NULL) == 0)
+            elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->db.data_dir, elig_strerror(rc));
         return rc;
     }
     elig_db_start_report(&st, log_start_line, NULL);
@@ -623,6 +623,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "eligd: %s: %s\n", o.log_file, elig_strerror(rc));
         return EXIT_USAGE;
     }
+    elig_slog_tee_errors(true); /* until ready: a failed start is told on stderr too */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -683,6 +684,7 @@ int main(int argc, char **argv)
     /* one line on stdout for whoever started us (scripts, tests): the ports are known now */
     printf("%s\n", ready);
     fflush(stdout);
+    elig_slog_tee_errors(false);
 
     wait_signals(&set, srv, o.attach, &ix, live);
     stop_dpdk(dpdk);
