@@ -276,6 +276,25 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/*
+ * A refused command line: the option whose value is wrong, by name, or (an
+ * unknown option, already named by getopt; a wrong combination) the usage.
+ */
+static int refuse(const char *cmd, const struct option *opts, int c)
+{
+    for (const struct option *o = opts; c > 0 && c != '?' && optarg && o->name; o++)
+        if (o->val == c) {
+            fprintf(stderr, "elig-loadgen: %s: --%s %s: not a valid value (--help says what is)\n",
+                    cmd, o->name, optarg);
+            return EXIT_USAGE;
+        }
+    if (c != '?')
+        fprintf(stderr, "elig-loadgen: %s: options that do not go together, or a missing one\n",
+                cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
 static int cmd_population(int argc, char **argv, bool updates)
 {
     static const struct option opts[] = {
@@ -291,7 +310,8 @@ static int cmd_population(int argc, char **argv, bool updates)
     const char *out_path = NULL;
     char *end;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             p.records = strtoull(optarg, &end, 10);
@@ -457,8 +477,7 @@ static int cmd_population(int argc, char **argv, bool updates)
     elig_pop_destroy(pop);
     return rc ? 1 : 0;
 bad:
-    usage(stderr);
-    return EXIT_USAGE;
+    return refuse(argv[0], opts, c);
 }
 
 static const char *const methods[] = { "card", "number", "batch" };
@@ -781,7 +800,8 @@ static int cmd_replay(int argc, char **argv)
     bool dpdk_linger = false;
     char *end;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         unsigned long long v = 0;
         double f = 0;
         if (strchr("ncsCDbTQ", c)) {
@@ -915,8 +935,7 @@ static int cmd_replay(int argc, char **argv)
             rc == -ENOENT ? " (month not in the table: 2024-10 or 2025-02)" : "");
     return 1;
 bad:
-    usage(stderr);
-    return EXIT_USAGE;
+    return refuse(argv[0], opts, c);
 }
 
 static const char *const day_kinds[] = { "working", "saturday", "closed" };
@@ -934,7 +953,8 @@ static int cmd_traffic(int argc, char **argv)
     const char *out_path = NULL;
     char *end;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'm') {
             sp.month = optarg;
         } else if (c == 'c' || c == 'b') {
@@ -1010,8 +1030,7 @@ static int cmd_traffic(int argc, char **argv)
         fprintf(stderr, "elig-loadgen: traffic: %s\n", elig_strerror(rc));
     return rc ? 1 : 0;
 bad:
-    usage(stderr);
-    return EXIT_USAGE;
+    return refuse(argv[0], opts, c);
 }
 
 static int cmd_redis_load(int argc, char **argv)
@@ -1027,7 +1046,8 @@ static int cmd_redis_load(int argc, char **argv)
     const char *addr = NULL;
     char *end;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         unsigned long long v = 0;
         if (c == 'n' || c == 's') {
             v = strtoull(optarg, &end, 10);
@@ -1063,8 +1083,7 @@ static int cmd_redis_load(int argc, char **argv)
             (unsigned long long)commands, addr, now() - t0);
     return 0;
 bad:
-    usage(stderr);
-    return EXIT_USAGE;
+    return refuse(argv[0], opts, c);
 }
 
 int main(int argc, char **argv)

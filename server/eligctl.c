@@ -1182,12 +1182,19 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
             p.tail = ELIG_LOG_TAIL_TRUNCATE;
         else if (c == 'r')
             p.rebuild_segment = true;
-        else if (c == 'c' && (p.index.capacity = strtoull(optarg, &end, 10)) > 0 && !*end)
+        else if (c == 'c' && (p.index.capacity = strtoull(optarg, &end, 10)) > 0 && !*end &&
+                 *optarg != '-' && p.index.capacity <= (1ull << 31))
             continue;
-        else if (c == 'k' && (ks = strtoull(optarg, &end, 10)) > 0 && ks < (1ull << 31) && !*end)
+        else if (c == 'k' && (ks = strtoull(optarg, &end, 10)) > 0 && ks < (1ull << 31) && !*end &&
+                 *optarg != '-')
             p.index.key_strings = (uint32_t)ks;
+        else if (c == 'c' || c == 'k')
+            return fprintf(stderr, "eligctl: %s: --%s %s: not a whole number from 1 to %s\n",
+                           argv[0], c == 'c' ? "capacity" : "key-strings", optarg,
+                           c == 'c' ? "2147483648" : "2147483647"),
+                   EXIT_USAGE;
         else
-            return EXIT_USAGE;
+            return EXIT_USAGE; /* getopt named the option */
     }
     if (!p.data_dir || !p.segment_path || (files ? optind >= argc : optind != argc)) {
         fprintf(stderr,

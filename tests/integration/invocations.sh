@@ -56,6 +56,10 @@ refused "$eligctl" append "$dir/none.feed"
 refused "$eligctl" append --admin "$dir/none.sock" "$dir/none.feed"
 refused "$eligctl" snapshot --data "$dir/d"
 refused "$eligctl" grow --data "$dir/d"
+refused "$eligctl" append --data "$dir/d" --segment "$dir/s.seg" --capacity abc "$dir/none.feed"
+refused "$eligctl" snapshot --data "$dir/d" --segment "$dir/s.seg" --key-strings 0
+refused "$loadgen" population --records abc
+refused "$loadgen" replay --server 127.0.0.1:1 --records 10 --checks x
 refused "$eligctl" grow --capacity -5 --admin "$dir/none.sock"
 refused "$eligctl" grow --admin "$dir/none.sock"
 refused "$eligctl" grow --admin "$dir/none.sock" extra
