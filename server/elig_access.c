@@ -232,6 +232,17 @@ void elig_access_leave(struct elig_access *a, int slot)
     atomic_fetch_sub(&a->slots[slot].conns, 1);
 }
 
+void elig_access_refund(struct elig_access *a, int slot, unsigned n, uint64_t now_ns)
+{
+    _Atomic uint64_t *tat = &a->slots[slot].tat;
+    uint64_t inc = (uint64_t)n * a->period_ns, old = atomic_load(tat), next;
+    do {
+        if (old <= now_ns)
+            return; /* the allowance is whole again already */
+        next = old - now_ns > inc ? old - inc : now_ns;
+    } while (!atomic_compare_exchange_weak(tat, &old, next));
+}
+
 bool elig_access_take(struct elig_access *a, int slot, unsigned n, uint64_t now_ns)
 {
     _Atomic uint64_t *tat = &a->slots[slot].tat;

@@ -85,4 +85,10 @@ void elig_access_leave(struct elig_access *a, int slot);
  */
 bool elig_access_take(struct elig_access *a, int slot, unsigned n, uint64_t now_ns);
 
+/**
+ * Give back n checks taken and not spent (a connection's unused credit at
+ * its close); never more than the allowance holds. Thread-safe.
+ */
+void elig_access_refund(struct elig_access *a, int slot, unsigned n, uint64_t now_ns);
+
 #endif

@@ -578,38 +578,45 @@ const char *elig_astatus_name(uint8_t status)
     return status < ELIG_AS_COUNT ? names[status] : "?";
 }
 
+#define FAC_ALL (ELIG_OPF_FACILITY | ELIG_OPF_UDP)
+
+const struct elig_op_info elig_ops[] = {
+    { ELIG_OP_PING, FAC_ALL | ELIG_OPF_ADMIN | ELIG_OPF_PRE_AUTH, "PING" },
+    { ELIG_OP_LOOKUP_NUMBER, FAC_ALL | ELIG_OPF_CHECK, "LOOKUP_NUMBER" },
+    { ELIG_OP_LOOKUP_CARD, FAC_ALL | ELIG_OPF_CHECK, "LOOKUP_CARD" },
+    { ELIG_OP_BATCH, FAC_ALL | ELIG_OPF_CHECK, "BATCH" },
+    { ELIG_OP_STATS, FAC_ALL | ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "STATS" },
+    { ELIG_OP_HELLO, ELIG_OPF_FACILITY | ELIG_OPF_ADMIN | ELIG_OPF_SESSION | ELIG_OPF_PRE_AUTH,
+      "HELLO" },
+    { ELIG_OP_AUTH, ELIG_OPF_FACILITY | ELIG_OPF_ADMIN | ELIG_OPF_SESSION | ELIG_OPF_PRE_AUTH,
+      "AUTH" },
+    { ELIG_OP_POSTHOC, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "POSTHOC" },
+    { ELIG_OP_ADMIN_APPEND, ELIG_OPF_ADMIN, "ADMIN_APPEND" },
+    { ELIG_OP_ADMIN_SNAPSHOT, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_SNAPSHOT" },
+    { ELIG_OP_ADMIN_STATS, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_STATS" },
+    { ELIG_OP_ADMIN_RELOAD, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_RELOAD" },
+    { ELIG_OP_ADMIN_GROW, ELIG_OPF_ADMIN, "ADMIN_GROW" },
+};
+const unsigned elig_ops_count = sizeof elig_ops / sizeof elig_ops[0];
+
+const struct elig_op_info *elig_op_info(uint8_t opcode)
+{
+    for (unsigned i = 0; i < elig_ops_count; i++)
+        if (elig_ops[i].opcode == opcode)
+            return &elig_ops[i];
+    return NULL;
+}
+
+bool elig_op_has(uint8_t opcode, uint8_t flags)
+{
+    const struct elig_op_info *o = elig_op_info(opcode);
+    return o && (o->flags & flags) == flags;
+}
+
 const char *elig_op_name(uint8_t opcode)
 {
-    switch (opcode) {
-    case ELIG_OP_PING:
-        return "PING";
-    case ELIG_OP_LOOKUP_NUMBER:
-        return "LOOKUP_NUMBER";
-    case ELIG_OP_LOOKUP_CARD:
-        return "LOOKUP_CARD";
-    case ELIG_OP_BATCH:
-        return "BATCH";
-    case ELIG_OP_STATS:
-        return "STATS";
-    case ELIG_OP_HELLO:
-        return "HELLO";
-    case ELIG_OP_AUTH:
-        return "AUTH";
-    case ELIG_OP_POSTHOC:
-        return "POSTHOC";
-    case ELIG_OP_ADMIN_APPEND:
-        return "ADMIN_APPEND";
-    case ELIG_OP_ADMIN_SNAPSHOT:
-        return "ADMIN_SNAPSHOT";
-    case ELIG_OP_ADMIN_STATS:
-        return "ADMIN_STATS";
-    case ELIG_OP_ADMIN_RELOAD:
-        return "ADMIN_RELOAD";
-    case ELIG_OP_ADMIN_GROW:
-        return "ADMIN_GROW";
-    default:
-        return NULL;
-    }
+    const struct elig_op_info *o = elig_op_info(opcode);
+    return o ? o->name : NULL;
 }
 
 /* ---- ADMIN_GROW ------------------------------------------------------- */

@@ -68,6 +68,40 @@ enum elig_op {
     ELIG_OP_ADMIN_GROW = 0x44,     /**< rebuild the index larger and move to it */
 };
 
+/*
+ * What each opcode is, in one table (elig_proto.c) that the decoder, both
+ * datapaths, the allowance and the names follow; docs/protocol.md's opcode
+ * table is checked against it by a unit test. Adding an opcode: a row there,
+ * its handler (a check: elig_round.c; the session: elig_srv.c's gate; an
+ * admin opcode: elig_srv.c's loop_plain), and its section in the document.
+ */
+#define ELIG_OPF_CHECK    0x01 /**< carries checks: decoded by the round, spends the allowance */
+#define ELIG_OPF_FACILITY 0x02 /**< served on the facility port (TCP) */
+#define ELIG_OPF_UDP      0x04 /**< served on the UDP datapath too */
+#define ELIG_OPF_ADMIN    0x08 /**< served on the admin socket (SESSION ones: its TCP port) */
+#define ELIG_OPF_SESSION                                                                           \
+    0x10                       /**< answered by the connection (HELLO, AUTH, POSTHOC), not a round \
+                                */
+#define ELIG_OPF_PRE_AUTH 0x20 /**< answered before AUTH */
+#define ELIG_OPF_EMPTY    0x40 /**< the request body must be empty (else ELIG_PS_BODY) */
+
+/** One opcode. */
+struct elig_op_info {
+    uint8_t opcode;   /**< enum elig_op */
+    uint8_t flags;    /**< ELIG_OPF_* */
+    const char *name; /**< "PING", ... as docs/protocol.md names it */
+};
+
+/** The table, in opcode order, and its length. */
+extern const struct elig_op_info elig_ops[];
+extern const unsigned elig_ops_count;
+
+/** The row of opcode, or NULL if it is not one. */
+const struct elig_op_info *elig_op_info(uint8_t opcode);
+
+/** Whether opcode is known and has every flag of flags. */
+bool elig_op_has(uint8_t opcode, uint8_t flags);
+
 /** Status of a whole frame, in the answer header. */
 enum elig_pstatus {
     ELIG_PS_OK = 0,

@@ -53,8 +53,16 @@ struct elig_round {
     const char *facility; /* checks must name it (NULL: any) */
     elig_round_audit_fn audit;
     void *audit_ctx;
+    elig_round_spend_fn spend; /* the allowance of the frames being added (NULL: none) */
+    void *spend_ctx;
     struct elig_round_counters cnt;
 };
+
+void elig_round_spend(struct elig_round *r, elig_round_spend_fn fn, void *ctx)
+{
+    r->spend = fn;
+    r->spend_ctx = ctx;
+}
 
 void elig_round_set_audit(struct elig_round *r, elig_round_audit_fn fn, void *ctx)
 {
@@ -174,17 +182,15 @@ static bool facility_ok(const struct elig_round *r, const char *code)
 
 static bool is_check(uint8_t op)
 {
-    return op == ELIG_OP_LOOKUP_NUMBER || op == ELIG_OP_LOOKUP_CARD || op == ELIG_OP_BATCH;
+    return elig_op_has(op, ELIG_OPF_CHECK);
 }
 
+/* Served by a round of this port (the opcode table says; the session's opcodes never come here). */
 static bool served(const struct elig_round *r, uint8_t op)
 {
-    if (op == ELIG_OP_PING || op == ELIG_OP_STATS)
-        return true;
-    if (r->p.port == ELIG_ROUND_ADMIN)
-        return op == ELIG_OP_ADMIN_APPEND || op == ELIG_OP_ADMIN_SNAPSHOT ||
-               op == ELIG_OP_ADMIN_STATS || op == ELIG_OP_ADMIN_RELOAD || op == ELIG_OP_ADMIN_GROW;
-    return is_check(op);
+    const struct elig_op_info *o = elig_op_info(op);
+    return o && !(o->flags & ELIG_OPF_SESSION) &&
+           (o->flags & (r->p.port == ELIG_ROUND_ADMIN ? ELIG_OPF_ADMIN : ELIG_OPF_FACILITY));
 }
 
 /* Decode a check frame into prepared checks; false when a BATCH does not fit. */
@@ -239,7 +245,8 @@ int elig_round_add(struct elig_round *r, const struct elig_proto_header *h, cons
         return 0;
     }
     if (!is_check(h->opcode)) {
-        struct pending *p = pend_add(r, h, ELIG_PS_OK, out);
+        bool empty = elig_op_has(h->opcode, ELIG_OPF_EMPTY);
+        struct pending *p = pend_add(r, h, empty && h->body_len ? ELIG_PS_BODY : ELIG_PS_OK, out);
         p->plain = true;
         p->body = body;
         p->body_len = h->body_len;
@@ -252,6 +259,12 @@ int elig_round_add(struct elig_round *r, const struct elig_proto_header *h, cons
         r->npend--;
         r->cnt.frames--;
         return -ENOSPC;
+    }
+    /* only a frame that will be checked is charged: a refused one costs nothing */
+    if (p->status == ELIG_PS_OK && p->count && r->spend && !r->spend(r->spend_ctx, p->count)) {
+        r->nreq = p->first;
+        p->count = 0;
+        p->status = ELIG_PS_RATE_LIMITED;
     }
     return 0;
 }

@@ -114,6 +114,16 @@ int elig_round_add_answer(struct elig_round *r, const struct elig_proto_header *
                           const uint8_t *body, size_t len, struct elig_pbuf *out);
 
 /**
+ * Charges a frame's n checks to the facility's allowance, once the frame
+ * has decoded and is going to be checked. false: over the allowance; the
+ * frame is answered ELIG_PS_RATE_LIMITED and nothing of it is checked.
+ */
+typedef bool (*elig_round_spend_fn)(void *ctx, unsigned n);
+
+/** Frames added from now on are charged through fn (NULL: free: a trusted network, UDP). */
+void elig_round_spend(struct elig_round *r, elig_round_spend_fn fn, void *ctx);
+
+/**
  * Checks added from now on must name this facility (10 digits), or they are
  * answered ELIG_PS_FACILITY: a connection asks only as the facility it
  * authenticated as. NULL: any valid code (trusted network, UDP).

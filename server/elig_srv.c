@@ -196,6 +196,7 @@ struct loop {
     struct loop_stats st;
     int error;
     uint32_t *touched;                   /* slots served this round */
+    struct conn *spending;               /* the connection whose frames the round charges */
     const struct elig_fac_registry *reg; /* this worker's registry snapshot */
     uint64_t reg_gen;                    /* its generation */
     struct elig_audit_writer *aw;        /* this worker's audit writer, or NULL */
@@ -498,8 +499,12 @@ static void conn_release(struct loop *l, uint32_t slot)
     conn_account(l, c);
     l->free_slots[l->nfree++] = slot;
     l->live--;
-    if (c->fac_slot >= 0)
+    if (c->fac_slot >= 0) {
+        if (c->credit) /* taken in advance and not spent: the facility's again */
+            elig_access_refund(l->srv->p.access, c->fac_slot, c->credit,
+                               (uint64_t)mono_ms() * 1000000);
         elig_access_leave(l->srv->p.access, c->fac_slot);
+    }
     c->fac_slot = -1;
     c->auth = AUTH_NONE;
     if (l->kind == LOOP_FACILITY)
@@ -755,7 +760,7 @@ static unsigned checks_in(const struct elig_proto_header *h, const uint8_t *body
  * than per frame: workers serving one facility do not fight over its cache
  * line), or just what it needs when CREDIT is not to be had. Credit is
  * paid for in advance, so the facility's rate is never exceeded; what a
- * connection leaves unspent at its close is lost to the facility.
+ * connection leaves unspent goes back to the facility when it closes.
  */
 static bool spend(struct loop *l, struct conn *c, unsigned n)
 {
@@ -1002,12 +1007,17 @@ static int gate(struct loop *l, struct conn *c, const struct elig_proto_header *
         c->no_parse = true;
         return 1;
     }
-    if (check && !spend(l, c, n)) {
-        elig_round_add_status(l->round, h, ELIG_PS_RATE_LIMITED, &c->out);
-        stat_add(&l->st.rate_limited, 1);
-        return 1;
-    }
-    return 0;
+    return 0; /* a check is charged by the round once it decoded (round_spend) */
+}
+
+/* The round's charge for the frames of l->spending, the connection being parsed. */
+static bool round_spend(void *ctx, unsigned n)
+{
+    struct loop *l = ctx;
+    if (spend(l, l->spending, n))
+        return true;
+    stat_add(&l->st.rate_limited, 1);
+    return false;
 }
 
 /*
@@ -1019,6 +1029,8 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
     struct conn *c = &l->conns[slot];
     size_t start = elig_round_checks(l->round);
     elig_round_facility(l->round, !trusted(l) && c->auth == AUTH_OK ? c->fac : NULL);
+    l->spending = c;
+    elig_round_spend(l->round, l->kind == LOOP_FACILITY && !trusted(l) ? round_spend : NULL, l);
     while (!c->no_parse) {
         bool pre = pre_auth(l, c);
         if (c->out.len >= OUT_SOFT || (pre && c->out.len + (c->wire.len - c->wire_off) >= PRE_OUT))
@@ -1354,11 +1366,11 @@ static int loop_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len
     case ELIG_OP_ADMIN_APPEND:
         rc = admin_append(l, body, len, out, status);
         break;
-    case ELIG_OP_ADMIN_SNAPSHOT:
-        rc = len ? (*status = ELIG_PS_BODY, 0) : admin_snapshot(l, out, status);
+    case ELIG_OP_ADMIN_SNAPSHOT: /* empty bodies: the round checked (ELIG_OPF_EMPTY) */
+        rc = admin_snapshot(l, out, status);
         break;
     case ELIG_OP_ADMIN_RELOAD:
-        rc = len ? (*status = ELIG_PS_BODY, 0) : admin_reload(l, out, status);
+        rc = admin_reload(l, out, status);
         break;
     case ELIG_OP_ADMIN_GROW:
         rc = admin_grow(l, body, len, out, status);

@@ -227,7 +227,8 @@ static const struct bad_frame bad_frames[] = {
       false },
     { "batch, count 0", H(ELIG_OP_BATCH, 0, 0, 0, 12, 0, 0, 0), 12, ELIG_PS_BODY, false },
     { "ping over 1 KiB", H(ELIG_OP_PING, 0, 0, 0, 0x01, 0x04, 0, 0), 1025, ELIG_PS_BODY, false },
-    { "stats with a body", H(ELIG_OP_STATS, 0, 0, 0, 1, 0, 0, 0), 1, ELIG_PS_OK, false },
+    { "stats with a body", H(ELIG_OP_STATS, 0, 0, 0, 1, 0, 0, 0), 1, ELIG_PS_BODY,
+      false }, /* "empty request body" */
     { "bad magic",
       { 'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1', '\r', '\n' },
       0,
@@ -1132,6 +1133,70 @@ static void test_crash_kill_during_appends(void **state)
     server_finish(&s);
 }
 
+/* One BATCH of count entries (count may be over the limit: a malformed frame); its status. */
+static uint8_t batch_status(struct elig_client *c, unsigned count)
+{
+    uint32_t id;
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, &id);
+    assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, (uint16_t)count), 0);
+    for (unsigned i = 0; i < count; i++) {
+        struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
+        assert_int_equal(elig_proto_number_encode(b, &q, true), 0);
+    }
+    elig_client_end(c);
+    assert_int_equal(elig_client_flush(c), 0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_recv(c, &h, &body), 0);
+    assert_int_equal(h.request_id, id);
+    return h.status;
+}
+
+/*
+ * What is refused costs nothing, and what a connection took and did not use
+ * goes back: a malformed BATCH is answered 3 and not charged (then a burst
+ * of 2,000 still holds two BATCHes of 1,000), 3 wins over 13 once the
+ * allowance is spent; 300 connections of one check each stay inside the
+ * burst; STATS with a body is malformed.
+ */
+static void test_allowance_edges(void **state)
+{
+    (void)state;
+    struct server s;
+    const char *const extra[] = { "--facility-rate", "1", "--facility-burst", "2000", NULL };
+    start_loaded(&s, extra);
+    struct elig_client *c = connect_fac(&s);
+    assert_int_equal(batch_status(c, ELIG_PROTO_BATCH_MAX + 1), ELIG_PS_BODY);
+    assert_int_equal(batch_status(c, 1000), ELIG_PS_OK);
+    assert_int_equal(batch_status(c, 990), ELIG_PS_OK);
+    assert_int_equal(batch_status(c, 1000), ELIG_PS_RATE_LIMITED); /* spent */
+    assert_int_equal(batch_status(c, ELIG_PROTO_BATCH_MAX + 1), ELIG_PS_BODY);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    call(c, ELIG_OP_STATS, "x", 1, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_BODY);
+    elig_client_close(c);
+    struct elig_client *adm = connect_to(s.sock);
+    call(adm, ELIG_OP_ADMIN_STATS, "x", 1, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_BODY);
+    elig_client_close(adm);
+    server_finish(&s);
+
+    /* one check per connection: 300 connections spend 300 of the burst, not 300 x a credit */
+    start_loaded(&s, extra);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    for (int i = 0; i < 300; i++) {
+        struct elig_client *one = connect_fac(&s);
+        uint32_t id;
+        queue_expect(one, 0, &id);
+        assert_int_equal(elig_client_flush(one), 0);
+        recv_answer(one, id, a); /* asserts status OK and the expected answer */
+        elig_client_close(one);
+    }
+    free(a);
+    server_finish(&s);
+}
+
 int main(void)
 {
     if (getenv("TEST_FILTER"))
@@ -1155,6 +1220,7 @@ int main(void)
         cmocka_unit_test_teardown(test_auth, teardown),
         cmocka_unit_test_teardown(test_rotate_revoke, teardown),
         cmocka_unit_test_teardown(test_allowances, teardown),
+        cmocka_unit_test_teardown(test_allowance_edges, teardown),
         cmocka_unit_test_teardown(test_posthoc, teardown),
         cmocka_unit_test_teardown(test_admin_tcp, teardown),
     };

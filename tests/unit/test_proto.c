@@ -456,6 +456,79 @@ static void test_names(void **state)
     assert_null(elig_op_name(0x77));
 }
 
+/* Cells of a markdown table row "| a | b | ... |", trimmed; returns how many (at most max). */
+static int row_cells(char *line, char **cell, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(line, "|", &save); t && n < max; t = strtok_r(NULL, "|", &save)) {
+        while (*t == ' ')
+            t++;
+        char *e = t + strlen(t);
+        while (e > t && (e[-1] == ' ' || e[-1] == '\n'))
+            *--e = '\0';
+        if (*t)
+            cell[n++] = t;
+    }
+    return n;
+}
+
+/* docs/protocol.md's opcode and status tables say what the server's tables say, row by row. */
+static void test_doc_tables(void **state)
+{
+    (void)state;
+    const char *data = getenv("ELIG_TEST_DATA");
+    assert_non_null(data);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/../../docs/protocol.md", data);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024];
+    unsigned ops = 0, statuses = 0;
+    enum { OTHER, OPCODES, STATUSES } section = OTHER;
+    while (fgets(line, sizeof line, f)) {
+        char *cell[8];
+        if (line[0] == '#')
+            section = strcmp(line, "### Opcodes\n") == 0           ? OPCODES
+                      : strncmp(line, "### Frame status", 16) == 0 ? STATUSES
+                                                                   : OTHER;
+        if (section == OPCODES && strncmp(line, "| `", 3) == 0) { /* an opcode row */
+            assert_int_equal(row_cells(line, cell, 8), 6);
+            unsigned code = (unsigned)strtoul(cell[0] + 1, NULL, 16);
+            const struct elig_op_info *o = elig_op_info((uint8_t)code);
+            assert_non_null(o);
+            assert_string_equal(cell[1], o->name);
+            uint8_t port = strcmp(cell[2], "facility") == 0 ? ELIG_OPF_FACILITY
+                           : strcmp(cell[2], "admin") == 0  ? ELIG_OPF_ADMIN
+                                                            : ELIG_OPF_FACILITY | ELIG_OPF_ADMIN;
+            assert_int_equal(o->flags & (ELIG_OPF_FACILITY | ELIG_OPF_ADMIN), port);
+            assert_int_equal(!!(o->flags & ELIG_OPF_UDP), strcmp(cell[3], "yes") == 0);
+            assert_int_equal(!!(o->flags & ELIG_OPF_PRE_AUTH), strcmp(cell[4], "yes") == 0);
+            assert_int_equal(!!(o->flags & ELIG_OPF_EMPTY), strncmp(cell[5], "empty", 5) == 0);
+            ops++;
+        } else if (section == STATUSES && line[0] == '|' && line[1] == ' ' && line[2] >= '0' &&
+                   line[2] <= '9') {
+            assert_true(row_cells(line, cell, 8) >= 2); /* a status row: "| 10 | unavailable |" */
+            unsigned code = (unsigned)strtoul(cell[0], NULL, 10);
+            assert_true(code < ELIG_PS_COUNT);
+            assert_string_equal(cell[1], elig_pstatus_name((uint8_t)code));
+            statuses++;
+        }
+    }
+    fclose(f);
+    assert_int_equal(ops, elig_ops_count);
+    assert_int_equal(statuses, ELIG_PS_COUNT);
+    /* the table itself: opcodes ascending, unique; a check is a facility opcode */
+    for (unsigned i = 0; i < elig_ops_count; i++) {
+        assert_true(i == 0 || elig_ops[i].opcode > elig_ops[i - 1].opcode);
+        if (elig_ops[i].flags & ELIG_OPF_CHECK)
+            assert_true(elig_ops[i].flags & ELIG_OPF_FACILITY);
+        assert_ptr_equal(elig_op_info(elig_ops[i].opcode), &elig_ops[i]);
+        assert_string_equal(elig_op_name(elig_ops[i].opcode), elig_ops[i].name);
+    }
+    assert_null(elig_op_info(0x09));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_facility_codes),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_doc_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
