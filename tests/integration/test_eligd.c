@@ -446,6 +446,20 @@ static void call(struct elig_client *c, uint8_t op, const void *body, size_t len
     assert_int_equal(elig_client_call(c, op, body, len, h, ans), 0);
 }
 
+/* Queue a BATCH of count copies of one number check (count may be over the limit); its id. */
+static uint32_t queue_batch(struct elig_client *c, unsigned count)
+{
+    uint32_t id;
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, &id);
+    assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, (uint16_t)count), 0);
+    for (unsigned i = 0; i < count; i++) {
+        struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
+        assert_int_equal(elig_proto_number_encode(b, &q, true), 0);
+    }
+    elig_client_end(c);
+    return id;
+}
+
 /* HELLO as code on c; the challenge into ch. */
 static void hello_on(struct elig_client *c, const char *code, uint8_t ch[ELIG_FAC_CHALLENGE_LEN])
 {
@@ -642,14 +656,7 @@ static void test_allowances(void **state)
     start_loaded(&s, extra);
     struct elig_client *c = connect_fac(&s);
     /* a whole BATCH of 1000 spends the burst; the check behind it in the same write is refused */
-    uint32_t batch_id, single_id;
-    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, &batch_id);
-    assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, 1000), 0);
-    for (int i = 0; i < 1000; i++) {
-        struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
-        assert_int_equal(elig_proto_number_encode(b, &q, true), 0);
-    }
-    elig_client_end(c);
+    uint32_t batch_id = queue_batch(c, 1000), single_id;
     queue_expect(c, 0, &single_id);
     assert_int_equal(elig_client_flush(c), 0);
     struct elig_proto_header h;
@@ -893,15 +900,9 @@ static void test_sigterm_drain(void **state)
     enum { FRAMES = 40, ENTRIES = 1000 };
     uint32_t first_id = 0, id;
     for (int f = 0; f < FRAMES; f++) {
-        struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, &id);
+        id = queue_batch(c, ENTRIES);
         if (f == 0)
             first_id = id;
-        assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, ENTRIES), 0);
-        for (int i = 0; i < ENTRIES; i++) {
-            struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
-            assert_int_equal(elig_proto_number_encode(b, &q, true), 0);
-        }
-        elig_client_end(c);
     }
     assert_int_equal(elig_client_flush(c), 0);
     struct elig_proto_header h;
@@ -1136,14 +1137,7 @@ static void test_crash_kill_during_appends(void **state)
 /* One BATCH of count entries (count may be over the limit: a malformed frame); its status. */
 static uint8_t batch_status(struct elig_client *c, unsigned count)
 {
-    uint32_t id;
-    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_BATCH, &id);
-    assert_int_equal(elig_proto_batch_head_encode(b, FACILITY, (uint16_t)count), 0);
-    for (unsigned i = 0; i < count; i++) {
-        struct elig_proto_number q = number("01130012", "1234", "56", "00", 19800510, D);
-        assert_int_equal(elig_proto_number_encode(b, &q, true), 0);
-    }
-    elig_client_end(c);
+    uint32_t id = queue_batch(c, count);
     assert_int_equal(elig_client_flush(c), 0);
     struct elig_proto_header h;
     const uint8_t *body;
