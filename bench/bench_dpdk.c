@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_dpdk.c - "elig-bench dpdk": eligd's UDP datapath over DPDK memif.
+ * bench_dpdk: "elig-bench dpdk": eligd's UDP datapath over DPDK memif.
  *
  * Set-up: N synthetic records (the index benchmark's population) built into
  * a segment that eligd serves read-only (--attach) with --dpdk-addr on a

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * bench_log.c - "elig-bench log": durable appends with group commit, and
+ * bench_log: "elig-bench log": durable appends with group commit, and
  * replay.
  *
  * T threads each append N / T records, B per call (elig_log_append_batch: a

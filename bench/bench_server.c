@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_server.c - "elig-bench server": eligd over loopback, side by side
+ * bench_server: "elig-bench server": eligd over loopback, side by side
  * with what a team would pick instead: redis-server and memcached holding
  * the same records.
  *

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * bench_store.c - "elig-bench store": the durable store end to end.
+ * bench_store: "elig-bench store": the durable store end to end.
  *
  * 1. submit: N synthetic ACQUIRE events (and a card registration for 62% of
  *    persons), 4,096 a call, through elig_db_submit: logged durably, then

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_bench.c - elig-bench: micro-benchmarks of eligd's parts.
+ * elig_bench: elig-bench: micro-benchmarks of eligd's parts.
  *
  * "elig-bench index" builds an index of N synthetic records in a fresh
  * segment and measures, on this machine:

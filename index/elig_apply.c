@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_apply.c - one update event carried out on the index.
+ * elig_apply: one update event carried out on the index.
  *
  * Design: read what the update model needs (the key's records, the card's
  * link) from the index, let elig_update decide, then write the result. The

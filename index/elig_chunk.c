@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * elig_chunk.c - results of recent update chunks, by id (see elig_chunk.h).
+ * elig_chunk: results of recent update chunks, by id (see elig_chunk.h).
  *
  * Memory: a ring of ELIG_CHUNK_KEEP entries, the newest replacing the
  * oldest; each keeps its id, its result and only the statuses of the events

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_codec.c - update events to bytes and back (see elig_codec.h for the
+ * elig_codec: update events to bytes and back (see elig_codec.h for the
  * layout).
  *
  * Design: a writer and a reader cursor over a caller's buffer. Every put

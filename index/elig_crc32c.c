@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * elig_crc32c.c - CRC-32C (Castagnoli), the checksum of log records and
  * snapshots.

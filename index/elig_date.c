@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_date.c - civil calendar arithmetic on 16-bit day numbers.
+ * elig_date: civil calendar arithmetic on 16-bit day numbers.
  *
  * Design: a date is the number of days since 1900-01-01 (day 0 means "none").
  * Conversion to and from year/month/day goes through the proleptic Gregorian

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_db.c - the append log and the index kept in step.
+ * elig_db: the append log and the index kept in step.
  *
  * Invariant: the index's applied LSN never exceeds the log's last durable
  * LSN, and every record up to it has been applied exactly once (elig_apply

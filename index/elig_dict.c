@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_dict.c - string interning inside a segment region.
+ * elig_dict: string interning inside a segment region.
  *
  * Layout (all offsets from the region start, 8-byte aligned):
  *   header   magic, capacity, slot count (a power of two, at least capacity / 0.7),

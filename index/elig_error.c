@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_error.c - names for the project's error codes.
+ * elig_error: names for the project's error codes.
  *
  * Design: errors are plain negative integers (see elig_error.h). Codes at or
  * above ELIG_ERRNO_BASE are ours and are named from a static table indexed by

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_feed.c - parser and streaming reader of the insurer feed format.
+ * elig_feed: parser and streaming reader of the insurer feed format.
  *
  * Design: the reader cuts the byte stream into lines with memchr over a 64 KiB
  * read buffer and copies each line into a fixed ELIG_FEED_LINE_MAX buffer; a

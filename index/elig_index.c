@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_index.c - the eligibility index in one shared segment.
+ * elig_index: the eligibility index in one shared segment.
  *
  * Regions (each 4 KiB aligned, listed in the segment header):
  *   meta      capacities, table sizes, counters, the free-record list head,

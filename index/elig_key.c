@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_key.c - key normalisation, insurer-number validation, canonical bytes.
+ * elig_key: key normalisation, insurer-number validation, canonical bytes.
  *
  * Design: every key part goes through elig_text_fold() (full-width to ASCII,
  * spaces trimmed and collapsed) into a fixed-size, zero-padded struct. That

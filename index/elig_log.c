@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_log.c - the append log: segment files, group commit, tail recovery.
+ * elig_log: the append log: segment files, group commit, tail recovery.
  *
  * Writing. Appenders format their record straight into the open batch
  * buffer under the log's mutex and take the next LSN, so LSN order is file

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_record.c - invariants and small helpers of the record model.
+ * elig_record: invariants and small helpers of the record model.
  *
  * Design: a qualification is valid over one closed interval of days,
  * [valid_from, end], where end is the earlier of valid_until and the day

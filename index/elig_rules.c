@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_rules.c - what a check returns.
+ * elig_rules: what a check returns.
  *
  * Design: both channels reduce to one selection over a candidate set:
  *   1. the candidates in force on the query date: one -> valid, several -> multiple;

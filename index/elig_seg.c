@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_seg.c - the mapped segment file: creation, validation, mapping, the
+ * elig_seg: the mapped segment file: creation, validation, mapping, the
  * single-writer lock and the header's sequence counter.
  *
  * Design. The segment is a file on tmpfs (default /dev/shm) or hugetlbfs, so

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_snap.c - snapshot files: write atomically, check whole, load.
+ * elig_snap: snapshot files: write atomically, check whole, load.
  *
  * Design: one buffered writer and one buffered reader over a plain file,
  * both keeping a running CRC32C of the entry bytes. Writing goes to

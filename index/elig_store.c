@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * elig_store.c - DATA/store: a store's identity and the parameters it was
+ * elig_store: DATA/store: a store's identity and the parameters it was
  * made with (see elig_store.h).
  *
  * Text so an operator can read it (`cat DATA/store`), with a CRC32C line

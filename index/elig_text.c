@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_text.c - UTF-8 validation and full-width folding.
+ * elig_text: UTF-8 validation and full-width folding.
  *
  * Design: one forward pass decodes each code point with explicit checks for
  * the three classes of malformed UTF-8 (bad lead or continuation bytes,

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * elig_update.c - what each insurer event does to the data.
+ * elig_update: what each insurer event does to the data.
  *
  * Design: records are versioned by validity period. Under one key, periods
  * never overlap; a change from a date closes the current version the day

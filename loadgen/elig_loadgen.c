@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * elig_loadgen.c - elig-loadgen: synthetic data and traffic for eligd.
+ * elig_loadgen: elig-loadgen: synthetic data and traffic for eligd.
  *
  * "population" writes a synthetic nation as an insurer feed
  * (docs/feed-format.md), ready for `eligctl append` or `eligctl feed check`:

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * elig_tables.c - the published figures the generators use, as C tables.
+ * elig_tables: the published figures the generators use, as C tables.
  *
  * Transcribed from the CSV files of loadgen/data/ (sources in loadgen/data/SOURCES.md)
  * so that the programs need no data files at run time. tests/unit/

@@ -123,11 +123,6 @@ size_t elig_round_checks(const struct elig_round *r)
     return r->nreq;
 }
 
-size_t elig_round_frames(const struct elig_round *r)
-{
-    return r->npend;
-}
-
 const struct elig_round_counters *elig_round_counters(const struct elig_round *r)
 {
     return &r->cnt;

@@ -139,8 +139,6 @@ bool elig_round_room(const struct elig_round *r, size_t n);
 
 /** Checks the round holds so far. */
 size_t elig_round_checks(const struct elig_round *r);
-/** Frames the round holds so far. */
-size_t elig_round_frames(const struct elig_round *r);
 
 /**
  * Answer every frame of the round in the order added: checks through ck

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * eligctl.c - the admin and query command line.
+ * eligctl: the admin and query command line.
  *
  * Design: one program, one subcommand a job, each a function that parses its
  * own options with getopt_long and returns an exit status (0 ok, 1 the data

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * eligd.c - the eligibility server's main program.
+ * eligd: the eligibility server's main program.
  *
  * Design: parse options, open the store (warm or cold start, elig_db),
  * start the network loops (elig_srv), then the main thread does nothing but

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_log_crash.c - real crashes of a log writer: rounds of a child process
+ * test_log_crash: real crashes of a log writer: rounds of a child process
  * appending from several threads, reporting each acknowledged record to the
  * parent through a pipe, SIGKILLed after a seeded number of acknowledgements
  * (so at any point: mid-batch, mid-write, mid-sync, between). After each

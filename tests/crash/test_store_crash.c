@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_store_crash.c - real crashes of the store's writer: a child submits
+ * test_store_crash: real crashes of the store's writer: a child submits
  * batches of updates (acquisitions, then changes and losses of them, card
  * registrations) and reports each acknowledged batch; it is SIGKILLed after
  * a seeded number of them, anywhere in logging or applying. The parent then

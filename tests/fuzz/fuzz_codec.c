@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_codec.c - libFuzzer harness for the event codec (the form events take
+ * fuzz_codec: libFuzzer harness for the event codec (the form events take
  * in the log, in snapshots and in ADMIN_APPEND).
  *
  * The input is one encoded event. Decoding must never read outside it; what

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_feed.c - libFuzzer harness for the insurer feed parser.
+ * fuzz_feed: libFuzzer harness for the insurer feed parser.
  *
  * The input is a feed file. It is read whole through elig_feed_read_fd()
  * (from a memfd, as a file would be), and each line also through

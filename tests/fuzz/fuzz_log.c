@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_log.c - libFuzzer harness for the log reader and its tail recovery.
+ * fuzz_log: libFuzzer harness for the log reader and its tail recovery.
  *
  * The first input byte picks the form of the rest:
  *   0: the rest is a whole segment file, as a damaged disk would leave it;

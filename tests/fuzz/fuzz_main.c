@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_main.c - replay a fuzz corpus without libFuzzer: every file in the
+ * fuzz_main: replay a fuzz corpus without libFuzzer: every file in the
  * directories given goes once through LLVMFuzzerTestOneInput(). A crash,
  * an abort or a sanitizer report fails the run; the file name is printed
  * first so the failing input is named.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_proto.c - libFuzzer harness for the frame decoder.
+ * fuzz_proto: libFuzzer harness for the frame decoder.
  *
  * The input is a byte stream as a connection would deliver it: frames are
  * cut from it exactly as eligd does (header, then body_len bytes, refusing

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_snap.c - libFuzzer harness for the snapshot checker and loader.
+ * fuzz_snap: libFuzzer harness for the snapshot checker and loader.
  *
  * The first input byte picks the form of the rest:
  *   even: the rest is a whole snapshot file, as a damaged disk would leave it;

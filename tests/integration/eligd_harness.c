@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * eligd_harness.c - eligd as a real process, for the integration tests.
+ * eligd_harness: eligd as a real process, for the integration tests.
  *
  * Start-up is synchronised on eligd's "ready" line (read from a pipe with a
  * bounded poll), its exit on a pidfd; nothing sleeps. The sample feed

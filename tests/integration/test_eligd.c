@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_eligd.c - eligd as a real process on loopback.
+ * test_eligd: eligd as a real process on loopback.
  *
  * Each test starts eligd (the binary named by $ELIGD) on port 0 with a
  * fresh store, loads docs/examples/sample.feed through the admin socket,

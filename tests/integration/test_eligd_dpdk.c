@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_eligd_dpdk.c - eligd's UDP datapath over DPDK memif, end to end.
+ * test_eligd_dpdk: eligd's UDP datapath over DPDK memif, end to end.
  *
  * eligd runs as a real process with --dpdk-addr and a memif port in the
  * server role (EAL --no-huge: no hugepages needed); this test process is

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_eligd_hostile.c - eligd against clients that do not play by the
+ * test_eligd_hostile: eligd against clients that do not play by the
  * rules and disks that fill, as real processes on loopback.
  *
  * Memory: 100 connections that never authenticate, pipelining 1 KiB PINGs

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_apply.c - the applier on a real index: each event kind, the applied
+ * test_apply: the applier on a real index: each event kind, the applied
  * LSN (replays skip what was applied; a rejected event still counts; a full
  * index does not), and the begin/commit unit (a writer that dies between
  * them leaves a segment the next writer refuses).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_audit.c - the audit log with an injected clock.
+ * test_audit: the audit log with an injected clock.
  *
  * Records read back by reference only by their facility; nothing personal
  * in the files in clear; a reopened log finds its blocks again and cuts a

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_codec.c - CRC-32C against its check value and against itself (the
+ * test_codec: CRC-32C against its check value and against itself (the
  * CPU instruction and the table), and the binary event codec: every kind
  * round-trips, and every truncation, a trailing byte, an unknown kind and a
  * bad key or name length are refused.

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_date.c - calendar arithmetic: every representable day round-trips,
+ * test_date: calendar arithmetic: every representable day round-trips,
  * impossible dates are refused, month arithmetic clamps to month ends, and
  * the age-based co-payment defaults change on the right days.
  */

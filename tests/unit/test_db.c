@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_db.c - the store: submitted events are logged then applied; a
+ * test_db: the store: submitted events are logged then applied; a
  * restart is warm and replays nothing; snapshot + log tail rebuilds the same
  * index as the whole history (verify finds them identical); and a record
  * changed in the segment behind the log's back is caught by verify. Chunks:

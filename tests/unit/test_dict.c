@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_dict.c - the string dictionary: interning gives dense, stable ids;
+ * test_dict: the string dictionary: interning gives dense, stable ids;
  * full dictionaries refuse cleanly; a copy of the region at another address
  * answers the same (offsets, not pointers); a reader thread running beside
  * the writer only ever sees complete strings.

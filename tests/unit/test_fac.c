@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_fac.c - the facility registry and the handshake's proof.
+ * test_fac: the facility registry and the handshake's proof.
  *
  * Registry rules (codes, kinds, add/rotate/revoke), the file's round trip
  * and its refusal of damage (a flipped byte, a cut tail, a forged line with

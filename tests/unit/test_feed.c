@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_feed.c - the feed parser and reader on good, bad and hostile input:
+ * test_feed: the feed parser and reader on good, bad and hostile input:
  * overlong fields and lines, invalid UTF-8, impossible dates, unknown kinds,
  * CRLF, BOM, an empty file, no final newline, lines across read buffers.
  * Every rejection must name its line and field, and no good neighbour may be

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_hist.c - the latency histogram against exact answers: percentiles of
+ * test_hist: the latency histogram against exact answers: percentiles of
  * a million log-uniform values against a sorted copy, merge, bucket edges.
  */
 #include <math.h>

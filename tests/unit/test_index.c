@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_index.c - the shared-memory index: insert, replace, delete and lookup
+ * test_index: the shared-memory index: insert, replace, delete and lookup
  * on both paths (key -> persons -> records, card -> person -> records);
  * exactness when every key collides (a constant test hash); capacity limits;
  * attach validation by byte surgery; the interrupted-writer guard; rebuild

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_key.c - insurer-number check digits and key normalisation: full-width
+ * test_key: insurer-number check digits and key normalisation: full-width
  * input, spaces, empty symbol, branch padding, limits, and the canonical byte
  * form's round trip.
  */

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_live.c - the hand-over of the served index: a reader keeps its index
+ * test_live: the hand-over of the served index: a reader keeps its index
  * until its next safe point; a swap returns only once every registered
  * reader has passed one since (so the old index may go), times out while
  * one has not, and does not wait for a reader that left.

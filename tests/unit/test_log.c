@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_log.c - the append log: appends from several threads come back in
+ * test_log: the append log: appends from several threads come back in
  * LSN order, files roll and are pruned, a reopened log continues its LSNs;
  * and recovery in the style of PostgreSQL's end-of-WAL test: byte surgery at
  * exact record offsets (zero length, short header, length past the end, bad

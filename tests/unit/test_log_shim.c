@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_log_shim.c - acknowledgement really waits for durability. Built with
+ * test_log_shim: acknowledgement really waits for durability. Built with
  * ELIG_LOG_TEST_IO: the log's batch writes go to a shim that keeps them in
  * memory, as a page cache would, and puts them in the file only when the
  * sync comes. At a seeded sync the shim "loses power": the unsynced bytes

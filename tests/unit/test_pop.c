@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_pop.c - the population generator and its compiled-in tables.
+ * test_pop: the population generator and its compiled-in tables.
  *
  * The tables against the CSV files they were transcribed from (read from
  * the source tree here, never by the programs); determinism; every line a

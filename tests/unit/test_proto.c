@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_proto.c - the frame codec: the worked examples of docs/protocol.md
+ * test_proto: the frame codec: the worked examples of docs/protocol.md
  * byte for byte, round trips of every opcode's body, and a table of
  * malformed inputs, each with the error it must give.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_resp.c - the RESP2 codec used to drive redis-server: exact command
+ * test_resp: the RESP2 codec used to drive redis-server: exact command
  * bytes, every reply type, every proper prefix of a reply incomplete (never
  * misread), malformed replies refused, and replies back to back.
  */

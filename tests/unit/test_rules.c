@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_rules.c - the rule table: one row per rule of "What a check returns"
+ * test_rules: the rule table: one row per rule of "What a check returns"
  * and "How a check is made", each naming its rule, with the boundaries (the
  * day before, of and after each limit; leap years; month ends).
  *

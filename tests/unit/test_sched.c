@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_sched.c - the month's schedule: volume kept, frames in time order
+ * test_sched: the month's schedule: volume kept, frames in time order
  * and placed where the profile puts them, the calendar (weekdays, national
  * holidays), batch checks in the evening before open days, and errors.
  */

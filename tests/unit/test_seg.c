@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_seg.c - the mapped segment: creation and reopening, the single-writer
+ * test_seg: the mapped segment: creation and reopening, the single-writer
  * lock (in this process and across processes), header publication without
  * torn reads, and validation of damaged files by byte surgery at exact
  * offsets (bad magic, wrong version, truncated, wrong size, bad checksum).

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_store.c - DATA/store: what a store was made with is read back as it
+ * test_store: DATA/store: what a store was made with is read back as it
  * was written; a file that was damaged or edited by hand is refused, naming
  * the line at fault, and a missing one says so. And every error code of the
  * project has a name.

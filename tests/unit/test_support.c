@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_support.c - fixtures shared by the unit tests.
+ * test_support: fixtures shared by the unit tests.
  *
  * Design: tests describe data as readable strings (ISO dates, typed keys) and
  * these helpers turn them into model structs, failing the running cmocka test

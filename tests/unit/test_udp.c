@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_udp.c - the packet layer of the UDP datapath, without a port.
+ * test_udp: the packet layer of the UDP datapath, without a port.
  *
  * Frames built by elig_udp_build parse back to what went in; the checksum
  * matches a worked example; every proper prefix of a good frame is refused

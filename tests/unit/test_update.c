@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_update.c - what each insurer event does: acquisitions may not overlap
+ * test_update: what each insurer event does: acquisitions may not overlap
  * under one key, losses and changes hit the current version, a change from a
  * date splits the record so earlier dates of service keep their values, and
  * the card-link state machine with its de-registration date.
