@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The layers, checked on the sources: index/ includes nothing of server/,
+# loadgen/ or bench/; server/ nothing of loadgen/ or bench/; loadgen/ and
+# bench/ reach server/ only through the client library's headers (the
+# codec, addresses, the handshake, the client, the UDP framing and the DPDK
+# client end). A header is placed by the directory that holds it.
+set -euo pipefail
+root=${ELIG_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+cd "$root"
+client="elig_addr.h elig_client.h elig_fac.h elig_proto.h elig_udp.h elig_dpeer.h elig_dport.h"
+failures=0
+
+where() { # where HEADER: the directory holding it, or "-" (system, generated)
+    local d
+    for d in index server loadgen bench; do
+        [ -f "$d/$1" ] && echo "$d" && return
+    done
+    echo -
+}
+
+# check DIR FORBIDDEN...: no file of DIR includes a header of a FORBIDDEN directory
+check() {
+    local dir=$1 f h at
+    shift
+    for f in "$dir"/*.c "$dir"/*.h; do
+        [ -f "$f" ] || continue
+        while read -r h; do
+            at=$(where "$h")
+            for bad in "$@"; do
+                if [ "$at" = "$bad" ]; then
+                    if [ "$bad" = server ] && [[ " $client " == *" $h "* ]]; then
+                        continue
+                    fi
+                    echo "FAIL: $f includes $at/$h"
+                    failures=$((failures + 1))
+                fi
+            done
+        done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
+    done
+}
+
+check index server loadgen bench
+check server loadgen bench
+check loadgen server bench
+check bench server
+
+# and the load generator and the benchmarks link no server library
+if [ -n "${ELIG_BUILD_ROOT:-}" ]; then
+    for prog in elig-loadgen elig-bench; do
+        libs=$(awk -v t="build $prog:" 'index($0, t) == 1' "$ELIG_BUILD_ROOT/build.ninja" |
+            grep -o 'lib[a-z]*\.a' | sort -u | tr '\n' ' ')
+        if [ -z "$libs" ] || [[ " $libs" == *" libeligsrv.a "* ]] || [[ " $libs" == *" libeligdpdk.a "* ]]; then
+            echo "FAIL: $prog links: ${libs:-nothing found}"
+            failures=$((failures + 1))
+        fi
+    done
+fi
+echo "layering: $failures violation(s)"
+[ "$failures" -eq 0 ]
