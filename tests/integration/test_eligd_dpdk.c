@@ -563,6 +563,41 @@ static void test_trusted_and_audited(void **state)
     free(in.f);
 }
 
+/*
+ * A grow while the lcore serves: the index is rebuilt larger and swapped in
+ * through the admin socket; an update made after it is seen over UDP (so the
+ * lcore reads the grown index, not the old one frozen at the grow), and
+ * checks are answered as before.
+ */
+static void test_grow_while_serving(void **state)
+{
+    struct fixture *fx = *state;
+    struct got g;
+    stats(fx, &g);
+    uint64_t before = stat_of(&g, "index_applied_lsn");
+    struct elig_client *adm = connect_to(fx->s.sock);
+    uint8_t req[ELIG_PROTO_GROW_BODY] = { 0 }; /* twice the capacity */
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_call(adm, ELIG_OP_ADMIN_GROW, req, sizeof req, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    assert_int_equal(h.body_len, ELIG_PROTO_GROWN_BODY);
+    struct elig_proto_grown grown;
+    elig_proto_grown_decode(body, &grown);
+    assert_int_equal(grown.capacity_after, 2 * grown.capacity_before);
+    struct elig_event ev[1];
+    int32_t st[1];
+    assert_int_equal(make_acquires(ev, 90000, 1), 0);
+    assert_int_equal(admin_append(adm, ev, 1, st), ELIG_PS_OK);
+    assert_int_equal(st[0], 0);
+    uint64_t after = server_stat(adm, ELIG_OP_ADMIN_STATS, "index_applied_lsn");
+    assert_true(after > before);
+    elig_client_close(adm);
+    stats(fx, &g);
+    assert_int_equal(stat_of(&g, "index_applied_lsn"), after);
+    test_validity_codes(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_bad_packets),
         cmocka_unit_test(test_bad_frames),
         cmocka_unit_test(test_trusted_and_audited),
+        cmocka_unit_test(test_grow_while_serving),
     };
     if (getenv("ELIGD") == NULL) {
         puts("eligd-dpdk: $ELIGD not set, skipped");
