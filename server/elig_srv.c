@@ -42,6 +42,11 @@
  * each loop closes its greediest connection. A closed connection's buffers
  * go back to the allocator.
  *
+ * Modules. This file is the ring loop: listeners, connections, rounds,
+ * timers and threads. The facility session (HELLO, AUTH, allowances,
+ * POSTHOC, the audit) is elig_session.c; STATS and the admin opcodes are
+ * elig_admin.c; what they share is elig_srv_loop.h.
+ *
  * Facilities. Unless the network is trusted (elig_access), a connection
  * must HELLO (naming its facility; a fresh challenge comes back) and AUTH
  * (the HMAC of the challenge under the facility's key) before anything but
@@ -93,159 +98,7 @@
 #include "elig_proto.h"
 #include "elig_round.h"
 #include "elig_slog.h"
-
-#define RING_ENTRIES  2048
-#define BUF_COUNT     512                   /* provided buffers per loop */
-#define BUF_SIZE      (16u * 1024)          /* bytes each */
-#define TICK_MS       100                   /* longest wait: timers are checked this often */
-#define ROUND_CHECKS  4096                  /* checks one round sends through the checker */
-#define FAIR_MIN      64                    /* checks a ready connection may always add */
-#define OUT_BUF       (4u << 20)            /* largest output buffer (two per connection) */
-#define OUT_SOFT      (3u << 20)            /* answers being filled that stop parsing */
-#define PRE_BODY      ELIG_PROTO_PING_MAX   /* before AUTH: largest request body */
-#define PRE_FRAMES    16                    /* before AUTH: frames answered */
-#define PRE_OUT       2048                  /* before AUTH: unsent answers that stop parsing */
-#define PRE_IN        2048                  /* before AUTH: unparsed input that stops recv */
-#define GREEDY_MIN    (64u * 1024)          /* over budget: connections above this may be closed */
-#define IN_KEEP       (64u * 1024)          /* input buffer kept between frames */
-#define LINGER_MS     2000                  /* longest wait for the peer's close after ours */
-#define ADMIN_EVENTS  ELIG_PROTO_APPEND_MAX /* events one ADMIN_APPEND may carry */
-#define SCRATCH       (256u * 1024)         /* POSTHOC answer bodies one round may hold */
-#define AUDIT_SYNC_MS 1000                  /* audit blocks written and synced this often */
-
-enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_CANCEL };
-
-static inline uint64_t ud_make(enum ud_kind k, uint32_t slot, uint32_t gen)
-{
-    return (uint64_t)k << 56 | (uint64_t)(slot & 0xFFFFFF) << 32 | gen;
-}
-
-enum loop_kind { LOOP_FACILITY, LOOP_ADMIN };
-enum { AUTH_NONE, AUTH_CHALLENGED, AUTH_OK };
-
-struct conn {
-    int fd;              /* -1: slot free */
-    uint32_t gen;        /* bumped on reuse */
-    bool recv_armed;     /* a multishot recv is in flight */
-    bool send_busy;      /* a send is in flight */
-    bool closing;        /* being torn down: no new operations */
-    bool finish;         /* close once everything owed is sent */
-    bool no_parse;       /* a fatal frame error: parse nothing more */
-    bool eof;            /* peer closed its side */
-    bool paused;         /* recv cancelled for backpressure */
-    bool ready;          /* in the ready queue */
-    bool lingering;      /* answers and FIN sent: reading to the peer's close */
-    uint8_t auth;        /* AUTH_NONE, AUTH_CHALLENGED, AUTH_OK */
-    bool admin_tcp;      /* accepted on the admin TCP port: must authenticate with the admin key */
-    int fac_slot;        /* allowance slot of the authenticated facility, or -1 */
-    uint32_t pre_frames; /* frames answered before AUTH */
-    size_t held;         /* buffer capacity counted in the server's total */
-    uint32_t credit;     /* checks already taken from the facility's allowance */
-    char fac[ELIG_PROTO_FACILITY_LEN + 1];     /* the facility it named (HELLO) */
-    uint8_t challenge[ELIG_FAC_CHALLENGE_LEN]; /* HELLO's, until AUTH */
-    struct elig_pbuf in; /* received, not yet parsed: in.data[in_off..in.len) */
-    size_t in_off;
-    struct elig_pbuf out;  /* answers being encoded */
-    struct elig_pbuf wire; /* answers being sent: wire.data[wire_off..wire.len) */
-    size_t wire_off;
-    uint64_t partial_ms; /* when the incomplete frame at in_off began; 0: none */
-    uint64_t opened_ms;  /* accepted: AUTH must succeed within the frame timeout */
-    uint64_t active_ms;  /* last byte received */
-    uint64_t linger_ms;  /* when lingering began */
-};
-
-/* Counters one loop publishes each round (relaxed atomics: STATS reads them). */
-struct loop_stats {
-    _Atomic uint64_t accepted, closed, refused_busy, timeouts, frames, bad_frames;
-    _Atomic uint64_t refused_memory, closed_memory;
-    _Atomic uint64_t checks, by_number, by_card, validity[6], astatus[ELIG_AS_COUNT], by_fee[3];
-    _Atomic uint64_t appended, rejected, snapshots, duplicates;
-    _Atomic uint64_t store_errors[5]; /* enum store_error: refused appends and snapshots */
-    _Atomic uint64_t auth_ok, auth_failed, rate_limited, facility_conns, revoked_closed;
-    _Atomic uint64_t posthoc, posthoc_missed, audit_errors;
-};
-
-struct loop {
-    struct elig_srv *srv;
-    enum loop_kind kind;
-    unsigned id;
-    pthread_t thread;
-    int listen_fd[2]; /* admin: Unix socket and optional TCP; facility: [0] only */
-    bool accept_armed[2];
-    struct io_uring ring;
-    bool ring_ok;
-    struct io_uring_buf_ring *br;
-    uint8_t *bufs;
-    struct conn *conns;
-    uint32_t nconns, live;
-    uint32_t *free_slots;
-    uint32_t nfree;
-    uint32_t *readyq; /* ring queue of ready slots */
-    uint32_t rq_head, rq_len;
-    struct elig_checker *ck;
-    const struct elig_index *ix; /* the index this loop reads until its next safe point */
-    int live_slot;               /* its reader slot in srv->live (-1: none) */
-    struct elig_round *round;    /* this round's frames and checks */
-    struct elig_event *events;   /* admin: one ADMIN_APPEND's events */
-    int *ev_status;
-    uint64_t now_ms, last_tick_ms;
-    elig_date_t today; /* the server's date, refreshed every tick */
-    uint32_t slot_hi;  /* slots [0, slot_hi) have ever been used: scans stop there */
-    bool draining;
-    uint64_t drain_deadline;
-    struct loop_stats st;
-    int error;
-    uint32_t *touched;                   /* slots served this round */
-    struct conn *spending;               /* the connection whose frames the round charges */
-    const struct elig_fac_registry *reg; /* this worker's registry snapshot */
-    uint64_t reg_gen;                    /* its generation */
-    struct elig_audit_writer *aw;        /* this worker's audit writer, or NULL */
-    int64_t now_s;                       /* wall clock, seconds: the audit's time */
-    uint64_t synced_ms;                  /* last fdatasync of the audit */
-    elig_date_t pruned;                  /* the day the audit was last pruned */
-    struct elig_audit_entry *entry;      /* POSTHOC: a record read back */
-    uint8_t *scratch;                    /* POSTHOC: this round's answer bodies */
-    size_t scratch_len;
-    bool audit_failed;       /* an audit write failed (logged once) */
-    size_t freed;            /* connection buffer bytes freed since memory was last returned */
-    uint64_t auth_warned_ms; /* when a refused AUTH was last logged */
-    uint64_t auth_unlogged;  /* refused AUTHs not logged since */
-};
-
-#define RETIRED_MAX 8 /* old indexes a reader was too slow to leave: closed at the end */
-
-struct elig_srv {
-    struct elig_srv_params p;
-    struct elig_live *live; /* the index served (p.live, or made here) */
-    bool own_live;
-    struct elig_index *retired[RETIRED_MAX];
-    unsigned nretired;
-    unsigned nloops;
-    struct loop *loops; /* facility workers, then the admin loop (if any) */
-    atomic_uint conns;
-    _Atomic uint64_t mem; /* buffer capacity of every connection: against p.conn_memory */
-    atomic_bool stop;
-    uint16_t port, admin_port;
-    const char *ring_mode;
-    uint64_t started_ms;
-    /* start-up handshake: every loop reports its setup before any serves */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int setup_left, setup_err;
-};
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void stat_add(_Atomic uint64_t *c, uint64_t n)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
-}
+#include "elig_srv_loop.h"
 
 /* ---- addresses and listeners ------------------------------------------ */
 
@@ -427,14 +280,12 @@ static void cancel_recv(struct loop *l, uint32_t slot)
 
 /* ---- connections ------------------------------------------------------ */
 
-static bool trusted(const struct loop *l);
-
 /* Not yet authenticated where it must be: the small budget applies. */
 static bool pre_auth(const struct loop *l, const struct conn *c)
 {
     if (c->auth == AUTH_OK)
         return false;
-    return l->kind == LOOP_ADMIN ? c->admin_tcp : !trusted(l);
+    return l->kind == LOOP_ADMIN ? c->admin_tcp : !session_trusted(l);
 }
 
 static size_t limit_body(const struct loop *l, const struct conn *c)
@@ -513,7 +364,7 @@ static void conn_release(struct loop *l, uint32_t slot)
 }
 
 /* Tear a connection down now: nothing more is sent. */
-static void conn_close(struct loop *l, uint32_t slot)
+void loop_conn_close(struct loop *l, uint32_t slot)
 {
     struct conn *c = &l->conns[slot];
     if (c->fd < 0)
@@ -557,7 +408,7 @@ static void conn_settle(struct loop *l, uint32_t slot)
     if (owed)
         return;
     if (c->eof)
-        conn_close(l, slot); /* the peer has closed: nothing unread can follow */
+        loop_conn_close(l, slot); /* the peer has closed: nothing unread can follow */
     else if (!c->lingering && (c->finish || c->no_parse || l->draining))
         conn_linger(l, slot);
 }
@@ -666,7 +517,7 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uin
     if (!more)
         c->recv_armed = false;
     if (c->closing) {
-        conn_close(l, slot);
+        loop_conn_close(l, slot);
         return;
     }
     if (cqe->res > 0) {
@@ -679,7 +530,7 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uin
     } else if (cqe->res == -ENOBUFS) {
         /* ring momentarily empty: ask again below */
     } else if (cqe->res != -ECANCELED) {
-        conn_close(l, slot);
+        loop_conn_close(l, slot);
         return;
     }
     bool wanted = c->lingering || (!c->paused && !c->no_parse && cqe->res != -ECANCELED);
@@ -694,7 +545,7 @@ static void on_send(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uin
         return;
     c->send_busy = false;
     if (c->closing || cqe->res <= 0) {
-        conn_close(l, slot);
+        loop_conn_close(l, slot);
         return;
     }
     c->wire_off += (size_t)cqe->res;
@@ -733,293 +584,6 @@ static void handle_cqe(struct loop *l, struct io_uring_cqe *cqe)
     }
 }
 
-/* ---- frames ----------------------------------------------------------- */
-
-/* ---- facilities: the handshake, allowances ----------------------------- */
-
-static bool trusted(const struct loop *l)
-{
-    return !l->srv->p.access || elig_access_trusted(l->srv->p.access);
-}
-
-/* Checks a check frame asks for (a BATCH's count as it claims it; 1 if unreadable). */
-static unsigned checks_in(const struct elig_proto_header *h, const uint8_t *body)
-{
-    if (h->opcode != ELIG_OP_BATCH || h->body_len < ELIG_PROTO_FACILITY_LEN + 2)
-        return 1;
-    unsigned n = elig_rd16(body + ELIG_PROTO_FACILITY_LEN);
-    return n ? n : 1;
-}
-
-#define ADMIN_CODE "0000000000" /* the name an admin TCP connection gives in HELLO */
-#define CREDIT     16 /* checks a connection takes from its facility's allowance at once */
-
-/*
- * Spend n checks of c's facility allowance. A connection takes CREDIT at a
- * time (one atomic on the facility's shared state per CREDIT checks rather
- * than per frame: workers serving one facility do not fight over its cache
- * line), or just what it needs when CREDIT is not to be had. Credit is
- * paid for in advance, so the facility's rate is never exceeded; what a
- * connection leaves unspent goes back to the facility when it closes.
- */
-static bool spend(struct loop *l, struct conn *c, unsigned n)
-{
-    struct elig_access *acc = l->srv->p.access;
-    uint64_t now = (uint64_t)l->now_ms * 1000000;
-    if (c->credit < n) {
-        unsigned want = n - c->credit;
-        if (want < CREDIT && elig_access_take(acc, c->fac_slot, CREDIT, now))
-            c->credit += CREDIT;
-        else if (elig_access_take(acc, c->fac_slot, want, now))
-            c->credit += want;
-        else
-            return false;
-    }
-    c->credit -= n;
-    return true;
-}
-
-/* HELLO: name the facility, get a fresh challenge. */
-static void hello(struct loop *l, struct conn *c, const struct elig_proto_header *h,
-                  const uint8_t *body)
-{
-    uint8_t status = ELIG_PS_OK;
-    if (c->auth == AUTH_OK || h->body_len != ELIG_PROTO_FACILITY_LEN)
-        status = ELIG_PS_BODY; /* malformed, or already authenticated */
-    else if (c->admin_tcp ? memcmp(body, ADMIN_CODE, ELIG_PROTO_FACILITY_LEN) != 0
-                          : !elig_proto_facility_valid((const char *)body))
-        status = ELIG_PS_FACILITY;
-    if (status == ELIG_PS_OK) { /* unknown facilities get a challenge too: AUTH decides */
-        memcpy(c->fac, body, ELIG_PROTO_FACILITY_LEN);
-        c->fac[ELIG_PROTO_FACILITY_LEN] = '\0';
-        elig_fac_challenge(c->challenge);
-        c->auth = AUTH_CHALLENGED;
-    }
-    elig_round_add_answer(l->round, h, status, c->challenge, sizeof c->challenge, &c->out);
-}
-
-/* After a reload: take the new registry, close connections of facilities no longer in it. */
-static void registry_refresh(struct loop *l)
-{
-    struct elig_access *acc = l->srv->p.access;
-    if (!acc || l->kind != LOOP_FACILITY || elig_access_generation(acc) == l->reg_gen)
-        return;
-    elig_access_release(acc, l->reg);
-    l->reg = elig_access_acquire(acc, &l->reg_gen);
-    if (!l->reg)
-        return;
-    for (uint32_t s = 0; s < l->slot_hi; s++) {
-        struct conn *c = &l->conns[s];
-        if (c->fd < 0 || c->closing || c->auth != AUTH_OK)
-            continue;
-        const struct elig_fac *f = elig_fac_find(l->reg, c->fac);
-        if (!f || f->revoked) {
-            elig_slog(ELIG_SLOG_INFO, "facility %s revoked: its connection is closed", c->fac);
-            stat_add(&l->st.revoked_closed, 1);
-            conn_close(l, s);
-        }
-    }
-}
-
-/*
- * A refused AUTH is logged at most once a second per worker, with the count
- * of those not logged since: one client failing in a loop cannot flood the
- * log (STATS auth_refused counts them all).
- */
-static void auth_warn(struct loop *l, const char *facility)
-{
-    if (l->auth_warned_ms && l->now_ms - l->auth_warned_ms < 1000) {
-        l->auth_unlogged++;
-        return;
-    }
-    if (l->auth_unlogged)
-        elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s (and %llu more not logged)",
-                  facility, (unsigned long long)l->auth_unlogged);
-    else
-        elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s", facility);
-    l->auth_warned_ms = l->now_ms;
-    l->auth_unlogged = 0;
-}
-
-/* AUTH: the proof over the challenge; success admits the connection, failure closes it. */
-static void auth(struct loop *l, struct conn *c, const struct elig_proto_header *h,
-                 const uint8_t *body)
-{
-    struct elig_access *acc = l->srv->p.access;
-    uint8_t status = ELIG_PS_OK;
-    registry_refresh(l); /* a reload is in force for every AUTH after its answer */
-    struct elig_fac admin = { .code = ADMIN_CODE, .key_version = 1 };
-    if (c->admin_tcp && l->srv->p.admin_key)
-        memcpy(admin.key, l->srv->p.admin_key, sizeof admin.key);
-    bool proven = c->admin_tcp ? l->srv->p.admin_key && elig_fac_verify(&admin, c->challenge, body)
-                               : trusted(l) || elig_fac_verify(elig_fac_find(l->reg, c->fac),
-                                                               c->challenge, body);
-    memset(admin.key, 0, sizeof admin.key);
-    if (c->auth != AUTH_CHALLENGED || h->body_len != ELIG_FAC_MAC_LEN || !proven) {
-        status = ELIG_PS_UNAUTHENTICATED;
-        stat_add(&l->st.auth_failed, 1);
-        auth_warn(l, c->auth ? c->fac : "(none)");
-    } else if (!trusted(l) && !c->admin_tcp) {
-        int slot = elig_access_slot(acc, c->fac);
-        if (slot < 0 || elig_access_enter(acc, slot)) {
-            status = ELIG_PS_FACILITY_CONNS;
-            stat_add(&l->st.facility_conns, 1);
-        } else {
-            c->fac_slot = slot;
-        }
-    }
-    memset(c->challenge, 0, sizeof c->challenge); /* one AUTH per challenge */
-    if (status == ELIG_PS_OK) {
-        c->auth = AUTH_OK;
-        elig_round_facility(l->round, trusted(l) || c->admin_tcp ? NULL : c->fac);
-        stat_add(&l->st.auth_ok, 1);
-    } else {
-        c->auth = AUTH_NONE;
-        c->no_parse = true;
-    }
-    elig_round_add_status(l->round, h, status, &c->out);
-}
-
-/* POSTHOC: the answer of an earlier check of this facility, as it was given. */
-static int posthoc(struct loop *l, struct conn *c, const struct elig_proto_header *h,
-                   const uint8_t *body)
-{
-    struct elig_audit *audit = l->srv->p.audit;
-    if (h->body_len != 8) {
-        elig_round_add_status(l->round, h, ELIG_PS_BODY, &c->out);
-        return 1;
-    }
-    if (!audit || c->auth != AUTH_OK) { /* no facility named yet: as for any check, closed */
-        elig_round_add_status(l->round, h, audit ? ELIG_PS_UNAUTHENTICATED : ELIG_PS_NOT_FOUND,
-                              &c->out);
-        c->no_parse = audit != NULL;
-        return 1;
-    }
-    if (SCRATCH - l->scratch_len < 9 + ELIG_AUDIT_ANSWER_MAX)
-        return -ENOSPC; /* this round's room for answers is spent: the next round */
-    if (l->aw)
-        elig_audit_flush(l->aw); /* this worker's latest checks are readable too */
-    int rc = elig_audit_read(audit, elig_rd64(body), c->fac, l->entry);
-    stat_add(&l->st.posthoc, 1);
-    if (rc) {
-        stat_add(&l->st.posthoc_missed, 1);
-        elig_round_add_status(l->round, h, rc == -ENOENT ? ELIG_PS_NOT_FOUND : ELIG_PS_INTERNAL,
-                              &c->out);
-        return 1;
-    }
-    uint8_t *p = l->scratch + l->scratch_len;
-    elig_le64(p, (uint64_t)l->entry->time);
-    p[8] = l->entry->opcode;
-    memcpy(p + 9, l->entry->answer, l->entry->len);
-    l->scratch_len += 9 + (size_t)l->entry->len;
-    elig_round_add_answer(l->round, h, ELIG_PS_OK, p, 9 + (size_t)l->entry->len, &c->out);
-    return 1;
-}
-
-/* The round's audit hook: every answered check into this worker's audit writer. */
-static void loop_audit(void *ctx, const char *facility, uint8_t opcode,
-                       const struct elig_proto_answer *a, const uint8_t *encoded, size_t len)
-{
-    struct loop *l = ctx;
-    int rc = elig_audit_record(l->aw, a->reference, l->now_s, facility, opcode, a->validity,
-                               encoded, len);
-    if (rc) {
-        stat_add(&l->st.audit_errors, 1);
-        if (!l->audit_failed)
-            elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
-        l->audit_failed = true;
-    }
-}
-
-/*
- * Once a second: start writing the audit's records (a block not yet full is
- * a write of its own, so not more often) and an fdatasync after them;
- * pruning daily. Neither waits for the disk.
- */
-static void audit_tick(struct loop *l)
-{
-    if (!l->aw || l->now_ms - l->synced_ms < AUDIT_SYNC_MS)
-        return;
-    l->synced_ms = l->now_ms;
-    int rc = elig_audit_write(l->aw);
-    if (rc == 0)
-        rc = elig_audit_sync(l->aw);
-    if (rc && !l->audit_failed) {
-        elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
-        l->audit_failed = true;
-    }
-    if (l->id == 0 && l->pruned != l->today) {
-        l->pruned = l->today;
-        int n = elig_audit_prune(l->srv->p.audit, l->now_s);
-        if (n > 0)
-            elig_slog(ELIG_SLOG_INFO, "audit: %d files past their month of retention deleted", n);
-    }
-}
-
-/*
- * Decide a facility frame before the round sees it: the handshake, the
- * refusal of anything but PING before it, and the facility's rate.
- * Returns 0 (the round decides), 1 (answered here), -ENOSPC (the round is
- * full: the frame waits for the next one, nothing was decided).
- */
-static int gate(struct loop *l, struct conn *c, const struct elig_proto_header *h,
-                const uint8_t *body)
-{
-    if (h->version != ELIG_PROTO_VERSION || h->opcode == ELIG_OP_PING)
-        return 0;
-    if (l->kind == LOOP_ADMIN) { /* the Unix socket is guarded by its mode; TCP by the admin key */
-        if (!c->admin_tcp)
-            return 0;
-        if (!elig_round_room(l->round, 0))
-            return -ENOSPC;
-        if (h->opcode == ELIG_OP_HELLO)
-            hello(l, c, h, body);
-        else if (h->opcode == ELIG_OP_AUTH)
-            auth(l, c, h, body);
-        else if (c->auth == AUTH_OK)
-            return 0;
-        else {
-            elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
-            c->no_parse = true;
-        }
-        return 1;
-    }
-    bool check = h->opcode == ELIG_OP_LOOKUP_NUMBER || h->opcode == ELIG_OP_LOOKUP_CARD ||
-                 h->opcode == ELIG_OP_BATCH;
-    unsigned n = check ? checks_in(h, body) : 0;
-    if (!elig_round_room(l->round, n > ELIG_PROTO_BATCH_MAX ? 1 : n))
-        return -ENOSPC;
-    if (h->opcode == ELIG_OP_HELLO) {
-        hello(l, c, h, body);
-        return 1;
-    }
-    if (h->opcode == ELIG_OP_AUTH) {
-        auth(l, c, h, body);
-        return 1;
-    }
-    if (h->opcode == ELIG_OP_POSTHOC)
-        return posthoc(l, c, h, body);
-    if (trusted(l))
-        return 0;
-    if (c->auth != AUTH_OK) {
-        elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
-        stat_add(&l->st.auth_failed, 1);
-        c->no_parse = true;
-        return 1;
-    }
-    return 0; /* a check is charged by the round once it decoded (round_spend) */
-}
-
-/* The round's charge for the frames of l->spending, the connection being parsed. */
-static bool round_spend(void *ctx, unsigned n)
-{
-    struct loop *l = ctx;
-    if (spend(l, l->spending, n))
-        return true;
-    stat_add(&l->st.rate_limited, 1);
-    return false;
-}
-
 /*
  * Parse the complete frames of one connection, up to budget checks.
  * Returns true if it stopped with complete frames left (stays ready).
@@ -1028,9 +592,10 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
 {
     struct conn *c = &l->conns[slot];
     size_t start = elig_round_checks(l->round);
-    elig_round_facility(l->round, !trusted(l) && c->auth == AUTH_OK ? c->fac : NULL);
+    elig_round_facility(l->round, !session_trusted(l) && c->auth == AUTH_OK ? c->fac : NULL);
     l->spending = c;
-    elig_round_spend(l->round, l->kind == LOOP_FACILITY && !trusted(l) ? round_spend : NULL, l);
+    elig_round_spend(
+        l->round, l->kind == LOOP_FACILITY && !session_trusted(l) ? session_round_spend : NULL, l);
     while (!c->no_parse) {
         bool pre = pre_auth(l, c);
         if (c->out.len >= OUT_SOFT || (pre && c->out.len + (c->wire.len - c->wire_off) >= PRE_OUT))
@@ -1063,7 +628,7 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
         }
         if (have < ELIG_PROTO_HEADER + (size_t)h.body_len)
             break;
-        int g = gate(l, c, &h, f + ELIG_PROTO_HEADER);
+        int g = session_gate(l, c, &h, f + ELIG_PROTO_HEADER);
         if (g == -ENOSPC ||
             (g == 0 && elig_round_add(l->round, &h, f + ELIG_PROTO_HEADER, &c->out)))
             return true; /* the round is full: this frame starts the next one */
@@ -1074,315 +639,6 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
     if (c->in.len > c->in_off && c->partial_ms == 0 && !c->no_parse)
         c->partial_ms = l->now_ms;
     return false;
-}
-
-/* ---- answers ---------------------------------------------------------- */
-
-/* Why the store refused an append or a snapshot, as the counters tell it. */
-enum store_error { SE_NOSPACE, SE_QUOTA, SE_IO, SE_SHORT_WRITE, SE_OTHER };
-
-static void count_store_error(struct loop *l, int rc)
-{
-    enum store_error e = rc == -ENOSPC             ? SE_NOSPACE
-                         : rc == -EDQUOT           ? SE_QUOTA
-                         : rc == -EIO              ? SE_IO
-                         : rc == -ELIG_ESHORTWRITE ? SE_SHORT_WRITE
-                                                   : SE_OTHER;
-    stat_add(&l->st.store_errors[e], 1);
-}
-
-static uint64_t sum_stat(const struct elig_srv *s, size_t offset)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < s->nloops; i++) {
-        const _Atomic uint64_t *c =
-            (const _Atomic uint64_t *)((const char *)&s->loops[i].st + offset);
-        v += atomic_load_explicit(c, memory_order_relaxed);
-    }
-    return v;
-}
-
-#define SUM(field) sum_stat(s, offsetof(struct loop_stats, field))
-
-static int put_stats(struct loop *l, struct elig_pbuf *b)
-{
-    const struct elig_srv *s = l->srv;
-    struct elig_index_stats ix;
-    elig_index_stats(l->ix, &ix);
-    struct elig_proto_stat items[56];
-    size_t n = 0;
-#define ITEM(nm, v) items[n++] = (struct elig_proto_stat){ nm, (v) }
-    ITEM("uptime_seconds", (mono_ms() - s->started_ms) / 1000);
-    ITEM("connections", atomic_load(&s->conns));
-    ITEM("connections_accepted", SUM(accepted));
-    ITEM("connections_refused_busy", SUM(refused_busy));
-    ITEM("connections_refused_memory", SUM(refused_memory));
-    ITEM("connections_closed_memory", SUM(closed_memory));
-    ITEM("connection_buffer_bytes", atomic_load_explicit(&s->mem, memory_order_relaxed));
-    ITEM("auth_ok", SUM(auth_ok));
-    ITEM("auth_refused", SUM(auth_failed));
-    ITEM("facility_connections_refused", SUM(facility_conns));
-    ITEM("frames_rate_limited", SUM(rate_limited));
-    ITEM("connections_closed_revoked", SUM(revoked_closed));
-    ITEM("posthoc_reads", SUM(posthoc));
-    ITEM("posthoc_not_found", SUM(posthoc_missed));
-    ITEM("audit_write_errors", SUM(audit_errors));
-    ITEM("frames", SUM(frames));
-    ITEM("frames_bad", SUM(bad_frames));
-    ITEM("frames_timed_out", SUM(timeouts));
-    ITEM("checks", SUM(checks));
-    ITEM("checks_by_number", SUM(by_number));
-    ITEM("checks_by_card", SUM(by_card));
-    ITEM("checks_medical", SUM(by_fee[0]));
-    ITEM("checks_dental", SUM(by_fee[1]));
-    ITEM("checks_pharmacy", SUM(by_fee[2]));
-    ITEM("answers_refused", SUM(validity[0]));
-    ITEM("answers_valid", SUM(validity[1]));
-    ITEM("answers_lost", SUM(validity[2]));
-    ITEM("answers_lost_newer", SUM(validity[3]));
-    ITEM("answers_no_match", SUM(validity[4]));
-    ITEM("answers_multiple", SUM(validity[5]));
-    ITEM("answers_bad_key", SUM(astatus[ELIG_AS_BAD_KEY]));
-    ITEM("answers_bad_date", SUM(astatus[ELIG_AS_BAD_DATE]));
-    ITEM("answers_bad_card", SUM(astatus[ELIG_AS_BAD_CARD]));
-    ITEM("answers_retry", SUM(astatus[ELIG_AS_RETRY]));
-    ITEM("answers_too_many", SUM(astatus[ELIG_AS_TOO_MANY]));
-    ITEM("index_records", ix.records);
-    ITEM("index_applied_lsn", ix.applied_lsn);
-    if (l->kind == LOOP_ADMIN) {
-        ITEM("index_capacity", ix.capacity);
-        ITEM("index_persons", ix.persons);
-        ITEM("index_cards", ix.cards);
-        ITEM("index_cards_capacity", ix.cards_capacity);
-        ITEM("index_segment_bytes", ix.segment_bytes);
-        ITEM("events_appended", SUM(appended));
-        ITEM("events_rejected", SUM(rejected));
-        ITEM("chunks_duplicate", SUM(duplicates));
-        ITEM("snapshots_written", SUM(snapshots));
-        ITEM("store_errors_no_space", SUM(store_errors[SE_NOSPACE]));
-        ITEM("store_errors_quota", SUM(store_errors[SE_QUOTA]));
-        ITEM("store_errors_io", SUM(store_errors[SE_IO]));
-        ITEM("store_errors_short_write", SUM(store_errors[SE_SHORT_WRITE]));
-        ITEM("store_errors_other", SUM(store_errors[SE_OTHER]));
-        ITEM("workers", s->nloops - 1);
-    }
-#undef ITEM
-    return elig_proto_stats_encode(b, items, n);
-}
-
-/* ADMIN_APPEND: decode the events, make them durable, answer each one's status. */
-static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct elig_pbuf *b,
-                        uint8_t *status)
-{
-    if (len < 4) {
-        *status = ELIG_PS_BODY;
-        return 0;
-    }
-    uint32_t n = elig_rd32(body);
-    if (n == 0 || n > ADMIN_EVENTS) {
-        *status = ELIG_PS_BODY;
-        return 0;
-    }
-    size_t off = 4;
-    for (uint32_t i = 0; i < n; i++) {
-        if (len - off < 2) {
-            *status = ELIG_PS_BODY;
-            return 0;
-        }
-        uint16_t el = elig_rd16(body + off);
-        off += 2;
-        if (len - off < el || elig_event_decode(body + off, el, &l->events[i])) {
-            *status = ELIG_PS_BODY;
-            return 0;
-        }
-        off += el;
-    }
-    const uint8_t *id = NULL; /* an optional chunk id closes the body */
-    if (len - off == ELIG_PROTO_CHUNK_ID_LEN)
-        id = body + off;
-    else if (off != len) {
-        *status = ELIG_PS_BODY;
-        return 0;
-    }
-    uint64_t first = 0;
-    bool dup = false;
-    int rc = elig_db_submit_chunk(l->srv->p.db, id, l->events, n, l->ev_status, &first, &dup);
-    if (rc) {
-        *status = ELIG_PS_UNAVAILABLE;
-        if (rc == -ELIG_ECHUNKID) {
-            *status = ELIG_PS_BODY; /* the sender's mistake: nothing was logged */
-            elig_slog(ELIG_SLOG_WARN, "admin append of %u events refused: %s", n,
-                      elig_strerror(rc));
-        } else {
-            count_store_error(l, rc);
-            elig_slog(ELIG_SLOG_ERROR, "admin append of %u events failed: %s", n,
-                      elig_strerror(rc));
-        }
-        if (elig_pbuf_reserve(b, 4))
-            return -ENOMEM;
-        elig_le32(b->data + b->len, (uint32_t)rc);
-        b->len += 4;
-        return 0;
-    }
-    if ((rc = elig_pbuf_reserve(b, 12 + 4 * (size_t)n)))
-        return rc;
-    uint8_t *p = b->data + b->len;
-    elig_le64(p, first);
-    elig_le32(p + 8, n);
-    uint32_t rejected = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        elig_le32(p + 12 + 4 * i, (uint32_t)l->ev_status[i]);
-        rejected += l->ev_status[i] != 0;
-    }
-    b->len += 12 + 4 * (size_t)n;
-    if (dup) {
-        stat_add(&l->st.duplicates, 1);
-        return 0;
-    }
-    stat_add(&l->st.appended, n - rejected);
-    stat_add(&l->st.rejected, rejected);
-    return 0;
-}
-
-/* The store refused a request: counted by cause, logged, answered UNAVAILABLE with its code. */
-static int refuse_store(struct loop *l, struct elig_pbuf *b, uint8_t *status, int rc,
-                        const char *what)
-{
-    if (rc != -ELIG_EGROWSIZE) /* the request's fault, not the store's */
-        count_store_error(l, rc);
-    elig_slog(ELIG_SLOG_ERROR, "%s: %s", what, elig_strerror(rc));
-    *status = ELIG_PS_UNAVAILABLE;
-    if (elig_pbuf_reserve(b, 4))
-        return -ENOMEM;
-    elig_le32(b->data + b->len, (uint32_t)rc);
-    b->len += 4;
-    return 0;
-}
-
-static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
-{
-    struct elig_snap_info info;
-    int rc = elig_db_snapshot(l->srv->p.db, &info);
-    if (rc)
-        return refuse_store(l, b, status, rc, "snapshot failed");
-    elig_slog(ELIG_SLOG_INFO, "snapshot at LSN %llu: %llu records, %llu bytes",
-              (unsigned long long)info.lsn, (unsigned long long)info.records,
-              (unsigned long long)info.bytes);
-    stat_add(&l->st.snapshots, 1);
-    if ((rc = elig_pbuf_reserve(b, 40)))
-        return rc;
-    const uint64_t v[5] = { info.lsn, info.records, info.cards, info.insurers, info.bytes };
-    for (int i = 0; i < 5; i++)
-        elig_le64(b->data + b->len + 8 * i, v[i]);
-    b->len += 40;
-    return 0;
-}
-
-/*
- * ADMIN_GROW: a larger index built beside the live one while the facility
- * loops answer from it; then every loop moves to the new one at its next
- * safe point, and the old one is unmapped once none reads it.
- */
-static int admin_grow(struct loop *l, const uint8_t *body, size_t len, struct elig_pbuf *b,
-                      uint8_t *status)
-{
-    if (len != ELIG_PROTO_GROW_BODY) {
-        *status = ELIG_PS_BODY;
-        return 0;
-    }
-    struct elig_srv *s = l->srv;
-    struct elig_proto_grow w;
-    elig_proto_grow_decode(body, &w);
-    const struct elig_index_params want = {
-        .capacity = w.capacity,
-        .persons = w.persons,
-        .cards = w.cards,
-        .names = w.names,
-        .key_strings = w.key_strings,
-    };
-    struct elig_index *old;
-    struct elig_db_grow g;
-    int rc = elig_db_grow(s->p.db, &want, &old, &g);
-    if (rc)
-        return refuse_store(l, b, status, rc, "index not grown");
-    if (elig_live_swap(s->live, elig_db_index(s->p.db), l->live_slot, 10000) == 0)
-        elig_index_close(old, false);
-    else if (s->nretired < RETIRED_MAX) /* a loop is stuck: keep the old mapping for it */
-        s->retired[s->nretired++] = old;
-    elig_checker_set_index(l->ck, l->ix = elig_live_current(s->live));
-    elig_slog(ELIG_SLOG_INFO,
-              "index grown from %llu to %llu records in %.2f s (%llu records %s at LSN %llu, "
-              "segment %llu bytes); updates waited meanwhile",
-              (unsigned long long)g.before.capacity, (unsigned long long)g.after.capacity,
-              g.seconds, (unsigned long long)g.records,
-              g.was_full ? "rebuilt from snapshot and log: it was full" : "copied",
-              (unsigned long long)g.lsn, (unsigned long long)g.segment_bytes);
-    if ((rc = elig_pbuf_reserve(b, ELIG_PROTO_GROWN_BODY)))
-        return rc;
-    const struct elig_proto_grown out = {
-        .capacity_before = g.before.capacity,
-        .capacity_after = g.after.capacity,
-        .records = g.records,
-        .lsn = g.lsn,
-        .segment_bytes = g.segment_bytes,
-        .ms = (uint64_t)(g.seconds * 1000),
-        .was_full = g.was_full,
-    };
-    elig_proto_grown_encode(b->data + b->len, &out);
-    b->len += ELIG_PROTO_GROWN_BODY;
-    return 0;
-}
-
-/* ADMIN_RELOAD: read the facility registry again; answer how many it holds. */
-static int admin_reload(struct loop *l, struct elig_pbuf *b, uint8_t *status)
-{
-    size_t count = 0;
-    int rc = l->srv->p.access ? elig_access_reload(l->srv->p.access, &count) : -EINVAL;
-    if (elig_pbuf_reserve(b, 4))
-        return -ENOMEM;
-    if (rc) {
-        elig_slog(ELIG_SLOG_ERROR, "facility registry not reloaded: %s", elig_strerror(rc));
-        *status = ELIG_PS_UNAVAILABLE;
-        elig_le32(b->data + b->len, (uint32_t)rc);
-    } else {
-        elig_slog(ELIG_SLOG_INFO, "facility registry reloaded: %zu facilities", count);
-        elig_le32(b->data + b->len, (uint32_t)count);
-    }
-    b->len += 4;
-    return 0;
-}
-
-/* The round's callback for STATS and the admin opcodes. */
-static int loop_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len,
-                      struct elig_pbuf *out, uint8_t *status, size_t *keep_on_error)
-{
-    struct loop *l = ctx;
-    int rc = 0;
-    switch (opcode) {
-    case ELIG_OP_STATS:
-    case ELIG_OP_ADMIN_STATS:
-        rc = put_stats(l, out);
-        break;
-    case ELIG_OP_ADMIN_APPEND:
-        rc = admin_append(l, body, len, out, status);
-        break;
-    case ELIG_OP_ADMIN_SNAPSHOT: /* empty bodies: the round checked (ELIG_OPF_EMPTY) */
-        rc = admin_snapshot(l, out, status);
-        break;
-    case ELIG_OP_ADMIN_RELOAD:
-        rc = admin_reload(l, out, status);
-        break;
-    case ELIG_OP_ADMIN_GROW:
-        rc = admin_grow(l, body, len, out, status);
-        break;
-    default:
-        *status = ELIG_PS_INTERNAL;
-        break;
-    }
-    if (*status == ELIG_PS_UNAVAILABLE ||
-        (opcode == ELIG_OP_ADMIN_APPEND && *status == ELIG_PS_BODY))
-        *keep_on_error = 4; /* the store's error code (ADMIN_APPEND's 3: when it names one) */
-    return rc;
 }
 
 static void publish_checks(struct loop *l)
@@ -1436,7 +692,7 @@ static void serve_ready(struct loop *l)
         if (parse_conn(l, slot, fair))
             mark_ready(l, slot);
     }
-    int rc = elig_round_run(l->round, l->ck, loop_plain, l);
+    int rc = elig_round_run(l->round, l->ck, admin_plain, l);
     if (rc) { /* out of memory while encoding: the connections concerned cannot be answered */
         elig_slog(ELIG_SLOG_ERROR, "encoding answers: %s", elig_strerror(rc));
         for (uint32_t k = 0; k < ntouched; k++)
@@ -1508,7 +764,7 @@ static void shed_memory(struct loop *l)
                   "hold the most (--conn-memory-mb)",
                   (unsigned long long)(l->srv->p.conn_memory >> 20));
     stat_add(&l->st.closed_memory, 1);
-    conn_close(l, worst);
+    loop_conn_close(l, worst);
 }
 
 /* jemalloc's control call when the program links jemalloc (weak: NULL when it does not). */
@@ -1546,7 +802,7 @@ static void check_timers(struct loop *l)
             pre_auth(l, c) && l->now_ms - c->opened_ms >= p->frame_timeout_ms + LINGER_MS;
         if ((l->draining && l->now_ms >= l->drain_deadline) || unauth_over ||
             (c->lingering && l->now_ms - c->linger_ms >= LINGER_MS)) {
-            conn_close(l, s);
+            loop_conn_close(l, s);
             continue;
         }
         if (c->lingering)
@@ -1567,7 +823,7 @@ static void check_timers(struct loop *l)
             conn_settle(l, s);
         } else if (p->idle_timeout_ms && !c->send_busy && c->in.len == c->in_off &&
                    l->now_ms - c->active_ms >= p->idle_timeout_ms) {
-            conn_close(l, s);
+            loop_conn_close(l, s);
         }
     }
 }
@@ -1636,8 +892,8 @@ static void loop_run(struct loop *l)
         if (l->now_ms - l->last_tick_ms >= TICK_MS || l->draining) {
             l->last_tick_ms = l->now_ms;
             l->today = elig_date_today();
-            registry_refresh(l);
-            audit_tick(l);
+            session_registry_refresh(l);
+            session_audit_tick(l);
             check_timers(l);
             settle_all_idle(l);
             shed_memory(l);
@@ -1689,7 +945,7 @@ static int loop_setup(struct loop *l)
             rc = l->entry && l->scratch ? elig_audit_writer_open(s->p.audit, l->id, &l->aw)
                                         : -ENOMEM;
             if (rc == 0)
-                elig_round_set_audit(l->round, loop_audit, l);
+                elig_round_set_audit(l->round, session_loop_audit, l);
         }
     } else {
         l->events = calloc(ADMIN_EVENTS, sizeof(*l->events));

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_admin: STATS and the admin opcodes of eligd.
+ *
+ * The round hands every STATS, ADMIN_STATS and admin frame to admin_plain().
+ * STATS sums the loops' published counters (relaxed atomics: a snapshot, not
+ * a transaction) into named items; the admin opcodes call the store's writer
+ * side (append, snapshot, grow) or the registry (reload) and block the admin
+ * loop while they run: the facility workers go on answering meanwhile. The
+ * store's refusals are answered UNAVAILABLE with their code and counted by
+ * cause.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "elig_codec.h"
+#include "elig_error.h"
+#include "elig_le.h"
+#include "elig_slog.h"
+#include "elig_srv_loop.h"
+
+/* ---- answers ---------------------------------------------------------- */
+
+/* Why the store refused an append or a snapshot, as the counters tell it. */
+enum store_error { SE_NOSPACE, SE_QUOTA, SE_IO, SE_SHORT_WRITE, SE_OTHER };
+
+static void count_store_error(struct loop *l, int rc)
+{
+    enum store_error e = rc == -ENOSPC             ? SE_NOSPACE
+                         : rc == -EDQUOT           ? SE_QUOTA
+                         : rc == -EIO              ? SE_IO
+                         : rc == -ELIG_ESHORTWRITE ? SE_SHORT_WRITE
+                                                   : SE_OTHER;
+    stat_add(&l->st.store_errors[e], 1);
+}
+
+static uint64_t sum_stat(const struct elig_srv *s, size_t offset)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < s->nloops; i++) {
+        const _Atomic uint64_t *c =
+            (const _Atomic uint64_t *)((const char *)&s->loops[i].st + offset);
+        v += atomic_load_explicit(c, memory_order_relaxed);
+    }
+    return v;
+}
+
+#define SUM(field) sum_stat(s, offsetof(struct loop_stats, field))
+
+static int put_stats(struct loop *l, struct elig_pbuf *b)
+{
+    const struct elig_srv *s = l->srv;
+    struct elig_index_stats ix;
+    elig_index_stats(l->ix, &ix);
+    struct elig_proto_stat items[56];
+    size_t n = 0;
+#define ITEM(nm, v) items[n++] = (struct elig_proto_stat){ nm, (v) }
+    ITEM("uptime_seconds", (mono_ms() - s->started_ms) / 1000);
+    ITEM("connections", atomic_load(&s->conns));
+    ITEM("connections_accepted", SUM(accepted));
+    ITEM("connections_refused_busy", SUM(refused_busy));
+    ITEM("connections_refused_memory", SUM(refused_memory));
+    ITEM("connections_closed_memory", SUM(closed_memory));
+    ITEM("connection_buffer_bytes", atomic_load_explicit(&s->mem, memory_order_relaxed));
+    ITEM("auth_ok", SUM(auth_ok));
+    ITEM("auth_refused", SUM(auth_failed));
+    ITEM("facility_connections_refused", SUM(facility_conns));
+    ITEM("frames_rate_limited", SUM(rate_limited));
+    ITEM("connections_closed_revoked", SUM(revoked_closed));
+    ITEM("posthoc_reads", SUM(posthoc));
+    ITEM("posthoc_not_found", SUM(posthoc_missed));
+    ITEM("audit_write_errors", SUM(audit_errors));
+    ITEM("frames", SUM(frames));
+    ITEM("frames_bad", SUM(bad_frames));
+    ITEM("frames_timed_out", SUM(timeouts));
+    ITEM("checks", SUM(checks));
+    ITEM("checks_by_number", SUM(by_number));
+    ITEM("checks_by_card", SUM(by_card));
+    ITEM("checks_medical", SUM(by_fee[0]));
+    ITEM("checks_dental", SUM(by_fee[1]));
+    ITEM("checks_pharmacy", SUM(by_fee[2]));
+    ITEM("answers_refused", SUM(validity[0]));
+    ITEM("answers_valid", SUM(validity[1]));
+    ITEM("answers_lost", SUM(validity[2]));
+    ITEM("answers_lost_newer", SUM(validity[3]));
+    ITEM("answers_no_match", SUM(validity[4]));
+    ITEM("answers_multiple", SUM(validity[5]));
+    ITEM("answers_bad_key", SUM(astatus[ELIG_AS_BAD_KEY]));
+    ITEM("answers_bad_date", SUM(astatus[ELIG_AS_BAD_DATE]));
+    ITEM("answers_bad_card", SUM(astatus[ELIG_AS_BAD_CARD]));
+    ITEM("answers_retry", SUM(astatus[ELIG_AS_RETRY]));
+    ITEM("answers_too_many", SUM(astatus[ELIG_AS_TOO_MANY]));
+    ITEM("index_records", ix.records);
+    ITEM("index_applied_lsn", ix.applied_lsn);
+    if (l->kind == LOOP_ADMIN) {
+        ITEM("index_capacity", ix.capacity);
+        ITEM("index_persons", ix.persons);
+        ITEM("index_cards", ix.cards);
+        ITEM("index_cards_capacity", ix.cards_capacity);
+        ITEM("index_segment_bytes", ix.segment_bytes);
+        ITEM("events_appended", SUM(appended));
+        ITEM("events_rejected", SUM(rejected));
+        ITEM("chunks_duplicate", SUM(duplicates));
+        ITEM("snapshots_written", SUM(snapshots));
+        ITEM("store_errors_no_space", SUM(store_errors[SE_NOSPACE]));
+        ITEM("store_errors_quota", SUM(store_errors[SE_QUOTA]));
+        ITEM("store_errors_io", SUM(store_errors[SE_IO]));
+        ITEM("store_errors_short_write", SUM(store_errors[SE_SHORT_WRITE]));
+        ITEM("store_errors_other", SUM(store_errors[SE_OTHER]));
+        ITEM("workers", s->nloops - 1);
+    }
+#undef ITEM
+    return elig_proto_stats_encode(b, items, n);
+}
+
+/* ADMIN_APPEND: decode the events, make them durable, answer each one's status. */
+static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct elig_pbuf *b,
+                        uint8_t *status)
+{
+    if (len < 4) {
+        *status = ELIG_PS_BODY;
+        return 0;
+    }
+    uint32_t n = elig_rd32(body);
+    if (n == 0 || n > ADMIN_EVENTS) {
+        *status = ELIG_PS_BODY;
+        return 0;
+    }
+    size_t off = 4;
+    for (uint32_t i = 0; i < n; i++) {
+        if (len - off < 2) {
+            *status = ELIG_PS_BODY;
+            return 0;
+        }
+        uint16_t el = elig_rd16(body + off);
+        off += 2;
+        if (len - off < el || elig_event_decode(body + off, el, &l->events[i])) {
+            *status = ELIG_PS_BODY;
+            return 0;
+        }
+        off += el;
+    }
+    const uint8_t *id = NULL; /* an optional chunk id closes the body */
+    if (len - off == ELIG_PROTO_CHUNK_ID_LEN)
+        id = body + off;
+    else if (off != len) {
+        *status = ELIG_PS_BODY;
+        return 0;
+    }
+    uint64_t first = 0;
+    bool dup = false;
+    int rc = elig_db_submit_chunk(l->srv->p.db, id, l->events, n, l->ev_status, &first, &dup);
+    if (rc) {
+        *status = ELIG_PS_UNAVAILABLE;
+        if (rc == -ELIG_ECHUNKID) {
+            *status = ELIG_PS_BODY; /* the sender's mistake: nothing was logged */
+            elig_slog(ELIG_SLOG_WARN, "admin append of %u events refused: %s", n,
+                      elig_strerror(rc));
+        } else {
+            count_store_error(l, rc);
+            elig_slog(ELIG_SLOG_ERROR, "admin append of %u events failed: %s", n,
+                      elig_strerror(rc));
+        }
+        if (elig_pbuf_reserve(b, 4))
+            return -ENOMEM;
+        elig_le32(b->data + b->len, (uint32_t)rc);
+        b->len += 4;
+        return 0;
+    }
+    if ((rc = elig_pbuf_reserve(b, 12 + 4 * (size_t)n)))
+        return rc;
+    uint8_t *p = b->data + b->len;
+    elig_le64(p, first);
+    elig_le32(p + 8, n);
+    uint32_t rejected = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        elig_le32(p + 12 + 4 * i, (uint32_t)l->ev_status[i]);
+        rejected += l->ev_status[i] != 0;
+    }
+    b->len += 12 + 4 * (size_t)n;
+    if (dup) {
+        stat_add(&l->st.duplicates, 1);
+        return 0;
+    }
+    stat_add(&l->st.appended, n - rejected);
+    stat_add(&l->st.rejected, rejected);
+    return 0;
+}
+
+/* The store refused a request: counted by cause, logged, answered UNAVAILABLE with its code. */
+static int refuse_store(struct loop *l, struct elig_pbuf *b, uint8_t *status, int rc,
+                        const char *what)
+{
+    if (rc != -ELIG_EGROWSIZE) /* the request's fault, not the store's */
+        count_store_error(l, rc);
+    elig_slog(ELIG_SLOG_ERROR, "%s: %s", what, elig_strerror(rc));
+    *status = ELIG_PS_UNAVAILABLE;
+    if (elig_pbuf_reserve(b, 4))
+        return -ENOMEM;
+    elig_le32(b->data + b->len, (uint32_t)rc);
+    b->len += 4;
+    return 0;
+}
+
+static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
+{
+    struct elig_snap_info info;
+    int rc = elig_db_snapshot(l->srv->p.db, &info);
+    if (rc)
+        return refuse_store(l, b, status, rc, "snapshot failed");
+    elig_slog(ELIG_SLOG_INFO, "snapshot at LSN %llu: %llu records, %llu bytes",
+              (unsigned long long)info.lsn, (unsigned long long)info.records,
+              (unsigned long long)info.bytes);
+    stat_add(&l->st.snapshots, 1);
+    if ((rc = elig_pbuf_reserve(b, 40)))
+        return rc;
+    const uint64_t v[5] = { info.lsn, info.records, info.cards, info.insurers, info.bytes };
+    for (int i = 0; i < 5; i++)
+        elig_le64(b->data + b->len + 8 * i, v[i]);
+    b->len += 40;
+    return 0;
+}
+
+/*
+ * ADMIN_GROW: a larger index built beside the live one while the facility
+ * loops answer from it; then every loop moves to the new one at its next
+ * safe point, and the old one is unmapped once none reads it.
+ */
+static int admin_grow(struct loop *l, const uint8_t *body, size_t len, struct elig_pbuf *b,
+                      uint8_t *status)
+{
+    if (len != ELIG_PROTO_GROW_BODY) {
+        *status = ELIG_PS_BODY;
+        return 0;
+    }
+    struct elig_srv *s = l->srv;
+    struct elig_proto_grow w;
+    elig_proto_grow_decode(body, &w);
+    const struct elig_index_params want = {
+        .capacity = w.capacity,
+        .persons = w.persons,
+        .cards = w.cards,
+        .names = w.names,
+        .key_strings = w.key_strings,
+    };
+    struct elig_index *old;
+    struct elig_db_grow g;
+    int rc = elig_db_grow(s->p.db, &want, &old, &g);
+    if (rc)
+        return refuse_store(l, b, status, rc, "index not grown");
+    if (elig_live_swap(s->live, elig_db_index(s->p.db), l->live_slot, 10000) == 0)
+        elig_index_close(old, false);
+    else if (s->nretired < RETIRED_MAX) /* a loop is stuck: keep the old mapping for it */
+        s->retired[s->nretired++] = old;
+    elig_checker_set_index(l->ck, l->ix = elig_live_current(s->live));
+    elig_slog(ELIG_SLOG_INFO,
+              "index grown from %llu to %llu records in %.2f s (%llu records %s at LSN %llu, "
+              "segment %llu bytes); updates waited meanwhile",
+              (unsigned long long)g.before.capacity, (unsigned long long)g.after.capacity,
+              g.seconds, (unsigned long long)g.records,
+              g.was_full ? "rebuilt from snapshot and log: it was full" : "copied",
+              (unsigned long long)g.lsn, (unsigned long long)g.segment_bytes);
+    if ((rc = elig_pbuf_reserve(b, ELIG_PROTO_GROWN_BODY)))
+        return rc;
+    const struct elig_proto_grown out = {
+        .capacity_before = g.before.capacity,
+        .capacity_after = g.after.capacity,
+        .records = g.records,
+        .lsn = g.lsn,
+        .segment_bytes = g.segment_bytes,
+        .ms = (uint64_t)(g.seconds * 1000),
+        .was_full = g.was_full,
+    };
+    elig_proto_grown_encode(b->data + b->len, &out);
+    b->len += ELIG_PROTO_GROWN_BODY;
+    return 0;
+}
+
+/* ADMIN_RELOAD: read the facility registry again; answer how many it holds. */
+static int admin_reload(struct loop *l, struct elig_pbuf *b, uint8_t *status)
+{
+    size_t count = 0;
+    int rc = l->srv->p.access ? elig_access_reload(l->srv->p.access, &count) : -EINVAL;
+    if (elig_pbuf_reserve(b, 4))
+        return -ENOMEM;
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "facility registry not reloaded: %s", elig_strerror(rc));
+        *status = ELIG_PS_UNAVAILABLE;
+        elig_le32(b->data + b->len, (uint32_t)rc);
+    } else {
+        elig_slog(ELIG_SLOG_INFO, "facility registry reloaded: %zu facilities", count);
+        elig_le32(b->data + b->len, (uint32_t)count);
+    }
+    b->len += 4;
+    return 0;
+}
+
+/* The round's callback for STATS and the admin opcodes. */
+int admin_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len, struct elig_pbuf *out,
+                uint8_t *status, size_t *keep_on_error)
+{
+    struct loop *l = ctx;
+    int rc = 0;
+    switch (opcode) {
+    case ELIG_OP_STATS:
+    case ELIG_OP_ADMIN_STATS:
+        rc = put_stats(l, out);
+        break;
+    case ELIG_OP_ADMIN_APPEND:
+        rc = admin_append(l, body, len, out, status);
+        break;
+    case ELIG_OP_ADMIN_SNAPSHOT: /* empty bodies: the round checked (ELIG_OPF_EMPTY) */
+        rc = admin_snapshot(l, out, status);
+        break;
+    case ELIG_OP_ADMIN_RELOAD:
+        rc = admin_reload(l, out, status);
+        break;
+    case ELIG_OP_ADMIN_GROW:
+        rc = admin_grow(l, body, len, out, status);
+        break;
+    default:
+        *status = ELIG_PS_INTERNAL;
+        break;
+    }
+    if (*status == ELIG_PS_UNAVAILABLE ||
+        (opcode == ELIG_OP_ADMIN_APPEND && *status == ELIG_PS_BODY))
+        *keep_on_error = 4; /* the store's error code (ADMIN_APPEND's 3: when it names one) */
+    return rc;
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_session: a facility connection's session in eligd.
+ *
+ * Before a frame reaches the round, session_gate() decides what only the
+ * connection can: HELLO (a fresh challenge), AUTH (the proof under the
+ * facility's key; its connection cap), POSTHOC (an answer read back from the
+ * audit log), and that nothing but PING is answered before AUTH. Checks are
+ * charged to the facility's allowance by the round once they decoded
+ * (session_round_spend). Each worker keeps its own snapshot of the registry
+ * and takes a reload at its next tick, closing the connections of facilities
+ * that were revoked or removed; each worker writes its own audit blocks.
+ * Runs on the worker's thread; the allowance and registry are shared
+ * through elig_access.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "elig_error.h"
+#include "elig_fac.h"
+#include "elig_le.h"
+#include "elig_slog.h"
+#include "elig_srv_loop.h"
+
+/* ---- facilities: the handshake, allowances ----------------------------- */
+
+bool session_trusted(const struct loop *l)
+{
+    return !l->srv->p.access || elig_access_trusted(l->srv->p.access);
+}
+
+/* Checks a check frame asks for (a BATCH's count as it claims it; 1 if unreadable). */
+static unsigned checks_in(const struct elig_proto_header *h, const uint8_t *body)
+{
+    if (h->opcode != ELIG_OP_BATCH || h->body_len < ELIG_PROTO_FACILITY_LEN + 2)
+        return 1;
+    unsigned n = elig_rd16(body + ELIG_PROTO_FACILITY_LEN);
+    return n ? n : 1;
+}
+
+#define ADMIN_CODE "0000000000" /* the name an admin TCP connection gives in HELLO */
+#define CREDIT     16 /* checks a connection takes from its facility's allowance at once */
+
+/*
+ * Spend n checks of c's facility allowance. A connection takes CREDIT at a
+ * time (one atomic on the facility's shared state per CREDIT checks rather
+ * than per frame: workers serving one facility do not fight over its cache
+ * line), or just what it needs when CREDIT is not to be had. Credit is
+ * paid for in advance, so the facility's rate is never exceeded; what a
+ * connection leaves unspent goes back to the facility when it closes.
+ */
+static bool spend(struct loop *l, struct conn *c, unsigned n)
+{
+    struct elig_access *acc = l->srv->p.access;
+    uint64_t now = (uint64_t)l->now_ms * 1000000;
+    if (c->credit < n) {
+        unsigned want = n - c->credit;
+        if (want < CREDIT && elig_access_take(acc, c->fac_slot, CREDIT, now))
+            c->credit += CREDIT;
+        else if (elig_access_take(acc, c->fac_slot, want, now))
+            c->credit += want;
+        else
+            return false;
+    }
+    c->credit -= n;
+    return true;
+}
+
+/* HELLO: name the facility, get a fresh challenge. */
+static void hello(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                  const uint8_t *body)
+{
+    uint8_t status = ELIG_PS_OK;
+    if (c->auth == AUTH_OK || h->body_len != ELIG_PROTO_FACILITY_LEN)
+        status = ELIG_PS_BODY; /* malformed, or already authenticated */
+    else if (c->admin_tcp ? memcmp(body, ADMIN_CODE, ELIG_PROTO_FACILITY_LEN) != 0
+                          : !elig_proto_facility_valid((const char *)body))
+        status = ELIG_PS_FACILITY;
+    if (status == ELIG_PS_OK) { /* unknown facilities get a challenge too: AUTH decides */
+        memcpy(c->fac, body, ELIG_PROTO_FACILITY_LEN);
+        c->fac[ELIG_PROTO_FACILITY_LEN] = '\0';
+        elig_fac_challenge(c->challenge);
+        c->auth = AUTH_CHALLENGED;
+    }
+    elig_round_add_answer(l->round, h, status, c->challenge, sizeof c->challenge, &c->out);
+}
+
+/* After a reload: take the new registry, close connections of facilities no longer in it. */
+void session_registry_refresh(struct loop *l)
+{
+    struct elig_access *acc = l->srv->p.access;
+    if (!acc || l->kind != LOOP_FACILITY || elig_access_generation(acc) == l->reg_gen)
+        return;
+    elig_access_release(acc, l->reg);
+    l->reg = elig_access_acquire(acc, &l->reg_gen);
+    if (!l->reg)
+        return;
+    for (uint32_t s = 0; s < l->slot_hi; s++) {
+        struct conn *c = &l->conns[s];
+        if (c->fd < 0 || c->closing || c->auth != AUTH_OK)
+            continue;
+        const struct elig_fac *f = elig_fac_find(l->reg, c->fac);
+        if (!f || f->revoked) {
+            elig_slog(ELIG_SLOG_INFO, "facility %s revoked: its connection is closed", c->fac);
+            stat_add(&l->st.revoked_closed, 1);
+            loop_conn_close(l, s);
+        }
+    }
+}
+
+/*
+ * A refused AUTH is logged at most once a second per worker, with the count
+ * of those not logged since: one client failing in a loop cannot flood the
+ * log (STATS auth_refused counts them all).
+ */
+static void auth_warn(struct loop *l, const char *facility)
+{
+    if (l->auth_warned_ms && l->now_ms - l->auth_warned_ms < 1000) {
+        l->auth_unlogged++;
+        return;
+    }
+    if (l->auth_unlogged)
+        elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s (and %llu more not logged)",
+                  facility, (unsigned long long)l->auth_unlogged);
+    else
+        elig_slog(ELIG_SLOG_WARN, "AUTH refused for facility %s", facility);
+    l->auth_warned_ms = l->now_ms;
+    l->auth_unlogged = 0;
+}
+
+/* AUTH: the proof over the challenge; success admits the connection, failure closes it. */
+static void auth(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                 const uint8_t *body)
+{
+    struct elig_access *acc = l->srv->p.access;
+    uint8_t status = ELIG_PS_OK;
+    session_registry_refresh(l); /* a reload is in force for every AUTH after its answer */
+    struct elig_fac admin = { .code = ADMIN_CODE, .key_version = 1 };
+    if (c->admin_tcp && l->srv->p.admin_key)
+        memcpy(admin.key, l->srv->p.admin_key, sizeof admin.key);
+    bool proven = c->admin_tcp
+                      ? l->srv->p.admin_key && elig_fac_verify(&admin, c->challenge, body)
+                      : session_trusted(l) ||
+                            elig_fac_verify(elig_fac_find(l->reg, c->fac), c->challenge, body);
+    memset(admin.key, 0, sizeof admin.key);
+    if (c->auth != AUTH_CHALLENGED || h->body_len != ELIG_FAC_MAC_LEN || !proven) {
+        status = ELIG_PS_UNAUTHENTICATED;
+        stat_add(&l->st.auth_failed, 1);
+        auth_warn(l, c->auth ? c->fac : "(none)");
+    } else if (!session_trusted(l) && !c->admin_tcp) {
+        int slot = elig_access_slot(acc, c->fac);
+        if (slot < 0 || elig_access_enter(acc, slot)) {
+            status = ELIG_PS_FACILITY_CONNS;
+            stat_add(&l->st.facility_conns, 1);
+        } else {
+            c->fac_slot = slot;
+        }
+    }
+    memset(c->challenge, 0, sizeof c->challenge); /* one AUTH per challenge */
+    if (status == ELIG_PS_OK) {
+        c->auth = AUTH_OK;
+        elig_round_facility(l->round, session_trusted(l) || c->admin_tcp ? NULL : c->fac);
+        stat_add(&l->st.auth_ok, 1);
+    } else {
+        c->auth = AUTH_NONE;
+        c->no_parse = true;
+    }
+    elig_round_add_status(l->round, h, status, &c->out);
+}
+
+/* POSTHOC: the answer of an earlier check of this facility, as it was given. */
+static int posthoc(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                   const uint8_t *body)
+{
+    struct elig_audit *audit = l->srv->p.audit;
+    if (h->body_len != 8) {
+        elig_round_add_status(l->round, h, ELIG_PS_BODY, &c->out);
+        return 1;
+    }
+    if (!audit || c->auth != AUTH_OK) { /* no facility named yet: as for any check, closed */
+        elig_round_add_status(l->round, h, audit ? ELIG_PS_UNAUTHENTICATED : ELIG_PS_NOT_FOUND,
+                              &c->out);
+        c->no_parse = audit != NULL;
+        return 1;
+    }
+    if (SCRATCH - l->scratch_len < 9 + ELIG_AUDIT_ANSWER_MAX)
+        return -ENOSPC; /* this round's room for answers is spent: the next round */
+    if (l->aw)
+        elig_audit_flush(l->aw); /* this worker's latest checks are readable too */
+    int rc = elig_audit_read(audit, elig_rd64(body), c->fac, l->entry);
+    stat_add(&l->st.posthoc, 1);
+    if (rc) {
+        stat_add(&l->st.posthoc_missed, 1);
+        elig_round_add_status(l->round, h, rc == -ENOENT ? ELIG_PS_NOT_FOUND : ELIG_PS_INTERNAL,
+                              &c->out);
+        return 1;
+    }
+    uint8_t *p = l->scratch + l->scratch_len;
+    elig_le64(p, (uint64_t)l->entry->time);
+    p[8] = l->entry->opcode;
+    memcpy(p + 9, l->entry->answer, l->entry->len);
+    l->scratch_len += 9 + (size_t)l->entry->len;
+    elig_round_add_answer(l->round, h, ELIG_PS_OK, p, 9 + (size_t)l->entry->len, &c->out);
+    return 1;
+}
+
+/* The round's audit hook: every answered check into this worker's audit writer. */
+void session_loop_audit(void *ctx, const char *facility, uint8_t opcode,
+                        const struct elig_proto_answer *a, const uint8_t *encoded, size_t len)
+{
+    struct loop *l = ctx;
+    int rc = elig_audit_record(l->aw, a->reference, l->now_s, facility, opcode, a->validity,
+                               encoded, len);
+    if (rc) {
+        stat_add(&l->st.audit_errors, 1);
+        if (!l->audit_failed)
+            elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
+        l->audit_failed = true;
+    }
+}
+
+/*
+ * Once a second: start writing the audit's records (a block not yet full is
+ * a write of its own, so not more often) and an fdatasync after them;
+ * pruning daily. Neither waits for the disk.
+ */
+void session_audit_tick(struct loop *l)
+{
+    if (!l->aw || l->now_ms - l->synced_ms < AUDIT_SYNC_MS)
+        return;
+    l->synced_ms = l->now_ms;
+    int rc = elig_audit_write(l->aw);
+    if (rc == 0)
+        rc = elig_audit_sync(l->aw);
+    if (rc && !l->audit_failed) {
+        elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
+        l->audit_failed = true;
+    }
+    if (l->id == 0 && l->pruned != l->today) {
+        l->pruned = l->today;
+        int n = elig_audit_prune(l->srv->p.audit, l->now_s);
+        if (n > 0)
+            elig_slog(ELIG_SLOG_INFO, "audit: %d files past their month of retention deleted", n);
+    }
+}
+
+/*
+ * Decide a facility frame before the round sees it: the handshake, the
+ * refusal of anything but PING before it, and the facility's rate.
+ * Returns 0 (the round decides), 1 (answered here), -ENOSPC (the round is
+ * full: the frame waits for the next one, nothing was decided).
+ */
+int session_gate(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                 const uint8_t *body)
+{
+    if (h->version != ELIG_PROTO_VERSION || h->opcode == ELIG_OP_PING)
+        return 0;
+    if (l->kind == LOOP_ADMIN) { /* the Unix socket is guarded by its mode; TCP by the admin key */
+        if (!c->admin_tcp)
+            return 0;
+        if (!elig_round_room(l->round, 0))
+            return -ENOSPC;
+        if (h->opcode == ELIG_OP_HELLO)
+            hello(l, c, h, body);
+        else if (h->opcode == ELIG_OP_AUTH)
+            auth(l, c, h, body);
+        else if (c->auth == AUTH_OK)
+            return 0;
+        else {
+            elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
+            c->no_parse = true;
+        }
+        return 1;
+    }
+    bool check = h->opcode == ELIG_OP_LOOKUP_NUMBER || h->opcode == ELIG_OP_LOOKUP_CARD ||
+                 h->opcode == ELIG_OP_BATCH;
+    unsigned n = check ? checks_in(h, body) : 0;
+    if (!elig_round_room(l->round, n > ELIG_PROTO_BATCH_MAX ? 1 : n))
+        return -ENOSPC;
+    if (h->opcode == ELIG_OP_HELLO) {
+        hello(l, c, h, body);
+        return 1;
+    }
+    if (h->opcode == ELIG_OP_AUTH) {
+        auth(l, c, h, body);
+        return 1;
+    }
+    if (h->opcode == ELIG_OP_POSTHOC)
+        return posthoc(l, c, h, body);
+    if (session_trusted(l))
+        return 0;
+    if (c->auth != AUTH_OK) {
+        elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
+        stat_add(&l->st.auth_failed, 1);
+        c->no_parse = true;
+        return 1;
+    }
+    return 0; /* a check is charged by the round once it decoded (session_round_spend) */
+}
+
+/* The round's charge for the frames of l->spending, the connection being parsed. */
+bool session_round_spend(void *ctx, unsigned n)
+{
+    struct loop *l = ctx;
+    if (spend(l, l->spending, n))
+        return true;
+    stat_add(&l->st.rate_limited, 1);
+    return false;
+}
