@@ -46,68 +46,72 @@ static uint64_t sum_stat(const struct elig_srv *s, size_t offset)
     return v;
 }
 
-#define SUM(field) sum_stat(s, offsetof(struct loop_stats, field))
+/* The loops' own counters as STATS names them; the admin socket's also report admin rows. */
+static const struct {
+    const char *name;
+    size_t offset; /* in struct loop_stats */
+    bool admin;
+} loop_stats_desc[] = {
+#define LS(f) offsetof(struct loop_stats, f)
+    { "connections_accepted", LS(accepted), false },
+    { "connections_refused_busy", LS(refused_busy), false },
+    { "connections_refused_memory", LS(refused_memory), false },
+    { "connections_closed_memory", LS(closed_memory), false },
+    { "auth_ok", LS(auth_ok), false },
+    { "auth_refused", LS(auth_failed), false },
+    { "facility_connections_refused", LS(facility_conns), false },
+    { "frames_rate_limited", LS(rate_limited), false },
+    { "connections_closed_revoked", LS(revoked_closed), false },
+    { "posthoc_reads", LS(posthoc), false },
+    { "posthoc_not_found", LS(posthoc_missed), false },
+    { "audit_write_errors", LS(audit_errors), false },
+    { "frames", LS(frames), false },
+    { "frames_bad", LS(bad_frames), false },
+    { "frames_timed_out", LS(timeouts), false },
+    { "events_appended", LS(appended), true },
+    { "events_rejected", LS(rejected), true },
+    { "chunks_duplicate", LS(duplicates), true },
+    { "snapshots_written", LS(snapshots), true },
+    { "store_errors_no_space", LS(store_errors[SE_NOSPACE]), true },
+    { "store_errors_quota", LS(store_errors[SE_QUOTA]), true },
+    { "store_errors_io", LS(store_errors[SE_IO]), true },
+    { "store_errors_short_write", LS(store_errors[SE_SHORT_WRITE]), true },
+    { "store_errors_other", LS(store_errors[SE_OTHER]), true },
+#undef LS
+};
+#define LOOP_STATS (sizeof loop_stats_desc / sizeof loop_stats_desc[0])
+#define COMPUTED   11 /* the items put_stats computes itself, below */
 
 static int put_stats(struct loop *l, struct elig_pbuf *b)
 {
     const struct elig_srv *s = l->srv;
+    bool admin = l->kind == LOOP_ADMIN;
     struct elig_index_stats ix;
     elig_index_stats(l->ix, &ix);
-    struct elig_proto_stat items[56];
+    struct elig_proto_stat items[COMPUTED + LOOP_STATS + ELIG_CHECK_WORDS];
     size_t n = 0;
 #define ITEM(nm, v) items[n++] = (struct elig_proto_stat){ nm, (v) }
     ITEM("uptime_seconds", (mono_ms() - s->started_ms) / 1000);
     ITEM("connections", atomic_load(&s->conns));
-    ITEM("connections_accepted", SUM(accepted));
-    ITEM("connections_refused_busy", SUM(refused_busy));
-    ITEM("connections_refused_memory", SUM(refused_memory));
-    ITEM("connections_closed_memory", SUM(closed_memory));
     ITEM("connection_buffer_bytes", atomic_load_explicit(&s->mem, memory_order_relaxed));
-    ITEM("auth_ok", SUM(auth_ok));
-    ITEM("auth_refused", SUM(auth_failed));
-    ITEM("facility_connections_refused", SUM(facility_conns));
-    ITEM("frames_rate_limited", SUM(rate_limited));
-    ITEM("connections_closed_revoked", SUM(revoked_closed));
-    ITEM("posthoc_reads", SUM(posthoc));
-    ITEM("posthoc_not_found", SUM(posthoc_missed));
-    ITEM("audit_write_errors", SUM(audit_errors));
-    ITEM("frames", SUM(frames));
-    ITEM("frames_bad", SUM(bad_frames));
-    ITEM("frames_timed_out", SUM(timeouts));
-    ITEM("checks", SUM(checks));
-    ITEM("checks_by_number", SUM(by_number));
-    ITEM("checks_by_card", SUM(by_card));
-    ITEM("checks_medical", SUM(by_fee[0]));
-    ITEM("checks_dental", SUM(by_fee[1]));
-    ITEM("checks_pharmacy", SUM(by_fee[2]));
-    ITEM("answers_refused", SUM(validity[0]));
-    ITEM("answers_valid", SUM(validity[1]));
-    ITEM("answers_lost", SUM(validity[2]));
-    ITEM("answers_lost_newer", SUM(validity[3]));
-    ITEM("answers_no_match", SUM(validity[4]));
-    ITEM("answers_multiple", SUM(validity[5]));
-    ITEM("answers_bad_key", SUM(astatus[ELIG_AS_BAD_KEY]));
-    ITEM("answers_bad_date", SUM(astatus[ELIG_AS_BAD_DATE]));
-    ITEM("answers_bad_card", SUM(astatus[ELIG_AS_BAD_CARD]));
-    ITEM("answers_retry", SUM(astatus[ELIG_AS_RETRY]));
-    ITEM("answers_too_many", SUM(astatus[ELIG_AS_TOO_MANY]));
+    for (size_t i = 0; i < LOOP_STATS; i++)
+        if (!loop_stats_desc[i].admin)
+            ITEM(loop_stats_desc[i].name, sum_stat(s, loop_stats_desc[i].offset));
+    for (unsigned i = 0; i < elig_check_stats_count; i++)
+        ITEM(elig_check_stats[i].name,
+             sum_stat(s, offsetof(struct loop_stats, check) +
+                             elig_check_stats[i].word * sizeof(uint64_t)));
     ITEM("index_records", ix.records);
     ITEM("index_applied_lsn", ix.applied_lsn);
-    if (l->kind == LOOP_ADMIN) {
+    if (admin) {
         ITEM("index_capacity", ix.capacity);
         ITEM("index_persons", ix.persons);
         ITEM("index_cards", ix.cards);
         ITEM("index_cards_capacity", ix.cards_capacity);
         ITEM("index_segment_bytes", ix.segment_bytes);
-        ITEM("events_appended", SUM(appended));
-        ITEM("events_rejected", SUM(rejected));
-        ITEM("chunks_duplicate", SUM(duplicates));
-        ITEM("snapshots_written", SUM(snapshots));
-        ITEM("store_errors_no_space", SUM(store_errors[SE_NOSPACE]));
-        ITEM("store_errors_quota", SUM(store_errors[SE_QUOTA]));
-        ITEM("store_errors_io", SUM(store_errors[SE_IO]));
-        ITEM("store_errors_short_write", SUM(store_errors[SE_SHORT_WRITE]));
-        ITEM("store_errors_other", SUM(store_errors[SE_OTHER]));
+        for (size_t i = 0; i < LOOP_STATS; i++)
+            if (loop_stats_desc[i].admin)
+                ITEM(loop_stats_desc[i].name, sum_stat(s, loop_stats_desc[i].offset));
         ITEM("workers", s->nloops - 1);
     }
 #undef ITEM

@@ -91,6 +91,32 @@ void elig_checker_destroy(struct elig_checker *ck)
     free(ck);
 }
 
+#define WORD(f) (unsigned)(offsetof(struct elig_check_counters, f) / sizeof(uint64_t))
+
+const struct elig_check_stat elig_check_stats[] = {
+    { "checks", WORD(checks) },
+    { "checks_by_number", WORD(by_number) },
+    { "checks_by_card", WORD(by_card) },
+    { "checks_medical", WORD(by_fee[0]) },
+    { "checks_dental", WORD(by_fee[1]) },
+    { "checks_pharmacy", WORD(by_fee[2]) },
+    { "answers_refused", WORD(validity[0]) },
+    { "answers_valid", WORD(validity[1]) },
+    { "answers_lost", WORD(validity[2]) },
+    { "answers_lost_newer", WORD(validity[3]) },
+    { "answers_no_match", WORD(validity[4]) },
+    { "answers_multiple", WORD(validity[5]) },
+    { "answers_bad_key", WORD(status[ELIG_AS_BAD_KEY]) },
+    { "answers_bad_date", WORD(status[ELIG_AS_BAD_DATE]) },
+    { "answers_bad_card", WORD(status[ELIG_AS_BAD_CARD]) },
+    { "answers_retry", WORD(status[ELIG_AS_RETRY]) },
+    { "answers_too_many", WORD(status[ELIG_AS_TOO_MANY]) },
+};
+const unsigned elig_check_stats_count = sizeof elig_check_stats / sizeof elig_check_stats[0];
+/* every word of the counters is reported, but status[ELIG_AS_OK] */
+_Static_assert(sizeof elig_check_stats / sizeof elig_check_stats[0] + 1 == ELIG_CHECK_WORDS,
+               "a counter of struct elig_check_counters is missing from elig_check_stats");
+
 const struct elig_check_counters *elig_checker_counters(const struct elig_checker *ck)
 {
     return &ck->ctr;

@@ -48,6 +48,23 @@ struct elig_check_counters {
     uint64_t by_fee[3];             /**< medical, dental, pharmacy */
 };
 
+/** The counters as 64-bit words (one published copy per thread is summed by STATS). */
+#define ELIG_CHECK_WORDS (sizeof(struct elig_check_counters) / sizeof(uint64_t))
+
+/** One counter as STATS names it: its word in struct elig_check_counters. */
+struct elig_check_stat {
+    const char *name; /**< "checks", "answers_valid", ... */
+    unsigned word;    /**< index of its uint64_t in the struct */
+};
+
+/**
+ * Every counter of struct elig_check_counters that STATS reports (all but
+ * status[ELIG_AS_OK], which is checks minus the others), in report order:
+ * the one table both datapaths' STATS follow.
+ */
+extern const struct elig_check_stat elig_check_stats[];
+extern const unsigned elig_check_stats_count;
+
 /** Receives each answer in request order; a non-zero return stops the run. */
 typedef int (*elig_check_emit_fn)(void *ctx, size_t i, const struct elig_proto_answer *ans);
 

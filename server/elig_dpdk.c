@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,8 +114,7 @@ static void publish(struct lcore *lc)
 {
     const struct elig_check_counters *k = elig_checker_counters(lc->ck);
     const struct elig_round_counters *r = elig_round_counters(lc->round);
-    lc->st.checks = k->checks;
-    memcpy(lc->st.validity, k->validity, sizeof(lc->st.validity));
+    lc->st.check = *k;
     lc->st.frames = r->frames;
     lc->st.frames_bad = r->bad_frames;
     const uint64_t *src = (const uint64_t *)&lc->st;
@@ -131,7 +131,28 @@ void elig_dpdk_stats(const struct elig_dpdk *d, struct elig_dpdk_stats *st)
             dst[i] += atomic_load_explicit(&d->lc[q].pub.v[i], memory_order_relaxed);
 }
 
-/* STATS over UDP: the datapath's counters and the index's size. */
+/* The datapath's own counters as STATS names them (words of struct elig_dpdk_stats). */
+static const struct {
+    const char *name;
+    size_t offset;
+} dpdk_stats_desc[] = {
+#define DS(f) offsetof(struct elig_dpdk_stats, f)
+    { "udp_rx_packets", DS(rx_packets) },
+    { "udp_tx_packets", DS(tx_packets) },
+    { "udp_tx_dropped", DS(tx_dropped) },
+    { "udp_arp_replies", DS(arp_replies) },
+    { "udp_datagrams", DS(datagrams) },
+    { "udp_drop_segmented", DS(dropped_segmented) },
+    { "frames", DS(frames) },
+    { "frames_bad", DS(frames_bad) },
+    { "frames_truncated", DS(frames_truncated) },
+    { "answers_too_large", DS(answers_too_large) },
+#undef DS
+};
+#define DPDK_STATS (sizeof dpdk_stats_desc / sizeof dpdk_stats_desc[0])
+
+/* STATS over UDP: the datapath's counters, the checks' (the table TCP's STATS follows too) and
+ * the index's size. */
 static int put_stats(struct lcore *lc, struct elig_pbuf *b)
 {
     struct elig_dpdk_stats s;
@@ -139,31 +160,22 @@ static int put_stats(struct lcore *lc, struct elig_pbuf *b)
     elig_dpdk_stats(lc->d, &s);
     struct elig_index_stats ix;
     elig_index_stats(lc->ix, &ix);
-    struct elig_proto_stat it[48];
+    struct elig_proto_stat it[DPDK_STATS + ELIG_UDP_DROP_COUNT + ELIG_CHECK_WORDS + 2];
     size_t n = 0;
-#define ITEM(nm, val) it[n++] = (struct elig_proto_stat){ nm, (val) }
-    ITEM("udp_rx_packets", s.rx_packets);
-    ITEM("udp_tx_packets", s.tx_packets);
-    ITEM("udp_tx_dropped", s.tx_dropped);
-    ITEM("udp_arp_replies", s.arp_replies);
-    ITEM("udp_datagrams", s.datagrams);
+    const char *base = (const char *)&s;
+    for (size_t i = 0; i < DPDK_STATS; i++) {
+        uint64_t v;
+        memcpy(&v, base + dpdk_stats_desc[i].offset, sizeof v);
+        it[n++] = (struct elig_proto_stat){ dpdk_stats_desc[i].name, v };
+    }
     for (int r = 1; r < ELIG_UDP_DROP_COUNT; r++)
-        ITEM(elig_udp_drop_name(r), s.dropped[r]);
-    ITEM("udp_drop_segmented", s.dropped_segmented);
-    ITEM("frames", s.frames);
-    ITEM("frames_bad", s.frames_bad);
-    ITEM("frames_truncated", s.frames_truncated);
-    ITEM("answers_too_large", s.answers_too_large);
-    ITEM("checks", s.checks);
-    ITEM("answers_refused", s.validity[0]);
-    ITEM("answers_valid", s.validity[1]);
-    ITEM("answers_lost", s.validity[2]);
-    ITEM("answers_lost_newer", s.validity[3]);
-    ITEM("answers_no_match", s.validity[4]);
-    ITEM("answers_multiple", s.validity[5]);
-    ITEM("index_records", ix.records);
-    ITEM("index_applied_lsn", ix.applied_lsn);
-#undef ITEM
+        it[n++] = (struct elig_proto_stat){ elig_udp_drop_name(r), s.dropped[r] };
+    const uint64_t *words = (const uint64_t *)&s.check;
+    for (unsigned i = 0; i < elig_check_stats_count; i++)
+        it[n++] =
+            (struct elig_proto_stat){ elig_check_stats[i].name, words[elig_check_stats[i].word] };
+    it[n++] = (struct elig_proto_stat){ "index_records", ix.records };
+    it[n++] = (struct elig_proto_stat){ "index_applied_lsn", ix.applied_lsn };
     return elig_proto_stats_encode(b, it, n);
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "elig_audit.h"
+#include "elig_check.h"
 #include "elig_index.h"
 #include "elig_live.h"
 #include "elig_udp.h"
@@ -53,8 +54,7 @@ struct elig_dpdk_stats {
     uint64_t frames, frames_bad;           /**< protocol frames; answered with an error */
     uint64_t frames_truncated;             /**< frames cut by the datagram's end */
     uint64_t answers_too_large;            /**< answers over one datagram (TOO_LARGE sent) */
-    uint64_t checks;                       /**< checks answered */
-    uint64_t validity[6];                  /**< by validity code (0: refused) */
+    struct elig_check_counters check;      /**< checks answered, by method and answer */
 };
 
 /** What the port granted. */

@@ -646,16 +646,10 @@ static void publish_checks(struct loop *l)
     const struct elig_round_counters *rc = elig_round_counters(l->round);
     atomic_store_explicit(&l->st.frames, rc->frames, memory_order_relaxed);
     atomic_store_explicit(&l->st.bad_frames, rc->bad_frames, memory_order_relaxed);
-    const struct elig_check_counters *k = elig_checker_counters(l->ck);
-    atomic_store_explicit(&l->st.checks, k->checks, memory_order_relaxed);
-    atomic_store_explicit(&l->st.by_number, k->by_number, memory_order_relaxed);
-    atomic_store_explicit(&l->st.by_card, k->by_card, memory_order_relaxed);
-    for (int i = 0; i < 6; i++)
-        atomic_store_explicit(&l->st.validity[i], k->validity[i], memory_order_relaxed);
-    for (int i = 0; i < ELIG_AS_COUNT; i++)
-        atomic_store_explicit(&l->st.astatus[i], k->status[i], memory_order_relaxed);
-    for (int i = 0; i < 3; i++)
-        atomic_store_explicit(&l->st.by_fee[i], k->by_fee[i], memory_order_relaxed);
+    uint64_t words[ELIG_CHECK_WORDS];
+    memcpy(words, elig_checker_counters(l->ck), sizeof words);
+    for (size_t i = 0; i < ELIG_CHECK_WORDS; i++)
+        atomic_store_explicit(&l->st.check[i], words[i], memory_order_relaxed);
 }
 
 /* Drop parsed input; keep an incomplete frame at the front. */

@@ -87,7 +87,7 @@ struct conn {
 struct loop_stats {
     _Atomic uint64_t accepted, closed, refused_busy, timeouts, frames, bad_frames;
     _Atomic uint64_t refused_memory, closed_memory;
-    _Atomic uint64_t checks, by_number, by_card, validity[6], astatus[ELIG_AS_COUNT], by_fee[3];
+    _Atomic uint64_t check[ELIG_CHECK_WORDS]; /* the checker's counters, word by word */
     _Atomic uint64_t appended, rejected, snapshots, duplicates;
     _Atomic uint64_t store_errors[5]; /* enum store_error: refused appends and snapshots */
     _Atomic uint64_t auth_ok, auth_failed, rate_limited, facility_conns, revoked_closed;

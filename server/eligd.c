@@ -459,7 +459,7 @@ static void stop_dpdk(void *dp)
               "DPDK port stopped: %llu frames received, %llu dropped, %llu datagrams, %llu "
               "checks, %llu answers sent, %llu not sent",
               (unsigned long long)st.rx_packets, (unsigned long long)dropped,
-              (unsigned long long)st.datagrams, (unsigned long long)st.checks,
+              (unsigned long long)st.datagrams, (unsigned long long)st.check.checks,
               (unsigned long long)st.tx_packets, (unsigned long long)st.tx_dropped);
 #else
     (void)dp;
