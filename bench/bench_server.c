@@ -53,6 +53,7 @@
 #include "elig_bench.h"
 #include "elig_addr.h"
 #include "elig_error.h"
+#include "elig_client.h"
 #include "elig_fac.h"
 #include "elig_hist.h"
 #include "elig_index.h"
@@ -556,28 +557,26 @@ static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int 
     return 0;
 }
 
-/* Blocking HELLO/AUTH on a fresh connection to the --secure eligd. */
-static int handshake(int fd)
+/* A connection to the --secure eligd, authenticated (the client library's handshake); its fd. */
+static int secure_connect(uint16_t port)
 {
-    uint8_t f[ELIG_PROTO_HEADER + ELIG_FAC_CHALLENGE_LEN];
-    struct elig_proto_header h = { .version = ELIG_PROTO_VERSION,
-                                   .opcode = ELIG_OP_HELLO,
-                                   .body_len = ELIG_PROTO_FACILITY_LEN };
-    elig_proto_header_encode(f, &h);
-    memcpy(f + ELIG_PROTO_HEADER, BENCH_FACILITY, ELIG_PROTO_FACILITY_LEN);
-    if (elig_io_write_all(fd, f, ELIG_PROTO_HEADER + ELIG_PROTO_FACILITY_LEN) ||
-        recv(fd, f, sizeof f, MSG_WAITALL) != (ssize_t)sizeof f || f[5] != ELIG_PS_OK)
-        return -EPROTO;
-    uint8_t mac[ELIG_FAC_MAC_LEN];
-    elig_fac_proof(secure_key, BENCH_FACILITY, f + ELIG_PROTO_HEADER, mac);
-    h.opcode = ELIG_OP_AUTH;
-    h.body_len = ELIG_FAC_MAC_LEN;
-    elig_proto_header_encode(f, &h);
-    memcpy(f + ELIG_PROTO_HEADER, mac, sizeof mac);
-    if (elig_io_write_all(fd, f, ELIG_PROTO_HEADER + ELIG_FAC_MAC_LEN) ||
-        recv(fd, f, ELIG_PROTO_HEADER, MSG_WAITALL) != ELIG_PROTO_HEADER || f[5] != ELIG_PS_OK)
-        return -EACCES;
-    return 0;
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
+    struct elig_client *cl;
+    uint8_t status;
+    if (elig_client_connect(addr, 10000, &cl))
+        return -1;
+    if (elig_client_hello(cl, BENCH_FACILITY, secure_key, &status)) {
+        elig_client_close(cl);
+        return -1;
+    }
+    int fd = elig_client_detach(cl);
+    if (fd < 0) {
+        elig_client_close(cl);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK); /* as tcp_connect()'s */
+    return fd;
 }
 
 /* One timed run of a workload: warm-up 10% of the time, then measure. */
@@ -597,14 +596,12 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
     size_t out_cap = (size_t)w->depth * (w->per_frame * 300 + 512);
     for (unsigned i = 0; rc == 0 && i < nconns; i++) {
         struct conn *c = &d.conns[i];
-        c->fd = tcp_connect(port);
+        c->fd = w->sys == SYS_SECURE ? secure_connect(port) : tcp_connect(port);
         c->out = malloc(out_cap);
         c->in_cap = (size_t)w->depth * w->per_frame * 1024 + 65536;
         c->in = malloc(c->in_cap);
         if (c->fd < 0 || !c->out || !c->in)
             rc = -EIO;
-        else if (w->sys == SYS_SECURE)
-            rc = handshake(c->fd);
     }
     if (rc == 0) {
         d.next_q = (uint64_t)getpid() * 7919;

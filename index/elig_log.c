@@ -813,7 +813,7 @@ int elig_log_prune(const char *dir, uint64_t upto)
     int rc = list_files(dirfd, &names, &n), deleted = 0;
     /* file i holds LSNs first(i) .. first(i+1) - 1: deletable when that is <= upto */
     for (size_t i = 0; rc == 0 && i + 1 < n; i++) {
-        uint64_t next_first;
+        uint64_t next_first = 0;
         is_log_name(names[i + 1], &next_first);
         if (next_first == 0 || next_first - 1 > upto)
             break;

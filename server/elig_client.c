@@ -112,6 +112,17 @@ int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **o
     return 0;
 }
 
+int elig_client_detach(struct elig_client *c)
+{
+    if (c->in.len > c->in_off + c->consumed || c->out.len > c->out_sent)
+        return -EBUSY;
+    int fd = c->fd;
+    elig_pbuf_free(&c->out);
+    elig_pbuf_free(&c->in);
+    free(c);
+    return fd;
+}
+
 void elig_client_close(struct elig_client *c)
 {
     if (c == NULL)

@@ -44,6 +44,14 @@ int elig_client_hello(struct elig_client *c, const char *code, const uint8_t key
 void elig_client_close(struct elig_client *c);
 
 /**
+ * Free the client and hand its connected (and, after elig_client_hello(),
+ * authenticated) socket to the caller, who drives it from then on (its own
+ * event loop, pipelining of its own). Nothing may be left unread or unsent.
+ * @return the socket; -EBUSY (bytes unread or unsent: c is kept).
+ */
+int elig_client_detach(struct elig_client *c);
+
+/**
  * Start a request frame; encode its body into the returned buffer, then call
  * elig_client_end(). The request id is the client's next (returned in *id).
  * @return the buffer; NULL if out of memory.

@@ -1019,7 +1019,7 @@ static int open_listeners(struct elig_srv *s)
         return rc;
     unsigned workers = s->nloops - (p->db ? 1 : 0);
     for (unsigned i = 0; i < workers; i++) {
-        uint16_t bound;
+        uint16_t bound = 0;
         int fd = tcp_listener(&sa, true, &bound);
         if (fd < 0)
             return fd;

@@ -113,7 +113,7 @@ static void test_full_dictionary_refuses(void **state)
 
     struct elig_dict_params bad = { 0, 10 };
     assert_int_equal(elig_dict_region_size(&bad), 0);
-    assert_int_equal(elig_dict_init(region, 0, &bad, &d), -EINVAL);
+    assert_int_equal(elig_dict_init(NULL, 0, &bad, &d), -EINVAL);
     struct elig_dict_params ok = { 10, 10 };
     char small[16];
     assert_int_equal(elig_dict_init(small, sizeof(small), &ok, &d), -ENOSPC);
