@@ -182,10 +182,9 @@ static size_t memcached_len(const uint8_t *p, size_t len)
 static size_t answer_len(enum sys sys, const uint8_t *p, size_t len)
 {
     if (sys == SYS_ELIGD || sys == SYS_SECURE) {
-        if (len < ELIG_PROTO_HEADER)
-            return 0;
-        size_t n = ELIG_PROTO_HEADER + elig_rd32(p + 12);
-        return len >= n ? n : 0;
+        struct elig_proto_header h;
+        long n = elig_proto_frame_next(p, len, true, &h);
+        return n > 0 ? (size_t)n : 0; /* a malformed header: never whole (the run fails) */
     }
     if (sys == SYS_MEMCACHED)
         return memcached_len(p, len);

@@ -350,9 +350,10 @@ static size_t take_eligd(struct replay *rp, struct conn *c, uint64_t now, int *r
     for (;;) {
         struct elig_proto_header h;
         size_t have = c->in_len - off;
-        int hr = elig_proto_header_decode(c->in + off, have, true, &h);
-        if (hr == -EAGAIN || (hr == 0 && have < ELIG_PROTO_HEADER + (size_t)h.body_len))
+        long whole = elig_proto_frame_next(c->in + off, have, true, &h);
+        if (whole == 0)
             break;
+        int hr = whole < 0 ? (int)whole : 0;
         if (rp->p->dgram) /* frames before the one answered were lost */
             while (hr == 0 && c->f_len && c->fifo[c->f_head].id != h.request_id)
                 frame_lost(rp, c);

@@ -244,17 +244,19 @@ int elig_client_recv(struct elig_client *c, struct elig_proto_header *h, const u
     }
     for (;;) {
         size_t have = c->in.len - c->in_off;
-        int rc = elig_proto_header_decode(c->in.data + c->in_off, have, true, h);
-        if (rc == 0 && have >= ELIG_PROTO_HEADER + (size_t)h->body_len) {
+        long n = elig_proto_frame_next(c->in.data + c->in_off, have, true, h);
+        if (n > 0) {
             *body = c->in.data + c->in_off + ELIG_PROTO_HEADER;
-            c->consumed = ELIG_PROTO_HEADER + h->body_len;
+            c->consumed = (size_t)n;
             return 0;
         }
-        if (rc && rc != -EAGAIN)
-            return rc;
-        if (rc == 0 && elig_pbuf_reserve(&c->in, ELIG_PROTO_HEADER + (size_t)h->body_len))
+        if (n < 0)
+            return (int)n;
+        if (have >= ELIG_PROTO_HEADER &&
+            elig_pbuf_reserve(&c->in, ELIG_PROTO_HEADER + (size_t)h->body_len))
             return -ENOMEM;
-        if ((rc = fill(c)))
+        int rc = fill(c);
+        if (rc)
             return rc;
     }
 }

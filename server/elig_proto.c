@@ -159,6 +159,18 @@ int elig_proto_header_decode(const uint8_t *buf, size_t len, bool response,
     return 0;
 }
 
+long elig_proto_frame_next(const uint8_t *buf, size_t len, bool response,
+                           struct elig_proto_header *h)
+{
+    int rc = elig_proto_header_decode(buf, len, response, h);
+    if (rc == -EAGAIN)
+        return 0;
+    if (rc)
+        return rc;
+    size_t whole = ELIG_PROTO_HEADER + (size_t)h->body_len;
+    return len >= whole ? (long)whole : 0;
+}
+
 void elig_proto_header_encode(uint8_t *out, const struct elig_proto_header *h)
 {
     out[0] = ELIG_PROTO_MAGIC0;

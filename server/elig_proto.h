@@ -219,6 +219,18 @@ void elig_pbuf_free(struct elig_pbuf *b);
 int elig_proto_header_decode(const uint8_t *buf, size_t len, bool response,
                              struct elig_proto_header *h);
 
+/**
+ * The next whole frame at buf: its header decoded into *h, and whether all
+ * of its body is there too. What every reader of a stream of frames (the
+ * client, the load generator, the benchmarks) does before it looks at a body.
+ *
+ * @return the frame's length (header and body); 0 when more bytes are
+ *         needed (*h is set once the header is there); -ELIG_EPROTO for a
+ *         malformed header.
+ */
+long elig_proto_frame_next(const uint8_t *buf, size_t len, bool response,
+                           struct elig_proto_header *h);
+
 /** Write a header into out[0..ELIG_PROTO_HEADER). */
 void elig_proto_header_encode(uint8_t *out, const struct elig_proto_header *h);
 

@@ -529,6 +529,29 @@ static void test_doc_tables(void **state)
     assert_null(elig_op_info(0x09));
 }
 
+/* The next whole frame of a stream: its length once all of it is there, 0 before, an error for
+ * a bad header. */
+static void test_frame_next(void **state)
+{
+    (void)state;
+    struct elig_pbuf b = { 0 };
+    long at = elig_proto_frame_begin(&b, ELIG_OP_PING, ELIG_PROTO_F_RESPONSE, 0, 9);
+    assert_true(at >= 0);
+    assert_int_equal(elig_pbuf_reserve(&b, 3), 0);
+    memcpy(b.data + b.len, "abc", 3);
+    b.len += 3;
+    elig_proto_frame_end(&b, at);
+    struct elig_proto_header h;
+    for (size_t len = 0; len < b.len; len++)
+        assert_int_equal(elig_proto_frame_next(b.data, len, true, &h), 0);
+    assert_int_equal(elig_proto_frame_next(b.data, b.len, true, &h), ELIG_PROTO_HEADER + 3);
+    assert_int_equal(h.request_id, 9);
+    assert_int_equal(h.body_len, 3);
+    b.data[0] = 'G';
+    assert_int_equal(elig_proto_frame_next(b.data, b.len, true, &h), -ELIG_EPROTO);
+    elig_pbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_doc_tables),
+        cmocka_unit_test(test_frame_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
