@@ -590,39 +590,45 @@ const char *elig_astatus_name(uint8_t status)
     return status < ELIG_AS_COUNT ? names[status] : "?";
 }
 
-#define FAC_ALL (ELIG_OPF_FACILITY | ELIG_OPF_UDP)
+#define FAC_ALL               (ELIG_OPF_FACILITY | ELIG_OPF_UDP)
+#define OP(code, flags, name) [code] = { code, flags, name }
 
-const struct elig_op_info elig_ops[] = {
-    { ELIG_OP_PING, FAC_ALL | ELIG_OPF_ADMIN | ELIG_OPF_PRE_AUTH, "PING" },
-    { ELIG_OP_LOOKUP_NUMBER, FAC_ALL | ELIG_OPF_CHECK, "LOOKUP_NUMBER" },
-    { ELIG_OP_LOOKUP_CARD, FAC_ALL | ELIG_OPF_CHECK, "LOOKUP_CARD" },
-    { ELIG_OP_BATCH, FAC_ALL | ELIG_OPF_CHECK, "BATCH" },
-    { ELIG_OP_STATS, FAC_ALL | ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "STATS" },
-    { ELIG_OP_HELLO, ELIG_OPF_FACILITY | ELIG_OPF_ADMIN | ELIG_OPF_SESSION | ELIG_OPF_PRE_AUTH,
-      "HELLO" },
-    { ELIG_OP_AUTH, ELIG_OPF_FACILITY | ELIG_OPF_ADMIN | ELIG_OPF_SESSION | ELIG_OPF_PRE_AUTH,
-      "AUTH" },
-    { ELIG_OP_POSTHOC, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "POSTHOC" },
-    { ELIG_OP_ADMIN_APPEND, ELIG_OPF_ADMIN, "ADMIN_APPEND" },
-    { ELIG_OP_ADMIN_SNAPSHOT, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_SNAPSHOT" },
-    { ELIG_OP_ADMIN_STATS, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_STATS" },
-    { ELIG_OP_ADMIN_RELOAD, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_RELOAD" },
-    { ELIG_OP_ADMIN_GROW, ELIG_OPF_ADMIN, "ADMIN_GROW" },
+/* Indexed by opcode (a lookup per frame is one load); rows without a name are not opcodes. */
+static const struct elig_op_info by_code[256] = {
+    OP(ELIG_OP_PING, FAC_ALL | ELIG_OPF_ADMIN | ELIG_OPF_PRE_AUTH, "PING"),
+    OP(ELIG_OP_LOOKUP_NUMBER, FAC_ALL | ELIG_OPF_CHECK, "LOOKUP_NUMBER"),
+    OP(ELIG_OP_LOOKUP_CARD, FAC_ALL | ELIG_OPF_CHECK, "LOOKUP_CARD"),
+    OP(ELIG_OP_BATCH, FAC_ALL | ELIG_OPF_CHECK, "BATCH"),
+    OP(ELIG_OP_STATS, FAC_ALL | ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "STATS"),
+    OP(ELIG_OP_HELLO, ELIG_OPF_FACILITY | ELIG_OPF_ADMIN | ELIG_OPF_SESSION | ELIG_OPF_PRE_AUTH,
+       "HELLO"),
+    OP(ELIG_OP_AUTH, ELIG_OPF_FACILITY | ELIG_OPF_ADMIN | ELIG_OPF_SESSION | ELIG_OPF_PRE_AUTH,
+       "AUTH"),
+    OP(ELIG_OP_POSTHOC, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "POSTHOC"),
+    OP(ELIG_OP_ADMIN_APPEND, ELIG_OPF_ADMIN, "ADMIN_APPEND"),
+    OP(ELIG_OP_ADMIN_SNAPSHOT, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_SNAPSHOT"),
+    OP(ELIG_OP_ADMIN_STATS, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_STATS"),
+    OP(ELIG_OP_ADMIN_RELOAD, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_RELOAD"),
+    OP(ELIG_OP_ADMIN_GROW, ELIG_OPF_ADMIN, "ADMIN_GROW"),
 };
-const unsigned elig_ops_count = sizeof elig_ops / sizeof elig_ops[0];
+#undef OP
 
 const struct elig_op_info *elig_op_info(uint8_t opcode)
 {
-    for (unsigned i = 0; i < elig_ops_count; i++)
-        if (elig_ops[i].opcode == opcode)
-            return &elig_ops[i];
+    return by_code[opcode].name ? &by_code[opcode] : NULL;
+}
+
+const struct elig_op_info *elig_op_next(const struct elig_op_info *prev)
+{
+    for (unsigned i = prev ? (unsigned)(prev - by_code) + 1 : 0; i < 256; i++)
+        if (by_code[i].name)
+            return &by_code[i];
     return NULL;
 }
 
 bool elig_op_has(uint8_t opcode, uint8_t flags)
 {
-    const struct elig_op_info *o = elig_op_info(opcode);
-    return o && (o->flags & flags) == flags;
+    return (by_code[opcode].flags & flags) == flags && by_code[opcode].name;
 }
 
 const char *elig_op_name(uint8_t opcode)

@@ -92,12 +92,11 @@ struct elig_op_info {
     const char *name; /**< "PING", ... as docs/protocol.md names it */
 };
 
-/** The table, in opcode order, and its length. */
-extern const struct elig_op_info elig_ops[];
-extern const unsigned elig_ops_count;
-
-/** The row of opcode, or NULL if it is not one. */
+/** The row of opcode, or NULL if it is not one. One load: called for every frame. */
 const struct elig_op_info *elig_op_info(uint8_t opcode);
+
+/** The table in opcode order: the row after prev (NULL: the first); NULL after the last. */
+const struct elig_op_info *elig_op_next(const struct elig_op_info *prev);
 
 /** Whether opcode is known and has every flag of flags. */
 bool elig_op_has(uint8_t opcode, uint8_t flags);
