@@ -45,6 +45,7 @@
 #include "elig_index.h"
 #include "elig_proto.h"
 #include "elig_rules.h"
+#include "elig_text.h"
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -622,13 +623,7 @@ static void usage(FILE *out)
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
+    return elig_text_uint(s, lo, hi, out);
 }
 
 int main(int argc, char **argv)

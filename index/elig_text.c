@@ -10,8 +10,10 @@
  * digits and the ideographic space are common; folding them is what makes
  * "３３１２００１５" and "33120015" the same insurer.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "elig_error.h"
 #include "elig_text.h"
@@ -124,5 +126,18 @@ int elig_text_fold(const char *in, size_t len, char *out, size_t cap, size_t *ou
         i += (size_t)n;
     }
     *out_len = o; /* a trailing run of spaces is never written */
+    return 0;
+}
+
+int elig_text_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -EINVAL;
+    *out = v;
     return 0;
 }

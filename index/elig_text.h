@@ -3,6 +3,7 @@
 #define ELIG_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /**
  * @file
@@ -34,5 +35,12 @@ int elig_utf8_check(const char *s, size_t len);
  *         if the folded text needs more than cap bytes.
  */
 int elig_text_fold(const char *in, size_t len, char *out, size_t cap, size_t *out_len);
+
+/**
+ * A whole decimal number in [min, max], the whole of s: what every
+ * program's numeric option takes (no sign, no spaces, no suffix).
+ * @return 0 and *out; -EINVAL (not a number, or out of range).
+ */
+int elig_text_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 #endif

@@ -41,6 +41,7 @@
 #include "elig_tables.h"
 #if ELIG_HAVE_DPDK
 #include "elig_dpeer.h"
+#include "elig_text.h"
 #endif
 
 #define EXIT_USAGE 2
@@ -308,29 +309,29 @@ static int cmd_population(int argc, char **argv, bool updates)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = n > 0 ? (unsigned)n : 1;
     const char *out_path = NULL;
-    char *end;
+    uint64_t num;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            p.records = strtoull(optarg, &end, 10);
-            if (*end || p.records == 0 || p.records > (1ull << 31))
+            if (elig_text_uint(optarg, 1, 1ull << 31, &num))
                 goto bad;
+            p.records = num;
             break;
         case 's':
-            p.seed = strtoull(optarg, &end, 10);
-            if (*end)
+            if (elig_text_uint(optarg, 0, UINT64_MAX, &num))
                 goto bad;
+            p.seed = num;
             break;
         case 'd':
             if (elig_date_parse(optarg, strlen(optarg), &p.today))
                 goto bad;
             break;
         case 't':
-            threads = (unsigned)strtoul(optarg, &end, 10);
-            if (*end || threads == 0 || threads > 64)
+            if (elig_text_uint(optarg, 1, 64, &num))
                 goto bad;
+            threads = (unsigned)num;
             break;
         case 'o':
             out_path = optarg;
@@ -802,11 +803,10 @@ static int cmd_replay(int argc, char **argv)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        unsigned long long v = 0;
+        uint64_t v = 0;
         double f = 0;
         if (strchr("ncsCDbTQ", c)) {
-            v = strtoull(optarg, &end, 10);
-            if (*end || end == optarg)
+            if (elig_text_uint(optarg, 0, UINT64_MAX, &v))
                 goto bad;
         } else if (strchr("rxHi", c)) {
             f = strtod(optarg, &end);
@@ -951,15 +951,14 @@ static int cmd_traffic(int argc, char **argv)
     };
     struct elig_sched_params sp = { .month = "2025-02", .batch_size = 32 };
     const char *out_path = NULL;
-    char *end;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'm') {
             sp.month = optarg;
         } else if (c == 'c' || c == 'b') {
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (*end || v == 0 || (c == 'b' && v > ELIG_PROTO_BATCH_MAX))
+            uint64_t v;
+            if (elig_text_uint(optarg, 1, c == 'b' ? ELIG_PROTO_BATCH_MAX : UINT64_MAX, &v))
                 goto bad;
             if (c == 'c')
                 sp.checks = v;
@@ -1044,16 +1043,12 @@ static int cmd_redis_load(int argc, char **argv)
     };
     struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
     const char *addr = NULL;
-    char *end;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        unsigned long long v = 0;
-        if (c == 'n' || c == 's') {
-            v = strtoull(optarg, &end, 10);
-            if (*end || end == optarg)
-                goto bad;
-        }
+        uint64_t v = 0;
+        if ((c == 'n' || c == 's') && elig_text_uint(optarg, 0, UINT64_MAX, &v))
+            goto bad;
         if (c == 'R')
             addr = optarg;
         else if (c == 'n' && v > 0 && v <= (1ull << 31))

@@ -39,6 +39,7 @@
 #include "elig_key.h"
 #include "elig_le.h"
 #include "elig_rules.h"
+#include "elig_text.h"
 #include "elig_update.h"
 
 #define EXIT_JUDGED 1
@@ -1171,8 +1172,7 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
         { NULL, 0, NULL, 0 },
     };
     struct elig_db_params p = { 0 }; /* sizes: the store's record, or the defaults */
-    unsigned long long ks;
-    char *end;
+    uint64_t ks;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         if (c == 'D')
@@ -1183,11 +1183,9 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
             p.tail = ELIG_LOG_TAIL_TRUNCATE;
         else if (c == 'r')
             p.rebuild_segment = true;
-        else if (c == 'c' && (p.index.capacity = strtoull(optarg, &end, 10)) > 0 && !*end &&
-                 *optarg != '-' && p.index.capacity <= (1ull << 31))
+        else if (c == 'c' && elig_text_uint(optarg, 1, 1ull << 31, &p.index.capacity) == 0)
             continue;
-        else if (c == 'k' && (ks = strtoull(optarg, &end, 10)) > 0 && ks < (1ull << 31) && !*end &&
-                 *optarg != '-')
+        else if (c == 'k' && elig_text_uint(optarg, 1, (1ull << 31) - 1, &ks) == 0)
             p.index.key_strings = (uint32_t)ks;
         else if (c == 'c' || c == 'k')
             return fprintf(stderr, "eligctl: %s: --%s %s: not a whole number from 1 to %s\n",
@@ -1465,10 +1463,8 @@ static int take_sizes(int *argc, char **argv, uint64_t v[GROW_SIZES])
                 val = argv[i] + 3 + n, used = 1;
             else
                 continue;
-            char *end;
-            errno = 0;
-            unsigned long long x = strtoull(val, &end, 10);
-            if (errno || end == val || *end || *val == '-' || x == 0 || x > grow_sizes[k].max) {
+            uint64_t x;
+            if (elig_text_uint(val, 1, grow_sizes[k].max, &x)) {
                 fprintf(stderr, "eligctl: grow: --%s %s: not a number from 1 to %llu\n",
                         grow_sizes[k].name, val, (unsigned long long)grow_sizes[k].max);
                 return EXIT_USAGE;

@@ -35,6 +35,7 @@
 #include "elig_udp.h"
 #if ELIG_HAVE_DPDK
 #include "elig_dpdk.h"
+#include "elig_text.h"
 #endif
 
 #define EXIT_USAGE 2
@@ -113,10 +114,8 @@ struct options {
 static int parse_uint(const char *name, const char *s, unsigned long long min,
                       unsigned long long max, unsigned long long *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || end == s || *s == '-' || v < min || v > max) {
+    uint64_t v;
+    if (elig_text_uint(s, min, max, &v)) {
         fprintf(stderr, "eligd: --%s %s: not a whole number from %llu to %llu\n", name, s, min,
                 max);
         return -EINVAL;

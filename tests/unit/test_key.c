@@ -4,6 +4,7 @@
  * input, spaces, empty symbol, branch padding, limits, and the canonical byte
  * form's round trip.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "elig_error.h"
@@ -160,14 +161,30 @@ static void test_utf8(void **state)
     assert_int_equal(elig_utf8_check("a\0b", 3), -ELIG_ECONTROL);
 }
 
+/* The one number parser of every program's options: the whole string, in range, nothing else. */
+static void test_text_uint(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    assert_int_equal(elig_text_uint("42", 1, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(elig_text_uint("0", 0, 0, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(elig_text_uint("18446744073709551615", 0, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    const char *bad[] = { "",    "-1", "+1", " 1", "1 ", "1x", "0x10", "18446744073709551616",
+                          "101", "0" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(elig_text_uint(bad[i], 1, 100, &v), -EINVAL);
+    assert_int_equal(elig_text_uint(NULL, 0, 1, &v), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_luhn),
-        cmocka_unit_test(test_insurer_numbers),
-        cmocka_unit_test(test_key_normalisation),
-        cmocka_unit_test(test_canonical_bytes),
-        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_text_uint),       cmocka_unit_test(test_luhn),
+        cmocka_unit_test(test_insurer_numbers), cmocka_unit_test(test_key_normalisation),
+        cmocka_unit_test(test_canonical_bytes), cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests_name("key", tests, NULL, NULL);
 }
