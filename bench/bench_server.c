@@ -51,7 +51,6 @@
 #include <unistd.h>
 
 #include "elig_bench.h"
-#include "elig_addr.h"
 #include "elig_error.h"
 #include "elig_client.h"
 #include "elig_fac.h"
@@ -199,7 +198,7 @@ static int tcp_connect(uint16_t port)
 {
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
-    int fd = elig_addr_connect(addr);
+    int fd = elig_client_dial(addr);
     return fd < 0 ? -1 : fd;
 }
 

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elig_addr.h"
+#include "elig_client.h"
 #include "elig_error.h"
 #include "elig_feed.h"
 #include "elig_proto.h"
@@ -179,7 +179,7 @@ static int load_person(struct loader *l, const char *text, size_t len, struct el
 
 int elig_redis_load(const char *addr, const struct elig_pop *pop, uint64_t *commands)
 {
-    struct loader l = { .fd = elig_addr_connect(addr) };
+    struct loader l = { .fd = elig_client_dial(addr) };
     *commands = 0;
     if (l.fd < 0)
         return l.fd;

@@ -54,7 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "elig_addr.h"
+#include "elig_client.h"
 #include "elig_error.h"
 #include "elig_le.h"
 #include "elig_proto.h"
@@ -826,7 +826,7 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         c->f_cap = c->c_cap = 1024;
         c->fifo = malloc(c->f_cap * sizeof *c->fifo);
         c->cks = malloc(c->c_cap * sizeof *c->cks);
-        if (!p.dgram && (c->fd = elig_addr_connect(p.server)) < 0)
+        if (!p.dgram && (c->fd = elig_client_dial(p.server)) < 0)
             rc = c->fd;
     }
     if (rc == 0)

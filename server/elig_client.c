@@ -112,6 +112,11 @@ int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **o
     return 0;
 }
 
+int elig_client_dial(const char *addr)
+{
+    return elig_addr_connect(addr);
+}
+
 int elig_client_detach(struct elig_client *c)
 {
     if (c->in.len > c->in_off + c->consumed || c->out.len > c->out_sent)

@@ -40,6 +40,14 @@ int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **o
 int elig_client_hello(struct elig_client *c, const char *code, const uint8_t key[32],
                       uint8_t *status);
 
+/**
+ * A plain connected socket to addr ("HOST:PORT", "[IPv6]:PORT"; each address
+ * of a name in turn), blocking, TCP_NODELAY: for callers that drive their
+ * own event loop (the load generator, the benchmarks) and speak the codec.
+ * @return the socket; -ELIG_EADDRESS; -errno of socket(2) or connect(2).
+ */
+int elig_client_dial(const char *addr);
+
 /** Close and free. NULL is ignored. */
 void elig_client_close(struct elig_client *c);
 
