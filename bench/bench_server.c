@@ -52,8 +52,9 @@
 
 #include "elig_bench.h"
 #include "elig_error.h"
+#include "elig_cconn.h"
 #include "elig_client.h"
-#include "elig_fac.h"
+#include "elig_fkey.h"
 #include "elig_hist.h"
 #include "elig_index.h"
 #include "elig_io.h"
@@ -70,11 +71,11 @@ enum sys { SYS_ELIGD, SYS_SECURE, SYS_REDIS, SYS_MEMCACHED, SYS_COUNT };
 static const char *const sys_names[SYS_COUNT] = { "eligd", "eligd-secure", "redis", "memcached" };
 
 /*
- * The facility key of the --secure eligd: made once per run, used by every
- * connection's handshake (the one global here: the driver's connections are
- * set up far from where the registry is made).
+ * The facility key of the --secure eligd: made once per run (eligctl), used
+ * by every connection's handshake (the one global here: the driver's
+ * connections are set up far from where the facility is registered).
  */
-static uint8_t secure_key[ELIG_FAC_KEY_LEN];
+static uint8_t secure_key[ELIG_FKEY_LEN];
 
 #define MAX_DEPTHS    8
 #define MAX_WORKLOADS (MAX_DEPTHS * SYS_COUNT + 1)
@@ -89,11 +90,9 @@ struct reqs {
 
 struct conn {
     int fd;
-    uint8_t *out;
-    size_t out_len, out_cap;
-    uint8_t *in;
-    size_t in_len, in_cap;
-    unsigned waiting; /* answers still due for the group in flight */
+    struct elig_cconn *cc; /* the client core: queued requests, received answers */
+    bool sending;          /* a send is posted (its completion not yet seen) */
+    unsigned waiting;      /* answers still due for the group in flight */
     double t_sent;
 };
 
@@ -177,14 +176,9 @@ static size_t memcached_len(const uint8_t *p, size_t len)
     return len >= total ? total : 0;
 }
 
-/* Length of one complete answer at p; 0 if incomplete. */
-static size_t answer_len(enum sys sys, const uint8_t *p, size_t len)
+/* Length of one complete answer of a peer at p; 0 if incomplete. */
+static size_t peer_answer_len(enum sys sys, const uint8_t *p, size_t len)
 {
-    if (sys == SYS_ELIGD || sys == SYS_SECURE) {
-        struct elig_proto_header h;
-        long n = elig_proto_frame_next(p, len, true, &h);
-        return n > 0 ? (size_t)n : 0; /* a malformed header: never whole (the run fails) */
-    }
     if (sys == SYS_MEMCACHED)
         return memcached_len(p, len);
     long n = elig_resp_parse(p, len, NULL);
@@ -472,18 +466,18 @@ static void dataset_free(struct dataset *ds)
 
 /* ---- the driver ------------------------------------------------------------- */
 
-/* Append one request to c's output. */
-static void put_request(struct driver *d, const struct dataset *ds, struct conn *c)
+/* Append one request to c's queue (room reserved by start_group()). */
+static void put_request(struct driver *d, const struct dataset *ds, struct elig_pbuf *out)
 {
     const struct reqs *q = &ds->q[d->sys];
     if (d->per_frame == 1) {
         uint32_t i = (uint32_t)(d->next_q++ % ds->nq);
         size_t n = q->off[i + 1] - q->off[i];
-        memcpy(c->out + c->out_len, q->data + q->off[i], n);
-        c->out_len += n;
+        memcpy(out->data + out->len, q->data + q->off[i], n);
+        out->len += n;
         return;
     }
-    uint8_t *f = c->out + c->out_len;
+    uint8_t *f = out->data + out->len;
     size_t len = ELIG_PROTO_HEADER + ELIG_PROTO_FACILITY_LEN + 2;
     memcpy(f + ELIG_PROTO_HEADER, BENCH_FACILITY, ELIG_PROTO_FACILITY_LEN);
     elig_le16(f + ELIG_PROTO_HEADER + ELIG_PROTO_FACILITY_LEN, (uint16_t)d->per_frame);
@@ -497,35 +491,68 @@ static void put_request(struct driver *d, const struct dataset *ds, struct conn 
                                    .opcode = ELIG_OP_BATCH,
                                    .body_len = (uint32_t)(len - ELIG_PROTO_HEADER) };
     elig_proto_header_encode(f, &h);
-    c->out_len += len;
+    out->len += len;
 }
 
+/* Post a send of what the core has to send on connection ci, unless one is posted. */
 static void submit_send(struct driver *d, unsigned ci)
 {
     struct conn *c = &d->conns[ci];
+    size_t len;
+    if (c->sending)
+        return; /* its completion sends the rest */
+    const uint8_t *p = elig_cconn_send_view(c->cc, &len);
+    if (len == 0)
+        return;
+    c->sending = true;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
-    io_uring_prep_send(sqe, c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+    io_uring_prep_send(sqe, c->fd, p, len, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, (uint64_t)ci << 1);
 }
 
-static void submit_recv(struct driver *d, unsigned ci)
+static int submit_recv(struct driver *d, unsigned ci)
 {
     struct conn *c = &d->conns[ci];
+    size_t room;
+    uint8_t *p = elig_cconn_recv_space(c->cc, &room);
+    if (p == NULL)
+        return -ENOMEM;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
-    io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    io_uring_prep_recv(sqe, c->fd, p, room, 0);
     io_uring_sqe_set_data64(sqe, (uint64_t)ci << 1 | 1);
+    return 0;
 }
 
 /* A new group of `depth` requests on connection ci. */
-static void start_group(struct driver *d, const struct dataset *ds, unsigned ci)
+static int start_group(struct driver *d, const struct dataset *ds, unsigned ci)
 {
     struct conn *c = &d->conns[ci];
-    c->out_len = 0;
+    struct elig_pbuf *out = elig_cconn_queue(c->cc);
+    if (out == NULL || elig_pbuf_reserve(out, (size_t)d->depth * (d->per_frame * 300 + 512)))
+        return -ENOMEM;
     for (unsigned k = 0; k < d->depth; k++)
-        put_request(d, ds, c);
+        put_request(d, ds, out);
     c->waiting = d->depth;
     c->t_sent = bench_now();
     submit_send(d, ci);
+    return 0;
+}
+
+/* The next whole answer on c: 1; 0 none yet; -ELIG_EREFUSED an eligd error status. */
+static int next_answer(const struct driver *d, struct conn *c)
+{
+    if (d->sys == SYS_ELIGD || d->sys == SYS_SECURE) {
+        struct elig_proto_header h;
+        const uint8_t *body;
+        int rc = elig_cconn_answer(c->cc, &h, &body);
+        return rc == 1 && h.status != ELIG_PS_OK ? -ELIG_EREFUSED : rc;
+    }
+    size_t len, n;
+    const uint8_t *p = elig_cconn_input(c->cc, &len);
+    if ((n = peer_answer_len(d->sys, p, len)) == 0)
+        return 0;
+    elig_cconn_consume(c->cc, n);
+    return 1;
 }
 
 static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int res)
@@ -533,13 +560,12 @@ static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int 
     struct conn *c = &d->conns[ci];
     if (res <= 0)
         return res < 0 ? res : -ECONNRESET;
-    c->in_len += (size_t)res;
+    elig_cconn_received(c->cc, (size_t)res);
     double now = bench_now();
-    size_t off = 0, n;
-    while (c->waiting && (n = answer_len(d->sys, c->in + off, c->in_len - off)) > 0) {
-        if ((d->sys == SYS_ELIGD || d->sys == SYS_SECURE) && c->in[off + 5] != ELIG_PS_OK)
-            return -ELIG_EREFUSED;
-        off += n;
+    int rc;
+    while (c->waiting && (rc = next_answer(d, c)) != 0) {
+        if (rc < 0)
+            return rc;
         c->waiting--;
         if (d->timing) {
             elig_hist_record(d->lat, (uint64_t)((now - c->t_sent) * 1e9));
@@ -547,34 +573,40 @@ static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int 
             d->lookups += d->per_frame;
         }
     }
-    memmove(c->in, c->in + off, c->in_len - off);
-    c->in_len -= off;
-    if (c->waiting == 0)
-        start_group(d, ds, ci);
-    submit_recv(d, ci);
+    if (c->waiting == 0 && (rc = start_group(d, ds, ci)))
+        return rc;
+    return submit_recv(d, ci);
+}
+
+/* A send completed: what is left to send goes next. */
+static int on_send(struct driver *d, unsigned ci, int res)
+{
+    if (res <= 0)
+        return res < 0 ? res : -EIO;
+    struct conn *c = &d->conns[ci];
+    c->sending = false;
+    elig_cconn_sent(c->cc, (size_t)res);
+    submit_send(d, ci); /* the rest of a short send, or a group queued meanwhile */
     return 0;
 }
 
-/* A connection to the --secure eligd, authenticated (the client library's handshake); its fd. */
-static int secure_connect(uint16_t port)
+/*
+ * Connection i of a run: for eligd, through the client library (and, for
+ * the --secure eligd, its handshake as BENCH_FACILITY), whose core the driver
+ * then drives; for a peer, a plain socket and a core of its own.
+ */
+static int conn_open(struct conn *c, enum sys sys, uint16_t port)
 {
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
-    struct elig_client *cl;
+    if (sys != SYS_ELIGD && sys != SYS_SECURE) {
+        c->fd = elig_client_dial(addr);
+        return c->fd < 0 ? c->fd : elig_cconn_new(&c->cc);
+    }
     uint8_t status;
-    if (elig_client_connect(addr, 10000, &cl))
-        return -1;
-    if (elig_client_hello(cl, BENCH_FACILITY, secure_key, &status)) {
-        elig_client_close(cl);
-        return -1;
-    }
-    int fd = elig_client_detach(cl);
-    if (fd < 0) {
-        elig_client_close(cl);
-        return -1;
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK); /* as tcp_connect()'s */
-    return fd;
+    c->fd = elig_client_open_core(addr, 10000, sys == SYS_SECURE ? BENCH_FACILITY : NULL,
+                                  secure_key, &c->cc, &status);
+    return c->fd < 0 ? c->fd : 0;
 }
 
 /* One timed run of a workload: warm-up 10% of the time, then measure. */
@@ -591,22 +623,19 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
     d.lat = calloc(1, sizeof *d.lat);
     if (d.lat == NULL)
         rc = -ENOMEM;
-    size_t out_cap = (size_t)w->depth * (w->per_frame * 300 + 512);
-    for (unsigned i = 0; rc == 0 && i < nconns; i++) {
-        struct conn *c = &d.conns[i];
-        c->fd = w->sys == SYS_SECURE ? secure_connect(port) : tcp_connect(port);
-        c->out = malloc(out_cap);
-        c->in_cap = (size_t)w->depth * w->per_frame * 1024 + 65536;
-        c->in = malloc(c->in_cap);
-        if (c->fd < 0 || !c->out || !c->in)
-            rc = -EIO;
-    }
+    for (unsigned i = 0; d.conns && i < nconns; i++)
+        d.conns[i].fd = -1;
+    if (d.conns == NULL)
+        rc = -ENOMEM;
+    for (unsigned i = 0; rc == 0 && i < nconns; i++)
+        rc = conn_open(&d.conns[i], w->sys, port);
     if (rc == 0) {
         d.next_q = (uint64_t)getpid() * 7919;
-        for (unsigned i = 0; i < nconns; i++) {
-            start_group(&d, ds, i);
-            submit_recv(&d, i);
-        }
+        for (unsigned i = 0; i < nconns && rc == 0; i++)
+            if ((rc = start_group(&d, ds, i)) == 0)
+                rc = submit_recv(&d, i);
+    }
+    if (rc == 0) {
         double t0 = bench_now(), start = t0 + seconds * 0.1, end = start + seconds;
         while (rc == 0) {
             double now = bench_now();
@@ -622,10 +651,7 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
             io_uring_for_each_cqe(&d.ring, head, cqe)
             {
                 unsigned ci = (unsigned)(cqe->user_data >> 1);
-                if (cqe->user_data & 1)
-                    rc = on_recv(&d, ds, ci, cqe->res);
-                else if (cqe->res < (int)d.conns[ci].out_len)
-                    rc = cqe->res < 0 ? cqe->res : -EIO; /* short sends do not happen on loopback */
+                rc = cqe->user_data & 1 ? on_recv(&d, ds, ci, cqe->res) : on_send(&d, ci, cqe->res);
                 seen++;
                 if (rc)
                     break;
@@ -638,13 +664,12 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
         res->p50_us = (double)elig_hist_percentile(d.lat, 50) / 1e3;
         res->p99_us = (double)elig_hist_percentile(d.lat, 99) / 1e3;
     }
-    for (unsigned i = 0; i < nconns; i++) {
-        if (d.conns[i].fd > 0)
+    io_uring_queue_exit(&d.ring); /* cancels the sends and receives still posted */
+    for (unsigned i = 0; d.conns && i < nconns; i++) {
+        if (d.conns[i].fd >= 0)
             close(d.conns[i].fd);
-        free(d.conns[i].out);
-        free(d.conns[i].in);
+        elig_cconn_free(d.conns[i].cc);
     }
-    io_uring_queue_exit(&d.ring); /* cancels the receives still posted */
     free(d.conns);
     free(d.lat);
     return rc;
@@ -768,7 +793,7 @@ static void print_report(const struct bench_opts *o, const struct plan *pl, doub
         if (pl->on[s])
             printf(", %s %.1f bytes (RSS growth)", pl->peers[s].version,
                    pl->peers[s].bytes_per_record);
-    printf("\n  %-22s %-10s %14s %14s %9s %9s %12s\n", "workload", "system", "requests/s",
+    printf("\n  %-22s %-12s %12s %14s %9s %9s %12s\n", "workload", "system", "requests/s",
            "lookups/s", "p50 us", "p99 us", "eligd/this");
     for (size_t w = 0; w < pl->n; w++) {
         if (!wanted(o, &pl->w[w]))
@@ -777,7 +802,7 @@ static void print_report(const struct bench_opts *o, const struct plan *pl, doub
         char ratio[16] = "";
         if (pl->w[w].sys != SYS_ELIGD && e && med[w].rps > 0)
             snprintf(ratio, sizeof ratio, "%.2fx", e->rps / med[w].rps);
-        printf("  %-22s %-10s %14.0f %14.0f %9.1f %9.1f %12s\n", pl->w[w].name,
+        printf("  %-22s %-12s %12.0f %14.0f %9.1f %9.1f %12s\n", pl->w[w].name,
                sys_names[pl->w[w].sys], med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us,
                ratio);
     }
@@ -791,27 +816,42 @@ static double median_of(const struct result *r, unsigned n, size_t field)
     return bench_median(v, n);
 }
 
-/* Paths of the --secure eligd's registry and audit log. */
-static void secure_paths(const struct bench_opts *o, char *reg, char *audit, size_t size)
+/* Paths of the --secure eligd's registry, its facility's key file and audit log. */
+static void secure_paths(const struct bench_opts *o, char *reg, char *key, char *audit, size_t size)
 {
     snprintf(reg, size, "%s/elig-bench-facilities-%ld", o->dir, (long)getpid());
+    snprintf(key, size, "%s/elig-bench-facility-key-%ld", o->dir, (long)getpid());
     snprintf(audit, size, "%s/elig-bench-audit-%ld", o->audit_dir, (long)getpid());
+}
+
+/*
+ * Register the benchmark's facility as an operator does: eligctl (beside
+ * eligd) adds it to a new registry and writes its key file, which the
+ * connections' handshakes read.
+ */
+static int secure_register(const struct bench_opts *o, const char *reg, const char *key)
+{
+    char eligctl[4096];
+    const char *slash = strrchr(o->eligd, '/');
+    snprintf(eligctl, sizeof eligctl, "%.*seligctl", slash ? (int)(slash - o->eligd + 1) : 0,
+             o->eligd);
+    char *argv[] = { eligctl,      "facility",  "add",       BENCH_FACILITY, "--type", "hospital",
+                     "--registry", (char *)reg, "--key-out", (char *)key,    NULL };
+    int rc = bench_run(argv);
+    if (rc) {
+        fprintf(stderr, "elig-bench: %s facility add failed (exit %d)\n", eligctl, rc);
+        return -EIO;
+    }
+    return elig_fkey_read(key, secure_key);
 }
 
 /* The --secure eligd: one facility registered, an audit log, allowances out of the way. */
 static int secure_start(const struct bench_opts *o, char *seg, char *workers, struct peer *pe,
                         char *line, size_t size)
 {
-    char reg[4096], audit[4096];
-    secure_paths(o, reg, audit, sizeof reg);
-    struct elig_fac_registry *r;
-    int rc = elig_fac_init() || elig_fac_new(&r) ? -ENOMEM : 0;
-    if (rc == 0) {
-        rc = elig_fac_add(r, BENCH_FACILITY, ELIG_FAC_HOSPITAL, 0, secure_key);
-        if (rc == 0)
-            rc = elig_fac_save(r, reg);
-        elig_fac_free(r);
-    }
+    char reg[4096], key[4096], audit[4096];
+    secure_paths(o, reg, key, audit, sizeof reg);
+    int rc = secure_register(o, reg, key);
     if (rc)
         return rc;
     char *argv[] = { (char *)o->eligd,
@@ -846,10 +886,13 @@ static int secure_start(const struct bench_opts *o, char *seg, char *workers, st
 
 static void secure_clean(const struct bench_opts *o, struct peer *pe)
 {
-    char reg[4096], audit[4096];
+    char reg[4096], key[4096], audit[4096];
     bench_stop(pe->pid);
     pe->pid = 0;
-    secure_paths(o, reg, audit, sizeof reg);
+    secure_paths(o, reg, key, audit, sizeof reg);
+    unlink(reg);
+    unlink(key);
+    strcat(reg, ".lock"); /* eligctl's, beside the registry */
     unlink(reg);
     bench_rm_tree(audit);
 }

@@ -91,6 +91,8 @@ void bench_number_query(const struct bench_pop *pop, uint64_t i, struct elig_rec
  */
 pid_t bench_spawn_until(char *const argv[], const char *ready, char *line, size_t size);
 /* SIGTERM and reap (pid <= 0: nothing). */
+/** Run argv[0] (stdout to /dev/null) and wait. @return its exit status; 128+signal; -1. */
+int bench_run(char *const argv[]);
 void bench_stop(pid_t pid);
 
 int bench_index(const struct bench_opts *o);

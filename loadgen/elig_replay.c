@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elig_cconn.h"
 #include "elig_client.h"
 #include "elig_error.h"
 #include "elig_le.h"
@@ -81,10 +82,8 @@ struct frame {
 
 struct conn {
     int fd;
-    struct elig_pbuf out, wire;
+    struct elig_cconn *cc; /* the client core: frames queued and sent, answers received */
     bool send_busy;
-    uint8_t *in;
-    size_t in_len, in_cap;
     struct frame *fifo; /* ring of frames in flight */
     uint32_t f_head, f_len, f_cap;
     uint32_t f_done;   /* redis: replies already taken for the head frame */
@@ -343,47 +342,36 @@ static void frame_lost(struct replay *rp, struct conn *c)
     c->f_len--;
 }
 
-/* Consume the complete eligd answers at the front of c's input. */
-static size_t take_eligd(struct replay *rp, struct conn *c, uint64_t now, int *rc)
+/* Take the complete eligd answers of c's input. */
+static int take_eligd(struct replay *rp, struct conn *c, uint64_t now)
 {
-    size_t off = 0;
     for (;;) {
         struct elig_proto_header h;
-        size_t have = c->in_len - off;
-        long whole = elig_proto_frame_next(c->in + off, have, true, &h);
-        if (whole == 0)
-            break;
-        int hr = whole < 0 ? (int)whole : 0;
+        const uint8_t *body;
+        int rc = elig_cconn_answer(c->cc, &h, &body);
+        if (rc <= 0)
+            return rc;
         if (rp->p->dgram) /* frames before the one answered were lost */
-            while (hr == 0 && c->f_len && c->fifo[c->f_head].id != h.request_id)
+            while (c->f_len && c->fifo[c->f_head].id != h.request_id)
                 frame_lost(rp, c);
-        if (hr || c->f_len == 0) {
-            *rc = -ELIG_EPROTO;
-            break;
-        }
-        const uint8_t *body = c->in + off + ELIG_PROTO_HEADER;
+        if (c->f_len == 0)
+            return -ELIG_EPROTO;
         struct frame *f = &c->fifo[c->f_head];
         size_t bo = 0;
         uint16_t n = 1;
         if (h.status != ELIG_PS_OK)
             rp->r->frame_errors++;
         else if (h.opcode == ELIG_OP_BATCH &&
-                 elig_proto_batch_answer_count(body, h.body_len, &bo, &n)) {
-            *rc = -ELIG_EPROTO;
-            break;
-        }
+                 elig_proto_batch_answer_count(body, h.body_len, &bo, &n))
+            return -ELIG_EPROTO;
         for (uint32_t j = 0; j < f->checks && h.status == ELIG_PS_OK; j++) {
             const struct check *ck = &c->cks[(c->c_head + j) % c->c_cap];
-            if (n != f->checks || elig_proto_answer_decode(body, h.body_len, &bo, &rp->ans)) {
-                *rc = -ELIG_EPROTO;
-                return off;
-            }
+            if (n != f->checks || elig_proto_answer_decode(body, h.body_len, &bo, &rp->ans))
+                return -ELIG_EPROTO;
             count_check(rp, ck, &rp->ans);
         }
         frame_done(rp, c, now);
-        off += ELIG_PROTO_HEADER + h.body_len;
     }
-    return off;
 }
 
 /* The value of field name in an HGETALL reply as a number; 0 if absent. */
@@ -427,65 +415,60 @@ static void redis_rules(const struct replay *rp, const struct check *ck,
         a->validity = ELIG_VALID;
 }
 
-/* Consume the complete redis replies at the front of c's input. */
-static size_t take_redis(struct replay *rp, struct conn *c, uint64_t now, int *rc)
+/* Take the complete redis replies of c's input. */
+static int take_redis(struct replay *rp, struct conn *c, uint64_t now)
 {
-    size_t off = 0;
     static struct elig_resp_reply reply; /* one thread; 1 KiB kept off the stack */
     for (;;) {
-        long m = elig_resp_parse(c->in + off, c->in_len - off, &reply);
+        size_t len;
+        const uint8_t *in = elig_cconn_input(c->cc, &len);
+        long m = elig_resp_parse(in, len, &reply);
         if (m == 0)
-            break;
-        if (m < 0 || c->f_len == 0) {
-            *rc = -ELIG_EPROTO;
-            break;
-        }
+            return 0;
+        if (m < 0 || c->f_len == 0)
+            return -ELIG_EPROTO;
         const struct check *ck = &c->cks[(c->c_head + c->f_done) % c->c_cap];
         redis_rules(rp, ck, &reply, &rp->ans);
         count_check(rp, ck, &rp->ans);
-        off += (size_t)m;
+        elig_cconn_consume(c->cc, (size_t)m);
         if (++c->f_done == c->fifo[c->f_head].checks)
             frame_done(rp, c, now);
     }
-    return off;
 }
 
-/* Consume the complete answers at the front of c's input. */
+/* Take the complete answers of c's input. */
 static int take_answers(struct replay *rp, struct conn *c, uint64_t now)
 {
-    int rc = 0;
-    size_t off = rp->p->target == ELIG_REPLAY_REDIS ? take_redis(rp, c, now, &rc)
-                                                    : take_eligd(rp, c, now, &rc);
-    memmove(c->in, c->in + off, c->in_len - off);
-    c->in_len -= off;
-    return rc;
+    return rp->p->target == ELIG_REPLAY_REDIS ? take_redis(rp, c, now) : take_eligd(rp, c, now);
 }
 
 /* ---- the loop ------------------------------------------------------------- */
 
-static void post_recv(struct replay *rp, unsigned ci)
+static int post_recv(struct replay *rp, unsigned ci)
 {
     struct conn *c = &rp->conns[ci];
-    if (c->in_cap - c->in_len < 65536) {
-        c->in_cap = c->in_cap * 2 + 65536;
-        c->in = realloc(c->in, c->in_cap);
-    }
+    size_t room;
+    uint8_t *p = elig_cconn_recv_space(c->cc, &room);
+    if (p == NULL)
+        return -ENOMEM;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&rp->ring);
-    io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    io_uring_prep_recv(sqe, c->fd, p, room, 0);
     io_uring_sqe_set_data64(sqe, (uint64_t)ci << 1 | 1);
+    return 0;
 }
 
+/* Send what connection ci has queued, unless a send of it is in flight. */
 static void post_send(struct replay *rp, unsigned ci)
 {
     struct conn *c = &rp->conns[ci];
-    if (c->send_busy || c->out.len == 0)
+    size_t len;
+    if (c->send_busy)
         return;
-    struct elig_pbuf t = c->wire;
-    c->wire = c->out;
-    c->out = t;
-    c->out.len = 0;
+    const uint8_t *p = elig_cconn_send_view(c->cc, &len);
+    if (len == 0)
+        return;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&rp->ring);
-    io_uring_prep_send(sqe, c->fd, c->wire.data, c->wire.len, MSG_NOSIGNAL | MSG_WAITALL);
+    io_uring_prep_send(sqe, c->fd, p, len, MSG_NOSIGNAL | MSG_WAITALL);
     io_uring_sqe_set_data64(sqe, (uint64_t)ci << 1);
     c->send_busy = true;
 }
@@ -495,7 +478,7 @@ static void queue_frame(struct replay *rp, unsigned ci, uint64_t k, unsigned h, 
 {
     struct conn *c = &rp->conns[ci];
     struct check cks[ELIG_PROTO_BATCH_MAX];
-    uint32_t n = make_frame(rp, k, h, &c->out, cks);
+    uint32_t n = make_frame(rp, k, h, elig_cconn_queue(c->cc), cks);
     if (c->f_len == c->f_cap) { /* grow the rings, keeping their order */
         struct frame *f = malloc(2 * c->f_cap * sizeof *f);
         for (uint32_t j = 0; j < c->f_len; j++)
@@ -573,8 +556,8 @@ static int dgram_send(struct replay *rp, unsigned ci)
 {
     const struct elig_replay_dgram *d = rp->p->dgram;
     struct conn *c = &rp->conns[ci];
-    const uint8_t *a = c->out.data;
-    size_t len = c->out.len, start = 0, off = 0;
+    size_t len, start = 0, off = 0;
+    const uint8_t *a = elig_cconn_send_view(c->cc, &len);
     int rc = 0;
     while (off < len && rc == 0) {
         size_t flen = ELIG_PROTO_HEADER + elig_rd32(a + off + 12);
@@ -588,7 +571,7 @@ static int dgram_send(struct replay *rp, unsigned ci)
     }
     if (rc == 0 && off > start)
         rc = d->send(d->ctx, ci, a + start, off - start);
-    c->out.len = 0;
+    elig_cconn_sent(c->cc, len);
     return rc;
 }
 
@@ -598,22 +581,19 @@ static void dgram_deliver(void *arg, unsigned flow, const uint8_t *p, size_t len
     if (flow >= rp->p->connections || rp->dgram_rc)
         return; /* not one of ours */
     struct conn *c = &rp->conns[flow];
-    if (c->in_cap - c->in_len < len) {
-        size_t cap = c->in_cap * 2 + len + 65536;
-        uint8_t *in = realloc(c->in, cap);
-        if (!in) {
-            rp->dgram_rc = -ENOMEM;
-            return;
-        }
-        c->in = in;
-        c->in_cap = cap;
+    size_t room;
+    uint8_t *in = elig_cconn_recv_space(c->cc, &room);
+    if (in == NULL || room < len) { /* room is 64 KiB: more than a datagram */
+        rp->dgram_rc = in ? -ELIG_EPROTO : -ENOMEM;
+        return;
     }
-    memcpy(c->in + c->in_len, p, len);
-    c->in_len += len;
+    memcpy(in, p, len);
+    elig_cconn_received(c->cc, len);
     uint64_t now = now_ns();
     c->heard_ns = now;
     rp->dgram_rc = take_answers(rp, c, now);
-    if (rp->dgram_rc == 0 && c->in_len) /* a datagram holds whole frames */
+    if (rp->dgram_rc == 0 && elig_cconn_input(c->cc, &room) &&
+        room) /* a datagram holds whole frames */
         rp->dgram_rc = -ELIG_EPROTO;
 }
 
@@ -623,7 +603,7 @@ static int dgram_io(struct replay *rp, uint64_t now)
     const struct elig_replay_dgram *d = rp->p->dgram;
     int rc = 0;
     for (unsigned i = 0; i < rp->p->connections && rc == 0; i++)
-        if (rp->conns[i].out.len)
+        if (elig_cconn_unsent(rp->conns[i].cc))
             rc = dgram_send(rp, i);
     d->flush(d->ctx);
     if (rc)
@@ -637,7 +617,9 @@ static int dgram_io(struct replay *rp, uint64_t now)
         if (c->f_len && now > c->heard_ns && now - c->heard_ns > loss) {
             while (c->f_len)
                 frame_lost(rp, c);
-            c->in_len = 0;
+            size_t partial;
+            elig_cconn_input(c->cc, &partial);
+            elig_cconn_consume(c->cc, partial);
         }
     }
     return 0;
@@ -651,13 +633,13 @@ static int run(struct replay *rp)
     uint64_t t0 = now_ns(), last_send = t0;
     uint64_t interval = (uint64_t)(p->interval_s * 1e9), next_tick = t0 + interval;
     bool open_loop = p->speed > 0 || p->rate > 0;
-    for (unsigned i = 0; i < nc && !p->dgram; i++)
-        post_recv(rp, i);
+    int rc = 0;
+    for (unsigned i = 0; i < nc && !p->dgram && rc == 0; i++)
+        rc = post_recv(rp, i);
     bool tty = p->progress && isatty(STDERR_FILENO);
     uint64_t shown = t0, due = 0;
     unsigned hour = 0;
     double off = rp->off_begin;
-    int rc = 0;
     while (rc == 0) {
         uint64_t now = now_ns();
         if (tty && now - shown > 500000000) { /* progress on a terminal only */
@@ -727,15 +709,16 @@ static int run(struct replay *rp)
                     rc = cqe->res ? cqe->res : -ECONNRESET;
                     continue;
                 }
-                c->in_len += (size_t)cqe->res;
+                elig_cconn_received(c->cc, (size_t)cqe->res);
                 rc = take_answers(rp, c, now);
                 if (rc == 0)
-                    post_recv(rp, ci);
+                    rc = post_recv(rp, ci);
             } else {
                 c->send_busy = false;
-                if (cqe->res < (int)c->wire.len)
+                if (cqe->res <= 0)
                     rc = cqe->res < 0 ? cqe->res : -EIO;
-                c->wire.len = 0;
+                else /* all of it (MSG_WAITALL); a short send would go on from there */
+                    elig_cconn_sent(c->cc, (size_t)cqe->res);
             }
         }
         io_uring_cq_advance(&rp->ring, seen);
@@ -826,7 +809,10 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         c->f_cap = c->c_cap = 1024;
         c->fifo = malloc(c->f_cap * sizeof *c->fifo);
         c->cks = malloc(c->c_cap * sizeof *c->cks);
-        if (!p.dgram && (c->fd = elig_client_dial(p.server)) < 0)
+        uint8_t status;
+        if (p.dgram)
+            rc = elig_cconn_new(&c->cc);
+        else if ((c->fd = elig_client_open_core(p.server, 10000, NULL, NULL, &c->cc, &status)) < 0)
             rc = c->fd;
     }
     if (rc == 0)
@@ -837,9 +823,7 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         struct conn *c = &rp->conns[i];
         if (c->fd >= 0)
             close(c->fd);
-        elig_pbuf_free(&c->out);
-        elig_pbuf_free(&c->wire);
-        free(c->in);
+        elig_cconn_free(c->cc);
         free(c->fifo);
         free(c->cks);
     }

@@ -98,7 +98,7 @@ int elig_access_open(const struct elig_access_params *p, struct elig_access **ou
     a->tau_ns = (uint64_t)(a->p.burst * 1e9 / a->p.rate);
     pthread_mutex_init(&a->mu, NULL);
     atomic_store(&a->gen, 1);
-    int rc = elig_fac_init();
+    int rc = elig_fkey_init();
     struct elig_fac_registry *reg = NULL;
     if (rc == 0 && p->registry) {
         a->path = strdup(p->registry);

@@ -2,11 +2,14 @@
 /*
  * elig_client: a blocking protocol client.
  *
- * Design: one socket, an output elig_pbuf that frames are encoded into and
- * flushed from, and an input buffer that holds at least one whole answer
- * (grown to the largest answer seen). Every wait goes through poll() with
- * the connect-time timeout, so a silent server cannot hang a caller.
- * Request ids count up from 1; elig_client_call() checks the echo.
+ * Design: a socket and the client core (elig_cconn: queued frames, received
+ * bytes, request ids, the handshake's state machine); this file only moves
+ * the core's bytes, with send/recv on a non-blocking socket and every wait
+ * through poll() with the connect-time timeout, so a silent server cannot
+ * hang a caller. elig_client_call() checks the echo of its request id.
+ * elig_client_release() hands socket and core to a caller's own event loop
+ * (the load generator's and the benchmarks' io_uring), which goes on with
+ * the same state.
  */
 #include "elig_client.h"
 
@@ -25,19 +28,13 @@
 #include "elig_addr.h"
 #include "elig_codec.h"
 #include "elig_error.h"
-#include "elig_fac.h"
+#include "elig_cconn.h"
 #include "elig_le.h"
 
 struct elig_client {
     int fd;
     int timeout_ms;
-    uint32_t next_id;
-    long frame_at; /* offset of the frame being encoded */
-    struct elig_pbuf out;
-    size_t out_sent;
-    struct elig_pbuf in;
-    size_t in_off;   /* start of unread bytes */
-    size_t consumed; /* bytes of the last answer returned, dropped at the next recv */
+    struct elig_cconn *cc; /* the protocol state: buffers, ids, the handshake */
 };
 
 static int wait_fd(int fd, short events, int timeout_ms)
@@ -101,13 +98,13 @@ int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **o
     if (fd < 0)
         return fd;
     struct elig_client *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
+    if (c == NULL || elig_cconn_new(&c->cc)) {
+        free(c);
         close(fd);
         return -ENOMEM;
     }
     c->fd = fd;
     c->timeout_ms = timeout_ms;
-    c->next_id = 1;
     *out = c;
     return 0;
 }
@@ -117,14 +114,30 @@ int elig_client_dial(const char *addr)
     return elig_addr_connect(addr);
 }
 
-int elig_client_detach(struct elig_client *c)
+int elig_client_release(struct elig_client *c, struct elig_cconn **cc)
 {
-    if (c->in.len > c->in_off + c->consumed || c->out.len > c->out_sent)
-        return -EBUSY;
     int fd = c->fd;
-    elig_pbuf_free(&c->out);
-    elig_pbuf_free(&c->in);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK))
+        return -errno;
+    *cc = c->cc;
     free(c);
+    return fd;
+}
+
+int elig_client_open_core(const char *addr, int timeout_ms, const char *code, const uint8_t key[32],
+                          struct elig_cconn **cc, uint8_t *status)
+{
+    struct elig_client *c;
+    *status = ELIG_PS_OK;
+    int rc = elig_client_connect(addr, timeout_ms, &c);
+    if (rc)
+        return rc;
+    if (code)
+        rc = elig_client_hello(c, code, key, status);
+    int fd = rc ? rc : elig_client_release(c, cc);
+    if (fd < 0)
+        elig_client_close(c);
     return fd;
 }
 
@@ -133,33 +146,27 @@ void elig_client_close(struct elig_client *c)
     if (c == NULL)
         return;
     close(c->fd);
-    elig_pbuf_free(&c->out);
-    elig_pbuf_free(&c->in);
+    elig_cconn_free(c->cc);
     free(c);
 }
 
 struct elig_pbuf *elig_client_begin(struct elig_client *c, uint8_t opcode, uint32_t *id)
 {
-    uint32_t rid = c->next_id++;
-    c->frame_at = elig_proto_frame_begin(&c->out, opcode, 0, 0, rid);
-    if (c->frame_at < 0)
-        return NULL;
-    if (id)
-        *id = rid;
-    return &c->out;
+    return elig_cconn_begin(c->cc, opcode, id);
 }
 
 void elig_client_end(struct elig_client *c)
 {
-    elig_proto_frame_end(&c->out, c->frame_at);
+    elig_cconn_end(c->cc);
 }
 
 int elig_client_raw(struct elig_client *c, const void *bytes, size_t len)
 {
-    if (elig_pbuf_reserve(&c->out, len))
+    struct elig_pbuf *b = elig_cconn_queue(c->cc);
+    if (b == NULL || elig_pbuf_reserve(b, len))
         return -ENOMEM;
-    memcpy(c->out.data + c->out.len, bytes, len);
-    c->out.len += len;
+    memcpy(b->data + b->len, bytes, len);
+    b->len += len;
     return 0;
 }
 
@@ -168,30 +175,34 @@ int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
 {
     if (n == 0 || n > ELIG_PROTO_APPEND_MAX)
         return -EINVAL;
-    size_t start = c->out.len;
     struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_ADMIN_APPEND, NULL);
-    if (b == NULL || elig_pbuf_reserve(b, 4))
-        return -ENOMEM;
-    elig_le32(b->data + b->len, (uint32_t)n);
-    b->len += 4;
-    for (size_t i = 0; i < n; i++) {
+    int rc = b == NULL || elig_pbuf_reserve(b, 4) ? -ENOMEM : 0;
+    if (rc == 0) {
+        elig_le32(b->data + b->len, (uint32_t)n);
+        b->len += 4;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         int len = elig_pbuf_reserve(b, 2 + ELIG_EVENT_WIRE_MAX)
                       ? -ENOMEM
                       : elig_event_encode(&evs[i], b->data + b->len + 2, ELIG_EVENT_WIRE_MAX);
         if (len < 0) {
-            b->len = start; /* nothing of the frame is queued */
-            return len;
+            rc = len;
+            break;
         }
         elig_le16(b->data + b->len, (uint16_t)len);
         b->len += 2 + (size_t)len;
     }
-    if (chunk_id) {
+    if (rc == 0 && chunk_id) {
         if (elig_pbuf_reserve(b, ELIG_PROTO_CHUNK_ID_LEN)) {
-            b->len = start;
-            return -ENOMEM;
+            rc = -ENOMEM;
+        } else {
+            memcpy(b->data + b->len, chunk_id, ELIG_PROTO_CHUNK_ID_LEN);
+            b->len += ELIG_PROTO_CHUNK_ID_LEN;
         }
-        memcpy(b->data + b->len, chunk_id, ELIG_PROTO_CHUNK_ID_LEN);
-        b->len += ELIG_PROTO_CHUNK_ID_LEN;
+    }
+    if (rc) {
+        elig_cconn_cancel(c->cc); /* nothing of the frame is queued */
+        return rc;
     }
     elig_client_end(c);
     return 0;
@@ -199,10 +210,14 @@ int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
 
 int elig_client_flush(struct elig_client *c)
 {
-    while (c->out_sent < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent, MSG_NOSIGNAL);
+    for (;;) {
+        size_t len;
+        const uint8_t *p = elig_cconn_send_view(c->cc, &len);
+        if (len == 0)
+            return 0;
+        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
-            c->out_sent += (size_t)n;
+            elig_cconn_sent(c->cc, (size_t)n);
             continue;
         }
         if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -211,19 +226,19 @@ int elig_client_flush(struct elig_client *c)
         if (rc)
             return rc;
     }
-    c->out.len = c->out_sent = 0;
-    return 0;
 }
 
-/* Read more bytes into the input buffer. */
+/* Read more bytes into the core's input. */
 static int fill(struct elig_client *c)
 {
-    if (elig_pbuf_reserve(&c->in, 65536))
+    size_t room;
+    uint8_t *p = elig_cconn_recv_space(c->cc, &room);
+    if (p == NULL)
         return -ENOMEM;
     for (;;) {
-        ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
+        ssize_t n = recv(c->fd, p, room, 0);
         if (n > 0) {
-            c->in.len += (size_t)n;
+            elig_cconn_received(c->cc, (size_t)n);
             return 0;
         }
         if (n == 0)
@@ -238,29 +253,12 @@ static int fill(struct elig_client *c)
 
 int elig_client_recv(struct elig_client *c, struct elig_proto_header *h, const uint8_t **body)
 {
-    c->in_off += c->consumed;
-    c->consumed = 0;
-    if (c->in_off == c->in.len) {
-        c->in.len = c->in_off = 0;
-    } else if (c->in_off > c->in.cap / 2) {
-        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
-        c->in.len -= c->in_off;
-        c->in_off = 0;
-    }
     for (;;) {
-        size_t have = c->in.len - c->in_off;
-        long n = elig_proto_frame_next(c->in.data + c->in_off, have, true, h);
-        if (n > 0) {
-            *body = c->in.data + c->in_off + ELIG_PROTO_HEADER;
-            c->consumed = (size_t)n;
+        int rc = elig_cconn_answer(c->cc, h, body);
+        if (rc == 1)
             return 0;
-        }
-        if (n < 0)
-            return (int)n;
-        if (have >= ELIG_PROTO_HEADER &&
-            elig_pbuf_reserve(&c->in, ELIG_PROTO_HEADER + (size_t)h->body_len))
-            return -ENOMEM;
-        int rc = fill(c);
+        if (rc == 0 && (rc = elig_client_flush(c)) == 0) /* the handshake may have queued AUTH */
+            rc = fill(c);
         if (rc)
             return rc;
     }
@@ -271,8 +269,10 @@ int elig_client_call(struct elig_client *c, uint8_t opcode, const void *body, si
 {
     uint32_t id;
     struct elig_pbuf *b = elig_client_begin(c, opcode, &id);
-    if (b == NULL || elig_pbuf_reserve(b, len))
+    if (b == NULL || elig_pbuf_reserve(b, len)) {
+        elig_cconn_cancel(c->cc);
         return -ENOMEM;
+    }
     if (len)
         memcpy(b->data + b->len, body, len);
     b->len += len;
@@ -310,11 +310,9 @@ int elig_client_lookup_number(struct elig_client *c, const struct elig_proto_num
 {
     uint32_t id;
     struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_LOOKUP_NUMBER, &id);
-    size_t start = b ? (size_t)c->frame_at : 0;
     int rc = b ? elig_proto_number_encode(b, q, false) : -ENOMEM;
     if (rc) {
-        if (b)
-            b->len = start; /* nothing of the frame stays queued */
+        elig_cconn_cancel(c->cc); /* nothing of the frame stays queued */
         return rc;
     }
     elig_client_end(c);
@@ -326,17 +324,14 @@ int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card 
 {
     uint32_t id;
     struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_LOOKUP_CARD, &id);
-    size_t start = b ? (size_t)c->frame_at : 0;
     int rc = b ? elig_proto_card_encode(b, q) : -ENOMEM;
     if (rc) {
-        if (b)
-            b->len = start;
+        elig_cconn_cancel(c->cc);
         return rc;
     }
     elig_client_end(c);
     return lookup(c, id, a, status);
 }
-
 int elig_client_stats(struct elig_client *c, uint8_t opcode, elig_client_stat_fn fn, void *ctx,
                       uint8_t *status)
 {
@@ -365,22 +360,24 @@ int elig_client_stats(struct elig_client *c, uint8_t opcode, elig_client_stat_fn
 int elig_client_hello(struct elig_client *c, const char *code, const uint8_t key[32],
                       uint8_t *status)
 {
-    struct elig_proto_header h;
-    const uint8_t *body;
     *status = ELIG_PS_OK;
-    if (!code || strlen(code) != ELIG_PROTO_FACILITY_LEN)
-        return -EINVAL;
-    int rc = elig_client_call(c, ELIG_OP_HELLO, code, ELIG_PROTO_FACILITY_LEN, &h, &body);
-    if (rc == 0 && h.status == ELIG_PS_OK && h.body_len != ELIG_FAC_CHALLENGE_LEN)
-        rc = -ELIG_EPROTO;
-    if (rc == 0 && h.status == ELIG_PS_OK) {
-        uint8_t mac[ELIG_FAC_MAC_LEN];
-        elig_fac_proof(key, code, body, mac);
-        rc = elig_client_call(c, ELIG_OP_AUTH, mac, sizeof mac, &h, &body);
+    int rc = elig_cconn_hello(c->cc, code, key);
+    if (rc == 0)
+        rc = elig_client_flush(c);
+    for (;;) { /* the core answers the challenge itself; the loop moves the bytes */
+        enum elig_cconn_state st = elig_cconn_state(c->cc, NULL);
+        if (rc || st == ELIG_CCONN_READY)
+            break;
+        struct elig_proto_header h;
+        const uint8_t *body;
+        rc = elig_cconn_answer(c->cc, &h, &body);
+        if (rc == 1) /* an answer that is not the handshake's cannot come first */
+            rc = -ELIG_EPROTO;
+        else if (rc == 0 && elig_cconn_state(c->cc, NULL) != ELIG_CCONN_READY &&
+                 (rc = elig_client_flush(c)) == 0)
+            rc = fill(c);
     }
-    if (rc == 0 && h.status != ELIG_PS_OK) {
-        *status = h.status;
-        rc = -ELIG_EREFUSED;
-    }
+    if (rc == -ELIG_EREFUSED)
+        elig_cconn_state(c->cc, status);
     return rc;
 }

@@ -11,13 +11,15 @@
  * @file
  * A small blocking client of the eligd protocol, for eligctl, tests and the
  * load generator's setup: connect, queue frames, flush, read answers in
- * order. Pipelining is the caller's: queue many frames, flush once, then
- * read as many answers. Every wait is bounded by the timeout given at
+ * order. Its protocol state is the client core (elig_cconn.h), which a
+ * caller's own event loop can take over (elig_client_release()). Pipelining is the caller's: queue
+ * many frames, flush once, then read as many answers. Every wait is bounded by the timeout given at
  * connect time. One client per thread; no global state.
  */
 
 /** A connection (opaque). */
 struct elig_client;
+struct elig_cconn;
 
 /**
  * Connect to "HOST:PORT" (an IPv4 address, "[IPv6]:PORT" or a host name:
@@ -52,12 +54,25 @@ int elig_client_dial(const char *addr);
 void elig_client_close(struct elig_client *c);
 
 /**
- * Free the client and hand its connected (and, after elig_client_hello(),
- * authenticated) socket to the caller, who drives it from then on (its own
- * event loop, pipelining of its own). Nothing may be left unread or unsent.
- * @return the socket; -EBUSY (bytes unread or unsent: c is kept).
+ * Hand the connection to the caller's own event loop: the socket (made
+ * blocking, as io_uring's sends and receives want it) and the client core
+ * holding its state (frames queued, bytes received, the next request id,
+ * an ended handshake), which the caller drives from then on and frees with
+ * elig_cconn_free(). The client itself is freed.
+ * @return the socket and *cc; -errno of fcntl(2) (c is kept).
  */
-int elig_client_detach(struct elig_client *c);
+int elig_client_release(struct elig_client *c, struct elig_cconn **cc);
+
+/**
+ * Connect to addr (as elig_client_connect()), authenticate as facility code
+ * with key when code is not NULL (as elig_client_hello()), and hand the
+ * connection over (as elig_client_release()): what an event loop of many
+ * connections does to open each of them.
+ * @return the socket and *cc; the errors of those three (*status as
+ *         elig_client_hello() sets it).
+ */
+int elig_client_open_core(const char *addr, int timeout_ms, const char *code, const uint8_t key[32],
+                          struct elig_cconn **cc, uint8_t *status);
 
 /**
  * Start a request frame; encode its body into the returned buffer, then call

@@ -48,11 +48,6 @@ struct elig_fac_registry {
 
 static const char *const type_names[4] = { "hospital", "clinic", "dental", "pharmacy" };
 
-int elig_fac_init(void)
-{
-    return sodium_init() < 0 ? -EIO : 0;
-}
-
 const char *elig_fac_type_name(uint8_t type)
 {
     return type < 4 ? type_names[type] : "?";
@@ -165,7 +160,7 @@ static int insert(struct elig_fac_registry *r, const struct elig_fac *f)
 }
 
 int elig_fac_add(struct elig_fac_registry *r, const char *code, enum elig_fac_type type,
-                 int64_t now, uint8_t key_out[ELIG_FAC_KEY_LEN])
+                 int64_t now, uint8_t key_out[ELIG_FKEY_LEN])
 {
     if (!code || strlen(code) != ELIG_PROTO_FACILITY_LEN || !elig_proto_facility_valid(code) ||
         !type_fits(code, type))
@@ -175,13 +170,13 @@ int elig_fac_add(struct elig_fac_registry *r, const char *code, enum elig_fac_ty
     randombytes_buf(f.key, sizeof f.key);
     int rc = insert(r, &f);
     if (rc == 0)
-        memcpy(key_out, f.key, ELIG_FAC_KEY_LEN);
+        memcpy(key_out, f.key, ELIG_FKEY_LEN);
     sodium_memzero(&f, sizeof f);
     return rc;
 }
 
 int elig_fac_rotate(struct elig_fac_registry *r, const char *code, int64_t now,
-                    uint8_t key_out[ELIG_FAC_KEY_LEN])
+                    uint8_t key_out[ELIG_FKEY_LEN])
 {
     struct elig_fac *f = code ? find_mut(r, code) : NULL;
     if (!f)
@@ -191,7 +186,7 @@ int elig_fac_rotate(struct elig_fac_registry *r, const char *code, int64_t now,
     randombytes_buf(f->key, sizeof f->key);
     f->key_version++;
     f->changed = now;
-    memcpy(key_out, f->key, ELIG_FAC_KEY_LEN);
+    memcpy(key_out, f->key, ELIG_FKEY_LEN);
     return 0;
 }
 
@@ -209,51 +204,6 @@ int elig_fac_revoke(struct elig_fac_registry *r, const char *code, int64_t now)
 }
 
 /* ---- the file ------------------------------------------------------------- */
-
-int elig_fac_key_parse(const char *hex, uint8_t key[ELIG_FAC_KEY_LEN])
-{
-    size_t bin_len = 0;
-    if (strlen(hex) != 2 * ELIG_FAC_KEY_LEN ||
-        sodium_hex2bin(key, ELIG_FAC_KEY_LEN, hex, 2 * ELIG_FAC_KEY_LEN, NULL, &bin_len, NULL) ||
-        bin_len != ELIG_FAC_KEY_LEN)
-        return -EINVAL;
-    return 0;
-}
-
-void elig_fac_key_hex(const uint8_t key[ELIG_FAC_KEY_LEN], char out[2 * ELIG_FAC_KEY_LEN + 2])
-{
-    sodium_bin2hex(out, 2 * ELIG_FAC_KEY_LEN + 1, key, ELIG_FAC_KEY_LEN);
-    out[2 * ELIG_FAC_KEY_LEN] = '\n';
-    out[2 * ELIG_FAC_KEY_LEN + 1] = '\0';
-}
-
-int elig_fac_key_read(const char *path, uint8_t key[ELIG_FAC_KEY_LEN])
-{
-    char buf[2 * ELIG_FAC_KEY_LEN + 16] = "";
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -errno;
-    bool ok = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    int rc = ok ? elig_fac_key_parse(buf, key) : -EINVAL;
-    sodium_memzero(buf, sizeof buf);
-    return rc;
-}
-
-int elig_fac_key_write(const char *path, const uint8_t key[ELIG_FAC_KEY_LEN])
-{
-    char hex[2 * ELIG_FAC_KEY_LEN + 2];
-    elig_fac_key_hex(key, hex);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    int rc = fd < 0 ? -errno : elig_io_write_all(fd, hex, strlen(hex));
-    if (rc == 0 && fsync(fd))
-        rc = -errno;
-    if (fd >= 0)
-        close(fd);
-    sodium_memzero(hex, sizeof hex);
-    return rc;
-}
 
 /* Parse one facility line (NUL-terminated, without its newline). */
 static int parse_line(char *line, struct elig_fac *f)
@@ -284,7 +234,7 @@ static int parse_line(char *line, struct elig_fac *f)
     if (*end || end == field[4])
         return -ELIG_EFACFILE;
     f->changed = t;
-    if (f->revoked ? strcmp(field[5], "-") != 0 : elig_fac_key_parse(field[5], f->key) != 0)
+    if (f->revoked ? strcmp(field[5], "-") != 0 : elig_fkey_parse(field[5], f->key) != 0)
         return -ELIG_EFACFILE;
     return 0;
 }
@@ -372,7 +322,7 @@ int elig_fac_save(const struct elig_fac_registry *r, const char *path)
     len += (size_t)snprintf(buf, cap, "%s", HEADER);
     for (size_t i = 0; i < r->n; i++) {
         const struct elig_fac *f = &r->f[i];
-        char hex[2 * ELIG_FAC_KEY_LEN + 1] = "-";
+        char hex[2 * ELIG_FKEY_LEN + 1] = "-";
         if (!f->revoked)
             sodium_bin2hex(hex, sizeof hex, f->key, sizeof f->key);
         len += (size_t)snprintf(buf + len, cap - len, "%s\t%s\t%s\t%u\t%lld\t%s\n", f->code,
@@ -405,31 +355,19 @@ int elig_fac_save(const struct elig_fac_registry *r, const char *path)
 
 /* ---- the handshake -------------------------------------------------------- */
 
-void elig_fac_challenge(uint8_t out[ELIG_FAC_CHALLENGE_LEN])
+void elig_fac_challenge(uint8_t out[ELIG_FKEY_CHALLENGE_LEN])
 {
-    randombytes_buf(out, ELIG_FAC_CHALLENGE_LEN);
+    randombytes_buf(out, ELIG_FKEY_CHALLENGE_LEN);
 }
 
-void elig_fac_proof(const uint8_t key[ELIG_FAC_KEY_LEN], const char *code,
-                    const uint8_t challenge[ELIG_FAC_CHALLENGE_LEN], uint8_t mac[ELIG_FAC_MAC_LEN])
-{
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key, ELIG_FAC_KEY_LEN);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)CONTEXT, strlen(CONTEXT));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)code, ELIG_PROTO_FACILITY_LEN);
-    crypto_auth_hmacsha256_update(&st, challenge, ELIG_FAC_CHALLENGE_LEN);
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_memzero(&st, sizeof st);
-}
-
-bool elig_fac_verify(const struct elig_fac *f, const uint8_t challenge[ELIG_FAC_CHALLENGE_LEN],
-                     const uint8_t mac[ELIG_FAC_MAC_LEN])
+bool elig_fac_verify(const struct elig_fac *f, const uint8_t challenge[ELIG_FKEY_CHALLENGE_LEN],
+                     const uint8_t mac[ELIG_FKEY_MAC_LEN])
 {
     if (!f || f->revoked)
         return false;
-    uint8_t want[ELIG_FAC_MAC_LEN];
-    elig_fac_proof(f->key, f->code, challenge, want);
-    bool ok = sodium_memcmp(want, mac, ELIG_FAC_MAC_LEN) == 0;
+    uint8_t want[ELIG_FKEY_MAC_LEN];
+    elig_fkey_proof(f->key, f->code, challenge, want);
+    bool ok = sodium_memcmp(want, mac, ELIG_FKEY_MAC_LEN) == 0;
     sodium_memzero(want, sizeof want);
     return ok;
 }

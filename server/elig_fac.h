@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "elig_fkey.h"
+
 /**
  * @file
  * The facility registry: which facilities may ask, with which key.
@@ -14,7 +16,8 @@
  * its kind, whether it is revoked, and a 32-byte secret key shared with it
  * when it was added (or last rotated). A connection proves the key by
  * answering a fresh server challenge with an HMAC-SHA-256 (libsodium),
- * compared in constant time (docs/protocol.md, "HELLO").
+ * compared in constant time (docs/protocol.md, "HELLO"); the key and the
+ * proof are elig_fkey's, which the client library shares.
  *
  * On disk (docs/operations.md, "Facilities") the registry is one text file,
  * mode 0600, replaced atomically (temporary file, fsync, rename, fsync of
@@ -28,10 +31,7 @@
  * not changed once shared (eligd swaps a new one in).
  */
 
-#define ELIG_FAC_KEY_LEN       32         /**< bytes of a facility key */
-#define ELIG_FAC_CHALLENGE_LEN 32         /**< bytes of a server challenge */
-#define ELIG_FAC_MAC_LEN       32         /**< bytes of an HMAC-SHA-256 */
-#define ELIG_FAC_MAX           (1u << 20) /**< facilities one registry may hold */
+#define ELIG_FAC_MAX (1u << 20) /**< facilities one registry may hold */
 
 /** Kinds of facility (the published tables' four). */
 enum elig_fac_type {
@@ -43,12 +43,12 @@ enum elig_fac_type {
 
 /** One facility. */
 struct elig_fac {
-    char code[11];                 /**< 10 digits, NUL-terminated */
-    uint8_t type;                  /**< enum elig_fac_type */
-    bool revoked;                  /**< may no longer connect */
-    uint32_t key_version;          /**< 1 when added, +1 per rotation */
-    int64_t changed;               /**< Unix time of the last add, rotate or revoke */
-    uint8_t key[ELIG_FAC_KEY_LEN]; /**< the shared secret */
+    char code[11];              /**< 10 digits, NUL-terminated */
+    uint8_t type;               /**< enum elig_fac_type */
+    bool revoked;               /**< may no longer connect */
+    uint32_t key_version;       /**< 1 when added, +1 per rotation */
+    int64_t changed;            /**< Unix time of the last add, rotate or revoke */
+    uint8_t key[ELIG_FKEY_LEN]; /**< the shared secret */
 };
 
 /** A registry (opaque). */
@@ -88,10 +88,10 @@ const struct elig_fac *elig_fac_at(const struct elig_fac_registry *r, size_t i);
  *         '4'); -EEXIST; -ENOSPC (ELIG_FAC_MAX); -ENOMEM.
  */
 int elig_fac_add(struct elig_fac_registry *r, const char *code, enum elig_fac_type type,
-                 int64_t now, uint8_t key_out[ELIG_FAC_KEY_LEN]);
+                 int64_t now, uint8_t key_out[ELIG_FKEY_LEN]);
 /** Give a facility a new random key (into key_out). @return 0; -ENOENT; -EPERM (revoked). */
 int elig_fac_rotate(struct elig_fac_registry *r, const char *code, int64_t now,
-                    uint8_t key_out[ELIG_FAC_KEY_LEN]);
+                    uint8_t key_out[ELIG_FKEY_LEN]);
 /** Revoke a facility (its key is wiped). @return 0; -ENOENT; -EALREADY. */
 int elig_fac_revoke(struct elig_fac_registry *r, const char *code, int64_t now);
 
@@ -102,38 +102,10 @@ int elig_fac_type_parse(const char *s, enum elig_fac_type *out);
 /* ---- the handshake ------------------------------------------------------ */
 
 /** A fresh random challenge (libsodium's CSPRNG). */
-void elig_fac_challenge(uint8_t out[ELIG_FAC_CHALLENGE_LEN]);
-
-/**
- * The proof a facility sends: HMAC-SHA-256 under its key of
- * "eligd-hello-v1" || code (10 bytes) || challenge.
- */
-void elig_fac_proof(const uint8_t key[ELIG_FAC_KEY_LEN], const char *code,
-                    const uint8_t challenge[ELIG_FAC_CHALLENGE_LEN], uint8_t mac[ELIG_FAC_MAC_LEN]);
+void elig_fac_challenge(uint8_t out[ELIG_FKEY_CHALLENGE_LEN]);
 
 /** Whether mac proves f's key over challenge (constant time; false if revoked). */
-bool elig_fac_verify(const struct elig_fac *f, const uint8_t challenge[ELIG_FAC_CHALLENGE_LEN],
-                     const uint8_t mac[ELIG_FAC_MAC_LEN]);
-
-/** Parse 64 hex digits into a key. @return 0; -EINVAL. */
-int elig_fac_key_parse(const char *hex, uint8_t key[ELIG_FAC_KEY_LEN]);
-
-/** A key as 64 lowercase hex digits and a newline, NUL-terminated (66 bytes). */
-void elig_fac_key_hex(const uint8_t key[ELIG_FAC_KEY_LEN], char out[2 * ELIG_FAC_KEY_LEN + 2]);
-
-/**
- * Read a key file (64 hex digits, a newline allowed).
- * @return 0; -EINVAL (not a key); -errno of fopen (-ENOENT: no file).
- */
-int elig_fac_key_read(const char *path, uint8_t key[ELIG_FAC_KEY_LEN]);
-
-/**
- * Write a key file: a new file (never an existing one), mode 0600, synced.
- * @return 0; -EEXIST; -errno of open/write/fsync.
- */
-int elig_fac_key_write(const char *path, const uint8_t key[ELIG_FAC_KEY_LEN]);
-
-/** Initialise libsodium (idempotent, thread-safe). @return 0; -EIO. */
-int elig_fac_init(void);
+bool elig_fac_verify(const struct elig_fac *f, const uint8_t challenge[ELIG_FKEY_CHALLENGE_LEN],
+                     const uint8_t mac[ELIG_FKEY_MAC_LEN]);
 
 #endif

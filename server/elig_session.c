@@ -143,7 +143,7 @@ static void auth(struct loop *l, struct conn *c, const struct elig_proto_header 
                       : session_trusted(l) ||
                             elig_fac_verify(elig_fac_find(l->reg, c->fac), c->challenge, body);
     memset(admin.key, 0, sizeof admin.key);
-    if (c->auth != AUTH_CHALLENGED || h->body_len != ELIG_FAC_MAC_LEN || !proven) {
+    if (c->auth != AUTH_CHALLENGED || h->body_len != ELIG_FKEY_MAC_LEN || !proven) {
         status = ELIG_PS_UNAUTHENTICATED;
         stat_add(&l->st.auth_failed, 1);
         auth_warn(l, c->auth ? c->fac : "(none)");

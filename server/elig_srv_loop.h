@@ -70,8 +70,8 @@ struct conn {
     uint32_t pre_frames; /* frames answered before AUTH */
     size_t held;         /* buffer capacity counted in the server's total */
     uint32_t credit;     /* checks already taken from the facility's allowance */
-    char fac[ELIG_PROTO_FACILITY_LEN + 1];     /* the facility it named (HELLO) */
-    uint8_t challenge[ELIG_FAC_CHALLENGE_LEN]; /* HELLO's, until AUTH */
+    char fac[ELIG_PROTO_FACILITY_LEN + 1];      /* the facility it named (HELLO) */
+    uint8_t challenge[ELIG_FKEY_CHALLENGE_LEN]; /* HELLO's, until AUTH */
     struct elig_pbuf in; /* received, not yet parsed: in.data[in_off..in.len) */
     size_t in_off;
     struct elig_pbuf out;  /* answers being encoded */

@@ -422,7 +422,7 @@ static int cmd_feed_query(int argc, char **argv)
 
 #define CLIENT_TIMEOUT_MS 30000
 
-static int read_key(const char *path, uint8_t key[ELIG_FAC_KEY_LEN]);
+static int read_key(const char *path, uint8_t key[ELIG_FKEY_LEN]);
 
 /*
  * Connect to eligd. An admin address that is a TCP port (not a socket path)
@@ -448,7 +448,7 @@ static int client_open(const char *addr, struct elig_client **c, bool admin)
     if (!admin || strchr(addr, '/'))
         return 0;
     const char *file = getenv("ELIGCTL_ADMIN_KEY");
-    uint8_t key[ELIG_FAC_KEY_LEN], status = 0;
+    uint8_t key[ELIG_FKEY_LEN], status = 0;
     if (!file) {
         fputs("eligctl: an admin TCP port needs the admin key: set ELIGCTL_ADMIN_KEY to its "
               "file (eligd's DATA/admin.key)\n",
@@ -479,9 +479,9 @@ static int client_failed(const char *what, int rc, uint8_t status)
 }
 
 /* Read a facility key file: 64 hex digits (and a newline). */
-static int read_key(const char *path, uint8_t key[ELIG_FAC_KEY_LEN])
+static int read_key(const char *path, uint8_t key[ELIG_FKEY_LEN])
 {
-    int rc = elig_fac_key_read(path, key);
+    int rc = elig_fkey_read(path, key);
     if (rc)
         fprintf(stderr, "eligctl: %s: %s\n", path,
                 rc == -EINVAL ? "not a facility key (64 hex digits)" : elig_strerror(rc));
@@ -493,7 +493,7 @@ static int client_auth(struct elig_client *c, const char *facility, const char *
 {
     if (!key_file)
         return 0;
-    uint8_t key[ELIG_FAC_KEY_LEN], status = 0;
+    uint8_t key[ELIG_FKEY_LEN], status = 0;
     int rc = read_key(key_file, key);
     if (rc)
         return rc;
@@ -744,17 +744,17 @@ static int fac_parse(int argc, char **argv, struct fac_args *a)
 }
 
 /* Hand a new key over once: to a new file of mode 0600, or on stdout. */
-static int fac_key_out(const struct fac_args *a, const uint8_t key[ELIG_FAC_KEY_LEN])
+static int fac_key_out(const struct fac_args *a, const uint8_t key[ELIG_FKEY_LEN])
 {
     int rc = 0;
     if (a->key_out) {
-        if ((rc = elig_fac_key_write(a->key_out, key)))
+        if ((rc = elig_fkey_write(a->key_out, key)))
             fprintf(stderr, "eligctl: %s: %s\n", a->key_out, elig_strerror(rc));
         else
             printf("facility %s: key written to %s (mode 0600)\n", a->code, a->key_out);
     } else {
-        char hex[2 * ELIG_FAC_KEY_LEN + 2];
-        elig_fac_key_hex(key, hex);
+        char hex[2 * ELIG_FKEY_LEN + 2];
+        elig_fkey_hex(key, hex);
         printf("facility %s: its key (shown this once; give it to the facility):\n%s", a->code,
                hex);
         memset(hex, 0, sizeof hex);
@@ -836,7 +836,7 @@ static int cmd_facility(int argc, char **argv)
     int rc = fac_parse(argc, argv, &a);
     if (rc)
         return rc;
-    if (elig_fac_init()) {
+    if (elig_fkey_init()) {
         fputs("eligctl: libsodium could not start\n", stderr);
         return EXIT_USAGE;
     }
@@ -863,7 +863,7 @@ static int cmd_facility(int argc, char **argv)
         close(lock);
         return EXIT_USAGE;
     }
-    uint8_t key[ELIG_FAC_KEY_LEN];
+    uint8_t key[ELIG_FKEY_LEN];
     int64_t now = (int64_t)time(NULL);
     bool changed = true;
     enum elig_fac_type type = ELIG_FAC_CLINIC;

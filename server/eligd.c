@@ -102,7 +102,7 @@ struct options {
     struct elig_access_params access;
     bool trust_network, no_audit;
     const char *audit_dir, *admin_key_file;
-    uint8_t admin_key[ELIG_FAC_KEY_LEN];
+    uint8_t admin_key[ELIG_FKEY_LEN];
     char admin_key_path[4096];
     const char *admin_key_new; /* a key made now: written here once eligd serves */
     char registry_path[4096], audit_path[4096];
@@ -505,8 +505,8 @@ static int admin_key(struct options *o)
         snprintf(o->admin_key_path, sizeof o->admin_key_path, "%s/admin.key", o->db.data_dir);
         path = o->admin_key_path;
     }
-    int rc = elig_fac_init();
-    if (rc == 0 && (rc = elig_fac_key_read(path, o->admin_key)) == -ENOENT) {
+    int rc = elig_fkey_init();
+    if (rc == 0 && (rc = elig_fkey_read(path, o->admin_key)) == -ENOENT) {
         elig_fac_challenge(o->admin_key); /* first use: a new random key */
         o->admin_key_new = path;
         rc = 0;
@@ -524,7 +524,7 @@ static int save_admin_key(const struct options *o)
 {
     if (!o->admin_key_new)
         return 0;
-    int rc = elig_fac_key_write(o->admin_key_new, o->admin_key);
+    int rc = elig_fkey_write(o->admin_key_new, o->admin_key);
     if (rc)
         elig_slog(ELIG_SLOG_ERROR, "admin key %s: %s", o->admin_key_new, elig_strerror(rc));
     else

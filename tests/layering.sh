@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The layers, checked on the sources: index/ includes nothing of server/,
 # loadgen/ or bench/; server/ nothing of loadgen/ or bench/; loadgen/ and
-# bench/ reach server/ only through the client library's headers (the
-# codec, addresses, the handshake, the client, the UDP framing and the DPDK
-# client end). A header is placed by the directory that holds it.
+# bench/ reach server/ only through the client library's headers; the client
+# library itself includes no header of the server's. The client library is
+# what server/meson.build lists in client_sources and client_dpdk_sources
+# (the codec, the client core and the blocking client, addresses, the
+# facility key, the UDP framing, the DPDK client end); a header is placed by
+# the directory that holds it.
 set -euo pipefail
 root=${ELIG_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 cd "$root"
-client="elig_client.h elig_proto.h elig_udp.h elig_dpeer.h elig_fac.h" # elig_fac.h: the benchmark registers its facility
+# the client library's headers: those of the sources in its two lists
+client=$(awk '/^client(_dpdk)?_sources = files\(/ { on = 1 } on { print } on && /\)/ { on = 0 }' \
+    server/meson.build | grep -o "'[a-z_]*\.c'" | tr -d "'" | sed 's/\.c$/.h/' | tr '\n' ' ')
+[ -n "$client" ] || { echo "FAIL: no client library sources found in server/meson.build"; exit 1; }
 failures=0
 
 where() { # where HEADER: the directory holding it, or "-" (system, generated)
@@ -43,6 +49,19 @@ check index server loadgen bench
 check server loadgen bench
 check loadgen server bench
 check bench server
+
+# the client library's own files include, of server/, only each other
+for h in $client; do
+    for f in "server/$h" "server/${h%.h}.c"; do
+        [ -f "$f" ] || continue
+        while read -r inc; do
+            if [ "$(where "$inc")" = server ] && [[ " $client " != *" $inc "* ]]; then
+                echo "FAIL: $f (client library) includes server/$inc"
+                failures=$((failures + 1))
+            fi
+        done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
+    done
+done
 
 # and the load generator and the benchmarks link no server library
 if [ -n "${ELIG_BUILD_ROOT:-}" ]; then

@@ -7,7 +7,10 @@
  * a body over the facility limit) and each body goes through the decoder of
  * its opcode; every body is also offered to the answer and counter decoders
  * a client runs. Decoders must never read outside what they are given
- * (ASan), and what decodes must re-encode to the same bytes.
+ * (ASan), and what decodes must re-encode to the same bytes. The same stream
+ * also goes, in pieces, into the client core (elig_cconn) as a server's
+ * answers, after a handshake when its first byte is odd: it takes answers
+ * out, or stops at an error, and never reads outside what it received.
  *
  * Built two ways: with clang -fsanitize=fuzzer (scripts/fuzz) it explores;
  * with fuzz_main.c (any compiler) it replays the corpus in tests/fuzz/corpus
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elig_cconn.h"
 #include "elig_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -81,8 +85,41 @@ static void decode_body(uint8_t opcode, const uint8_t *body, size_t len)
         ;
 }
 
+/* The stream as a client core receives it, in pieces of 1 + data[0] % 64 bytes. */
+static void client_core(const uint8_t *data, size_t size)
+{
+    struct elig_cconn *c;
+    if (size == 0 || elig_cconn_new(&c))
+        return;
+    static const uint8_t key[32] = { 1 };
+    if (data[0] & 1)
+        elig_cconn_hello(c, "1310000001", key);
+    size_t step = 1 + data[0] % 64, at = 1;
+    int rc = 0;
+    while (at < size && rc >= 0) {
+        size_t room, n = size - at < step ? size - at : step, len;
+        uint8_t *p = elig_cconn_recv_space(c, &room);
+        if (p == NULL)
+            break;
+        memcpy(p, data + at, n);
+        elig_cconn_received(c, n);
+        at += n;
+        struct elig_proto_header h;
+        const uint8_t *body;
+        while ((rc = elig_cconn_answer(c, &h, &body)) == 1) {
+            volatile uint8_t sum = 0;
+            for (uint32_t i = 0; i < h.body_len; i++) /* every byte of it was received */
+                sum ^= body[i];
+        }
+        while (elig_cconn_send_view(c, &len) && len) /* the AUTH a challenge made */
+            elig_cconn_sent(c, len);
+    }
+    elig_cconn_free(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    client_core(data, size);
     size_t off = 0;
     while (off < size) {
         struct elig_proto_header h;

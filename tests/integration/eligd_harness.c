@@ -205,7 +205,7 @@ void server_finish(struct server *s)
 
 void registry_make(struct server *s)
 {
-    assert_int_equal(elig_fac_init(), 0);
+    assert_int_equal(elig_fkey_init(), 0);
     assert_true(mkdir(s->data, 0700) == 0 || errno == EEXIST);
     snprintf(s->registry, sizeof s->registry, "%s/facilities", s->data);
     struct elig_fac_registry *r;

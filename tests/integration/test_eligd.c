@@ -461,14 +461,14 @@ static uint32_t queue_batch(struct elig_client *c, unsigned count)
 }
 
 /* HELLO as code on c; the challenge into ch. */
-static void hello_on(struct elig_client *c, const char *code, uint8_t ch[ELIG_FAC_CHALLENGE_LEN])
+static void hello_on(struct elig_client *c, const char *code, uint8_t ch[ELIG_FKEY_CHALLENGE_LEN])
 {
     struct elig_proto_header h;
     const uint8_t *body;
     call(c, ELIG_OP_HELLO, code, 10, &h, &body);
     assert_int_equal(h.status, ELIG_PS_OK);
-    assert_int_equal(h.body_len, ELIG_FAC_CHALLENGE_LEN);
-    memcpy(ch, body, ELIG_FAC_CHALLENGE_LEN);
+    assert_int_equal(h.body_len, ELIG_FKEY_CHALLENGE_LEN);
+    memcpy(ch, body, ELIG_FKEY_CHALLENGE_LEN);
 }
 
 /* The connection has been closed by eligd (end of stream within the bound). */
@@ -533,7 +533,7 @@ static void test_auth(void **state)
     uint8_t ch1[32], ch2[32], proof[32];
     struct elig_client *first = connect_to(s.addr);
     hello_on(first, FACILITY, ch1);
-    elig_fac_proof(s.key, FACILITY, ch1, proof);
+    elig_fkey_proof(s.key, FACILITY, ch1, proof);
     call(first, ELIG_OP_AUTH, proof, 32, &h, &body);
     assert_int_equal(h.status, ELIG_PS_OK);
     struct elig_client *replay = connect_to(s.addr);
@@ -794,7 +794,7 @@ static void test_admin_tcp(void **state)
     fclose(f);
     hex[strcspn(hex, "\n")] = '\0';
     uint8_t key[32];
-    assert_int_equal(elig_fac_key_parse(hex, key), 0);
+    assert_int_equal(elig_fkey_parse(hex, key), 0);
 
     struct elig_proto_header h;
     const uint8_t *body;

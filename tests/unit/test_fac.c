@@ -24,13 +24,13 @@
 static void test_rules(void **state)
 {
     (void)state;
-    assert_int_equal(elig_fac_init(), 0);
+    assert_int_equal(elig_fkey_init(), 0);
     struct elig_fac_registry *r;
     assert_int_equal(elig_fac_new(&r), 0);
-    uint8_t k1[ELIG_FAC_KEY_LEN], k2[ELIG_FAC_KEY_LEN];
+    uint8_t k1[ELIG_FKEY_LEN], k2[ELIG_FKEY_LEN];
     assert_int_equal(elig_fac_add(r, "1310000001", ELIG_FAC_CLINIC, 100, k1), 0);
     assert_int_equal(elig_fac_add(r, "0140000002", ELIG_FAC_PHARMACY, 100, k2), 0);
-    assert_memory_not_equal(k1, k2, ELIG_FAC_KEY_LEN);
+    assert_memory_not_equal(k1, k2, ELIG_FKEY_LEN);
     assert_int_equal(elig_fac_add(r, "1310000001", ELIG_FAC_CLINIC, 100, k2), -EEXIST);
     assert_int_equal(elig_fac_add(r, "1340000003", ELIG_FAC_DENTAL, 100, k2), -EINVAL); /* '4' */
     assert_int_equal(elig_fac_add(r, "9910000003", ELIG_FAC_CLINIC, 100, k2), -EINVAL);
@@ -39,13 +39,13 @@ static void test_rules(void **state)
     assert_string_equal(elig_fac_at(r, 0)->code, "0140000002"); /* kept in code order */
     const struct elig_fac *f = elig_fac_find(r, "1310000001");
     assert_non_null(f);
-    assert_memory_equal(f->key, k1, ELIG_FAC_KEY_LEN);
+    assert_memory_equal(f->key, k1, ELIG_FKEY_LEN);
     assert_int_equal(f->key_version, 1);
     assert_null(elig_fac_find(r, "1310000002"));
 
-    uint8_t k3[ELIG_FAC_KEY_LEN];
+    uint8_t k3[ELIG_FKEY_LEN];
     assert_int_equal(elig_fac_rotate(r, "1310000001", 200, k3), 0);
-    assert_memory_not_equal(k1, k3, ELIG_FAC_KEY_LEN);
+    assert_memory_not_equal(k1, k3, ELIG_FKEY_LEN);
     assert_int_equal(f->key_version, 2);
     assert_int_equal(elig_fac_rotate(r, "1310000009", 200, k3), -ENOENT);
     assert_int_equal(elig_fac_revoke(r, "1310000001", 300), 0);
@@ -65,11 +65,11 @@ static void paths(char *dir, char *file)
     snprintf(file, 300, "%s/facilities", dir);
 }
 
-static struct elig_fac_registry *sample(uint8_t key[ELIG_FAC_KEY_LEN])
+static struct elig_fac_registry *sample(uint8_t key[ELIG_FKEY_LEN])
 {
     struct elig_fac_registry *r;
     assert_int_equal(elig_fac_new(&r), 0);
-    uint8_t other[ELIG_FAC_KEY_LEN];
+    uint8_t other[ELIG_FKEY_LEN];
     assert_int_equal(elig_fac_add(r, "1310000001", ELIG_FAC_HOSPITAL, 1700000000, key), 0);
     assert_int_equal(elig_fac_add(r, "2730000005", ELIG_FAC_DENTAL, 1700000001, other), 0);
     assert_int_equal(elig_fac_add(r, "4740000009", ELIG_FAC_PHARMACY, 1700000002, other), 0);
@@ -82,7 +82,7 @@ static void test_file_round_trip(void **state)
     (void)state;
     char dir[256], file[300];
     paths(dir, file);
-    uint8_t key[ELIG_FAC_KEY_LEN];
+    uint8_t key[ELIG_FKEY_LEN];
     struct elig_fac_registry *r = sample(key), *back;
     assert_int_equal(elig_fac_load(file, &back), -ENOENT);
     assert_int_equal(elig_fac_save(r, file), 0);
@@ -93,7 +93,7 @@ static void test_file_round_trip(void **state)
     assert_int_equal(elig_fac_count(back), 3);
     const struct elig_fac *f = elig_fac_find(back, "1310000001");
     assert_non_null(f);
-    assert_memory_equal(f->key, key, ELIG_FAC_KEY_LEN);
+    assert_memory_equal(f->key, key, ELIG_FKEY_LEN);
     assert_int_equal(f->type, ELIG_FAC_HOSPITAL);
     assert_int_equal(f->changed, 1700000000);
     assert_true(elig_fac_find(back, "4740000009")->revoked);
@@ -127,7 +127,7 @@ static void test_file_damage(void **state)
     (void)state;
     char dir[256], file[300];
     paths(dir, file);
-    uint8_t key[ELIG_FAC_KEY_LEN];
+    uint8_t key[ELIG_FKEY_LEN];
     struct elig_fac_registry *r = sample(key), *back = NULL;
     assert_int_equal(elig_fac_save(r, file), 0);
     char good[4096], bad[4096];
@@ -188,23 +188,23 @@ static void test_file_damage(void **state)
 static void test_proof(void **state)
 {
     (void)state;
-    uint8_t key[ELIG_FAC_KEY_LEN], ch[ELIG_FAC_CHALLENGE_LEN], mac[ELIG_FAC_MAC_LEN];
-    for (int i = 0; i < ELIG_FAC_KEY_LEN; i++)
+    uint8_t key[ELIG_FKEY_LEN], ch[ELIG_FKEY_CHALLENGE_LEN], mac[ELIG_FKEY_MAC_LEN];
+    for (int i = 0; i < ELIG_FKEY_LEN; i++)
         key[i] = (uint8_t)i;
     memset(ch, 0xAA, sizeof ch);
-    elig_fac_proof(key, "1310000001", ch, mac);
+    elig_fkey_proof(key, "1310000001", ch, mac);
     /* HMAC-SHA-256(key 00..1f, "eligd-hello-v1" "1310000001" aa x 32), computed independently */
-    uint8_t want[ELIG_FAC_MAC_LEN];
-    assert_int_equal(elig_fac_key_parse("164c10df5e196edcbb765aad00a37e31"
-                                        "5ea99f824d9921fbd37deb0d17b15221",
-                                        want),
+    uint8_t want[ELIG_FKEY_MAC_LEN];
+    assert_int_equal(elig_fkey_parse("164c10df5e196edcbb765aad00a37e31"
+                                     "5ea99f824d9921fbd37deb0d17b15221",
+                                     want),
                      0);
     assert_memory_equal(mac, want, sizeof want);
 
     struct elig_fac f = { .code = "1310000001", .type = ELIG_FAC_CLINIC, .key_version = 1 };
     memcpy(f.key, key, sizeof key);
     assert_true(elig_fac_verify(&f, ch, mac));
-    uint8_t other[ELIG_FAC_CHALLENGE_LEN];
+    uint8_t other[ELIG_FKEY_CHALLENGE_LEN];
     elig_fac_challenge(other);
     assert_memory_not_equal(other, ch, sizeof ch);
     assert_false(elig_fac_verify(&f, other, mac)); /* a proof replayed on a new challenge */
@@ -220,7 +220,7 @@ static void test_proof(void **state)
     f.revoked = true;
     assert_false(elig_fac_verify(&f, ch, mac));
     assert_false(elig_fac_verify(NULL, ch, mac));
-    assert_int_equal(elig_fac_key_parse("zz", want), -EINVAL);
+    assert_int_equal(elig_fkey_parse("zz", want), -EINVAL);
 }
 
 int main(void)
