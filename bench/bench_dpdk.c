@@ -28,7 +28,7 @@
 
 #include "elig_bench.h"
 #include "elig_dpeer.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_hist.h"
 #include "elig_index.h"
 #include "elig_le.h"
@@ -302,7 +302,7 @@ int bench_dpdk(const struct bench_opts *o)
                                     .server = SERVER };
     int rc = elig_dpeer_open(&pp, &d.peer);
     if (rc) {
-        fprintf(stderr, "elig-bench: memif client: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-bench: memif client: %s\n", elig_net_strerror(rc));
         goto out;
     }
     d.q = q;
@@ -322,7 +322,7 @@ int bench_dpdk(const struct bench_opts *o)
         for (unsigned i = 0; i < nf; i++)
             if ((rc = run_frames(&d, frames[i], o->seconds, &runs[i][r]))) {
                 fprintf(stderr, "elig-bench: %u frames per datagram: %s\n", frames[i],
-                        elig_strerror(rc));
+                        elig_net_strerror(rc));
                 goto out;
             }
     report(o, frames, nf, runs);

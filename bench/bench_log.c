@@ -25,7 +25,7 @@
 #include "elig_bench.h"
 #include "elig_codec.h"
 #include "elig_config.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_log.h"
 
 struct appender {
@@ -89,14 +89,14 @@ int bench_log(const struct bench_opts *o)
     snprintf(dir, sizeof dir, "%s/elig-bench-log-XXXXXX", o->dir);
     if (len < 0 || !mkdtemp(dir)) {
         fprintf(stderr, "elig-bench: cannot make a directory in %s: %s\n", o->dir,
-                elig_strerror(len < 0 ? len : -errno));
+                elig_net_strerror(len < 0 ? len : -errno));
         return 1;
     }
     struct elig_log_params p = { .dir = dir, .commit_window_us = o->window_us };
     struct elig_log *log;
     int rc = elig_log_open(&p, &log, NULL);
     if (rc < 0) {
-        fprintf(stderr, "elig-bench: log: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-bench: log: %s\n", elig_net_strerror(rc));
         bench_rm_tree(dir);
         return 1;
     }
@@ -127,7 +127,7 @@ int bench_log(const struct bench_opts *o)
     elig_log_close(log);
     int status = 0;
     if (rc < 0) {
-        fprintf(stderr, "elig-bench: append: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-bench: append: %s\n", elig_net_strerror(rc));
         status = 1;
     }
     bench_sort(lat, calls);

@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 #include "elig_bench.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_cconn.h"
 #include "elig_client.h"
 #include "elig_fkey.h"
@@ -980,7 +980,7 @@ int bench_server(const struct bench_opts *o)
             int rc = run_workload(&pl.w[w], port, &ds, o->connections, o->seconds, &runs[w][r]);
             if (rc) {
                 fprintf(stderr, "elig-bench: %s on %s: %s\n", pl.w[w].name, sys_names[pl.w[w].sys],
-                        elig_strerror(rc));
+                        elig_net_strerror(rc));
                 goto out;
             }
         }

@@ -24,7 +24,7 @@
 #include "elig_bench.h"
 #include "elig_config.h"
 #include "elig_db.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 
 #define SUBMIT 4096
 
@@ -32,7 +32,7 @@ static int reopen(const struct elig_db_params *p, struct elig_db **db, struct el
 {
     int rc = elig_db_open(p, db, st);
     if (rc < 0)
-        fprintf(stderr, "elig-bench: store: open: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-bench: store: open: %s\n", elig_net_strerror(rc));
     return rc;
 }
 
@@ -89,7 +89,7 @@ int bench_store(const struct bench_opts *o)
     snprintf(data, sizeof data, "%s/elig-bench-store-XXXXXX", o->dir);
     snprintf(segdir, sizeof segdir, "%s/elig-bench-store-XXXXXX", o->segment_dir);
     if (!mkdtemp(data) || !mkdtemp(segdir)) {
-        fprintf(stderr, "elig-bench: cannot make directories: %s\n", elig_strerror(-errno));
+        fprintf(stderr, "elig-bench: cannot make directories: %s\n", elig_net_strerror(-errno));
         return 1;
     }
     snprintf(seg, sizeof seg, "%s/index.seg", segdir);
@@ -105,7 +105,7 @@ int bench_store(const struct bench_opts *o)
     double submit_rate = 0, snap_s = 0;
     int rc = reopen(&p, &db, &st);
     if (rc == 0 && (rc = submit_all(db, &pop, &submit_rate)) < 0)
-        fprintf(stderr, "elig-bench: store: submit: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-bench: store: submit: %s\n", elig_net_strerror(rc));
     elig_db_close(db);
     db = NULL;
     if (rc == 0 && (rc = reopen(&p, &db, &warm)) == 0)

@@ -42,7 +42,7 @@
 
 #include "elig_bench.h"
 #include "elig_config.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_index.h"
 #include "elig_proto.h"
 #include "elig_rules.h"
@@ -200,7 +200,7 @@ void bench_rm_tree(const char *dir)
     }
     closedir(d);
     if (rmdir(dir) < 0)
-        fprintf(stderr, "elig-bench: could not remove %s: %s\n", dir, elig_strerror(-errno));
+        fprintf(stderr, "elig-bench: could not remove %s: %s\n", dir, elig_net_strerror(-errno));
 }
 
 double bench_median(const double *v, unsigned n)
@@ -465,11 +465,11 @@ int bench_index_make(const struct bench_opts *o, struct bench_pop *pop, const ch
     };
     int rc = elig_index_create(&p, ix);
     if (rc < 0) {
-        fprintf(stderr, "elig-bench: cannot create %s: %s\n", path, elig_strerror(rc));
+        fprintf(stderr, "elig-bench: cannot create %s: %s\n", path, elig_net_strerror(rc));
         return rc;
     }
     if ((rc = bench_build(*ix, pop, build)) < 0) {
-        fprintf(stderr, "elig-bench: build: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-bench: build: %s\n", elig_net_strerror(rc));
         elig_index_close(*ix, false);
         unlink(path);
     }
@@ -489,7 +489,7 @@ int bench_index(const struct bench_opts *o)
         return EXIT_FAIL;
     int status = EXIT_FAIL;
     if ((rc = bench_queries_make(&pop, &q)) < 0) {
-        fprintf(stderr, "elig-bench: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-bench: %s\n", elig_net_strerror(rc));
         goto out;
     }
     for (unsigned r = 0; r < o->runs; r++)

@@ -44,14 +44,8 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ESNAPSHOT - ELIG_ERRNO_BASE] = "snapshot file is damaged",
     [ELIG_ELOGGAP - ELIG_ERRNO_BASE] =
         "log does not reach back far enough (pruned, and no snapshot covers the gap)",
-    [ELIG_EPROTO - ELIG_ERRNO_BASE] = "malformed protocol frame",
-    [ELIG_EREFUSED - ELIG_ERRNO_BASE] = "the server refused the request",
-    [ELIG_EFACFILE - ELIG_ERRNO_BASE] = "facility registry is damaged (checksum or syntax)",
-    [ELIG_EAUDIT - ELIG_ERRNO_BASE] = "audit log or key is damaged (authentication failed)",
     [ELIG_ESHORTWRITE - ELIG_ERRNO_BASE] = "short write: the file system took part of a write",
     [ELIG_ECHUNKID - ELIG_ERRNO_BASE] = "update chunk id already used for other events",
-    [ELIG_EADDRESS - ELIG_ERRNO_BASE] =
-        "not an address (HOST:PORT or [IPv6]:PORT), or its host name does not resolve",
     [ELIG_ESEGAHEAD - ELIG_ERRNO_BASE] = "the segment holds updates this store's log does not have",
     [ELIG_ESTOREFILE - ELIG_ERRNO_BASE] = "the store's parameter file (DATA/store) is damaged",
     [ELIG_ESTOREPARAM - ELIG_ERRNO_BASE] =

@@ -9,7 +9,9 @@
  * Every function that can fail returns a negative value: either a negated
  * system errno (-ENOMEM, -EIO, ...) as liburing does, or one of the negated
  * project codes below, which start at ELIG_ERRNO_BASE so that they never
- * collide with a system errno. elig_strerror() names both kinds.
+ * collide with a system errno. elig_strerror() names both kinds; the
+ * network layer's codes (from ELIG_ERRNO_NET_BASE) are in
+ * server/elig_net_error.h, whose elig_net_strerror() names every code.
  *
  * Messages never contain the offending value: a value may be personal data
  * (a name, a birth date, an insurance number), and messages end up in logs.
@@ -17,6 +19,14 @@
 
 /** First project-specific code; everything below it is a system errno. */
 #define ELIG_ERRNO_BASE 1000
+
+/**
+ * First code of the network layer (the protocol, the client library, the
+ * server): server/elig_net_error.h defines them and elig_net_strerror()
+ * names them with these. The codes below it are the store's and the data's.
+ * A code's number never changes once released: some travel on the wire.
+ */
+#define ELIG_ERRNO_NET_BASE 1100
 
 enum elig_errno {
     ELIG_ESYNTAX = ELIG_ERRNO_BASE, /**< field does not have the required form */
@@ -48,15 +58,14 @@ enum elig_errno {
     ELIG_ELOGTAIL,                  /**< log has a torn or corrupt tail (see the tail report) */
     ELIG_ESNAPSHOT,                 /**< snapshot file is damaged (checksum or structure) */
     ELIG_ELOGGAP,                   /**< log does not reach back to the snapshot or index */
-    ELIG_EPROTO,                    /**< a protocol frame is malformed */
-    ELIG_EREFUSED,                  /**< the server answered the request with an error status */
-    ELIG_EFACFILE,                  /**< facility registry is damaged (checksum or syntax) */
-    ELIG_EAUDIT,                    /**< audit log or key is damaged (authentication failed) */
-    ELIG_ESHORTWRITE, /**< the file system took only part of a write, naming no error */
-    ELIG_ECHUNKID,    /**< an update chunk id was reused for other events */
-    ELIG_EADDRESS,    /**< not HOST:PORT ([IPv6]:PORT), or its host does not resolve */
-    ELIG_ESEGAHEAD,   /**< the segment holds updates the store's log does not have */
-    ELIG_ESTOREFILE,  /**< the store's parameter file is damaged */
+    /* 1029-1032: retired (the network layer's codes moved to ELIG_ERRNO_NET_BASE) */
+    ELIG_ESHORTWRITE = ELIG_ERRNO_BASE + 33, /**< the file system took only part of a write,
+                                                naming no error (on the wire: ADMIN_APPEND) */
+    ELIG_ECHUNKID, /**< an update chunk id was reused for other events (on the wire) */
+    /* 1035: retired, as 1029-1032 */
+    ELIG_ESEGAHEAD = ELIG_ERRNO_BASE + 36, /**< the segment holds updates the store's log does
+                                              not have */
+    ELIG_ESTOREFILE,                       /**< the store's parameter file is damaged */
     ELIG_ESTOREPARAM, /**< an option disagrees with the store's recorded parameters */
     ELIG_ESTOREID,    /**< a file belongs to another store */
     ELIG_EGROWSIZE,   /**< a grown index must be larger than the current one, up to 2^31 */

@@ -30,7 +30,7 @@
 #include "elig_apply.h"
 #include "elig_config.h"
 #include "elig_date.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_feed.h"
 #include "elig_index.h"
 #include "elig_pop.h"
@@ -147,7 +147,7 @@ static int builder_open(struct builder *b, const struct elig_pop *pop, uint64_t 
     };
     int rc = elig_index_create(&ip, &b->ix);
     if (rc)
-        fprintf(stderr, "elig-loadgen: %s: %s\n", b->path, elig_strerror(rc));
+        fprintf(stderr, "elig-loadgen: %s: %s\n", b->path, elig_net_strerror(rc));
     return rc;
 }
 
@@ -184,7 +184,7 @@ static int builder_close(struct builder *b)
             (unsigned long long)st.cards, (unsigned long long)b->applied,
             (unsigned long long)b->refused, (double)st.segment_bytes / (double)st.records);
     if (b->refused) {
-        fprintf(stderr, "elig-loadgen: first refusal: %s\n", elig_strerror(b->first_error));
+        fprintf(stderr, "elig-loadgen: first refusal: %s\n", elig_net_strerror(b->first_error));
         return -EIO;
     }
     return 0;
@@ -351,7 +351,7 @@ static int cmd_population(int argc, char **argv, bool updates)
     struct elig_pop *pop;
     int rc = elig_pop_create(&p, &pop);
     if (rc) {
-        fprintf(stderr, "elig-loadgen: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-loadgen: %s\n", elig_net_strerror(rc));
         return EXIT_USAGE;
     }
     struct builder b = { .path = segment };
@@ -361,7 +361,7 @@ static int cmd_population(int argc, char **argv, bool updates)
     }
     FILE *out = segment ? NULL : out_path ? fopen(out_path, "w") : stdout;
     if (out == NULL && !segment) {
-        fprintf(stderr, "elig-loadgen: %s: %s\n", out_path, elig_strerror(-errno));
+        fprintf(stderr, "elig-loadgen: %s: %s\n", out_path, elig_net_strerror(-errno));
         elig_pop_destroy(pop);
         return EXIT_USAGE;
     }
@@ -468,7 +468,7 @@ static int cmd_population(int argc, char **argv, bool updates)
         if (out != stdout && fclose(out))
             rc = -errno;
         if (rc)
-            fprintf(stderr, "elig-loadgen: writing the feed: %s\n", elig_strerror(rc));
+            fprintf(stderr, "elig-loadgen: writing the feed: %s\n", elig_net_strerror(rc));
     }
     pthread_barrier_destroy(&g.start);
     pthread_barrier_destroy(&g.done);
@@ -899,7 +899,7 @@ static int cmd_replay(int argc, char **argv)
             print_report(&rp, sched, r, json);
         else /* a server that closes on the first frame most likely asked for a facility key */
             fprintf(stderr, "elig-loadgen: replay against %s: %s%s\n",
-                    rp.server ? rp.server : dpdk_server, elig_strerror(rc),
+                    rp.server ? rp.server : dpdk_server, elig_net_strerror(rc),
                     rp.target == ELIG_REPLAY_ELIGD && (rc == -ECONNRESET || rc == -EPIPE ||
                                                        rc == -ELIG_EPROTO || rc == -ENODATA)
                         ? " (the server closed the connection: replay sends no facility key, so "
@@ -911,7 +911,7 @@ static int cmd_replay(int argc, char **argv)
             series = tmp;
         }
         if (rc == 0 && series && (rc = write_series(series, r, rp.interval_s)) != 0)
-            fprintf(stderr, "elig-loadgen: %s: %s\n", series, elig_strerror(rc));
+            fprintf(stderr, "elig-loadgen: %s: %s\n", series, elig_net_strerror(rc));
         if (rc == 0 && plot && (rc = plot_series(series, plot, &rp)) != 0)
             fprintf(stderr,
                     "elig-loadgen: %s: gnuplot failed (is it installed? scripts/setup "
@@ -931,7 +931,7 @@ static int cmd_replay(int argc, char **argv)
         return rc ? 1 : 0;
     }
     elig_sched_destroy(sched);
-    fprintf(stderr, "elig-loadgen: replay: %s%s\n", elig_strerror(rc),
+    fprintf(stderr, "elig-loadgen: replay: %s%s\n", elig_net_strerror(rc),
             rc == -ENOENT ? " (month not in the table: 2024-10 or 2025-02)" : "");
     return 1;
 bad:
@@ -975,13 +975,13 @@ static int cmd_traffic(int argc, char **argv)
     struct elig_sched *s;
     int rc = elig_sched_create(&sp, &s);
     if (rc) {
-        fprintf(stderr, "elig-loadgen: traffic: %s%s\n", elig_strerror(rc),
+        fprintf(stderr, "elig-loadgen: traffic: %s%s\n", elig_net_strerror(rc),
                 rc == -ENOENT ? " (month not in the table: 2024-10 or 2025-02)" : "");
         return 1;
     }
     FILE *out = out_path ? fopen(out_path, "w") : stdout;
     if (out == NULL) {
-        fprintf(stderr, "elig-loadgen: %s: %s\n", out_path, elig_strerror(-errno));
+        fprintf(stderr, "elig-loadgen: %s: %s\n", out_path, elig_net_strerror(-errno));
         elig_sched_destroy(s);
         return 1;
     }
@@ -1026,7 +1026,7 @@ static int cmd_traffic(int argc, char **argv)
             peak / 3600 / avg);
     elig_sched_destroy(s);
     if (rc)
-        fprintf(stderr, "elig-loadgen: traffic: %s\n", elig_strerror(rc));
+        fprintf(stderr, "elig-loadgen: traffic: %s\n", elig_net_strerror(rc));
     return rc ? 1 : 0;
 bad:
     return refuse(argv[0], opts, c);
@@ -1071,7 +1071,7 @@ static int cmd_redis_load(int argc, char **argv)
         elig_pop_destroy(pop);
     }
     if (rc) {
-        fprintf(stderr, "elig-loadgen: redis-load %s: %s\n", addr, elig_strerror(rc));
+        fprintf(stderr, "elig-loadgen: redis-load %s: %s\n", addr, elig_net_strerror(rc));
         return 1;
     }
     fprintf(stderr, "elig-loadgen: %llu hashes written to redis at %s in %.1f s\n",

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "elig_client.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_feed.h"
 #include "elig_proto.h"
 #include "elig_resp.h"

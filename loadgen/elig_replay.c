@@ -56,7 +56,7 @@
 
 #include "elig_cconn.h"
 #include "elig_client.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_le.h"
 #include "elig_proto.h"
 #include "elig_rand.h"

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elig_error.h"
+#include "elig_net_error.h"
 
 /* Split "HOST:PORT" or "[HOST]:PORT" into host (NUL-terminated) and port. */
 static int split(const char *s, char host[256], unsigned long *port)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "elig_codec.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_le.h"
 #include "elig_slog.h"
 #include "elig_srv_loop.h"
@@ -160,11 +160,11 @@ static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct 
         if (rc == -ELIG_ECHUNKID) {
             *status = ELIG_PS_BODY; /* the sender's mistake: nothing was logged */
             elig_slog(ELIG_SLOG_WARN, "admin append of %u events refused: %s", n,
-                      elig_strerror(rc));
+                      elig_net_strerror(rc));
         } else {
             count_store_error(l, rc);
             elig_slog(ELIG_SLOG_ERROR, "admin append of %u events failed: %s", n,
-                      elig_strerror(rc));
+                      elig_net_strerror(rc));
         }
         if (elig_pbuf_reserve(b, 4))
             return -ENOMEM;
@@ -198,7 +198,7 @@ static int refuse_store(struct loop *l, struct elig_pbuf *b, uint8_t *status, in
 {
     if (rc != -ELIG_EGROWSIZE) /* the request's fault, not the store's */
         count_store_error(l, rc);
-    elig_slog(ELIG_SLOG_ERROR, "%s: %s", what, elig_strerror(rc));
+    elig_slog(ELIG_SLOG_ERROR, "%s: %s", what, elig_net_strerror(rc));
     *status = ELIG_PS_UNAVAILABLE;
     if (elig_pbuf_reserve(b, 4))
         return -ENOMEM;
@@ -289,7 +289,7 @@ static int admin_reload(struct loop *l, struct elig_pbuf *b, uint8_t *status)
     if (elig_pbuf_reserve(b, 4))
         return -ENOMEM;
     if (rc) {
-        elig_slog(ELIG_SLOG_ERROR, "facility registry not reloaded: %s", elig_strerror(rc));
+        elig_slog(ELIG_SLOG_ERROR, "facility registry not reloaded: %s", elig_net_strerror(rc));
         *status = ELIG_PS_UNAVAILABLE;
         elig_le32(b->data + b->len, (uint32_t)rc);
     } else {

@@ -71,7 +71,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_le.h"
 #include "elig_slog.h"
 

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_fkey.h"
 
 #define RECV_ROOM 65536 /* the least room recv_space() offers */

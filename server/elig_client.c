@@ -27,7 +27,7 @@
 
 #include "elig_addr.h"
 #include "elig_codec.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_cconn.h"
 #include "elig_le.h"
 

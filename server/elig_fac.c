@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "elig_crc32c.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_io.h"
 #include "elig_proto.h"
 

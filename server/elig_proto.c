@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_le.h"
 
 /* ---- buffers ---------------------------------------------------------- */

@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_fac.h"
 #include "elig_le.h"
 #include "elig_slog.h"
@@ -214,7 +214,7 @@ void session_loop_audit(void *ctx, const char *facility, uint8_t opcode,
     if (rc) {
         stat_add(&l->st.audit_errors, 1);
         if (!l->audit_failed)
-            elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
+            elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_net_strerror(rc));
         l->audit_failed = true;
     }
 }
@@ -233,7 +233,7 @@ void session_audit_tick(struct loop *l)
     if (rc == 0)
         rc = elig_audit_sync(l->aw);
     if (rc && !l->audit_failed) {
-        elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_strerror(rc));
+        elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_net_strerror(rc));
         l->audit_failed = true;
     }
     if (l->id == 0 && l->pruned != l->today) {

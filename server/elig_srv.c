@@ -92,7 +92,7 @@
 #include "elig_addr.h"
 #include "elig_check.h"
 #include "elig_codec.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_le.h"
 #include "elig_live.h"
 #include "elig_proto.h"
@@ -488,7 +488,7 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe, uint32_t which)
         else
             conn_open(l, cqe->res, l->kind == LOOP_ADMIN && which == 1);
     } else if (cqe->res != -ECANCELED && cqe->res != -EBADF) {
-        elig_slog(ELIG_SLOG_WARN, "accept: %s", elig_strerror(cqe->res));
+        elig_slog(ELIG_SLOG_WARN, "accept: %s", elig_net_strerror(cqe->res));
     }
     if (!l->accept_armed[which] && !l->draining && l->listen_fd[which] >= 0)
         arm_accept(l, (int)which);
@@ -688,7 +688,7 @@ static void serve_ready(struct loop *l)
     }
     int rc = elig_round_run(l->round, l->ck, admin_plain, l);
     if (rc) { /* out of memory while encoding: the connections concerned cannot be answered */
-        elig_slog(ELIG_SLOG_ERROR, "encoding answers: %s", elig_strerror(rc));
+        elig_slog(ELIG_SLOG_ERROR, "encoding answers: %s", elig_net_strerror(rc));
         for (uint32_t k = 0; k < ntouched; k++)
             l->conns[l->touched[k]].no_parse = true;
     }
@@ -867,7 +867,7 @@ static void loop_run(struct loop *l)
         unsigned wait = l->rq_len ? 0 : 1;
         int rc = io_uring_submit_and_wait_timeout(&l->ring, &cqe, wait, &ts, NULL);
         if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-            elig_slog(ELIG_SLOG_ERROR, "io_uring wait: %s", elig_strerror(rc));
+            elig_slog(ELIG_SLOG_ERROR, "io_uring wait: %s", elig_net_strerror(rc));
             l->error = rc;
             break;
         }

@@ -26,7 +26,7 @@
 #include <xxhash.h>
 
 #include "elig_config.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_apply.h"
 #include "elig_fac.h"
 #include "elig_check.h"
@@ -54,7 +54,7 @@ static void print_reject(void *ctx, const char *path, uint64_t line,
 {
     (void)ctx;
     printf("%s:%llu: %s: %s\n", path, (unsigned long long)line, err->field,
-           elig_strerror(err->code));
+           elig_net_strerror(err->code));
 }
 
 static int count_event(void *ctx, const struct elig_event *ev, const char *path, uint64_t line)
@@ -77,7 +77,7 @@ static int read_feeds(char **files, int n, elig_feed_event_fn on_event,
         *accepted += st.accepted;
         *rejected += st.rejected;
         if (rc) {
-            fprintf(stderr, "eligctl: %s: %s\n", files[i], elig_strerror(rc));
+            fprintf(stderr, "eligctl: %s: %s\n", files[i], elig_net_strerror(rc));
             return EXIT_USAGE;
         }
     }
@@ -165,7 +165,7 @@ static int on_query_event(void *ctx, const struct elig_event *ev, const char *pa
     if (rc) {
         qi->refused++;
         printf("%s:%llu: %s refused: %s\n", path, (unsigned long long)line,
-               elig_event_kind_name(ev->kind), elig_strerror(rc));
+               elig_event_kind_name(ev->kind), elig_net_strerror(rc));
     } else {
         qi->applied++;
     }
@@ -331,7 +331,7 @@ static int arg_date(const char *what, const char *s, elig_date_t *out)
 {
     int rc = elig_date_parse(s, strlen(s), out);
     if (rc)
-        fprintf(stderr, "eligctl: %s: %s (want YYYY-MM-DD)\n", what, elig_strerror(rc));
+        fprintf(stderr, "eligctl: %s: %s (want YYYY-MM-DD)\n", what, elig_net_strerror(rc));
     return rc ? EXIT_USAGE : 0;
 }
 
@@ -348,7 +348,7 @@ static int query_request(const struct query *q, struct elig_check_req *r)
         r->kind = ELIG_CHECK_CARD;
         int rc = elig_card_id_parse(q->card, strlen(q->card), &r->card_id);
         if (rc)
-            fprintf(stderr, "eligctl: --card: %s (want 16 hex digits)\n", elig_strerror(rc));
+            fprintf(stderr, "eligctl: --card: %s (want 16 hex digits)\n", elig_net_strerror(rc));
         return rc ? EXIT_USAGE : 0;
     }
     r->kind = ELIG_CHECK_NUMBER;
@@ -357,7 +357,7 @@ static int query_request(const struct query *q, struct elig_check_req *r)
         elig_key_normalize(q->insurer, strlen(q->insurer), q->symbol, strlen(q->symbol), q->number,
                            strlen(q->number), q->branch, strlen(q->branch), &r->key, &bad);
     if (rc) {
-        fprintf(stderr, "eligctl: --%s: %s\n", elig_key_field_name(bad), elig_strerror(rc));
+        fprintf(stderr, "eligctl: --%s: %s\n", elig_key_field_name(bad), elig_net_strerror(rc));
         return EXIT_USAGE;
     }
     return arg_date("--birth", q->birth, &r->birth);
@@ -402,7 +402,7 @@ static int cmd_feed_query(int argc, char **argv)
                     &rejected);
     struct query_index qi = { 0 };
     if (rc == 0 && (rc = query_index_create(&qi, events)) < 0) {
-        fprintf(stderr, "eligctl: cannot make a temporary index: %s\n", elig_strerror(rc));
+        fprintf(stderr, "eligctl: cannot make a temporary index: %s\n", elig_net_strerror(rc));
         return EXIT_USAGE;
     }
     if (rc == 0)
@@ -442,7 +442,7 @@ static int client_open(const char *addr, struct elig_client **c, bool admin)
                    "DATA/eligd.sock unless --admin-socket says otherwise)";
         else if (rc == -ECONNREFUSED)
             hint = ": nothing listens there (is eligd running, on this port?)";
-        fprintf(stderr, "eligctl: %s: %s%s\n", addr, elig_strerror(rc), hint);
+        fprintf(stderr, "eligctl: %s: %s%s\n", addr, elig_net_strerror(rc), hint);
         return EXIT_USAGE;
     }
     if (!admin || strchr(addr, '/'))
@@ -457,7 +457,7 @@ static int client_open(const char *addr, struct elig_client **c, bool admin)
     } else if ((rc = read_key(file, key)) == 0 &&
                (rc = elig_client_hello(*c, "0000000000", key, &status))) {
         fprintf(stderr, "eligctl: %s: the admin key was refused (%s)\n", addr,
-                rc == -ELIG_EREFUSED ? elig_pstatus_name(status) : elig_strerror(rc));
+                rc == -ELIG_EREFUSED ? elig_pstatus_name(status) : elig_net_strerror(rc));
         rc = EXIT_USAGE;
     }
     memset(key, 0, sizeof key);
@@ -474,7 +474,7 @@ static int client_failed(const char *what, int rc, uint8_t status)
     if (rc == -ELIG_EREFUSED)
         fprintf(stderr, "eligctl: %s: the server answered %s\n", what, elig_pstatus_name(status));
     else
-        fprintf(stderr, "eligctl: %s: %s\n", what, elig_strerror(rc));
+        fprintf(stderr, "eligctl: %s: %s\n", what, elig_net_strerror(rc));
     return EXIT_USAGE;
 }
 
@@ -484,7 +484,7 @@ static int read_key(const char *path, uint8_t key[ELIG_FKEY_LEN])
     int rc = elig_fkey_read(path, key);
     if (rc)
         fprintf(stderr, "eligctl: %s: %s\n", path,
-                rc == -EINVAL ? "not a facility key (64 hex digits)" : elig_strerror(rc));
+                rc == -EINVAL ? "not a facility key (64 hex digits)" : elig_net_strerror(rc));
     return rc ? EXIT_USAGE : 0;
 }
 
@@ -749,7 +749,7 @@ static int fac_key_out(const struct fac_args *a, const uint8_t key[ELIG_FKEY_LEN
     int rc = 0;
     if (a->key_out) {
         if ((rc = elig_fkey_write(a->key_out, key)))
-            fprintf(stderr, "eligctl: %s: %s\n", a->key_out, elig_strerror(rc));
+            fprintf(stderr, "eligctl: %s: %s\n", a->key_out, elig_net_strerror(rc));
         else
             printf("facility %s: key written to %s (mode 0600)\n", a->code, a->key_out);
     } else {
@@ -789,7 +789,7 @@ static int fac_reload(const struct fac_args *a)
         if (rc == -ENOENT || rc == -ECONNREFUSED)
             return not_running(a->admin, "");
         if (rc) {
-            fprintf(stderr, "eligctl: %s: %s\n", a->admin, elig_strerror(rc));
+            fprintf(stderr, "eligctl: %s: %s\n", a->admin, elig_net_strerror(rc));
             return EXIT_USAGE;
         }
     } else if ((rc = client_open(a->admin, &c, true))) {
@@ -807,7 +807,7 @@ static int fac_reload(const struct fac_args *a)
         printf("eligd reloaded the registry: %u facilities\n", elig_rd32(body));
     else if (rc == 0 && h.status == ELIG_PS_UNAVAILABLE && h.body_len == 4)
         fprintf(stderr, "eligctl: eligd could not reload the registry: %s\n",
-                elig_strerror((int)elig_rd32(body)));
+                elig_net_strerror((int)elig_rd32(body)));
     else
         client_failed("reload", rc ? rc : -ELIG_EREFUSED, h.status);
     bool ok = rc == 0 && h.status == ELIG_PS_OK;
@@ -859,7 +859,7 @@ static int cmd_facility(int argc, char **argv)
     if (rc == -ENOENT && strcmp(a.verb, "add") == 0)
         rc = elig_fac_new(&r);
     if (rc) {
-        fprintf(stderr, "eligctl: %s: %s\n", a.path, elig_strerror(rc));
+        fprintf(stderr, "eligctl: %s: %s\n", a.path, elig_net_strerror(rc));
         close(lock);
         return EXIT_USAGE;
     }
@@ -888,10 +888,10 @@ static int cmd_facility(int argc, char **argv)
                 : rc == -ENOENT   ? "not registered"
                 : rc == -EPERM    ? "revoked: add it under a new code"
                 : rc == -EALREADY ? "already revoked"
-                                  : elig_strerror(rc));
+                                  : elig_net_strerror(rc));
         status = EXIT_USAGE;
     } else if (changed && (rc = elig_fac_save(r, a.path))) {
-        fprintf(stderr, "eligctl: %s: %s\n", a.path, elig_strerror(rc));
+        fprintf(stderr, "eligctl: %s: %s\n", a.path, elig_net_strerror(rc));
         status = EXIT_USAGE;
     } else if (changed) {
         if (strcmp(a.verb, "revoke") == 0)
@@ -921,7 +921,7 @@ static int cmd_key(int argc, char **argv)
     int rc = elig_key_normalize(argv[0], strlen(argv[0]), argv[1], strlen(argv[1]), argv[2],
                                 strlen(argv[2]), branch, strlen(branch), &key, &bad);
     if (rc) {
-        printf("invalid: %s: %s\n", elig_key_field_name(bad), elig_strerror(rc));
+        printf("invalid: %s: %s\n", elig_key_field_name(bad), elig_net_strerror(rc));
         return EXIT_JUDGED;
     }
     printf("insurer: %.8s (%s)\nsymbol:  %.*s\nnumber:  %.*s\nbranch:  %.2s\n", key.insurer,
@@ -975,7 +975,7 @@ static int attach(const char *path, struct elig_index **ix)
 {
     int rc = elig_index_open(path, ELIG_SEG_READONLY, ix);
     if (rc < 0)
-        fprintf(stderr, "eligctl: %s: %s\n", path, elig_strerror(rc));
+        fprintf(stderr, "eligctl: %s: %s\n", path, elig_net_strerror(rc));
     return rc < 0 ? EXIT_USAGE : 0;
 }
 
@@ -1006,7 +1006,7 @@ static int cmd_dump(int argc, char **argv)
     rc = elig_index_export(ix, &ex);
     elig_index_close(ix, false);
     if (rc < 0 || fflush(stdout) != 0) {
-        fprintf(stderr, "eligctl: dump: %s\n", elig_strerror(rc < 0 ? rc : -EIO));
+        fprintf(stderr, "eligctl: dump: %s\n", elig_net_strerror(rc < 0 ? rc : -EIO));
         return EXIT_USAGE;
     }
     return 0;
@@ -1091,7 +1091,7 @@ static int append_remote(struct appender *a, const uint8_t *id, uint64_t *first)
     if (h.status != ELIG_PS_OK) {
         fprintf(stderr, "eligctl: append: eligd answered %s%s%s\n", elig_pstatus_name(h.status),
                 h.body_len == 4 ? ": " : "",
-                h.body_len == 4 ? elig_strerror((int32_t)elig_rd32(body)) : "");
+                h.body_len == 4 ? elig_net_strerror((int32_t)elig_rd32(body)) : "");
         return -ELIG_EREFUSED;
     }
     if (h.body_len != 12 + 4 * a->n || elig_rd32(body + 8) != a->n)
@@ -1115,7 +1115,7 @@ static int append_flush(struct appender *a)
     a->chunks++;
     if (rc < 0) {
         if (rc != -ELIG_EREFUSED)
-            fprintf(stderr, "eligctl: append: %s\n", elig_strerror(rc));
+            fprintf(stderr, "eligctl: append: %s\n", elig_net_strerror(rc));
         return a->err = rc;
     }
     a->duplicate += dup;
@@ -1126,7 +1126,7 @@ static int append_flush(struct appender *a)
         }
         a->refused++;
         printf("%s:%llu: %s refused: %s\n", a->path[i], (unsigned long long)a->line[i],
-               elig_event_kind_name(a->evs[i].kind), elig_strerror(a->status[i]));
+               elig_event_kind_name(a->evs[i].kind), elig_net_strerror(a->status[i]));
     }
     a->last_lsn = first + a->n - 1;
     a->n = 0;
@@ -1206,7 +1206,7 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
     int rc = elig_db_open(&p, db, &st);
     if (rc < 0) {
         if (elig_db_open_report(rc, &st, print_start_line, NULL) == 0)
-            fprintf(stderr, "eligctl: %s: %s\n", p.data_dir, elig_strerror(rc));
+            fprintf(stderr, "eligctl: %s: %s\n", p.data_dir, elig_net_strerror(rc));
         return EXIT_USAGE;
     }
     print_start(&st);
@@ -1247,7 +1247,7 @@ static int cmd_verify(int argc, char **argv)
     }
     elig_index_close(live, false);
     if (rc < 0) {
-        fprintf(stderr, "eligctl: verify: %s\n", elig_strerror(rc));
+        fprintf(stderr, "eligctl: verify: %s\n", elig_net_strerror(rc));
         return EXIT_USAGE;
     }
     bool same = rep.only_live == 0 && rep.only_rebuilt == 0 && rep.live_lsn == rep.rebuilt_lsn;
@@ -1308,7 +1308,7 @@ static int cmd_snapshot(int argc, char **argv)
         rc = elig_db_snapshot(db, &info);
     }
     if (rc < 0)
-        fprintf(stderr, "eligctl: snapshot: %s\n", elig_strerror(rc));
+        fprintf(stderr, "eligctl: snapshot: %s\n", elig_net_strerror(rc));
     else
         printf("snapshot at LSN %llu: %llu records, %llu cards, %llu insurer names, %llu bytes\n",
                (unsigned long long)info.lsn, (unsigned long long)info.records,
@@ -1378,7 +1378,7 @@ static int cmd_stats(int argc, char **argv)
     elig_index_stats(ix, &st);
     rc = elig_seg_header_read(elig_index_seg(ix), &h);
     printf("segment         %s\n", argv[0]);
-    printf("state           %s\n", rc < 0 ? elig_strerror(rc)
+    printf("state           %s\n", rc < 0 ? elig_net_strerror(rc)
                                    : h.state == ELIG_SEG_CLEAN
                                        ? "clean"
                                        : "dirty (a writer has it open, or died)");
@@ -1524,7 +1524,7 @@ static int cmd_grow(int argc, char **argv)
                         "segment's directory, /dev/shm by default): free memory there, or grow by "
                         "less\n");
     else if (rc < 0)
-        fprintf(stderr, "eligctl: grow: %s\n", elig_strerror(rc));
+        fprintf(stderr, "eligctl: grow: %s\n", elig_net_strerror(rc));
     else
         printf("grown from %llu to %llu records: %llu records %s at LSN %llu in %.2f s, "
                "segment %llu bytes\n",

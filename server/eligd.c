@@ -26,7 +26,7 @@
 #include "elig_config.h"
 #include "elig_addr.h"
 #include "elig_db.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_fac.h"
 #include "elig_index.h"
 #include "elig_proto.h"
@@ -313,14 +313,15 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (rc == 0)
         rc = elig_addr_free(&sa);
     if (rc) { /* refused before the store is opened or anything is written */
-        fprintf(stderr, "eligd: --listen %s: %s%s\n", o->srv.listen, elig_strerror(rc),
+        fprintf(stderr, "eligd: --listen %s: %s%s\n", o->srv.listen, elig_net_strerror(rc),
                 rc == -EADDRINUSE ? " (another eligd, or another program, serves it: stop it "
                                     "or choose another port)"
                                   : "");
         return EXIT_USAGE;
     }
     if (o->srv.admin_listen && (rc = elig_addr_resolve(o->srv.admin_listen, true, &sa))) {
-        fprintf(stderr, "eligd: --admin-listen %s: %s\n", o->srv.admin_listen, elig_strerror(rc));
+        fprintf(stderr, "eligd: --admin-listen %s: %s\n", o->srv.admin_listen,
+                elig_net_strerror(rc));
         return EXIT_USAGE;
     }
     if (o->srv.admin_listen && !elig_addr_is_loopback(&sa) && !o->srv.admin_any) {
@@ -384,7 +385,7 @@ static int open_data(struct options *o, struct elig_db **db, struct elig_index *
     if (o->attach) {
         int rc = elig_index_open(o->attach, ELIG_SEG_READONLY, ix);
         if (rc)
-            elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->attach, elig_strerror(rc));
+            elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->attach, elig_net_strerror(rc));
         o->srv.ix = *ix;
         return rc;
     }
@@ -392,7 +393,7 @@ static int open_data(struct options *o, struct elig_db **db, struct elig_index *
     int rc = elig_db_open(&o->db, db, &st);
     if (rc) {
         if (elig_db_open_report(rc, &st, log_error_line, NULL) == 0)
-            elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->db.data_dir, elig_strerror(rc));
+            elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->db.data_dir, elig_net_strerror(rc));
         return rc;
     }
     elig_db_start_report(&st, log_start_line, NULL);
@@ -423,7 +424,7 @@ static int start_dpdk(const struct options *o, struct elig_live *live, void **ou
     int rc = elig_dpdk_start(&p, &d);
     if (rc) {
         elig_slog(ELIG_SLOG_ERROR, "cannot serve UDP on DPDK port %u: %s", o->dpdk_port,
-                  elig_strerror(rc));
+                  elig_net_strerror(rc));
         return rc;
     }
     struct elig_dpdk_info in;
@@ -471,7 +472,7 @@ static int open_access(struct options *o, struct elig_access **acc)
     int rc = elig_access_open(&o->access, acc);
     if (rc) {
         elig_slog(ELIG_SLOG_ERROR, "facility registry %s: %s", o->access.registry,
-                  elig_strerror(rc));
+                  elig_net_strerror(rc));
         return rc;
     }
     o->srv.access = *acc;
@@ -513,7 +514,7 @@ static int admin_key(struct options *o)
     }
     if (rc) {
         elig_slog(ELIG_SLOG_ERROR, "admin key %s: %s", path,
-                  rc == -EINVAL ? "not 64 hex digits" : elig_strerror(rc));
+                  rc == -EINVAL ? "not 64 hex digits" : elig_net_strerror(rc));
         return rc;
     }
     o->srv.admin_key = o->admin_key;
@@ -526,7 +527,7 @@ static int save_admin_key(const struct options *o)
         return 0;
     int rc = elig_fkey_write(o->admin_key_new, o->admin_key);
     if (rc)
-        elig_slog(ELIG_SLOG_ERROR, "admin key %s: %s", o->admin_key_new, elig_strerror(rc));
+        elig_slog(ELIG_SLOG_ERROR, "admin key %s: %s", o->admin_key_new, elig_net_strerror(rc));
     else
         elig_slog(ELIG_SLOG_INFO, "admin key made: %s (mode 0600)", o->admin_key_new);
     return rc;
@@ -539,7 +540,7 @@ static int open_audit(struct options *o, struct elig_audit **audit)
         return 0;
     int rc = elig_audit_open(o->audit_dir, (int64_t)time(NULL), audit);
     if (rc) {
-        elig_slog(ELIG_SLOG_ERROR, "audit log %s: %s", o->audit_dir, elig_strerror(rc));
+        elig_slog(ELIG_SLOG_ERROR, "audit log %s: %s", o->audit_dir, elig_net_strerror(rc));
         return rc;
     }
     o->srv.audit = *audit;
@@ -563,7 +564,7 @@ static struct elig_index *follow_grow(const char *path, struct elig_index *ix,
     int rc = elig_index_open(path, ELIG_SEG_READONLY, &grown);
     if (rc) { /* the writer may still be renaming: tried again next second */
         elig_slog(ELIG_SLOG_WARN, "%s was replaced but cannot be opened yet: %s", path,
-                  elig_strerror(rc));
+                  elig_net_strerror(rc));
         return ix;
     }
     if (elig_live_swap(live, grown, -1, 10000)) {
@@ -591,7 +592,7 @@ static void wait_signals(const sigset_t *set, struct elig_srv *srv, const char *
         if (sig == SIGHUP) {
             int rc = elig_slog_reopen();
             elig_slog(rc ? ELIG_SLOG_ERROR : ELIG_SLOG_INFO, "SIGHUP: message log %s%s",
-                      rc ? "not reopened: " : "reopened", rc ? elig_strerror(rc) : "");
+                      rc ? "not reopened: " : "reopened", rc ? elig_net_strerror(rc) : "");
         } else if (sig == SIGTERM || sig == SIGINT) {
             elig_slog(ELIG_SLOG_INFO, "%s: finishing in-flight requests",
                       sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -619,7 +620,7 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     if (o.log_file && (rc = elig_slog_open(o.log_file))) {
-        fprintf(stderr, "eligd: %s: %s\n", o.log_file, elig_strerror(rc));
+        fprintf(stderr, "eligd: %s: %s\n", o.log_file, elig_net_strerror(rc));
         return EXIT_USAGE;
     }
     elig_slog_tee_errors(true); /* until ready: a failed start is told on stderr too */
@@ -653,7 +654,7 @@ int main(int argc, char **argv)
         elig_slog(ELIG_SLOG_ERROR, "cannot serve on %s (admin %s%s%s): %s", o.srv.listen,
                   o.srv.admin_socket ? o.srv.admin_socket : "none",
                   o.srv.admin_listen ? " and " : "", o.srv.admin_listen ? o.srv.admin_listen : "",
-                  elig_strerror(rc));
+                  elig_net_strerror(rc));
     if (rc == 0 && (rc = save_admin_key(&o))) {
         elig_srv_stop(srv);
         elig_srv_wait(srv);
@@ -689,7 +690,7 @@ int main(int argc, char **argv)
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
     close_all(acc, audit, db, ix, live);
-    elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_strerror(rc) : "");
+    elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_net_strerror(rc) : "");
     elig_slog_close();
     return rc ? 1 : 0;
 }

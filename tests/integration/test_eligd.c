@@ -27,7 +27,7 @@
 
 #include "elig_client.h"
 #include "elig_codec.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_fac.h"
 #include "elig_feed.h"
 #include "elig_le.h"
@@ -842,7 +842,7 @@ static void test_admin(void **state)
     struct elig_feed_error fe;
     int prc = elig_feed_parse_line(line, strlen(line), &ev, &fe);
     if (prc != 1)
-        fail_msg("feed line: %s: %s", fe.field, elig_strerror(fe.code));
+        fail_msg("feed line: %s: %s", fe.field, elig_net_strerror(fe.code));
     struct elig_event evs[2] = { ev, ev }; /* the second is refused: key already open */
     int32_t st[2];
     assert_int_equal(admin_append(adm, evs, 2, st), ELIG_PS_OK);
@@ -1078,7 +1078,7 @@ static void test_crash_kill_during_appends(void **state)
     while (elig_client_recv(adm, &h, &body) == 0) {
         if (h.status != ELIG_PS_OK)
             fail_msg("frame %d: %s (%s)", acked + 1, elig_pstatus_name(h.status),
-                     h.body_len == 4 ? elig_strerror((int32_t)elig_rd32(body)) : "");
+                     h.body_len == 4 ? elig_net_strerror((int32_t)elig_rd32(body)) : "");
         acked++;
     }
     elig_client_close(adm);

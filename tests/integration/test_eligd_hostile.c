@@ -40,7 +40,7 @@
 
 #include "eligd_harness.h"
 #include "elig_addr.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_le.h"
 
 enum { CHUNK = 1000, ROUNDS = 30 };
@@ -401,7 +401,7 @@ static void test_disk_full(void **state)
     int32_t code = 0;
     assert_int_equal(append_chunk(&s, 1, &code, NULL), ELIG_PS_UNAVAILABLE);
     assert_int_equal(code, -ENOSPC);
-    assert_string_equal(elig_strerror(code), "No space left on device");
+    assert_string_equal(elig_net_strerror(code), "No space left on device");
     assert_int_equal(admin_stat(&s, "store_errors_no_space"), 1);
     assert_int_equal(admin_stat(&s, "index_applied_lsn"), lsn0);
     assert_true(log_holds(&s, "No space left on device"));

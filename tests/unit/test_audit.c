@@ -25,7 +25,7 @@
 #include <sodium.h>
 
 #include "elig_audit.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_le.h"
 #include "test_support.h"
 

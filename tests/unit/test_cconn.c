@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "elig_cconn.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_fkey.h"
 #include "elig_le.h"
 #include "elig_proto.h"

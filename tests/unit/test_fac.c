@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "elig_crc32c.h"
-#include "elig_error.h"
+#include "elig_net_error.h"
 #include "elig_fac.h"
 #include "test_support.h"
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elig_error.h"
 #include "elig_le.h"
+#include "elig_net_error.h"
 #include "elig_proto.h"
 #include "test_support.h"
 
@@ -552,9 +552,22 @@ static void test_frame_next(void **state)
     elig_pbuf_free(&b);
 }
 
+/* Every network-layer code has a name; elig_net_strerror() names the others as elig_strerror(). */
+static void test_net_errors_named(void **state)
+{
+    (void)state;
+    for (int c = ELIG_ERRNO_NET_BASE; c < ELIG_ERRNO_NET_END; c++)
+        assert_string_not_equal(elig_net_strerror(-c), "unknown error");
+    assert_string_equal(elig_net_strerror(-ELIG_ERRNO_NET_END), "unknown error");
+    assert_string_equal(elig_net_strerror(-ELIG_ECHUNKID), elig_strerror(-ELIG_ECHUNKID));
+    assert_string_equal(elig_net_strerror(-ENOSPC), elig_strerror(-ENOSPC));
+    assert_string_equal(elig_strerror(-ELIG_EPROTO), "unknown error"); /* not the index's */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_net_errors_named),
         cmocka_unit_test(test_doc_requests),
         cmocka_unit_test(test_doc_requests_decode),
         cmocka_unit_test(test_doc_answers),

@@ -90,11 +90,17 @@ static void test_every_error_named(void **state)
 {
     (void)state;
     for (int c = ELIG_ERRNO_BASE; c < ELIG_ERRNO_END; c++) {
+        if ((c >= 1029 && c <= 1032) || c == 1035)
+            continue; /* retired: the network layer's codes moved (test_proto names those) */
         const char *name = elig_strerror(-c);
         assert_non_null(name);
         assert_string_not_equal(name, "unknown error");
     }
     assert_string_equal(elig_strerror(-ELIG_ERRNO_END), "unknown error");
+    /* the values that travel on the wire (ADMIN_APPEND's answer) never change */
+    assert_int_equal(ELIG_ESHORTWRITE, 1033);
+    assert_int_equal(ELIG_ECHUNKID, 1034);
+    assert_true(ELIG_ERRNO_END <= ELIG_ERRNO_NET_BASE); /* the blocks do not meet */
 }
 
 int main(void)

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elig_net_error: names for the network layer's error codes.
+ *
+ * Design: as index/elig_error.c, a static table indexed by (code - base),
+ * for the block from ELIG_ERRNO_NET_BASE; every other code goes on to
+ * elig_net_strerror(), so the programs (which see both kinds) call this one
+ * function. No state.
+ */
+#include "elig_net_error.h"
+
+static const char *const elig_net_error_names[ELIG_ERRNO_NET_END - ELIG_ERRNO_NET_BASE] = {
+    [ELIG_EPROTO - ELIG_ERRNO_NET_BASE] = "malformed protocol frame",
+    [ELIG_EREFUSED - ELIG_ERRNO_NET_BASE] = "the server refused the request",
+    [ELIG_EFACFILE - ELIG_ERRNO_NET_BASE] = "facility registry is damaged (checksum or syntax)",
+    [ELIG_EAUDIT - ELIG_ERRNO_NET_BASE] = "audit log or key is damaged (authentication failed)",
+    [ELIG_EADDRESS - ELIG_ERRNO_NET_BASE] =
+        "not an address (HOST:PORT or [IPv6]:PORT), or its host name does not resolve",
+};
+
+const char *elig_net_strerror(int err)
+{
+    int code = err < 0 ? -err : err;
+    if (code >= ELIG_ERRNO_NET_BASE && code < ELIG_ERRNO_NET_END) {
+        const char *name = elig_net_error_names[code - ELIG_ERRNO_NET_BASE];
+        return name ? name : "unknown error"; /* never NULL (test_proto checks all have one) */
+    }
+    return elig_strerror(err);
+}
