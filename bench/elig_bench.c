@@ -29,7 +29,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +43,7 @@
 #include "elig_config.h"
 #include "elig_net_error.h"
 #include "elig_index.h"
+#include "elig_opt.h"
 #include "elig_proto.h"
 #include "elig_rules.h"
 #include "elig_text.h"
@@ -640,10 +640,33 @@ static void usage(FILE *out)
         out);
 }
 
-static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    return elig_text_uint(s, lo, hi, out);
-}
+#define BO(kind, name, ...) ELIG_OPT_##kind(name, struct bench_opts, __VA_ARGS__)
+static const struct elig_opt bench_opt_table[] = {
+    BO(U, "records", records, 1, UINT64_C(1) << 31),
+    BO(S, "dir", dir),
+    BO(S, "segment-dir", segment_dir),
+    BO(S, "audit-dir", audit_dir),
+    BO(C, "pages", pages, elig_seg_pages_names),
+    BO(U, "batch", batch, 1, 1024),
+    BO(D, "seconds", seconds, 0.001, 3600),
+    BO(U, "runs", runs, 1, 64),
+    BO(F, "json", json),
+    BO(U, "threads", threads, 1, 256),
+    BO(U, "window", window_us, 0, 1000000),
+    BO(S, "only", only_name),
+    BO(F, "keep", keep),
+    BO(U, "connections", connections, 1, 10000),
+    BO(S, "eligd", eligd),
+    BO(U, "workers", workers, 1, 256),
+    BO(S, "depths", depths),
+    BO(S, "peers", peers),
+    BO(U, "peer-records", peer_records, 1, 1ull << 31),
+    BO(S, "frames", frames),
+    BO(F, "secure", secure),
+    BO(U, "in-flight", in_flight, 1, 1024),
+    ELIG_OPT_END,
+};
+#undef BO
 
 int main(int argc, char **argv)
 {
@@ -664,150 +687,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
         return EXIT_USAGE;
     }
-    static const struct option longopts[] = {
-        { "records", required_argument, NULL, 'n' },
-        { "dir", required_argument, NULL, 'd' },
-        { "pages", required_argument, NULL, 'p' },
-        { "batch", required_argument, NULL, 'b' },
-        { "seconds", required_argument, NULL, 's' },
-        { "runs", required_argument, NULL, 'r' },
-        { "json", no_argument, NULL, 'j' },
-        { "keep", no_argument, NULL, 'k' },
-        { "only", required_argument, NULL, 'o' },
-        { "threads", required_argument, NULL, 't' },
-        { "window", required_argument, NULL, 'w' },
-        { "segment-dir", required_argument, NULL, 'g' },
-        { "connections", required_argument, NULL, 'c' },
-        { "eligd", required_argument, NULL, 'e' },
-        { "workers", required_argument, NULL, 'W' },
-        { "depths", required_argument, NULL, 'P' },
-        { "peers", required_argument, NULL, 'Q' },
-        { "peer-records", required_argument, NULL, 'N' },
-        { "frames", required_argument, NULL, 'F' },
-        { "secure", no_argument, NULL, 'S' },
-        { "audit-dir", required_argument, NULL, 'A' },
-        { "in-flight", required_argument, NULL, 'I' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    optind = 2;
-    int li = 0;
-    for (int c; (c = getopt_long(argc, argv, "", longopts, &li)) != -1;) {
-        uint64_t v;
-        char *end;
-        switch (c) {
-        case 'n':
-            if (parse_u64(optarg, 1, UINT64_C(1) << 31, &o.records) < 0)
-                goto bad;
-            break;
-        case 'd':
-            o.dir = optarg;
-            break;
-        case 'g':
-            o.segment_dir = optarg;
-            break;
-        case 'A':
-            o.audit_dir = optarg;
-            break;
-        case 'p':
-            if (strcmp(optarg, "auto") == 0)
-                o.pages = ELIG_SEG_PAGES_AUTO;
-            else if (strcmp(optarg, "small") == 0)
-                o.pages = ELIG_SEG_PAGES_SMALL;
-            else if (strcmp(optarg, "huge") == 0)
-                o.pages = ELIG_SEG_PAGES_HUGE;
-            else
-                goto bad;
-            break;
-        case 'b':
-            if (parse_u64(optarg, 1, 1024, &v) < 0 || STAGE % v != 0)
-                goto bad;
-            o.batch = (unsigned)v;
-            break;
-        case 's':
-            o.seconds = strtod(optarg, &end);
-            if (*end || !(o.seconds > 0 && o.seconds <= 3600))
-                goto bad;
-            break;
-        case 'r':
-            if (parse_u64(optarg, 1, 64, &v) < 0)
-                goto bad;
-            o.runs = (unsigned)v;
-            break;
-        case 'j':
-            o.json = true;
-            break;
-        case 't':
-            if (parse_u64(optarg, 1, 256, &v) < 0)
-                goto bad;
-            o.threads = (unsigned)v;
-            break;
-        case 'w':
-            if (parse_u64(optarg, 0, 1000000, &v) < 0)
-                goto bad;
-            o.window_us = (unsigned)v;
-            break;
-        case 'o':
-            o.only_name = optarg;
-            if (is_server)
-                break; /* bench_server checks it */
-            for (o.only = 0; o.only < PH_COUNT && strcmp(optarg, phase_short[o.only]); o.only++)
-                ;
-            if (o.only == PH_COUNT)
-                goto bad;
-            break;
-        case 'k':
-            o.keep = true;
-            break;
-        case 'c':
-            if (parse_u64(optarg, 1, 10000, &v) < 0)
-                goto bad;
-            o.connections = (unsigned)v;
-            break;
-        case 'e':
-            o.eligd = optarg;
-            break;
-        case 'W':
-            if (parse_u64(optarg, 1, 256, &v) < 0)
-                goto bad;
-            o.workers = (unsigned)v;
-            break;
-        case 'P':
-            o.depths = optarg;
-            break;
-        case 'Q':
-            o.peers = optarg;
-            break;
-        case 'N':
-            if (parse_u64(optarg, 1, 1ull << 31, &v) < 0)
-                goto bad;
-            o.peer_records = v;
-            break;
-        case 'F':
-            o.frames = optarg;
-            break;
-        case 'S':
-            o.secure = true;
-            break;
-        case 'I':
-            if (parse_u64(optarg, 1, 1024, &v) < 0)
-                goto bad;
-            o.in_flight = (unsigned)v;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            return EXIT_USAGE;
-        }
-        continue;
-    bad:
-        fprintf(stderr, "elig-bench: bad value for --%s (try --help)\n", longopts[li].name);
+    char prog[32];
+    snprintf(prog, sizeof prog, "elig-bench %s", argv[1]);
+    int first, rc = elig_opt_parse(prog, bench_opt_table, argc - 1, argv + 1, &o, &first);
+    if (rc == ELIG_OPT_HELP) {
+        usage(stdout);
+        return 0;
+    }
+    if (rc)
+        return EXIT_USAGE;
+    if (first != argc - 1) {
+        fprintf(stderr, "%s: %s: not an option (%s takes options only; --help)\n", prog,
+                argv[1 + first], prog);
         return EXIT_USAGE;
     }
-    if (optind != argc) {
-        fprintf(stderr, "elig-bench: unexpected argument '%s'\n", argv[optind]);
+    if (STAGE % o.batch != 0) {
+        fprintf(stderr, "%s: --batch %u: must divide %d\n", prog, o.batch, STAGE);
         return EXIT_USAGE;
+    }
+    if (o.only_name && !is_server) { /* bench_server checks its own workloads' names */
+        for (o.only = 0; o.only < PH_COUNT && strcmp(o.only_name, phase_short[o.only]); o.only++)
+            ;
+        if (o.only == PH_COUNT) {
+            fprintf(stderr, "%s: --only %s: not a phase (single, batch, misses, checks, cards)\n",
+                    prog, o.only_name);
+            return EXIT_USAGE;
+        }
     }
     if (!o.dir)
         o.dir = is_log || is_store ? "/var/tmp" : "/dev/shm";

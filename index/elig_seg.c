@@ -346,6 +346,11 @@ enum elig_seg_backing elig_seg_backing(const struct elig_seg *seg)
     return seg->backing;
 }
 
+const char *const elig_seg_pages_names[] = { [ELIG_SEG_PAGES_AUTO] = "auto",
+                                             [ELIG_SEG_PAGES_SMALL] = "small",
+                                             [ELIG_SEG_PAGES_HUGE] = "huge",
+                                             NULL };
+
 const char *elig_seg_backing_name(enum elig_seg_backing backing)
 {
     switch (backing) {

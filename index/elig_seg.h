@@ -29,6 +29,9 @@ enum elig_seg_pages {
     ELIG_SEG_PAGES_HUGE,     /**< 2 MiB pages or fail with -ELIG_ENOHUGEPAGES */
 };
 
+/** The policies' names by value, NULL-terminated: "auto", "small", "huge" (--pages). */
+extern const char *const elig_seg_pages_names[];
+
 /** Which pages back a mapped segment. */
 enum elig_seg_backing {
     ELIG_SEG_BACKING_SMALL = 1, /**< 4 KiB pages */

@@ -18,7 +18,6 @@
  * to redis-server ("redis-load" loads redis with the same population).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 #include "elig_config.h"
 #include "elig_date.h"
 #include "elig_net_error.h"
+#include "elig_opt.h"
 #include "elig_feed.h"
 #include "elig_index.h"
 #include "elig_pop.h"
@@ -277,77 +277,71 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/*
- * A refused command line: the option whose value is wrong, by name, or (an
- * unknown option, already named by getopt; a wrong combination) the usage.
- */
-static int refuse(const char *cmd, const struct option *opts, int c)
+/* A date option (the population's reference day): YYYY-MM-DD. */
+static int parse_date(const char *value, void *field)
 {
-    for (const struct option *o = opts; c > 0 && c != '?' && optarg && o->name; o++)
-        if (o->val == c) {
-            fprintf(stderr, "elig-loadgen: %s: --%s %s: not a valid value (--help says what is)\n",
-                    cmd, o->name, optarg);
-            return EXIT_USAGE;
-        }
-    if (c != '?')
-        fprintf(stderr, "elig-loadgen: %s: options that do not go together, or a missing one\n",
-                cmd);
-    usage(stderr);
+    return elig_date_parse(value, strlen(value), field);
+}
+
+/*
+ * Read a command's options into dst (argv[0] names the command); it takes no
+ * operands. One line on stderr for whatever is refused.
+ */
+static int command_opts(const struct elig_opt *opts, int argc, char **argv, void *dst)
+{
+    char prog[64];
+    snprintf(prog, sizeof prog, "elig-loadgen %s", argv[0]);
+    int first, rc = elig_opt_parse(prog, opts, argc, argv, dst, &first);
+    if (rc) /* --help was taken by main */
+        return EXIT_USAGE;
+    if (first != argc) {
+        fprintf(stderr, "%s: %s: not an option (%s takes options only; --help)\n", prog,
+                argv[first], prog);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* A wrong combination of options: one line saying which, then the usage's pointer. */
+static int refuse_combination(const char *cmd, const char *what)
+{
+    fprintf(stderr, "elig-loadgen %s: %s (elig-loadgen --help)\n", cmd, what);
     return EXIT_USAGE;
 }
 
+struct population_args {
+    uint64_t records, seed;
+    elig_date_t today;
+    unsigned threads;
+    const char *out, *segment;
+};
+
+#define PA(kind, name, ...) ELIG_OPT_##kind(name, struct population_args, __VA_ARGS__)
+static const struct elig_opt population_opts[] = {
+    PA(U, "records", records, 1, 1ull << 31),
+    PA(U, "seed", seed, 0, UINT64_MAX),
+    PA(P, "date", today, parse_date, "a date (YYYY-MM-DD)"),
+    PA(U, "threads", threads, 1, 64),
+    PA(S, "out", out),
+    PA(S, "segment", segment),
+    ELIG_OPT_END,
+};
+#undef PA
+
 static int cmd_population(int argc, char **argv, bool updates)
 {
-    static const struct option opts[] = {
-        { "records", required_argument, NULL, 'n' }, { "seed", required_argument, NULL, 's' },
-        { "date", required_argument, NULL, 'd' },    { "threads", required_argument, NULL, 't' },
-        { "out", required_argument, NULL, 'o' },     { "segment", required_argument, NULL, 'g' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-    };
-    struct elig_pop_params p = { .records = 160000000, .seed = 1 };
-    const char *segment = NULL;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = n > 0 ? (unsigned)n : 1;
-    const char *out_path = NULL;
-    uint64_t num;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            if (elig_text_uint(optarg, 1, 1ull << 31, &num))
-                goto bad;
-            p.records = num;
-            break;
-        case 's':
-            if (elig_text_uint(optarg, 0, UINT64_MAX, &num))
-                goto bad;
-            p.seed = num;
-            break;
-        case 'd':
-            if (elig_date_parse(optarg, strlen(optarg), &p.today))
-                goto bad;
-            break;
-        case 't':
-            if (elig_text_uint(optarg, 1, 64, &num))
-                goto bad;
-            threads = (unsigned)num;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'g':
-            segment = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            goto bad;
-        }
-    }
-    if (optind != argc || (segment && (out_path || updates)))
-        goto bad;
+    struct population_args a = { .records = 160000000,
+                                 .seed = 1,
+                                 .threads = n > 0 ? (unsigned)n : 1 };
+    if (command_opts(population_opts, argc, argv, &a))
+        return EXIT_USAGE;
+    if (a.segment && (a.out || updates))
+        return refuse_combination(argv[0], updates ? "updates are written, not built: no --segment"
+                                                   : "--segment or --out, not both");
+    struct elig_pop_params p = { .records = a.records, .seed = a.seed, .today = a.today };
+    const char *segment = a.segment, *out_path = a.out;
+    unsigned threads = a.threads;
     struct elig_pop *pop;
     int rc = elig_pop_create(&p, &pop);
     if (rc) {
@@ -477,8 +471,6 @@ static int cmd_population(int argc, char **argv, bool updates)
     free(tids);
     elig_pop_destroy(pop);
     return rc ? 1 : 0;
-bad:
-    return refuse(argv[0], opts, c);
 }
 
 static const char *const methods[] = { "card", "number", "batch" };
@@ -755,117 +747,87 @@ static void close_dpdk(void *handle, bool linger)
 #endif
 }
 
+struct replay_args {
+    const char *server, *redis, *month, *start, *series, *plot;
+    uint64_t records, seed, checks, traffic_seed;
+    elig_date_t today;
+    double rate, speed, hours, interval;
+    unsigned connections, depth, batch_size;
+    bool json, dpdk_linger;
+    const char *dpdk_server, *dpdk_eal, *dpdk_local;
+    unsigned dpdk_queues;
+};
+
+#define RA(kind, name, ...) ELIG_OPT_##kind(name, struct replay_args, __VA_ARGS__)
+static const struct elig_opt replay_opts[] = {
+    RA(S, "server", server),
+    RA(S, "redis", redis),
+    RA(U, "records", records, 1, 1ull << 31),
+    RA(U, "seed", seed, 0, UINT64_MAX),
+    RA(P, "date", today, parse_date, "a date (YYYY-MM-DD)"),
+    RA(S, "month", month),
+    RA(U, "checks", checks, 1, UINT64_MAX),
+    RA(D, "rate", rate, 0, 1e9),
+    RA(D, "speed", speed, 1e-6, 1e9),
+    RA(S, "start", start),
+    RA(D, "hours", hours, 1e-6, 24 * 31),
+    RA(U, "connections", connections, 1, 4096),
+    RA(U, "depth", depth, 1, 4096),
+    RA(U, "batch-size", batch_size, 1, ELIG_PROTO_BATCH_MAX),
+    RA(U, "traffic-seed", traffic_seed, 0, UINT64_MAX),
+    RA(D, "interval", interval, 0.01, 86400),
+    RA(S, "series", series),
+    RA(S, "plot", plot),
+    RA(F, "json", json),
+    RA(S, "dpdk-server", dpdk_server),
+    RA(S, "dpdk-eal", dpdk_eal),
+    RA(S, "dpdk-local", dpdk_local),
+    RA(U, "dpdk-queues", dpdk_queues, 1, 16),
+    RA(F, "dpdk-linger", dpdk_linger),
+    ELIG_OPT_END,
+};
+#undef RA
+
 static int cmd_replay(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "server", required_argument, NULL, 'S' },
-        { "redis", required_argument, NULL, 'R' },
-        { "records", required_argument, NULL, 'n' },
-        { "seed", required_argument, NULL, 's' },
-        { "date", required_argument, NULL, 'd' },
-        { "month", required_argument, NULL, 'm' },
-        { "checks", required_argument, NULL, 'c' },
-        { "rate", required_argument, NULL, 'r' },
-        { "speed", required_argument, NULL, 'x' },
-        { "start", required_argument, NULL, 'a' },
-        { "hours", required_argument, NULL, 'H' },
-        { "connections", required_argument, NULL, 'C' },
-        { "depth", required_argument, NULL, 'D' },
-        { "batch-size", required_argument, NULL, 'b' },
-        { "traffic-seed", required_argument, NULL, 'T' },
-        { "interval", required_argument, NULL, 'i' },
-        { "series", required_argument, NULL, 'o' },
-        { "plot", required_argument, NULL, 'P' },
-        { "json", no_argument, NULL, 'j' },
-        { "dpdk-server", required_argument, NULL, 'U' },
-        { "dpdk-eal", required_argument, NULL, 'E' },
-        { "dpdk-local", required_argument, NULL, 'L' },
-        { "dpdk-queues", required_argument, NULL, 'Q' },
-        { "dpdk-linger", no_argument, NULL, 'G' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
-    struct elig_replay_params rp = { .month = "2025-02",
-                                     .seed = 1,
+    struct replay_args a = { .records = 160000000,
+                             .seed = 1,
+                             .traffic_seed = 1,
+                             .month = "2025-02",
+                             .connections = 16,
+                             .depth = 16,
+                             .interval = 1,
+                             .dpdk_local = "10.11.0.2:40000",
+                             .dpdk_queues = 1 };
+    if (command_opts(replay_opts, argc, argv, &a))
+        return EXIT_USAGE;
+    if ((a.server != NULL) + (a.redis != NULL) + (a.dpdk_server != NULL) != 1)
+        return refuse_combination("replay", "give one of --server, --redis and --dpdk-server");
+    if (a.speed > 0 && a.rate > 0)
+        return refuse_combination("replay", "--speed or --rate, not both");
+    if (a.dpdk_eal && !a.dpdk_server)
+        return refuse_combination("replay", "--dpdk-eal goes with --dpdk-server");
+    struct elig_pop_params pp = { .records = a.records, .seed = a.seed, .today = a.today };
+    struct elig_replay_params rp = { .server = a.server ? a.server : a.redis,
+                                     .target = a.redis ? ELIG_REPLAY_REDIS : ELIG_REPLAY_ELIGD,
+                                     .month = a.month,
+                                     .seed = a.traffic_seed,
+                                     .checks = a.checks,
+                                     .rate = a.rate,
+                                     .speed = a.speed,
+                                     .hours = a.hours,
                                      .miss_share = 0.02,
                                      .lost_share = 0.03,
-                                     .connections = 16,
-                                     .depth = 16,
-                                     .batch_size = 32,
-                                     .interval_s = 1,
+                                     .connections = a.connections,
+                                     .depth = a.depth,
+                                     .batch_size = a.batch_size ? a.batch_size : 32,
+                                     .interval_s = a.interval,
                                      .progress = true };
-    bool json = false, checks_given = false, batch_given = false;
-    const char *start = NULL, *series = NULL, *plot = NULL;
-    const char *dpdk_server = NULL, *dpdk_eal = NULL, *dpdk_local = "10.11.0.2:40000";
-    unsigned dpdk_queues = 1;
-    bool dpdk_linger = false;
-    char *end;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        uint64_t v = 0;
-        double f = 0;
-        if (strchr("ncsCDbTQ", c)) {
-            if (elig_text_uint(optarg, 0, UINT64_MAX, &v))
-                goto bad;
-        } else if (strchr("rxHi", c)) {
-            f = strtod(optarg, &end);
-            if (*end || end == optarg || !(f >= 0))
-                goto bad;
-        }
-        if (c == 'S' || c == 'R') {
-            rp.server = optarg;
-            rp.target = c == 'R' ? ELIG_REPLAY_REDIS : ELIG_REPLAY_ELIGD;
-        } else if (c == 'n' && v > 0 && v <= (1ull << 31))
-            pp.records = v;
-        else if (c == 's')
-            pp.seed = v;
-        else if (c == 'd' && elig_date_parse(optarg, strlen(optarg), &pp.today) == 0)
-            continue;
-        else if (c == 'm')
-            rp.month = optarg;
-        else if (c == 'c' && v > 0)
-            rp.checks = v, checks_given = true;
-        else if (c == 'r')
-            rp.rate = f;
-        else if (c == 'x' && f > 0)
-            rp.speed = f;
-        else if (c == 'a')
-            start = optarg;
-        else if (c == 'H' && f > 0)
-            rp.hours = f;
-        else if (c == 'i' && f >= 0.01)
-            rp.interval_s = f;
-        else if (c == 'C' && v > 0 && v <= 4096)
-            rp.connections = (unsigned)v;
-        else if (c == 'D' && v > 0 && v <= 4096)
-            rp.depth = (unsigned)v;
-        else if (c == 'b' && v > 0 && v <= ELIG_PROTO_BATCH_MAX)
-            rp.batch_size = (unsigned)v, batch_given = true;
-        else if (c == 'U')
-            dpdk_server = optarg;
-        else if (c == 'E')
-            dpdk_eal = optarg;
-        else if (c == 'L')
-            dpdk_local = optarg;
-        else if (c == 'Q' && v > 0 && v <= 16)
-            dpdk_queues = (unsigned)v;
-        else if (c == 'G')
-            dpdk_linger = true;
-        else if (c == 'T')
-            rp.seed = v;
-        else if (c == 'o')
-            series = optarg;
-        else if (c == 'P')
-            plot = optarg;
-        else if (c == 'j')
-            json = true;
-        else
-            goto bad;
-    }
-    if (!rp.server == !dpdk_server || optind != argc || (rp.speed > 0 && rp.rate > 0) ||
-        (dpdk_eal && !dpdk_server))
-        goto bad;
+    bool json = a.json, checks_given = a.checks > 0, batch_given = a.batch_size > 0;
+    const char *start = a.start, *series = a.series, *plot = a.plot;
+    const char *dpdk_server = a.dpdk_server, *dpdk_eal = a.dpdk_eal, *dpdk_local = a.dpdk_local;
+    unsigned dpdk_queues = a.dpdk_queues;
+    bool dpdk_linger = a.dpdk_linger;
     if (dpdk_server && !batch_given)
         rp.batch_size = 8; /* a BATCH answer must fit one datagram */
     if (start && parse_start(start, rp.month, &rp.from_s)) {
@@ -934,44 +896,33 @@ static int cmd_replay(int argc, char **argv)
     fprintf(stderr, "elig-loadgen: replay: %s%s\n", elig_net_strerror(rc),
             rc == -ENOENT ? " (month not in the table: 2024-10 or 2025-02)" : "");
     return 1;
-bad:
-    return refuse(argv[0], opts, c);
 }
 
 static const char *const day_kinds[] = { "working", "saturday", "closed" };
 
+struct traffic_args {
+    const char *month, *out;
+    uint64_t checks;
+    unsigned batch_size;
+};
+
+static const struct elig_opt traffic_opts[] = {
+    ELIG_OPT_S("month", struct traffic_args, month),
+    ELIG_OPT_U("checks", struct traffic_args, checks, 1, UINT64_MAX),
+    ELIG_OPT_U("batch-size", struct traffic_args, batch_size, 1, ELIG_PROTO_BATCH_MAX),
+    ELIG_OPT_S("out", struct traffic_args, out),
+    ELIG_OPT_END,
+};
+
 static int cmd_traffic(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "month", required_argument, NULL, 'm' },
-        { "checks", required_argument, NULL, 'c' },
-        { "batch-size", required_argument, NULL, 'b' },
-        { "out", required_argument, NULL, 'o' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct elig_sched_params sp = { .month = "2025-02", .batch_size = 32 };
-    const char *out_path = NULL;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'm') {
-            sp.month = optarg;
-        } else if (c == 'c' || c == 'b') {
-            uint64_t v;
-            if (elig_text_uint(optarg, 1, c == 'b' ? ELIG_PROTO_BATCH_MAX : UINT64_MAX, &v))
-                goto bad;
-            if (c == 'c')
-                sp.checks = v;
-            else
-                sp.batch_size = (unsigned)v;
-        } else if (c == 'o') {
-            out_path = optarg;
-        } else {
-            goto bad;
-        }
-    }
-    if (optind != argc)
-        goto bad;
+    struct traffic_args a = { .month = "2025-02", .batch_size = 32 };
+    if (command_opts(traffic_opts, argc, argv, &a))
+        return EXIT_USAGE;
+    struct elig_sched_params sp = { .month = a.month,
+                                    .checks = a.checks,
+                                    .batch_size = a.batch_size };
+    const char *out_path = a.out;
     struct elig_sched *s;
     int rc = elig_sched_create(&sp, &s);
     if (rc) {
@@ -1028,40 +979,31 @@ static int cmd_traffic(int argc, char **argv)
     if (rc)
         fprintf(stderr, "elig-loadgen: traffic: %s\n", elig_net_strerror(rc));
     return rc ? 1 : 0;
-bad:
-    return refuse(argv[0], opts, c);
 }
+
+struct redis_load_args {
+    const char *redis;
+    uint64_t records, seed;
+    elig_date_t today;
+};
+
+static const struct elig_opt redis_load_opts[] = {
+    ELIG_OPT_S("redis", struct redis_load_args, redis),
+    ELIG_OPT_U("records", struct redis_load_args, records, 1, 1ull << 31),
+    ELIG_OPT_U("seed", struct redis_load_args, seed, 0, UINT64_MAX),
+    ELIG_OPT_P("date", struct redis_load_args, today, parse_date, "a date (YYYY-MM-DD)"),
+    ELIG_OPT_END,
+};
 
 static int cmd_redis_load(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "redis", required_argument, NULL, 'R' },
-        { "records", required_argument, NULL, 'n' },
-        { "seed", required_argument, NULL, 's' },
-        { "date", required_argument, NULL, 'd' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct elig_pop_params pp = { .records = 160000000, .seed = 1 };
-    const char *addr = NULL;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        uint64_t v = 0;
-        if ((c == 'n' || c == 's') && elig_text_uint(optarg, 0, UINT64_MAX, &v))
-            goto bad;
-        if (c == 'R')
-            addr = optarg;
-        else if (c == 'n' && v > 0 && v <= (1ull << 31))
-            pp.records = v;
-        else if (c == 's')
-            pp.seed = v;
-        else if (c == 'd' && elig_date_parse(optarg, strlen(optarg), &pp.today) == 0)
-            continue;
-        else
-            goto bad;
-    }
-    if (!addr || optind != argc)
-        goto bad;
+    struct redis_load_args a = { .records = 160000000, .seed = 1 };
+    if (command_opts(redis_load_opts, argc, argv, &a))
+        return EXIT_USAGE;
+    if (!a.redis)
+        return refuse_combination("redis-load", "--redis ADDR:PORT is required");
+    struct elig_pop_params pp = { .records = a.records, .seed = a.seed, .today = a.today };
+    const char *addr = a.redis;
     struct elig_pop *pop;
     int rc = elig_pop_create(&pp, &pop);
     uint64_t commands = 0;
@@ -1077,8 +1019,6 @@ static int cmd_redis_load(int argc, char **argv)
     fprintf(stderr, "elig-loadgen: %llu hashes written to redis at %s in %.1f s\n",
             (unsigned long long)commands, addr, now() - t0);
     return 0;
-bad:
-    return refuse(argv[0], opts, c);
 }
 
 int main(int argc, char **argv)

@@ -2,9 +2,11 @@
 /*
  * eligctl: the admin and query command line.
  *
- * Design: one program, one subcommand a job, each a function that parses its
- * own options with getopt_long and returns an exit status (0 ok, 1 the data
- * was judged and found wanting, 2 usage or system error). Nothing here
+ * Design: one program, one subcommand a job, each a row of the command table
+ * (at the end) and a function that reads its options from a table of its own
+ * with elig_opt_parse() (argv[0] is "eligctl COMMAND", which its messages
+ * start with) and returns an exit status (0 ok, 1 the data was judged and
+ * found wanting, 2 usage or system error). Nothing here
  * decides eligibility or parses feeds itself: it calls the index library
  * (elig_feed_*, elig_update_*, elig_eval_*), so the command line answers
  * exactly as the server will.
@@ -15,7 +17,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "elig_index.h"
 #include "elig_key.h"
 #include "elig_le.h"
+#include "elig_opt.h"
 #include "elig_rules.h"
 #include "elig_text.h"
 #include "elig_update.h"
@@ -46,6 +48,37 @@
 #define EXIT_USAGE  2
 
 static void usage(FILE *out);
+
+static const struct elig_opt no_opts[] = { ELIG_OPT_END };
+
+/* The operands argv[first..argc): from min to max of them, else one line saying so. */
+static int operand_count(int argc, char **argv, int first, int min, int max, const char *operands)
+{
+    int n = argc - first;
+    if (n < min || n > max) {
+        if (n > max)
+            fprintf(stderr, "%s: %s: not an option, and no more operands are taken (%s --help)\n",
+                    argv[0], argv[first + max], argv[0]);
+        else
+            fprintf(stderr, "%s: name %s (%s --help)\n", argv[0], operands, argv[0]);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/*
+ * Read a command's options (argv[0] names it) into dst; its operands are then
+ * argv[*first..argc), which must number from min to max. One line on stderr
+ * for whatever is refused.
+ */
+static int command_opts(const struct elig_opt *opts, int argc, char **argv, void *dst, int *first,
+                        int min, int max, const char *operands)
+{
+    int rc = elig_opt_parse(argv[0], opts, argc, argv, dst, first);
+    if (rc) /* --help was taken by main */
+        return EXIT_USAGE;
+    return operand_count(argc, argv, *first, min, max, operands);
+}
 
 /* ---- feed check --------------------------------------------------------- */
 
@@ -86,12 +119,13 @@ static int read_feeds(char **files, int n, elig_feed_event_fn on_event,
 
 static int cmd_feed_check(int argc, char **argv)
 {
-    if (argc < 1) {
-        fputs("eligctl feed check: name at least one FILE (- for standard input)\n", stderr);
+    int first;
+    if (command_opts(no_opts, argc, argv, NULL, &first, 1, INT32_MAX,
+                     "at least one FILE (- for standard input)"))
         return EXIT_USAGE;
-    }
     uint64_t events = 0, accepted, rejected;
-    int rc = read_feeds(argv, argc, count_event, print_reject, &events, &accepted, &rejected);
+    int rc = read_feeds(argv + first, argc - first, count_event, print_reject, &events, &accepted,
+                        &rejected);
     if (rc)
         return rc;
     printf("%llu accepted, %llu rejected\n", (unsigned long long)accepted,
@@ -262,43 +296,34 @@ struct query {
     bool consent;
 };
 
+#define QO(name, field) ELIG_OPT_S(name, struct query, field)
+static const struct elig_opt query_opts[] = {
+    QO("insurer", insurer),
+    QO("symbol", symbol),
+    QO("number", number),
+    QO("branch", branch),
+    QO("birth", birth),
+    QO("card", card),
+    QO("date", date),
+    QO("segment", segment),
+    QO("server", server),
+    QO("facility", facility),
+    QO("key-file", key_file),
+    ELIG_OPT_F("consent", struct query, consent),
+    ELIG_OPT_END,
+};
+#undef QO
+
 /* Query options; feed files follow them in QUERY_FEED mode. */
 static int parse_query(int argc, char **argv, struct query *q, int *first_file,
                        enum query_mode mode)
 {
-    static const struct option opts[] = {
-        { "insurer", required_argument, NULL, 'i' },
-        { "symbol", required_argument, NULL, 's' },
-        { "number", required_argument, NULL, 'n' },
-        { "branch", required_argument, NULL, 'b' },
-        { "birth", required_argument, NULL, 'B' },
-        { "card", required_argument, NULL, 'c' },
-        { "date", required_argument, NULL, 'd' },
-        { "consent", no_argument, NULL, 'C' },
-        { "segment", required_argument, NULL, 'S' },
-        { "server", required_argument, NULL, 'R' },
-        { "facility", required_argument, NULL, 'F' },
-        { "key-file", required_argument, NULL, 'K' },
-        { NULL, 0, NULL, 0 },
-    };
     memset(q, 0, sizeof(*q));
     q->symbol = "";
     q->branch = "";
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char **field[] = {
-            ['i'] = &q->insurer, ['s'] = &q->symbol,   ['n'] = &q->number,   ['b'] = &q->branch,
-            ['B'] = &q->birth,   ['c'] = &q->card,     ['d'] = &q->date,     ['S'] = &q->segment,
-            ['R'] = &q->server,  ['F'] = &q->facility, ['K'] = &q->key_file,
-        };
-        if (c == 'C')
-            q->consent = true;
-        else if (c > 0 && (size_t)c < sizeof(field) / sizeof(field[0]) && field[c])
-            *field[c] = optarg;
-        else
-            return EXIT_USAGE;
-    }
+    int first;
+    if (elig_opt_parse(argv[0], query_opts, argc, argv, q, &first))
+        return EXIT_USAGE;
     bool by_number = q->insurer || q->number || q->birth;
     if (by_number == (q->card != NULL) || (by_number && !(q->insurer && q->number && q->birth))) {
         fputs("eligctl: give either --insurer, --number and --birth (with --symbol "
@@ -306,7 +331,7 @@ static int parse_query(int argc, char **argv, struct query *q, int *first_file,
               stderr);
         return EXIT_USAGE;
     }
-    if (mode == QUERY_FEED ? optind >= argc : optind != argc) {
+    if (mode == QUERY_FEED ? first >= argc : first != argc) {
         fputs(mode == QUERY_FEED ? "eligctl feed query: name at least one feed FILE\n"
                                  : "eligctl: no files here: it asks an index or a server\n",
               stderr);
@@ -323,7 +348,7 @@ static int parse_query(int argc, char **argv, struct query *q, int *first_file,
               stderr);
         return EXIT_USAGE;
     }
-    *first_file = optind;
+    *first_file = first;
     return 0;
 }
 
@@ -560,51 +585,55 @@ static int cmd_query(int argc, char **argv)
     return rc;
 }
 
+/* The options of ping and server-stats. */
+struct server_args {
+    const char *server, *admin, *facility, *key_file;
+    double wait; /* ping: seconds to wait for eligd to answer (0: not) */
+};
+
+#define SO(name, field) ELIG_OPT_S(name, struct server_args, field)
+static const struct elig_opt server_opts[] = {
+    SO("server", server),     SO("admin", admin), SO("facility", facility),
+    SO("key-file", key_file), ELIG_OPT_END,
+};
+static const struct elig_opt ping_opts[] = {
+    SO("server", server),
+    SO("admin", admin),
+    SO("facility", facility),
+    SO("key-file", key_file),
+    ELIG_OPT_D("wait", struct server_args, wait, 0.001, 3600),
+    ELIG_OPT_END,
+};
+#undef SO
+
 /*
  * The arguments of ping and server-stats: --server ADDR:PORT or --admin
  * SOCKET, and for --server optionally --facility CODE --key-file FILE.
  */
-static int server_arg(int argc, char **argv, const char *cmd, const char **addr, bool *admin,
-                      const char **facility, const char **key_file)
+static int server_arg(const struct elig_opt *opts, int argc, char **argv, struct server_args *a)
 {
-    *facility = *key_file = NULL;
-    bool ok = argc >= 3 && (strcmp(argv[1], "--server") == 0 || strcmp(argv[1], "--admin") == 0);
-    if (ok) {
-        *admin = strcmp(argv[1], "--admin") == 0;
-        *addr = argv[2];
+    memset(a, 0, sizeof *a);
+    int first;
+    if (command_opts(opts, argc, argv, a, &first, 0, 0, ""))
+        return EXIT_USAGE;
+    if (!a->server == !a->admin || (a->admin && (a->facility || a->key_file)) ||
+        !a->facility != !a->key_file) {
+        fprintf(stderr,
+                "%s: give --server ADDR:PORT [--facility CODE --key-file FILE] or --admin "
+                "SOCKET\n",
+                argv[0]);
+        return EXIT_USAGE;
     }
-    for (int i = 3; ok && i < argc; i += 2) {
-        if (i + 1 < argc && strcmp(argv[i], "--facility") == 0)
-            *facility = argv[i + 1];
-        else if (i + 1 < argc && strcmp(argv[i], "--key-file") == 0)
-            *key_file = argv[i + 1];
-        else
-            ok = false;
-    }
-    if (ok && !*admin && !*facility == !*key_file)
-        return 0;
-    if (ok && *admin && !*facility && !*key_file)
-        return 0;
-    fprintf(stderr,
-            "usage: eligctl %s --server ADDR:PORT [--facility CODE --key-file FILE] | "
-            "--admin SOCKET\n",
-            cmd);
-    return EXIT_USAGE;
+    return 0;
 }
 
 /*
- * --wait SECONDS (the last option of ping): connect again every 100 ms until
+ * ping --wait SECONDS: connect again every 100 ms until
  * eligd answers or the time is up, so a script can start eligd in the
  * background and wait for it to serve.
  */
-static int wait_for_server(const char *addr, const char *secs)
+static int wait_for_server(const char *addr, double limit)
 {
-    char *end;
-    double limit = strtod(secs, &end);
-    if (*end || end == secs || !(limit > 0 && limit <= 3600)) {
-        fprintf(stderr, "eligctl: ping --wait %s: seconds, more than 0 and at most 3600\n", secs);
-        return EXIT_USAGE;
-    }
     struct timespec t0, now, pause = { 0, 100 * 1000000L };
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (unsigned tries = 0; tries < 36001; tries++) {
@@ -618,22 +647,23 @@ static int wait_for_server(const char *addr, const char *secs)
             break;
         nanosleep(&pause, NULL); /* retrying a connection, bounded in count and time */
     }
-    fprintf(stderr, "eligctl: %s: nothing answered within %s s\n", addr, secs);
+    fprintf(stderr, "eligctl: %s: nothing answered within %g s\n", addr, limit);
     return EXIT_USAGE;
 }
 
 static int cmd_ping(int argc, char **argv)
 {
-    const char *addr, *facility, *key_file, *wait = NULL;
-    bool admin;
+    struct server_args a;
     struct elig_client *c;
-    if (argc >= 2 && strcmp(argv[argc - 2], "--wait") == 0) {
-        wait = argv[argc - 1];
-        argc -= 2;
-    }
-    int rc = server_arg(argc, argv, "ping", &addr, &admin, &facility, &key_file);
-    if (rc || (wait && (rc = wait_for_server(addr, wait))) || (rc = client_open(addr, &c, admin)))
+    int rc = server_arg(ping_opts, argc, argv, &a);
+    const char *addr = a.server ? a.server : a.admin;
+    if (rc || (a.wait > 0 && (rc = wait_for_server(addr, a.wait))) ||
+        (rc = client_open(addr, &c, a.admin != NULL)))
         return rc;
+    if ((rc = client_auth(c, a.facility, a.key_file))) {
+        elig_client_close(c);
+        return rc;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct elig_proto_header h;
@@ -659,13 +689,13 @@ static void print_stat(void *ctx, const char *name, uint64_t value)
 
 static int cmd_server_stats(int argc, char **argv)
 {
-    const char *addr, *facility, *key_file;
-    bool admin;
+    struct server_args a;
     struct elig_client *c;
-    int rc = server_arg(argc, argv, "server-stats", &addr, &admin, &facility, &key_file);
-    if (rc || (rc = client_open(addr, &c, admin)))
+    int rc = server_arg(server_opts, argc, argv, &a);
+    bool admin = a.admin != NULL;
+    if (rc || (rc = client_open(admin ? a.admin : a.server, &c, admin)))
         return rc;
-    if ((rc = client_auth(c, facility, key_file))) {
+    if ((rc = client_auth(c, a.facility, a.key_file))) {
         elig_client_close(c);
         return rc;
     }
@@ -703,33 +733,29 @@ static int fac_usage(void)
     return EXIT_USAGE;
 }
 
+#define FO(name, field) ELIG_OPT_S(name, struct fac_args, field)
+static const struct elig_opt fac_opts[] = {
+    FO("type", type),   FO("data", data),       FO("registry", registry),
+    FO("admin", admin), FO("key-out", key_out), ELIG_OPT_END,
+};
+#undef FO
+
 static int fac_parse(int argc, char **argv, struct fac_args *a)
 {
     memset(a, 0, sizeof(*a));
-    if (argc < 1)
+    int i;
+    if (elig_opt_parse(argv[0], fac_opts, argc, argv, a, &i))
+        return EXIT_USAGE;
+    if (i == argc)
         return fac_usage();
-    a->verb = argv[0];
+    a->verb = argv[i++];
     if (strcmp(a->verb, "add") && strcmp(a->verb, "rotate") && strcmp(a->verb, "revoke") &&
         strcmp(a->verb, "list"))
         return fac_usage();
-    int i = 1;
-    if (strcmp(a->verb, "list") != 0) {
-        if (argc < 2 || argv[1][0] == '-')
-            return fac_usage();
-        a->code = argv[1];
-        i = 2;
-    }
-    for (; i + 1 < argc; i += 2) {
-        const char **slot = strcmp(argv[i], "--type") == 0       ? &a->type
-                            : strcmp(argv[i], "--data") == 0     ? &a->data
-                            : strcmp(argv[i], "--registry") == 0 ? &a->registry
-                            : strcmp(argv[i], "--admin") == 0    ? &a->admin
-                            : strcmp(argv[i], "--key-out") == 0  ? &a->key_out
-                                                                 : NULL;
-        if (!slot)
-            return fac_usage();
-        *slot = argv[i + 1];
-    }
+    if (strcmp(a->verb, "list") != 0 && i < argc)
+        a->code = argv[i++];
+    if (strcmp(a->verb, "list") != 0 && !a->code)
+        return fac_usage();
     if (i != argc || !a->data == !a->registry || (a->type != NULL) != (strcmp(a->verb, "add") == 0))
         return fac_usage();
     if (a->data) {
@@ -911,11 +937,11 @@ static int cmd_facility(int argc, char **argv)
 
 static int cmd_key(int argc, char **argv)
 {
-    if (argc < 3 || argc > 4) {
-        fputs("usage: eligctl key INSURER SYMBOL NUMBER [BRANCH]\n", stderr);
+    int first;
+    if (command_opts(no_opts, argc, argv, NULL, &first, 3, 4, "INSURER SYMBOL NUMBER [BRANCH]"))
         return EXIT_USAGE;
-    }
-    const char *branch = argc == 4 ? argv[3] : "";
+    argv += first;
+    const char *branch = argc - first == 4 ? argv[3] : "";
     struct elig_key key;
     enum elig_key_field bad;
     int rc = elig_key_normalize(argv[0], strlen(argv[0]), argv[1], strlen(argv[1]), argv[2],
@@ -980,19 +1006,18 @@ static int attach(const char *path, struct elig_index **ix)
 }
 
 /* The single SEGMENT argument of stats and dump, attached read-only. */
-static int attach_arg(int argc, char **argv, const char *cmd, struct elig_index **ix)
+static int attach_arg(int argc, char **argv, struct elig_index **ix)
 {
-    if (argc != 1) {
-        fprintf(stderr, "usage: eligctl %s SEGMENT\n", cmd);
+    int first;
+    if (command_opts(no_opts, argc, argv, NULL, &first, 1, 1, "the SEGMENT"))
         return EXIT_USAGE;
-    }
-    return attach(argv[0], ix);
+    return attach(argv[first], ix);
 }
 
 static int cmd_dump(int argc, char **argv)
 {
     struct elig_index *ix;
-    int rc = attach_arg(argc, argv, "dump", &ix);
+    int rc = attach_arg(argc, argv, &ix);
     if (rc)
         return rc;
     printf("# eligd index dump, applied through LSN %llu: personal data, handle as such\n",
@@ -1030,12 +1055,6 @@ static int cmd_lookup(int argc, char **argv)
 }
 
 /* ---- append ------------------------------------------------------------ */
-
-/* "--admin SOCKET" as the first options of append and snapshot: go through eligd. */
-static bool admin_form(int argc, char **argv)
-{
-    return argc >= 3 && strcmp(argv[1], "--admin") == 0;
-}
 
 #define APPEND_CHUNK 1024
 
@@ -1156,52 +1175,66 @@ static void print_start(const struct elig_db_start *st)
     elig_db_start_report(st, print_start_line, NULL);
 }
 
+/* The options of the commands on a store: append, snapshot, grow, verify. */
+struct store_args {
+    const char *data, *segment, *admin;
+    uint64_t capacity, persons, cards, names, key_strings;
+    bool truncate_tail, rebuild_segment;
+};
+
+#define SA(kind, name, ...) ELIG_OPT_##kind(name, struct store_args, __VA_ARGS__)
+#define STORE_OPTS                                                                                 \
+    SA(S, "data", data), SA(S, "segment", segment), SA(S, "admin", admin),                         \
+        SA(U, "capacity", capacity, 1, 1ull << 31),                                                \
+        SA(U, "key-strings", key_strings, 1, (1ull << 31) - 1),                                    \
+        SA(F, "truncate-tail", truncate_tail), SA(F, "rebuild-segment", rebuild_segment)
+static const struct elig_opt store_opts[] = { STORE_OPTS, ELIG_OPT_END };
+static const struct elig_opt grow_opts[] = {
+    STORE_OPTS,
+    SA(U, "persons", persons, 1, 1ull << 30),
+    SA(U, "cards", cards, 1, 1ull << 30),
+    SA(U, "names", names, 1, UINT32_MAX / 2),
+    ELIG_OPT_END,
+};
+static const struct elig_opt verify_opts[] = {
+    SA(S, "data", data),
+    SA(S, "segment", segment),
+    ELIG_OPT_END,
+};
+#undef SA
+#undef STORE_OPTS
+
 /*
- * Options of the commands that open the store (append, snapshot), then open
- * it (warm or cold start, reported). files: whether FILE... must follow.
+ * Read a store command's options: --data DIR --segment PATH (the store
+ * itself) or, where via_admin, --admin SOCKET (eligd serving it); operands
+ * from min to max. One line on stderr for whatever is refused.
  */
-static int open_store(int argc, char **argv, bool files, struct elig_db **db)
+static int store_args(const struct elig_opt *opts, int argc, char **argv, struct store_args *a,
+                      int *first, int min, int max, const char *operands)
 {
-    static const struct option opts[] = {
-        { "data", required_argument, NULL, 'D' },
-        { "segment", required_argument, NULL, 'S' },
-        { "capacity", required_argument, NULL, 'c' },
-        { "key-strings", required_argument, NULL, 'k' },
-        { "truncate-tail", no_argument, NULL, 't' },
-        { "rebuild-segment", no_argument, NULL, 'r' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct elig_db_params p = { 0 }; /* sizes: the store's record, or the defaults */
-    uint64_t ks;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        if (c == 'D')
-            p.data_dir = optarg;
-        else if (c == 'S')
-            p.segment_path = optarg;
-        else if (c == 't')
-            p.tail = ELIG_LOG_TAIL_TRUNCATE;
-        else if (c == 'r')
-            p.rebuild_segment = true;
-        else if (c == 'c' && elig_text_uint(optarg, 1, 1ull << 31, &p.index.capacity) == 0)
-            continue;
-        else if (c == 'k' && elig_text_uint(optarg, 1, (1ull << 31) - 1, &ks) == 0)
-            p.index.key_strings = (uint32_t)ks;
-        else if (c == 'c' || c == 'k')
-            return fprintf(stderr, "eligctl: %s: --%s %s: not a whole number from 1 to %s\n",
-                           argv[0], c == 'c' ? "capacity" : "key-strings", optarg,
-                           c == 'c' ? "2147483648" : "2147483647"),
-                   EXIT_USAGE;
-        else
-            return EXIT_USAGE; /* getopt named the option */
-    }
-    if (!p.data_dir || !p.segment_path || (files ? optind >= argc : optind != argc)) {
-        fprintf(stderr,
-                "usage: eligctl %s --data DIR --segment PATH [--capacity N] [--key-strings N] "
-                "[--truncate-tail] [--rebuild-segment]%s\n",
-                argv[0], files ? " FILE..." : "");
+    memset(a, 0, sizeof *a);
+    if (command_opts(opts, argc, argv, a, first, 0, INT32_MAX, ""))
+        return EXIT_USAGE;
+    bool local = a->data && a->segment && !a->admin;
+    bool remote = a->admin && !a->data && !a->segment && !a->truncate_tail && !a->rebuild_segment;
+    if (!local && !remote) {
+        fprintf(stderr, "%s: give --data DIR and --segment PATH, or --admin SOCKET (%s --help)\n",
+                argv[0], argv[0]);
         return EXIT_USAGE;
     }
+    return operand_count(argc, argv, *first, min, max, operands);
+}
+
+/* Open the store the options name (warm or cold start, reported). */
+static int open_store(const struct store_args *a, struct elig_db **db)
+{
+    struct elig_db_params p = {
+        .data_dir = a->data,
+        .segment_path = a->segment,
+        .tail = a->truncate_tail ? ELIG_LOG_TAIL_TRUNCATE : ELIG_LOG_TAIL_REFUSE,
+        .rebuild_segment = a->rebuild_segment,
+        .index = { .capacity = a->capacity, .key_strings = (uint32_t)a->key_strings },
+    }; /* sizes not given: the store's record, or the defaults */
     struct elig_db_start st;
     int rc = elig_db_open(&p, db, &st);
     if (rc < 0) {
@@ -1215,25 +1248,15 @@ static int open_store(int argc, char **argv, bool files, struct elig_db **db)
 
 static int cmd_verify(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "data", required_argument, NULL, 'D' },
-        { "segment", required_argument, NULL, 'S' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *data = NULL, *segment = NULL;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        if (c == 'D')
-            data = optarg;
-        else if (c == 'S')
-            segment = optarg;
-        else
-            return EXIT_USAGE;
-    }
-    if (!data || !segment || optind != argc) {
-        fputs("usage: eligctl verify --data DIR --segment PATH\n", stderr);
+    struct store_args sa = { 0 };
+    int first;
+    if (command_opts(verify_opts, argc, argv, &sa, &first, 0, 0, ""))
+        return EXIT_USAGE;
+    if (!sa.data || !sa.segment) {
+        fputs("eligctl verify: give --data DIR and --segment PATH\n", stderr);
         return EXIT_USAGE;
     }
+    const char *data = sa.data, *segment = sa.segment;
     struct elig_index *live;
     int rc = attach(segment, &live);
     if (rc)
@@ -1295,14 +1318,14 @@ static int cmd_snapshot(int argc, char **argv)
 {
     struct elig_db *db = NULL;
     struct elig_snap_info info;
-    int rc;
-    if (admin_form(argc, argv)) {
-        if (argc != 3) {
-            fputs("usage: eligctl snapshot --admin SOCKET\n", stderr);
-            return EXIT_USAGE;
-        }
-        rc = snapshot_remote(argv[2], &info);
-    } else if ((rc = open_store(argc, argv, false, &db))) {
+    struct store_args sa;
+    int first;
+    int rc = store_args(store_opts, argc, argv, &sa, &first, 0, 0, "");
+    if (rc)
+        return rc;
+    if (sa.admin) {
+        rc = snapshot_remote(sa.admin, &info);
+    } else if ((rc = open_store(&sa, &db))) {
         return rc;
     } else {
         rc = elig_db_snapshot(db, &info);
@@ -1321,21 +1344,19 @@ static int cmd_snapshot(int argc, char **argv)
 static int cmd_append(int argc, char **argv)
 {
     struct appender a = { 0 };
-    int rc;
-    if (admin_form(argc, argv)) {
-        if (argc < 4) {
-            fputs("usage: eligctl append --admin SOCKET FILE...\n", stderr);
-            return EXIT_USAGE;
-        }
-        if ((rc = client_open(argv[2], &a.admin, true)))
-            return rc;
-        optind = 3;
-    } else if ((rc = open_store(argc, argv, true, &a.db))) {
+    struct store_args sa;
+    int first;
+    int rc = store_args(store_opts, argc, argv, &sa, &first, 1, INT32_MAX,
+                        "at least one feed FILE (- for standard input)");
+    if (rc)
         return rc;
-    }
+    if (sa.admin && (rc = client_open(sa.admin, &a.admin, true)))
+        return rc;
+    if (!sa.admin && (rc = open_store(&sa, &a.db)))
+        return rc;
     a.evs = malloc(APPEND_CHUNK * sizeof *a.evs);
     uint64_t accepted, rejected;
-    rc = a.evs ? read_feeds(argv + optind, argc - optind, on_append_event, print_reject, &a,
+    rc = a.evs ? read_feeds(argv + first, argc - first, on_append_event, print_reject, &a,
                             &accepted, &rejected)
                : EXIT_USAGE;
     if (rc == 0 && a.err == 0)
@@ -1370,7 +1391,7 @@ static void print_use(const char *what, uint64_t used, uint64_t cap)
 static int cmd_stats(int argc, char **argv)
 {
     struct elig_index *ix;
-    int rc = attach_arg(argc, argv, "stats", &ix);
+    int rc = attach_arg(argc, argv, &ix);
     if (rc)
         return rc;
     struct elig_index_stats st;
@@ -1400,14 +1421,12 @@ static int cmd_stats(int argc, char **argv)
 /*
  * The commands, one row each: main dispatches through this table, and the
  * top-level help and every command's --help are printed from it.
- * words: how many words name the command ("feed check": 2); keep_name:
- * whether the command's function gets its own name as argv[0] (getopt's
- * convention) or only its arguments.
+ * words: how many words name the command ("feed check": 2). A command's
+ * function gets argv[0] = "eligctl NAME" and the arguments after the name.
  */
 struct command {
     const char *name;
     int words;
-    bool keep_name;
     int (*run)(int argc, char **argv);
     const char *synopsis; /* its arguments */
     const char *about;    /* what it does, lines indented by the printer */
@@ -1438,68 +1457,24 @@ static int grow_remote(const char *socket, const struct elig_proto_grow *want,
     return rc;
 }
 
-/* The sizes grow takes, each "--NAME N"; taken out of argv (the rest names the store). */
-static const struct {
-    const char *name;
-    uint64_t max;
-} grow_sizes[] = {
-    { "capacity", 1ull << 31 },  { "persons", 1ull << 30 },         { "cards", 1ull << 30 },
-    { "names", UINT32_MAX / 2 }, { "key-strings", UINT32_MAX / 2 },
-};
-#define GROW_SIZES (sizeof grow_sizes / sizeof grow_sizes[0])
-
-static int take_sizes(int *argc, char **argv, uint64_t v[GROW_SIZES])
-{
-    for (int i = 1; i < *argc; i++) {
-        for (size_t k = 0; k < GROW_SIZES; k++) {
-            size_t n = strlen(grow_sizes[k].name);
-            const char *val = NULL;
-            int used = 0;
-            if (strncmp(argv[i], "--", 2) || strncmp(argv[i] + 2, grow_sizes[k].name, n))
-                continue;
-            if (argv[i][2 + n] == '\0' && i + 1 < *argc)
-                val = argv[i + 1], used = 2;
-            else if (argv[i][2 + n] == '=')
-                val = argv[i] + 3 + n, used = 1;
-            else
-                continue;
-            uint64_t x;
-            if (elig_text_uint(val, 1, grow_sizes[k].max, &x)) {
-                fprintf(stderr, "eligctl: grow: --%s %s: not a number from 1 to %llu\n",
-                        grow_sizes[k].name, val, (unsigned long long)grow_sizes[k].max);
-                return EXIT_USAGE;
-            }
-            v[k] = x;
-            memmove(&argv[i], &argv[i + used], (size_t)(*argc - i - used + 1) * sizeof *argv);
-            *argc -= used;
-            i--;
-            break;
-        }
-    }
-    return 0;
-}
-
 static int cmd_grow(int argc, char **argv)
 {
-    uint64_t v[GROW_SIZES] = { 0 };
-    int rc = take_sizes(&argc, argv, v);
+    struct store_args sa;
+    int first;
+    int rc = store_args(grow_opts, argc, argv, &sa, &first, 0, 0, "");
     if (rc)
         return rc;
-    const struct elig_proto_grow want = { v[0], v[1], v[2], (uint32_t)v[3], (uint32_t)v[4] };
+    const struct elig_proto_grow want = { sa.capacity, sa.persons, sa.cards, (uint32_t)sa.names,
+                                          (uint32_t)sa.key_strings };
     struct elig_proto_grown g = { 0 };
-    bool remote = admin_form(argc, argv);
     struct elig_db *db = NULL;
-    if (remote) {
-        if (argc != 3) {
-            fputs("usage: eligctl grow [--capacity N] [--persons N] [--cards N] [--names N] "
-                  "[--key-strings N] --admin SOCKET\n",
-                  stderr);
-            return EXIT_USAGE;
-        }
-        rc = grow_remote(argv[2], &want, &g);
+    struct store_args opened = sa;
+    opened.capacity = opened.key_strings = 0; /* the store opens at its sizes; these are the new */
+    if (sa.admin) {
+        rc = grow_remote(sa.admin, &want, &g);
         if (rc == -EIO) /* client_open said why */
             return EXIT_USAGE;
-    } else if ((rc = open_store(argc, argv, false, &db))) {
+    } else if ((rc = open_store(&opened, &db))) {
         return rc;
     } else {
         const struct elig_index_params p = { .capacity = want.capacity,
@@ -1536,13 +1511,13 @@ static int cmd_grow(int argc, char **argv)
 }
 
 static const struct command commands[] = {
-    { "feed check", 2, false, cmd_feed_check, "FILE...",
+    { "feed check", 2, cmd_feed_check, "FILE...",
       "validate insurer feed files; report every bad line as FILE:LINE: FIELD: REASON\n"
       "and count the good ones",
       false },
-    { "feed query", 2, true, cmd_feed_query, "FILE... QUERY",
+    { "feed query", 2, cmd_feed_query, "FILE... QUERY",
       "apply the feed files in order (in memory) and answer one check as the rules would", true },
-    { "append", 1, true, cmd_append,
+    { "append", 1, cmd_append,
       "--data DIR --segment PATH [--capacity N] [--key-strings N] [--truncate-tail]\n"
       "[--rebuild-segment] FILE...\n"
       "| --admin SOCKET FILE...",
@@ -1550,9 +1525,9 @@ static const struct command commands[] = {
       "index at PATH (warm or cold start first), or send them to a running eligd; refused\n"
       "events as FILE:LINE: REASON; run again after a failure, nothing is applied twice",
       false },
-    { "snapshot", 1, true, cmd_snapshot, "--data DIR --segment PATH | --admin SOCKET",
+    { "snapshot", 1, cmd_snapshot, "--data DIR --segment PATH | --admin SOCKET",
       "write a snapshot of the index, delete the log it covers", false },
-    { "grow", 1, true, cmd_grow,
+    { "grow", 1, cmd_grow,
       "[SIZES] --data DIR --segment PATH | [SIZES] --admin SOCKET\n"
       "SIZES: [--capacity N] [--persons N] [--cards N] [--names N] [--key-strings N]",
       "build a larger index beside the live segment and move to it: --capacity N records\n"
@@ -1560,35 +1535,35 @@ static const struct command commands[] = {
       "--admin eligd answers from the old index meanwhile; a full store is rebuilt from\n"
       "snapshot and log and takes updates again",
       false },
-    { "verify", 1, true, cmd_verify, "--data DIR --segment PATH",
+    { "verify", 1, cmd_verify, "--data DIR --segment PATH",
       "rebuild the index from snapshot and log aside and compare it with the segment,\n"
       "item by item",
       false },
-    { "lookup", 1, true, cmd_lookup, "--segment PATH QUERY",
+    { "lookup", 1, cmd_lookup, "--segment PATH QUERY",
       "answer one check from an index, attached read-only", true },
-    { "query", 1, true, cmd_query, "--server HOST:PORT [--facility CODE --key-file FILE] QUERY",
+    { "query", 1, cmd_query, "--server HOST:PORT [--facility CODE --key-file FILE] QUERY",
       "answer one check through a running eligd's facility port (HELLO/AUTH with the\n"
       "facility's key unless eligd trusts the network)",
       true },
-    { "ping", 1, true, cmd_ping,
+    { "ping", 1, cmd_ping,
       "--server HOST:PORT [--facility CODE --key-file FILE] | --admin SOCKET [--wait SECONDS]",
       "round trip to a running eligd; --wait: first wait (bounded) until it answers", false },
-    { "server-stats", 1, true, cmd_server_stats,
+    { "server-stats", 1, cmd_server_stats,
       "--server HOST:PORT [--facility CODE --key-file FILE] | --admin SOCKET",
       "a running eligd's counters (the admin socket's include the store's)", false },
-    { "dump", 1, false, cmd_dump, "SEGMENT",
+    { "dump", 1, cmd_dump, "SEGMENT",
       "every record, card link and insurer name of an index, as TSV (personal data:\n"
       "handle the output as such)",
       false },
-    { "stats", 1, false, cmd_stats, "SEGMENT",
+    { "stats", 1, cmd_stats, "SEGMENT",
       "attach an index segment read-only and print its occupancy (never blocks or\n"
       "disturbs its writer)",
       false },
-    { "facility", 1, false, cmd_facility, "add|rotate|revoke|list ...",
+    { "facility", 1, cmd_facility, "add|rotate|revoke|list ...",
       "the facility registry: who may connect, with which key (a new key is shown\n"
       "once); eligctl facility --help for more",
       false },
-    { "key", 1, false, cmd_key, "INSURER SYMBOL NUMBER [BRANCH]",
+    { "key", 1, cmd_key, "INSURER SYMBOL NUMBER [BRANCH]",
       "print the canonical form of an insurance-number key", false },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -1690,8 +1665,10 @@ int main(int argc, char **argv)
                 command_usage(stdout, c);
                 return 0;
             }
-        int skip = 1 + c->words - (c->keep_name ? 1 : 0);
-        return c->run(argc - skip, argv + skip);
+        char name[64];
+        snprintf(name, sizeof name, "eligctl %s", c->name);
+        argv[c->words] = name; /* what the command's messages start with */
+        return c->run(argc - c->words, argv + c->words);
     }
     if (strcmp(cmd, "feed") == 0) {
         fprintf(stderr, "eligctl: feed needs a subcommand: check or query (eligctl --help)\n");

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "elig_addr.h"
 #include "elig_db.h"
 #include "elig_net_error.h"
+#include "elig_opt.h"
 #include "elig_fac.h"
 #include "elig_index.h"
 #include "elig_proto.h"
@@ -108,208 +108,84 @@ struct options {
     char registry_path[4096], audit_path[4096];
     unsigned dpdk_port, dpdk_mtu;
     char admin_path[4096];
+    bool truncate_tail, version; /* options read into other fields once parsed */
+    unsigned conn_memory_mb;
 };
 
-/* A whole number from min to max for --name, or one line saying what is wrong. */
-static int parse_uint(const char *name, const char *s, unsigned long long min,
-                      unsigned long long max, unsigned long long *out)
-{
-    uint64_t v;
-    if (elig_text_uint(s, min, max, &v)) {
-        fprintf(stderr, "eligd: --%s %s: not a whole number from %llu to %llu\n", name, s, min,
-                max);
-        return -EINVAL;
-    }
-    *out = v;
-    return 0;
-}
-
-enum { OPT_CONN_MEMORY = 0x100, OPT_REBUILD_SEGMENT }; /* long options without a letter */
+/* eligd's options: one row each (the usage above says what each is for). */
+#define O(kind, name, ...) ELIG_OPT_##kind(name, struct options, __VA_ARGS__)
+static const struct elig_opt eligd_opts[] = {
+    O(S, "data", db.data_dir),
+    O(S, "segment", db.segment_path),
+    O(U, "capacity", db.index.capacity, 1, 1ull << 31),
+    O(U, "key-strings", db.index.key_strings, 1, (1ull << 31) - 1),
+    O(C, "pages", db.index.pages, elig_seg_pages_names),
+    O(F, "truncate-tail", truncate_tail),
+    O(F, "rebuild-segment", db.rebuild_segment),
+    O(S, "attach", attach),
+    O(S, "listen", srv.listen),
+    O(S, "admin-socket", srv.admin_socket),
+    O(S, "admin-listen", srv.admin_listen),
+    O(F, "admin-any", srv.admin_any),
+    O(U, "workers", srv.workers, 1, 256),
+    O(U, "max-conns", srv.max_conns, 1, 1u << 20),
+    O(U, "conn-memory-mb", conn_memory_mb, 1, 1u << 24),
+    O(U, "frame-timeout-ms", srv.frame_timeout_ms, 1, 3600000),
+    O(U, "idle-timeout-ms", srv.idle_timeout_ms, 0, 86400000),
+    O(S, "log-file", log_file),
+    O(S, "facilities", access.registry),
+    O(F, "trust-network", trust_network),
+    O(S, "audit", audit_dir),
+    O(S, "admin-key", admin_key_file),
+    O(F, "no-audit", no_audit),
+    O(D, "facility-rate", access.rate, 1, 100000000),
+    O(D, "facility-burst", access.burst, ELIG_PROTO_BATCH_MAX, 100000000), /* a whole BATCH */
+    O(U, "facility-conns", access.max_conns, 1, 65536),
+    O(S, "dpdk-addr", dpdk_addr),
+    O(S, "dpdk-eal", dpdk_eal),
+    O(U, "dpdk-port", dpdk_port, 0, 1023),
+    O(U, "dpdk-mtu", dpdk_mtu, ELIG_UDP_MTU_MIN, 65535),
+    O(F, "version", version),
+    ELIG_OPT_END,
+};
+#undef O
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option opts[] = {
-        { "data", required_argument, NULL, 'D' },
-        { "segment", required_argument, NULL, 'S' },
-        { "capacity", required_argument, NULL, 'c' },
-        { "key-strings", required_argument, NULL, 'k' },
-        { "pages", required_argument, NULL, 'p' },
-        { "truncate-tail", no_argument, NULL, 't' },
-        { "rebuild-segment", no_argument, NULL, OPT_REBUILD_SEGMENT },
-        { "attach", required_argument, NULL, 'A' },
-        { "listen", required_argument, NULL, 'l' },
-        { "admin-socket", required_argument, NULL, 'a' },
-        { "admin-listen", required_argument, NULL, 'L' },
-        { "admin-any", no_argument, NULL, 'Y' },
-        { "workers", required_argument, NULL, 'w' },
-        { "max-conns", required_argument, NULL, 'm' },
-        { "conn-memory-mb", required_argument, NULL, OPT_CONN_MEMORY },
-        { "frame-timeout-ms", required_argument, NULL, 'f' },
-        { "idle-timeout-ms", required_argument, NULL, 'i' },
-        { "log-file", required_argument, NULL, 'o' },
-        { "facilities", required_argument, NULL, 'F' },
-        { "trust-network", no_argument, NULL, 'T' },
-        { "audit", required_argument, NULL, 'G' },
-        { "admin-key", required_argument, NULL, 'K' },
-        { "no-audit", no_argument, NULL, 'N' },
-        { "facility-rate", required_argument, NULL, 'R' },
-        { "facility-burst", required_argument, NULL, 'B' },
-        { "facility-conns", required_argument, NULL, 'C' },
-        { "dpdk-addr", required_argument, NULL, 'U' },
-        { "dpdk-eal", required_argument, NULL, 'E' },
-        { "dpdk-port", required_argument, NULL, 'P' },
-        { "dpdk-mtu", required_argument, NULL, 'M' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
-    };
     memset(o, 0, sizeof(*o));
     o->db.index.pages = ELIG_SEG_PAGES_AUTO;
     o->srv.listen = "127.0.0.1:7700";
-    unsigned long long v;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        switch (c) {
-        case 'D':
-            o->db.data_dir = optarg;
-            break;
-        case 'S':
-            o->db.segment_path = optarg;
-            break;
-        case 'c':
-            if (parse_uint("capacity", optarg, 1, 1ull << 31, &v))
-                return EXIT_USAGE;
-            o->db.index.capacity = v;
-            break;
-        case 'k':
-            if (parse_uint("key-strings", optarg, 1, (1ull << 31) - 1, &v))
-                return EXIT_USAGE;
-            o->db.index.key_strings = (uint32_t)v;
-            break;
-        case 'p':
-            if (strcmp(optarg, "small") == 0)
-                o->db.index.pages = ELIG_SEG_PAGES_SMALL;
-            else if (strcmp(optarg, "huge") == 0)
-                o->db.index.pages = ELIG_SEG_PAGES_HUGE;
-            else if (strcmp(optarg, "auto") == 0)
-                o->db.index.pages = ELIG_SEG_PAGES_AUTO;
-            else {
-                fputs("eligd: --pages: small, huge or auto\n", stderr);
-                return EXIT_USAGE;
-            }
-            break;
-        case 't':
-            o->db.tail = ELIG_LOG_TAIL_TRUNCATE;
-            break;
-        case OPT_REBUILD_SEGMENT:
-            o->db.rebuild_segment = true;
-            break;
-        case 'A':
-            o->attach = optarg;
-            break;
-        case 'l':
-            o->srv.listen = optarg;
-            break;
-        case 'a':
-            o->srv.admin_socket = optarg;
-            break;
-        case 'L':
-            o->srv.admin_listen = optarg;
-            break;
-        case 'Y':
-            o->srv.admin_any = true;
-            break;
-        case 'w':
-            if (parse_uint("workers", optarg, 1, 256, &v))
-                return EXIT_USAGE;
-            o->srv.workers = (unsigned)v;
-            break;
-        case 'm':
-            if (parse_uint("max-conns", optarg, 1, 1u << 20, &v))
-                return EXIT_USAGE;
-            o->srv.max_conns = (unsigned)v;
-            break;
-        case OPT_CONN_MEMORY:
-            if (parse_uint("conn-memory-mb", optarg, 1, 1u << 24, &v))
-                return EXIT_USAGE;
-            o->srv.conn_memory = (uint64_t)v << 20;
-            break;
-        case 'f':
-            if (parse_uint("frame-timeout-ms", optarg, 1, 3600000, &v))
-                return EXIT_USAGE;
-            o->srv.frame_timeout_ms = (uint32_t)v;
-            break;
-        case 'i':
-            if (parse_uint("idle-timeout-ms", optarg, 0, 86400000, &v))
-                return EXIT_USAGE;
-            o->srv.idle_timeout_ms = (uint32_t)v;
-            break;
-        case 'o':
-            o->log_file = optarg;
-            break;
-        case 'U':
-            o->dpdk_addr = optarg;
-            break;
-        case 'F':
-            o->access.registry = optarg;
-            break;
-        case 'T':
-            o->trust_network = true;
-            break;
-        case 'G':
-            o->audit_dir = optarg;
-            break;
-        case 'K':
-            o->admin_key_file = optarg;
-            break;
-        case 'N':
-            o->no_audit = true;
-            break;
-        case 'R':
-            if (parse_uint("facility-rate", optarg, 1, 100000000, &v))
-                return EXIT_USAGE;
-            o->access.rate = (double)v;
-            break;
-        case 'B':
-            if (parse_uint("facility-burst", optarg, ELIG_PROTO_BATCH_MAX, 100000000, &v))
-                return EXIT_USAGE; /* at least a whole BATCH */
-            o->access.burst = (double)v;
-            break;
-        case 'C':
-            if (parse_uint("facility-conns", optarg, 1, 65536, &v))
-                return EXIT_USAGE;
-            o->access.max_conns = (unsigned)v;
-            break;
-        case 'E':
-            o->dpdk_eal = optarg;
-            break;
-        case 'P':
-            if (parse_uint("dpdk-port", optarg, 0, 1023, &v))
-                return EXIT_USAGE;
-            o->dpdk_port = (unsigned)v;
-            break;
-        case 'M':
-            if (parse_uint("dpdk-mtu", optarg, ELIG_UDP_MTU_MIN, 65535, &v))
-                return EXIT_USAGE;
-            o->dpdk_mtu = (unsigned)v;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case 'V':
-            printf("eligd %s\n", ELIG_VERSION);
-            exit(0);
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
+    int first;
+    int rc = elig_opt_parse("eligd", eligd_opts, argc, argv, o, &first);
+    if (rc == ELIG_OPT_HELP) {
+        usage(stdout);
+        exit(0);
     }
-    if (optind != argc || (o->attach != NULL) == (o->db.data_dir != NULL || o->db.segment_path) ||
+    if (rc)
+        return EXIT_USAGE;
+    if (o->version) {
+        printf("eligd %s\n", ELIG_VERSION);
+        exit(0);
+    }
+    if (o->truncate_tail)
+        o->db.tail = ELIG_LOG_TAIL_TRUNCATE;
+    o->srv.conn_memory = (uint64_t)o->conn_memory_mb << 20;
+    if (first != argc) {
+        fprintf(stderr, "eligd: %s: eligd takes no operands, only options (eligd --help)\n",
+                argv[first]);
+        return EXIT_USAGE;
+    }
+    if ((o->attach != NULL) == (o->db.data_dir != NULL || o->db.segment_path) ||
         (!o->attach && (!o->db.data_dir || !o->db.segment_path))) {
-        usage(stderr);
+        fputs(o->attach ? "eligd: --attach serves a segment as it is: without --data and "
+                          "--segment\n"
+                        : "eligd: give --data DIR and --segment PATH (or --attach PATH); eligd "
+                          "--help\n",
+              stderr);
         return EXIT_USAGE;
     }
     struct elig_addr sa;
-    int rc = elig_addr_resolve(o->srv.listen, true, &sa);
+    rc = elig_addr_resolve(o->srv.listen, true, &sa);
     if (rc == 0)
         rc = elig_addr_free(&sa);
     if (rc) { /* refused before the store is opened or anything is written */

@@ -112,7 +112,7 @@ check "the attached eligd answers from the grown index" '^0$' -- \
 before=$(sha256sum "$dir/index.seg" "$dir/data/store")
 check "a smaller capacity is refused" 'grow: a grown index must hold more records' -- \
     "$eligctl" grow --capacity 30000 --admin "$sock"
-check "a capacity that is not a number" 'grow: --capacity 12x: not a number from 1 to' -- \
+check "a capacity that is not a number" 'grow: --capacity 12x: not a whole number from 1 to' -- \
     "$eligctl" grow --capacity 12x --admin "$sock"
 check_exit "zero is refused" 2 -- "$eligctl" grow --capacity 0 --admin "$sock"
 check "nothing changed by the refusals" '^same$' -- \

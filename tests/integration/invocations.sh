@@ -110,6 +110,32 @@ for h in "${helps[@]}"; do
     # shellcheck disable=SC2086
     check_exit "$(basename "${h%% *}") ${h#* }: exit 0" 0 -- $h
 done
+# every program reads its options the same way (elig_opt): an unknown option,
+# a value out of range, a missing value are each named in one line alike
+check "eligd names an unknown option" '^eligd: unknown option --colour \(--help lists them\)$' -- \
+    "$eligd" --colour
+check "eligctl names an unknown option" \
+    '^eligctl append: unknown option --colour \(--help lists them\)$' -- "$eligctl" append --colour
+check "elig-loadgen names an unknown option" \
+    '^elig-loadgen replay: unknown option --colour \(--help lists them\)$' -- \
+    "$loadgen" replay --colour
+check "elig-bench names an unknown option" \
+    '^elig-bench index: unknown option --colour \(--help lists them\)$' -- "$bench" index --colour
+check "a range is named alike" '^eligd: --workers 0: not a whole number from 1 to 256$' -- \
+    "$eligd" "${store[@]}" --workers 0
+check "a range is named alike (eligctl)" \
+    '^eligctl grow: --persons 0: not a whole number from 1 to 1073741824$' -- \
+    "$eligctl" grow --persons 0 --admin x
+check "a range is named alike (elig-loadgen)" \
+    '^elig-loadgen replay: --depth 0: not a whole number from 1 to 4096$' -- \
+    "$loadgen" replay --depth 0
+check "a missing value is named" '^elig-bench server: --runs needs a value$' -- \
+    "$bench" server --runs
+check "a refused date is not echoed" '^elig-loadgen population: --date: not a date \(YYYY-MM-DD\)$' -- \
+    "$loadgen" population --date 1980-02-30
+check "options and operands mix" '^eligctl key: name INSURER SYMBOL NUMBER \[BRANCH\]' -- \
+    "$eligctl" key 06130012
+
 # the top-level help names every subcommand
 for c in "feed check" "feed query" append snapshot grow verify lookup query ping server-stats dump stats facility key; do
     check "eligctl --help names $c" "^  $c " -- "$eligctl" --help
