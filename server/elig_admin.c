@@ -59,6 +59,8 @@ static const struct {
     { "connections_closed_memory", LS(closed_memory), false },
     { "auth_ok", LS(auth_ok), false },
     { "auth_refused", LS(auth_failed), false },
+    { "tls_handshakes", LS(tls_handshakes), false },
+    { "tls_refused", LS(tls_refused), false },
     { "facility_connections_refused", LS(facility_conns), false },
     { "frames_rate_limited", LS(rate_limited), false },
     { "connections_closed_revoked", LS(revoked_closed), false },

@@ -16,6 +16,13 @@
  * then wiped. Queueing is refused during the handshake, so the only answers
  * that can arrive then are the handshake's: anything else is a protocol
  * error.
+ *
+ * TLS (elig_cconn_start_tls()) sits between the byte layer and the frames:
+ * send_view() encrypts what was queued and shows ciphertext (the
+ * handshake's messages included), recv_space() offers a ciphertext buffer
+ * and received() decrypts what came into `in`, where answers are read as
+ * before. So every driver (poll, io_uring) carries TLS without a change of
+ * its own.
  */
 #include "elig_cconn.h"
 
@@ -23,8 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elig_net_error.h"
 #include "elig_fkey.h"
+#include "elig_net_error.h"
+#include "elig_tls.h"
 
 #define RECV_ROOM 65536 /* the least room recv_space() offers */
 
@@ -41,6 +49,9 @@ struct elig_cconn {
     uint32_t hs_id; /* the handshake frame awaiting its answer */
     char code[ELIG_PROTO_FACILITY_LEN + 1];
     uint8_t key[ELIG_FKEY_LEN];
+    struct elig_tls *tls; /* NULL: plaintext */
+    uint8_t *cin;         /* TLS: received ciphertext, fed to the session at once */
+    int tls_rc;           /* TLS: the session's failure (-ELIG_ETLS, -ECONNRESET), or 0 */
 };
 
 int elig_cconn_new(struct elig_cconn **out)
@@ -63,6 +74,8 @@ void elig_cconn_free(struct elig_cconn *c)
     elig_pbuf_free(&c->out);
     elig_pbuf_free(&c->wire);
     elig_pbuf_free(&c->in);
+    elig_tls_free(c->tls);
+    free(c->cin);
     free(c);
 }
 
@@ -175,9 +188,23 @@ static int handshake_step(struct elig_cconn *c, const struct elig_proto_header *
 
 /* ---- bytes out --------------------------------------------------------------- */
 
+/* TLS: the queued frames into the session, its ciphertext onto the wire. */
+static void tls_to_wire(struct elig_cconn *c)
+{
+    if (c->out.len && !c->tls_rc && elig_tls_write(c->tls, c->out.data, c->out.len))
+        c->tls_rc = -ELIG_ETLS;
+    c->out.len = 0;
+    size_t n = elig_tls_pending(c->tls);
+    c->wire.len = c->wire_sent = 0;
+    if (n && elig_pbuf_reserve(&c->wire, n) == 0)
+        c->wire.len = elig_tls_take(c->tls, c->wire.data, n);
+}
+
 const uint8_t *elig_cconn_send_view(struct elig_cconn *c, size_t *len)
 {
-    if (c->wire_sent == c->wire.len) {
+    if (c->wire_sent == c->wire.len && c->tls) {
+        tls_to_wire(c);
+    } else if (c->wire_sent == c->wire.len) {
         struct elig_pbuf t = c->wire;
         c->wire = c->out;
         c->out = t;
@@ -197,7 +224,7 @@ void elig_cconn_sent(struct elig_cconn *c, size_t n)
 
 size_t elig_cconn_unsent(const struct elig_cconn *c)
 {
-    return c->out.len + (c->wire.len - c->wire_sent);
+    return c->out.len + (c->wire.len - c->wire_sent) + (c->tls ? elig_tls_pending(c->tls) : 0);
 }
 
 /* ---- bytes in ----------------------------------------------------------------- */
@@ -217,13 +244,56 @@ uint8_t *elig_cconn_recv_space(struct elig_cconn *c, size_t *room)
         need = ELIG_PROTO_HEADER + h.body_len - have; /* the rest of a large answer */
     if (elig_pbuf_reserve(&c->in, need))
         return NULL;
+    if (c->tls) { /* ciphertext comes here; received() decrypts it into in */
+        if (c->cin == NULL && (c->cin = malloc(RECV_ROOM)) == NULL)
+            return NULL;
+        *room = RECV_ROOM;
+        return c->cin;
+    }
     *room = c->in.cap - c->in.len;
     return c->in.data + c->in.len;
 }
 
+/* TLS: n bytes of ciphertext in cin: into the session, plaintext out of it into in. */
+static void tls_received(struct elig_cconn *c, size_t n)
+{
+    if (c->tls_rc || elig_tls_feed(c->tls, c->cin, n)) {
+        c->tls_rc = c->tls_rc ? c->tls_rc : -ELIG_ETLS;
+        return;
+    }
+    for (unsigned guard = 0; guard < 1024; guard++) { /* a record a round: n bytes hold few */
+        if (elig_pbuf_reserve(&c->in, RECV_ROOM)) {
+            c->tls_rc = -ENOMEM;
+            return;
+        }
+        long r = elig_tls_read(c->tls, c->in.data + c->in.len, c->in.cap - c->in.len);
+        if (r <= 0) {
+            if (r < 0)
+                c->tls_rc = r == -EPROTO ? -ELIG_ETLS : -ECONNRESET;
+            return;
+        }
+        c->in.len += (size_t)r;
+    }
+}
+
 void elig_cconn_received(struct elig_cconn *c, size_t n)
 {
-    c->in.len += n;
+    if (c->tls)
+        tls_received(c, n);
+    else
+        c->in.len += n;
+}
+
+int elig_cconn_start_tls(struct elig_cconn *c, struct elig_tls_ctx *ctx)
+{
+    if (c->tls || c->state != ELIG_CCONN_OPEN || elig_cconn_unsent(c) || c->in.len > c->in_off)
+        return -EBUSY;
+    return elig_tls_new(ctx, &c->tls); /* its ClientHello is the first thing to send */
+}
+
+const char *elig_cconn_tls_error(const struct elig_cconn *c)
+{
+    return c->tls ? elig_tls_error(c->tls) : "not a TLS connection";
 }
 
 const uint8_t *elig_cconn_input(const struct elig_cconn *c, size_t *len)
@@ -250,7 +320,7 @@ int elig_cconn_answer(struct elig_cconn *c, struct elig_proto_header *h, const u
         if (have >= ELIG_PROTO_HEADER && h->body_len > ELIG_CCONN_ANSWER_MAX)
             return -ELIG_EPROTO;
         if (n == 0)
-            return 0;
+            return c->tls_rc;   /* the answers decrypted before a TLS failure come first */
         c->in_off += (size_t)n; /* the bytes stay until recv_space() */
         *body = at + ELIG_PROTO_HEADER;
         if (!handshaking(c))

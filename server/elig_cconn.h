@@ -93,6 +93,23 @@ int elig_cconn_hello(struct elig_cconn *c, const char *code, const uint8_t key[3
 /** The handshake's state; *status (if not NULL) the refusal's status, else 0. */
 enum elig_cconn_state elig_cconn_state(const struct elig_cconn *c, uint8_t *status);
 
+/* ---- TLS ------------------------------------------------------------------------ */
+
+struct elig_tls_ctx;
+
+/**
+ * Speak TLS 1.3 with the client context ctx (elig_tls.h) from now on: the
+ * byte layer carries ciphertext, frames and answers stay plaintext, and the
+ * driver's loop is unchanged (the first bytes to send are the ClientHello).
+ * Call it on a fresh connection.
+ * @return 0; -EBUSY (bytes already queued or received, a handshake begun,
+ *         TLS already); -ENOMEM.
+ */
+int elig_cconn_start_tls(struct elig_cconn *c, struct elig_tls_ctx *ctx);
+
+/** Why the TLS session failed (after -ELIG_ETLS): a constant string. */
+const char *elig_cconn_tls_error(const struct elig_cconn *c);
+
 /* ---- bytes out --------------------------------------------------------------- */
 
 /**
@@ -138,7 +155,10 @@ void elig_cconn_consume(struct elig_cconn *c, size_t n);
  *         are not an answer frame, an answer over ELIG_CCONN_ANSWER_MAX, an
  *         answer during the handshake that is not the handshake's);
  *         -ELIG_EREFUSED (the server refused the handshake: see
- *         elig_cconn_state()); -ENOMEM (AUTH could not be queued).
+ *         elig_cconn_state()); -ENOMEM (AUTH could not be queued);
+ *         TLS: -ELIG_ETLS (the session failed: elig_cconn_tls_error()),
+ *         -ECONNRESET (the server ended TLS), once the answers decrypted
+ *         before were taken.
  */
 int elig_cconn_answer(struct elig_cconn *c, struct elig_proto_header *h, const uint8_t **body);
 

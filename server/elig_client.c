@@ -34,7 +34,7 @@
 struct elig_client {
     int fd;
     int timeout_ms;
-    struct elig_cconn *cc; /* the protocol state: buffers, ids, the handshake */
+    struct elig_cconn *cc; /* the protocol state: buffers, ids, the handshake, TLS */
 };
 
 static int wait_fd(int fd, short events, int timeout_ms)
@@ -107,6 +107,26 @@ int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **o
     c->timeout_ms = timeout_ms;
     *out = c;
     return 0;
+}
+
+int elig_client_connect_tls(const char *addr, int timeout_ms, struct elig_tls_ctx *tls,
+                            struct elig_client **out)
+{
+    struct elig_client *c;
+    int rc = elig_client_connect(addr, timeout_ms, &c);
+    if (rc)
+        return rc;
+    if ((rc = elig_cconn_start_tls(c->cc, tls)) == 0 && (rc = elig_client_flush(c)) == 0) {
+        *out = c; /* the ClientHello is out; the handshake ends with the first answer read */
+        return 0;
+    }
+    elig_client_close(c);
+    return rc;
+}
+
+const char *elig_client_tls_error(const struct elig_client *c)
+{
+    return elig_cconn_tls_error(c->cc);
 }
 
 int elig_client_dial(const char *addr)

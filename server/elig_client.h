@@ -31,6 +31,25 @@ struct elig_cconn;
  */
 int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **out);
 
+struct elig_tls_ctx;
+
+/**
+ * Connect as elig_client_connect() does, then speak TLS 1.3 with the client
+ * context tls (elig_tls.h: the facility's certificate and key, the CA of
+ * eligd's certificate). The handshake ends with the first answer read; a
+ * refusal of either side's certificate shows there as -ELIG_ETLS (the
+ * reason: elig_client_tls_error()) and a connection the server closed
+ * after the handshake (a revoked facility) as -ECONNRESET after the
+ * UNAUTHENTICATED answer. Over TLS the certificate names the facility:
+ * no elig_client_hello() is needed.
+ * @return 0 and *out; the errors of elig_client_connect(); -ENOMEM.
+ */
+int elig_client_connect_tls(const char *addr, int timeout_ms, struct elig_tls_ctx *tls,
+                            struct elig_client **out);
+
+/** Why the TLS session of c failed: a constant string. */
+const char *elig_client_tls_error(const struct elig_client *c);
+
 /**
  * Authenticate as facility code (HELLO, then AUTH with the HMAC of the
  * server's challenge under key): needed before any check when eligd does
@@ -59,7 +78,8 @@ void elig_client_close(struct elig_client *c);
  * holding its state (frames queued, bytes received, the next request id,
  * an ended handshake), which the caller drives from then on and frees with
  * elig_cconn_free(). The client itself is freed.
- * @return the socket and *cc; -errno of fcntl(2) (c is kept).
+ * @return the socket and *cc (with its TLS session, if any); -errno of
+ *         fcntl(2) (c is kept).
  */
 int elig_client_release(struct elig_client *c, struct elig_cconn **cc);
 

@@ -16,6 +16,7 @@ static const char *const elig_net_error_names[ELIG_ERRNO_NET_END - ELIG_ERRNO_NE
     [ELIG_EAUDIT - ELIG_ERRNO_NET_BASE] = "audit log or key is damaged (authentication failed)",
     [ELIG_EADDRESS - ELIG_ERRNO_NET_BASE] =
         "not an address (HOST:PORT or [IPv6]:PORT), or its host name does not resolve",
+    [ELIG_ETLS - ELIG_ERRNO_NET_BASE] = "TLS failed (a certificate refused, or not a TLS peer)",
 };
 
 const char *elig_net_strerror(int err)

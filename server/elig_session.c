@@ -244,6 +244,31 @@ void session_audit_tick(struct loop *l)
     }
 }
 
+int session_tls_admit(struct loop *l, struct conn *c, const char *code)
+{
+    struct elig_access *acc = l->srv->p.access;
+    session_registry_refresh(l);
+    bool known = strlen(code) == ELIG_PROTO_FACILITY_LEN && elig_proto_facility_valid(code);
+    const struct elig_fac *f = known && !session_trusted(l) ? elig_fac_find(l->reg, code) : NULL;
+    if (!known || (!session_trusted(l) && (!f || f->revoked))) {
+        stat_add(&l->st.auth_failed, 1);
+        auth_warn(l, known ? code : "(not a facility code)");
+        return -EACCES;
+    }
+    if (!session_trusted(l)) {
+        int slot = elig_access_slot(acc, code);
+        if (slot < 0 || elig_access_enter(acc, slot)) {
+            stat_add(&l->st.facility_conns, 1);
+            return -EUSERS;
+        }
+        c->fac_slot = slot;
+    }
+    memcpy(c->fac, code, ELIG_PROTO_FACILITY_LEN + 1);
+    c->auth = AUTH_OK;
+    stat_add(&l->st.auth_ok, 1);
+    return 0;
+}
+
 /*
  * Decide a facility frame before the round sees it: the handshake, the
  * refusal of anything but PING before it, and the facility's rate.
@@ -272,9 +297,7 @@ int session_gate(struct loop *l, struct conn *c, const struct elig_proto_header 
         }
         return 1;
     }
-    bool check = h->opcode == ELIG_OP_LOOKUP_NUMBER || h->opcode == ELIG_OP_LOOKUP_CARD ||
-                 h->opcode == ELIG_OP_BATCH;
-    unsigned n = check ? checks_in(h, body) : 0;
+    unsigned n = elig_op_has(h->opcode, ELIG_OPF_CHECK) ? checks_in(h, body) : 0;
     if (!elig_round_room(l->round, n > ELIG_PROTO_BATCH_MAX ? 1 : n))
         return -ENOSPC;
     if (h->opcode == ELIG_OP_HELLO) {

@@ -320,16 +320,50 @@ static void mark_ready(struct loop *l, uint32_t slot)
     l->readyq[(l->rq_head + l->rq_len++) % l->nconns] = slot;
 }
 
+/*
+ * TLS: the answers in out are encrypted into the session, and the wire gets
+ * every byte of ciphertext the session has (handshake messages included).
+ * Returns false when there is nothing to send or the session failed (the
+ * connection is then closed).
+ */
+static bool tls_fill_wire(struct loop *l, uint32_t slot)
+{
+    struct conn *c = &l->conns[slot];
+    if (c->out.len && elig_tls_write(c->tls, c->out.data, c->out.len)) {
+        loop_conn_close(l, slot);
+        return false;
+    }
+    c->out.len = 0;
+    size_t n = elig_tls_pending(c->tls);
+    if (n == 0)
+        return false;
+    c->wire.len = c->wire_off = 0;
+    if (elig_pbuf_reserve(&c->wire, n)) {
+        loop_conn_close(l, slot);
+        return false;
+    }
+    c->wire.len = elig_tls_take(c->tls, c->wire.data, n);
+    conn_account(l, c);
+    return c->wire.len > 0;
+}
+
 static void start_send(struct loop *l, uint32_t slot)
 {
     struct conn *c = &l->conns[slot];
-    if (c->send_busy || c->closing || c->out.len == 0)
+    if (c->send_busy || c->closing)
         return;
-    struct elig_pbuf t = c->wire;
-    c->wire = c->out;
-    c->out = t;
-    c->out.len = 0;
-    c->wire_off = 0;
+    if (c->tls) {
+        if (!tls_fill_wire(l, slot))
+            return;
+    } else {
+        if (c->out.len == 0)
+            return;
+        struct elig_pbuf t = c->wire;
+        c->wire = c->out;
+        c->out = t;
+        c->out.len = 0;
+        c->wire_off = 0;
+    }
     struct io_uring_sqe *sqe = sqe_get(l);
     io_uring_prep_send(sqe, c->fd, c->wire.data, c->wire.len, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, ud_make(UD_SEND, slot, c->gen));
@@ -347,6 +381,8 @@ static void conn_release(struct loop *l, uint32_t slot)
     elig_pbuf_free(&c->in);
     elig_pbuf_free(&c->out);
     elig_pbuf_free(&c->wire);
+    elig_tls_free(c->tls);
+    c->tls = NULL;
     conn_account(l, c);
     l->free_slots[l->nfree++] = slot;
     l->live--;
@@ -426,8 +462,10 @@ static void conn_open(struct loop *l, int fd, bool admin_tcp)
                                        .flags = ELIG_PROTO_F_RESPONSE,
                                        .status = ELIG_PS_BUSY };
         elig_proto_header_encode(frame, &h);
-        ssize_t w = send(fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL);
-        (void)w; /* best effort: the client learns why, or sees the close */
+        if (!s->p.tls) { /* a TLS client would read it as garbage: it sees the close */
+            ssize_t w = send(fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL);
+            (void)w; /* best effort: the client learns why, or sees the close */
+        }
         close(fd);
         stat_add(no_memory ? &l->st.refused_memory : &l->st.refused_busy, 1);
         return;
@@ -452,6 +490,10 @@ static void conn_open(struct loop *l, int fd, bool admin_tcp)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails harmlessly on Unix */
     l->live++;
     stat_add(&l->st.accepted, 1);
+    if (l->kind == LOOP_FACILITY && s->p.tls && elig_tls_new(s->p.tls, &c->tls)) {
+        loop_conn_close(l, slot); /* out of memory for a session */
+        return;
+    }
     arm_recv(l, slot);
 }
 
@@ -494,6 +536,71 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe, uint32_t which)
         arm_accept(l, (int)which);
 }
 
+/*
+ * A TLS session refused its peer (a wrong or revoked certificate, a
+ * plaintext client, garbage): its alert goes out if it made one, nothing
+ * more is read, and the reason is logged at most once a second per worker.
+ */
+static void tls_refuse(struct loop *l, uint32_t slot, const char *why)
+{
+    struct conn *c = &l->conns[slot];
+    stat_add(&l->st.tls_refused, 1);
+    if (!l->tls_warned_ms || l->now_ms - l->tls_warned_ms >= 1000) {
+        elig_slog(ELIG_SLOG_WARN, "TLS connection refused: %s", why);
+        l->tls_warned_ms = l->now_ms;
+    }
+    c->no_parse = true;
+    c->finish = true;
+}
+
+/* Received ciphertext: into the session, plaintext out of it into c->in; the handshake's end. */
+static void tls_input(struct loop *l, uint32_t slot, const uint8_t *p, size_t n)
+{
+    struct conn *c = &l->conns[slot];
+    bool was_ready = elig_tls_ready(c->tls);
+    if (elig_tls_feed(c->tls, p, n)) {
+        c->no_parse = true;
+        return;
+    }
+    for (unsigned guard = 0; guard < 64; guard++) { /* a recv's bytes: a few records */
+        if (elig_pbuf_reserve(&c->in, BUF_SIZE)) {
+            c->no_parse = true;
+            return;
+        }
+        long r = elig_tls_read(c->tls, c->in.data + c->in.len, c->in.cap - c->in.len);
+        if (r <= 0) {
+            if (r == -EPROTO)
+                tls_refuse(l, slot, elig_tls_error(c->tls));
+            else if (r < 0)
+                c->eof = true; /* close_notify */
+            break;
+        }
+        c->in.len += (size_t)r;
+    }
+    if (!was_ready && elig_tls_ready(c->tls)) {
+        char code[ELIG_PROTO_FACILITY_LEN + 2];
+        int rc = elig_tls_peer_name(c->tls, code, sizeof code);
+        if (rc == 0)
+            rc = session_tls_admit(l, c, code);
+        if (rc == 0) {
+            stat_add(&l->st.tls_handshakes, 1);
+        } else { /* a valid certificate, but not of an active facility: told as AUTH is */
+            struct elig_proto_header h = { .version = ELIG_PROTO_VERSION,
+                                           .flags = ELIG_PROTO_F_RESPONSE,
+                                           .status = ELIG_PS_UNAUTHENTICATED };
+            if (elig_pbuf_reserve(&c->out, ELIG_PROTO_HEADER) == 0) {
+                elig_proto_header_encode(c->out.data + c->out.len, &h);
+                c->out.len += ELIG_PROTO_HEADER;
+            }
+            tls_refuse(l, slot,
+                       rc == -EUSERS ? "the facility's connections are at their cap"
+                                     : "the certificate names no active facility");
+        }
+    }
+    if (elig_tls_pending(c->tls) || c->out.len)
+        start_send(l, slot); /* the handshake's messages, an alert, a refusal */
+}
+
 static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uint32_t gen)
 {
     bool more = cqe->flags & IORING_CQE_F_MORE;
@@ -501,8 +608,11 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uin
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         struct conn *c = &l->conns[slot];
         if (cqe->res > 0 && c->fd >= 0 && c->gen == gen && !c->closing && !c->no_parse) {
-            if (elig_pbuf_reserve(&c->in, (size_t)cqe->res) == 0) {
-                memcpy(c->in.data + c->in.len, l->bufs + (size_t)bid * BUF_SIZE, (size_t)cqe->res);
+            const uint8_t *p = l->bufs + (size_t)bid * BUF_SIZE;
+            if (c->tls)
+                tls_input(l, slot, p, (size_t)cqe->res);
+            else if (elig_pbuf_reserve(&c->in, (size_t)cqe->res) == 0) {
+                memcpy(c->in.data + c->in.len, p, (size_t)cqe->res);
                 c->in.len += (size_t)cqe->res;
             } else {
                 c->no_parse = true; /* out of memory: drop this connection */

@@ -10,6 +10,7 @@
 #include "elig_db.h"
 #include "elig_index.h"
 #include "elig_live.h"
+#include "elig_tls.h"
 
 /**
  * @file
@@ -49,6 +50,9 @@ struct elig_srv_params {
                                       trusted-network instance: no keys asked */
     struct elig_audit *audit;    /**< optional: record every answered check (and serve
                                       POSTHOC reads from it); NULL: no audit log */
+    struct elig_tls_ctx *tls;    /**< optional: the facility port speaks TLS 1.3 with this
+                                      server context; a connection is admitted as the facility
+                                      its client certificate names (no HELLO/AUTH needed) */
 };
 
 /** A running server (opaque). */

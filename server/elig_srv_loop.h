@@ -77,10 +77,11 @@ struct conn {
     struct elig_pbuf out;  /* answers being encoded */
     struct elig_pbuf wire; /* answers being sent: wire.data[wire_off..wire.len) */
     size_t wire_off;
-    uint64_t partial_ms; /* when the incomplete frame at in_off began; 0: none */
-    uint64_t opened_ms;  /* accepted: AUTH must succeed within the frame timeout */
-    uint64_t active_ms;  /* last byte received */
-    uint64_t linger_ms;  /* when lingering began */
+    uint64_t partial_ms;  /* when the incomplete frame at in_off began; 0: none */
+    uint64_t opened_ms;   /* accepted: AUTH must succeed within the frame timeout */
+    uint64_t active_ms;   /* last byte received */
+    uint64_t linger_ms;   /* when lingering began */
+    struct elig_tls *tls; /* TLS on the facility port: in holds plaintext, wire ciphertext */
 };
 
 /* Counters one loop publishes each round (relaxed atomics: STATS reads them). */
@@ -92,6 +93,7 @@ struct loop_stats {
     _Atomic uint64_t store_errors[5]; /* enum store_error: refused appends and snapshots */
     _Atomic uint64_t auth_ok, auth_failed, rate_limited, facility_conns, revoked_closed;
     _Atomic uint64_t posthoc, posthoc_missed, audit_errors;
+    _Atomic uint64_t tls_handshakes, tls_refused;
 };
 
 struct loop {
@@ -138,6 +140,7 @@ struct loop {
     bool audit_failed;       /* an audit write failed (logged once) */
     size_t freed;            /* connection buffer bytes freed since memory was last returned */
     uint64_t auth_warned_ms; /* when a refused AUTH was last logged */
+    uint64_t tls_warned_ms;  /* when a refused TLS connection was last logged */
     uint64_t auth_unlogged;  /* refused AUTHs not logged since */
 };
 
@@ -199,6 +202,14 @@ bool session_round_spend(void *ctx, unsigned n);
 
 /* After a registry reload: take it; close the connections of facilities it no longer has. */
 void session_registry_refresh(struct loop *l);
+
+/*
+ * A TLS handshake ended with a certificate naming code: admit the
+ * connection as that facility, as a successful AUTH does (registry, revoked
+ * or not, its connection cap). Returns 0; -EACCES (not a registered, active
+ * facility); -EUSERS (its connections are at their cap).
+ */
+int session_tls_admit(struct loop *l, struct conn *c, const char *code);
 
 /* The round's audit hook (elig_round_audit_fn). */
 void session_loop_audit(void *ctx, const char *facility, uint8_t opcode,

@@ -29,6 +29,7 @@
 #include "elig_config.h"
 #include "elig_net_error.h"
 #include "elig_apply.h"
+#include "elig_ca.h"
 #include "elig_fac.h"
 #include "elig_check.h"
 #include "elig_client.h"
@@ -41,6 +42,7 @@
 #include "elig_le.h"
 #include "elig_opt.h"
 #include "elig_rules.h"
+#include "elig_tls.h"
 #include "elig_text.h"
 #include "elig_update.h"
 
@@ -50,6 +52,11 @@
 static void usage(FILE *out);
 
 static const struct elig_opt no_opts[] = { ELIG_OPT_END };
+
+/* TLS files of query, ping and server-stats: the facility's certificate and key, the CA. */
+struct tls_files {
+    const char *cert, *key, *ca;
+};
 
 /* The operands argv[first..argc): from min to max of them, else one line saying so. */
 static int operand_count(int argc, char **argv, int first, int min, int max, const char *operands)
@@ -293,6 +300,7 @@ struct query {
     const char *server;   /* query: ADDR:PORT of eligd */
     const char *facility; /* query: the facility code sent */
     const char *key_file; /* query: the facility's key (HELLO/AUTH first) */
+    struct tls_files tls; /* query: TLS with the facility's certificate */
     bool consent;
 };
 
@@ -309,6 +317,9 @@ static const struct elig_opt query_opts[] = {
     QO("server", server),
     QO("facility", facility),
     QO("key-file", key_file),
+    QO("tls-cert", tls.cert),
+    QO("tls-key", tls.key),
+    QO("tls-ca", tls.ca),
     ELIG_OPT_F("consent", struct query, consent),
     ELIG_OPT_END,
 };
@@ -493,14 +504,64 @@ static int client_open(const char *addr, struct elig_client **c, bool admin)
     return rc;
 }
 
-/* Report a failed call: a refusal names the server's status. */
-static int client_failed(const char *what, int rc, uint8_t status)
+/* Report a failed call on c: a refusal names the server's status, a TLS failure its reason. */
+static int client_failed(const char *what, int rc, uint8_t status, const struct elig_client *c)
 {
     if (rc == -ELIG_EREFUSED)
         fprintf(stderr, "eligctl: %s: the server answered %s\n", what, elig_pstatus_name(status));
+    else if (rc == -ELIG_ETLS && c)
+        fprintf(stderr, "eligctl: %s: TLS: %s\n", what, elig_client_tls_error(c));
     else
-        fprintf(stderr, "eligctl: %s: %s\n", what, elig_net_strerror(rc));
+        fprintf(stderr, "eligctl: %s: %s%s\n", what, elig_net_strerror(rc),
+                rc == -ECONNRESET ? " (the server closed the connection: over TLS, a "
+                                    "certificate it does not accept)"
+                                  : "");
     return EXIT_USAGE;
+}
+
+/*
+ * Connect to eligd's facility port over TLS with the facility's certificate,
+ * checking that the server's certificate names the host of addr.
+ */
+static int client_open_tls(const char *addr, const struct tls_files *t, struct elig_client **c)
+{
+    char host[300];
+    const char *end = addr[0] == '[' ? strchr(addr, ']') : strrchr(addr, ':');
+    size_t n = end ? (size_t)(end - addr) - (addr[0] == '[') : strlen(addr);
+    snprintf(host, sizeof host, "%.*s", (int)(n < sizeof host ? n : sizeof host - 1),
+             addr + (addr[0] == '['));
+    struct elig_tls_params p = {
+        .role = ELIG_TLS_CLIENT, .cert = t->cert, .key = t->key, .ca = t->ca, .server_name = host
+    };
+    struct elig_tls_ctx *ctx;
+    char err[512];
+    int rc = elig_tls_ctx_new(&p, &ctx, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "eligctl: TLS: %s\n", rc == -ENOMEM ? "out of memory" : err);
+        return EXIT_USAGE;
+    }
+    rc = elig_client_connect_tls(addr, CLIENT_TIMEOUT_MS, ctx, c);
+    elig_tls_ctx_free(ctx); /* the session keeps what it needs */
+    if (rc) {
+        fprintf(stderr, "eligctl: %s: %s\n", addr, elig_net_strerror(rc));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* TLS files given: all three, and no key file (over TLS the certificate is the proof). */
+static int tls_files_check(const char *cmd, const struct tls_files *t, const char *key_file)
+{
+    bool any = t->cert || t->key || t->ca;
+    if (any && !(t->cert && t->key && t->ca)) {
+        fprintf(stderr, "%s: TLS needs all three of --tls-cert, --tls-key and --tls-ca\n", cmd);
+        return EXIT_USAGE;
+    }
+    if (any && key_file) {
+        fprintf(stderr, "%s: over TLS the certificate names the facility: no --key-file\n", cmd);
+        return EXIT_USAGE;
+    }
+    return 0;
 }
 
 /* Read a facility key file: 64 hex digits (and a newline). */
@@ -524,7 +585,7 @@ static int client_auth(struct elig_client *c, const char *facility, const char *
         return rc;
     rc = elig_client_hello(c, facility, key, &status);
     memset(key, 0, sizeof key);
-    return rc ? client_failed("authentication", rc, status) : 0;
+    return rc ? client_failed("authentication", rc, status, c) : 0;
 }
 
 static int cmd_query(int argc, char **argv)
@@ -542,7 +603,10 @@ static int cmd_query(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct elig_client *c;
-    if ((rc = client_open(q.server, &c, false)))
+    if ((rc = tls_files_check(argv[0], &q.tls, q.key_file)))
+        return rc;
+    rc = q.tls.cert ? client_open_tls(q.server, &q.tls, &c) : client_open(q.server, &c, false);
+    if (rc)
         return rc;
     if ((rc = client_auth(c, q.facility, q.key_file))) {
         elig_client_close(c);
@@ -579,7 +643,7 @@ static int cmd_query(int argc, char **argv)
     if (rc == 0)
         print_answer(a, r.date);
     else
-        rc = client_failed("query", rc, status);
+        rc = client_failed("query", rc, status, c);
     free(a);
     elig_client_close(c);
     return rc;
@@ -588,23 +652,22 @@ static int cmd_query(int argc, char **argv)
 /* The options of ping and server-stats. */
 struct server_args {
     const char *server, *admin, *facility, *key_file;
+    struct tls_files tls;
     double wait; /* ping: seconds to wait for eligd to answer (0: not) */
 };
 
 #define SO(name, field) ELIG_OPT_S(name, struct server_args, field)
-static const struct elig_opt server_opts[] = {
-    SO("server", server),     SO("admin", admin), SO("facility", facility),
-    SO("key-file", key_file), ELIG_OPT_END,
-};
+#define SERVER_OPTS                                                                                \
+    SO("server", server), SO("admin", admin), SO("facility", facility), SO("key-file", key_file),  \
+        SO("tls-cert", tls.cert), SO("tls-key", tls.key), SO("tls-ca", tls.ca)
+static const struct elig_opt server_opts[] = { SERVER_OPTS, ELIG_OPT_END };
 static const struct elig_opt ping_opts[] = {
-    SO("server", server),
-    SO("admin", admin),
-    SO("facility", facility),
-    SO("key-file", key_file),
+    SERVER_OPTS,
     ELIG_OPT_D("wait", struct server_args, wait, 0.001, 3600),
     ELIG_OPT_END,
 };
 #undef SO
+#undef SERVER_OPTS
 
 /*
  * The arguments of ping and server-stats: --server ADDR:PORT or --admin
@@ -616,7 +679,9 @@ static int server_arg(const struct elig_opt *opts, int argc, char **argv, struct
     int first;
     if (command_opts(opts, argc, argv, a, &first, 0, 0, ""))
         return EXIT_USAGE;
-    if (!a->server == !a->admin || (a->admin && (a->facility || a->key_file)) ||
+    if (tls_files_check(argv[0], &a->tls, a->key_file))
+        return EXIT_USAGE;
+    if (!a->server == !a->admin || (a->admin && (a->facility || a->key_file || a->tls.cert)) ||
         !a->facility != !a->key_file) {
         fprintf(stderr,
                 "%s: give --server ADDR:PORT [--facility CODE --key-file FILE] or --admin "
@@ -657,8 +722,10 @@ static int cmd_ping(int argc, char **argv)
     struct elig_client *c;
     int rc = server_arg(ping_opts, argc, argv, &a);
     const char *addr = a.server ? a.server : a.admin;
-    if (rc || (a.wait > 0 && (rc = wait_for_server(addr, a.wait))) ||
-        (rc = client_open(addr, &c, a.admin != NULL)))
+    if (rc || (a.wait > 0 && (rc = wait_for_server(addr, a.wait))))
+        return rc;
+    rc = a.tls.cert ? client_open_tls(addr, &a.tls, &c) : client_open(addr, &c, a.admin != NULL);
+    if (rc)
         return rc;
     if ((rc = client_auth(c, a.facility, a.key_file))) {
         elig_client_close(c);
@@ -676,7 +743,7 @@ static int cmd_ping(int argc, char **argv)
         printf("pong from %s in %.3f ms\n", addr,
                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     else
-        rc = client_failed("ping", rc, h.status);
+        rc = client_failed("ping", rc, h.status, c);
     elig_client_close(c);
     return rc;
 }
@@ -693,7 +760,11 @@ static int cmd_server_stats(int argc, char **argv)
     struct elig_client *c;
     int rc = server_arg(server_opts, argc, argv, &a);
     bool admin = a.admin != NULL;
-    if (rc || (rc = client_open(admin ? a.admin : a.server, &c, admin)))
+    if (rc)
+        return rc;
+    rc = a.tls.cert ? client_open_tls(a.server, &a.tls, &c)
+                    : client_open(admin ? a.admin : a.server, &c, admin);
+    if (rc)
         return rc;
     if ((rc = client_auth(c, a.facility, a.key_file))) {
         elig_client_close(c);
@@ -703,7 +774,7 @@ static int cmd_server_stats(int argc, char **argv)
     rc = elig_client_stats(c, admin ? ELIG_OP_ADMIN_STATS : ELIG_OP_STATS, print_stat, NULL,
                            &status);
     if (rc)
-        rc = client_failed("server-stats", rc, status);
+        rc = client_failed("server-stats", rc, status, c);
     elig_client_close(c);
     return rc;
 }
@@ -712,6 +783,8 @@ static int cmd_server_stats(int argc, char **argv)
 
 struct fac_args {
     const char *verb, *code, *type, *data, *registry, *admin, *key_out;
+    const char *ca, *cert_out, *csr; /* certificates: the CA's directory, where they go */
+    unsigned days;
     char path[4096], sock[4096];
 };
 
@@ -722,8 +795,12 @@ static void fac_usage_to(FILE *out)
           "       eligctl facility rotate CODE WHERE [--key-out FILE]\n"
           "       eligctl facility revoke CODE WHERE\n"
           "       eligctl facility list WHERE\n"
+          "       eligctl facility sign CODE WHERE --ca DIR --csr FILE --cert-out FILE\n"
           "WHERE: --data DIR (the registry DIR/facilities; eligd on DIR/eligd.sock is told to\n"
-          "       reload) or --registry FILE [--admin SOCKET]\n",
+          "       reload) or --registry FILE [--admin SOCKET]\n"
+          "add and rotate also issue a TLS client certificate with --ca DIR --cert-out DIR2:\n"
+          "DIR2/CODE.key and DIR2/CODE.crt (--days N, default 730); sign signs the\n"
+          "facility's own request instead (its key never leaves it)\n",
           out);
 }
 
@@ -735,8 +812,16 @@ static int fac_usage(void)
 
 #define FO(name, field) ELIG_OPT_S(name, struct fac_args, field)
 static const struct elig_opt fac_opts[] = {
-    FO("type", type),   FO("data", data),       FO("registry", registry),
-    FO("admin", admin), FO("key-out", key_out), ELIG_OPT_END,
+    FO("type", type),
+    FO("data", data),
+    FO("registry", registry),
+    FO("admin", admin),
+    FO("key-out", key_out),
+    FO("ca", ca),
+    FO("cert-out", cert_out),
+    FO("csr", csr),
+    ELIG_OPT_U("days", struct fac_args, days, 1, 36500),
+    ELIG_OPT_END,
 };
 #undef FO
 
@@ -750,8 +835,20 @@ static int fac_parse(int argc, char **argv, struct fac_args *a)
         return fac_usage();
     a->verb = argv[i++];
     if (strcmp(a->verb, "add") && strcmp(a->verb, "rotate") && strcmp(a->verb, "revoke") &&
-        strcmp(a->verb, "list"))
+        strcmp(a->verb, "list") && strcmp(a->verb, "sign"))
         return fac_usage();
+    bool sign = strcmp(a->verb, "sign") == 0;
+    bool issues = sign || strcmp(a->verb, "add") == 0 || strcmp(a->verb, "rotate") == 0;
+    if (!a->ca != !a->cert_out || (a->ca && !issues) || sign != (a->csr != NULL) ||
+        (sign && !a->ca)) {
+        fprintf(stderr,
+                "%s: --ca DIR and --cert-out go together, with add, rotate (a new key "
+                "and certificate) or sign (and its --csr FILE)\n",
+                argv[0]);
+        return EXIT_USAGE;
+    }
+    if (!a->days)
+        a->days = ELIG_CA_CERT_DAYS;
     if (strcmp(a->verb, "list") != 0 && i < argc)
         a->code = argv[i++];
     if (strcmp(a->verb, "list") != 0 && !a->code)
@@ -786,6 +883,52 @@ static int fac_key_out(const struct fac_args *a, const uint8_t key[ELIG_FKEY_LEN
         memset(hex, 0, sizeof hex);
     }
     return rc ? EXIT_USAGE : 0;
+}
+
+/* The facility's TLS certificate: a new key and certificate, or its own request signed. */
+static int fac_cert(const struct fac_args *a)
+{
+    struct elig_ca *ca;
+    int rc = elig_ca_open(a->ca, &ca);
+    if (rc) {
+        fprintf(stderr, "eligctl: --ca %s: %s\n", a->ca,
+                rc == -ENOENT   ? "no CA there (eligctl ca init --dir DIR makes one)"
+                : rc == -EINVAL ? "its ca.key does not match its ca.crt, or is not PEM"
+                                : elig_net_strerror(rc));
+        return EXIT_USAGE;
+    }
+    char key[4200], cert[4200];
+    if (a->csr) {
+        snprintf(cert, sizeof cert, "%s", a->cert_out);
+        rc = elig_ca_sign_request(ca, a->code, a->csr, a->days, cert);
+    } else {
+        if (mkdir(a->cert_out, 0700) && errno != EEXIST)
+            rc = -errno;
+        snprintf(key, sizeof key, "%s/%s.key", a->cert_out, a->code);
+        snprintf(cert, sizeof cert, "%s/%s.crt", a->cert_out, a->code);
+        if (rc == 0 && strcmp(a->verb, "rotate") == 0) { /* the new pair replaces the old */
+            unlink(key);
+            unlink(cert);
+        }
+        if (rc == 0)
+            rc = elig_ca_issue_facility(ca, a->code, a->days, key, cert);
+    }
+    elig_ca_close(ca);
+    if (rc) {
+        fprintf(stderr, "eligctl: facility %s: certificate: %s\n", a->code,
+                rc == -EEXIST ? "a file is in the way (never overwritten): move it"
+                : rc == -EINVAL && a->csr
+                    ? "the request is not one: a PEM certificate request, signed by its key, "
+                      "for this facility code"
+                    : elig_net_strerror(rc));
+        return EXIT_USAGE;
+    }
+    if (a->csr)
+        printf("facility %s: certificate %s (valid %u days)\n", a->code, cert, a->days);
+    else
+        printf("facility %s: TLS key %s (mode 0600) and certificate %s (valid %u days)\n", a->code,
+               key, cert, a->days);
+    return 0;
 }
 
 /* Tell a running eligd to read the registry again. */
@@ -835,7 +978,7 @@ static int fac_reload(const struct fac_args *a)
         fprintf(stderr, "eligctl: eligd could not reload the registry: %s\n",
                 elig_net_strerror((int)elig_rd32(body)));
     else
-        client_failed("reload", rc ? rc : -ELIG_EREFUSED, h.status);
+        client_failed("reload", rc ? rc : -ELIG_EREFUSED, h.status, NULL);
     bool ok = rc == 0 && h.status == ELIG_PS_OK;
     elig_client_close(c);
     return ok ? 0 : EXIT_USAGE;
@@ -896,6 +1039,10 @@ static int cmd_facility(int argc, char **argv)
     if (strcmp(a.verb, "list") == 0) {
         fac_list(r);
         changed = false;
+    } else if (strcmp(a.verb, "sign") == 0) { /* the registry must know it, active */
+        const struct elig_fac *f = elig_fac_find(r, a.code);
+        rc = !f ? -ENOENT : f->revoked ? -EPERM : 0;
+        changed = false;
     } else if (strcmp(a.verb, "add") == 0) {
         rc = elig_fac_type_parse(a.type, &type);
         if (rc == 0)
@@ -924,13 +1071,83 @@ static int cmd_facility(int argc, char **argv)
             printf("facility %s revoked\n", a.code);
         else
             status = fac_key_out(&a, key);
+        if (status == 0 && a.ca)
+            status = fac_cert(&a);
         if (status == 0)
             status = fac_reload(&a);
+    } else if (strcmp(a.verb, "sign") == 0) {
+        status = fac_cert(&a);
     }
     memset(key, 0, sizeof key);
     elig_fac_free(r);
     close(lock);
     return status;
+}
+
+/* ---- ca ----------------------------------------------------------------- */
+
+struct ca_args {
+    const char *dir, *name, *key_out, *cert_out;
+    unsigned days;
+};
+
+static const struct elig_opt ca_opts[] = {
+    ELIG_OPT_S("dir", struct ca_args, dir),
+    ELIG_OPT_S("name", struct ca_args, name),
+    ELIG_OPT_S("key-out", struct ca_args, key_out),
+    ELIG_OPT_S("cert-out", struct ca_args, cert_out),
+    ELIG_OPT_U("days", struct ca_args, days, 1, 36500),
+    ELIG_OPT_END,
+};
+
+static int ca_failed(const char *cmd, const char *what, int rc)
+{
+    fprintf(stderr, "%s: %s: %s\n", cmd, what,
+            rc == -EEXIST ? "already there (never overwritten): move it, or choose another"
+                          : elig_net_strerror(rc));
+    return EXIT_USAGE;
+}
+
+static int cmd_ca_init(int argc, char **argv)
+{
+    struct ca_args a = { .name = "eligd clearinghouse CA", .days = ELIG_CA_DAYS };
+    int first;
+    if (command_opts(ca_opts, argc, argv, &a, &first, 0, 0, ""))
+        return EXIT_USAGE;
+    if (!a.dir || a.key_out || a.cert_out) {
+        fprintf(stderr, "%s: give --dir DIR (and optionally --name, --days)\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    int rc = elig_ca_init(a.dir, a.name, a.days);
+    if (rc)
+        return ca_failed(argv[0], a.dir, rc);
+    printf("CA made in %s: ca.key (mode 0600; keep it off the servers) and ca.crt, valid %u "
+           "days\n",
+           a.dir, a.days);
+    return 0;
+}
+
+static int cmd_ca_server(int argc, char **argv)
+{
+    struct ca_args a = { .days = ELIG_CA_CERT_DAYS };
+    int first;
+    if (command_opts(ca_opts, argc, argv, &a, &first, 0, 0, ""))
+        return EXIT_USAGE;
+    if (!a.dir || !a.name || !a.key_out || !a.cert_out) {
+        fprintf(stderr, "%s: give --dir DIR --name HOST --key-out FILE --cert-out FILE\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    struct elig_ca *ca;
+    int rc = elig_ca_open(a.dir, &ca);
+    if (rc)
+        return ca_failed(argv[0], a.dir, rc);
+    rc = elig_ca_issue_server(ca, a.name, a.days, a.key_out, a.cert_out);
+    elig_ca_close(ca);
+    if (rc)
+        return ca_failed(argv[0], rc == -EINVAL ? a.name : a.cert_out, rc);
+    printf("server certificate for %s: %s, key %s (mode 0600), valid %u days\n", a.name, a.cert_out,
+           a.key_out, a.days);
+    return 0;
 }
 
 /* ---- key ---------------------------------------------------------------- */
@@ -1559,9 +1776,18 @@ static const struct command commands[] = {
       "attach an index segment read-only and print its occupancy (never blocks or\n"
       "disturbs its writer)",
       false },
-    { "facility", 1, cmd_facility, "add|rotate|revoke|list ...",
+    { "facility", 1, cmd_facility, "add|rotate|revoke|list|sign ...",
       "the facility registry: who may connect, with which key (a new key is shown\n"
-      "once); eligctl facility --help for more",
+      "once) and, with --ca, which TLS certificate; eligctl facility --help for more",
+      false },
+    { "ca init", 2, cmd_ca_init, "--dir DIR [--name NAME] [--days N]",
+      "make the clearinghouse's certificate authority in DIR (ca.key, mode 0600, and\n"
+      "ca.crt, which eligd's --tls-ca and every facility's client trust)",
+      false },
+    { "ca server", 2, cmd_ca_server,
+      "--dir DIR --name HOST --key-out FILE --cert-out FILE [--days N]",
+      "issue eligd's TLS certificate for HOST (the name or IP address facilities\n"
+      "connect to) and its key (eligd --tls-cert, --tls-key)",
       false },
     { "key", 1, cmd_key, "INSURER SYMBOL NUMBER [BRANCH]",
       "print the canonical form of an insurance-number key", false },

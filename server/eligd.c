@@ -60,7 +60,13 @@ static void usage(FILE *out)
           "                         (refused without it: a wrong --data or --segment?)\n"
           "  --attach SEGMENT       serve an existing segment read-only (no store, no admin)\n"
           "  --listen HOST:PORT     facility port (default 127.0.0.1:7700; [::1]:7700 for IPv6;\n"
-          "                         a host name; PORT 0 = any)\n"
+          "                         a host name; PORT 0 = any); not loopback: TLS, or\n"
+          "                         --plaintext\n"
+          "  --tls-cert FILE        TLS 1.3 on the facility port: eligd's certificate (PEM)\n"
+          "  --tls-key FILE         its private key (PEM)\n"
+          "  --tls-ca FILE          the CA of facility certificates: a connection is the\n"
+          "                         facility its certificate names (eligctl ca, facility)\n"
+          "  --plaintext            serve a non-loopback --listen without TLS (warned)\n"
           "  --admin-socket PATH    admin Unix socket (default DIR/eligd.sock)\n"
           "  --admin-listen ADDR:PORT  also serve admin on TCP (loopback only unless\n"
           "                         --admin-any); clients authenticate with the admin key\n"
@@ -109,6 +115,8 @@ struct options {
     unsigned dpdk_port, dpdk_mtu;
     char admin_path[4096];
     bool truncate_tail, version; /* options read into other fields once parsed */
+    const char *tls_cert, *tls_key, *tls_ca;
+    bool plaintext;
     unsigned conn_memory_mb;
 };
 
@@ -145,6 +153,10 @@ static const struct elig_opt eligd_opts[] = {
     O(S, "dpdk-eal", dpdk_eal),
     O(U, "dpdk-port", dpdk_port, 0, 1023),
     O(U, "dpdk-mtu", dpdk_mtu, ELIG_UDP_MTU_MIN, 65535),
+    O(S, "tls-cert", tls_cert),
+    O(S, "tls-key", tls_key),
+    O(S, "tls-ca", tls_ca),
+    O(F, "plaintext", plaintext),
     O(F, "version", version),
     ELIG_OPT_END,
 };
@@ -186,6 +198,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     struct elig_addr sa;
     rc = elig_addr_resolve(o->srv.listen, true, &sa);
+    bool loopback = rc == 0 && elig_addr_is_loopback(&sa);
     if (rc == 0)
         rc = elig_addr_free(&sa);
     if (rc) { /* refused before the store is opened or anything is written */
@@ -193,6 +206,23 @@ static int parse_options(int argc, char **argv, struct options *o)
                 rc == -EADDRINUSE ? " (another eligd, or another program, serves it: stop it "
                                     "or choose another port)"
                                   : "");
+        return EXIT_USAGE;
+    }
+    bool tls = o->tls_cert || o->tls_key || o->tls_ca;
+    if (tls && !(o->tls_cert && o->tls_key && o->tls_ca)) {
+        fputs("eligd: TLS needs all three of --tls-cert, --tls-key and --tls-ca\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (tls && o->plaintext) {
+        fputs("eligd: --plaintext and the --tls-* options exclude each other\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (!loopback && !tls && !o->plaintext) {
+        fprintf(stderr,
+                "eligd: --listen %s is not a loopback address: names, birth dates and insurance "
+                "numbers would cross the network in clear; give --tls-cert, --tls-key and "
+                "--tls-ca (docs/operations.md, \"TLS\"), or --plaintext to accept that\n",
+                o->srv.listen);
         return EXIT_USAGE;
     }
     if (o->srv.admin_listen && (rc = elig_addr_resolve(o->srv.admin_listen, true, &sa))) {
@@ -238,6 +268,17 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (!o->attach && !o->srv.admin_socket) {
         snprintf(o->admin_path, sizeof(o->admin_path), "%s/eligd.sock", o->db.data_dir);
         o->srv.admin_socket = o->admin_path;
+    }
+    if (o->tls_cert) { /* the files are read now: a wrong one is refused before the store is opened
+                        */
+        struct elig_tls_params tp = {
+            .role = ELIG_TLS_SERVER, .cert = o->tls_cert, .key = o->tls_key, .ca = o->tls_ca
+        };
+        char err[512];
+        if ((rc = elig_tls_ctx_new(&tp, &o->srv.tls, err, sizeof err))) {
+            fprintf(stderr, "eligd: TLS: %s\n", rc == -ENOMEM ? "out of memory" : err);
+            return EXIT_USAGE;
+        }
     }
     return 0;
 }
@@ -500,6 +541,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     elig_slog_tee_errors(true); /* until ready: a failed start is told on stderr too */
+    if (o.plaintext)
+        elig_slog(ELIG_SLOG_WARN,
+                  "--plaintext: facilities' checks (names, birth dates, insurance numbers) cross "
+                  "the network on %s in clear",
+                  o.srv.listen);
+    else if (o.srv.tls)
+        elig_slog(ELIG_SLOG_INFO, "facility port: TLS 1.3 with client certificates of %s, ALPN %s",
+                  o.tls_ca, ELIG_TLS_ALPN);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -520,6 +569,7 @@ int main(int argc, char **argv)
     if (elig_live_create(ix ? ix : elig_db_index(db), &live)) {
         elig_slog(ELIG_SLOG_ERROR, "out of memory");
         close_all(acc, audit, db, ix, live);
+        elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
     }
@@ -537,6 +587,7 @@ int main(int argc, char **argv)
     }
     if (rc) {
         close_all(acc, audit, db, ix, live);
+        elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
     }
@@ -554,6 +605,7 @@ int main(int argc, char **argv)
         elig_srv_stop(srv);
         elig_srv_wait(srv);
         close_all(acc, audit, db, ix, live);
+        elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
     }
@@ -566,6 +618,7 @@ int main(int argc, char **argv)
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
     close_all(acc, audit, db, ix, live);
+    elig_tls_ctx_free(o.srv.tls);
     elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_net_strerror(rc) : "");
     elig_slog_close();
     return rc ? 1 : 0;

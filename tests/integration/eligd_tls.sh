@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# TLS on the facility port end to end: a CA made with eligctl, eligd's
+# certificate, facilities' certificates (issued, and signed from a
+# facility's own request); eligd serving the sample feed over TLS 1.3 with
+# client certificates. A check over TLS answers exactly what the same check
+# over plaintext answers; a certificate of another CA, a plaintext client,
+# a facility the registry does not know, a revoked facility are refused and
+# counted, and eligd goes on answering the others; its log says why without
+# personal data. Refused before anything is written: a non-loopback address
+# without TLS, a missing certificate file.
+set -euo pipefail
+eligctl=${ELIGCTL:?set ELIGCTL to the eligctl binary}
+eligd=${ELIGD:?set ELIGD to the eligd binary}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+dir=$(scratch_dir elig-tls)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do
+        kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+data=$dir/data
+feed=${ELIG_SOURCE_ROOT:?}/docs/examples/sample.feed
+
+# ---- the CA and the certificates
+check "ca init" 'CA made in .*/ca: ca.key \(mode 0600' -- "$eligctl" ca init --dir "$dir/ca"
+check "the CA key is 0600" '^600$' -- stat -c %a "$dir/ca/ca.key"
+check "ca init twice: refused" 'already there \(never overwritten\)' -- \
+    "$eligctl" ca init --dir "$dir/ca"
+check "eligd's certificate" 'server certificate for 127.0.0.1' -- \
+    "$eligctl" ca server --dir "$dir/ca" --name 127.0.0.1 --key-out "$dir/server.key" \
+    --cert-out "$dir/server.crt"
+check "a facility with its certificate" 'TLS key .*/certs/1310000001.key \(mode 0600\) and certificate' -- \
+    "$eligctl" facility add 1310000001 --type clinic --data "$data" --key-out "$dir/clinic.key" \
+    --ca "$dir/ca" --cert-out "$dir/certs"
+"$eligctl" facility add 1340000002 --type pharmacy --data "$data" --key-out "$dir/pharm.key" \
+    --ca "$dir/ca" --cert-out "$dir/certs" >/dev/null
+# a facility that makes its own key and request; the CA signs it
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=2730000006 \
+    -keyout "$dir/dental.key" -out "$dir/dental.csr" 2>/dev/null
+"$eligctl" facility add 2730000006 --type dental --data "$data" --key-out "$dir/dental.hmac" \
+    >/dev/null
+check "sign: a request for another code is refused" 'the request is not one' -- \
+    "$eligctl" facility sign 1310000001 --data "$data" --ca "$dir/ca" --csr "$dir/dental.csr" \
+    --cert-out "$dir/wrong.crt"
+check "sign: the facility's own request" 'facility 2730000006: certificate' -- \
+    "$eligctl" facility sign 2730000006 --data "$data" --ca "$dir/ca" --csr "$dir/dental.csr" \
+    --cert-out "$dir/dental.crt"
+# another CA, with a certificate for the same code
+"$eligctl" ca init --dir "$dir/rogue" >/dev/null
+# our CA's certificate for a code eligd's registry does not hold (registered elsewhere)
+"$eligctl" facility add 1310000009 --type clinic --registry "$dir/elsewhere" \
+    --ca "$dir/ca" --cert-out "$dir/unregistered" >/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=1310000001 \
+    -keyout "$dir/rogue/clinic.key" -out "$dir/rogue/clinic.csr" 2>/dev/null
+openssl x509 -req -in "$dir/rogue/clinic.csr" -CA "$dir/rogue/ca.crt" -CAkey "$dir/rogue/ca.key" \
+    -CAcreateserial -days 30 -out "$dir/rogue/clinic.crt" 2>/dev/null
+
+# ---- refused before anything is written
+check "a public address without TLS: refused" 'is not a loopback address: .*--plaintext' -- \
+    "$eligd" --data "$dir/pub" --segment "$dir/pub.seg" --listen 0.0.0.0:0
+check "a missing certificate file: refused, named" '^eligd: TLS: certificate .*/none.crt: No such file' -- \
+    "$eligd" --data "$dir/pub" --segment "$dir/pub.seg" --tls-cert "$dir/none.crt" \
+    --tls-key "$dir/server.key" --tls-ca "$dir/ca/ca.crt"
+check "a key that is not the certificate's: refused" '^eligd: TLS: key .*/1310000001.key: key values mismatch' -- \
+    "$eligd" --data "$dir/pub" --segment "$dir/pub.seg" --tls-cert "$dir/server.crt" \
+    --tls-key "$dir/certs/1310000001.key" --tls-ca "$dir/ca/ca.crt"
+check_exit "nothing was written" 1 -- test -e "$dir/pub"
+
+# ---- eligd over TLS, and a plaintext eligd on the same index for comparison
+"$eligctl" append --data "$data" --segment "$dir/index.seg" --capacity 1000 "$feed" >/dev/null
+start() { # start NAME ARGS...: eligd in the background; its port in $port
+    local name=$1
+    shift
+    mkfifo "$dir/$name.ready"
+    "$eligd" "$@" --listen 127.0.0.1:0 --log-file "$dir/$name.log" >"$dir/$name.ready" &
+    pids+=($!)
+    read -r -t 30 ready <"$dir/$name.ready"
+    port=${ready#*port=}
+    port=${port%% *}
+}
+start tls --data "$data" --segment "$dir/index.seg" --tls-cert "$dir/server.crt" \
+    --tls-key "$dir/server.key" --tls-ca "$dir/ca/ca.crt"
+tport=$port
+start plain --attach "$dir/index.seg" --trust-network --no-audit
+pport=$port
+
+tls=(--tls-cert "$dir/certs/1310000001.crt" --tls-key "$dir/certs/1310000001.key"
+    --tls-ca "$dir/ca/ca.crt")
+person=(--insurer 01130012 --symbol 1234 --number 56 --birth 1980-05-10 --date 2025-02-10)
+"$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 "${tls[@]}" "${person[@]}" \
+    >"$dir/over-tls.txt"
+"$eligctl" query --server 127.0.0.1:$pport --facility 1310000001 "${person[@]}" \
+    | grep -v '^reference' >"$dir/plain.txt"
+check "over TLS: answered" '^validity: 1 valid' -- cat "$dir/over-tls.txt"
+check "over TLS: the same answer as plaintext" '^same$' -- sh -c \
+    "grep -v '^reference' '$dir/over-tls.txt' | cmp -s - '$dir/plain.txt' && echo same"
+check "a facility's own key (signed request): answered" '^validity' -- \
+    "$eligctl" query --server 127.0.0.1:$tport --facility 2730000006 --tls-cert "$dir/dental.crt" \
+    --tls-key "$dir/dental.key" --tls-ca "$dir/ca/ca.crt" --card 00000000000A1001 --date 2025-03-01
+check "ping over TLS" '^pong' -- "$eligctl" ping --server 127.0.0.1:$tport "${tls[@]}"
+
+# ---- refusals; each one counted, and eligd goes on
+check "a certificate of another CA: refused" 'TLS|closed the connection' -- \
+    "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 \
+    --tls-cert "$dir/rogue/clinic.crt" --tls-key "$dir/rogue/clinic.key" \
+    --tls-ca "$dir/ca/ca.crt" "${person[@]}"
+check "a plaintext client on the TLS port: refused" 'eligctl: ping: ' -- \
+    "$eligctl" ping --server 127.0.0.1:$tport
+check "the server's certificate for another name: refused by the client" 'TLS: .*mismatch' -- \
+    "$eligctl" ping --server localhost:$tport "${tls[@]}"
+check "a facility the registry does not know: refused" 'unauthenticated|closed the connection' -- \
+    "$eligctl" query --server 127.0.0.1:$tport --facility 1310000009 \
+    --tls-cert "$dir/unregistered/1310000009.crt" --tls-key "$dir/unregistered/1310000009.key" \
+    --tls-ca "$dir/ca/ca.crt" "${person[@]}"
+check "a revoked facility" 'facility 1340000002 revoked' -- \
+    "$eligctl" facility revoke 1340000002 --data "$data"
+check "a revoked facility's certificate: refused" 'unauthenticated|closed the connection' -- \
+    "$eligctl" query --server 127.0.0.1:$tport --facility 1340000002 \
+    --tls-cert "$dir/certs/1340000002.crt" --tls-key "$dir/certs/1340000002.key" \
+    --tls-ca "$dir/ca/ca.crt" "${person[@]}"
+check "and the others are still answered" '^validity: 1 valid' -- \
+    "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 "${tls[@]}" "${person[@]}"
+stats() { "$eligctl" server-stats --server 127.0.0.1:$tport "${tls[@]}"; }
+check "handshakes counted" '^tls_handshakes +[4-9]' -- stats
+check "refusals counted" '^tls_refused +[2-9]' -- stats
+check "the log says why, once a second at most" 'TLS connection refused: ' -- cat "$dir/tls.log"
+check_exit "no names in the log" 1 -- grep -E '佐藤|鈴木|高橋|1980-05-10' "$dir/tls.log"
+finish
