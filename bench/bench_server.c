@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,14 +62,29 @@
 #include "elig_le.h"
 #include "elig_proto.h"
 #include "elig_resp.h"
+#include "elig_tls.h"
 
 #define EXIT_FAIL 1
 #define MAXQ      (1u << 20)
 #define BATCH_N   64
 
-enum sys { SYS_ELIGD, SYS_SECURE, SYS_REDIS, SYS_MEMCACHED, SYS_COUNT };
+enum sys { SYS_ELIGD, SYS_SECURE, SYS_TLS, SYS_REDIS, SYS_MEMCACHED, SYS_COUNT };
 
-static const char *const sys_names[SYS_COUNT] = { "eligd", "eligd-secure", "redis", "memcached" };
+static const char *const sys_names[SYS_COUNT] = { "eligd", "eligd-secure", "eligd-tls", "redis",
+                                                  "memcached" };
+
+/* eligd's own systems: spoken to through the client library, with eligd's frames. */
+static bool is_eligd(enum sys s)
+{
+    return s == SYS_ELIGD || s == SYS_SECURE || s == SYS_TLS;
+}
+
+/*
+ * The client context of the TLS eligd: the benchmark facility's certificate
+ * (a global as secure_key is: made where the server is started, used where
+ * connections are opened).
+ */
+static struct elig_tls_ctx *tls_client;
 
 /*
  * The facility key of the --secure eligd: made once per run (eligctl), used
@@ -78,7 +94,7 @@ static const char *const sys_names[SYS_COUNT] = { "eligd", "eligd-secure", "redi
 static uint8_t secure_key[ELIG_FKEY_LEN];
 
 #define MAX_DEPTHS    8
-#define MAX_WORKLOADS (MAX_DEPTHS * SYS_COUNT + 1)
+#define MAX_WORKLOADS (MAX_DEPTHS * SYS_COUNT + 2) /* and two BATCH workloads */
 
 /* Pre-encoded requests: one blob, offsets per query. */
 struct reqs {
@@ -384,6 +400,8 @@ static int dataset_queries(const struct bench_pop *pop, uint64_t peer_n, struct 
         }
         if (rc == 0)
             rc = reqs_add(&ds->q[SYS_SECURE], b.data, b.len);
+        if (rc == 0)
+            rc = reqs_add(&ds->q[SYS_TLS], b.data, b.len);
         b.len = 0;
         if (rc == 0 && (rc = elig_proto_number_encode(&b, &q, true)) == 0)
             rc = reqs_add(&ds->entries, b.data, b.len);
@@ -541,7 +559,7 @@ static int start_group(struct driver *d, const struct dataset *ds, unsigned ci)
 /* The next whole answer on c: 1; 0 none yet; -ELIG_EREFUSED an eligd error status. */
 static int next_answer(const struct driver *d, struct conn *c)
 {
-    if (d->sys == SYS_ELIGD || d->sys == SYS_SECURE) {
+    if (is_eligd(d->sys)) {
         struct elig_proto_header h;
         const uint8_t *body;
         int rc = elig_cconn_answer(c->cc, &h, &body);
@@ -575,6 +593,7 @@ static int on_recv(struct driver *d, const struct dataset *ds, unsigned ci, int 
     }
     if (c->waiting == 0 && (rc = start_group(d, ds, ci)))
         return rc;
+    submit_send(d, ci); /* TLS: the handshake's messages, the requests held until it ended */
     return submit_recv(d, ci);
 }
 
@@ -599,13 +618,17 @@ static int conn_open(struct conn *c, enum sys sys, uint16_t port)
 {
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
-    if (sys != SYS_ELIGD && sys != SYS_SECURE) {
+    if (!is_eligd(sys)) {
         c->fd = elig_client_dial(addr);
         return c->fd < 0 ? c->fd : elig_cconn_new(&c->cc);
     }
     uint8_t status;
-    c->fd = elig_client_open_core(addr, 10000, sys == SYS_SECURE ? BENCH_FACILITY : NULL,
-                                  secure_key, &c->cc, &status);
+    struct elig_client_open o = { .addr = addr,
+                                  .timeout_ms = 10000,
+                                  .tls = sys == SYS_TLS ? tls_client : NULL,
+                                  .code = sys == SYS_SECURE ? BENCH_FACILITY : NULL,
+                                  .key = secure_key };
+    c->fd = elig_client_open_core(&o, &c->cc, &status);
     return c->fd < 0 ? c->fd : 0;
 }
 
@@ -709,12 +732,16 @@ static int plan_make(const struct bench_opts *o, struct plan *pl)
         }
         depths++;
     }
-    struct workload *w = &pl->w[pl->n++];
-    snprintf(w->name, sizeof w->name, "BATCH of %d, depth 4", BATCH_N);
-    snprintf(w->short_name, sizeof w->short_name, "batch");
-    w->sys = SYS_ELIGD;
-    w->depth = 4;
-    w->per_frame = BATCH_N;
+    for (int s = SYS_ELIGD; s <= SYS_TLS; s += SYS_TLS - SYS_ELIGD) { /* eligd, and over TLS */
+        if (!pl->on[s])
+            continue;
+        struct workload *w = &pl->w[pl->n++];
+        snprintf(w->name, sizeof w->name, "BATCH of %d, depth 4", BATCH_N);
+        snprintf(w->short_name, sizeof w->short_name, "batch");
+        w->sys = (enum sys)s;
+        w->depth = 4;
+        w->per_frame = BATCH_N;
+    }
     return depths ? 0 : -EINVAL;
 }
 
@@ -725,6 +752,7 @@ static int plan_peers(const struct bench_opts *o, struct plan *pl)
     snprintf(buf, sizeof buf, "%s", o->peers ? o->peers : "redis");
     pl->on[SYS_ELIGD] = true;
     pl->on[SYS_SECURE] = o->secure;
+    pl->on[SYS_TLS] = o->tls;
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
         if (strcmp(t, "none") == 0)
             continue;
@@ -816,6 +844,34 @@ static double median_of(const struct result *r, unsigned n, size_t field)
     return bench_median(v, n);
 }
 
+/*
+ * Start an eligd of sys with argv (its own options) and the ones every eligd
+ * of the run shares (loopback, any port, workers, no connection cap in the
+ * way); wait for its ready line; its port into pe.
+ */
+static int spawn_eligd(char *const argv[], char *workers, enum sys sys, const char *version,
+                       struct peer *pe, char *line, size_t size)
+{
+    char *all[40];
+    size_t n = 0;
+    while (argv[n] && n < 30) {
+        all[n] = argv[n];
+        n++;
+    }
+    char *common[] = { "--listen", "127.0.0.1:0", "--max-conns", "65536", "--workers", workers };
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        all[n++] = common[i];
+    all[n] = NULL;
+    pe->sys = sys;
+    snprintf(pe->version, sizeof pe->version, "%s", version);
+    pe->pid = bench_spawn_until(all, "eligd: ready", line, size);
+    unsigned port = 0;
+    if (pe->pid < 0 || sscanf(line, "eligd: ready port=%u", &port) != 1)
+        return -EIO;
+    pe->port = (uint16_t)port;
+    return 0;
+}
+
 /* Paths of the --secure eligd's registry, its facility's key file and audit log. */
 static void secure_paths(const struct bench_opts *o, char *reg, char *key, char *audit, size_t size)
 {
@@ -867,21 +923,74 @@ static int secure_start(const struct bench_opts *o, char *seg, char *workers, st
                      "100000000",
                      "--facility-conns",
                      "65536",
-                     "--listen",
-                     "127.0.0.1:0",
-                     "--max-conns",
-                     "65536",
-                     "--workers",
-                     workers,
                      NULL };
-    pe->sys = SYS_SECURE;
-    snprintf(pe->version, sizeof pe->version, "eligd, HELLO/AUTH and audit log");
-    pe->pid = bench_spawn_until(argv, "eligd: ready", line, size);
-    unsigned port = 0;
-    if (pe->pid < 0 || sscanf(line, "eligd: ready port=%u", &port) != 1)
+    return spawn_eligd(argv, workers, SYS_SECURE, "eligd, HELLO/AUTH and audit log", pe, line,
+                       size);
+}
+
+/* Where the TLS eligd's CA and certificates go, made for the run. */
+static void tls_dir(const struct bench_opts *o, char *dir, size_t size)
+{
+    snprintf(dir, size, "%s/elig-bench-tls-%ld", o->dir, (long)getpid());
+}
+
+/*
+ * The TLS eligd: a CA, eligd's certificate and the benchmark facility's,
+ * made with eligctl as an operator would; the network trusted otherwise
+ * (no registry, no audit), so its rows against eligd's are the cost of TLS.
+ */
+static int tls_start(const struct bench_opts *o, char *seg, char *workers, struct peer *pe,
+                     char *line, size_t size)
+{
+    char dir[4096], eligctl[4096], ca[4200], key[4200], crt[4200], reg[4200], certs[4200];
+    tls_dir(o, dir, sizeof dir);
+    const char *slash = strrchr(o->eligd, '/');
+    snprintf(eligctl, sizeof eligctl, "%.*seligctl", slash ? (int)(slash - o->eligd + 1) : 0,
+             o->eligd);
+    snprintf(ca, sizeof ca, "%s/ca", dir);
+    snprintf(key, sizeof key, "%s/server.key", dir);
+    snprintf(crt, sizeof crt, "%s/server.crt", dir);
+    snprintf(reg, sizeof reg, "%s/facilities", dir);
+    snprintf(certs, sizeof certs, "%s/certs", dir);
+    if (mkdir(dir, 0700))
+        return -errno;
+    char *init[] = { eligctl, "ca", "init", "--dir", ca, NULL };
+    char *server[] = { eligctl,     "ca",        "server", "--dir",      ca,  "--name",
+                       "127.0.0.1", "--key-out", key,      "--cert-out", crt, NULL };
+    char *fac[] = { eligctl, "facility", "add", BENCH_FACILITY, "--type", "hospital", "--registry",
+                    reg,     "--ca",     ca,    "--cert-out",   certs,    NULL };
+    if (bench_run(init) || bench_run(server) || bench_run(fac)) {
+        fprintf(stderr, "elig-bench: %s could not make the CA and certificates\n", eligctl);
         return -EIO;
-    pe->port = (uint16_t)port;
-    return 0;
+    }
+    char cafile[4300], fkey[4300], fcrt[4300], err[512];
+    snprintf(cafile, sizeof cafile, "%s/ca.crt", ca);
+    snprintf(fkey, sizeof fkey, "%s/%s.key", certs, BENCH_FACILITY);
+    snprintf(fcrt, sizeof fcrt, "%s/%s.crt", certs, BENCH_FACILITY);
+    struct elig_tls_params tp = {
+        .role = ELIG_TLS_CLIENT, .cert = fcrt, .key = fkey, .ca = cafile, .server_name = "127.0.0.1"
+    };
+    int rc = elig_tls_ctx_new(&tp, &tls_client, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "elig-bench: TLS: %s\n", err);
+        return rc;
+    }
+    char *argv[] = { (char *)o->eligd, "--attach", seg,         "--trust-network",
+                     "--tls-cert",     crt,        "--tls-key", key,
+                     "--tls-ca",       cafile,     NULL };
+    return spawn_eligd(argv, workers, SYS_TLS, "eligd, TLS 1.3 with client certificates", pe, line,
+                       size);
+}
+
+static void tls_clean(const struct bench_opts *o, struct peer *pe)
+{
+    char dir[4096];
+    bench_stop(pe->pid);
+    pe->pid = 0;
+    elig_tls_ctx_free(tls_client);
+    tls_client = NULL;
+    tls_dir(o, dir, sizeof dir);
+    bench_rm_tree(dir);
 }
 
 static void secure_clean(const struct bench_opts *o, struct peer *pe)
@@ -970,6 +1079,10 @@ int bench_server(const struct bench_opts *o)
         fprintf(stderr, "elig-bench: cannot start %s with facilities and an audit log\n", o->eligd);
         goto out;
     }
+    if (o->tls && tls_start(o, seg, workers, &pl.peers[SYS_TLS], line, sizeof line)) {
+        fprintf(stderr, "elig-bench: cannot start %s with TLS\n", o->eligd);
+        goto out;
+    }
     memset(runs, 0, sizeof runs);
     memset(med, 0, sizeof med);
     for (unsigned r = 0; r < o->runs; r++)
@@ -1001,6 +1114,8 @@ out:
     bench_stop(eligd);
     if (o->secure)
         secure_clean(o, &pl.peers[SYS_SECURE]);
+    if (o->tls)
+        tls_clean(o, &pl.peers[SYS_TLS]);
     dataset_free(&ds);
     unlink(seg);
     return status;

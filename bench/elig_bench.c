@@ -625,6 +625,8 @@ static void usage(FILE *out)
         "  --workers W      server: eligd worker threads (default: one per core)\n"
         "  --depths LIST    server: pipeline depths, comma-separated (default 1,16)\n"
         "  --peers LIST     server: redis, memcached, redis,memcached or none (default redis)\n"
+        "  --tls            server: also eligd with TLS 1.3 and client certificates (CA and\n"
+        "                   certificates made for the run with eligctl): the cost of TLS\n"
         "  --secure         server: also eligd as facilities meet it: HELLO/AUTH on every\n"
         "                   connection and every check in the audit log (the cost of both)\n"
         "  --audit-dir DIR  server: where --secure's audit log goes: a disk, as in a\n"
@@ -663,6 +665,7 @@ static const struct elig_opt bench_opt_table[] = {
     BO(U, "peer-records", peer_records, 1, 1ull << 31),
     BO(S, "frames", frames),
     BO(F, "secure", secure),
+    BO(F, "tls", tls),
     BO(U, "in-flight", in_flight, 1, 1024),
     ELIG_OPT_END,
 };

@@ -34,6 +34,7 @@ struct bench_opts {
     const char *peers;         /* server: redis, memcached, none (default "redis") */
     uint64_t peer_records;     /* server: records the peers hold (default: all) */
     bool secure;               /* server: also eligd with HELLO/AUTH and the audit log */
+    bool tls;                  /* server: also eligd with TLS 1.3 (client certificates) */
     const char *audit_dir;     /* server: where --secure's audit log goes (a disk) */
     const char *frames;        /* dpdk: frames per datagram, comma-separated (default "1,8") */
     unsigned in_flight;        /* dpdk: datagrams in flight (default 64) */

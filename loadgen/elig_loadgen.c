@@ -31,6 +31,7 @@
 #include "elig_date.h"
 #include "elig_net_error.h"
 #include "elig_opt.h"
+#include "elig_tls.h"
 #include "elig_feed.h"
 #include "elig_index.h"
 #include "elig_pop.h"
@@ -66,6 +67,7 @@ static void usage(FILE *out)
           "                               [--connections C] [--depth D] [--batch-size B]\n"
           "                               [--traffic-seed T] [--interval S] [--series FILE]\n"
           "                               [--plot FILE.png] [--json]\n"
+          "                               [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
           "       elig-loadgen redis-load --redis ADDR:PORT [--records N] [--seed S]\n"
           "                               [--date YYYY-MM-DD]\n"
           "\n"
@@ -93,6 +95,8 @@ static void usage(FILE *out)
           "  so that a BATCH answer fits one datagram; --dpdk-queues: as many as eligd\n"
           "  has lcores on a memif link; --dpdk-linger: after the report, wait for\n"
           "  eligd to stop before leaving the link, which a memif server needs).\n"
+          "  --tls-*: TLS 1.3 to eligd with a facility's certificate (eligd must run\n"
+          "  with --trust-network: the month's checks come from many facilities).\n"
           "redis-load: load redis-server with the population (one hash per record and\n"
           "  per registered card) for replay --redis.\n",
           out);
@@ -756,6 +760,7 @@ struct replay_args {
     bool json, dpdk_linger;
     const char *dpdk_server, *dpdk_eal, *dpdk_local;
     unsigned dpdk_queues;
+    const char *tls_cert, *tls_key, *tls_ca;
 };
 
 #define RA(kind, name, ...) ELIG_OPT_##kind(name, struct replay_args, __VA_ARGS__)
@@ -784,6 +789,9 @@ static const struct elig_opt replay_opts[] = {
     RA(S, "dpdk-local", dpdk_local),
     RA(U, "dpdk-queues", dpdk_queues, 1, 16),
     RA(F, "dpdk-linger", dpdk_linger),
+    RA(S, "tls-cert", tls_cert),
+    RA(S, "tls-key", tls_key),
+    RA(S, "tls-ca", tls_ca),
     ELIG_OPT_END,
 };
 #undef RA
@@ -807,6 +815,10 @@ static int cmd_replay(int argc, char **argv)
         return refuse_combination("replay", "--speed or --rate, not both");
     if (a.dpdk_eal && !a.dpdk_server)
         return refuse_combination("replay", "--dpdk-eal goes with --dpdk-server");
+    bool tls = a.tls_cert || a.tls_key || a.tls_ca;
+    if (tls && (!a.tls_cert || !a.tls_key || !a.tls_ca || !a.server))
+        return refuse_combination("replay", "TLS needs --tls-cert, --tls-key and --tls-ca, "
+                                            "with --server");
     struct elig_pop_params pp = { .records = a.records, .seed = a.seed, .today = a.today };
     struct elig_replay_params rp = { .server = a.server ? a.server : a.redis,
                                      .target = a.redis ? ELIG_REPLAY_REDIS : ELIG_REPLAY_ELIGD,
@@ -847,6 +859,26 @@ static int cmd_replay(int argc, char **argv)
     int rc = elig_sched_create(&sp, &sched);
     if (rc == 0)
         rc = elig_pop_create(&pp, &pop);
+    struct elig_tls_ctx *tls_ctx = NULL;
+    if (rc == 0 && tls) { /* the certificate must name the host of --server */
+        char host[300], err[512];
+        const char *end = a.server[0] == '[' ? strchr(a.server, ']') : strrchr(a.server, ':');
+        size_t hl = end ? (size_t)(end - a.server) - (a.server[0] == '[') : strlen(a.server);
+        snprintf(host, sizeof host, "%.*s", (int)(hl < sizeof host ? hl : sizeof host - 1),
+                 a.server + (a.server[0] == '['));
+        struct elig_tls_params tp = { .role = ELIG_TLS_CLIENT,
+                                      .cert = a.tls_cert,
+                                      .key = a.tls_key,
+                                      .ca = a.tls_ca,
+                                      .server_name = host };
+        if ((rc = elig_tls_ctx_new(&tp, &tls_ctx, err, sizeof err)) != 0) {
+            fprintf(stderr, "elig-loadgen: TLS: %s\n", rc == -ENOMEM ? "out of memory" : err);
+            elig_pop_destroy(pop);
+            elig_sched_destroy(sched);
+            return EXIT_USAGE;
+        }
+        rp.tls = tls_ctx;
+    }
     if (rc == 0 && dpdk_server) {
         rc = open_dpdk(dpdk_eal, dpdk_local, dpdk_server, dpdk_queues, &peer, &dgram);
         rp.dgram = rc == 0 ? &dgram : NULL;
@@ -890,6 +922,7 @@ static int cmd_replay(int argc, char **argv)
         }
         elig_pop_destroy(pop);
         elig_sched_destroy(sched);
+        elig_tls_ctx_free(tls_ctx);
         return rc ? 1 : 0;
     }
     elig_sched_destroy(sched);

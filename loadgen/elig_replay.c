@@ -812,7 +812,9 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         uint8_t status;
         if (p.dgram)
             rc = elig_cconn_new(&c->cc);
-        else if ((c->fd = elig_client_open_core(p.server, 10000, NULL, NULL, &c->cc, &status)) < 0)
+        else if ((c->fd = elig_client_open_core(
+                      &(struct elig_client_open){ p.server, 10000, p.tls, NULL, NULL }, &c->cc,
+                      &status)) < 0)
             rc = c->fd;
     }
     if (rc == 0)

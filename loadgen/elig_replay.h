@@ -42,6 +42,8 @@ enum elig_replay_target {
  * (its own source port); its frames go out packed into datagrams of whole
  * frames, and answers come back per flow, in order, but may be lost.
  */
+struct elig_tls_ctx;
+
 struct elig_replay_dgram {
     void *ctx;
     size_t max_payload; /**< largest datagram payload */
@@ -58,6 +60,9 @@ struct elig_replay_dgram {
 /** What to send. */
 struct elig_replay_params {
     const char *server;                    /**< "ADDR:PORT" (TCP; unused with dgram) */
+    struct elig_tls_ctx *tls;              /**< optional: TLS to eligd with this client context
+                                                (its certificate names one facility: eligd must
+                                                trust the network for the month's mix) */
     const struct elig_replay_dgram *dgram; /**< optional: datagrams to eligd instead of TCP */
     enum elig_replay_target target;        /**< eligd or redis */
     const struct elig_pop *pop; /**< the population the server holds (same records, seed, date) */

@@ -145,16 +145,16 @@ int elig_client_release(struct elig_client *c, struct elig_cconn **cc)
     return fd;
 }
 
-int elig_client_open_core(const char *addr, int timeout_ms, const char *code, const uint8_t key[32],
-                          struct elig_cconn **cc, uint8_t *status)
+int elig_client_open_core(const struct elig_client_open *o, struct elig_cconn **cc, uint8_t *status)
 {
     struct elig_client *c;
     *status = ELIG_PS_OK;
-    int rc = elig_client_connect(addr, timeout_ms, &c);
+    int rc = o->tls ? elig_client_connect_tls(o->addr, o->timeout_ms, o->tls, &c)
+                    : elig_client_connect(o->addr, o->timeout_ms, &c);
     if (rc)
         return rc;
-    if (code)
-        rc = elig_client_hello(c, code, key, status);
+    if (o->code)
+        rc = elig_client_hello(c, o->code, o->key, status);
     int fd = rc ? rc : elig_client_release(c, cc);
     if (fd < 0)
         elig_client_close(c);

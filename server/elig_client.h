@@ -83,16 +83,26 @@ void elig_client_close(struct elig_client *c);
  */
 int elig_client_release(struct elig_client *c, struct elig_cconn **cc);
 
+/** How elig_client_open_core() opens a connection. */
+struct elig_client_open {
+    const char *addr;         /**< as elig_client_connect() takes it */
+    int timeout_ms;           /**< bound on connect and on the handshake's waits */
+    struct elig_tls_ctx *tls; /**< optional: TLS with this client context */
+    const char *code;         /**< optional: HELLO/AUTH as this facility ... */
+    const uint8_t *key;       /**< ... with its 32-byte key */
+};
+
 /**
- * Connect to addr (as elig_client_connect()), authenticate as facility code
- * with key when code is not NULL (as elig_client_hello()), and hand the
- * connection over (as elig_client_release()): what an event loop of many
- * connections does to open each of them.
- * @return the socket and *cc; the errors of those three (*status as
+ * Connect (over TLS when o->tls), authenticate when o->code (as
+ * elig_client_hello()), and hand the connection over (as
+ * elig_client_release()): what an event loop of many connections does to
+ * open each of them. Over TLS the handshake ends in the caller's loop,
+ * with the first answers.
+ * @return the socket and *cc; the errors of those calls (*status as
  *         elig_client_hello() sets it).
  */
-int elig_client_open_core(const char *addr, int timeout_ms, const char *code, const uint8_t key[32],
-                          struct elig_cconn **cc, uint8_t *status);
+int elig_client_open_core(const struct elig_client_open *o, struct elig_cconn **cc,
+                          uint8_t *status);
 
 /**
  * Start a request frame; encode its body into the returned buffer, then call

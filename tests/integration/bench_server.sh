@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# elig-bench server end to end, briefly: eligd (plain and --secure, whose
+# elig-bench server end to end, briefly: eligd (plain; --secure, whose
 # connections authenticate through the client core's handshake after eligctl
-# registered the benchmark's facility) and redis when it is installed, each
-# answering every workload; nothing of the run is left in its directories.
+# registered the benchmark's facility; --tls, TLS 1.3 with certificates
+# eligctl made) and redis when it is installed, each answering every
+# workload; nothing of the run is left in its directories.
 set -euo pipefail
 bench=${ELIG_BENCH:?set ELIG_BENCH to the elig-bench binary}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,7 +14,7 @@ mkdir "$dir/shm" "$dir/audit"
 peers=none
 command -v redis-server >/dev/null && peers=redis
 
-"$bench" server --records 20000 --peers $peers --secure --seconds 0.2 --runs 1 \
+"$bench" server --records 20000 --peers $peers --secure --tls --seconds 0.2 --runs 1 \
     --connections 4 --dir "$dir/shm" --audit-dir "$dir/audit" --json >"$dir/out.json" \
     2>"$dir/err" || { cat "$dir/err"; exit 1; }
 rows() { # rows SYSTEM: its result rows with a positive rate
@@ -21,9 +22,10 @@ rows() { # rows SYSTEM: its result rows with a positive rate
 }
 check "eligd answers depth 1, 16 and BATCH" '^3$' -- rows eligd
 check "eligd-secure (HELLO/AUTH, audit) answers depth 1 and 16" '^2$' -- rows eligd-secure
+check "eligd-tls answers depth 1, 16 and BATCH" '^3$' -- rows eligd-tls
 if [ $peers = redis ]; then
     check "redis answers depth 1 and 16" '^2$' -- rows redis
 fi
-check "the run left no file (segment, registry, key, audit log)" '^$' -- \
+check "the run left no file (segment, registry, key, certificates, audit log)" '^$' -- \
     find "$dir/shm" "$dir/audit" -mindepth 1
 finish

@@ -11,8 +11,10 @@ eligd=${ELIGD:?set ELIGD to the eligd binary}
 
 dir=$(scratch_dir elig-replay)
 pid=
+tpid=
 cleanup() {
     [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    [ -n "$tpid" ] && kill -TERM "$tpid" 2>/dev/null && wait "$tpid" 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -56,6 +58,31 @@ check "open loop: every check answered" "^$(json checks_sent "$dir/open.json")\$
     json checks_answered "$dir/open.json"
 check "open loop: nothing contradicts the population" '^0$' -- json unexpected "$dir/open.json"
 check "open loop: took the schedule's time" '"seconds":[1-9]\.' -- cat "$dir/open.json"
+
+# over TLS: a second eligd serves the same segment with TLS 1.3 and client certificates
+"$eligctl" ca init --dir "$dir/ca" >/dev/null
+"$eligctl" ca server --dir "$dir/ca" --name 127.0.0.1 --key-out "$dir/server.key" \
+    --cert-out "$dir/server.crt" >/dev/null
+"$eligctl" facility add 1310000001 --type clinic --registry "$dir/reg" --ca "$dir/ca" \
+    --cert-out "$dir/certs" >/dev/null
+mkfifo "$dir/tls.ready"
+"$eligd" --attach "$dir/index.seg" --trust-network --listen 127.0.0.1:0 \
+    --tls-cert "$dir/server.crt" --tls-key "$dir/server.key" --tls-ca "$dir/ca/ca.crt" \
+    --log-file "$dir/tls.log" >"$dir/tls.ready" &
+tpid=$!
+read -r -t 30 ready <"$dir/tls.ready"
+tport=${ready#*port=}
+tport=${tport%% *}
+"$loadgen" replay --server 127.0.0.1:$tport --records $records --seed 5 --checks 20000 \
+    --connections 4 --depth 8 --tls-cert "$dir/certs/1310000001.crt" \
+    --tls-key "$dir/certs/1310000001.key" --tls-ca "$dir/ca/ca.crt" --json >"$dir/tls.json"
+check "over TLS: every check answered" "^$(json checks_sent "$dir/tls.json")\$" -- \
+    json checks_answered "$dir/tls.json"
+check "over TLS: nothing contradicts the population" '^0$' -- json unexpected "$dir/tls.json"
+check "over TLS: no frame error" '^0$' -- json frame_errors "$dir/tls.json"
+kill -TERM "$tpid"
+wait "$tpid"
+tpid=
 
 # the month of updates through the admin socket while eligd serves
 check "the month applies whole through eligd" ' 0 refused, 0 lines rejected' -- \
