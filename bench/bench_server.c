@@ -975,9 +975,20 @@ static int tls_start(const struct bench_opts *o, char *seg, char *workers, struc
         fprintf(stderr, "elig-bench: TLS: %s\n", err);
         return rc;
     }
-    char *argv[] = { (char *)o->eligd, "--attach", seg,         "--trust-network",
-                     "--tls-cert",     crt,        "--tls-key", key,
-                     "--tls-ca",       cafile,     NULL };
+    /* every connection of the run comes from one address: no handshake rate in the way */
+    char *argv[] = { (char *)o->eligd,
+                     "--attach",
+                     seg,
+                     "--trust-network",
+                     "--tls-cert",
+                     crt,
+                     "--tls-key",
+                     key,
+                     "--tls-ca",
+                     cafile,
+                     "--tls-handshake-rate",
+                     "1000000",
+                     NULL };
     return spawn_eligd(argv, workers, SYS_TLS, "eligd, TLS 1.3 with client certificates", pe, line,
                        size);
 }

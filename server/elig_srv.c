@@ -370,6 +370,15 @@ static void start_send(struct loop *l, uint32_t slot)
     c->send_busy = true;
 }
 
+/* TLS: the handshake of c has ended (well or not), or c closes before it did. */
+static void tls_handshake_over(struct loop *l, struct conn *c)
+{
+    if (c->handshaking) {
+        c->handshaking = false;
+        l->tls_inflight--;
+    }
+}
+
 static void conn_release(struct loop *l, uint32_t slot)
 {
     struct conn *c = &l->conns[slot];
@@ -381,6 +390,7 @@ static void conn_release(struct loop *l, uint32_t slot)
     elig_pbuf_free(&c->in);
     elig_pbuf_free(&c->out);
     elig_pbuf_free(&c->wire);
+    tls_handshake_over(l, c);
     elig_tls_free(c->tls);
     c->tls = NULL;
     conn_account(l, c);
@@ -449,9 +459,56 @@ static void conn_settle(struct loop *l, uint32_t slot)
         conn_linger(l, slot);
 }
 
+/*
+ * TLS: may this new connection start a handshake? Not past the loop's
+ * handshakes in progress, nor past its source address's rate (a token
+ * bucket: tls_rate a second, a burst of twice that). A handshake costs a
+ * signature and a session's memory before anything is known of the peer,
+ * so a flood is turned away at accept.
+ */
+static bool tls_admit_source(struct loop *l, int fd)
+{
+    const struct elig_srv *s = l->srv;
+    if (l->tls_inflight >= s->p.tls_handshakes)
+        return false;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len))
+        return false;
+    const uint8_t *a = ss.ss_family == AF_INET6
+                           ? ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr
+                           : (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
+    size_t alen = ss.ss_family == AF_INET6 ? 16 : 4;
+    uint64_t key = 1469598103934665603ull; /* FNV-1a over the address: never 0 in practice */
+    for (size_t i = 0; i < alen; i++)
+        key = (key ^ a[i]) * 1099511628211ull;
+    key |= 1;
+    struct tls_source *src = &l->tls_sources[key % TLS_SOURCES];
+    double burst = 2.0 * s->p.tls_rate;
+    if (src->key != key) { /* a new source (or one that shared the slot): a full bucket */
+        src->key = key;
+        src->tokens = burst;
+        src->at_ms = l->now_ms;
+    }
+    src->tokens += (double)(l->now_ms - src->at_ms) * s->p.tls_rate / 1000.0;
+    if (src->tokens > burst)
+        src->tokens = burst;
+    src->at_ms = l->now_ms;
+    if (src->tokens < 1)
+        return false;
+    src->tokens -= 1;
+    return true;
+}
+
 static void conn_open(struct loop *l, int fd, bool admin_tcp)
 {
     struct elig_srv *s = l->srv;
+    if (l->kind == LOOP_FACILITY && s->p.tls && !tls_admit_source(l, fd)) {
+        close(fd); /* a TLS client sees the close; nothing was read or sent */
+        stat_add(&l->st.tls_refused, 1);
+        stat_add(&l->st.refused_busy, 1);
+        return;
+    }
     bool no_memory = l->kind == LOOP_FACILITY && over_budget(s);
     if (l->kind == LOOP_FACILITY &&
         (no_memory || atomic_fetch_add(&s->conns, 1) >= s->p.max_conns || l->nfree == 0)) {
@@ -490,9 +547,13 @@ static void conn_open(struct loop *l, int fd, bool admin_tcp)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails harmlessly on Unix */
     l->live++;
     stat_add(&l->st.accepted, 1);
-    if (l->kind == LOOP_FACILITY && s->p.tls && elig_tls_new(s->p.tls, &c->tls)) {
-        loop_conn_close(l, slot); /* out of memory for a session */
-        return;
+    if (l->kind == LOOP_FACILITY && s->p.tls) {
+        if (elig_tls_new(s->p.tls, &c->tls)) {
+            loop_conn_close(l, slot); /* out of memory for a session */
+            return;
+        }
+        c->handshaking = true;
+        l->tls_inflight++;
     }
     arm_recv(l, slot);
 }
@@ -577,6 +638,8 @@ static void tls_input(struct loop *l, uint32_t slot, const uint8_t *p, size_t n)
         }
         c->in.len += (size_t)r;
     }
+    if (c->handshaking && (c->no_parse || elig_tls_ready(c->tls)))
+        tls_handshake_over(l, c);
     if (!was_ready && elig_tls_ready(c->tls)) {
         char code[ELIG_PROTO_FACILITY_LEN + 2];
         int rc = elig_tls_peer_name(c->tls, code, sizeof code);
@@ -1029,7 +1092,10 @@ static int loop_setup(struct loop *l)
         .max_checks = ROUND_CHECKS,
         .max_frames = ROUND_CHECKS + 256,
     };
+    if (l->kind == LOOP_FACILITY && s->p.tls)
+        l->tls_sources = calloc(TLS_SOURCES, sizeof *l->tls_sources);
     if (!l->conns || !l->free_slots || !l->readyq || !l->touched ||
+        (s->p.tls && l->kind == LOOP_FACILITY && !l->tls_sources) ||
         elig_round_create(&rp, &l->round))
         return -ENOMEM;
     for (uint32_t i = 0; i < l->nconns; i++) {
@@ -1094,7 +1160,9 @@ static void loop_free(struct loop *l)
         elig_pbuf_free(&c->in);
         elig_pbuf_free(&c->out);
         elig_pbuf_free(&c->wire);
+        elig_tls_free(c->tls);
     }
+    free(l->tls_sources);
     for (int i = 0; i < 2; i++)
         if (l->listen_fd[i] >= 0)
             close(l->listen_fd[i]);
@@ -1195,6 +1263,10 @@ int elig_srv_start(const struct elig_srv_params *params, struct elig_srv **out)
         s->p.max_conns = 4096;
     if (s->p.frame_timeout_ms == 0)
         s->p.frame_timeout_ms = 10000;
+    if (s->p.tls_handshakes == 0)
+        s->p.tls_handshakes = 128;
+    if (s->p.tls_rate == 0)
+        s->p.tls_rate = 50;
     if (s->p.drain_ms == 0)
         s->p.drain_ms = 5000;
     if (s->p.conn_memory == 0) { /* an eighth of the machine, at least 64 MiB */

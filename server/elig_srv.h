@@ -53,6 +53,10 @@ struct elig_srv_params {
     struct elig_tls_ctx *tls;    /**< optional: the facility port speaks TLS 1.3 with this
                                       server context; a connection is admitted as the facility
                                       its client certificate names (no HELLO/AUTH needed) */
+    unsigned tls_handshakes;     /**< TLS: handshakes in progress per worker; past it new
+                                      connections are closed at once (default 128) */
+    unsigned tls_rate;           /**< TLS: handshakes a second one source address may start,
+                                      with a burst of twice as many (default 50) */
 };
 
 /** A running server (opaque). */

@@ -82,7 +82,16 @@ struct conn {
     uint64_t active_ms;   /* last byte received */
     uint64_t linger_ms;   /* when lingering began */
     struct elig_tls *tls; /* TLS on the facility port: in holds plaintext, wire ciphertext */
+    bool handshaking;     /* TLS: counted in the loop's handshakes in progress */
 };
+
+/* TLS: a source address's handshake allowance (a slot of a small direct-mapped table). */
+struct tls_source {
+    uint64_t key;   /* hash of the address; 0: free */
+    double tokens;  /* handshakes it may start now */
+    uint64_t at_ms; /* when tokens was last brought up to date */
+};
+#define TLS_SOURCES 1024 /* per loop: a source colliding with another shares its slot afresh */
 
 /* Counters one loop publishes each round (relaxed atomics: STATS reads them). */
 struct loop_stats {
@@ -141,7 +150,9 @@ struct loop {
     size_t freed;            /* connection buffer bytes freed since memory was last returned */
     uint64_t auth_warned_ms; /* when a refused AUTH was last logged */
     uint64_t tls_warned_ms;  /* when a refused TLS connection was last logged */
-    uint64_t auth_unlogged;  /* refused AUTHs not logged since */
+    unsigned tls_inflight;   /* handshakes in progress */
+    struct tls_source *tls_sources; /* TLS_SOURCES of them, or NULL without TLS */
+    uint64_t auth_unlogged;         /* refused AUTHs not logged since */
 };
 
 #define RETIRED_MAX 8 /* old indexes a reader was too slow to leave: closed at the end */

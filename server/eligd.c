@@ -67,6 +67,9 @@ static void usage(FILE *out)
           "  --tls-ca FILE          the CA of facility certificates: a connection is the\n"
           "                         facility its certificate names (eligctl ca, facility)\n"
           "  --plaintext            serve a non-loopback --listen without TLS (warned)\n"
+          "  --tls-handshakes N     TLS handshakes in progress per worker (default 128)\n"
+          "  --tls-handshake-rate N handshakes a second one source address may start, in\n"
+          "                         bursts of 2N (default 50); past either: closed at once\n"
           "  --admin-socket PATH    admin Unix socket (default DIR/eligd.sock)\n"
           "  --admin-listen ADDR:PORT  also serve admin on TCP (loopback only unless\n"
           "                         --admin-any); clients authenticate with the admin key\n"
@@ -157,6 +160,8 @@ static const struct elig_opt eligd_opts[] = {
     O(S, "tls-key", tls_key),
     O(S, "tls-ca", tls_ca),
     O(F, "plaintext", plaintext),
+    O(U, "tls-handshakes", srv.tls_handshakes, 1, 1u << 20),
+    O(U, "tls-handshake-rate", srv.tls_rate, 1, 1000000),
     O(F, "version", version),
     ELIG_OPT_END,
 };

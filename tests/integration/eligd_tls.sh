@@ -83,7 +83,7 @@ start() { # start NAME ARGS...: eligd in the background; its port in $port
     port=${port%% *}
 }
 start tls --data "$data" --segment "$dir/index.seg" --tls-cert "$dir/server.crt" \
-    --tls-key "$dir/server.key" --tls-ca "$dir/ca/ca.crt"
+    --tls-key "$dir/server.key" --tls-ca "$dir/ca/ca.crt" --frame-timeout-ms 1000
 tport=$port
 start plain --attach "$dir/index.seg" --trust-network --no-audit
 pport=$port
@@ -102,6 +102,42 @@ check "a facility's own key (signed request): answered" '^validity' -- \
     "$eligctl" query --server 127.0.0.1:$tport --facility 2730000006 --tls-cert "$dir/dental.crt" \
     --tls-key "$dir/dental.key" --tls-ca "$dir/ca/ca.crt" --card 00000000000A1001 --date 2025-03-01
 check "ping over TLS" '^pong' -- "$eligctl" ping --server 127.0.0.1:$tport "${tls[@]}"
+
+# ---- on the wire: a capture of the loopback during a check holds none of its personal data
+# over TLS, and (so that the check can fail) all of it over plaintext
+capture() { # capture PORT FILE COMMAND...: the packets of PORT while COMMAND runs
+    local port=$1 file=$2 tdpid line
+    shift 2
+    rm -f "$dir/td.fifo"
+    mkfifo "$dir/td.fifo"
+    tcpdump -i lo -U --immediate-mode -n -Z root -w "$file" "tcp port $port" 2>"$dir/td.fifo" &
+    tdpid=$!
+    exec 5<"$dir/td.fifo"
+    read -r -t 10 line <&5 # "listening on lo ...": capturing from now on
+    "$@" >/dev/null
+    "$@" >/dev/null # twice: by the end of the second, the first's packets are all written
+    kill -TERM "$tdpid"
+    wait "$tdpid" || true
+    exec 5<&-
+}
+secrets() { # secrets FILE: which of the check's personal data FILE holds, as bytes
+    local found=()
+    grep -qaF '01130012' "$1" && found+=(insurer-number)
+    grep -qaF '1234' "$1" && found+=(symbol)
+    LC_ALL=C grep -qaP '\xbe\x21\x2e\x01' "$1" && found+=(birth-date) # 19800510 as a u32
+    grep -qaF "$(sed -n 's/^ *name: *\([^ ]*\).*/\1/p' "$dir/plain.txt" | head -1)" "$1" &&
+        found+=(name) # the family name, in kanji
+    echo "${found[*]:-none}"
+}
+capture $tport "$dir/tls.pcap" "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 \
+    "${tls[@]}" "${person[@]}"
+check "a capture of a check over TLS: packets taken" '^[1-9]' -- \
+    sh -c "tcpdump -Z root -r '$dir/tls.pcap' 2>/dev/null | wc -l"
+check "a capture of a check over TLS: no personal data" '^none$' -- secrets "$dir/tls.pcap"
+capture $pport "$dir/plain.pcap" "$eligctl" query --server 127.0.0.1:$pport \
+    --facility 1310000001 "${person[@]}"
+check "the same check in plaintext: all of it" '^insurer-number symbol birth-date name$' -- \
+    secrets "$dir/plain.pcap"
 
 # ---- refusals; each one counted, and eligd goes on
 check "a certificate of another CA: refused" 'TLS|closed the connection' -- \
@@ -122,11 +158,36 @@ check "a revoked facility's certificate: refused" 'unauthenticated|closed the co
     "$eligctl" query --server 127.0.0.1:$tport --facility 1340000002 \
     --tls-cert "$dir/certs/1340000002.crt" --tls-key "$dir/certs/1340000002.key" \
     --tls-ca "$dir/ca/ca.crt" "${person[@]}"
+closed_within() { # closed_within SECONDS [BYTES]: eligd closes a raw connection sending BYTES
+    exec 3<>/dev/tcp/127.0.0.1/$tport
+    [ -n "${2:-}" ] && printf '%s' "$2" >&3
+    timeout "$1" cat <&3 >/dev/null 2>&1 && echo closed || echo "still open"
+    exec 3<&-
+}
+check "a handshake that stalls: closed (frame timeout)" '^closed$' -- closed_within 10
+check "garbage instead of a ClientHello: closed" '^closed$' -- \
+    closed_within 5 $'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
 check "and the others are still answered" '^validity: 1 valid' -- \
     "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 "${tls[@]}" "${person[@]}"
+# a handshake flood: one source may start 2 at once (--tls-handshake-rate 1, burst 2), and a
+# worker holds at most 3 in progress; the others are closed at accept, before any TLS work
+start flood --attach "$dir/index.seg" --trust-network --workers 1 --tls-cert "$dir/server.crt" \
+    --tls-key "$dir/server.key" --tls-ca "$dir/ca/ca.crt" --tls-handshake-rate 1 \
+    --tls-handshakes 3
+fport=$port
+exec 6<>/dev/tcp/127.0.0.1/$fport 7<>/dev/tcp/127.0.0.1/$fport 8<>/dev/tcp/127.0.0.1/$fport
+check "flood: the third handshake from one source is closed at once" '^closed$' -- \
+    sh -c 'timeout 5 cat <&8 >/dev/null && echo closed'
+check "flood: the first two wait for their handshakes" '^still open$' -- \
+    sh -c 'timeout 1 cat <&6 >/dev/null && echo closed || echo "still open"'
+exec 6<&- 7<&- 8<&-
+check "flood: counted" '^tls_refused +[1-9]' -- \
+    "$eligctl" server-stats --server 127.0.0.1:$fport "${tls[@]}"
+
 stats() { "$eligctl" server-stats --server 127.0.0.1:$tport "${tls[@]}"; }
 check "handshakes counted" '^tls_handshakes +[4-9]' -- stats
-check "refusals counted" '^tls_refused +[2-9]' -- stats
+check "refusals counted" '^tls_refused +[3-9]' -- stats
+check "the stalled one counted" '^frames_timed_out +[1-9]' -- stats
 check "the log says why, once a second at most" 'TLS connection refused: ' -- cat "$dir/tls.log"
 check_exit "no names in the log" 1 -- grep -E '佐藤|鈴木|高橋|1980-05-10' "$dir/tls.log"
 finish
