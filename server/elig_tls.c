@@ -11,6 +11,10 @@
  * Plaintext written before the handshake ends is kept in `early` and
  * written once it has (OpenSSL's SSL_write wants the same buffer retried
  * after WANT_READ, which a caller that frees its buffers cannot promise).
+ * A context's SSL_CTX is swapped by a reload under its lock; each session
+ * takes its own reference to the one current when it was made, so a reload
+ * never pulls a context from under a live connection.
+ *
  * A failure of the handshake or of a record makes the session dead: every
  * later call fails, and the reason kept is OpenSSL's constant reason string
  * or the certificate verification's, never bytes of the peer.
@@ -26,6 +30,7 @@
 #include "elig_tls.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -40,7 +45,8 @@ static const unsigned char alpn_wire[] = "\x07" ELIG_TLS_ALPN;
 #define ALPN_WIRE_LEN (sizeof alpn_wire - 1)
 
 struct elig_tls_ctx {
-    SSL_CTX *ssl;
+    pthread_mutex_t lock; /* guards ssl while a reload swaps it */
+    SSL_CTX *ssl;         /* a session takes its own reference */
     enum elig_tls_role role;
     char *server_name;
 };
@@ -85,53 +91,85 @@ static int ctx_fail(char *err, size_t size, const char *what, const char *path, 
     return rc;
 }
 
+/* An SSL_CTX made from the files of p, or NULL with the reason in err and *rc. */
+static SSL_CTX *make_ssl(const struct elig_tls_params *p, char *err, size_t err_size, int *rc)
+{
+    ERR_clear_error();
+    *rc = 0;
+    if (!p->cert || !p->key || !p->ca) {
+        snprintf(err, err_size, "a certificate, its key and a CA file are all needed");
+        *rc = -EINVAL;
+        return NULL;
+    }
+    SSL_CTX *ssl =
+        SSL_CTX_new(p->role == ELIG_TLS_SERVER ? TLS_server_method() : TLS_client_method());
+    if (ssl == NULL) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION);
+    SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_use_certificate_chain_file(ssl, p->cert) != 1)
+        *rc = ctx_fail(err, err_size, "certificate", p->cert, -EINVAL);
+    else if (SSL_CTX_use_PrivateKey_file(ssl, p->key, SSL_FILETYPE_PEM) != 1 ||
+             SSL_CTX_check_private_key(ssl) != 1)
+        *rc = ctx_fail(err, err_size, "key", p->key, -EINVAL);
+    else if (SSL_CTX_load_verify_locations(ssl, p->ca, NULL) != 1)
+        *rc = ctx_fail(err, err_size, "CA", p->ca, -EINVAL);
+    if (*rc == 0 && p->role == ELIG_TLS_SERVER) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(p->ca);
+        if (names == NULL)
+            *rc = ctx_fail(err, err_size, "CA", p->ca, -EINVAL);
+        else
+            SSL_CTX_set_client_CA_list(ssl, names);
+        SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        SSL_CTX_set_alpn_select_cb(ssl, alpn_select, NULL);
+    } else if (*rc == 0) {
+        SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+        if (SSL_CTX_set_alpn_protos(ssl, alpn_wire, ALPN_WIRE_LEN) != 0)
+            *rc = -ENOMEM;
+    }
+    if (*rc) {
+        SSL_CTX_free(ssl);
+        ERR_clear_error();
+        return NULL;
+    }
+    return ssl;
+}
+
 int elig_tls_ctx_new(const struct elig_tls_params *p, struct elig_tls_ctx **out, char *err,
                      size_t err_size)
 {
-    ERR_clear_error();
-    if (!p->cert || !p->key || !p->ca) {
-        snprintf(err, err_size, "a certificate, its key and a CA file are all needed");
-        return -EINVAL;
-    }
     struct elig_tls_ctx *c = calloc(1, sizeof *c);
     if (c == NULL)
         return -ENOMEM;
+    int rc;
     c->role = p->role;
-    c->ssl = SSL_CTX_new(p->role == ELIG_TLS_SERVER ? TLS_server_method() : TLS_client_method());
-    int rc = c->ssl ? 0 : -ENOMEM;
-    if (rc == 0 && p->server_name && (c->server_name = strdup(p->server_name)) == NULL)
-        rc = -ENOMEM;
-    if (rc == 0) {
-        SSL_CTX_set_min_proto_version(c->ssl, TLS1_3_VERSION);
-        SSL_CTX_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
-        SSL_CTX_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION);
-    }
-    if (rc == 0 && SSL_CTX_use_certificate_chain_file(c->ssl, p->cert) != 1)
-        rc = ctx_fail(err, err_size, "certificate", p->cert, -EINVAL);
-    if (rc == 0 && SSL_CTX_use_PrivateKey_file(c->ssl, p->key, SSL_FILETYPE_PEM) != 1)
-        rc = ctx_fail(err, err_size, "key", p->key, -EINVAL);
-    if (rc == 0 && SSL_CTX_check_private_key(c->ssl) != 1)
-        rc = ctx_fail(err, err_size, "key", p->key, -EINVAL);
-    if (rc == 0 && SSL_CTX_load_verify_locations(c->ssl, p->ca, NULL) != 1)
-        rc = ctx_fail(err, err_size, "CA", p->ca, -EINVAL);
-    if (rc == 0 && p->role == ELIG_TLS_SERVER) {
-        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(p->ca);
-        if (names == NULL)
-            rc = ctx_fail(err, err_size, "CA", p->ca, -EINVAL);
-        else
-            SSL_CTX_set_client_CA_list(c->ssl, names);
-        SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-        SSL_CTX_set_alpn_select_cb(c->ssl, alpn_select, NULL);
-    } else if (rc == 0) {
-        SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
-        if (SSL_CTX_set_alpn_protos(c->ssl, alpn_wire, ALPN_WIRE_LEN) != 0)
-            rc = -ENOMEM;
-    }
-    if (rc) {
+    pthread_mutex_init(&c->lock, NULL);
+    if ((c->ssl = make_ssl(p, err, err_size, &rc)) == NULL ||
+        (p->server_name && (c->server_name = strdup(p->server_name)) == NULL)) {
         elig_tls_ctx_free(c);
-        return rc;
+        return rc ? rc : -ENOMEM;
     }
     *out = c;
+    return 0;
+}
+
+int elig_tls_ctx_reload(struct elig_tls_ctx *ctx, const struct elig_tls_params *p, char *err,
+                        size_t err_size)
+{
+    if (p->role != ctx->role)
+        return -EINVAL;
+    int rc;
+    SSL_CTX *fresh = make_ssl(p, err, err_size, &rc);
+    if (fresh == NULL)
+        return rc;
+    pthread_mutex_lock(&ctx->lock);
+    SSL_CTX *old = ctx->ssl;
+    ctx->ssl = fresh;
+    pthread_mutex_unlock(&ctx->lock);
+    SSL_CTX_free(old); /* sessions made from it hold their own references */
     return 0;
 }
 
@@ -140,6 +178,7 @@ void elig_tls_ctx_free(struct elig_tls_ctx *ctx)
     if (ctx == NULL)
         return;
     SSL_CTX_free(ctx->ssl);
+    pthread_mutex_destroy(&ctx->lock);
     free(ctx->server_name);
     free(ctx);
 }
@@ -170,7 +209,12 @@ int elig_tls_new(struct elig_tls_ctx *ctx, struct elig_tls **out)
     struct elig_tls *t = calloc(1, sizeof *t);
     if (t == NULL)
         return -ENOMEM;
-    t->ssl = SSL_new(ctx->ssl);
+    pthread_mutex_lock(&ctx->lock); /* the context as it is now (a reload may swap it) */
+    SSL_CTX *ssl = ctx->ssl;
+    SSL_CTX_up_ref(ssl);
+    pthread_mutex_unlock(&ctx->lock);
+    t->ssl = SSL_new(ssl);
+    SSL_CTX_free(ssl); /* the session holds its own reference */
     t->rbio = BIO_new(BIO_s_mem());
     t->wbio = BIO_new(BIO_s_mem());
     if (!t->ssl || !t->rbio || !t->wbio) {

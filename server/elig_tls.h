@@ -17,9 +17,10 @@
  * server's. ALPN "eligd/1" is required on both sides; frames inside are
  * exactly docs/protocol.md's.
  *
- * A context (elig_tls_ctx) is made once from files and shared read-only by
- * the sessions of every thread; a session (elig_tls) belongs to one
- * connection and one thread at a time.
+ * A context (elig_tls_ctx) is made from files and shared by the sessions of
+ * every thread (thread-safe: a reload swaps what new sessions are made from
+ * under a lock, while sessions already made keep theirs); a session
+ * (elig_tls) belongs to one connection and one thread at a time.
  */
 
 #define ELIG_TLS_ALPN "eligd/1"
@@ -54,7 +55,18 @@ struct elig_tls_ctx;
 int elig_tls_ctx_new(const struct elig_tls_params *p, struct elig_tls_ctx **out, char *err,
                      size_t err_size);
 
-/** Free a context once no session uses it. NULL is ignored. */
+/**
+ * Read the files of p again (a renewed certificate and key, a new CA file):
+ * sessions made from now on use them, sessions made before keep what they
+ * had. Nothing changes when a file is refused. Thread-safe.
+ * @return 0; the errors of elig_tls_ctx_new() (named in err); -EINVAL (p's
+ *         role is not ctx's).
+ */
+int elig_tls_ctx_reload(struct elig_tls_ctx *ctx, const struct elig_tls_params *p, char *err,
+                        size_t err_size);
+
+/** Free a context once no thread makes sessions from it (sessions hold their own). NULL is ignored.
+ */
 void elig_tls_ctx_free(struct elig_tls_ctx *ctx);
 
 /** A session (opaque). */

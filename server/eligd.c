@@ -471,7 +471,6 @@ static int open_audit(struct options *o, struct elig_audit **audit)
     return 0;
 }
 
-/* Wait for SIGTERM/SIGINT (stop) and SIGHUP (reopen the message log). */
 /*
  * Attached to a segment another process writes: when that writer grows the
  * index, the old segment is marked replaced; open the path again and move
@@ -501,10 +500,32 @@ static struct elig_index *follow_grow(const char *path, struct elig_index *ix,
     return grown;
 }
 
-/* Until SIGTERM or SIGINT; SIGHUP reopens the message log. Attached: follow grows. */
-static void wait_signals(const sigset_t *set, struct elig_srv *srv, const char *attach,
+/* SIGHUP: eligd's TLS certificate, key and CA read again (renewed files, no restart). */
+static void reload_tls(const struct options *o)
+{
+    if (!o->srv.tls)
+        return;
+    struct elig_tls_params tp = {
+        .role = ELIG_TLS_SERVER, .cert = o->tls_cert, .key = o->tls_key, .ca = o->tls_ca
+    };
+    char err[512];
+    int rc = elig_tls_ctx_reload(o->srv.tls, &tp, err, sizeof err);
+    if (rc)
+        elig_slog(ELIG_SLOG_ERROR, "SIGHUP: TLS files not reloaded (the old ones stay): %s",
+                  rc == -ENOMEM ? "out of memory" : err);
+    else
+        elig_slog(ELIG_SLOG_INFO, "SIGHUP: TLS certificate %s reloaded: new connections use it",
+                  o->tls_cert);
+}
+
+/*
+ * Until SIGTERM or SIGINT; SIGHUP reopens the message log and reloads the TLS
+ * files. Attached: follow grows.
+ */
+static void wait_signals(const sigset_t *set, const struct options *o, struct elig_srv *srv,
                          struct elig_index **ix, struct elig_live *live)
 {
+    const char *attach = o->attach;
     for (;;) {
         siginfo_t si;
         int sig = attach ? sigtimedwait(set, &si, &(struct timespec){ .tv_sec = 1 })
@@ -515,6 +536,7 @@ static void wait_signals(const sigset_t *set, struct elig_srv *srv, const char *
             int rc = elig_slog_reopen();
             elig_slog(rc ? ELIG_SLOG_ERROR : ELIG_SLOG_INFO, "SIGHUP: message log %s%s",
                       rc ? "not reopened: " : "reopened", rc ? elig_net_strerror(rc) : "");
+            reload_tls(o);
         } else if (sig == SIGTERM || sig == SIGINT) {
             elig_slog(ELIG_SLOG_INFO, "%s: finishing in-flight requests",
                       sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -619,7 +641,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     elig_slog_tee_errors(false);
 
-    wait_signals(&set, srv, o.attach, &ix, live);
+    wait_signals(&set, &o, srv, &ix, live);
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
     close_all(acc, audit, db, ix, live);

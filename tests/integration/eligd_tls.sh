@@ -169,6 +169,27 @@ check "garbage instead of a ClientHello: closed" '^closed$' -- \
     closed_within 5 $'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
 check "and the others are still answered" '^validity: 1 valid' -- \
     "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 "${tls[@]}" "${person[@]}"
+# a renewed server certificate: put in place, SIGHUP, served to new connections
+serial() { # the serial number of the certificate eligd serves now
+    { openssl s_client -connect 127.0.0.1:$tport -alpn eligd/1 </dev/null 2>/dev/null || true; } |
+        openssl x509 -noout -serial
+}
+before=$(serial)
+check "the served certificate is eligd's" '^serial=' -- echo "$before"
+"$eligctl" ca server --dir "$dir/ca" --name 127.0.0.1 --key-out "$dir/server2.key" \
+    --cert-out "$dir/server2.crt" >/dev/null
+mv "$dir/server2.key" "$dir/server.key"
+mv "$dir/server2.crt" "$dir/server.crt"
+kill -HUP "${pids[0]}"
+wait_for_line "$dir/tls.log" 'SIGHUP: TLS' 10 || true
+check "SIGHUP: the TLS files reloaded (logged)" 'SIGHUP: TLS certificate .* reloaded' -- \
+    cat "$dir/tls.log"
+after=$(serial)
+check "SIGHUP: new connections get the renewed certificate" '^renewed$' -- \
+    sh -c "[ -n '$after' ] && [ '$after' != '$before' ] && echo renewed"
+check "SIGHUP: and are answered" '^validity: 1 valid' -- \
+    "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 "${tls[@]}" "${person[@]}"
+
 # a handshake flood: one source may start 2 at once (--tls-handshake-rate 1, burst 2), and a
 # worker holds at most 3 in progress; the others are closed at accept, before any TLS work
 start flood --attach "$dir/index.seg" --trust-network --workers 1 --tls-cert "$dir/server.crt" \

@@ -45,6 +45,17 @@ scratch_dir() { # scratch_dir NAME: a new directory in /dev/shm (segments) or /t
     mktemp -d "$base/$1-XXXXXX"
 }
 
+wait_for_line() { # wait_for_line FILE REGEX SECONDS: until a line of FILE matches (status 0) or time is up
+    local pid rc
+    exec 9< <(exec timeout "$3" tail -n +1 -F "$1" 2>/dev/null)
+    pid=$!
+    grep -m1 -qE "$2" <&9
+    rc=$?
+    kill "$pid" 2>/dev/null || true
+    exec 9<&-
+    return $rc
+}
+
 json() { # json KEY FILE: the number after "KEY": in a one-line JSON report
     grep -o "\"$1\":[0-9.]*" "$2" | head -1 | cut -d: -f2
 }
