@@ -888,9 +888,7 @@ static void secure_paths(const struct bench_opts *o, char *reg, char *key, char 
 static int secure_register(const struct bench_opts *o, const char *reg, const char *key)
 {
     char eligctl[4096];
-    const char *slash = strrchr(o->eligd, '/');
-    snprintf(eligctl, sizeof eligctl, "%.*seligctl", slash ? (int)(slash - o->eligd + 1) : 0,
-             o->eligd);
+    bench_eligctl(o, eligctl, sizeof eligctl);
     char *argv[] = { eligctl,      "facility",  "add",       BENCH_FACILITY, "--type", "hospital",
                      "--registry", (char *)reg, "--key-out", (char *)key,    NULL };
     int rc = bench_run(argv);
@@ -942,29 +940,16 @@ static void tls_dir(const struct bench_opts *o, char *dir, size_t size)
 static int tls_start(const struct bench_opts *o, char *seg, char *workers, struct peer *pe,
                      char *line, size_t size)
 {
-    char dir[4096], eligctl[4096], ca[4200], key[4200], crt[4200], reg[4200], certs[4200];
+    char dir[4096], key[4200], crt[4200], certs[4200];
     tls_dir(o, dir, sizeof dir);
-    const char *slash = strrchr(o->eligd, '/');
-    snprintf(eligctl, sizeof eligctl, "%.*seligctl", slash ? (int)(slash - o->eligd + 1) : 0,
-             o->eligd);
-    snprintf(ca, sizeof ca, "%s/ca", dir);
     snprintf(key, sizeof key, "%s/server.key", dir);
     snprintf(crt, sizeof crt, "%s/server.crt", dir);
-    snprintf(reg, sizeof reg, "%s/facilities", dir);
     snprintf(certs, sizeof certs, "%s/certs", dir);
-    if (mkdir(dir, 0700))
-        return -errno;
-    char *init[] = { eligctl, "ca", "init", "--dir", ca, NULL };
-    char *server[] = { eligctl,     "ca",        "server", "--dir",      ca,  "--name",
-                       "127.0.0.1", "--key-out", key,      "--cert-out", crt, NULL };
-    char *fac[] = { eligctl, "facility", "add", BENCH_FACILITY, "--type", "hospital", "--registry",
-                    reg,     "--ca",     ca,    "--cert-out",   certs,    NULL };
-    if (bench_run(init) || bench_run(server) || bench_run(fac)) {
-        fprintf(stderr, "elig-bench: %s could not make the CA and certificates\n", eligctl);
-        return -EIO;
-    }
+    int made = bench_tls_make(o, dir);
+    if (made)
+        return made;
     char cafile[4300], fkey[4300], fcrt[4300], err[512];
-    snprintf(cafile, sizeof cafile, "%s/ca.crt", ca);
+    snprintf(cafile, sizeof cafile, "%s/ca/ca.crt", dir);
     snprintf(fkey, sizeof fkey, "%s/%s.key", certs, BENCH_FACILITY);
     snprintf(fcrt, sizeof fcrt, "%s/%s.crt", certs, BENCH_FACILITY);
     struct elig_tls_params tp = {

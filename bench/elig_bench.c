@@ -594,7 +594,7 @@ void bench_number_query(const struct bench_pop *pop, uint64_t i, struct elig_rec
 static void usage(FILE *out)
 {
     fputs(
-        "usage: elig-bench index|log|store|server|dpdk [OPTIONS]\n"
+        "usage: elig-bench index|log|store|server|dpdk|tls [OPTIONS]\n"
         "\n"
         "index: build an index of N synthetic records and measure build rate, bytes\n"
         "per record, and single, batched, whole-check and card lookup rates.\n"
@@ -604,6 +604,8 @@ static void usage(FILE *out)
         "server: eligd over loopback side by side with redis-server and memcached\n"
         "holding the same records: requests/s and p50/p99 at each pipeline depth,\n"
         "BATCH of 64 lookups/s, memory per record.\n"
+        "tls: full TLS 1.3 handshakes on one core, as eligd makes them (ECDSA P-256):\n"
+        "handshakes a second of both ends, and of the server's time alone.\n"
         "dpdk: eligd's UDP datapath over a DPDK memif port (one lcore each side, EAL\n"
         "--no-huge): lookups/s and datagram latency at F frames per datagram.\n"
         "\n"
@@ -686,7 +688,9 @@ int main(int argc, char **argv)
     }
     bool is_log = strcmp(argv[1], "log") == 0, is_store = strcmp(argv[1], "store") == 0;
     bool is_server = strcmp(argv[1], "server") == 0, is_dpdk = strcmp(argv[1], "dpdk") == 0;
-    if (!is_log && !is_store && !is_server && !is_dpdk && strcmp(argv[1], "index") != 0) {
+    bool is_tls = strcmp(argv[1], "tls") == 0;
+    if (!is_log && !is_store && !is_server && !is_dpdk && !is_tls &&
+        strcmp(argv[1], "index") != 0) {
         fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
         return EXIT_USAGE;
     }
@@ -725,7 +729,7 @@ int main(int argc, char **argv)
         o.audit_dir = "/var/tmp";
     if (!o.records)
         o.records = is_log ? 200000 : 1000000;
-    if (is_server || is_dpdk) {
+    if (is_server || is_dpdk || is_tls) {
         static char eligd[4096];
         if (!o.eligd) { /* beside this program, as the build and the install put it */
             ssize_t n = readlink("/proc/self/exe", eligd, sizeof eligd - 7);
@@ -746,6 +750,8 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
 #endif
         }
+        if (is_tls)
+            return bench_tls(&o);
         if (!o.connections)
             o.connections = 50;
         if (!o.workers) {

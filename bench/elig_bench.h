@@ -101,5 +101,14 @@ int bench_server(const struct bench_opts *o);
 int bench_dpdk(const struct bench_opts *o);
 int bench_log(const struct bench_opts *o);
 int bench_store(const struct bench_opts *o);
+int bench_tls(const struct bench_opts *o);
+/** eligctl's path: beside the eligd of o. */
+void bench_eligctl(const struct bench_opts *o, char *out, size_t size);
+/**
+ * In a new directory dir, made with eligctl: ca/ (a CA), server.key and
+ * server.crt (for 127.0.0.1), facilities (BENCH_FACILITY registered) and
+ * certs/BENCH_FACILITY.key and .crt. @return 0; -errno; -EIO (eligctl failed, said why).
+ */
+int bench_tls_make(const struct bench_opts *o, const char *dir);
 
 #endif

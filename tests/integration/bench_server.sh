@@ -28,4 +28,10 @@ if [ $peers = redis ]; then
 fi
 check "the run left no file (segment, registry, key, certificates, audit log)" '^$' -- \
     find "$dir/shm" "$dir/audit" -mindepth 1
+
+# elig-bench tls: handshakes between the client core's TLS and eligd's, in memory
+"$bench" tls --seconds 0.2 --runs 1 --dir "$dir/shm" --json >"$dir/tls.json" 2>"$dir/err" ||
+    { cat "$dir/err"; exit 1; }
+check "tls: handshakes made" '"server_per_s":[1-9]' -- cat "$dir/tls.json"
+check "tls: its CA and certificates removed" '^$' -- find "$dir/shm" -mindepth 1
 finish
