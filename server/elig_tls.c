@@ -311,6 +311,8 @@ long elig_tls_read(struct elig_tls *t, uint8_t *out, size_t cap)
         if (rc)
             return rc;
     }
+    if (SSL_pending(t->ssl) == 0 && BIO_ctrl_pending(t->rbio) == 0)
+        return 0; /* nothing to decrypt: spare OpenSSL a call that can only want more */
     size_t n = 0;
     ERR_clear_error();
     if (SSL_read_ex(t->ssl, out, cap, &n) == 1)
