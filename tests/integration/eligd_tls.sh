@@ -167,6 +167,11 @@ closed_within() { # closed_within SECONDS [BYTES]: eligd closes a raw connection
 check "a handshake that stalls: closed (frame timeout)" '^closed$' -- closed_within 10
 check "garbage instead of a ClientHello: closed" '^closed$' -- \
     closed_within 5 $'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
+check "one facility's certificate, another's code in the frames: refused" 'answered bad-facility' -- \
+    "$eligctl" query --server 127.0.0.1:$tport --facility 2730000006 "${tls[@]}" "${person[@]}"
+check "a client that ends TLS (close_notify) after its handshake" 'Verify return code: 0' -- \
+    sh -c "openssl s_client -connect 127.0.0.1:$tport -alpn eligd/1 -CAfile '$dir/ca/ca.crt' \
+        -cert '$dir/certs/1310000001.crt' -key '$dir/certs/1310000001.key' </dev/null 2>&1"
 check "and the others are still answered" '^validity: 1 valid' -- \
     "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 "${tls[@]}" "${person[@]}"
 # a renewed server certificate: put in place, SIGHUP, served to new connections
