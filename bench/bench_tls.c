@@ -9,8 +9,9 @@
  * time spent in the server's calls (feed, read, take) is clocked apart:
  * server handshakes/s is handshakes over that time, the figure that says
  * how many handshakes one eligd core can take; pairs/s is both ends on one
- * core. Every handshake is a full one (no session resumption yet). Each
- * run lasts --seconds; medians of --runs.
+ * core. Full handshakes first, then resumed ones (the client offers the
+ * ticket of its previous connection, as a reconnecting facility would).
+ * Each run lasts --seconds; medians of --runs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,13 +27,15 @@
 struct hs_result {
     double pairs_s;  /* handshakes a second, both ends on this core */
     double server_s; /* handshakes a second of the server's time alone */
+    double resumed;  /* share of handshakes that resumed */
 };
 
-/* One handshake between a new client session and a new server one. */
-static int handshake(struct elig_tls_ctx *sc, struct elig_tls_ctx *cc, double *server_time)
+/* One handshake between a new client session (resuming *r when given) and a new server one. */
+static int handshake(struct elig_tls_ctx *sc, struct elig_tls_ctx *cc, struct elig_tls_resume **r,
+                     double *server_time, bool *resumed)
 {
     struct elig_tls *cl = NULL, *sv = NULL;
-    int rc = elig_tls_new(cc, &cl);
+    int rc = *r ? elig_tls_new_resuming(cc, *r, &cl) : elig_tls_new(cc, &cl);
     double t0 = bench_now();
     if (rc == 0)
         rc = elig_tls_new(sc, &sv);
@@ -58,6 +61,14 @@ static int handshake(struct elig_tls_ctx *sc, struct elig_tls_ctx *cc, double *s
     }
     if (rc == 0 && !(elig_tls_ready(sv) && elig_tls_ready(cl)))
         rc = -EPROTO;
+    if (rc == 0) {
+        *resumed = elig_tls_resumed(sv);
+        struct elig_tls_resume *next = elig_tls_resume_get(cl);
+        if (next) { /* the ticket of this connection for the next */
+            elig_tls_resume_free(*r);
+            *r = next;
+        }
+    }
     t0 = bench_now();
     elig_tls_free(sv);
     *server_time += bench_now() - t0;
@@ -65,20 +76,28 @@ static int handshake(struct elig_tls_ctx *sc, struct elig_tls_ctx *cc, double *s
     return rc;
 }
 
-static int run(struct elig_tls_ctx *sc, struct elig_tls_ctx *cc, double seconds,
+static int run(struct elig_tls_ctx *sc, struct elig_tls_ctx *cc, bool resume, double seconds,
                struct hs_result *out)
 {
+    struct elig_tls_resume *r = NULL;
     double server_time = 0;
-    uint64_t n = 0;
-    int rc = 0;
+    bool resumed = false;
+    int rc = resume ? handshake(sc, cc, &r, &server_time, &resumed) : 0; /* a first ticket */
+    uint64_t n = 0, reused = 0;
+    server_time = 0;
     double t0 = bench_now(), end = t0 + seconds;
     while (rc == 0 && bench_now() < end) {
-        rc = handshake(sc, cc, &server_time);
+        struct elig_tls_resume *none = NULL;
+        rc = handshake(sc, cc, resume ? &r : &none, &server_time, &resumed);
+        elig_tls_resume_free(none);
         n++;
+        reused += resumed;
     }
     double spent = bench_now() - t0;
+    elig_tls_resume_free(r);
     out->pairs_s = (double)n / spent;
     out->server_s = server_time > 0 ? (double)n / server_time : 0;
+    out->resumed = n ? (double)reused / (double)n : 0;
     return rc;
 }
 
@@ -139,12 +158,20 @@ int bench_tls(const struct bench_opts *o)
     int rc = bench_tls_make(o, dir);
     if (rc == 0)
         rc = contexts(dir, &sc, &cc);
-    struct hs_result res[64];
-    double pairs[64], server[64];
-    for (unsigned r = 0; rc == 0 && r < o->runs; r++) {
-        rc = run(sc, cc, o->seconds, &res[r]);
-        pairs[r] = res[r].pairs_s;
-        server[r] = res[r].server_s;
+    struct hs_result res[2][64];
+    double med[2][3] = { { 0 } };
+    for (unsigned r = 0; rc == 0 && r < o->runs; r++)
+        for (int k = 0; rc == 0 && k < 2; k++)
+            rc = run(sc, cc, k == 1, o->seconds, &res[k][r]);
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        double v[3][64];
+        for (unsigned r = 0; r < o->runs; r++) {
+            v[0][r] = res[k][r].pairs_s;
+            v[1][r] = res[k][r].server_s;
+            v[2][r] = res[k][r].resumed;
+        }
+        for (int f = 0; f < 3; f++)
+            med[k][f] = bench_median(v[f], o->runs);
     }
     elig_tls_ctx_free(sc);
     elig_tls_ctx_free(cc);
@@ -153,17 +180,22 @@ int bench_tls(const struct bench_opts *o)
         fprintf(stderr, "elig-bench: tls: %s\n", elig_net_strerror(rc));
         return 1;
     }
-    double mp = bench_median(pairs, o->runs), ms = bench_median(server, o->runs);
+    static const char *const kind[2] = { "full", "resumed" };
     if (o->json) {
-        printf("{\"benchmark\":\"tls\",\"runs\":%u,\"seconds\":%.1f,\"handshake\":\"full\","
-               "\"pairs_per_s\":%.0f,\"server_per_s\":%.0f}\n",
-               o->runs, o->seconds, mp, ms);
+        printf("{\"benchmark\":\"tls\",\"runs\":%u,\"seconds\":%.1f,\"results\":[", o->runs,
+               o->seconds);
+        for (int k = 0; k < 2; k++)
+            printf("%s{\"handshake\":\"%s\",\"pairs_per_s\":%.0f,\"server_per_s\":%.0f,"
+                   "\"resumed_share\":%.3f}",
+                   k ? "," : "", kind[k], med[k][0], med[k][1], med[k][2]);
+        printf("]}\n");
         return 0;
     }
-    printf("tls: full TLS 1.3 handshakes, ECDSA P-256, client certificates, one core; medians of "
-           "%u runs of %.1f s\n",
+    printf("tls: TLS 1.3 handshakes, ECDSA P-256, client certificates, one core; medians of %u "
+           "runs of %.1f s\n",
            o->runs, o->seconds);
-    printf("  both ends on one core  %8.0f handshakes/s\n", mp);
-    printf("  the server's time alone %7.0f handshakes/s\n", ms);
+    printf("  %-10s %16s %18s %10s\n", "handshake", "both ends /s", "server alone /s", "resumed");
+    for (int k = 0; k < 2; k++)
+        printf("  %-10s %16.0f %18.0f %9.0f%%\n", kind[k], med[k][0], med[k][1], 100 * med[k][2]);
     return 0;
 }

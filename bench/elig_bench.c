@@ -604,7 +604,7 @@ static void usage(FILE *out)
         "server: eligd over loopback side by side with redis-server and memcached\n"
         "holding the same records: requests/s and p50/p99 at each pipeline depth,\n"
         "BATCH of 64 lookups/s, memory per record.\n"
-        "tls: full TLS 1.3 handshakes on one core, as eligd makes them (ECDSA P-256):\n"
+        "tls: TLS 1.3 handshakes, full and resumed, on one core, as eligd makes them:\n"
         "handshakes a second of both ends, and of the server's time alone.\n"
         "dpdk: eligd's UDP datapath over a DPDK memif port (one lcore each side, EAL\n"
         "--no-huge): lookups/s and datagram latency at F frames per datagram.\n"

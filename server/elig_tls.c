@@ -125,6 +125,10 @@ static SSL_CTX *make_ssl(const struct elig_tls_params *p, char *err, size_t err_
             SSL_CTX_set_client_CA_list(ssl, names);
         SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
         SSL_CTX_set_alpn_select_cb(ssl, alpn_select, NULL);
+        /* a resumed session keeps the client certificate verified at first; OpenSSL resumes
+         * sessions of a context with a session id context only */
+        SSL_CTX_set_session_id_context(ssl, (const unsigned char *)ELIG_TLS_ALPN,
+                                       sizeof ELIG_TLS_ALPN - 1);
     } else if (*rc == 0) {
         SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER, NULL);
         if (SSL_CTX_set_alpn_protos(ssl, alpn_wire, ALPN_WIRE_LEN) != 0)
@@ -204,7 +208,42 @@ static long fail(struct elig_tls *t)
     return die(t, r ? r : "TLS failure");
 }
 
+static int session_new(struct elig_tls_ctx *ctx, const struct elig_tls_resume *r,
+                       struct elig_tls **out);
+
 int elig_tls_new(struct elig_tls_ctx *ctx, struct elig_tls **out)
+{
+    return session_new(ctx, NULL, out);
+}
+
+int elig_tls_new_resuming(struct elig_tls_ctx *ctx, const struct elig_tls_resume *r,
+                          struct elig_tls **out)
+{
+    return session_new(ctx, r, out);
+}
+
+struct elig_tls_resume *elig_tls_resume_get(const struct elig_tls *t)
+{
+    SSL_SESSION *s = t->ready ? SSL_get1_session(t->ssl) : NULL;
+    if (s && !SSL_SESSION_is_resumable(s)) { /* no ticket yet */
+        SSL_SESSION_free(s);
+        s = NULL;
+    }
+    return (struct elig_tls_resume *)s;
+}
+
+void elig_tls_resume_free(struct elig_tls_resume *r)
+{
+    SSL_SESSION_free((SSL_SESSION *)r);
+}
+
+bool elig_tls_resumed(const struct elig_tls *t)
+{
+    return t->ready && SSL_session_reused(t->ssl);
+}
+
+static int session_new(struct elig_tls_ctx *ctx, const struct elig_tls_resume *r,
+                       struct elig_tls **out)
 {
     struct elig_tls *t = calloc(1, sizeof *t);
     if (t == NULL)
@@ -231,6 +270,8 @@ int elig_tls_new(struct elig_tls_ctx *ctx, struct elig_tls **out)
         SSL_set_accept_state(t->ssl);
     } else {
         SSL_set_connect_state(t->ssl);
+        if (r && SSL_set_session(t->ssl, (SSL_SESSION *)r) != 1)
+            rc = -EINVAL;
         if (ctx->server_name) {
             struct in6_addr a;
             bool ip = inet_pton(AF_INET, ctx->server_name, &a) == 1 ||
@@ -257,6 +298,10 @@ void elig_tls_free(struct elig_tls *t)
 {
     if (t == NULL)
         return;
+    /* freed without a close_notify, OpenSSL would mark the session unresumable (a connection
+     * cut short); ours end when the caller is done, so the session stays good */
+    if (t->ready && !t->dead)
+        SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(t->ssl); /* and its BIOs */
     elig_pbuf_free(&t->early);
     free(t);

@@ -75,6 +75,31 @@ struct elig_tls;
 /** A session on ctx, before its handshake. @return 0 and *out; -ENOMEM. */
 int elig_tls_new(struct elig_tls_ctx *ctx, struct elig_tls **out);
 
+/** A client's saved TLS session, to resume the next connection with (opaque). */
+struct elig_tls_resume;
+
+/**
+ * A client session that offers to resume r (the ticket the server gave an
+ * earlier connection): the handshake then skips the certificates and their
+ * signatures when the server accepts it, and is a full one otherwise.
+ * @return 0 and *out; -ENOMEM.
+ */
+int elig_tls_new_resuming(struct elig_tls_ctx *ctx, const struct elig_tls_resume *r,
+                          struct elig_tls **out);
+
+/**
+ * What a client needs to resume later: the session of t once the server's
+ * ticket came (after the first bytes read past the handshake). NULL: none
+ * yet. Keep it past elig_tls_free(t).
+ */
+struct elig_tls_resume *elig_tls_resume_get(const struct elig_tls *t);
+
+/** Free what elig_tls_resume_get() gave. NULL is ignored. */
+void elig_tls_resume_free(struct elig_tls_resume *r);
+
+/** Whether t's handshake resumed an earlier session (once ready). */
+bool elig_tls_resumed(const struct elig_tls *t);
+
 /** Free a session. NULL is ignored. */
 void elig_tls_free(struct elig_tls *t);
 

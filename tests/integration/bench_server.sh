@@ -33,5 +33,6 @@ check "the run left no file (segment, registry, key, certificates, audit log)" '
 "$bench" tls --seconds 0.2 --runs 1 --dir "$dir/shm" --json >"$dir/tls.json" 2>"$dir/err" ||
     { cat "$dir/err"; exit 1; }
 check "tls: handshakes made" '"server_per_s":[1-9]' -- cat "$dir/tls.json"
+check "tls: the resumed ones resumed" '"handshake":"resumed","pairs_per_s":[1-9][0-9]*,"server_per_s":[1-9][0-9]*,"resumed_share":1.000' -- cat "$dir/tls.json"
 check "tls: its CA and certificates removed" '^$' -- find "$dir/shm" -mindepth 1
 finish

@@ -259,6 +259,39 @@ static void test_expired(void **state)
     refused("old", "ca", "127.0.0.1", true, "expired");
 }
 
+/* A client that kept its ticket resumes: no certificates the second time, the same facility. */
+static void test_resumption(void **state)
+{
+    (void)state;
+    struct elig_tls_ctx *sc = ctx_of(ELIG_TLS_SERVER, "ca", "server", "ca", NULL);
+    struct elig_tls_ctx *cc = ctx_of(ELIG_TLS_CLIENT, "ca", "fac", "ca", "127.0.0.1");
+    struct elig_tls_resume *r = NULL;
+    for (int i = 0; i < 3; i++) {
+        struct elig_tls *cl, *sv;
+        assert_int_equal(r ? elig_tls_new_resuming(cc, r, &cl) : elig_tls_new(cc, &cl), 0);
+        assert_int_equal(elig_tls_new(sc, &sv), 0);
+        char got[64];
+        long srv_rc, cl_rc;
+        pump(cl, sv, got, sizeof got, &srv_rc, &cl_rc);
+        assert_int_equal(srv_rc, 0);
+        assert_int_equal(cl_rc, 0);
+        assert_true(elig_tls_ready(sv));
+        if (elig_tls_resumed(sv) != (i > 0))
+            fail_msg("handshake %d: resumed %d", i, elig_tls_resumed(sv));
+        char name[32]; /* a resumed session is still the facility its certificate named */
+        assert_int_equal(elig_tls_peer_name(sv, name, sizeof name), 0);
+        assert_string_equal(name, CODE);
+        elig_tls_resume_free(r);
+        r = elig_tls_resume_get(cl);
+        assert_non_null(r);
+        elig_tls_free(cl);
+        elig_tls_free(sv);
+    }
+    elig_tls_resume_free(r);
+    elig_tls_ctx_free(cc);
+    elig_tls_ctx_free(sc);
+}
+
 /* The client core over TLS: frames queued before the handshake, answers read as plaintext. */
 static void test_client_core(void **state)
 {
@@ -410,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_handshake_and_identity),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_expired),
+        cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_client_core),
         cmocka_unit_test(test_plaintext_peer),
         cmocka_unit_test(test_ca_files),
