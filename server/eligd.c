@@ -574,7 +574,9 @@ int main(int argc, char **argv)
                   "the network on %s in clear",
                   o.srv.listen);
     else if (o.srv.tls)
-        elig_slog(ELIG_SLOG_INFO, "facility port: TLS 1.3 with client certificates of %s, ALPN %s",
+        elig_slog(ELIG_SLOG_INFO,
+                  "facility port: TLS 1.3 with client certificates of %s, ALPN %s, records made "
+                  "in user space (no kernel TLS: they go through the io_uring rings)",
                   o.tls_ca, ELIG_TLS_ALPN);
     sigset_t set;
     sigemptyset(&set);

@@ -152,8 +152,23 @@ check "a facility the registry does not know: refused" 'unauthenticated|closed t
     "$eligctl" query --server 127.0.0.1:$tport --facility 1310000009 \
     --tls-cert "$dir/unregistered/1310000009.crt" --tls-key "$dir/unregistered/1310000009.key" \
     --tls-ca "$dir/ca/ca.crt" "${person[@]}"
+# a live TLS connection of the facility about to be revoked: admitted (a PING answered)
+mkfifo "$dir/live.in"
+openssl s_client -connect 127.0.0.1:$tport -alpn eligd/1 -quiet -CAfile "$dir/ca/ca.crt" \
+    -cert "$dir/certs/1340000002.crt" -key "$dir/certs/1340000002.key" \
+    <"$dir/live.in" >"$dir/live.out" 2>/dev/null &
+spid=$!
+pids+=($spid)
+exec 7>"$dir/live.in"
+printf 'EL\001\001\000\000\000\000\007\000\000\000\000\000\000\000' >&7 # PING, id 7
+check "a live TLS connection: its PING answered" '^answered$' -- \
+    bash -c "$(declare -f wait_for_line); wait_for_line '$dir/live.out' 'EL' 10 && echo answered"
 check "a revoked facility" 'facility 1340000002 revoked' -- \
     "$eligctl" facility revoke 1340000002 --data "$data"
+check "revoking closed its live connection" '^closed$' -- \
+    sh -c "timeout 10 tail --pid=$spid -f /dev/null && echo closed"
+exec 7>&-
+check "and said so" 'facility 1340000002 revoked: its connection is closed' -- cat "$dir/tls.log"
 check "a revoked facility's certificate: refused" 'unauthenticated|closed the connection' -- \
     "$eligctl" query --server 127.0.0.1:$tport --facility 1340000002 \
     --tls-cert "$dir/certs/1340000002.crt" --tls-key "$dir/certs/1340000002.key" \

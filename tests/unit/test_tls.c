@@ -216,12 +216,14 @@ static void *read_pem(const char *file, bool key)
     return v;
 }
 
-static void test_expired(void **state)
+/*
+ * CODE's certificate from the server's own CA, valid from `from` to `until` seconds from now, in
+ * DIR/name (with its key and the CA's certificate): made here with the CA's key, as the CA never
+ * issues one outside its validity.
+ */
+static void make_dated(const char *name, long from, long until)
 {
-    (void)state;
-    /* CODE's certificate from the server's own CA, expired yesterday: made here with the CA's key
-     * (the CA never issues one already expired) */
-    char file[512];
+    char file[600];
     snprintf(file, sizeof file, "%s/ca/ca.key", dir);
     EVP_PKEY *ca_key = read_pem(file, true);
     snprintf(file, sizeof file, "%s/ca/ca.crt", dir);
@@ -231,32 +233,39 @@ static void test_expired(void **state)
     X509 *x = X509_new();
     X509_set_version(x, X509_VERSION_3);
     ASN1_INTEGER_set(X509_get_serialNumber(x), 77);
-    X509_gmtime_adj(X509_getm_notBefore(x), -2 * 86400);
-    X509_gmtime_adj(X509_getm_notAfter(x), -86400);
+    X509_gmtime_adj(X509_getm_notBefore(x), from);
+    X509_gmtime_adj(X509_getm_notAfter(x), until);
     X509_set_pubkey(x, key);
     X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
                                (const unsigned char *)CODE, -1, -1, 0);
     X509_set_issuer_name(x, X509_get_subject_name(ca_cert));
     assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
-    char old[512];
-    snprintf(old, sizeof old, "%s/old", dir);
-    mkdir(old, 0700);
-    snprintf(file, sizeof file, "%s/old/fac.crt", dir);
+    snprintf(file, sizeof file, "%s/%s", dir, name);
+    mkdir(file, 0700);
+    snprintf(file, sizeof file, "%s/%s/fac.crt", dir, name);
     FILE *f = fopen(file, "w");
     PEM_write_X509(f, x);
     fclose(f);
-    snprintf(file, sizeof file, "%s/old/fac.key", dir);
+    snprintf(file, sizeof file, "%s/%s/fac.key", dir, name);
     f = fopen(file, "w");
     PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
     fclose(f);
-    char cp[600];
-    snprintf(cp, sizeof cp, "cp %s/ca/ca.crt %s/old/ca.crt", dir, dir);
+    char cp[700];
+    snprintf(cp, sizeof cp, "cp %s/ca/ca.crt %s/%s/ca.crt", dir, dir, name);
     assert_int_equal(system(cp), 0);
     X509_free(x);
     X509_free(ca_cert);
     EVP_PKEY_free(key);
     EVP_PKEY_free(ca_key);
+}
+
+static void test_expired(void **state)
+{
+    (void)state;
+    make_dated("old", -2 * 86400, -86400); /* expired yesterday */
     refused("old", "ca", "127.0.0.1", true, "expired");
+    make_dated("early", 86400, 2 * 86400); /* valid from tomorrow */
+    refused("early", "ca", "127.0.0.1", true, "not yet valid");
 }
 
 /* A client that kept its ticket resumes: no certificates the second time, the same facility. */
