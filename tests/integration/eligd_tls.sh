@@ -120,23 +120,32 @@ capture() { # capture PORT FILE COMMAND...: the packets of PORT while COMMAND ru
     wait "$tdpid" || true
     exec 5<&-
 }
+holds() { # holds FILE BYTES: whether FILE holds BYTES (perl escapes; across newline bytes too)
+    perl -0777 -ne "exit(index(\$_, \"$2\") < 0)" "$1"
+}
 secrets() { # secrets FILE: which of the check's personal data FILE holds, as bytes
     local found=()
     grep -qaF '01130012' "$1" && found+=(insurer-number)
     grep -qaF '1234' "$1" && found+=(symbol)
-    LC_ALL=C grep -qaP '\xbe\x21\x2e\x01' "$1" && found+=(birth-date) # 19800510 as a u32
+    holds "$1" '\xbe\x21\x2e\x01' && found+=(birth-date) # 19800510 as a u32
+    holds "$1" '\x01\x10\x0a\x00\x00\x00\x00\x00' && found+=(card-id) # 00000000000A1001
     grep -qaF "$(sed -n 's/^ *name: *\([^ ]*\).*/\1/p' "$dir/plain.txt" | head -1)" "$1" &&
         found+=(name) # the family name, in kanji
     echo "${found[*]:-none}"
 }
-capture $tport "$dir/tls.pcap" "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 \
-    "${tls[@]}" "${person[@]}"
+both_checks() { # both_checks PORT [OPTIONS...]: a check by number, then one by card
+    local port=$1
+    shift
+    "$eligctl" query --server 127.0.0.1:$port --facility 1310000001 "$@" "${person[@]}" &&
+        "$eligctl" query --server 127.0.0.1:$port --facility 1310000001 "$@" \
+            --card 00000000000A1001 --date 2025-02-10
+}
+capture $tport "$dir/tls.pcap" both_checks $tport "${tls[@]}"
 check "a capture of a check over TLS: packets taken" '^[1-9]' -- \
     sh -c "tcpdump -Z root -r '$dir/tls.pcap' 2>/dev/null | wc -l"
 check "a capture of a check over TLS: no personal data" '^none$' -- secrets "$dir/tls.pcap"
-capture $pport "$dir/plain.pcap" "$eligctl" query --server 127.0.0.1:$pport \
-    --facility 1310000001 "${person[@]}"
-check "the same check in plaintext: all of it" '^insurer-number symbol birth-date name$' -- \
+capture $pport "$dir/plain.pcap" both_checks $pport
+check "the same checks in plaintext: all of it" '^insurer-number symbol birth-date card-id name$' -- \
     secrets "$dir/plain.pcap"
 
 # ---- refusals; each one counted, and eligd goes on
