@@ -153,6 +153,28 @@ check "a certificate of another CA: refused" 'TLS|closed the connection' -- \
     "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 \
     --tls-cert "$dir/rogue/clinic.crt" --tls-key "$dir/rogue/clinic.key" \
     --tls-ca "$dir/ca/ca.crt" "${person[@]}"
+# certificates of eligd's own CA outside their validity, made with openssl ca (eligctl never
+# issues one)
+mkdir "$dir/ossl"
+touch "$dir/ossl/index.txt"
+echo 01 >"$dir/ossl/serial"
+printf '[ca]\ndefault_ca = d\n[d]\ndatabase = %s\nserial = %s\nnew_certs_dir = %s\ndefault_md = sha256\nunique_subject = no\npolicy = p\n[p]\ncommonName = supplied\n' \
+    "$dir/ossl/index.txt" "$dir/ossl/serial" "$dir/ossl" >"$dir/ossl/ca.cnf"
+dated() { # dated NAME START END: CODE 1310000001's certificate valid from START to END
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=1310000001 \
+        -keyout "$dir/$1.key" -out "$dir/$1.csr" 2>/dev/null
+    openssl ca -batch -config "$dir/ossl/ca.cnf" -cert "$dir/ca/ca.crt" -keyfile "$dir/ca/ca.key" \
+        -in "$dir/$1.csr" -out "$dir/$1.crt" -startdate "$2" -enddate "$3" >/dev/null 2>&1
+}
+dated expired 20200101000000Z 20200201000000Z
+dated early 20990101000000Z 20991231000000Z
+for c in expired early; do
+    check "a certificate $c: refused" 'TLS|closed the connection' -- \
+        "$eligctl" query --server 127.0.0.1:$tport --facility 1310000001 \
+        --tls-cert "$dir/$c.crt" --tls-key "$dir/$c.key" --tls-ca "$dir/ca/ca.crt" "${person[@]}"
+done
+check "the log says why" 'TLS connection refused: certificate (has expired|is not yet valid)' -- \
+    cat "$dir/tls.log"
 check "a plaintext client on the TLS port: refused" 'eligctl: ping: ' -- \
     "$eligctl" ping --server 127.0.0.1:$tport
 check "the server's certificate for another name: refused by the client" 'TLS: .*mismatch' -- \
