@@ -26,12 +26,19 @@
  * certificates verified against the given CA (a client certificate is
  * required by servers), buffers released while a connection is idle
  * (SSL_MODE_RELEASE_BUFFERS) so an idle session costs a few KiB.
+ *
+ * Resumption: servers issue TLS 1.3 tickets under a session id context
+ * (OpenSSL resumes a client-verified session only with one); a client keeps
+ * the session of its last connection (elig_tls_resume_get) and offers it
+ * with the next. A session freed after normal use is marked shut down
+ * first, since OpenSSL makes a session freed without a close_notify
+ * unresumable.
  */
 #include "elig_tls.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <errno.h>
+#include <pthread.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
