@@ -5,7 +5,7 @@
  * Set-up: N synthetic records (the index benchmark's population) built into
  * a segment that eligd serves read-only (--attach) with --dpdk-addr on a
  * memif port (server role, EAL --no-huge, one lcore); this process is the
- * memif client (elig_dpeer, one lcore). With two or more CPUs each side's
+ * memif client (elig_client_dgram, one lcore). With two or more CPUs each side's
  * lcore is pinned to a CPU of its own (eligd's to CPU 1, ours to CPU 0).
  *
  * Driver: closed loop over W datagrams in flight ("slots"), each carrying
@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "elig_bench.h"
-#include "elig_dpeer.h"
+#include "elig_client_dgram.h"
 #include "elig_net_error.h"
 #include "elig_hist.h"
 #include "elig_index.h"
@@ -54,7 +54,7 @@ struct dresult {
 };
 
 struct ddriver {
-    struct elig_dpeer *peer;
+    struct elig_client_dgram *peer;
     const uint8_t *q;     /* pre-encoded lookup frames */
     const uint32_t *qoff; /* nq + 1 offsets */
     uint32_t nq;
@@ -83,23 +83,19 @@ static void send_slot(struct ddriver *d, unsigned s)
     }
     sl->left = d->frames;
     sl->sent = bench_now();
-    int rc = elig_dpeer_send(d->peer, 0, d->buf, len);
+    int rc = elig_client_dgram_send(d->peer, 0, d->buf, len);
     if (rc && !d->error)
         d->error = rc;
 }
 
-static void on_frame(void *ctx, int kind, const struct elig_udp_pkt *pkt, const uint8_t *frame,
-                     size_t len)
+static void on_frame(void *ctx, unsigned flow, const uint8_t *payload, size_t len)
 {
-    (void)frame;
-    (void)len;
+    (void)flow;
     struct ddriver *d = ctx;
-    if (kind != ELIG_UDP_DATA)
-        return;
     double now = bench_now();
     size_t off = 0;
-    while (off + ELIG_PROTO_HEADER <= pkt->len) {
-        const uint8_t *h = pkt->payload + off;
+    while (off + ELIG_PROTO_HEADER <= len) {
+        const uint8_t *h = payload + off;
         uint32_t id = elig_rd32(h + 8), s = (id & 0xFFFF) / d->frames;
         off += ELIG_PROTO_HEADER + elig_rd32(h + 12);
         if (h[5] != ELIG_PS_OK && !d->error)
@@ -129,8 +125,8 @@ static int run_frames(struct ddriver *d, unsigned frames, double seconds, struct
         send_slot(d, s);
     double t0 = bench_now(), start = t0 + seconds * 0.1, end = start + seconds, next_scan = t0;
     while (!d->error) {
-        elig_dpeer_flush(d->peer);
-        elig_dpeer_poll(d->peer, on_frame, d);
+        elig_client_dgram_flush(d->peer);
+        elig_client_dgram_poll(d->peer, on_frame, d);
         double now = bench_now();
         if (!d->timing && now >= start) {
             d->timing = true;
@@ -150,7 +146,7 @@ static int run_frames(struct ddriver *d, unsigned frames, double seconds, struct
     double spent = bench_now() - start;
     /* let the datagrams still in flight come back before the next run */
     for (double quiet = bench_now() + 0.2; bench_now() < quiet;)
-        elig_dpeer_poll(d->peer, on_frame, d);
+        elig_client_dgram_poll(d->peer, on_frame, d);
     for (unsigned s = 0; s < d->nslots; s++)
         d->slots[s].left = 0;
     res->lps = (double)d->lookups / spent;
@@ -297,10 +293,10 @@ int bench_dpdk(const struct bench_opts *o)
         fprintf(stderr, "elig-bench: cannot start %s with a memif port\n", o->eligd);
         goto out;
     }
-    struct elig_dpeer_params pp = { .eal_args = peer_eal,
-                                    .local = "10.12.0.2:40000",
-                                    .server = SERVER };
-    int rc = elig_dpeer_open(&pp, &d.peer);
+    struct elig_client_dgram_params pp = { .eal_args = peer_eal,
+                                           .local = "10.12.0.2:40000",
+                                           .server = SERVER };
+    int rc = elig_client_dgram_open(&pp, &d.peer);
     if (rc) {
         fprintf(stderr, "elig-bench: memif client: %s\n", elig_net_strerror(rc));
         goto out;
@@ -314,7 +310,7 @@ int bench_dpdk(const struct bench_opts *o)
         if (qoff[i + 1] - qoff[i] > biggest)
             biggest = qoff[i + 1] - qoff[i];
     for (unsigned i = 0; i < nf; i++)
-        if (frames[i] * biggest > elig_dpeer_max_payload(d.peer)) {
+        if (frames[i] * biggest > elig_client_dgram_max_payload(d.peer)) {
             fprintf(stderr, "elig-bench: %u frames do not fit one datagram\n", frames[i]);
             goto out;
         }
@@ -328,8 +324,8 @@ int bench_dpdk(const struct bench_opts *o)
     report(o, frames, nf, runs);
     status = 0;
 out:
-    bench_stop(eligd); /* eligd leaves the memif link first (see elig_dpeer_wait_down) */
-    elig_dpeer_close(d.peer);
+    bench_stop(eligd); /* eligd leaves the memif link first (elig_client_dgram_wait_down) */
+    elig_client_dgram_close(d.peer);
     unlink(seg);
     free(q);
     free(qoff);

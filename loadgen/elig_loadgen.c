@@ -41,7 +41,7 @@
 #include "elig_sched.h"
 #include "elig_tables.h"
 #if ELIG_HAVE_DPDK
-#include "elig_dpeer.h"
+#include "elig_client_dgram.h"
 #include "elig_text.h"
 #endif
 
@@ -662,43 +662,21 @@ static int parse_start(const char *s, const char *month, double *out)
 }
 
 #if ELIG_HAVE_DPDK
-/* The replay's datagram transport on a DPDK port (elig_dpeer). */
-struct dpdk_flow {
-    struct elig_dpeer *peer;
-    uint16_t base; /* local port of flow 0 */
-    void (*deliver)(void *, unsigned, const uint8_t *, size_t);
-    void *arg;
-};
-
+/* The replay's datagram transport: the client library's (elig_client_dgram). */
 static int dpdk_send(void *ctx, unsigned flow, const uint8_t *p, size_t len)
 {
-    struct dpdk_flow *f = ctx;
-    return elig_dpeer_send(f->peer, (uint16_t)flow, p, len);
+    return elig_client_dgram_send(ctx, flow, p, len);
 }
 
 static void dpdk_flush(void *ctx)
 {
-    struct dpdk_flow *f = ctx;
-    elig_dpeer_flush(f->peer);
-}
-
-static void dpdk_frame(void *ctx, int kind, const struct elig_udp_pkt *pkt, const uint8_t *frame,
-                       size_t len)
-{
-    (void)frame;
-    (void)len;
-    struct dpdk_flow *f = ctx;
-    if (kind == ELIG_UDP_DATA && pkt->dport >= f->base)
-        f->deliver(f->arg, (unsigned)(pkt->dport - f->base), pkt->payload, pkt->len);
+    elig_client_dgram_flush(ctx);
 }
 
 static unsigned dpdk_poll(void *ctx, void (*deliver)(void *, unsigned, const uint8_t *, size_t),
                           void *arg)
 {
-    struct dpdk_flow *f = ctx;
-    f->deliver = deliver;
-    f->arg = arg;
-    return elig_dpeer_poll(f->peer, dpdk_frame, f);
+    return elig_client_dgram_poll(ctx, deliver, arg);
 }
 #endif
 
@@ -707,28 +685,19 @@ static int open_dpdk(const char *eal, const char *local, const char *server, uns
                      void **handle, struct elig_replay_dgram *d)
 {
 #if ELIG_HAVE_DPDK
-    struct elig_dpeer_params pp = {
+    struct elig_client_dgram_params pp = {
         .eal_args = eal, .local = local, .server = server, .queues = queues
     };
-    struct dpdk_flow *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -ENOMEM;
-    struct elig_dpeer *pe;
-    int rc = elig_dpeer_open(&pp, &pe);
-    if (rc) {
-        free(f);
+    struct elig_client_dgram *dg;
+    int rc = elig_client_dgram_open(&pp, &dg);
+    if (rc)
         return rc;
-    }
-    struct elig_udp_addr self;
-    elig_dpeer_addrs(pe, &self, NULL);
-    f->peer = pe;
-    f->base = self.port;
-    *d = (struct elig_replay_dgram){ .ctx = f,
-                                     .max_payload = elig_dpeer_max_payload(pe),
+    *d = (struct elig_replay_dgram){ .ctx = dg,
+                                     .max_payload = elig_client_dgram_max_payload(dg),
                                      .send = dpdk_send,
                                      .flush = dpdk_flush,
                                      .poll = dpdk_poll };
-    *handle = f;
+    *handle = dg;
     return 0;
 #else
     (void)eal, (void)local, (void)server, (void)queues, (void)handle, (void)d;
@@ -741,11 +710,10 @@ static int open_dpdk(const char *eal, const char *local, const char *server, uns
 static void close_dpdk(void *handle, bool linger)
 {
 #if ELIG_HAVE_DPDK
-    struct dpdk_flow *f = handle;
-    if (linger && elig_dpeer_wait_down(f->peer, 60000))
+    struct elig_client_dgram *dg = handle;
+    if (linger && elig_client_dgram_wait_down(dg, 60000))
         fputs("elig-loadgen: eligd did not stop within a minute; leaving anyway\n", stderr);
-    elig_dpeer_close(f->peer);
-    free(f);
+    elig_client_dgram_close(dg);
 #else
     (void)handle, (void)linger;
 #endif

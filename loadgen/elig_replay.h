@@ -38,7 +38,7 @@ enum elig_replay_target {
 
 /**
  * A datagram transport instead of TCP: eligd's UDP datapath, which the
- * program wires to a DPDK port (elig_dpeer). Each connection is one flow
+ * program wires to a DPDK port (elig_client_dgram). Each connection is one flow
  * (its own source port); its frames go out packed into datagrams of whole
  * frames, and answers come back per flow, in order, but may be lost.
  */

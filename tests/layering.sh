@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # The layers, checked on the sources: index/ includes nothing of server/,
 # loadgen/ or bench/; server/ nothing of loadgen/ or bench/; loadgen/ and
-# bench/ reach server/ only through the client library's headers; the client
-# library itself includes no header of the server's. The client library is
-# what server/meson.build lists in client_sources and client_dpdk_sources
-# (the codec, the client core and the blocking client, addresses, the
-# facility key, the UDP framing, the DPDK client end); a header is placed by
-# the directory that holds it.
+# bench/ reach server/ only through the client library's public headers
+# (client_headers in server/meson.build: the codec, the client core and the
+# blocking client, the datagram client, TLS, the facility key, the error
+# names); the client library itself (client_sources, client_dpdk_sources)
+# includes no header of the server's. A header is placed by the directory
+# that holds it.
 set -euo pipefail
 root=${ELIG_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 cd "$root"
-# the client library's headers: those of the sources in its two lists
-client=$(awk '/^client(_dpdk)?_sources = files\(/ { on = 1 } on { print } on && /\)/ { on = 0 }' \
-    server/meson.build | grep -o "'[a-z_]*\.c'" | tr -d "'" | sed 's/\.c$/.h/' | tr '\n' ' ')
-[ -n "$client" ] || { echo "FAIL: no client library sources found in server/meson.build"; exit 1; }
+# list NAME: the file names of server/meson.build's files() list NAME, as headers
+list() {
+    awk -v n="$1" '$0 ~ "^" n " = files\\(" { on = 1 } on { print } on && /\)/ { on = 0 }' \
+        server/meson.build | grep -o "'[a-z_]*\\.[ch]'" | tr -d "'" | sed 's/\.c$/.h/' | tr '\n' ' '
+}
+public=$(list client_headers)
+client="$(list client_sources)$(list client_dpdk_sources)"
+[ -n "$public" ] && [ -n "$client" ] ||
+    { echo "FAIL: client_headers or client_sources not found in server/meson.build"; exit 1; }
 failures=0
 
 where() { # where HEADER: the directory holding it, or "-" (system, generated)
@@ -34,7 +39,7 @@ check() {
             at=$(where "$h")
             for bad in "$@"; do
                 if [ "$at" = "$bad" ]; then
-                    if [ "$bad" = server ] && [[ " $client " == *" $h "* ]]; then
+                    if [ "$bad" = server ] && [[ " $public " == *" $h "* ]]; then
                         continue
                     fi
                     echo "FAIL: $f includes $at/$h"
