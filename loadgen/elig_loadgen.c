@@ -41,6 +41,7 @@
 #include "elig_sched.h"
 #include "elig_tables.h"
 #if ELIG_HAVE_DPDK
+#include "elig_client.h"
 #include "elig_client_dgram.h"
 #include "elig_text.h"
 #endif
@@ -828,18 +829,11 @@ static int cmd_replay(int argc, char **argv)
     if (rc == 0)
         rc = elig_pop_create(&pp, &pop);
     struct elig_tls_ctx *tls_ctx = NULL;
-    if (rc == 0 && tls) { /* the certificate must name the host of --server */
-        char host[300], err[512];
-        const char *end = a.server[0] == '[' ? strchr(a.server, ']') : strrchr(a.server, ':');
-        size_t hl = end ? (size_t)(end - a.server) - (a.server[0] == '[') : strlen(a.server);
-        snprintf(host, sizeof host, "%.*s", (int)(hl < sizeof host ? hl : sizeof host - 1),
-                 a.server + (a.server[0] == '['));
-        struct elig_tls_params tp = { .role = ELIG_TLS_CLIENT,
-                                      .cert = a.tls_cert,
-                                      .key = a.tls_key,
-                                      .ca = a.tls_ca,
-                                      .server_name = host };
-        if ((rc = elig_tls_ctx_new(&tp, &tls_ctx, err, sizeof err)) != 0) {
+    if (rc == 0 && tls) { /* eligd's certificate must name the host of --server */
+        char err[512];
+        rc = elig_client_tls_context(a.server, a.tls_cert, a.tls_key, a.tls_ca, &tls_ctx, err,
+                                     sizeof err);
+        if (rc != 0) {
             fprintf(stderr, "elig-loadgen: TLS: %s\n", rc == -ENOMEM ? "out of memory" : err);
             elig_pop_destroy(pop);
             elig_sched_destroy(sched);

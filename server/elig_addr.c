@@ -46,6 +46,12 @@ static int split(const char *s, char host[256], unsigned long *port)
     return 0;
 }
 
+int elig_addr_host(const char *s, char host[256])
+{
+    unsigned long port;
+    return split(s, host, &port);
+}
+
 int elig_addr_resolve_all(const char *s, bool any_port, struct elig_addr *out, size_t max)
 {
     char host[256];

@@ -33,6 +33,13 @@ struct elig_addr {
 int elig_addr_resolve(const char *s, bool any_port, struct elig_addr *out);
 
 /**
+ * The host of s ("HOST:PORT", "[IPv6]:PORT"), without brackets, into
+ * host[0..256): the name a server's certificate must carry.
+ * @return 0; -ELIG_EADDRESS if s is not of that form.
+ */
+int elig_addr_host(const char *s, char host[256]);
+
+/**
  * Every address s resolves to (a host name may have several: IPv6 and IPv4),
  * in the resolver's order, at most max of them; clients try them in turn.
  * @return how many were written (at least 1); as elig_addr_resolve().

@@ -7,7 +7,7 @@
  * the core's bytes, with send/recv on a non-blocking socket and every wait
  * through poll() with the connect-time timeout, so a silent server cannot
  * hang a caller. elig_client_call() checks the echo of its request id.
- * elig_client_release() hands socket and core to a caller's own event loop
+ * elig_client_open_core() hands socket and core to a caller's own event loop
  * (the load generator's and the benchmarks' io_uring), which goes on with
  * the same state.
  */
@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +30,7 @@
 #include "elig_codec.h"
 #include "elig_net_error.h"
 #include "elig_cconn.h"
+#include "elig_tls.h"
 #include "elig_le.h"
 
 struct elig_client {
@@ -124,6 +126,21 @@ int elig_client_connect_tls(const char *addr, int timeout_ms, struct elig_tls_ct
     return rc;
 }
 
+int elig_client_tls_context(const char *addr, const char *cert, const char *key, const char *ca,
+                            struct elig_tls_ctx **out, char *err, size_t err_size)
+{
+    char host[256];
+    int rc = elig_addr_host(addr, host);
+    if (rc) {
+        snprintf(err, err_size, "%s: %s", addr, elig_net_strerror(rc));
+        return rc;
+    }
+    struct elig_tls_params p = {
+        .role = ELIG_TLS_CLIENT, .cert = cert, .key = key, .ca = ca, .server_name = host
+    };
+    return elig_tls_ctx_new(&p, out, err, err_size);
+}
+
 const char *elig_client_tls_error(const struct elig_client *c)
 {
     return elig_cconn_tls_error(c->cc);
@@ -134,7 +151,8 @@ int elig_client_dial(const char *addr)
     return elig_addr_connect(addr);
 }
 
-int elig_client_release(struct elig_client *c, struct elig_cconn **cc)
+/* Free the client, handing its socket (made blocking) and core to the caller. */
+static int client_release(struct elig_client *c, struct elig_cconn **cc)
 {
     int fd = c->fd;
     int fl = fcntl(fd, F_GETFL);
@@ -155,7 +173,7 @@ int elig_client_open_core(const struct elig_client_open *o, struct elig_cconn **
         return rc;
     if (o->code)
         rc = elig_client_hello(c, o->code, o->key, status);
-    int fd = rc ? rc : elig_client_release(c, cc);
+    int fd = rc ? rc : client_release(c, cc);
     if (fd < 0)
         elig_client_close(c);
     return fd;

@@ -12,9 +12,9 @@
  * A small blocking client of the eligd protocol, for eligctl, tests and the
  * load generator's setup: connect, queue frames, flush, read answers in
  * order. Its protocol state is the client core (elig_cconn.h), which a
- * caller's own event loop can take over (elig_client_release()). Pipelining is the caller's: queue
- * many frames, flush once, then read as many answers. Every wait is bounded by the timeout given at
- * connect time. One client per thread; no global state.
+ * caller's own event loop can take over (elig_client_open_core()). Pipelining is the caller's:
+ * queue many frames, flush once, then read as many answers. Every wait is bounded by the timeout
+ * given at connect time. One client per thread; no global state.
  */
 
 /** A connection (opaque). */
@@ -47,6 +47,15 @@ struct elig_tls_ctx;
 int elig_client_connect_tls(const char *addr, int timeout_ms, struct elig_tls_ctx *tls,
                             struct elig_client **out);
 
+/**
+ * A client TLS context for eligd at addr: the facility's certificate and key,
+ * the CA of eligd's certificate, which must name addr's host.
+ * @return 0 and *out; -ELIG_EADDRESS (addr); the errors of elig_tls_ctx_new()
+ *         (the refused file named in err).
+ */
+int elig_client_tls_context(const char *addr, const char *cert, const char *key, const char *ca,
+                            struct elig_tls_ctx **out, char *err, size_t err_size);
+
 /** Why the TLS session of c failed: a constant string. */
 const char *elig_client_tls_error(const struct elig_client *c);
 
@@ -72,17 +81,6 @@ int elig_client_dial(const char *addr);
 /** Close and free. NULL is ignored. */
 void elig_client_close(struct elig_client *c);
 
-/**
- * Hand the connection to the caller's own event loop: the socket (made
- * blocking, as io_uring's sends and receives want it) and the client core
- * holding its state (frames queued, bytes received, the next request id,
- * an ended handshake), which the caller drives from then on and frees with
- * elig_cconn_free(). The client itself is freed.
- * @return the socket and *cc (with its TLS session, if any); -errno of
- *         fcntl(2) (c is kept).
- */
-int elig_client_release(struct elig_client *c, struct elig_cconn **cc);
-
 /** How elig_client_open_core() opens a connection. */
 struct elig_client_open {
     const char *addr;         /**< as elig_client_connect() takes it */
@@ -94,9 +92,12 @@ struct elig_client_open {
 
 /**
  * Connect (over TLS when o->tls), authenticate when o->code (as
- * elig_client_hello()), and hand the connection over (as
- * elig_client_release()): what an event loop of many connections does to
- * open each of them. Over TLS the handshake ends in the caller's loop,
+ * elig_client_hello()), and hand the connection to the caller's own event
+ * loop: the socket (made blocking, as io_uring's sends and receives want
+ * it) and the client core with the connection's state (its TLS session,
+ * the next request id, an ended handshake), which the caller drives from
+ * then on and frees with elig_cconn_free(). What an event loop of many
+ * connections does to open each of them. Over TLS the handshake ends in the caller's loop,
  * with the first answers.
  * @return the socket and *cc; the errors of those calls (*status as
  *         elig_client_hello() sets it).

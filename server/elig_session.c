@@ -128,11 +128,32 @@ static void auth_warn(struct loop *l, const char *facility)
     l->auth_unlogged = 0;
 }
 
+/*
+ * Admit c as the facility c->fac, once proven (AUTH, or a TLS certificate):
+ * it takes a place among the facility's connections (unless the network is
+ * trusted or it is the admin). Returns ELIG_PS_OK, or ELIG_PS_FACILITY_CONNS
+ * when the facility's connections are at their cap.
+ */
+static uint8_t admit(struct loop *l, struct conn *c)
+{
+    struct elig_access *acc = l->srv->p.access;
+    if (!session_trusted(l) && !c->admin_tcp) {
+        int slot = elig_access_slot(acc, c->fac);
+        if (slot < 0 || elig_access_enter(acc, slot)) {
+            stat_add(&l->st.facility_conns, 1);
+            return ELIG_PS_FACILITY_CONNS;
+        }
+        c->fac_slot = slot;
+    }
+    c->auth = AUTH_OK;
+    stat_add(&l->st.auth_ok, 1);
+    return ELIG_PS_OK;
+}
+
 /* AUTH: the proof over the challenge; success admits the connection, failure closes it. */
 static void auth(struct loop *l, struct conn *c, const struct elig_proto_header *h,
                  const uint8_t *body)
 {
-    struct elig_access *acc = l->srv->p.access;
     uint8_t status = ELIG_PS_OK;
     session_registry_refresh(l); /* a reload is in force for every AUTH after its answer */
     struct elig_fac admin = { .code = ADMIN_CODE, .key_version = 1 };
@@ -147,20 +168,12 @@ static void auth(struct loop *l, struct conn *c, const struct elig_proto_header 
         status = ELIG_PS_UNAUTHENTICATED;
         stat_add(&l->st.auth_failed, 1);
         auth_warn(l, c->auth ? c->fac : "(none)");
-    } else if (!session_trusted(l) && !c->admin_tcp) {
-        int slot = elig_access_slot(acc, c->fac);
-        if (slot < 0 || elig_access_enter(acc, slot)) {
-            status = ELIG_PS_FACILITY_CONNS;
-            stat_add(&l->st.facility_conns, 1);
-        } else {
-            c->fac_slot = slot;
-        }
+    } else {
+        status = admit(l, c);
     }
     memset(c->challenge, 0, sizeof c->challenge); /* one AUTH per challenge */
     if (status == ELIG_PS_OK) {
-        c->auth = AUTH_OK;
         elig_round_facility(l->round, session_trusted(l) || c->admin_tcp ? NULL : c->fac);
-        stat_add(&l->st.auth_ok, 1);
     } else {
         c->auth = AUTH_NONE;
         c->no_parse = true;
@@ -246,7 +259,6 @@ void session_audit_tick(struct loop *l)
 
 int session_tls_admit(struct loop *l, struct conn *c, const char *code)
 {
-    struct elig_access *acc = l->srv->p.access;
     session_registry_refresh(l);
     bool known = strlen(code) == ELIG_PROTO_FACILITY_LEN && elig_proto_facility_valid(code);
     const struct elig_fac *f = known && !session_trusted(l) ? elig_fac_find(l->reg, code) : NULL;
@@ -255,18 +267,8 @@ int session_tls_admit(struct loop *l, struct conn *c, const char *code)
         auth_warn(l, known ? code : "(not a facility code)");
         return -EACCES;
     }
-    if (!session_trusted(l)) {
-        int slot = elig_access_slot(acc, code);
-        if (slot < 0 || elig_access_enter(acc, slot)) {
-            stat_add(&l->st.facility_conns, 1);
-            return -EUSERS;
-        }
-        c->fac_slot = slot;
-    }
     memcpy(c->fac, code, ELIG_PROTO_FACILITY_LEN + 1);
-    c->auth = AUTH_OK;
-    stat_add(&l->st.auth_ok, 1);
-    return 0;
+    return admit(l, c) == ELIG_PS_OK ? 0 : -EUSERS;
 }
 
 /*

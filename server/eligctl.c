@@ -525,17 +525,9 @@ static int client_failed(const char *what, int rc, uint8_t status, const struct 
  */
 static int client_open_tls(const char *addr, const struct tls_files *t, struct elig_client **c)
 {
-    char host[300];
-    const char *end = addr[0] == '[' ? strchr(addr, ']') : strrchr(addr, ':');
-    size_t n = end ? (size_t)(end - addr) - (addr[0] == '[') : strlen(addr);
-    snprintf(host, sizeof host, "%.*s", (int)(n < sizeof host ? n : sizeof host - 1),
-             addr + (addr[0] == '['));
-    struct elig_tls_params p = {
-        .role = ELIG_TLS_CLIENT, .cert = t->cert, .key = t->key, .ca = t->ca, .server_name = host
-    };
     struct elig_tls_ctx *ctx;
     char err[512];
-    int rc = elig_tls_ctx_new(&p, &ctx, err, sizeof err);
+    int rc = elig_client_tls_context(addr, t->cert, t->key, t->ca, &ctx, err, sizeof err);
     if (rc) {
         fprintf(stderr, "eligctl: TLS: %s\n", rc == -ENOMEM ? "out of memory" : err);
         return EXIT_USAGE;
