@@ -136,6 +136,9 @@ static SSL_CTX *make_ssl(const struct elig_tls_params *p, char *err, size_t err_
          * sessions of a context with a session id context only */
         SSL_CTX_set_session_id_context(ssl, (const unsigned char *)ELIG_TLS_ALPN,
                                        sizeof ELIG_TLS_ALPN - 1);
+        /* one ticket a connection, not OpenSSL's two: a client offers only its last, and each
+         * ticket costs both ends an encoding of the session with its certificate */
+        SSL_CTX_set_num_tickets(ssl, 1);
     } else if (*rc == 0) {
         SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER, NULL);
         if (SSL_CTX_set_alpn_protos(ssl, alpn_wire, ALPN_WIRE_LEN) != 0)
