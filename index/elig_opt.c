@@ -66,17 +66,34 @@ static int text_double(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
-/* Check and store the value of o; one line on stderr if it is refused. */
-static int take(const char *prog, const struct elig_opt *o, const char *value, void *dst)
+/*
+ * Check and store the value of o. A refused value leaves *why saying what a
+ * value must be (never the value: it may be personal).
+ */
+static int store(const struct elig_opt *o, const char *value, void *dst, char *why, size_t size)
 {
     void *field = (char *)dst + o->offset;
     uint64_t u;
     double d;
     switch (o->type) {
     case ELIG_OPT_FLAG:
-        *(bool *)field = true;
-        return 0;
+        if (value == NULL || strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+            strcmp(value, "on") == 0 || strcmp(value, "1") == 0) {
+            *(bool *)field = true;
+            return 0;
+        }
+        if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "off") == 0 ||
+            strcmp(value, "0") == 0) {
+            *(bool *)field = false;
+            return 0;
+        }
+        snprintf(why, size, "not true or false");
+        return -EINVAL;
     case ELIG_OPT_STR:
+        if (*value == '\0') {
+            snprintf(why, size, "needs a value");
+            return -EINVAL;
+        }
         *(const char **)field = value;
         return 0;
     case ELIG_OPT_UINT:
@@ -84,16 +101,15 @@ static int take(const char *prog, const struct elig_opt *o, const char *value, v
             store_uint(field, o->size, u);
             return 0;
         }
-        fprintf(stderr, "%s: --%s %s: not a whole number from %llu to %llu\n", prog, o->name, value,
-                (unsigned long long)o->min, (unsigned long long)o->max);
+        snprintf(why, size, "not a whole number from %llu to %llu", (unsigned long long)o->min,
+                 (unsigned long long)o->max);
         return -EINVAL;
     case ELIG_OPT_DOUBLE:
         if (text_double(value, o->dmin, o->dmax, &d) == 0) {
             *(double *)field = d;
             return 0;
         }
-        fprintf(stderr, "%s: --%s %s: not a number from %g to %g\n", prog, o->name, value, o->dmin,
-                o->dmax);
+        snprintf(why, size, "not a number from %g to %g", o->dmin, o->dmax);
         return -EINVAL;
     case ELIG_OPT_CHOICE:
         for (int i = 0; o->choices[i]; i++)
@@ -101,19 +117,97 @@ static int take(const char *prog, const struct elig_opt *o, const char *value, v
                 *(int *)field = i;
                 return 0;
             }
-        fprintf(stderr, "%s: --%s %s: not one of", prog, o->name, value);
-        for (int i = 0; o->choices[i]; i++)
-            fprintf(stderr, "%s %s", i ? "," : "", o->choices[i]);
-        fputc('\n', stderr);
+        size_t n = (size_t)snprintf(why, size, "not one of");
+        for (int i = 0; o->choices[i] && n < size; i++)
+            n += (size_t)snprintf(why + n, size - n, "%s %s", i ? "," : "", o->choices[i]);
         return -EINVAL;
     case ELIG_OPT_FUNC:
         if (o->parse(value, field) == 0)
             return 0;
-        fprintf(stderr, "%s: --%s: not %s\n", prog, o->name,
-                o->what); /* the value may be personal */
+        snprintf(why, size, "not %s", o->what);
         return -EINVAL;
     }
+    snprintf(why, size, "of no known type");
     return -EINVAL;
+}
+
+/* Check and store the value of o; one line on stderr if it is refused. */
+static int take(const char *prog, const struct elig_opt *o, const char *value, void *dst)
+{
+    char why[256];
+    int rc = store(o, value, dst, why, sizeof why);
+    if (rc == 0)
+        return 0;
+    bool echo =
+        o->type == ELIG_OPT_UINT || o->type == ELIG_OPT_DOUBLE || o->type == ELIG_OPT_CHOICE;
+    fprintf(stderr, "%s: --%s%s%s: %s\n", prog, o->name, echo ? " " : "", echo ? value : "", why);
+    return rc;
+}
+
+const struct elig_opt *elig_opt_find(const struct elig_opt *opts, const char *name)
+{
+    return find(opts, name, strlen(name));
+}
+
+int elig_opt_set(const struct elig_opt *opts, const char *name, const char *value, void *dst,
+                 char *why, size_t why_size)
+{
+    const struct elig_opt *o = find(opts, name, strlen(name));
+    if (o == NULL) {
+        snprintf(why, why_size, "unknown");
+        return -ENOENT;
+    }
+    return store(o, value, dst, why, why_size);
+}
+
+static uint64_t load_uint(const void *field, size_t size)
+{
+    uint8_t b1;
+    uint16_t b2;
+    uint32_t b4;
+    uint64_t b8;
+    switch (size) {
+    case 1:
+        memcpy(&b1, field, 1);
+        return b1;
+    case 2:
+        memcpy(&b2, field, 2);
+        return b2;
+    case 4:
+        memcpy(&b4, field, 4);
+        return b4;
+    default:
+        memcpy(&b8, field, 8);
+        return b8;
+    }
+}
+
+int elig_opt_format(const struct elig_opt *o, const void *src, char *buf, size_t size)
+{
+    const void *field = (const char *)src + o->offset;
+    const char *s;
+    switch (o->type) {
+    case ELIG_OPT_FLAG:
+        snprintf(buf, size, "%s", *(const bool *)field ? "true" : "false");
+        return 0;
+    case ELIG_OPT_STR:
+        s = *(const char *const *)field;
+        snprintf(buf, size, "%s", s ? s : "");
+        return s ? 0 : 1;
+    case ELIG_OPT_UINT: /* below the range: not given (the program's default applies) */
+        snprintf(buf, size, "%llu", (unsigned long long)load_uint(field, o->size));
+        return load_uint(field, o->size) < o->min;
+    case ELIG_OPT_DOUBLE:
+        snprintf(buf, size, "%g", *(const double *)field);
+        return !(*(const double *)field >= o->dmin);
+    case ELIG_OPT_CHOICE:
+        snprintf(buf, size, "%s", o->choices[*(const int *)field]);
+        return 0;
+    case ELIG_OPT_FUNC:
+        break;
+    }
+    snprintf(buf, size, "(not shown)");
+    return 1;
 }
 
 int elig_opt_parse(const char *prog, const struct elig_opt *opts, int argc, char **argv, void *dst,

@@ -96,4 +96,32 @@ struct elig_opt {
 int elig_opt_parse(const char *prog, const struct elig_opt *opts, int argc, char **argv, void *dst,
                    int *first);
 
+/**
+ * The row of opts named name (without "--"), or NULL.
+ */
+const struct elig_opt *elig_opt_find(const struct elig_opt *opts, const char *name);
+
+/**
+ * Set one option from a name and a value given elsewhere than on the
+ * command line (a configuration file): checked as elig_opt_parse() checks
+ * it. A flag takes true, yes, on or 1 (set) and false, no, off or 0
+ * (cleared); a string must not be empty. The value is stored as given: a
+ * string field points at value, which must outlive dst.
+ *
+ * @param why  on a refusal, what a value must be (never the value itself)
+ * @return 0; -ENOENT (no row of that name); -EINVAL (the value is refused).
+ *         Thread-safe for distinct dst.
+ */
+int elig_opt_set(const struct elig_opt *opts, const char *name, const char *value, void *dst,
+                 char *why, size_t why_size);
+
+/**
+ * The value of row o in src as a configuration file would give it (a flag
+ * as true or false, a choice by its name). Values parsed by a function of
+ * their own (ELIG_OPT_FUNC: dates, perhaps personal) are not shown.
+ * @return 0; 1 when the option is unset (a NULL string, a number below its
+ *         range: the program's default applies) or not shown.
+ */
+int elig_opt_format(const struct elig_opt *o, const void *src, char *buf, size_t size);
+
 #endif

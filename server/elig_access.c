@@ -46,7 +46,8 @@ struct elig_access {
     pthread_mutex_t mu;
     struct snap *cur; /* head of the live list */
     _Atomic uint64_t gen;
-    uint64_t period_ns, tau_ns;
+    _Atomic uint64_t period_ns, tau_ns; /* of the rate and burst: set live by SIGHUP */
+    _Atomic uint32_t max_conns;
     struct allowance *slots;
 };
 
@@ -88,14 +89,7 @@ int elig_access_open(const struct elig_access_params *p, struct elig_access **ou
     if (!a)
         return -ENOMEM;
     a->p = *p;
-    if (!(a->p.rate > 0))
-        a->p.rate = 50;
-    if (!(a->p.burst > 0))
-        a->p.burst = 2000;
-    if (!a->p.max_conns)
-        a->p.max_conns = 16;
-    a->period_ns = (uint64_t)(1e9 / a->p.rate);
-    a->tau_ns = (uint64_t)(a->p.burst * 1e9 / a->p.rate);
+    elig_access_set_limits(a, a->p.rate, a->p.burst, a->p.max_conns);
     pthread_mutex_init(&a->mu, NULL);
     atomic_store(&a->gen, 1);
     int rc = elig_fkey_init();
@@ -216,12 +210,21 @@ int elig_access_slot(struct elig_access *a, const char *code)
     return -ENOSPC;
 }
 
+void elig_access_set_limits(struct elig_access *a, double rate, double burst, unsigned max_conns)
+{
+    rate = rate > 0 ? rate : 50;
+    burst = burst > 0 ? burst : 2000;
+    atomic_store(&a->period_ns, (uint64_t)(1e9 / rate));
+    atomic_store(&a->tau_ns, (uint64_t)(burst * 1e9 / rate));
+    atomic_store(&a->max_conns, max_conns ? max_conns : 16);
+}
+
 int elig_access_enter(struct elig_access *a, int slot)
 {
     _Atomic uint32_t *c = &a->slots[slot].conns;
     uint32_t n = atomic_load(c);
     do {
-        if (n >= a->p.max_conns)
+        if (n >= atomic_load_explicit(&a->max_conns, memory_order_relaxed))
             return -EUSERS;
     } while (!atomic_compare_exchange_weak(c, &n, n + 1));
     return 0;
@@ -235,7 +238,8 @@ void elig_access_leave(struct elig_access *a, int slot)
 void elig_access_refund(struct elig_access *a, int slot, unsigned n, uint64_t now_ns)
 {
     _Atomic uint64_t *tat = &a->slots[slot].tat;
-    uint64_t inc = (uint64_t)n * a->period_ns, old = atomic_load(tat), next;
+    uint64_t inc = (uint64_t)n * atomic_load_explicit(&a->period_ns, memory_order_relaxed);
+    uint64_t old = atomic_load(tat), next;
     do {
         if (old <= now_ns)
             return; /* the allowance is whole again already */
@@ -246,11 +250,12 @@ void elig_access_refund(struct elig_access *a, int slot, unsigned n, uint64_t no
 bool elig_access_take(struct elig_access *a, int slot, unsigned n, uint64_t now_ns)
 {
     _Atomic uint64_t *tat = &a->slots[slot].tat;
-    uint64_t inc = (uint64_t)n * a->period_ns, old = atomic_load(tat), next;
+    uint64_t inc = (uint64_t)n * atomic_load_explicit(&a->period_ns, memory_order_relaxed);
+    uint64_t old = atomic_load(tat), next;
     do {
         uint64_t base = old > now_ns ? old : now_ns;
         next = base + inc;
-        if (next - now_ns > a->tau_ns)
+        if (next - now_ns > atomic_load_explicit(&a->tau_ns, memory_order_relaxed))
             return false;
     } while (!atomic_compare_exchange_weak(tat, &old, next));
     return true;

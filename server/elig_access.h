@@ -74,6 +74,16 @@ void elig_access_release(struct elig_access *a, const struct elig_fac_registry *
  */
 int elig_access_slot(struct elig_access *a, const char *code);
 
+/**
+ * Change every facility's allowance while eligd serves (SIGHUP): checks a
+ * second, checks at once and open connections, as in elig_access_params (0
+ * picks the default). What a facility has spent stays spent (its allowance
+ * is whole again when it would have been at the old rate); connections over
+ * a lowered cap stay open, new ones are refused. Thread-safe: a decision in
+ * progress sees the old or the new values.
+ */
+void elig_access_set_limits(struct elig_access *a, double rate, double burst, unsigned max_conns);
+
 /** Count one more connection of slot. @return 0; -EUSERS (the facility is at its cap). */
 int elig_access_enter(struct elig_access *a, int slot);
 /** One connection of slot ended. */

@@ -8,6 +8,8 @@
  * @file
  * eligd's own message log: one line per event, "2026-11-22T05:40:01Z level
  * message", to stderr or to a file that SIGHUP reopens (for log rotation).
+ * On a stderr that is journald's stream (under systemd) a line is "<N>message"
+ * instead, N its syslog priority (6 info, 4 warn, 3 error).
  * Messages never carry personal data: callers log counts, codes, file names
  * and peer addresses, never keys, names, dates of birth or card ids.
  */
@@ -21,8 +23,12 @@ enum elig_slog_level { ELIG_SLOG_INFO, ELIG_SLOG_WARN, ELIG_SLOG_ERROR };
  */
 int elig_slog_open(const char *path);
 
-/** Reopen the file (after rotation). Thread-safe. @return 0; -errno (the old file is kept). */
-int elig_slog_reopen(void);
+/**
+ * Reopen the file (after rotation), or open path instead when it names
+ * another file (a changed configuration). Thread-safe.
+ * @return 0; -ENOMEM; -errno (the old file is kept).
+ */
+int elig_slog_reopen(const char *path);
 
 /** Write one message line. Thread-safe; lines from threads never interleave. */
 void elig_slog(enum elig_slog_level level, const char *fmt, ...)

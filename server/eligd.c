@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "elig_config.h"
+#include "elig_access.h"
+#include "elig_conf.h"
 #include "elig_addr.h"
 #include "elig_db.h"
 #include "elig_net_error.h"
@@ -98,6 +100,11 @@ static void usage(FILE *out)
           "  --dpdk-eal \"ARGS\"      EAL arguments: lcores, memory, --vdev or a bound NIC\n"
           "  --dpdk-port N          DPDK port to serve (default 0)\n"
           "  --dpdk-mtu N           IP MTU asked of the port (default 9000)\n"
+          "  --config FILE          read options from FILE first (INI: each option a key of\n"
+          "                         its name, \"capacity = 1000000\"); flags given override it;\n"
+          "                         SIGHUP reads it again (docs/operations.md, \"Config\")\n"
+          "  --check-config         check the options and files, print the effective\n"
+          "                         configuration, exit (the store is not opened)\n"
           "  --help, --version\n",
           out);
 }
@@ -121,6 +128,9 @@ struct options {
     const char *tls_cert, *tls_key, *tls_ca;
     bool plaintext;
     unsigned conn_memory_mb;
+    const char *config; /* the configuration file, read before the command line */
+    bool check_config;
+    struct elig_conf *conf; /* the strings of the file's values */
 };
 
 /* eligd's options: one row each (the usage above says what each is for). */
@@ -162,36 +172,122 @@ static const struct elig_opt eligd_opts[] = {
     O(F, "plaintext", plaintext),
     O(U, "tls-handshakes", srv.tls_handshakes, 1, 1u << 20),
     O(U, "tls-handshake-rate", srv.tls_rate, 1, 1000000),
+    O(S, "config", config),
+    O(F, "check-config", check_config),
     O(F, "version", version),
     ELIG_OPT_END,
 };
 #undef O
 
-static int parse_options(int argc, char **argv, struct options *o)
+/* Options of the command line only: not keys of the file, not in what --check-config prints. */
+static const char *const cmdline_only[] = { "config", "check-config", "version", NULL };
+
+/*
+ * What SIGHUP applies when the file changed them; every other key waits for
+ * a restart (eligd says which). The facility registry, the TLS files and the
+ * message log are read again on every SIGHUP whatever the file says.
+ */
+static const char *const live_keys[] = { "log-file", "facility-rate", "facility-burst",
+                                         "facility-conns", NULL };
+
+/* The FILE of "--config FILE" or "--config=FILE" in argv (before any "--"), or NULL. */
+static const char *config_arg(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    return path;
+}
+
+/*
+ * The options as given: defaults, then the file of --config, then the
+ * command line over it. A refused file is told in err. Returns 0,
+ * ELIG_OPT_HELP, or non-zero (told: the command line's on stderr).
+ */
+static int read_options(int argc, char **argv, struct options *o, char *err, size_t err_size)
 {
     memset(o, 0, sizeof(*o));
     o->db.index.pages = ELIG_SEG_PAGES_AUTO;
     o->srv.listen = "127.0.0.1:7700";
+    err[0] = '\0';
+    const char *config = config_arg(argc, argv);
+    int rc;
+    if (config &&
+        (rc = elig_conf_load(config, eligd_opts, cmdline_only, o, &o->conf, err, err_size)))
+        return rc;
     int first;
-    int rc = elig_opt_parse("eligd", eligd_opts, argc, argv, o, &first);
+    rc = elig_opt_parse("eligd", eligd_opts, argc, argv, o, &first);
+    if (rc == 0 && first != argc) {
+        fprintf(stderr, "eligd: %s: eligd takes no operands, only options (eligd --help)\n",
+                argv[first]);
+        rc = -EINVAL;
+    }
+    return rc;
+}
+
+/*
+ * The values of a configuration as elig_opt_format() gives them, one per
+ * row of eligd_opts (NULL where unset): what SIGHUP compares a re-read file
+ * with. Owned strings, freed by values_free().
+ */
+struct values {
+    char *v[sizeof eligd_opts / sizeof eligd_opts[0]];
+};
+
+static void values_free(struct values *vs)
+{
+    for (size_t i = 0; i < sizeof vs->v / sizeof vs->v[0]; i++)
+        free(vs->v[i]);
+    memset(vs, 0, sizeof *vs);
+}
+
+static int values_of(const struct options *o, struct values *vs)
+{
+    memset(vs, 0, sizeof *vs);
+    char buf[4200];
+    for (size_t i = 0; eligd_opts[i].name; i++)
+        if (elig_opt_format(&eligd_opts[i], o, buf, sizeof buf) == 0 && !(vs->v[i] = strdup(buf))) {
+            values_free(vs);
+            return -ENOMEM;
+        }
+    return 0;
+}
+
+static bool listed(const char *const *names, const char *name)
+{
+    for (; *names; names++)
+        if (strcmp(*names, name) == 0)
+            return true;
+    return false;
+}
+
+static int parse_options(int argc, char **argv, struct options *o, struct values *given)
+{
+    char err[512];
+    int rc = read_options(argc, argv, o, err, sizeof err);
     if (rc == ELIG_OPT_HELP) {
         usage(stdout);
         exit(0);
     }
-    if (rc)
+    if (rc) {
+        if (err[0])
+            fprintf(stderr, "eligd: %s\n", err);
         return EXIT_USAGE;
+    }
     if (o->version) {
         printf("eligd %s\n", ELIG_VERSION);
         exit(0);
     }
+    if (values_of(o, given)) {
+        fputs("eligd: out of memory\n", stderr);
+        return EXIT_USAGE;
+    }
     if (o->truncate_tail)
         o->db.tail = ELIG_LOG_TAIL_TRUNCATE;
     o->srv.conn_memory = (uint64_t)o->conn_memory_mb << 20;
-    if (first != argc) {
-        fprintf(stderr, "eligd: %s: eligd takes no operands, only options (eligd --help)\n",
-                argv[first]);
-        return EXIT_USAGE;
-    }
     if ((o->attach != NULL) == (o->db.data_dir != NULL || o->db.segment_path) ||
         (!o->attach && (!o->db.data_dir || !o->db.segment_path))) {
         fputs(o->attach ? "eligd: --attach serves a segment as it is: without --data and "
@@ -279,11 +375,19 @@ static int parse_options(int argc, char **argv, struct options *o)
         struct elig_tls_params tp = {
             .role = ELIG_TLS_SERVER, .cert = o->tls_cert, .key = o->tls_key, .ca = o->tls_ca
         };
-        char err[512];
         if ((rc = elig_tls_ctx_new(&tp, &o->srv.tls, err, sizeof err))) {
             fprintf(stderr, "eligd: TLS: %s\n", rc == -ENOMEM ? "out of memory" : err);
             return EXIT_USAGE;
         }
+    }
+    if (o->check_config) { /* everything above passed: say what eligd would run with */
+        printf("# eligd %s: the effective configuration (%s%s), checked\n", ELIG_VERSION,
+               o->config ? o->config : "no file", o->config ? ", then the command line" : "");
+        rc = elig_conf_print(stdout, eligd_opts, cmdline_only, o);
+        elig_tls_ctx_free(o->srv.tls);
+        elig_conf_free(o->conf);
+        values_free(given);
+        exit(rc ? 1 : 0);
     }
     return 0;
 }
@@ -518,12 +622,101 @@ static void reload_tls(const struct options *o)
                   o->tls_cert);
 }
 
+/* What SIGHUP needs beyond the options: how eligd was started, and what it runs with. */
+struct reload {
+    int argc;
+    char **argv;
+    struct values *given; /* the values in force, as the file and command line gave them */
+    struct elig_access *acc;
+};
+
+/* A key of the re-read file that SIGHUP applies: 0, or -errno (the old value stays). */
+static int apply_live(const char *key, const struct options *n, struct reload *rl)
+{
+    if (strcmp(key, "log-file") == 0)
+        return n->log_file ? elig_slog_reopen(n->log_file) : (elig_slog_close(), 0);
+    elig_access_set_limits(rl->acc, n->access.rate, n->access.burst, n->access.max_conns);
+    return 0;
+}
+
 /*
- * Until SIGTERM or SIGINT; SIGHUP reopens the message log and reloads the TLS
- * files. Attached: follow grows.
+ * SIGHUP with --config: read the file again (the command line still over it)
+ * and apply what may change live; say in the log what changed and what
+ * waits for a restart. A refused file changes nothing.
  */
-static void wait_signals(const sigset_t *set, const struct options *o, struct elig_srv *srv,
-                         struct elig_index **ix, struct elig_live *live)
+static void reload_config(const struct options *o, struct reload *rl)
+{
+    if (!o->config)
+        return;
+    struct options n;
+    char err[512];
+    if (read_options(rl->argc, rl->argv, &n, err, sizeof err)) {
+        elig_slog(ELIG_SLOG_ERROR, "SIGHUP: %s: nothing changed", err[0] ? err : o->config);
+        elig_conf_free(n.conf);
+        return;
+    }
+    struct values now;
+    if (values_of(&n, &now)) {
+        elig_slog(ELIG_SLOG_ERROR, "SIGHUP: out of memory: nothing changed");
+        elig_conf_free(n.conf);
+        return;
+    }
+    unsigned changed = 0;
+    size_t log_row = (size_t)(elig_opt_find(eligd_opts, "log-file") - eligd_opts);
+    for (size_t k = 0; eligd_opts[k].name; k++) {
+        size_t i = k == 0 ? log_row : k == log_row ? 0 : k; /* the log first: all lines go there */
+        const char *key = eligd_opts[i].name, *was = rl->given->v[i], *is = now.v[i];
+        if (listed(cmdline_only, key) || (was && is ? strcmp(was, is) == 0 : was == is))
+            continue;
+        changed++;
+        if (i == log_row)
+            elig_slog(ELIG_SLOG_INFO, "SIGHUP: log-file changed in %s: messages go to %s from now",
+                      o->config, is ? is : "stderr");
+        int rc = listed(live_keys, key) ? apply_live(key, &n, rl) : 1;
+        if (rc == 0) {
+            free(rl->given->v[i]);
+            rl->given->v[i] = now.v[i];
+            now.v[i] = NULL;
+            elig_slog(ELIG_SLOG_INFO, "SIGHUP: %s changed in %s: applied", key, o->config);
+        } else if (rc < 0) {
+            elig_slog(ELIG_SLOG_ERROR, "SIGHUP: %s changed in %s: not applied (%s)", key, o->config,
+                      elig_net_strerror(rc));
+        } else {
+            elig_slog(ELIG_SLOG_WARN,
+                      "SIGHUP: %s changed in %s: needs a restart (the running value stays)", key,
+                      o->config);
+        }
+    }
+    if (!changed)
+        elig_slog(ELIG_SLOG_INFO, "SIGHUP: %s read again: no option changed", o->config);
+    values_free(&now);
+    elig_conf_free(n.conf);
+}
+
+/* SIGHUP: the facility registry read again (as eligctl facility reload does). */
+static void reload_registry(const struct options *o, struct reload *rl)
+{
+    if (o->trust_network)
+        return;
+    size_t count;
+    int rc = elig_access_reload(rl->acc, &count);
+    if (rc)
+        elig_slog(ELIG_SLOG_ERROR,
+                  "SIGHUP: facility registry %s not reloaded (the old one "
+                  "stays): %s",
+                  o->access.registry, elig_net_strerror(rc));
+    else
+        elig_slog(ELIG_SLOG_INFO, "SIGHUP: facility registry %s reloaded: %zu facilities",
+                  o->access.registry, count);
+}
+
+/*
+ * Until SIGTERM or SIGINT. SIGHUP: the configuration file read again, the
+ * message log reopened, the facility registry and the TLS files reloaded.
+ * Attached: follow grows.
+ */
+static void wait_signals(const sigset_t *set, const struct options *o, struct reload *rl,
+                         struct elig_srv *srv, struct elig_index **ix, struct elig_live *live)
 {
     const char *attach = o->attach;
     for (;;) {
@@ -533,9 +726,11 @@ static void wait_signals(const sigset_t *set, const struct options *o, struct el
         if (sig < 0 && attach)
             *ix = follow_grow(attach, *ix, live);
         if (sig == SIGHUP) {
-            int rc = elig_slog_reopen();
+            int rc = elig_slog_reopen(NULL);
             elig_slog(rc ? ELIG_SLOG_ERROR : ELIG_SLOG_INFO, "SIGHUP: message log %s%s",
                       rc ? "not reopened: " : "reopened", rc ? elig_net_strerror(rc) : "");
+            reload_config(o, rl);
+            reload_registry(o, rl);
             reload_tls(o);
         } else if (sig == SIGTERM || sig == SIGINT) {
             elig_slog(ELIG_SLOG_INFO, "%s: finishing in-flight requests",
@@ -557,12 +752,11 @@ static void close_all(struct elig_access *acc, struct elig_audit *audit, struct 
     elig_index_close(ix, false);
 }
 
-int main(int argc, char **argv)
+/* eligd with its options parsed: until stopped. Returns the exit status. */
+static int serve(struct options *op, struct values *given, int argc, char **argv)
 {
-    struct options o;
-    int rc = parse_options(argc, argv, &o);
-    if (rc)
-        return rc;
+    struct options o = *op; /* main keeps op for what it frees */
+    int rc;
     if (o.log_file && (rc = elig_slog_open(o.log_file))) {
         fprintf(stderr, "eligd: %s: %s\n", o.log_file, elig_net_strerror(rc));
         return EXIT_USAGE;
@@ -643,7 +837,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     elig_slog_tee_errors(false);
 
-    wait_signals(&set, &o, srv, &ix, live);
+    struct reload rl = { .argc = argc, .argv = argv, .given = given, .acc = acc };
+    wait_signals(&set, &o, &rl, srv, &ix, live);
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
     close_all(acc, audit, db, ix, live);
@@ -651,4 +846,16 @@ int main(int argc, char **argv)
     elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_net_strerror(rc) : "");
     elig_slog_close();
     return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    struct values given = { 0 };
+    int rc = parse_options(argc, argv, &o, &given);
+    if (rc == 0)
+        rc = serve(&o, &given, argc, argv);
+    elig_conf_free(o.conf);
+    values_free(&given);
+    return rc;
 }

@@ -8,7 +8,9 @@
  * read; each refusal (unknown option, a short option, a missing value, a
  * value out of range or not a choice, a value given to a flag, a value the
  * row's function refuses) is one line naming the option, and the value
- * only when it cannot be personal data.
+ * only when it cannot be personal data. elig_opt_set() checks a value given
+ * by name (a configuration file's) as the command line does, and
+ * elig_opt_format() gives it back, saying which options are unset.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -167,12 +169,63 @@ static void test_refusals(void **state)
     }
 }
 
+static void test_set_and_format(void **state)
+{
+    (void)state;
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    char why[256], buf[256];
+    assert_int_equal(elig_opt_set(table, "count", "12", &c, why, sizeof why), 0);
+    assert_int_equal(c.count, 12);
+    assert_int_equal(elig_opt_set(table, "verbose", "yes", &c, why, sizeof why), 0);
+    assert_true(c.verbose);
+    assert_int_equal(elig_opt_set(table, "verbose", "false", &c, why, sizeof why), 0);
+    assert_false(c.verbose);
+    assert_int_equal(elig_opt_set(table, "verbose", "maybe", &c, why, sizeof why), -EINVAL);
+    assert_string_equal(why, "not true or false");
+    assert_int_equal(elig_opt_set(table, "count", "1001", &c, why, sizeof why), -EINVAL);
+    assert_string_equal(why, "not a whole number from 1 to 1000");
+    assert_int_equal(c.count, 12); /* a refused value changes nothing */
+    assert_int_equal(elig_opt_set(table, "mode", "tiny", &c, why, sizeof why), -EINVAL);
+    assert_string_equal(why, "not one of auto, small, huge");
+    assert_int_equal(elig_opt_set(table, "dir", "", &c, why, sizeof why), -EINVAL);
+    assert_string_equal(why, "needs a value");
+    assert_int_equal(elig_opt_set(table, "birth", "1980-02-29", &c, why, sizeof why), -EINVAL);
+    assert_string_equal(why, "not a birth date (YYYYMMDD)");
+    assert_int_equal(elig_opt_set(table, "colour", "red", &c, why, sizeof why), -ENOENT);
+    assert_null(elig_opt_find(table, "coun"));
+    assert_non_null(elig_opt_find(table, "count"));
+
+    /* formatted back; unset: a NULL string, a number below its range; a birth date never */
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "count"), &c, buf, sizeof buf), 0);
+    assert_string_equal(buf, "12");
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "verbose"), &c, buf, sizeof buf), 0);
+    assert_string_equal(buf, "false");
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "dir"), &c, buf, sizeof buf), 1);
+    assert_int_equal(elig_opt_set(table, "dir", "/srv", &c, why, sizeof why), 0);
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "dir"), &c, buf, sizeof buf), 0);
+    assert_string_equal(buf, "/srv");
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "rate"), &c, buf, sizeof buf), 1);
+    assert_int_equal(elig_opt_set(table, "rate", "2.5", &c, why, sizeof why), 0);
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "rate"), &c, buf, sizeof buf), 0);
+    assert_string_equal(buf, "2.5");
+    assert_int_equal(elig_opt_set(table, "mode", "huge", &c, why, sizeof why), 0);
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "mode"), &c, buf, sizeof buf), 0);
+    assert_string_equal(buf, "huge");
+    assert_int_equal(elig_opt_set(table, "birth", "19800229", &c, why, sizeof why), 0);
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "birth"), &c, buf, sizeof buf), 1);
+    assert_null(strstr(buf, "1980"));
+    assert_int_equal(elig_opt_format(elig_opt_find(table, "small"), &c, buf, sizeof buf), 0);
+    assert_string_equal(buf, "0"); /* 0 is in its range: a value */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type),
         cmocka_unit_test(test_operands_and_end),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_set_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
