@@ -52,7 +52,26 @@ struct elig_db {
     uint64_t rejected;
     uint64_t full_lsn; /* a logged record that did not fit the index: updates are refused
                           until it grows (0: not full) */
+    void (*progress)(void *ctx, const struct elig_db_progress *p); /* during open, or NULL */
+    void *progress_ctx;
+    double opened_s; /* when the open began */
 };
+
+static double now_s(void);
+
+/* Tell the opener where the start is, if it asked. */
+static void progress(struct elig_db *db, const char *phase, uint64_t snapshot, uint64_t first,
+                     uint64_t lsn, uint64_t last)
+{
+    if (db->progress)
+        db->progress(db->progress_ctx,
+                     &(struct elig_db_progress){ .phase = phase,
+                                                 .snapshot = snapshot,
+                                                 .first_lsn = first,
+                                                 .lsn = lsn,
+                                                 .last_lsn = last,
+                                                 .seconds = now_s() - db->opened_s });
+}
 
 #define CHUNK_PAYLOAD    (ELIG_CHUNK_ID_LEN + 12) /* id, digest of the events, event count */
 #define CHUNK_EVENTS_MAX (1u << 20)               /* more events than any sender may send at once */
@@ -119,6 +138,7 @@ struct chunk_run {
 struct replay {
     struct elig_db *db;
     uint64_t from; /* the first LSN the log must hold */
+    uint64_t last; /* the log's last record (for progress) */
     uint64_t at;   /* the record being applied */
     uint64_t applied, rejected;
     struct chunk_run chunk; /* chunk.status != NULL while one is open */
@@ -184,6 +204,8 @@ static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *
     }
     r->applied++;
     r->rejected += status != 0;
+    if ((r->applied & 0xffff) == 0)
+        progress(r->db, "replay", 0, r->from, lsn, r->last);
     return 0;
 }
 
@@ -386,6 +408,8 @@ static int create_cold(struct elig_db *db, const char *path, enum elig_seg_pages
         struct elig_snap_info info;
         if ((rc = create_empty(db, path, pages, &st->store)) < 0)
             break;
+        struct elig_snap_info peek;
+        progress(db, "snapshot", elig_snap_peek(snaps[i], &peek) == 0 ? peek.lsn : 0, 0, 0, 0);
         rc = elig_snap_load(snaps[i], db->ix, &info);
         if (rc == 0) {
             st->snapshot_lsn = info.lsn;
@@ -411,7 +435,9 @@ static int create_cold(struct elig_db *db, const char *path, enum elig_seg_pages
 static int replay_log(struct elig_db *db, uint64_t last, struct elig_db_start *st)
 {
     uint64_t from = elig_index_applied_lsn(db->ix) + 1;
-    struct replay r = { .db = db, .from = from };
+    struct replay r = { .db = db, .from = from, .last = last };
+    if (from <= last)
+        progress(db, "replay", 0, from, from, last);
     int rc = elig_log_scan(db->log_dir, from, replay_record, &r, NULL);
     rc = r.err ? r.err : rc < 0 ? rc : 0;
     free(r.chunk.status); /* open at the end: only when the index filled inside a chunk */
@@ -445,6 +471,9 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     if (!db)
         return -ENOMEM;
     pthread_mutex_init(&db->mu, NULL);
+    db->progress = p->progress;
+    db->progress_ctx = p->progress_ctx;
+    db->opened_s = t0;
     char path[4096];
     snprintf(path, sizeof path, "%s/rejects.tsv", p->data_dir);
     db->rejects_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -34,6 +34,16 @@
  * after it.
  */
 
+/** Where a start-up is, for elig_db_params.progress. */
+struct elig_db_progress {
+    const char *phase;  /**< "snapshot": loading one; "replay": applying the log */
+    uint64_t snapshot;  /**< snapshot: the LSN it holds */
+    uint64_t first_lsn; /**< replay: the first record to apply */
+    uint64_t lsn;       /**< replay: the record reached */
+    uint64_t last_lsn;  /**< replay: the log's last record */
+    double seconds;     /**< since the open began */
+};
+
 /** Opening parameters. */
 struct elig_db_params {
     const char *data_dir;           /**< log and reject file (created if missing) */
@@ -47,6 +57,10 @@ struct elig_db_params {
     bool rebuild_segment;           /**< rebuild a segment that is ahead of the log from the
                                          log (its newer updates are lost); without it such a
                                          segment is refused and left as it is */
+    /** optional: told when a phase begins and every 65,536 records replayed, from the
+        opening thread (for a service manager's status line); NULL: not told */
+    void (*progress)(void *ctx, const struct elig_db_progress *p);
+    void *progress_ctx; /**< passed to progress */
 };
 
 /** How a start went. */

@@ -212,7 +212,9 @@ static int refuse_store(struct loop *l, struct elig_pbuf *b, uint8_t *status, in
 static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
 {
     struct elig_snap_info info;
+    atomic_store(&l->long_op, true);
     int rc = elig_db_snapshot(l->srv->p.db, &info);
+    atomic_store(&l->long_op, false);
     if (rc)
         return refuse_store(l, b, status, rc, "snapshot failed");
     elig_slog(ELIG_SLOG_INFO, "snapshot at LSN %llu: %llu records, %llu bytes",
@@ -252,7 +254,9 @@ static int admin_grow(struct loop *l, const uint8_t *body, size_t len, struct el
     };
     struct elig_index *old;
     struct elig_db_grow g;
+    atomic_store(&l->long_op, true);
     int rc = elig_db_grow(s->p.db, &want, &old, &g);
+    atomic_store(&l->long_op, false);
     if (rc)
         return refuse_store(l, b, status, rc, "index not grown");
     if (elig_live_swap(s->live, elig_db_index(s->p.db), l->live_slot, 10000) == 0)

@@ -1070,6 +1070,7 @@ static void loop_run(struct loop *l)
         serve_ready(l);
         if (l->now_ms - l->last_tick_ms >= TICK_MS || l->draining) {
             l->last_tick_ms = l->now_ms;
+            atomic_store_explicit(&l->beat_ms, l->now_ms, memory_order_relaxed);
             l->today = elig_date_today();
             session_registry_refresh(l);
             session_audit_tick(l);
@@ -1135,6 +1136,7 @@ static int loop_setup(struct loop *l)
         rc = (l->events && l->ev_status) ? elig_checker_create(l->ix, 0, &l->ck) : -ENOMEM;
     }
     l->now_ms = l->last_tick_ms = mono_ms();
+    atomic_store(&l->beat_ms, l->now_ms);
     l->today = elig_date_today();
     return rc;
 }
@@ -1351,6 +1353,17 @@ uint16_t elig_srv_port(const struct elig_srv *s)
 uint16_t elig_srv_admin_port(const struct elig_srv *s)
 {
     return s->admin_port;
+}
+
+int elig_srv_alive(struct elig_srv *s, uint64_t max_age_ms)
+{
+    uint64_t now = mono_ms();
+    for (unsigned i = 0; i < s->nloops; i++) {
+        uint64_t beat = atomic_load_explicit(&s->loops[i].beat_ms, memory_order_relaxed);
+        if (now > beat && now - beat > max_age_ms && !atomic_load(&s->loops[i].long_op))
+            return (int)i;
+    }
+    return -1;
 }
 
 const char *elig_srv_ring_mode(const struct elig_srv *s)

@@ -77,6 +77,15 @@ uint16_t elig_srv_port(const struct elig_srv *s);
 /** The admin TCP port bound, or 0. */
 uint16_t elig_srv_admin_port(const struct elig_srv *s);
 
+/**
+ * Whether every loop (facility workers and admin) went round its tick, at
+ * most every 100 ms, within max_age_ms: what a watchdog pings on. A loop
+ * that is stuck (blocked in a call, spinning in a bug) stops ticking; the
+ * admin loop inside a snapshot or a grow (minutes at the nation's size) is
+ * counted alive. Thread-safe. @return -1 (all alive); the index of a loop that is not.
+ */
+int elig_srv_alive(struct elig_srv *s, uint64_t max_age_ms);
+
 /** How the rings were set up: "single-issuer+defer-taskrun", "coop-taskrun" or "plain". */
 const char *elig_srv_ring_mode(const struct elig_srv *s);
 

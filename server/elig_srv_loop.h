@@ -129,8 +129,11 @@ struct loop {
     struct elig_event *events;   /* admin: one ADMIN_APPEND's events */
     int *ev_status;
     uint64_t now_ms, last_tick_ms;
-    elig_date_t today; /* the server's date, refreshed every tick */
-    uint32_t slot_hi;  /* slots [0, slot_hi) have ever been used: scans stop there */
+    _Atomic uint64_t beat_ms; /* last_tick_ms, for the watchdog in another thread */
+    atomic_bool long_op;      /* admin: in a snapshot or a grow, which take minutes at 160M
+                                 records and are not a stuck loop */
+    elig_date_t today;        /* the server's date, refreshed every tick */
+    uint32_t slot_hi;         /* slots [0, slot_hi) have ever been used: scans stop there */
     bool draining;
     uint64_t drain_deadline;
     struct loop_stats st;

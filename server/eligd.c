@@ -28,6 +28,7 @@
 #include "elig_addr.h"
 #include "elig_db.h"
 #include "elig_net_error.h"
+#include "elig_notify.h"
 #include "elig_opt.h"
 #include "elig_fac.h"
 #include "elig_index.h"
@@ -405,6 +406,42 @@ static void log_error_line(void *ctx, bool warning, const char *line)
     elig_slog(ELIG_SLOG_ERROR, "%s", line);
 }
 
+/*
+ * A cold start's progress as the service manager's status line (systemctl
+ * status eligd): the phase, how far, and when it should end; at most one a
+ * second.
+ */
+struct start_told {
+    double told;         /* when the last line went */
+    double replay_began; /* when the replay began */
+};
+
+static void start_progress(void *ctx, const struct elig_db_progress *p)
+{
+    struct start_told *t = ctx;
+    bool begins = p->lsn == p->first_lsn;
+    if (!begins && p->seconds - t->told < 1.0)
+        return;
+    t->told = p->seconds;
+    if (strcmp(p->phase, "snapshot") == 0) {
+        elig_notify_status("cold start: loading the snapshot of LSN %llu",
+                           (unsigned long long)p->snapshot);
+        return;
+    }
+    if (begins)
+        t->replay_began = p->seconds;
+    uint64_t done = p->lsn - p->first_lsn, left = p->last_lsn - p->lsn;
+    double spent = p->seconds - t->replay_began;
+    if (done == 0 || spent <= 0)
+        elig_notify_status("start: replaying the log, LSN %llu to %llu",
+                           (unsigned long long)p->first_lsn, (unsigned long long)p->last_lsn);
+    else
+        elig_notify_status("start: replaying the log, LSN %llu of %llu (%.0f%%), %.0f s left",
+                           (unsigned long long)p->lsn, (unsigned long long)p->last_lsn,
+                           100.0 * (double)done / (double)(done + left),
+                           (double)left * spent / (double)done);
+}
+
 /* Open what will be served: the store, or an attached segment. */
 static int open_data(struct options *o, struct elig_db **db, struct elig_index **ix)
 {
@@ -416,7 +453,12 @@ static int open_data(struct options *o, struct elig_db **db, struct elig_index *
         return rc;
     }
     struct elig_db_start st;
+    struct start_told told = { 0 };
+    o->db.progress = start_progress;
+    o->db.progress_ctx = &told;
+    elig_notify_status("start: opening the store in %s", o->db.data_dir);
     int rc = elig_db_open(&o->db, db, &st);
+    o->db.progress = NULL;
     if (rc) {
         if (elig_db_open_report(rc, &st, log_error_line, NULL) == 0)
             elig_slog(ELIG_SLOG_ERROR, "%s: %s", o->db.data_dir, elig_net_strerror(rc));
@@ -710,6 +752,46 @@ static void reload_registry(const struct options *o, struct reload *rl)
                   o->access.registry, count);
 }
 
+/* The service manager's watchdog: pinged while every loop goes round. */
+struct watchdog {
+    uint64_t usec;      /* WATCHDOG_USEC; 0: none */
+    uint64_t pinged_us; /* when last pinged (CLOCK_MONOTONIC) */
+    int stuck;          /* the loop last found stuck, or -1 */
+};
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * WATCHDOG=1 when half the interval has passed and every loop ticked within
+ * it (at least half a second: a loop ticks every 100 ms). A stuck loop gets
+ * no ping, so systemd restarts eligd after WatchdogSec; said once in the log.
+ */
+static void watchdog_ping(struct watchdog *wd, struct elig_srv *srv)
+{
+    uint64_t now = mono_us();
+    if (!wd->usec || now - wd->pinged_us < wd->usec / 2)
+        return;
+    uint64_t max_age_ms = wd->usec / 2000 > 500 ? wd->usec / 2000 : 500;
+    int stuck = elig_srv_alive(srv, max_age_ms);
+    if (stuck >= 0) {
+        if (stuck != wd->stuck)
+            elig_slog(ELIG_SLOG_ERROR,
+                      "loop %d has not gone round for over %llu ms: no watchdog ping (the "
+                      "service manager restarts eligd)",
+                      stuck, (unsigned long long)max_age_ms);
+        wd->stuck = stuck;
+        return;
+    }
+    wd->stuck = -1;
+    wd->pinged_us = now;
+    elig_notify_watchdog();
+}
+
 /*
  * Until SIGTERM or SIGINT. SIGHUP: the configuration file read again, the
  * message log reopened, the facility registry and the TLS files reloaded.
@@ -719,12 +801,19 @@ static void wait_signals(const sigset_t *set, const struct options *o, struct re
                          struct elig_srv *srv, struct elig_index **ix, struct elig_live *live)
 {
     const char *attach = o->attach;
+    struct watchdog wd = { .usec = elig_notify_watchdog_usec(), .stuck = -1 };
     for (;;) {
         siginfo_t si;
-        int sig = attach ? sigtimedwait(set, &si, &(struct timespec){ .tv_sec = 1 })
-                         : sigwaitinfo(set, &si);
-        if (sig < 0 && attach)
+        uint64_t wait_us = wd.usec && wd.usec / 2 < 1000000 ? wd.usec / 2 : 1000000;
+        int sig =
+            attach || wd.usec
+                ? sigtimedwait(set, &si,
+                               &(struct timespec){ .tv_sec = (time_t)(wait_us / 1000000),
+                                                   .tv_nsec = (long)(wait_us % 1000000) * 1000 })
+                : sigwaitinfo(set, &si);
+        if (attach)
             *ix = follow_grow(attach, *ix, live);
+        watchdog_ping(&wd, srv);
         if (sig == SIGHUP) {
             int rc = elig_slog_reopen(NULL);
             elig_slog(rc ? ELIG_SLOG_ERROR : ELIG_SLOG_INFO, "SIGHUP: message log %s%s",
@@ -733,6 +822,7 @@ static void wait_signals(const sigset_t *set, const struct options *o, struct re
             reload_registry(o, rl);
             reload_tls(o);
         } else if (sig == SIGTERM || sig == SIGINT) {
+            elig_notify_stopping();
             elig_slog(ELIG_SLOG_INFO, "%s: finishing in-flight requests",
                       sig == SIGTERM ? "SIGTERM" : "SIGINT");
             elig_srv_stop(srv);
@@ -835,6 +925,7 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     /* one line on stdout for whoever started us (scripts, tests): the ports are known now */
     printf("%s\n", ready);
     fflush(stdout);
+    elig_notify_ready(ready + strlen("eligd: "));
     elig_slog_tee_errors(false);
 
     struct reload rl = { .argc = argc, .argv = argv, .given = given, .acc = acc };
