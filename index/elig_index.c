@@ -453,8 +453,8 @@ static int ckey_make(const struct elig_index *ix, const struct elig_key *k, bool
 
 static void put_decimal(char *out, uint64_t v, unsigned len)
 {
-    for (unsigned i = len; i-- > 0; v /= 10)
-        out[i] = (char)('0' + v % 10);
+    for (char *p = out + len; p > out; v /= 10)
+        *--p = (char)('0' + v % 10);
 }
 
 static int ckey_decode(const struct elig_index *ix, const struct ix_rec *r, struct elig_key *k)
