@@ -53,8 +53,7 @@ for f in ./usr/sbin/eligd ./usr/bin/eligctl ./usr/bin/elig-loadgen ./usr/bin/eli
     ./usr/share/doc/eligd/examples/hugepages.conf ./usr/share/doc/eligd/operations.md; do
     check "the package holds $f" " $f\$" -- echo "$contents"
 done
-check "the configuration is a conffile" '^/etc/eligd/eligd.conf$' -- \
-    dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles
+check "the configuration is a conffile" '^/etc/eligd/eligd.conf$' -- dpkg-deb -I "$deb" conffiles
 check "its files are root's" '^$' -- sh -c "dpkg -c '$deb' | grep -v ' root/root '"
 
 # ---- installed
