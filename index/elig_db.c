@@ -801,6 +801,16 @@ int elig_db_grow(struct elig_db *db, const struct elig_index_params *want, struc
     return rc;
 }
 
+uint64_t elig_db_durable_lsn(const struct elig_db *db)
+{
+    return elig_log_durable_lsn(db->log);
+}
+
+const struct elig_lat *elig_db_commit_latency(const struct elig_db *db)
+{
+    return elig_log_commit_latency(db->log);
+}
+
 struct elig_index *elig_db_index(struct elig_db *db)
 {
     return db->ix;

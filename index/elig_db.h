@@ -223,6 +223,16 @@ struct elig_db_grow {
 int elig_db_grow(struct elig_db *db, const struct elig_index_params *want, struct elig_index **old,
                  struct elig_db_grow *rep);
 
+/**
+ * The last record of the log that is durable: what the index will have
+ * applied once it catches up (applied LSN <= durable LSN). Thread-safe.
+ */
+uint64_t elig_db_durable_lsn(const struct elig_db *db);
+
+struct elig_lat;
+/** The log's group-commit latencies (elig_log_commit_latency()). Thread-safe. */
+const struct elig_lat *elig_db_commit_latency(const struct elig_db *db);
+
 /** The index the store keeps (writer view; readers open the segment themselves). */
 struct elig_index *elig_db_index(struct elig_db *db);
 

@@ -206,3 +206,8 @@ uint32_t elig_dict_count(const struct elig_dict *d)
 {
     return __atomic_load_n(&d->h->count, __ATOMIC_ACQUIRE);
 }
+
+uint32_t elig_dict_capacity(const struct elig_dict *d)
+{
+    return d->h->capacity;
+}

@@ -83,4 +83,7 @@ const char *elig_dict_get(const struct elig_dict *d, uint32_t id, size_t *len);
 /** Number of strings held, the empty string included. */
 uint32_t elig_dict_count(const struct elig_dict *d);
 
+/** Number of strings it can hold, the empty string included (the heap may fill first). */
+uint32_t elig_dict_capacity(const struct elig_dict *d);
+
 #endif

@@ -1809,6 +1809,8 @@ void elig_index_stats(const struct elig_index *ix, struct elig_index_stats *st)
     st->insurers = elig_dict_count(ix->insurers) - 1;
     st->names = elig_dict_count(ix->names) - 1;
     st->key_strings = elig_dict_count(ix->keystr) - 1;
+    st->names_capacity = elig_dict_capacity(ix->names) - 1;
+    st->key_strings_capacity = elig_dict_capacity(ix->keystr) - 1;
     st->segment_bytes = elig_seg_size(ix->seg);
     st->backing = elig_seg_backing(ix->seg);
     st->applied_lsn = elig_index_applied_lsn(ix);

@@ -65,6 +65,8 @@ struct elig_index_stats {
     uint32_t insurers;             /**< distinct insurer numbers */
     uint32_t names;                /**< distinct name pairs */
     uint32_t key_strings;          /**< keys held in string form */
+    uint32_t names_capacity;       /**< name pairs it can hold */
+    uint32_t key_strings_capacity; /**< keys in string form it can hold */
     uint64_t segment_bytes;        /**< size of the mapping */
     enum elig_seg_backing backing; /**< pages backing it */
     uint64_t applied_lsn;          /**< as last published */

@@ -57,6 +57,7 @@
 
 #include "elig_crc32c.h"
 #include "elig_error.h"
+#include "elig_lat.h"
 #include "elig_le.h"
 #include "elig_log.h"
 
@@ -89,6 +90,7 @@ struct elig_log {
     int open;
     bool has_id; /* new files are stamped with store_id */
     uint8_t store_id[ELIG_LOG_STORE_ID];
+    struct elig_lat commit; /* each group commit's write and fdatasync, for the metrics */
 };
 
 /* ---- file headers and names --------------------------------------------------------------- */
@@ -588,6 +590,11 @@ uint64_t elig_log_durable_lsn(const struct elig_log *log)
     return __atomic_load_n(&log->durable_lsn, __ATOMIC_ACQUIRE);
 }
 
+const struct elig_lat *elig_log_commit_latency(const struct elig_log *log)
+{
+    return &log->commit;
+}
+
 /* ---- writing ------------------------------------------------------------------------------- */
 
 /* Leader: start a new segment file whose first record is first_lsn. */
@@ -711,8 +718,14 @@ static void lead(struct elig_log *log)
     int rc = 0;
     if (log->fd < 0 || log->file_size >= log->segment_bytes)
         rc = roll(log, first);
-    if (rc == 0)
+    if (rc == 0) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = write_and_sync(log, log->batch[b], len);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        elig_lat_add(&log->commit, (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+                                       (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec);
+    }
 
     pthread_mutex_lock(&log->mu);
     if (rc < 0)

@@ -154,6 +154,14 @@ int elig_log_failed(const struct elig_log *log);
 /** LSN of the last durable record (0 if none). Thread-safe. */
 uint64_t elig_log_durable_lsn(const struct elig_log *log);
 
+struct elig_lat;
+/**
+ * How long group commits took: each one's write and fdatasync, from submit
+ * to both done (elig_lat.h's histogram). Read from any thread while the log
+ * is open.
+ */
+const struct elig_lat *elig_log_commit_latency(const struct elig_log *log);
+
 /** Close. Appends must have returned. NULL is ignored. */
 void elig_log_close(struct elig_log *log);
 

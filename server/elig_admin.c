@@ -22,9 +22,6 @@
 
 /* ---- answers ---------------------------------------------------------- */
 
-/* Why the store refused an append or a snapshot, as the counters tell it. */
-enum store_error { SE_NOSPACE, SE_QUOTA, SE_IO, SE_SHORT_WRITE, SE_OTHER };
-
 static void count_store_error(struct loop *l, int rc)
 {
     enum store_error e = rc == -ENOSPC             ? SE_NOSPACE
@@ -35,54 +32,7 @@ static void count_store_error(struct loop *l, int rc)
     stat_add(&l->st.store_errors[e], 1);
 }
 
-static uint64_t sum_stat(const struct elig_srv *s, size_t offset)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < s->nloops; i++) {
-        const _Atomic uint64_t *c =
-            (const _Atomic uint64_t *)((const char *)&s->loops[i].st + offset);
-        v += atomic_load_explicit(c, memory_order_relaxed);
-    }
-    return v;
-}
-
-/* The loops' own counters as STATS names them; the admin socket's also report admin rows. */
-static const struct {
-    const char *name;
-    size_t offset; /* in struct loop_stats */
-    bool admin;
-} loop_stats_desc[] = {
-#define LS(f) offsetof(struct loop_stats, f)
-    { "connections_accepted", LS(accepted), false },
-    { "connections_refused_busy", LS(refused_busy), false },
-    { "connections_refused_memory", LS(refused_memory), false },
-    { "connections_closed_memory", LS(closed_memory), false },
-    { "auth_ok", LS(auth_ok), false },
-    { "auth_refused", LS(auth_failed), false },
-    { "tls_handshakes", LS(tls_handshakes), false },
-    { "tls_refused", LS(tls_refused), false },
-    { "facility_connections_refused", LS(facility_conns), false },
-    { "frames_rate_limited", LS(rate_limited), false },
-    { "connections_closed_revoked", LS(revoked_closed), false },
-    { "posthoc_reads", LS(posthoc), false },
-    { "posthoc_not_found", LS(posthoc_missed), false },
-    { "audit_write_errors", LS(audit_errors), false },
-    { "frames", LS(frames), false },
-    { "frames_bad", LS(bad_frames), false },
-    { "frames_timed_out", LS(timeouts), false },
-    { "events_appended", LS(appended), true },
-    { "events_rejected", LS(rejected), true },
-    { "chunks_duplicate", LS(duplicates), true },
-    { "snapshots_written", LS(snapshots), true },
-    { "store_errors_no_space", LS(store_errors[SE_NOSPACE]), true },
-    { "store_errors_quota", LS(store_errors[SE_QUOTA]), true },
-    { "store_errors_io", LS(store_errors[SE_IO]), true },
-    { "store_errors_short_write", LS(store_errors[SE_SHORT_WRITE]), true },
-    { "store_errors_other", LS(store_errors[SE_OTHER]), true },
-#undef LS
-};
-#define LOOP_STATS (sizeof loop_stats_desc / sizeof loop_stats_desc[0])
-#define COMPUTED   11 /* the items put_stats computes itself, below */
+#define COMPUTED 11 /* the items put_stats computes itself, below */
 
 static int put_stats(struct loop *l, struct elig_pbuf *b)
 {
@@ -90,19 +40,19 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
     bool admin = l->kind == LOOP_ADMIN;
     struct elig_index_stats ix;
     elig_index_stats(l->ix, &ix);
-    struct elig_proto_stat items[COMPUTED + LOOP_STATS + ELIG_CHECK_WORDS];
+    struct elig_proto_stat items[COMPUTED + LOOP_STATS_MAX + ELIG_CHECK_WORDS];
     size_t n = 0;
 #define ITEM(nm, v) items[n++] = (struct elig_proto_stat){ nm, (v) }
     ITEM("uptime_seconds", (mono_ms() - s->started_ms) / 1000);
     ITEM("connections", atomic_load(&s->conns));
     ITEM("connection_buffer_bytes", atomic_load_explicit(&s->mem, memory_order_relaxed));
-    for (size_t i = 0; i < LOOP_STATS; i++)
+    for (size_t i = 0; i < loop_stats_count; i++)
         if (!loop_stats_desc[i].admin)
-            ITEM(loop_stats_desc[i].name, sum_stat(s, loop_stats_desc[i].offset));
+            ITEM(loop_stats_desc[i].name, loop_stat_sum(s, loop_stats_desc[i].offset));
     for (unsigned i = 0; i < elig_check_stats_count; i++)
         ITEM(elig_check_stats[i].name,
-             sum_stat(s, offsetof(struct loop_stats, check) +
-                             elig_check_stats[i].word * sizeof(uint64_t)));
+             loop_stat_sum(s, offsetof(struct loop_stats, check) +
+                                  elig_check_stats[i].word * sizeof(uint64_t)));
     ITEM("index_records", ix.records);
     ITEM("index_applied_lsn", ix.applied_lsn);
     if (admin) {
@@ -111,9 +61,9 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
         ITEM("index_cards", ix.cards);
         ITEM("index_cards_capacity", ix.cards_capacity);
         ITEM("index_segment_bytes", ix.segment_bytes);
-        for (size_t i = 0; i < LOOP_STATS; i++)
+        for (size_t i = 0; i < loop_stats_count; i++)
             if (loop_stats_desc[i].admin)
-                ITEM(loop_stats_desc[i].name, sum_stat(s, loop_stats_desc[i].offset));
+                ITEM(loop_stats_desc[i].name, loop_stat_sum(s, loop_stats_desc[i].offset));
         ITEM("workers", s->nloops - 1);
     }
 #undef ITEM

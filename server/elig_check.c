@@ -93,24 +93,34 @@ void elig_checker_destroy(struct elig_checker *ck)
 
 #define WORD(f) (unsigned)(offsetof(struct elig_check_counters, f) / sizeof(uint64_t))
 
+#define FAM_METHOD "eligd_checks_by_method_total"
+#define FAM_FEE    "eligd_checks_by_facility_type_total"
+#define FAM_ANSWER "eligd_answers_total"
+#define FAM_CARD   "eligd_card_refusals_total"
+
 const struct elig_check_stat elig_check_stats[] = {
-    { "checks", WORD(checks) },
-    { "checks_by_number", WORD(by_number) },
-    { "checks_by_card", WORD(by_card) },
-    { "checks_medical", WORD(by_fee[0]) },
-    { "checks_dental", WORD(by_fee[1]) },
-    { "checks_pharmacy", WORD(by_fee[2]) },
-    { "answers_refused", WORD(validity[0]) },
-    { "answers_valid", WORD(validity[1]) },
-    { "answers_lost", WORD(validity[2]) },
-    { "answers_lost_newer", WORD(validity[3]) },
-    { "answers_no_match", WORD(validity[4]) },
-    { "answers_multiple", WORD(validity[5]) },
-    { "answers_bad_key", WORD(status[ELIG_AS_BAD_KEY]) },
-    { "answers_bad_date", WORD(status[ELIG_AS_BAD_DATE]) },
-    { "answers_bad_card", WORD(status[ELIG_AS_BAD_CARD]) },
-    { "answers_retry", WORD(status[ELIG_AS_RETRY]) },
-    { "answers_too_many", WORD(status[ELIG_AS_TOO_MANY]) },
+    { "checks", WORD(checks), NULL, NULL }, /* the sum of eligd_checks_total */
+    { "checks_by_number", WORD(by_number), FAM_METHOD, "method=\"number\"" },
+    { "checks_by_card", WORD(by_card), FAM_METHOD, "method=\"card\"" },
+    { "checks_medical", WORD(by_fee[0]), FAM_FEE, "facility_type=\"medical\"" },
+    { "checks_dental", WORD(by_fee[1]), FAM_FEE, "facility_type=\"dental\"" },
+    { "checks_pharmacy", WORD(by_fee[2]), FAM_FEE, "facility_type=\"pharmacy\"" },
+    { "answers_refused", WORD(validity[0]), FAM_ANSWER, "status=\"ok\",validity=\"refused\"" },
+    { "answers_valid", WORD(validity[1]), FAM_ANSWER, "status=\"ok\",validity=\"valid\"" },
+    { "answers_lost", WORD(validity[2]), FAM_ANSWER, "status=\"ok\",validity=\"lost\"" },
+    { "answers_lost_newer", WORD(validity[3]), FAM_ANSWER,
+      "status=\"ok\",validity=\"lost_newer\"" },
+    { "answers_no_match", WORD(validity[4]), FAM_ANSWER, "status=\"ok\",validity=\"no_match\"" },
+    { "answers_multiple", WORD(validity[5]), FAM_ANSWER, "status=\"ok\",validity=\"multiple\"" },
+    { "answers_bad_key", WORD(status[ELIG_AS_BAD_KEY]), FAM_ANSWER, "status=\"bad_key\"" },
+    { "answers_bad_date", WORD(status[ELIG_AS_BAD_DATE]), FAM_ANSWER, "status=\"bad_date\"" },
+    { "answers_bad_card", WORD(status[ELIG_AS_BAD_CARD]), FAM_ANSWER, "status=\"bad_card\"" },
+    { "answers_retry", WORD(status[ELIG_AS_RETRY]), FAM_ANSWER, "status=\"retry\"" },
+    { "answers_too_many", WORD(status[ELIG_AS_TOO_MANY]), FAM_ANSWER, "status=\"too_many\"" },
+    { "card_refused_unregistered", WORD(refusal[0]), FAM_CARD, "refusal=\"card_unregistered\"" },
+    { "card_refused_deregistered", WORD(refusal[1]), FAM_CARD, "refusal=\"card_deregistered\"" },
+    { "card_refused_returned", WORD(refusal[2]), FAM_CARD, "refusal=\"card_returned\"" },
+    { "card_refused_cert_expired", WORD(refusal[3]), FAM_CARD, "refusal=\"cert_expired\"" },
 };
 const unsigned elig_check_stats_count = sizeof elig_check_stats / sizeof elig_check_stats[0];
 /* every word of the counters is reported, but status[ELIG_AS_OK] */
@@ -277,6 +287,8 @@ static void count_answer(struct elig_checker *ck, const struct elig_check_req *r
     ck->ctr.status[a->status]++;
     if (a->status == ELIG_AS_OK)
         ck->ctr.validity[a->validity < 6 ? a->validity : 0]++;
+    if (a->refusal >= 1 && a->refusal <= 4)
+        ck->ctr.refusal[a->refusal - 1]++;
     switch (r->fee) {
     case '1':
         ck->ctr.by_fee[0]++;

@@ -46,15 +46,21 @@ struct elig_check_counters {
     uint64_t validity[6];           /**< answers by validity code (0: refused) */
     uint64_t status[ELIG_AS_COUNT]; /**< answers by elig_astatus */
     uint64_t by_fee[3];             /**< medical, dental, pharmacy */
+    uint64_t refusal[4];            /**< card refusals by enum elig_refusal - 1 */
 };
 
 /** The counters as 64-bit words (one published copy per thread is summed by STATS). */
 #define ELIG_CHECK_WORDS (sizeof(struct elig_check_counters) / sizeof(uint64_t))
 
-/** One counter as STATS names it: its word in struct elig_check_counters. */
+/**
+ * One counter as STATS names it: its word in struct elig_check_counters, and
+ * its Prometheus series (the metrics endpoint).
+ */
 struct elig_check_stat {
-    const char *name; /**< "checks", "answers_valid", ... */
-    unsigned word;    /**< index of its uint64_t in the struct */
+    const char *name;   /**< "checks", "answers_valid", ... */
+    unsigned word;      /**< index of its uint64_t in the struct */
+    const char *metric; /**< its family ("eligd_answers_total"), or NULL: not a series */
+    const char *labels; /**< its labels within the family ("validity=\"valid\"") */
 };
 
 /**

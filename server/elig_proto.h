@@ -85,11 +85,15 @@ enum elig_op {
 #define ELIG_OPF_PRE_AUTH 0x20 /**< answered before AUTH */
 #define ELIG_OPF_EMPTY    0x40 /**< the request body must be empty (else ELIG_PS_BODY) */
 
+/** Opcodes in all: the dense slots of per-opcode counters. */
+#define ELIG_OP_SLOTS 13
+
 /** One opcode. */
 struct elig_op_info {
     uint8_t opcode;   /**< enum elig_op */
     uint8_t flags;    /**< ELIG_OPF_* */
     const char *name; /**< "PING", ... as docs/protocol.md names it */
+    uint8_t slot;     /**< 0 .. ELIG_OP_SLOTS - 1, one per opcode: per-opcode counters */
 };
 
 /** The row of opcode, or NULL if it is not one. One load: called for every frame. */

@@ -347,6 +347,9 @@ static int emit_answer(void *ctx, size_t i, const struct elig_proto_answer *ans)
     size_t at = b->len;
     if ((rc = elig_proto_answer_encode(b, ans)))
         return rc;
+    e->r->cnt.checks[elig_op_info(p->opcode)->slot][ans->status != ELIG_AS_OK ? 6
+                                                    : ans->validity < 6       ? ans->validity
+                                                                              : 0]++;
     if (e->r->audit)
         e->r->audit(e->r->audit_ctx, p->facility, p->opcode, ans, b->data + at, b->len - at);
     if (i == p->first + p->count - 1) {

@@ -62,10 +62,16 @@ typedef void (*elig_round_audit_fn)(void *ctx, const char *facility, uint8_t opc
                                     const struct elig_proto_answer *a, const uint8_t *encoded,
                                     size_t len);
 
+/** Validities an answered check is counted under: 0-5 as answered, and one more for the rest. */
+#define ELIG_ROUND_VALIDITIES 7 /**< [6]: answered with an answer status other than OK */
+
 /** Counters of a round's life (cumulative; the owner publishes them). */
 struct elig_round_counters {
     uint64_t frames;     /**< frames added */
     uint64_t bad_frames; /**< answered with an error status other than ELIG_PS_UNAVAILABLE */
+    uint64_t checks[ELIG_OP_SLOTS][ELIG_ROUND_VALIDITIES]; /**< answered checks by their
+                                                              frame's opcode (its slot) and
+                                                              validity */
 };
 
 /** A round (opaque). */

@@ -224,6 +224,8 @@ void session_loop_audit(void *ctx, const char *facility, uint8_t opcode,
     struct loop *l = ctx;
     int rc = elig_audit_record(l->aw, a->reference, l->now_s, facility, opcode, a->validity,
                                encoded, len);
+    if (rc == 0)
+        stat_add(&l->st.audit_records, 1);
     if (rc) {
         stat_add(&l->st.audit_errors, 1);
         if (!l->audit_failed)
@@ -242,9 +244,12 @@ void session_audit_tick(struct loop *l)
     if (!l->aw || l->now_ms - l->synced_ms < AUDIT_SYNC_MS)
         return;
     l->synced_ms = l->now_ms;
+    uint64_t recorded = atomic_load_explicit(&l->st.audit_records, memory_order_relaxed);
     int rc = elig_audit_write(l->aw);
     if (rc == 0)
         rc = elig_audit_sync(l->aw);
+    if (rc == 0) /* the records so far are on their way to the disk */
+        atomic_store_explicit(&l->st.audit_synced, recorded, memory_order_relaxed);
     if (rc && !l->audit_failed) {
         elig_slog(ELIG_SLOG_ERROR, "audit log write failed: %s", elig_net_strerror(rc));
         l->audit_failed = true;

@@ -684,6 +684,7 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint32_t slot, uin
         struct conn *c = &l->conns[slot];
         if (cqe->res > 0 && c->fd >= 0 && c->gen == gen && !c->closing && !c->no_parse) {
             const uint8_t *p = l->bufs + (size_t)bid * BUF_SIZE;
+            c->rx_ns = l->wake_ns;
             if (c->tls)
                 tls_input(l, slot, p, (size_t)cqe->res);
             else if (elig_pbuf_reserve(&c->in, (size_t)cqe->res) == 0) {
@@ -820,10 +821,25 @@ static bool parse_conn(struct loop *l, uint32_t slot, size_t budget)
         c->in_off += ELIG_PROTO_HEADER + h.body_len;
         c->partial_ms = 0;
         c->pre_frames += pre;
+        const struct elig_op_info *op = elig_op_info(h.opcode);
+        if (op && l->nlat < ROUND_FRAMES) { /* its answer is made in this round: timed then */
+            l->lat_slot[l->nlat] = op->slot;
+            l->lat_rx[l->nlat++] = c->rx_ns;
+        }
     }
     if (c->in.len > c->in_off && c->partial_ms == 0 && !c->no_parse)
         c->partial_ms = l->now_ms;
     return false;
+}
+
+/* The round's frames have their answers: each one's time since its bytes arrived, by opcode. */
+static void time_answers(struct loop *l)
+{
+    uint64_t now = mono_ns();
+    for (uint32_t i = 0; i < l->nlat; i++)
+        elig_lat_add_own(&l->st.latency[l->lat_slot[i]],
+                         now > l->lat_rx[i] ? now - l->lat_rx[i] : 0, 1);
+    l->nlat = 0;
 }
 
 static void publish_checks(struct loop *l)
@@ -831,6 +847,11 @@ static void publish_checks(struct loop *l)
     const struct elig_round_counters *rc = elig_round_counters(l->round);
     atomic_store_explicit(&l->st.frames, rc->frames, memory_order_relaxed);
     atomic_store_explicit(&l->st.bad_frames, rc->bad_frames, memory_order_relaxed);
+    for (const struct elig_op_info *o = elig_op_next(NULL); o; o = elig_op_next(o))
+        if (o->flags & ELIG_OPF_CHECK)
+            for (unsigned v = 0; v < ELIG_ROUND_VALIDITIES; v++)
+                atomic_store_explicit(&l->st.checks[o->slot][v], rc->checks[o->slot][v],
+                                      memory_order_relaxed);
     uint64_t words[ELIG_CHECK_WORDS];
     memcpy(words, elig_checker_counters(l->ck), sizeof words);
     for (size_t i = 0; i < ELIG_CHECK_WORDS; i++)
@@ -872,6 +893,7 @@ static void serve_ready(struct loop *l)
             mark_ready(l, slot);
     }
     int rc = elig_round_run(l->round, l->ck, admin_plain, l);
+    time_answers(l);
     if (rc) { /* out of memory while encoding: the connections concerned cannot be answered */
         elig_slog(ELIG_SLOG_ERROR, "encoding answers: %s", elig_net_strerror(rc));
         for (uint32_t k = 0; k < ntouched; k++)
@@ -1056,7 +1078,8 @@ static void loop_run(struct loop *l)
             l->error = rc;
             break;
         }
-        l->now_ms = mono_ms();
+        l->wake_ns = mono_ns();
+        l->now_ms = l->wake_ns / 1000000;
         live_enter(l); /* a safe point: nothing of the index is held between rounds */
         unsigned head, seen = 0;
         io_uring_for_each_cqe(&l->ring, head, cqe)
@@ -1074,6 +1097,8 @@ static void loop_run(struct loop *l)
             l->today = elig_date_today();
             session_registry_refresh(l);
             session_audit_tick(l);
+            if (l->id == 0 && l->kind == LOOP_FACILITY)
+                loop_publish_index(l);
             check_timers(l);
             settle_all_idle(l);
             shed_memory(l);
@@ -1103,11 +1128,13 @@ static int loop_setup(struct loop *l)
     struct elig_round_params rp = {
         .port = l->kind == LOOP_ADMIN ? ELIG_ROUND_ADMIN : ELIG_ROUND_FACILITY,
         .max_checks = ROUND_CHECKS,
-        .max_frames = ROUND_CHECKS + 256,
+        .max_frames = ROUND_FRAMES,
     };
+    l->lat_slot = calloc(ROUND_FRAMES, sizeof *l->lat_slot);
+    l->lat_rx = calloc(ROUND_FRAMES, sizeof *l->lat_rx);
     if (l->kind == LOOP_FACILITY && s->p.tls)
         l->tls_sources = calloc(TLS_SOURCES, sizeof *l->tls_sources);
-    if (!l->conns || !l->free_slots || !l->readyq || !l->touched ||
+    if (!l->conns || !l->free_slots || !l->readyq || !l->touched || !l->lat_slot || !l->lat_rx ||
         (s->p.tls && l->kind == LOOP_FACILITY && !l->tls_sources) ||
         elig_round_create(&rp, &l->round))
         return -ENOMEM;
@@ -1118,6 +1145,8 @@ static int loop_setup(struct loop *l)
     if ((l->live_slot = elig_live_join(s->live)) < 0)
         return l->live_slot;
     l->ix = elig_live_enter(s->live, l->live_slot, NULL);
+    if (l->id == 0 && l->kind == LOOP_FACILITY)
+        loop_publish_index(l); /* the metrics' first scrape may come before the first tick */
     if (l->kind == LOOP_FACILITY) {
         rc = elig_checker_create(l->ix, elig_check_ref_base((uint8_t)l->id), &l->ck);
         if (s->p.access)
@@ -1188,6 +1217,8 @@ static void loop_free(struct loop *l)
     free(l->free_slots);
     free(l->readyq);
     free(l->touched);
+    free(l->lat_slot);
+    free(l->lat_rx);
     elig_round_destroy(l->round);
     if (l->reg)
         elig_access_release(l->srv->p.access, l->reg);

@@ -20,6 +20,7 @@
 #include "elig_check.h"
 #include "elig_live.h"
 #include "elig_proto.h"
+#include "elig_lat.h"
 #include "elig_round.h"
 #include "elig_srv.h"
 
@@ -28,6 +29,7 @@
 #define BUF_SIZE      (16u * 1024)          /* bytes each */
 #define TICK_MS       100                   /* longest wait: timers are checked this often */
 #define ROUND_CHECKS  4096                  /* checks one round sends through the checker */
+#define ROUND_FRAMES  (ROUND_CHECKS + 256)  /* frames one round holds */
 #define FAIR_MIN      64                    /* checks a ready connection may always add */
 #define OUT_BUF       (4u << 20)            /* largest output buffer (two per connection) */
 #define OUT_SOFT      (3u << 20)            /* answers being filled that stop parsing */
@@ -65,6 +67,7 @@ struct conn {
     bool ready;          /* in the ready queue */
     bool lingering;      /* answers and FIN sent: reading to the peer's close */
     uint8_t auth;        /* AUTH_NONE, AUTH_CHALLENGED, AUTH_OK */
+    uint64_t rx_ns;      /* when bytes last arrived (the loop's wake time) */
     bool admin_tcp;      /* accepted on the admin TCP port: must authenticate with the admin key */
     int fac_slot;        /* allowance slot of the authenticated facility, or -1 */
     uint32_t pre_frames; /* frames answered before AUTH */
@@ -94,15 +97,21 @@ struct tls_source {
 #define TLS_SOURCES 1024 /* per loop: a source colliding with another shares its slot afresh */
 
 /* Counters one loop publishes each round (relaxed atomics: STATS reads them). */
+/* Why the store refused an append or a snapshot, as the counters tell it. */
+enum store_error { SE_NOSPACE, SE_QUOTA, SE_IO, SE_SHORT_WRITE, SE_OTHER, SE_COUNT };
+
 struct loop_stats {
     _Atomic uint64_t accepted, closed, refused_busy, timeouts, frames, bad_frames;
     _Atomic uint64_t refused_memory, closed_memory;
     _Atomic uint64_t check[ELIG_CHECK_WORDS]; /* the checker's counters, word by word */
     _Atomic uint64_t appended, rejected, snapshots, duplicates;
-    _Atomic uint64_t store_errors[5]; /* enum store_error: refused appends and snapshots */
+    _Atomic uint64_t store_errors[SE_COUNT]; /* refused appends and snapshots, by cause */
     _Atomic uint64_t auth_ok, auth_failed, rate_limited, facility_conns, revoked_closed;
     _Atomic uint64_t posthoc, posthoc_missed, audit_errors;
+    _Atomic uint64_t audit_records, audit_synced; /* recorded; of those, handed to an fdatasync */
     _Atomic uint64_t tls_handshakes, tls_refused;
+    _Atomic uint64_t checks[ELIG_OP_SLOTS][ELIG_ROUND_VALIDITIES]; /* the round's, published */
+    struct elig_lat latency[ELIG_OP_SLOTS]; /* frame received to answer made, by opcode slot */
 };
 
 struct loop {
@@ -130,10 +139,14 @@ struct loop {
     int *ev_status;
     uint64_t now_ms, last_tick_ms;
     _Atomic uint64_t beat_ms; /* last_tick_ms, for the watchdog in another thread */
-    atomic_bool long_op;      /* admin: in a snapshot or a grow, which take minutes at 160M
-                                 records and are not a stuck loop */
-    elig_date_t today;        /* the server's date, refreshed every tick */
-    uint32_t slot_hi;         /* slots [0, slot_hi) have ever been used: scans stop there */
+    uint64_t wake_ns;         /* when the loop last woke (CLOCK_MONOTONIC): bytes' arrival */
+    uint8_t *lat_slot;        /* this round's frames: opcode slot ... */
+    uint64_t *lat_rx;         /* ... and when their last bytes arrived */
+    uint32_t nlat;
+    atomic_bool long_op; /* admin: in a snapshot or a grow, which take minutes at 160M
+                            records and are not a stuck loop */
+    elig_date_t today;   /* the server's date, refreshed every tick */
+    uint32_t slot_hi;    /* slots [0, slot_hi) have ever been used: scans stop there */
     bool draining;
     uint64_t drain_deadline;
     struct loop_stats st;
@@ -174,11 +187,25 @@ struct elig_srv {
     uint16_t port, admin_port;
     const char *ring_mode;
     uint64_t started_ms;
+    /* the served index's sizes, published by loop 0 every tick for the metrics thread
+       (which must not read an index a grow may unmap) */
+    struct {
+        _Atomic uint64_t records, capacity, persons, persons_capacity, cards, cards_capacity;
+        _Atomic uint64_t names, names_capacity, key_strings, key_strings_capacity;
+        _Atomic uint64_t segment_bytes, applied_lsn;
+    } ixs;
     /* start-up handshake: every loop reports its setup before any serves */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int setup_left, setup_err;
 };
+
+static inline uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static inline uint64_t mono_ms(void)
 {
@@ -237,5 +264,27 @@ void session_audit_tick(struct loop *l);
 /* The round's callback (elig_round_plain_fn) for STATS and the admin opcodes. */
 int admin_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len, struct elig_pbuf *out,
                 uint8_t *status, size_t *keep_on_error);
+
+/*
+ * The loops' own counters, one row each: how STATS names it (admin: on the
+ * admin socket's STATS only) and its series on the metrics endpoint (a
+ * family of elig_prom.c and its labels). The one table both follow.
+ */
+struct loop_stat_desc {
+    const char *name;   /* STATS item */
+    size_t offset;      /* of its word in struct loop_stats */
+    bool admin;         /* admin STATS only */
+    const char *metric; /* its family, or NULL: not a series of its own */
+    const char *labels; /* within the family, or "" */
+};
+#define LOOP_STATS_MAX 32 /* rows the table may hold (STATS answers are sized by it) */
+extern const struct loop_stat_desc loop_stats_desc[];
+extern const size_t loop_stats_count;
+
+/* One counter summed over every loop (relaxed: a snapshot, not a transaction). */
+uint64_t loop_stat_sum(const struct elig_srv *s, size_t offset);
+
+/* Loop 0, every tick: the served index's sizes into srv->ixs. */
+void loop_publish_index(struct loop *l);
 
 #endif

@@ -31,6 +31,7 @@
 #include "elig_notify.h"
 #include "elig_opt.h"
 #include "elig_fac.h"
+#include "elig_http.h"
 #include "elig_index.h"
 #include "elig_proto.h"
 #include "elig_slog.h"
@@ -86,6 +87,8 @@ static void usage(FILE *out)
           "  --frame-timeout-ms N   a started frame must complete within N ms (default 10000)\n"
           "  --idle-timeout-ms N    close connections idle N ms (default 0: never)\n"
           "  --log-file PATH        messages to PATH (SIGHUP reopens it); default stderr\n"
+          "  --metrics-listen HOST:PORT  serve /metrics (Prometheus) and /healthz over HTTP\n"
+          "                         there (off by default; loopback unless you say otherwise)\n"
           "  --facilities PATH      facility registry (default DIR/facilities; eligctl\n"
           "                         facility manages it): connections must HELLO/AUTH\n"
           "  --trust-network        ask no key of facilities (benchmarks, a network that is\n"
@@ -129,6 +132,7 @@ struct options {
     const char *tls_cert, *tls_key, *tls_ca;
     bool plaintext;
     unsigned conn_memory_mb;
+    const char *metrics_listen;
     const char *config; /* the configuration file, read before the command line */
     bool check_config;
     struct elig_conf *conf; /* the strings of the file's values */
@@ -155,6 +159,7 @@ static const struct elig_opt eligd_opts[] = {
     O(U, "frame-timeout-ms", srv.frame_timeout_ms, 1, 3600000),
     O(U, "idle-timeout-ms", srv.idle_timeout_ms, 0, 86400000),
     O(S, "log-file", log_file),
+    O(S, "metrics-listen", metrics_listen),
     O(S, "facilities", access.registry),
     O(F, "trust-network", trust_network),
     O(S, "audit", audit_dir),
@@ -329,6 +334,11 @@ static int parse_options(int argc, char **argv, struct options *o, struct values
     }
     if (o->srv.admin_listen && (rc = elig_addr_resolve(o->srv.admin_listen, true, &sa))) {
         fprintf(stderr, "eligd: --admin-listen %s: %s\n", o->srv.admin_listen,
+                elig_net_strerror(rc));
+        return EXIT_USAGE;
+    }
+    if (o->metrics_listen && (rc = elig_addr_resolve(o->metrics_listen, true, &sa))) {
+        fprintf(stderr, "eligd: --metrics-listen %s: %s\n", o->metrics_listen,
                 elig_net_strerror(rc));
         return EXIT_USAGE;
     }
@@ -832,9 +842,10 @@ static void wait_signals(const sigset_t *set, const struct options *o, struct re
 }
 
 /* What main opened, closed in reverse (after the loops and lcores stopped). */
-static void close_all(struct elig_access *acc, struct elig_audit *audit, struct elig_db *db,
-                      struct elig_index *ix, struct elig_live *live)
+static void close_all(struct elig_http *http, struct elig_access *acc, struct elig_audit *audit,
+                      struct elig_db *db, struct elig_index *ix, struct elig_live *live)
 {
+    elig_http_stop(http);
     elig_live_destroy(live);
     elig_access_close(acc);
     elig_audit_close(audit);
@@ -870,18 +881,33 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct elig_http *http = NULL;
+    if (o.metrics_listen &&
+        (rc = elig_http_start(&(struct elig_http_params){ .listen = o.metrics_listen }, &http))) {
+        fprintf(stderr, "eligd: --metrics-listen %s: %s%s\n", o.metrics_listen,
+                elig_net_strerror(rc),
+                rc == -EADDRINUSE ? " (another program serves it: choose another port)" : "");
+        elig_tls_ctx_free(o.srv.tls);
+        elig_slog_close();
+        return EXIT_USAGE;
+    }
+    if (http)
+        elig_slog(ELIG_SLOG_INFO, "metrics on http://%s/metrics (port %u), health on /healthz",
+                  o.metrics_listen, elig_http_port(http));
     struct elig_db *db = NULL;
     struct elig_index *ix = NULL;
     struct elig_access *acc = NULL;
     struct elig_audit *audit = NULL;
     if ((rc = open_data(&o, &db, &ix))) {
+        elig_http_stop(http);
+        elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
     }
     struct elig_live *live = NULL;
     if (elig_live_create(ix ? ix : elig_db_index(db), &live)) {
         elig_slog(ELIG_SLOG_ERROR, "out of memory");
-        close_all(acc, audit, db, ix, live);
+        close_all(http, acc, audit, db, ix, live);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
@@ -899,7 +925,7 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
         elig_srv_wait(srv);
     }
     if (rc) {
-        close_all(acc, audit, db, ix, live);
+        close_all(http, acc, audit, db, ix, live);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
@@ -911,13 +937,13 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     elig_slog(ELIG_SLOG_INFO, "serving facilities on port %u (%s), ring mode %s, eligd %s",
               elig_srv_port(srv), admin, elig_srv_ring_mode(srv), ELIG_VERSION);
     char ready[256];
-    snprintf(ready, sizeof ready, "eligd: ready port=%u admin_port=%u", elig_srv_port(srv),
-             elig_srv_admin_port(srv));
+    snprintf(ready, sizeof ready, "eligd: ready port=%u admin_port=%u metrics_port=%u",
+             elig_srv_port(srv), elig_srv_admin_port(srv), http ? elig_http_port(http) : 0);
     void *dpdk;
     if ((rc = start_dpdk(&o, live, &dpdk, ready, sizeof ready))) {
         elig_srv_stop(srv);
         elig_srv_wait(srv);
-        close_all(acc, audit, db, ix, live);
+        close_all(http, acc, audit, db, ix, live);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
@@ -925,14 +951,18 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     /* one line on stdout for whoever started us (scripts, tests): the ports are known now */
     printf("%s\n", ready);
     fflush(stdout);
+    if (http)
+        elig_http_serve(http, srv);
     elig_notify_ready(ready + strlen("eligd: "));
     elig_slog_tee_errors(false);
 
     struct reload rl = { .argc = argc, .argv = argv, .given = given, .acc = acc };
     wait_signals(&set, &o, &rl, srv, &ix, live);
     stop_dpdk(dpdk);
+    elig_http_stop(http); /* before the server it reports is freed */
+    http = NULL;
     rc = elig_srv_wait(srv);
-    close_all(acc, audit, db, ix, live);
+    close_all(http, acc, audit, db, ix, live);
     elig_tls_ctx_free(o.srv.tls);
     elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_net_strerror(rc) : "");
     elig_slog_close();

@@ -474,6 +474,21 @@ static int row_cells(char *line, char **cell, int max)
 }
 
 /* docs/protocol.md's opcode and status tables say what the server's tables say, row by row. */
+/* Every opcode has its own dense slot: per-opcode counters are indexed by it. */
+static void test_op_slots(void **state)
+{
+    (void)state;
+    bool seen[ELIG_OP_SLOTS] = { false };
+    unsigned n = 0;
+    for (const struct elig_op_info *o = elig_op_next(NULL); o; o = elig_op_next(o), n++) {
+        assert_true(o->slot < ELIG_OP_SLOTS);
+        assert_false(seen[o->slot]);
+        seen[o->slot] = true;
+        assert_ptr_equal(elig_op_info(o->opcode), o);
+    }
+    assert_int_equal(n, ELIG_OP_SLOTS);
+}
+
 static void test_doc_tables(void **state)
 {
     (void)state;
@@ -578,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_facility_codes),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_op_slots),
         cmocka_unit_test(test_doc_tables),
         cmocka_unit_test(test_frame_next),
     };
