@@ -88,6 +88,13 @@ check "the log's commits are timed" '^eligd_log_commit_duration_seconds_count [0
 check "no label carries a number of the data" '^none$' -- sh -c \
     "grep -E '\\{[^}]*[0-9]{6,}' '$dir/metrics' | grep -v '_bucket' | head -1 | grep . || echo none"
 
+# the Grafana dashboard asks only for series eligd serves
+missing=
+for name in $(grep -oE 'eligd_[a-z_]+' "${ELIG_SOURCE_ROOT:?}/docs/grafana-eligd.json" | sort -u); do
+    grep -qE "^$name(\{| )" "$dir/metrics" || missing="$missing $name"
+done
+check "every series of the dashboard is served" '^none$' -- echo "${missing:-none}"
+
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
