@@ -12,13 +12,7 @@ root=${ELIG_SOURCE_ROOT:?set ELIG_SOURCE_ROOT to the source tree}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 example=$root/docs/examples/eligd.conf
 
-dir=$(scratch_dir elig-conf)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+with_scratch elig-conf
 
 # ---- the example has a key for every option of eligd --help
 missing=
@@ -72,12 +66,7 @@ check_exit "check-config opened nothing" 1 -- test -e "$dir/data"
 sed -e "s|^data = .*|data = $dir/data|" -e "s|^segment = .*|segment = $dir/index.seg|" \
     -e "s|^listen = .*|listen = 127.0.0.1:0|" -e "s|^;log-file = .*|log-file = $dir/eligd.log|" \
     "$example" >"$dir/eligd.conf"
-mkfifo "$dir/ready"
-"$eligd" --config "$dir/eligd.conf" >"$dir/ready" &
-pid=$!
-read -r -t 30 ready <"$dir/ready"
-port=${ready#*port=}
-port=${port%% *}
+eligd_start --config "$dir/eligd.conf"
 query() {
     "$eligctl" query --server 127.0.0.1:$port --facility 1310000001 --key-file "$dir/clinic.key" \
         --insurer 01130012 --symbol 1234 --number 56 --birth 1980-05-10 --date 2025-02-10

@@ -16,28 +16,15 @@ if ! command -v curl >/dev/null; then
     exit 77
 fi
 
-dir=$(scratch_dir elig-metrics)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+with_scratch elig-metrics
 
 records=20000
 "$loadgen" population --records $records --seed 5 --out "$dir/pop.feed" 2>/dev/null
 "$eligctl" append --data "$dir/data" --segment "$dir/index.seg" --capacity 30000 \
     "$dir/pop.feed" >/dev/null
 
-mkfifo "$dir/ready"
-"$eligd" --data "$dir/data" --segment "$dir/index.seg" --trust-network --listen 127.0.0.1:0 \
-    --metrics-listen 127.0.0.1:0 --log-file "$dir/eligd.log" >"$dir/ready" &
-pid=$!
-read -r -t 30 ready <"$dir/ready"
-port=${ready#*port=}
-port=${port%% *}
-mport=${ready#*metrics_port=}
-mport=${mport%% *}
+eligd_start --data "$dir/data" --segment "$dir/index.seg" --trust-network --listen 127.0.0.1:0 \
+    --metrics-listen 127.0.0.1:0 --log-file "$dir/eligd.log"
 url=http://127.0.0.1:$mport
 
 # ---- an address in use: refused before anything is written

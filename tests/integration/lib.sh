@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shared by the integration scripts: check NAME REGEX -- CMD..., check_exit
 # NAME STATUS -- CMD..., finish (prints the tally, fails if any failed),
-# scratch_dir NAME, and json KEY FILE.
+# scratch_dir NAME, with_scratch NAME, eligd_start ARGS..., and json KEY FILE.
 failures=0
 checks=0
 
@@ -58,4 +58,24 @@ wait_for_line() { # wait_for_line FILE REGEX SECONDS: until a line of FILE match
 
 json() { # json KEY FILE: the number after "KEY": in a one-line JSON report
     grep -o "\"$1\":[0-9.]*" "$2" | head -1 | cut -d: -f2
+}
+
+with_scratch() { # with_scratch NAME: $dir, a new scratch directory, and $pid, for a server
+    # the test starts; at exit that server gets SIGTERM and is waited for, and $dir goes
+    dir=$(scratch_dir "$1")
+    pid=
+    trap 'if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi; rm -rf "$dir"' EXIT
+}
+
+eligd_start() { # eligd_start ARGS...: $ELIGD ARGS in the background, synchronised on its
+    # ready line: sets $pid, $ready, $port and $mport (the metrics port, 0 without)
+    rm -f "$dir/ready"
+    mkfifo "$dir/ready"
+    "${ELIGD:?}" "$@" >"$dir/ready" &
+    pid=$!
+    read -r -t 30 ready <"$dir/ready"
+    port=${ready#*ready port=}
+    port=${port%% *}
+    mport=${ready#*metrics_port=}
+    mport=${mport%% *}
 }
