@@ -22,6 +22,18 @@ for opt in $("$eligd" --help | grep -oE '^  --[a-z-]+' | sed 's/^  --//'); do
 done
 check "the example names every option" '^none$' -- echo "${missing:-none}"
 
+# ---- the systemd unit the build makes: systemd-analyze accepts it (where installed)
+unit=$(dirname "$eligd")/eligd.service
+if command -v systemd-analyze >/dev/null && [ -f "$unit" ]; then
+    sed "s|^ExecStart=[^ ]*|ExecStart=$eligd|" "$unit" >"$dir/eligd.service"
+    check "systemd-analyze verify accepts the unit" '^ok$' -- \
+        sh -c "systemd-analyze verify --man=no '$dir/eligd.service' && echo ok"
+    check "the unit runs eligd with the configuration file" \
+        '^ExecStart=[^ ]*/eligd --config [^ ]*/eligd/eligd.conf$' -- cat "$unit"
+    check "the unit is Type=notify with a watchdog" '^ok$' -- sh -c \
+        "grep -q '^Type=notify$' '$unit' && grep -q '^WatchdogSec=' '$unit' && echo ok"
+fi
+
 # ---- bad files: FILE:LINE: reason, exit 2, nothing written
 bad() { # bad NAME CONTENT REGEX
     printf '%b' "$2" >"$dir/$1.conf"
