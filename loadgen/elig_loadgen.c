@@ -51,56 +51,60 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: elig-loadgen population [--records N] [--seed S] [--date YYYY-MM-DD]\n"
-          "                               [--threads T] [--out FILE | --segment PATH]\n"
-          "       elig-loadgen updates    [--records N] [--seed S] [--date YYYY-MM-DD]\n"
-          "                               [--out FILE]\n"
-          "       elig-loadgen traffic    [--month YYYY-MM] [--checks M] [--batch-size B]\n"
-          "                               [--out FILE]\n"
-          "       elig-loadgen replay     (--server ADDR:PORT | --redis ADDR:PORT |\n"
-          "                                --dpdk-server A.B.C.D:PORT --dpdk-eal \"ARGS\"\n"
-          "                                [--dpdk-local A.B.C.D:PORT] [--dpdk-queues Q]\n"
-          "                                [--dpdk-linger])\n"
-          "                               [--records N] [--seed S] [--date YYYY-MM-DD]\n"
-          "                               [--month YYYY-MM] [--checks M]\n"
-          "                               [--speed X | --rate FRAMES_PER_S]\n"
-          "                               [--start YYYY-MM-DDTHH[:MM]] [--hours H]\n"
-          "                               [--connections C] [--depth D] [--batch-size B]\n"
-          "                               [--traffic-seed T] [--interval S] [--series FILE]\n"
-          "                               [--plot FILE.png] [--json]\n"
-          "                               [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
-          "       elig-loadgen redis-load --redis ADDR:PORT [--records N] [--seed S]\n"
-          "                               [--date YYYY-MM-DD]\n"
-          "\n"
-          "population: a synthetic nation of N qualification records (default 160000000,\n"
-          "  3 current : 1 past) as an insurer feed on stdout or FILE, or built straight\n"
-          "  into an index segment (--segment) that `eligd --attach` serves; the same\n"
-          "  seed gives the same bytes. Built from the published tables in loadgen/data/\n"
-          "  (compiled in) and the assumptions in docs/loadgen.md.\n"
-          "updates: the month of update events that follows the same population (same\n"
-          "  --records, --seed and --date), in date order, as an insurer feed.\n"
-          "traffic: the month's schedule as CSV, hour by hour: expected checks by\n"
-          "  facility type and method, batch checks and frames (the hour-of-day and\n"
-          "  weekday profile of docs/loadgen.md), scaled to M checks (default: the\n"
-          "  published month).\n"
-          "replay: the month's checks against eligd (--server) or redis-server loaded by\n"
-          "  redis-load (--redis) holding that population. --speed X: open loop on the\n"
-          "  schedule, X month seconds per second; --rate: open loop at a constant rate;\n"
-          "  neither: closed loop at --depth frames per connection. --start/--hours\n"
-          "  replay a window of the month. M checks (default 1000000; with --speed or a\n"
-          "  window, the published month) make the month. Every answer is checked\n"
-          "  against the population. --series writes throughput and latency per\n"
-          "  --interval (TSV); --plot draws them (gnuplot). --dpdk-server sends the\n"
-          "  frames as UDP datagrams over a DPDK port (eligd --dpdk-addr; each\n"
-          "  connection is a flow from its own source port; --batch-size defaults to 8\n"
-          "  so that a BATCH answer fits one datagram; --dpdk-queues: as many as eligd\n"
-          "  has lcores on a memif link; --dpdk-linger: after the report, wait for\n"
-          "  eligd to stop before leaving the link, which a memif server needs).\n"
-          "  --tls-*: TLS 1.3 to eligd with a facility's certificate (eligd must run\n"
-          "  with --trust-network: the month's checks come from many facilities).\n"
-          "redis-load: load redis-server with the population (one hash per record and\n"
-          "  per registered card) for replay --redis.\n",
-          out);
+    fputs(
+        "usage: elig-loadgen population [--records N] [--seed S] [--date YYYY-MM-DD]\n"
+        "                               [--threads T] [--out FILE | --segment PATH]\n"
+        "       elig-loadgen updates    [--records N] [--seed S] [--date YYYY-MM-DD]\n"
+        "                               [--out FILE]\n"
+        "       elig-loadgen traffic    [--month YYYY-MM] [--checks M] [--batch-size B]\n"
+        "                               [--out FILE]\n"
+        "       elig-loadgen replay     (--server ADDR:PORT[,ADDR:PORT...] | --redis ADDR:PORT |\n"
+        "                                --dpdk-server A.B.C.D:PORT --dpdk-eal \"ARGS\"\n"
+        "                                [--dpdk-local A.B.C.D:PORT] [--dpdk-queues Q]\n"
+        "                                [--dpdk-linger])\n"
+        "                               [--records N] [--seed S] [--date YYYY-MM-DD]\n"
+        "                               [--month YYYY-MM] [--checks M]\n"
+        "                               [--speed X | --rate FRAMES_PER_S]\n"
+        "                               [--start YYYY-MM-DDTHH[:MM]] [--hours H]\n"
+        "                               [--connections C] [--depth D] [--batch-size B]\n"
+        "                               [--traffic-seed T] [--interval S] [--series FILE]\n"
+        "                               [--plot FILE.png] [--json]\n"
+        "                               [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
+        "       elig-loadgen redis-load --redis ADDR:PORT [--records N] [--seed S]\n"
+        "                               [--date YYYY-MM-DD]\n"
+        "\n"
+        "population: a synthetic nation of N qualification records (default 160000000,\n"
+        "  3 current : 1 past) as an insurer feed on stdout or FILE, or built straight\n"
+        "  into an index segment (--segment) that `eligd --attach` serves; the same\n"
+        "  seed gives the same bytes. Built from the published tables in loadgen/data/\n"
+        "  (compiled in) and the assumptions in docs/loadgen.md.\n"
+        "updates: the month of update events that follows the same population (same\n"
+        "  --records, --seed and --date), in date order, as an insurer feed.\n"
+        "traffic: the month's schedule as CSV, hour by hour: expected checks by\n"
+        "  facility type and method, batch checks and frames (the hour-of-day and\n"
+        "  weekday profile of docs/loadgen.md), scaled to M checks (default: the\n"
+        "  published month).\n"
+        "replay: the month's checks against eligd (--server) or redis-server loaded by\n"
+        "  redis-load (--redis) holding that population. --speed X: open loop on the\n"
+        "  schedule, X month seconds per second; --rate: open loop at a constant rate;\n"
+        "  neither: closed loop at --depth frames per connection. --start/--hours\n"
+        "  replay a window of the month. M checks (default 1000000; with --speed or a\n"
+        "  window, the published month) make the month. Every answer is checked\n"
+        "  against the population. --series writes throughput and latency per\n"
+        "  --interval (TSV); --plot draws them (gnuplot). --dpdk-server sends the\n"
+        "  frames as UDP datagrams over a DPDK port (eligd --dpdk-addr; each\n"
+        "  connection is a flow from its own source port; --batch-size defaults to 8\n"
+        "  so that a BATCH answer fits one datagram; --dpdk-queues: as many as eligd\n"
+        "  has lcores on a memif link; --dpdk-linger: after the report, wait for\n"
+        "  eligd to stop before leaving the link, which a memif server needs).\n"
+        "  Several --server addresses (comma-separated, eligd nodes serving the same\n"
+        "  data): a connection lost moves to the next, its frames in flight sent\n"
+        "  again (counted: failovers, resent, the longest wait for an answer).\n"
+        "  --tls-*: TLS 1.3 to eligd with a facility's certificate (eligd must run\n"
+        "  with --trust-network: the month's checks come from many facilities).\n"
+        "redis-load: load redis-server with the population (one hash per record and\n"
+        "  per registered card) for replay --redis.\n",
+        out);
 }
 
 struct block {
@@ -500,7 +504,8 @@ static void print_json(const struct elig_replay_params *p, const struct elig_rep
            "\"connections\":%u,\"depth\":%u,\"month_from_h\":%.3f,\"month_to_h\":%.3f,"
            "\"frames_sent\":%llu,\"frames_answered\":%llu,\"checks_sent\":%llu,"
            "\"checks_answered\":%llu,\"frame_errors\":%llu,\"check_errors\":%llu,"
-           "\"unexpected\":%llu,\"frames_lost\":%llu,\"checks_lost\":%llu,\"seconds\":%.3f,"
+           "\"unexpected\":%llu,\"frames_lost\":%llu,\"checks_lost\":%llu,\"failovers\":%llu,"
+           "\"frames_resent\":%llu,\"checks_resent\":%llu,\"longest_gap_s\":%.3f,\"seconds\":%.3f,"
            "\"checks_per_s\":%.0f,"
            "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,"
            "\"max\":%.1f},\"validity\":[%llu,%llu,%llu,%llu,%llu,%llu],\"usage\":[",
@@ -510,8 +515,10 @@ static void print_json(const struct elig_replay_params *p, const struct elig_rep
            (unsigned long long)r->checks_sent, (unsigned long long)r->checks_answered,
            (unsigned long long)r->frame_errors, (unsigned long long)r->check_errors,
            (unsigned long long)r->unexpected, (unsigned long long)r->frames_lost,
-           (unsigned long long)r->checks_lost, r->seconds, rate, lat[0] / 1e3, lat[1] / 1e3,
-           lat[2] / 1e3, lat[3] / 1e3, lat[4] / 1e3, (unsigned long long)r->validity[0],
+           (unsigned long long)r->checks_lost, (unsigned long long)r->failovers,
+           (unsigned long long)r->frames_resent, (unsigned long long)r->checks_resent,
+           r->longest_gap_s, r->seconds, rate, lat[0] / 1e3, lat[1] / 1e3, lat[2] / 1e3,
+           lat[3] / 1e3, lat[4] / 1e3, (unsigned long long)r->validity[0],
            (unsigned long long)r->validity[1], (unsigned long long)r->validity[2],
            (unsigned long long)r->validity[3], (unsigned long long)r->validity[4],
            (unsigned long long)r->validity[5]);
@@ -570,6 +577,11 @@ static void print_report(const struct elig_replay_params *p, const struct elig_s
     if (p->dgram)
         printf("  lost           %llu frames (%llu checks) never answered\n",
                (unsigned long long)r->frames_lost, (unsigned long long)r->checks_lost);
+    if (r->failovers)
+        printf("  failover       %llu connections moved to another server; %llu frames (%llu "
+               "checks) sent again; longest wait for an answer %.3f s\n",
+               (unsigned long long)r->failovers, (unsigned long long)r->frames_resent,
+               (unsigned long long)r->checks_resent, r->longest_gap_s);
     printf("  validity       valid %llu, lost %llu, lost-newer %llu, no-match %llu, multiple %llu, "
            "card refused %llu\n",
            (unsigned long long)r->validity[1], (unsigned long long)r->validity[2],
@@ -829,7 +841,7 @@ static int cmd_replay(int argc, char **argv)
     if (rc == 0)
         rc = elig_pop_create(&pp, &pop);
     struct elig_tls_ctx *tls_ctx = NULL;
-    if (rc == 0 && tls) { /* eligd's certificate must name the host of --server */
+    if (rc == 0 && tls) { /* eligd's certificate must name the host of (the first) --server */
         char err[512];
         rc = elig_client_tls_context(a.server, a.tls_cert, a.tls_key, a.tls_ca, &tls_ctx, err,
                                      sizeof err);

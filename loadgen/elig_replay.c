@@ -78,6 +78,7 @@ struct frame {
     uint64_t intended_ns;
     uint32_t checks; /* entries (1 unless BATCH) */
     uint32_t id;     /* its request id (k) */
+    uint8_t hour;    /* of the schedule: with k, all it takes to make the frame again */
 };
 
 struct conn {
@@ -90,7 +91,13 @@ struct conn {
     struct check *cks; /* ring of their checks */
     uint32_t c_head, c_len, c_cap;
     uint64_t heard_ns; /* dgram: last answer, or the send that started the wait */
+    bool recv_armed;   /* a recv of it is in flight */
+    bool broken;       /* lost: moves to the next server once no operation is in flight */
+    unsigned server;   /* its index in the server list */
+    uint64_t broken_ns;
 };
+
+#define SERVERS_MAX 16
 
 struct replay {
     const struct elig_replay_params *p;
@@ -107,7 +114,10 @@ struct replay {
     struct io_uring ring;
     struct conn *conns;
     struct elig_proto_answer ans;
-    int dgram_rc;                      /* dgram: the first error met while delivering */
+    int dgram_rc;         /* dgram: the first error met while delivering */
+    char (*servers)[256]; /* the server list (TCP) */
+    unsigned nservers;
+    uint64_t last_answer_ns;           /* when the last frame was answered */
     struct elig_hist *tick;            /* the current interval's latencies */
     uint64_t tick_checks, tick_frames; /* its answers */
     size_t series_cap;
@@ -319,6 +329,10 @@ static void frame_done(struct replay *rp, struct conn *c, uint64_t now)
 {
     struct frame *f = &c->fifo[c->f_head];
     uint64_t ns = now > f->intended_ns ? now - f->intended_ns : 0;
+    uint64_t since = rp->last_answer_ns > f->intended_ns ? rp->last_answer_ns : f->intended_ns;
+    if (now > since && (double)(now - since) / 1e9 > rp->r->longest_gap_s)
+        rp->r->longest_gap_s = (double)(now - since) / 1e9;
+    rp->last_answer_ns = now;
     elig_hist_record(&rp->r->latency, ns);
     elig_hist_record(rp->tick, ns);
     rp->r->frames_answered++;
@@ -454,6 +468,7 @@ static int post_recv(struct replay *rp, unsigned ci)
     struct io_uring_sqe *sqe = io_uring_get_sqe(&rp->ring);
     io_uring_prep_recv(sqe, c->fd, p, room, 0);
     io_uring_sqe_set_data64(sqe, (uint64_t)ci << 1 | 1);
+    c->recv_armed = true;
     return 0;
 }
 
@@ -462,7 +477,7 @@ static void post_send(struct replay *rp, unsigned ci)
 {
     struct conn *c = &rp->conns[ci];
     size_t len;
-    if (c->send_busy)
+    if (c->send_busy || c->broken)
         return;
     const uint8_t *p = elig_cconn_send_view(c->cc, &len);
     if (len == 0)
@@ -499,7 +514,8 @@ static void queue_frame(struct replay *rp, unsigned ci, uint64_t k, unsigned h, 
     }
     if (c->f_len == 0)
         c->heard_ns = intended;
-    c->fifo[(c->f_head + c->f_len++) % c->f_cap] = (struct frame){ intended, n, (uint32_t)k };
+    c->fifo[(c->f_head + c->f_len++) % c->f_cap] =
+        (struct frame){ intended, n, (uint32_t)k, (uint8_t)h };
     for (uint32_t j = 0; j < n; j++) {
         c->cks[(c->c_head + c->c_len++) % c->c_cap] = cks[j];
         rp->r->sent[cks[j].type][cks[j].method]++;
@@ -625,6 +641,90 @@ static int dgram_io(struct replay *rp, uint64_t now)
     return 0;
 }
 
+/* ---- failover ---------------------------------------------------------- */
+
+/*
+ * Connect to a server of the list, starting at first and going round it
+ * once: c gets the connection, its core and the server's index. 0, or the
+ * last server's error.
+ */
+static int connect_any(struct replay *rp, struct conn *c, unsigned first, int timeout_ms)
+{
+    int rc = -ECONNREFUSED;
+    for (unsigned t = 0; t < rp->nservers; t++) {
+        unsigned i = (first + t) % rp->nservers;
+        uint8_t status;
+        struct elig_cconn *cc;
+        int fd = elig_client_open_core(
+            &(struct elig_client_open){ rp->servers[i], timeout_ms, rp->p->tls, NULL, NULL }, &cc,
+            &status);
+        if (fd >= 0) {
+            c->fd = fd;
+            c->cc = cc;
+            c->server = i;
+            return 0;
+        }
+        rc = fd;
+    }
+    return rc;
+}
+
+/* Connection ci is lost: stop using it; it moves once its operations are done. */
+static void conn_break(struct replay *rp, unsigned ci, uint64_t now)
+{
+    struct conn *c = &rp->conns[ci];
+    if (c->broken)
+        return;
+    c->broken = true;
+    c->broken_ns = now;
+    shutdown(c->fd, SHUT_RDWR); /* a send in flight ends now */
+}
+
+/*
+ * A lost connection with nothing in flight: to the next server (a blocking
+ * connect: failover is rare, and every connection waits the same), its
+ * frames in flight made again and queued first, in their order. 0 (moved,
+ * or to be tried again); -ETIMEDOUT when no server took it for timeout_s.
+ */
+static int conn_move(struct replay *rp, unsigned ci, uint64_t now)
+{
+    struct conn *c = &rp->conns[ci];
+    if (!c->broken || c->send_busy || c->recv_armed)
+        return 0;
+    close(c->fd);
+    c->fd = -1;
+    elig_cconn_free(c->cc);
+    c->cc = NULL;
+    if (connect_any(rp, c, c->server + 1, 1000)) {
+        if (elig_cconn_new(&c->cc))
+            return -ENOMEM;
+        c->fd = -1;
+        return now - c->broken_ns > (uint64_t)(rp->p->timeout_s * 1e9) ? -ETIMEDOUT : 0;
+    }
+    c->broken = false;
+    rp->r->failovers++;
+    struct check cks[ELIG_PROTO_BATCH_MAX];
+    for (uint32_t j = 0; j < c->f_len; j++) { /* the same frames: k and its hour make them */
+        const struct frame *f = &c->fifo[(c->f_head + j) % c->f_cap];
+        make_frame(rp, f->id, f->hour, elig_cconn_queue(c->cc), cks);
+        rp->r->frames_resent++;
+        rp->r->checks_resent += f->checks;
+    }
+    int rc = post_recv(rp, ci);
+    if (rc == 0)
+        post_send(rp, ci);
+    return rc;
+}
+
+/* An error on connection ci: moved to another server when there is one, else the run's end. */
+static int conn_failed(struct replay *rp, unsigned ci, int err, uint64_t now)
+{
+    if (rp->nservers < 2 || rp->p->target != ELIG_REPLAY_ELIGD)
+        return err;
+    conn_break(rp, ci, now);
+    return 0;
+}
+
 static int run(struct replay *rp)
 {
     const struct elig_replay_params *p = rp->p;
@@ -661,7 +761,7 @@ static int run(struct replay *rp)
             }
         } else { /* every connection topped up to depth */
             for (unsigned ci = 0; ci < nc; ci++)
-                while (rp->conns[ci].f_len < p->depth && more(rp, k)) {
+                while (!rp->conns[ci].broken && rp->conns[ci].f_len < p->depth && more(rp, k)) {
                     off = elig_sched_offset(rp->sched, k, &hour);
                     queue_frame(rp, ci, k, hour, now);
                     rp->last_off = off;
@@ -705,8 +805,11 @@ static int run(struct replay *rp)
             if (rc)
                 continue;
             if (cqe->user_data & 1) {
+                c->recv_armed = false;
+                if (c->broken)
+                    continue;
                 if (cqe->res <= 0) {
-                    rc = cqe->res ? cqe->res : -ECONNRESET;
+                    rc = conn_failed(rp, ci, cqe->res ? cqe->res : -ECONNRESET, now);
                     continue;
                 }
                 elig_cconn_received(c->cc, (size_t)cqe->res);
@@ -715,13 +818,18 @@ static int run(struct replay *rp)
                     rc = post_recv(rp, ci);
             } else {
                 c->send_busy = false;
+                if (c->broken)
+                    continue;
                 if (cqe->res <= 0)
-                    rc = cqe->res < 0 ? cqe->res : -EIO;
+                    rc = conn_failed(rp, ci, cqe->res < 0 ? cqe->res : -EIO, now);
                 else /* all of it (MSG_WAITALL); a short send would go on from there */
                     elig_cconn_sent(c->cc, (size_t)cqe->res);
             }
         }
         io_uring_cq_advance(&rp->ring, seen);
+        for (unsigned ci = 0; ci < nc && rc == 0; ci++)
+            if (rp->conns[ci].broken)
+                rc = conn_move(rp, ci, now);
         for (; now >= next_tick; next_tick += interval)
             tick(rp, (double)(next_tick - t0) / 1e9);
     }
@@ -743,6 +851,24 @@ static int run(struct replay *rp)
     if (tty)
         fputc('\n', stderr);
     return rc;
+}
+
+/* The comma-separated server list into rp->servers. 0; -EINVAL (empty entry, too many). */
+static int split_servers(struct replay *rp, const char *list)
+{
+    rp->servers = calloc(SERVERS_MAX, sizeof *rp->servers);
+    if (rp->servers == NULL)
+        return -ENOMEM;
+    for (const char *s = list;;) {
+        size_t len = strcspn(s, ",");
+        if (len == 0 || len >= sizeof rp->servers[0] || rp->nservers == SERVERS_MAX)
+            return -EINVAL;
+        memcpy(rp->servers[rp->nservers], s, len);
+        rp->servers[rp->nservers++][len] = '\0';
+        if (s[len] == '\0')
+            return 0;
+        s += len + 1;
+    }
 }
 
 void elig_replay_report_free(struct elig_replay_report *r)
@@ -804,18 +930,19 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         rc = -ENOMEM;
     for (unsigned i = 0; i < nconns; i++)
         rp->conns[i].fd = -1;
+    if (rc == 0 && !p.dgram)
+        rc = split_servers(rp, p.server);
     for (unsigned i = 0; rc == 0 && i < nconns; i++) {
         struct conn *c = &rp->conns[i];
         c->f_cap = c->c_cap = 1024;
         c->fifo = malloc(c->f_cap * sizeof *c->fifo);
         c->cks = malloc(c->c_cap * sizeof *c->cks);
-        uint8_t status;
-        if (p.dgram)
+        if (!c->fifo || !c->cks)
+            rc = -ENOMEM;
+        else if (p.dgram)
             rc = elig_cconn_new(&c->cc);
-        else if ((c->fd = elig_client_open_core(
-                      &(struct elig_client_open){ p.server, 10000, p.tls, NULL, NULL }, &c->cc,
-                      &status)) < 0)
-            rc = c->fd;
+        else
+            rc = connect_any(rp, c, 0, 10000);
     }
     if (rc == 0)
         rc = run(rp);
@@ -830,6 +957,7 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         free(c->cks);
     }
     free(rp->conns);
+    free(rp->servers);
     elig_sched_destroy(rp->sched);
     free(rp->tick);
     free(rp);

@@ -59,7 +59,12 @@ struct elig_replay_dgram {
 
 /** What to send. */
 struct elig_replay_params {
-    const char *server;                    /**< "ADDR:PORT" (TCP; unused with dgram) */
+    const char *server;                    /**< "ADDR:PORT" (TCP; unused with dgram), or several
+                                                separated by commas (eligd nodes serving the same
+                                                data): each connection starts on the first that
+                                                answers and, when its connection is lost, moves
+                                                to the next, sending again the frames that were
+                                                in flight (checks are reads) */
     struct elig_tls_ctx *tls;              /**< optional: TLS to eligd with this client context
                                                 (its certificate names one facility: eligd must
                                                 trust the network for the month's mix) */
@@ -99,10 +104,13 @@ struct elig_replay_point {
 struct elig_replay_report {
     uint64_t frames_sent, frames_answered;
     uint64_t checks_sent, checks_answered;
-    uint64_t frame_errors;                     /**< frames answered with a non-zero frame status */
-    uint64_t check_errors;                     /**< checks answered with a non-zero answer status */
-    uint64_t unexpected;                       /**< answers that contradict the population */
-    uint64_t frames_lost, checks_lost;         /**< dgram: never answered (counted lost) */
+    uint64_t frame_errors;                 /**< frames answered with a non-zero frame status */
+    uint64_t check_errors;                 /**< checks answered with a non-zero answer status */
+    uint64_t unexpected;                   /**< answers that contradict the population */
+    uint64_t frames_lost, checks_lost;     /**< dgram: never answered (counted lost) */
+    uint64_t failovers;                    /**< connections moved to another server */
+    uint64_t frames_resent, checks_resent; /**< in flight on a lost connection: sent again */
+    double longest_gap_s; /**< the longest time without an answer while frames were in flight */
     uint64_t sent[4][ELIG_REPLAY_METHODS];     /**< the schedule's checks */
     uint64_t answered[4][ELIG_REPLAY_METHODS]; /**< checks answered, counted from the answers */
     uint64_t validity[6];             /**< answered checks by validity code (0: card refused) */
@@ -117,8 +125,9 @@ struct elig_replay_report {
  * Run the traffic. Blocking; one thread.
  * @return 0 (see the report); -EINVAL; -ENOENT (unknown month); -ELIG_EPROTO
  *         (an answer that is not the protocol's); -errno of connect(2) or
- *         io_uring; -ETIMEDOUT if answers stopped coming; -EMSGSIZE (dgram: a
- *         frame larger than a datagram: lower batch_size).
+ *         io_uring; -ETIMEDOUT if answers stopped coming, or no server could be
+ *         reached again for timeout_s after a connection was lost; -EMSGSIZE
+ *         (dgram: a frame larger than a datagram: lower batch_size).
  */
 int elig_replay_run(const struct elig_replay_params *p, struct elig_replay_report *r);
 

@@ -48,9 +48,32 @@ static int wait_fd(int fd, short events, int timeout_ms)
     return rc == 0 ? -ETIMEDOUT : 0;
 }
 
-/* The addresses to try: a Unix socket path, or every address a TCP name resolves to. */
+/*
+ * The addresses to try: a Unix socket path, or every address each TCP name
+ * of a comma-separated list resolves to, in the list's order (eligd nodes
+ * serving the same data: the first that answers is used).
+ */
 static int make_addrs(const char *addr, struct elig_addr *out, size_t max)
 {
+    if (strchr(addr, ',') && !strchr(addr, '/')) {
+        size_t n = 0;
+        for (const char *s = addr; n < max;) {
+            char one[300];
+            size_t len = strcspn(s, ",");
+            if (len == 0 || len >= sizeof one)
+                return -ELIG_EADDRESS;
+            memcpy(one, s, len);
+            one[len] = '\0';
+            int got = elig_addr_resolve_all(one, false, out + n, max - n);
+            if (got < 0)
+                return got;
+            n += (size_t)got;
+            if (s[len] == '\0')
+                break;
+            s += len + 1;
+        }
+        return (int)n;
+    }
     if (strchr(addr, '/')) {
         struct sockaddr_un *un = (struct sockaddr_un *)&out[0].ss;
         memset(&out[0], 0, sizeof out[0]);
@@ -129,8 +152,10 @@ int elig_client_connect_tls(const char *addr, int timeout_ms, struct elig_tls_ct
 int elig_client_tls_context(const char *addr, const char *cert, const char *key, const char *ca,
                             struct elig_tls_ctx **out, char *err, size_t err_size)
 {
-    char host[256];
-    int rc = elig_addr_host(addr, host);
+    char host[256], first[300]; /* of a list: the first server's name (the nodes' certificates
+                                   name the service) */
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(addr, ","), addr);
+    int rc = elig_addr_host(first, host);
     if (rc) {
         snprintf(err, err_size, "%s: %s", addr, elig_net_strerror(rc));
         return rc;

@@ -24,6 +24,9 @@ struct elig_cconn;
 /**
  * Connect to "HOST:PORT" (an IPv4 address, "[IPv6]:PORT" or a host name:
  * elig_addr_resolve()) or, when addr contains a '/', to a Unix socket path.
+ * A comma-separated list of HOST:PORT (eligd nodes serving the same data)
+ * is tried in its order, each address of each name in turn, until one
+ * answers: a node that is down costs a refused connect (or timeout_ms).
  *
  * @param timeout_ms bound on connect and on every later wait
  * @return 0 and *out; -ELIG_EADDRESS (bad address, unknown host); -EINVAL
@@ -49,7 +52,8 @@ int elig_client_connect_tls(const char *addr, int timeout_ms, struct elig_tls_ct
 
 /**
  * A client TLS context for eligd at addr: the facility's certificate and key,
- * the CA of eligd's certificate, which must name addr's host.
+ * the CA of eligd's certificate, which must name addr's host (of a list, the
+ * first server's: the nodes' certificates name the service).
  * @return 0 and *out; -ELIG_EADDRESS (addr); the errors of elig_tls_ctx_new()
  *         (the refused file named in err).
  */

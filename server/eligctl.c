@@ -1751,17 +1751,19 @@ static const struct command commands[] = {
     { "lookup", 1, cmd_lookup, "--segment PATH QUERY",
       "answer one check from an index, attached read-only", true },
     { "query", 1, cmd_query,
-      "--server HOST:PORT --facility CODE [--key-file FILE | TLS] QUERY\n"
+      "--server HOST:PORT[,HOST:PORT...] --facility CODE [--key-file FILE | TLS] QUERY\n"
       "TLS: --tls-cert FILE --tls-key FILE --tls-ca FILE",
       "answer one check through a running eligd's facility port (HELLO/AUTH with the\n"
-      "facility's key unless eligd trusts the network; over TLS its certificate instead)",
+      "facility's key unless eligd trusts the network; over TLS its certificate instead);\n"
+      "several servers (nodes with the same data): the first that answers",
       true },
     { "ping", 1, cmd_ping,
-      "--server HOST:PORT [--facility CODE --key-file FILE | TLS] | --admin SOCKET\n"
-      "[--wait SECONDS]",
+      "--server HOST:PORT[,HOST:PORT...] [--facility CODE --key-file FILE | TLS]\n"
+      "| --admin SOCKET [--wait SECONDS]",
       "round trip to a running eligd; --wait: first wait (bounded) until it answers", false },
     { "server-stats", 1, cmd_server_stats,
-      "--server HOST:PORT [--facility CODE --key-file FILE | TLS] | --admin SOCKET",
+      "--server HOST:PORT[,HOST:PORT...] [--facility CODE --key-file FILE | TLS]\n"
+      "| --admin SOCKET",
       "a running eligd's counters (the admin socket's include the store's)", false },
     { "dump", 1, cmd_dump, "SEGMENT",
       "every record, card link and insurer name of an index, as TSV (personal data:\n"
