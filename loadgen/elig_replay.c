@@ -90,7 +90,7 @@ struct conn {
     uint32_t f_done;   /* redis: replies already taken for the head frame */
     struct check *cks; /* ring of their checks */
     uint32_t c_head, c_len, c_cap;
-    uint64_t heard_ns; /* dgram: last answer, or the send that started the wait */
+    uint64_t heard_ns; /* last answer, or the send that started the wait */
     bool recv_armed;   /* a recv of it is in flight */
     bool broken;       /* lost: moves to the next server once no operation is in flight */
     unsigned server;   /* its index in the server list */
@@ -333,6 +333,7 @@ static void frame_done(struct replay *rp, struct conn *c, uint64_t now)
     if (now > since && (double)(now - since) / 1e9 > rp->r->longest_gap_s)
         rp->r->longest_gap_s = (double)(now - since) / 1e9;
     rp->last_answer_ns = now;
+    c->heard_ns = now;
     elig_hist_record(&rp->r->latency, ns);
     elig_hist_record(rp->tick, ns);
     rp->r->frames_answered++;
@@ -702,6 +703,7 @@ static int conn_move(struct replay *rp, unsigned ci, uint64_t now)
         return now - c->broken_ns > (uint64_t)(rp->p->timeout_s * 1e9) ? -ETIMEDOUT : 0;
     }
     c->broken = false;
+    c->heard_ns = now; /* its frames' wait starts again on this server */
     rp->r->failovers++;
     struct check cks[ELIG_PROTO_BATCH_MAX];
     for (uint32_t j = 0; j < c->f_len; j++) { /* the same frames: k and its hour make them */
@@ -827,9 +829,14 @@ static int run(struct replay *rp)
             }
         }
         io_uring_cq_advance(&rp->ring, seen);
-        for (unsigned ci = 0; ci < nc && rc == 0; ci++)
-            if (rp->conns[ci].broken)
+        for (unsigned ci = 0; ci < nc && rc == 0; ci++) {
+            struct conn *c = &rp->conns[ci];
+            if (rp->nservers > 1 && !c->broken && c->f_len && now > c->heard_ns &&
+                now - c->heard_ns > (uint64_t)(p->loss_s * 1e9)) /* silent: cut off? */
+                rc = conn_failed(rp, ci, -ETIMEDOUT, now);
+            if (rc == 0 && c->broken)
                 rc = conn_move(rp, ci, now);
+        }
         for (; now >= next_tick; next_tick += interval)
             tick(rp, (double)(next_tick - t0) / 1e9);
     }

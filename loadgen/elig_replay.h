@@ -86,7 +86,9 @@ struct elig_replay_params {
     double lost_share;    /**< number checks on a lost qualification (default 0.03) */
     double timeout_s;     /**< give up waiting for answers after the last send (default 30) */
     double loss_s;        /**< dgram: a flow silent this long with frames in flight has lost
-                               them (default 1) */
+                               them; TCP with several servers: a connection silent this long
+                               with frames in flight is taken as lost and moved (a node cut
+                               off without a reset); default 1 */
     double interval_s;    /**< time-series interval, seconds (default 1) */
     bool progress;        /**< progress (rate, ETA) on stderr when it is a terminal */
 };

@@ -89,6 +89,8 @@ a_pid=$node_pid
 kill_node "$b_pid"
 replay_end
 check "the replay ends well" '^0$' -- echo "$replay_rc"
+node b 0 # B again, for what follows
+b2_port=$node_port
 sent=$(json checks_sent "$dir/replay.json")
 check "every check sent" '^300000$' -- echo "$sent"
 check "every check answered" "^$sent\$" -- json checks_answered "$dir/replay.json"
@@ -97,13 +99,30 @@ check "no frame error" '^0$' -- json frame_errors "$dir/replay.json"
 check "every connection moved twice" '^16$' -- json failovers "$dir/replay.json"
 check "frames in flight were sent again" '^[1-9][0-9]*$' -- json checks_resent "$dir/replay.json"
 check "the longest wait is reported" '"longest_gap_s":[0-9]+\.[0-9]{3}' -- cat "$dir/replay.json"
+# ---- a node that goes silent (SIGSTOP: as if cut off, no reset): left after a second
+"$loadgen" replay --server "127.0.0.1:$a_port,127.0.0.1:$b2_port" --records $records --seed 5 \
+    --checks 100000 --rate 20000 --connections 4 --json >"$dir/silent.json" &
+rpid=$!
+until_answered "$a_port" $(($(checks_of "$a_port") + 2000))
+kill -STOP "$a_pid"
+replay_end
+kill -CONT "$a_pid"
+check "a silent node: the replay ends well" '^0$' -- echo "$replay_rc"
+check "a silent node: every check answered" "^$(json checks_sent "$dir/silent.json")\$" -- \
+    json checks_answered "$dir/silent.json"
+check "a silent node: its connections moved" '^4$' -- json failovers "$dir/silent.json"
+check "a silent node: nothing contradicts" '^0$' -- json unexpected "$dir/silent.json"
+check "a silent node: the wait was about --loss (1 s)" '"longest_gap_s":(0\.9|1\.|2\.)' -- \
+    cat "$dir/silent.json"
+
 echo "replay-failover: $(grep -oE '"failovers":[0-9]+,"frames_resent":[0-9]+,"checks_resent":[0-9]+,"longest_gap_s":[0-9.]+' "$dir/replay.json")"
 check "A answered after its restart" '^[1-9][0-9]*$' -- checks_of "$a_port"
 check "eligctl with two servers, the first down: the second answers" "^pong from " -- \
     "$eligctl" ping --server "127.0.0.1:$b_port,127.0.0.1:$a_port"
 check "eligctl with two servers, both down: refused, said" 'Connection refused' -- \
     "$eligctl" ping --server "127.0.0.1:$b_port,127.0.0.1:$b_port"
-kill -TERM "$a_pid"
-wait "$a_pid" || true
+for p in "${pids[@]}"; do # every node still running (the killed ones are gone already)
+    kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+done
 pids=()
 finish
