@@ -10,7 +10,8 @@
  * value", a key of the command line only, a missing file, a directory) is
  * refused with "FILE:LINE: what" and a value is never echoed. The
  * facilities' allowance changed by elig_access_set_limits() takes effect for
- * the next decision.
+ * the next decision. The latency histogram puts each duration in the bucket
+ * Prometheus expects.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -21,6 +22,7 @@
 
 #include "elig_access.h"
 #include "elig_conf.h"
+#include "elig_lat.h"
 #include "test_support.h"
 
 struct cfg {
@@ -204,9 +206,30 @@ static void test_live_limits(void **state)
     elig_access_close(a);
 }
 
+/* The latency histogram's buckets: a bound belongs to its own bucket, past 1 s is +Inf. */
+static void test_lat_buckets(void **state)
+{
+    (void)state;
+    assert_int_equal(elig_lat_bucket(0), 0);
+    assert_int_equal(elig_lat_bucket(10000), 0);
+    assert_int_equal(elig_lat_bucket(10001), 1);
+    assert_int_equal(elig_lat_bucket(1000000), 6);
+    assert_int_equal(elig_lat_bucket(1000000000), ELIG_LAT_BOUNDS - 1);
+    assert_int_equal(elig_lat_bucket(1000000001), ELIG_LAT_BOUNDS);
+    for (unsigned i = 1; i < ELIG_LAT_BOUNDS; i++)
+        assert_true(elig_lat_bound_ns[i] > elig_lat_bound_ns[i - 1]);
+    struct elig_lat h = { 0 };
+    elig_lat_add(&h, 30000);
+    elig_lat_add_own(&h, 2000000000, 2);
+    assert_int_equal(atomic_load(&h.bucket[2]), 1);
+    assert_int_equal(atomic_load(&h.bucket[ELIG_LAT_BOUNDS]), 2);
+    assert_int_equal(atomic_load(&h.sum_ns), 30000 + 4000000000ull);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lat_buckets),
         cmocka_unit_test(test_good_file),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_live_limits),
