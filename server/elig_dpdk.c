@@ -56,6 +56,7 @@
 #include "elig_dport.h"
 #include "elig_le.h"
 #include "elig_live.h"
+#include "elig_prom.h"
 #include "elig_proto.h"
 #include "elig_round.h"
 #include "elig_slog.h"
@@ -131,22 +132,33 @@ void elig_dpdk_stats(const struct elig_dpdk *d, struct elig_dpdk_stats *st)
             dst[i] += atomic_load_explicit(&d->lc[q].pub.v[i], memory_order_relaxed);
 }
 
-/* The datapath's own counters as STATS names them (words of struct elig_dpdk_stats). */
+/*
+ * The datapath's own counters (words of struct elig_dpdk_stats): how STATS
+ * over UDP names each, and its series on the metrics endpoint (family and
+ * labels; elig_dpdk_metrics() below). The one table both follow.
+ */
 static const struct {
     const char *name;
     size_t offset;
+    const char *metric;
+    const char *labels;
 } dpdk_stats_desc[] = {
 #define DS(f) offsetof(struct elig_dpdk_stats, f)
-    { "udp_rx_packets", DS(rx_packets) },
-    { "udp_tx_packets", DS(tx_packets) },
-    { "udp_tx_dropped", DS(tx_dropped) },
-    { "udp_arp_replies", DS(arp_replies) },
-    { "udp_datagrams", DS(datagrams) },
-    { "udp_drop_segmented", DS(dropped_segmented) },
-    { "frames", DS(frames) },
-    { "frames_bad", DS(frames_bad) },
-    { "frames_truncated", DS(frames_truncated) },
-    { "answers_too_large", DS(answers_too_large) },
+    { "udp_rx_packets", DS(rx_packets), "eligd_udp_packets_total", "direction=\"rx\"" },
+    { "udp_tx_packets", DS(tx_packets), "eligd_udp_packets_total", "direction=\"tx\"" },
+    { "udp_rx_bytes", DS(rx_bytes), "eligd_udp_bytes_total", "direction=\"rx\"" },
+    { "udp_tx_bytes", DS(tx_bytes), "eligd_udp_bytes_total", "direction=\"tx\"" },
+    { "udp_tx_dropped", DS(tx_dropped), "eligd_udp_dropped_total", "reason=\"tx_full\"" },
+    { "udp_arp_replies", DS(arp_replies), "eligd_udp_arp_replies_total", "" },
+    { "udp_datagrams", DS(datagrams), "eligd_udp_datagrams_total", "" },
+    { "udp_drop_segmented", DS(dropped_segmented), "eligd_udp_dropped_total",
+      "reason=\"segmented\"" },
+    { "frames", DS(frames), "eligd_udp_frames_total", "" },
+    { "frames_bad", DS(frames_bad), "eligd_udp_frames_refused_total", "reason=\"bad\"" },
+    { "frames_truncated", DS(frames_truncated), "eligd_udp_frames_refused_total",
+      "reason=\"truncated\"" },
+    { "answers_too_large", DS(answers_too_large), "eligd_udp_frames_refused_total",
+      "reason=\"too_large\"" },
 #undef DS
 };
 #define DPDK_STATS (sizeof dpdk_stats_desc / sizeof dpdk_stats_desc[0])
@@ -177,6 +189,46 @@ static int put_stats(struct lcore *lc, struct elig_pbuf *b)
     it[n++] = (struct elig_proto_stat){ "index_records", ix.records };
     it[n++] = (struct elig_proto_stat){ "index_applied_lsn", ix.applied_lsn };
     return elig_proto_stats_encode(b, it, n);
+}
+
+/* The metrics' families of the table above, in order, with what they count. */
+static const struct {
+    const char *name, *help;
+} dpdk_families[] = {
+    { "eligd_udp_packets_total", "Ethernet frames of the DPDK port, by direction" },
+    { "eligd_udp_bytes_total", "Bytes of those frames, by direction" },
+    { "eligd_udp_dropped_total", "Frames dropped, by reason" },
+    { "eligd_udp_arp_replies_total", "ARP requests answered" },
+    { "eligd_udp_datagrams_total", "UDP datagrams for eligd" },
+    { "eligd_udp_frames_total", "Protocol frames in those datagrams" },
+    { "eligd_udp_frames_refused_total", "Frames answered with an error, by reason" },
+};
+
+int elig_dpdk_metrics(const struct elig_dpdk *d, struct elig_pbuf *out)
+{
+    struct elig_dpdk_stats s;
+    elig_dpdk_stats(d, &s);
+    const char *base = (const char *)&s;
+    int rc = 0;
+    for (size_t f = 0; f < sizeof dpdk_families / sizeof dpdk_families[0] && rc == 0; f++) {
+        const char *fam = dpdk_families[f].name;
+        rc = elig_prom_family(out, fam, "counter", dpdk_families[f].help);
+        for (size_t i = 0; i < DPDK_STATS && rc == 0; i++)
+            if (strcmp(dpdk_stats_desc[i].metric, fam) == 0) {
+                uint64_t v;
+                memcpy(&v, base + dpdk_stats_desc[i].offset, sizeof v);
+                rc = elig_prom_sample(out, fam, dpdk_stats_desc[i].labels, v);
+            }
+        for (int r = 1;
+             r < ELIG_UDP_DROP_COUNT && rc == 0 && strcmp(fam, "eligd_udp_dropped_total") == 0;
+             r++) {
+            char labels[64]; /* "udp_drop_mac" is reason "mac" */
+            snprintf(labels, sizeof labels, "reason=\"%s\"",
+                     elig_udp_drop_name(r) + strlen("udp_drop_"));
+            rc = elig_prom_sample(out, fam, labels, s.dropped[r]);
+        }
+    }
+    return rc ? rc : elig_prom_checks(out, "eligd_udp_", &s.check);
 }
 
 static int lcore_plain(void *ctx, uint8_t opcode, const uint8_t *body, size_t len,

@@ -90,6 +90,15 @@ void elig_dpdk_info(const struct elig_dpdk *d, struct elig_dpdk_info *info);
 /** The counters so far. Thread-safe. */
 void elig_dpdk_stats(const struct elig_dpdk *d, struct elig_dpdk_stats *st);
 
+struct elig_pbuf;
+/**
+ * The UDP datapath's counters as Prometheus series (eligd_udp_*: packets,
+ * bytes, drops by reason, datagrams, frames, and the checks as the TCP
+ * families count them), for the metrics endpoint. Thread-safe.
+ * @return 0; -ENOMEM.
+ */
+int elig_dpdk_metrics(const struct elig_dpdk *d, struct elig_pbuf *out);
+
 /** Ask every lcore to stop after its current burst. Thread-safe; returns at once. */
 void elig_dpdk_stop(struct elig_dpdk *d);
 

@@ -33,7 +33,9 @@
 
 struct elig_http {
     struct MHD_Daemon *d;
-    const struct elig_srv *_Atomic srv; /* NULL while eligd starts */
+    const struct elig_srv *_Atomic srv;                   /* NULL while eligd starts */
+    int (*extra)(const void *ctx, struct elig_pbuf *out); /* another source of series */
+    const void *extra_ctx;
     int fd;
     uint16_t port;
 };
@@ -83,7 +85,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         rc = reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", starting,
                    sizeof starting - 1);
     } else if (strcmp(url, "/metrics") == 0) {
-        rc = elig_srv_metrics(srv, &b) == 0
+        rc = elig_srv_metrics(srv, &b) == 0 && (!h->extra || h->extra(h->extra_ctx, &b) == 0)
                  ? reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data,
                          b.len)
                  : text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
@@ -145,6 +147,13 @@ int elig_http_start(const struct elig_http_params *p, struct elig_http **out)
     }
     *out = h;
     return 0;
+}
+
+void elig_http_add_source(struct elig_http *h, int (*fn)(const void *ctx, struct elig_pbuf *out),
+                          const void *ctx)
+{
+    h->extra = fn;
+    h->extra_ctx = ctx;
 }
 
 void elig_http_serve(struct elig_http *h, const struct elig_srv *srv)

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "elig_proto.h"
 #include "elig_srv.h"
 
 /**
@@ -43,6 +44,15 @@ int elig_http_start(const struct elig_http_params *p, struct elig_http **out);
  * endpoint or be replaced first. Thread-safe.
  */
 void elig_http_serve(struct elig_http *h, const struct elig_srv *srv);
+
+/**
+ * Append fn's series to every /metrics from now on (another datapath's: the
+ * UDP one). fn runs on the endpoint's thread and must be thread-safe; ctx
+ * must stay valid until elig_http_stop(). One extra source at most; set it
+ * before elig_http_serve(). Not thread-safe against a scrape in progress.
+ */
+void elig_http_add_source(struct elig_http *h, int (*fn)(const void *ctx, struct elig_pbuf *out),
+                          const void *ctx);
 
 /** The port bound (useful with PORT 0). */
 uint16_t elig_http_port(const struct elig_http *h);

@@ -345,6 +345,48 @@ static const struct family families[] = {
     { "eligd_segment_bytes", "gauge", "Size of the index's shared-memory segment", render_gauges },
 };
 
+int elig_prom_family(struct elig_pbuf *out, const char *name, const char *type, const char *help)
+{
+    struct prom p = { .out = out };
+    put(&p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    return p.rc;
+}
+
+int elig_prom_sample(struct elig_pbuf *out, const char *name, const char *labels, uint64_t v)
+{
+    struct prom p = { .out = out };
+    put(&p, "%s%s%s%s %llu\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+        (unsigned long long)v);
+    return p.rc;
+}
+
+int elig_prom_checks(struct elig_pbuf *out, const char *prefix, const struct elig_check_counters *c)
+{
+    uint64_t words[ELIG_CHECK_WORDS];
+    memcpy(words, c, sizeof words);
+    int rc = 0;
+    for (unsigned i = 0; i < elig_check_stats_count && rc == 0; i++) {
+        const char *fam = elig_check_stats[i].metric;
+        bool first = fam != NULL;
+        for (unsigned j = 0; first && j < i; j++) /* a family's rows are written at its first */
+            first = !elig_check_stats[j].metric || strcmp(elig_check_stats[j].metric, fam) != 0;
+        if (!first)
+            continue;
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", prefix, fam + strlen("eligd_"));
+        const struct family *f = NULL;
+        for (size_t k = 0; k < sizeof families / sizeof families[0]; k++)
+            if (strcmp(families[k].name, fam) == 0)
+                f = &families[k];
+        rc = elig_prom_family(out, name, "counter", f ? f->help : fam);
+        for (unsigned j = i; j < elig_check_stats_count && rc == 0; j++)
+            if (elig_check_stats[j].metric && strcmp(elig_check_stats[j].metric, fam) == 0)
+                rc = elig_prom_sample(out, name, elig_check_stats[j].labels,
+                                      words[elig_check_stats[j].word]);
+    }
+    return rc;
+}
+
 int elig_srv_metrics(const struct elig_srv *s, struct elig_pbuf *out)
 {
     struct prom p = { .s = s, .out = out };

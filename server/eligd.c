@@ -521,6 +521,28 @@ static int start_dpdk(const struct options *o, struct elig_live *live, void **ou
 #endif
 }
 
+#if ELIG_HAVE_DPDK
+/* The UDP datapath's series on the metrics endpoint. */
+static int dpdk_metrics(const void *dp, struct elig_pbuf *out)
+{
+    return elig_dpdk_metrics(dp, out);
+}
+#endif
+
+/* The metrics endpoint reports the server, and the UDP datapath when there is one. */
+static void serve_metrics(struct elig_http *http, const struct elig_srv *srv, const void *dpdk)
+{
+    if (!http)
+        return;
+#if ELIG_HAVE_DPDK
+    if (dpdk)
+        elig_http_add_source(http, dpdk_metrics, dpdk);
+#else
+    (void)dpdk;
+#endif
+    elig_http_serve(http, srv);
+}
+
 static void stop_dpdk(void *dp)
 {
 #if ELIG_HAVE_DPDK
@@ -951,16 +973,15 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     /* one line on stdout for whoever started us (scripts, tests): the ports are known now */
     printf("%s\n", ready);
     fflush(stdout);
-    if (http)
-        elig_http_serve(http, srv);
+    serve_metrics(http, srv, dpdk);
     elig_notify_ready(ready + strlen("eligd: "));
     elig_slog_tee_errors(false);
 
     struct reload rl = { .argc = argc, .argv = argv, .given = given, .acc = acc };
     wait_signals(&set, &o, &rl, srv, &ix, live);
-    stop_dpdk(dpdk);
-    elig_http_stop(http); /* before the server it reports is freed */
+    elig_http_stop(http); /* before what it reports (the UDP port, the server) is freed */
     http = NULL;
+    stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
     close_all(http, acc, audit, db, ix, live);
     elig_tls_ctx_free(o.srv.tls);

@@ -44,7 +44,7 @@ run() {
     rm -f "$dir/ready" "$dir/out"
     mkfifo "$dir/ready" "$dir/out"
     "$eligd" --attach "$dir/pop.seg" --trust-network --listen 127.0.0.1:0 \
-        --log-file "$dir/$name.log" --dpdk-addr 10.13.0.1:7701 \
+        --metrics-listen 127.0.0.1:0 --log-file "$dir/$name.log" --dpdk-addr 10.13.0.1:7701 \
         --dpdk-eal "--lcores=$lcores $common --vdev=net_memif0,role=server,socket=$sock,socket-abstract=no" \
         >"$dir/ready" 2>>"$dir/eal.log" &
     pid=$!
@@ -55,6 +55,8 @@ run() {
     rpid=$!
     read -r -t 45 report <"$dir/out" || true
     echo "$report" >"$dir/$name.json"
+    local mport=${ready#*metrics_port=}
+    curl -s "http://127.0.0.1:${mport%% *}/metrics" >"$dir/$name.metrics" || true
     kill -TERM "$pid"
     wait "$pid"
     pid=
@@ -82,6 +84,18 @@ check "over DPDK: batch entries answered" '"method":"batch","sent":[1-9][0-9]*,"
     -- cat "$dir/closed.json"
 check "eligd counted the datagrams" 'DPDK port stopped: [0-9]+ frames received, 0 dropped' -- \
     cat "$dir/closed.log"
+msum() { # msum REGEX: the values of the metrics samples whose line matches
+    grep -E "$1" "$dir/closed.metrics" | awk '{ s += $NF } END { printf "%d\n", s }'
+}
+check "metrics: the UDP checks answered" "^$sent\$" -- msum '^eligd_udp_answers_total\{'
+check "metrics: the UDP frames" "^$(json frames_sent "$dir/closed.json")\$" -- \
+    msum '^eligd_udp_frames_total '
+check "metrics: nothing dropped" '^0$' -- msum '^eligd_udp_dropped_total\{'
+PATH=$PATH:/usr/local/lib/eligd-setup # where scripts/setup puts promtool
+if command -v promtool >/dev/null; then
+    check "metrics with the UDP datapath: promtool accepts them" '^ok$' -- \
+        sh -c "promtool check metrics <'$dir/closed.metrics' && echo ok"
+fi
 
 # a wrong population: its answers contradict (the check can fail)
 run wrong "0@$cpuset" --seed 8 --checks 2000
