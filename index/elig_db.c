@@ -801,6 +801,22 @@ int elig_db_grow(struct elig_db *db, const struct elig_index_params *want, struc
     return rc;
 }
 
+int elig_db_chunk_result(struct elig_db *db, const uint8_t *id, int *status, size_t n,
+                         uint64_t *first_lsn)
+{
+    struct elig_chunk_result seen;
+    pthread_mutex_lock(&db->mu);
+    bool found = db->chunks && elig_chunk_find(db->chunks, id, &seen, status, n);
+    pthread_mutex_unlock(&db->mu);
+    if (!found)
+        return -ENOENT;
+    if (seen.n != n)
+        return -ELIG_ECHUNKID;
+    if (first_lsn)
+        *first_lsn = seen.first_lsn;
+    return 0;
+}
+
 uint64_t elig_db_durable_lsn(const struct elig_db *db)
 {
     return elig_log_durable_lsn(db->log);

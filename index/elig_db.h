@@ -224,6 +224,16 @@ int elig_db_grow(struct elig_db *db, const struct elig_index_params *want, struc
                  struct elig_db_grow *rep);
 
 /**
+ * The answer a chunk got when it was applied: each event's status into
+ * status[0..n) and its first LSN, from the recent chunks' table (the last
+ * 1,024). Nothing is applied. Thread-safe.
+ * @return 0; -ENOENT (not among them); -ELIG_ECHUNKID (it had another
+ *         number of events).
+ */
+int elig_db_chunk_result(struct elig_db *db, const uint8_t *id, int *status, size_t n,
+                         uint64_t *first_lsn);
+
+/**
  * The last record of the log that is durable: what the index will have
  * applied once it catches up (applied LSN <= durable LSN). Thread-safe.
  */

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "elig_codec.h"
 #include "elig_net_error.h"
 #include "elig_le.h"
@@ -21,6 +23,8 @@
 #include "elig_srv_loop.h"
 
 /* ---- answers ---------------------------------------------------------- */
+
+#define CLUSTER_APPEND_MS 30000 /* a chunk published, until applied here */
 
 static void count_store_error(struct loop *l, int rc)
 {
@@ -70,43 +74,41 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
     return elig_proto_stats_encode(b, items, n);
 }
 
+/*
+ * A cluster node's ADMIN_APPEND: the chunk published to the cluster's stream
+ * (with its id, or one made here), and answered with what this node's store
+ * made of it once its applier has applied it.
+ */
+static int cluster_append(struct loop *l, const uint8_t *body, size_t len, const uint8_t *id,
+                          uint32_t n, uint64_t *first)
+{
+    uint8_t made[ELIG_PROTO_CHUNK_ID_LEN];
+    if (id == NULL) {
+        randombytes_buf(made, sizeof made);
+        id = made;
+    }
+    uint64_t seq;
+    int rc = elig_cluster_append(l->srv->p.cluster, body, len, id, CLUSTER_APPEND_MS, &seq);
+    if (rc == 0)
+        rc = elig_db_chunk_result(l->srv->p.db, id, l->ev_status, n, first);
+    return rc;
+}
+
 /* ADMIN_APPEND: decode the events, make them durable, answer each one's status. */
 static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct elig_pbuf *b,
                         uint8_t *status)
 {
-    if (len < 4) {
-        *status = ELIG_PS_BODY;
-        return 0;
-    }
-    uint32_t n = elig_rd32(body);
-    if (n == 0 || n > ADMIN_EVENTS) {
-        *status = ELIG_PS_BODY;
-        return 0;
-    }
-    size_t off = 4;
-    for (uint32_t i = 0; i < n; i++) {
-        if (len - off < 2) {
-            *status = ELIG_PS_BODY;
-            return 0;
-        }
-        uint16_t el = elig_rd16(body + off);
-        off += 2;
-        if (len - off < el || elig_event_decode(body + off, el, &l->events[i])) {
-            *status = ELIG_PS_BODY;
-            return 0;
-        }
-        off += el;
-    }
-    const uint8_t *id = NULL; /* an optional chunk id closes the body */
-    if (len - off == ELIG_PROTO_CHUNK_ID_LEN)
-        id = body + off;
-    else if (off != len) {
+    uint32_t n;
+    const uint8_t *id;
+    if (elig_proto_append_decode(body, len, l->events, ADMIN_EVENTS, &n, &id)) {
         *status = ELIG_PS_BODY;
         return 0;
     }
     uint64_t first = 0;
     bool dup = false;
-    int rc = elig_db_submit_chunk(l->srv->p.db, id, l->events, n, l->ev_status, &first, &dup);
+    int rc = l->srv->p.cluster
+                 ? cluster_append(l, body, len, id, n, &first)
+                 : elig_db_submit_chunk(l->srv->p.db, id, l->events, n, l->ev_status, &first, &dup);
     if (rc) {
         *status = ELIG_PS_UNAVAILABLE;
         if (rc == -ELIG_ECHUNKID) {

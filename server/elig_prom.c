@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "elig_cluster.h"
 #include "elig_config.h"
 #include "elig_db.h"
 #include "elig_lat.h"
@@ -266,6 +267,19 @@ static void render_gauges(struct prom *p, const struct family *f)
     put(p, "%s %llu\n", f->name, (unsigned long long)v);
 }
 
+/* A cluster node's place in the replicated stream (nothing on a standalone eligd). */
+static void render_stream(struct prom *p, const struct family *f)
+{
+    if (!p->s->p.cluster)
+        return;
+    struct elig_cluster_state st;
+    elig_cluster_state(p->s->p.cluster, &st);
+    uint64_t v = strcmp(f->name, "eligd_stream_applied_sequence") == 0   ? st.applied
+                 : strcmp(f->name, "eligd_stream_pending_messages") == 0 ? st.pending
+                                                                         : st.malformed;
+    put(p, "%s %llu\n", f->name, (unsigned long long)v);
+}
+
 /* The index's occupancy and capacity, by what it holds. */
 static void render_index(struct prom *p, const struct family *f)
 {
@@ -340,6 +354,13 @@ static const struct family families[] = {
     { "eligd_durable_lsn", "gauge", "The last log record that is durable", render_gauges },
     { "eligd_apply_lag_records", "gauge", "Durable log records the index has not applied yet",
       render_gauges },
+    { "eligd_stream_applied_sequence", "gauge",
+      "A cluster node: the last message of the replicated stream it has applied", render_stream },
+    { "eligd_stream_pending_messages", "gauge",
+      "A cluster node: messages of the stream after the one it applied last (its lag)",
+      render_stream },
+    { "eligd_stream_malformed_total", "counter",
+      "A cluster node: stream messages that were not update chunks (skipped)", render_stream },
     { "eligd_index_entries", "gauge", "What the index holds, by kind", render_index },
     { "eligd_index_capacity", "gauge", "What the index can hold, by kind", render_index },
     { "eligd_segment_bytes", "gauge", "Size of the index's shared-memory segment", render_gauges },

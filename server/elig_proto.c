@@ -17,6 +17,8 @@
  */
 #include "elig_proto.h"
 
+#include "elig_codec.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -677,4 +679,31 @@ void elig_proto_grown_decode(const uint8_t *in, struct elig_proto_grown *g)
     g->segment_bytes = elig_rd64(in + 32);
     g->ms = elig_rd64(in + 40);
     g->was_full = elig_rd32(in + 48);
+}
+
+int elig_proto_append_decode(const uint8_t *body, size_t len, struct elig_event *evs, size_t max,
+                             uint32_t *n, const uint8_t **id)
+{
+    *id = NULL;
+    if (len < 4)
+        return -EINVAL;
+    uint32_t count = elig_rd32(body);
+    if (count == 0 || count > max)
+        return -EINVAL;
+    size_t off = 4;
+    for (uint32_t i = 0; i < count; i++) {
+        if (len - off < 2)
+            return -EINVAL;
+        uint16_t el = elig_rd16(body + off);
+        off += 2;
+        if (len - off < el || elig_event_decode(body + off, el, &evs[i]))
+            return -EINVAL;
+        off += el;
+    }
+    if (len - off == ELIG_PROTO_CHUNK_ID_LEN) /* an optional chunk id closes the body */
+        *id = body + off;
+    else if (off != len)
+        return -EINVAL;
+    *n = count;
+    return 0;
 }

@@ -367,4 +367,16 @@ const char *elig_op_name(uint8_t opcode);
 int elig_proto_date_in(uint32_t ymd, elig_date_t *out);
 uint32_t elig_proto_date_out(elig_date_t d);
 
+struct elig_event;
+/**
+ * Decode an ADMIN_APPEND body: its events into evs[0..*n) (at most max) and
+ * its optional chunk id (*id: NULL without one, else the 16 bytes in body).
+ * The whole body is checked before anything is returned: the one decoder of
+ * the admin socket and of the cluster's stream messages.
+ * @return 0; -EINVAL (not such a body: a count of 0 or over max, a short or
+ *         undecodable event, bytes left over). Thread-safe.
+ */
+int elig_proto_append_decode(const uint8_t *body, size_t len, struct elig_event *evs, size_t max,
+                             uint32_t *n, const uint8_t **id);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "elig_access.h"
 #include "elig_audit.h"
+#include "elig_cluster.h"
 #include "elig_db.h"
 #include "elig_index.h"
 #include "elig_live.h"
@@ -22,41 +23,43 @@
 
 /** Server parameters. Zero in an optional field picks the default shown. */
 struct elig_srv_params {
-    const char *listen;          /**< facility port, "ADDR:PORT" (IPv4; PORT 0 = any) */
-    unsigned workers;            /**< optional: worker threads (default: one per core) */
-    unsigned max_conns;          /**< optional: facility connections in all (default 4096) */
-    uint32_t frame_timeout_ms;   /**< optional: a started frame must complete within this
-                                      (default 10000) */
-    uint32_t idle_timeout_ms;    /**< optional: close connections idle this long (0: never) */
-    uint64_t conn_memory;        /**< optional: bytes the buffers of all connections may hold;
-                                      past it new connections get BUSY and the greediest are
-                                      closed (default: 1/8 of physical memory, >= 64 MiB) */
-    uint32_t drain_ms;           /**< optional: on stop, time to finish in-flight work
-                                      (default 5000) */
-    const char *admin_socket;    /**< admin Unix socket path (created 0600), or NULL */
-    const char *admin_listen;    /**< optional admin TCP "ADDR:PORT"; must be a loopback
-                                      address unless admin_any is set */
-    bool admin_any;              /**< allow admin_listen on a non-loopback address */
-    const uint8_t *admin_key;    /**< 32 bytes: connections to admin_listen must HELLO as
-                                      "0000000000" and AUTH with it (required with
-                                      admin_listen; the Unix socket's guard is its mode) */
-    struct elig_db *db;          /**< the store: its index is served, admin writes go to it */
-    const struct elig_index *ix; /**< optional: serve this read-only index instead of db's
-                                      (no admin writes: tests, benchmarks) */
-    struct elig_live *live;      /**< optional: where the served index is published, shared
-                                      with other readers (the DPDK lcores); ADMIN_GROW moves
-                                      them all to the grown index. NULL: made here */
-    struct elig_access *access;  /**< who may ask (HELLO/AUTH), rates and caps; NULL or a
-                                      trusted-network instance: no keys asked */
-    struct elig_audit *audit;    /**< optional: record every answered check (and serve
-                                      POSTHOC reads from it); NULL: no audit log */
-    struct elig_tls_ctx *tls;    /**< optional: the facility port speaks TLS 1.3 with this
-                                      server context; a connection is admitted as the facility
-                                      its client certificate names (no HELLO/AUTH needed) */
-    unsigned tls_handshakes;     /**< TLS: handshakes in progress per worker; past it new
-                                      connections are closed at once (default 128) */
-    unsigned tls_rate;           /**< TLS: handshakes a second one source address may start,
-                                      with a burst of twice as many (default 50) */
+    const char *listen;           /**< facility port, "ADDR:PORT" (IPv4; PORT 0 = any) */
+    unsigned workers;             /**< optional: worker threads (default: one per core) */
+    unsigned max_conns;           /**< optional: facility connections in all (default 4096) */
+    uint32_t frame_timeout_ms;    /**< optional: a started frame must complete within this
+                                       (default 10000) */
+    uint32_t idle_timeout_ms;     /**< optional: close connections idle this long (0: never) */
+    uint64_t conn_memory;         /**< optional: bytes the buffers of all connections may hold;
+                                       past it new connections get BUSY and the greediest are
+                                       closed (default: 1/8 of physical memory, >= 64 MiB) */
+    uint32_t drain_ms;            /**< optional: on stop, time to finish in-flight work
+                                       (default 5000) */
+    const char *admin_socket;     /**< admin Unix socket path (created 0600), or NULL */
+    const char *admin_listen;     /**< optional admin TCP "ADDR:PORT"; must be a loopback
+                                       address unless admin_any is set */
+    bool admin_any;               /**< allow admin_listen on a non-loopback address */
+    const uint8_t *admin_key;     /**< 32 bytes: connections to admin_listen must HELLO as
+                                       "0000000000" and AUTH with it (required with
+                                       admin_listen; the Unix socket's guard is its mode) */
+    struct elig_db *db;           /**< the store: its index is served, admin writes go to it */
+    struct elig_cluster *cluster; /**< optional: a cluster node: admin writes are published to
+                                       the cluster's stream and applied from it */
+    const struct elig_index *ix;  /**< optional: serve this read-only index instead of db's
+                                       (no admin writes: tests, benchmarks) */
+    struct elig_live *live;       /**< optional: where the served index is published, shared
+                                       with other readers (the DPDK lcores); ADMIN_GROW moves
+                                       them all to the grown index. NULL: made here */
+    struct elig_access *access;   /**< who may ask (HELLO/AUTH), rates and caps; NULL or a
+                                       trusted-network instance: no keys asked */
+    struct elig_audit *audit;     /**< optional: record every answered check (and serve
+                                       POSTHOC reads from it); NULL: no audit log */
+    struct elig_tls_ctx *tls;     /**< optional: the facility port speaks TLS 1.3 with this
+                                       server context; a connection is admitted as the facility
+                                       its client certificate names (no HELLO/AUTH needed) */
+    unsigned tls_handshakes;      /**< TLS: handshakes in progress per worker; past it new
+                                       connections are closed at once (default 128) */
+    unsigned tls_rate;            /**< TLS: handshakes a second one source address may start,
+                                       with a burst of twice as many (default 50) */
 };
 
 /** A running server (opaque). */

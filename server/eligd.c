@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "elig_config.h"
+#include "elig_cluster.h"
 #include "elig_access.h"
 #include "elig_conf.h"
 #include "elig_addr.h"
@@ -87,6 +88,11 @@ static void usage(FILE *out)
           "  --frame-timeout-ms N   a started frame must complete within N ms (default 10000)\n"
           "  --idle-timeout-ms N    close connections idle N ms (default 0: never)\n"
           "  --log-file PATH        messages to PATH (SIGHUP reopens it); default stderr\n"
+          "  --cluster URLS         a cluster node: updates go through the replicated stream\n"
+          "                         on these NATS servers (nats://HOST:PORT,...), and every\n"
+          "                         node applies it (docs/operations.md, \"A cluster\")\n"
+          "  --stream NAME          the cluster's stream (default ELIGD)\n"
+          "  --stream-replicas N    its replicas, when this node makes it (default 3)\n"
           "  --metrics-listen HOST:PORT  serve /metrics (Prometheus) and /healthz over HTTP\n"
           "                         there (off by default; loopback unless you say otherwise)\n"
           "  --facilities PATH      facility registry (default DIR/facilities; eligctl\n"
@@ -133,6 +139,8 @@ struct options {
     bool plaintext;
     unsigned conn_memory_mb;
     const char *metrics_listen;
+    const char *cluster, *stream; /* a cluster node: the NATS servers, the stream */
+    unsigned stream_replicas;
     const char *config; /* the configuration file, read before the command line */
     bool check_config;
     struct elig_conf *conf; /* the strings of the file's values */
@@ -160,6 +168,9 @@ static const struct elig_opt eligd_opts[] = {
     O(U, "idle-timeout-ms", srv.idle_timeout_ms, 0, 86400000),
     O(S, "log-file", log_file),
     O(S, "metrics-listen", metrics_listen),
+    O(S, "cluster", cluster),
+    O(S, "stream", stream),
+    O(U, "stream-replicas", stream_replicas, 1, 5),
     O(S, "facilities", access.registry),
     O(F, "trust-network", trust_network),
     O(S, "audit", audit_dir),
@@ -365,6 +376,16 @@ static int parse_options(int argc, char **argv, struct options *o, struct values
         fputs("eligd: --attach needs --facilities PATH or --trust-network\n", stderr);
         return EXIT_USAGE;
     }
+    if ((o->stream || o->stream_replicas) && !o->cluster) {
+        fputs("eligd: --stream and --stream-replicas need --cluster\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (o->cluster && o->attach) {
+        fputs("eligd: --cluster needs a store (--data, --segment): an --attach node applies "
+              "nothing\n",
+              stderr);
+        return EXIT_USAGE;
+    }
     if (o->no_audit && o->audit_dir) {
         fputs("eligd: --audit and --no-audit exclude each other\n", stderr);
         return EXIT_USAGE;
@@ -564,6 +585,30 @@ static void stop_dpdk(void *dp)
 #else
     (void)dp;
 #endif
+}
+
+/* A cluster node: the applier of the cluster's stream, started on the opened store. */
+static int open_cluster(struct options *o, struct elig_db *db, struct elig_cluster **out)
+{
+    char err[512];
+    struct elig_cluster_params cp = { .servers = o->cluster,
+                                      .stream = o->stream,
+                                      .replicas = (int)o->stream_replicas,
+                                      .db = db,
+                                      .data_dir = o->db.data_dir };
+    int rc = elig_cluster_start(&cp, out, err, sizeof err);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "cluster %s: %s", o->cluster, err);
+        return rc;
+    }
+    struct elig_cluster_state st;
+    elig_cluster_state(*out, &st);
+    elig_slog(ELIG_SLOG_INFO,
+              "cluster node: stream %s on %s, applied through sequence %llu; updates go "
+              "through the stream",
+              o->stream ? o->stream : "ELIGD", o->cluster, (unsigned long long)st.applied);
+    o->srv.cluster = *out;
+    return 0;
 }
 
 /* Who may ask: the facility registry, or a trusted network. */
@@ -864,10 +909,12 @@ static void wait_signals(const sigset_t *set, const struct options *o, struct re
 }
 
 /* What main opened, closed in reverse (after the loops and lcores stopped). */
-static void close_all(struct elig_http *http, struct elig_access *acc, struct elig_audit *audit,
-                      struct elig_db *db, struct elig_index *ix, struct elig_live *live)
+static void close_all(struct elig_http *http, struct elig_cluster *cluster, struct elig_access *acc,
+                      struct elig_audit *audit, struct elig_db *db, struct elig_index *ix,
+                      struct elig_live *live)
 {
     elig_http_stop(http);
+    elig_cluster_stop(cluster); /* before the store it applies to */
     elig_live_destroy(live);
     elig_access_close(acc);
     elig_audit_close(audit);
@@ -926,10 +973,18 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
         elig_slog_close();
         return EXIT_USAGE;
     }
+    struct elig_cluster *cluster = NULL;
+    if (o.cluster && (rc = open_cluster(&o, db, &cluster))) {
+        elig_http_stop(http);
+        elig_db_close(db);
+        elig_tls_ctx_free(o.srv.tls);
+        elig_slog_close();
+        return EXIT_USAGE;
+    }
     struct elig_live *live = NULL;
     if (elig_live_create(ix ? ix : elig_db_index(db), &live)) {
         elig_slog(ELIG_SLOG_ERROR, "out of memory");
-        close_all(http, acc, audit, db, ix, live);
+        close_all(http, cluster, acc, audit, db, ix, live);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
@@ -947,7 +1002,7 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
         elig_srv_wait(srv);
     }
     if (rc) {
-        close_all(http, acc, audit, db, ix, live);
+        close_all(http, cluster, acc, audit, db, ix, live);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
@@ -965,7 +1020,7 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     if ((rc = start_dpdk(&o, live, &dpdk, ready, sizeof ready))) {
         elig_srv_stop(srv);
         elig_srv_wait(srv);
-        close_all(http, acc, audit, db, ix, live);
+        close_all(http, cluster, acc, audit, db, ix, live);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
@@ -983,7 +1038,7 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     http = NULL;
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
-    close_all(http, acc, audit, db, ix, live);
+    close_all(http, cluster, acc, audit, db, ix, live);
     elig_tls_ctx_free(o.srv.tls);
     elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_net_strerror(rc) : "");
     elig_slog_close();
