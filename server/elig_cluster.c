@@ -49,6 +49,8 @@ struct elig_cluster {
     bool running;
     atomic_bool stop;
     _Atomic uint64_t applied, pending, malformed;
+    _Atomic uint64_t stream_last; /* the stream's last sequence, as last heard */
+    _Atomic uint64_t contact_ms;  /* when the stream was last heard from (CLOCK_MONOTONIC) */
     _Atomic int error;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* applied moved */
@@ -130,16 +132,31 @@ static int apply(struct elig_cluster *c, uint64_t seq, const void *data, size_t 
  * noticed by the client only after missed heartbeats (some 15 s); asking
  * the stream its last sequence once a second while quiet finds it sooner.
  */
-static bool stalled(struct elig_cluster *c, uint64_t *checked_ms)
+static uint64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The stream was heard from: its last sequence is at least last. */
+static void heard(struct elig_cluster *c, uint64_t last)
+{
+    atomic_store(&c->stream_last, last);
+    atomic_store(&c->contact_ms, now_ms());
+}
+
+static bool stalled(struct elig_cluster *c, uint64_t *checked_ms)
+{
+    uint64_t now = now_ms();
     if (now - *checked_ms < 1000)
         return false;
     *checked_ms = now;
     uint64_t first, last;
-    return elig_stream_bounds(c->stream, &first, &last) == 0 && last > atomic_load(&c->applied);
+    if (elig_stream_bounds(c->stream, &first, &last) != 0)
+        return false;
+    heard(c, last);
+    return last > atomic_load(&c->applied);
 }
 
 static void *applier(void *arg)
@@ -172,9 +189,8 @@ static void *applier(void *arg)
             r = NULL;
             continue;
         }
-        struct timespec got;
-        clock_gettime(CLOCK_MONOTONIC, &got); /* a message: not stalled */
-        idle_checked = (uint64_t)got.tv_sec * 1000 + (uint64_t)got.tv_nsec / 1000000;
+        idle_checked = now_ms(); /* a message: not stalled */
+        heard(c, seq + pending);
         if (seq <= atomic_load(&c->applied))
             continue; /* delivered again after a consumer restart */
         while ((rc = apply(c, seq, data, len)) != 0 && !atomic_load(&c->stop)) {
@@ -225,8 +241,12 @@ int elig_cluster_start(const struct elig_cluster_params *p, struct elig_cluster 
                                                             .name = p->stream,
                                                             .replicas = p->replicas },
                               &c->stream, err, err_size);
+    uint64_t first, last;
+    if (rc == 0 && (rc = elig_stream_bounds(c->stream, &first, &last)) != 0)
+        snprintf(err, err_size, "the stream's bounds: %s", elig_net_strerror(rc));
     if (rc == 0) {
         atomic_store(&c->applied, pos);
+        heard(c, last);
         rc = -pthread_create(&c->thread, NULL, applier, c);
         c->running = rc == 0;
     }
@@ -308,6 +328,14 @@ int elig_cluster_append(struct elig_cluster *c, const uint8_t *body, size_t len,
             rc = -ETIMEDOUT;
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+bool elig_cluster_behind(const struct elig_cluster *c, uint64_t max_lag)
+{
+    uint64_t applied = atomic_load_explicit(&c->applied, memory_order_relaxed);
+    uint64_t last = atomic_load_explicit(&c->stream_last, memory_order_relaxed);
+    uint64_t contact = atomic_load_explicit(&c->contact_ms, memory_order_relaxed);
+    return last > applied + max_lag || now_ms() - contact > 5000;
 }
 
 void elig_cluster_state(const struct elig_cluster *c, struct elig_cluster_state *st)

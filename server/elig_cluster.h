@@ -80,4 +80,12 @@ struct elig_cluster_state {
 /** Where it is. Thread-safe. */
 void elig_cluster_state(const struct elig_cluster *c, struct elig_cluster_state *st);
 
+/**
+ * Whether this node must not answer checks: the stream holds more than
+ * max_lag messages past what it applied, or it has not heard from the
+ * stream for 5 s (cut off, it cannot know how far behind it is). One
+ * atomic read each: called for every frame with checks. Thread-safe.
+ */
+bool elig_cluster_behind(const struct elig_cluster *c, uint64_t max_lag);
+
 #endif

@@ -59,6 +59,8 @@ const struct loop_stat_desc loop_stats_desc[] = {
     { "frames_bad", LS(bad_frames), false, "eligd_frames_refused_total", "reason=\"bad\"" },
     { "frames_timed_out", LS(timeouts), false, "eligd_frames_refused_total",
       "reason=\"timed_out\"" },
+    { "frames_refused_behind", LS(behind), false, "eligd_frames_refused_total",
+      "reason=\"behind\"" },
     { "events_appended", LS(appended), true, "eligd_events_total", "result=\"applied\"" },
     { "events_rejected", LS(rejected), true, "eligd_events_total", "result=\"rejected\"" },
     { "chunks_duplicate", LS(duplicates), true, "eligd_chunks_duplicate_total", "" },

@@ -575,6 +575,7 @@ const char *elig_pstatus_name(uint8_t status)
         [ELIG_PS_RATE_LIMITED] = "rate-limited",
         [ELIG_PS_FACILITY_CONNS] = "facility-connections",
         [ELIG_PS_NOT_FOUND] = "not-found",
+        [ELIG_PS_BEHIND] = "behind",
     };
     return status < ELIG_PS_COUNT ? names[status] : "?";
 }

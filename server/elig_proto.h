@@ -123,6 +123,7 @@ enum elig_pstatus {
     ELIG_PS_RATE_LIMITED = 13,    /**< the facility's check rate is spent; goes on */
     ELIG_PS_FACILITY_CONNS = 14,  /**< the facility holds its maximum of connections; closed */
     ELIG_PS_NOT_FOUND = 15,       /**< POSTHOC: no such check of this facility (or pruned) */
+    ELIG_PS_BEHIND = 16, /**< a cluster node behind the cluster's updates: ask another; goes on */
     ELIG_PS_COUNT
 };
 

@@ -317,12 +317,16 @@ int session_gate(struct loop *l, struct conn *c, const struct elig_proto_header 
     }
     if (h->opcode == ELIG_OP_POSTHOC)
         return posthoc(l, c, h, body);
-    if (session_trusted(l))
-        return 0;
-    if (c->auth != AUTH_OK) {
+    if (!session_trusted(l) && c->auth != AUTH_OK) {
         elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
         stat_add(&l->st.auth_failed, 1);
         c->no_parse = true;
+        return 1;
+    }
+    const struct elig_srv_params *p = &l->srv->p;
+    if (n && p->cluster && elig_cluster_behind(p->cluster, p->max_lag)) { /* stale: said so */
+        elig_round_add_status(l->round, h, ELIG_PS_BEHIND, &c->out);
+        stat_add(&l->st.behind, 1);
         return 1;
     }
     return 0; /* a check is charged by the round once it decoded (session_round_spend) */

@@ -44,6 +44,8 @@ struct elig_srv_params {
     struct elig_db *db;           /**< the store: its index is served, admin writes go to it */
     struct elig_cluster *cluster; /**< optional: a cluster node: admin writes are published to
                                        the cluster's stream and applied from it */
+    uint64_t max_lag;             /**< a cluster node: checks are answered BEHIND while the
+                                       stream is more messages than this ahead of it */
     const struct elig_index *ix;  /**< optional: serve this read-only index instead of db's
                                        (no admin writes: tests, benchmarks) */
     struct elig_live *live;       /**< optional: where the served index is published, shared

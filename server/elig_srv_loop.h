@@ -110,6 +110,7 @@ struct loop_stats {
     _Atomic uint64_t posthoc, posthoc_missed, audit_errors;
     _Atomic uint64_t audit_records, audit_synced; /* recorded; of those, handed to an fdatasync */
     _Atomic uint64_t tls_handshakes, tls_refused;
+    _Atomic uint64_t behind; /* frames of checks answered BEHIND (a cluster node behind) */
     _Atomic uint64_t checks[ELIG_OP_SLOTS][ELIG_ROUND_VALIDITIES]; /* the round's, published */
     struct elig_lat latency[ELIG_OP_SLOTS]; /* frame received to answer made, by opcode slot */
 };

@@ -93,6 +93,8 @@ static void usage(FILE *out)
           "                         node applies it (docs/operations.md, \"A cluster\")\n"
           "  --stream NAME          the cluster's stream (default ELIGD)\n"
           "  --stream-replicas N    its replicas, when this node makes it (default 3)\n"
+          "  --max-lag N            a cluster node answers checks BEHIND while the stream is\n"
+          "                         more than N messages (chunks) ahead of it (default 100)\n"
           "  --metrics-listen HOST:PORT  serve /metrics (Prometheus) and /healthz over HTTP\n"
           "                         there (off by default; loopback unless you say otherwise)\n"
           "  --facilities PATH      facility registry (default DIR/facilities; eligctl\n"
@@ -141,6 +143,7 @@ struct options {
     const char *metrics_listen;
     const char *cluster, *stream; /* a cluster node: the NATS servers, the stream */
     unsigned stream_replicas;
+    unsigned max_lag;
     const char *config; /* the configuration file, read before the command line */
     bool check_config;
     struct elig_conf *conf; /* the strings of the file's values */
@@ -171,6 +174,7 @@ static const struct elig_opt eligd_opts[] = {
     O(S, "cluster", cluster),
     O(S, "stream", stream),
     O(U, "stream-replicas", stream_replicas, 1, 5),
+    O(U, "max-lag", max_lag, 1, 100000000),
     O(S, "facilities", access.registry),
     O(F, "trust-network", trust_network),
     O(S, "audit", audit_dir),
@@ -376,8 +380,8 @@ static int parse_options(int argc, char **argv, struct options *o, struct values
         fputs("eligd: --attach needs --facilities PATH or --trust-network\n", stderr);
         return EXIT_USAGE;
     }
-    if ((o->stream || o->stream_replicas) && !o->cluster) {
-        fputs("eligd: --stream and --stream-replicas need --cluster\n", stderr);
+    if ((o->stream || o->stream_replicas || o->max_lag) && !o->cluster) {
+        fputs("eligd: --stream, --stream-replicas and --max-lag need --cluster\n", stderr);
         return EXIT_USAGE;
     }
     if (o->cluster && o->attach) {
@@ -608,6 +612,7 @@ static int open_cluster(struct options *o, struct elig_db *db, struct elig_clust
               "through the stream",
               o->stream ? o->stream : "ELIGD", o->cluster, (unsigned long long)st.applied);
     o->srv.cluster = *out;
+    o->srv.max_lag = o->max_lag ? o->max_lag : 100;
     return 0;
 }
 

@@ -84,6 +84,20 @@ seq3=$(curl -s "http://127.0.0.1:$((base + 43))/metrics" | awk '$1 == "eligd_str
 check "metrics: the nodes' stream positions are equal" '^[1-9][0-9]* [1-9][0-9]*$' -- \
     sh -c "[ '$seq1' = '$seq3' ] && echo '$seq1 $seq3'"
 echo "cluster: $rounds rounds, $acked appends acknowledged, $failed not; converged at LSN $(applied_of 1)"
+# ---- cut off from the stream (every nats-server stopped): checks are answered BEHIND
+q() { "$eligctl" query --server "127.0.0.1:$((base + 32))" --facility 1310000001 \
+    --card 00000000000A1001 --date 2025-08-01 2>&1 || true; }
+cluster stop nats1 nats2 nats3 >/dev/null
+end=$((SECONDS + 30))
+until q | grep -q behind || [ $SECONDS -ge $end ]; do sleep 0.2; done
+check "cut off: a check is answered behind, not from stale data" 'behind' -- q
+cluster start nats1 nats2 nats3 >/dev/null
+end=$((SECONDS + 60))
+while q | grep -q behind && [ $SECONDS -lt $end ]; do sleep 0.2; done
+check "back in contact: checks answered again" '^check as of' -- q
+check "the refusals are counted" 'eligd_frames_refused_total\{reason="behind"\} [1-9]' -- \
+    curl -s "http://127.0.0.1:$((base + 42))/metrics"
+
 check "cluster status names every process" '^eligd3: running' -- cluster status
 check "down stops everything" '^cluster: down$' -- cluster down --keep
 left=$(pgrep -f "[n]ats-server -c $dir/" || true)
