@@ -801,16 +801,22 @@ int elig_db_grow(struct elig_db *db, const struct elig_index_params *want, struc
     return rc;
 }
 
-int elig_db_chunk_result(struct elig_db *db, const uint8_t *id, int *status, size_t n,
-                         uint64_t *first_lsn)
+int elig_db_chunk_result(struct elig_db *db, const uint8_t *id, const struct elig_event *evs,
+                         size_t n, int *status, uint64_t *first_lsn)
 {
+    struct unit u;
+    int rc = unit_encode(id, evs, n, &u); /* its digest: the events must be the ones applied */
+    uint64_t hash = u.hash;
+    unit_free(&u);
+    if (rc)
+        return rc;
     struct elig_chunk_result seen;
     pthread_mutex_lock(&db->mu);
     bool found = db->chunks && elig_chunk_find(db->chunks, id, &seen, status, n);
     pthread_mutex_unlock(&db->mu);
     if (!found)
         return -ENOENT;
-    if (seen.n != n)
+    if (seen.n != n || seen.hash != hash)
         return -ELIG_ECHUNKID;
     if (first_lsn)
         *first_lsn = seen.first_lsn;

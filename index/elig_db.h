@@ -224,14 +224,14 @@ int elig_db_grow(struct elig_db *db, const struct elig_index_params *want, struc
                  struct elig_db_grow *rep);
 
 /**
- * The answer a chunk got when it was applied: each event's status into
- * status[0..n) and its first LSN, from the recent chunks' table (the last
- * 1,024). Nothing is applied. Thread-safe.
- * @return 0; -ENOENT (not among them); -ELIG_ECHUNKID (it had another
- *         number of events).
+ * The answer chunk id got when it was applied with the events evs[0..n):
+ * each event's status into status[0..n) and its first LSN, from the recent
+ * chunks' table (the last 1,024). Nothing is applied. Thread-safe.
+ * @return 0; -ENOENT (not among them); -ELIG_ECHUNKID (the id was applied
+ *         with other events); -ENOMEM.
  */
-int elig_db_chunk_result(struct elig_db *db, const uint8_t *id, int *status, size_t n,
-                         uint64_t *first_lsn);
+int elig_db_chunk_result(struct elig_db *db, const uint8_t *id, const struct elig_event *evs,
+                         size_t n, int *status, uint64_t *first_lsn);
 
 /**
  * The last record of the log that is durable: what the index will have

@@ -90,7 +90,7 @@ static int cluster_append(struct loop *l, const uint8_t *body, size_t len, const
     uint64_t seq;
     int rc = elig_cluster_append(l->srv->p.cluster, body, len, id, CLUSTER_APPEND_MS, &seq);
     if (rc == 0)
-        rc = elig_db_chunk_result(l->srv->p.db, id, l->ev_status, n, first);
+        rc = elig_db_chunk_result(l->srv->p.db, id, l->events, n, l->ev_status, first);
     return rc;
 }
 

@@ -172,6 +172,15 @@ static void test_chunks_applied_once(void **state)
     /* the same id with other events: refused, nothing logged */
     assert_int_equal(elig_db_submit_chunk(db, id, other, N, again, &first2, &dup), -ELIG_ECHUNKID);
     assert_int_equal(elig_index_applied_lsn(elig_db_index(db)), lsn);
+    /* its result read back (a cluster node's answer): for its own events only */
+    memset(again, 0x55, sizeof again);
+    assert_int_equal(elig_db_chunk_result(db, id, evs, N, again, &first2), 0);
+    assert_memory_equal(again, status, sizeof status);
+    assert_int_equal(first2, first);
+    assert_int_equal(elig_db_chunk_result(db, id, other, N, again, &first2), -ELIG_ECHUNKID);
+    assert_int_equal(elig_db_chunk_result(db, id, evs, N - 1, again, &first2), -ELIG_ECHUNKID);
+    uint8_t unknown[ELIG_CHUNK_ID_LEN] = "chunk-0000000099";
+    assert_int_equal(elig_db_chunk_result(db, unknown, evs, N, again, &first2), -ENOENT);
     elig_db_close(db);
 
     /* warm restart: nothing replayed, the chunk is still known (the chunk file) */
