@@ -860,24 +860,6 @@ static int run(struct replay *rp)
     return rc;
 }
 
-/* The comma-separated server list into rp->servers. 0; -EINVAL (empty entry, too many). */
-static int split_servers(struct replay *rp, const char *list)
-{
-    rp->servers = calloc(SERVERS_MAX, sizeof *rp->servers);
-    if (rp->servers == NULL)
-        return -ENOMEM;
-    for (const char *s = list;;) {
-        size_t len = strcspn(s, ",");
-        if (len == 0 || len >= sizeof rp->servers[0] || rp->nservers == SERVERS_MAX)
-            return -EINVAL;
-        memcpy(rp->servers[rp->nservers], s, len);
-        rp->servers[rp->nservers++][len] = '\0';
-        if (s[len] == '\0')
-            return 0;
-        s += len + 1;
-    }
-}
-
 void elig_replay_report_free(struct elig_replay_report *r)
 {
     free(r->series);
@@ -937,8 +919,12 @@ int elig_replay_run(const struct elig_replay_params *params, struct elig_replay_
         rc = -ENOMEM;
     for (unsigned i = 0; i < nconns; i++)
         rp->conns[i].fd = -1;
-    if (rc == 0 && !p.dgram)
-        rc = split_servers(rp, p.server);
+    if (rc == 0 && !p.dgram) { /* the server list: connections move along it */
+        rp->servers = calloc(SERVERS_MAX, sizeof *rp->servers);
+        int n = rp->servers ? elig_client_servers(p.server, rp->servers, SERVERS_MAX) : -ENOMEM;
+        rc = n < 0 ? n : 0;
+        rp->nservers = n > 0 ? (unsigned)n : 0;
+    }
     for (unsigned i = 0; rc == 0 && i < nconns; i++) {
         struct conn *c = &rp->conns[i];
         c->f_cap = c->c_cap = 1024;

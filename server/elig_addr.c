@@ -147,6 +147,21 @@ int elig_addr_free(struct elig_addr *sa)
     return rc;
 }
 
+int elig_addr_list(const char *s, char (*out)[256], size_t max)
+{
+    size_t n = 0;
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        if (len == 0 || len >= sizeof out[0] || n == max)
+            return -ELIG_EADDRESS;
+        memcpy(out[n], s, len);
+        out[n++][len] = '\0';
+        if (s[len] == '\0')
+            return (int)n;
+        s += len + 1;
+    }
+}
+
 int elig_addr_connect(const char *s)
 {
     struct elig_addr a[8];

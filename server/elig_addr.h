@@ -46,6 +46,15 @@ int elig_addr_host(const char *s, char host[256]);
  */
 int elig_addr_resolve_all(const char *s, bool any_port, struct elig_addr *out, size_t max);
 
+/**
+ * Split a comma-separated list of addresses ("HOST:PORT,HOST:PORT") into
+ * out[0..n), each NUL-terminated: the one way a list of servers is read.
+ * Pure and thread-safe.
+ * @return n (at least 1); -ELIG_EADDRESS (an empty entry, one over 255
+ *         bytes, or more than max of them).
+ */
+int elig_addr_list(const char *s, char (*out)[256], size_t max);
+
 /** The port of a, host order. */
 uint16_t elig_addr_port(const struct elig_addr *a);
 

@@ -56,23 +56,16 @@ static int wait_fd(int fd, short events, int timeout_ms)
 static int make_addrs(const char *addr, struct elig_addr *out, size_t max)
 {
     if (strchr(addr, ',') && !strchr(addr, '/')) {
+        char list[8][256];
+        int k = elig_addr_list(addr, list, 8);
         size_t n = 0;
-        for (const char *s = addr; n < max;) {
-            char one[300];
-            size_t len = strcspn(s, ",");
-            if (len == 0 || len >= sizeof one)
-                return -ELIG_EADDRESS;
-            memcpy(one, s, len);
-            one[len] = '\0';
-            int got = elig_addr_resolve_all(one, false, out + n, max - n);
+        for (int i = 0; i < k && n < max; i++) {
+            int got = elig_addr_resolve_all(list[i], false, out + n, max - n);
             if (got < 0)
                 return got;
             n += (size_t)got;
-            if (s[len] == '\0')
-                break;
-            s += len + 1;
         }
-        return (int)n;
+        return k < 0 ? k : (int)n;
     }
     if (strchr(addr, '/')) {
         struct sockaddr_un *un = (struct sockaddr_un *)&out[0].ss;
@@ -111,6 +104,11 @@ static int connect_one(const struct elig_addr *a, int timeout_ms)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     return fd;
+}
+
+int elig_client_servers(const char *list, char (*out)[256], size_t max)
+{
+    return elig_addr_list(list, out, max);
 }
 
 int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **out)

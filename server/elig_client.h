@@ -34,6 +34,15 @@ struct elig_cconn;
  */
 int elig_client_connect(const char *addr, int timeout_ms, struct elig_client **out);
 
+/**
+ * The servers of a comma-separated list ("HOST:PORT,HOST:PORT"), each into
+ * out[i] (NUL-terminated), in order: what elig_client_connect() tries in
+ * turn, for callers that move between them themselves (the load generator).
+ * @return how many (at least 1); -ELIG_EADDRESS (an empty entry, one over
+ *         255 bytes, more than max). Thread-safe.
+ */
+int elig_client_servers(const char *list, char (*out)[256], size_t max);
+
 struct elig_tls_ctx;
 
 /**

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,9 +282,8 @@ void elig_cluster_stop(struct elig_cluster *c)
 int elig_cluster_append(struct elig_cluster *c, const uint8_t *body, size_t len,
                         const uint8_t id[16], int timeout_ms, uint64_t *seq)
 {
-    char hex[33];
-    for (int i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    char hex[2 * ELIG_PROTO_CHUNK_ID_LEN + 1];
+    sodium_bin2hex(hex, sizeof hex, id, ELIG_PROTO_CHUNK_ID_LEN);
     bool has_id = len >= 4 + ELIG_PROTO_CHUNK_ID_LEN &&
                   memcmp(body + len - ELIG_PROTO_CHUNK_ID_LEN, id, ELIG_PROTO_CHUNK_ID_LEN) == 0;
     uint8_t *msg = NULL;

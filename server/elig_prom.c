@@ -157,7 +157,8 @@ struct family {
     const char *name;
     const char *type; /* counter, gauge, histogram */
     const char *help;
-    render_fn render;
+    render_fn render; /* its samples; NULL: the one sample value gives */
+    bool (*value)(const struct elig_srv *s, uint64_t *v);
 };
 
 /* The samples of f from the loops' table and the checker's table. */
@@ -240,46 +241,100 @@ static void render_commit(struct prom *p, const struct family *f)
     put_histogram(p, f->name, "", bucket, ld(&h->sum_ns));
 }
 
-static void render_gauges(struct prom *p, const struct family *f)
+/* Single-valued families: their value, false when the server has none (a standalone
+ * eligd's stream position). */
+static uint64_t applied_lsn(const struct elig_srv *s)
 {
-    const struct elig_srv *s = p->s;
-    uint64_t applied = ld(&s->ixs.applied_lsn);
-    uint64_t durable = s->p.db ? elig_db_durable_lsn(s->p.db) : applied;
-    uint64_t v = 0;
-    if (strcmp(f->name, "eligd_connections") == 0)
-        v = atomic_load(&s->conns);
-    else if (strcmp(f->name, "eligd_connection_buffer_bytes") == 0)
-        v = ld(&s->mem);
-    else if (strcmp(f->name, "eligd_uptime_seconds") == 0)
-        v = (mono_ms() - s->started_ms) / 1000;
-    else if (strcmp(f->name, "eligd_applied_lsn") == 0)
-        v = applied;
-    else if (strcmp(f->name, "eligd_durable_lsn") == 0)
-        v = durable;
-    else if (strcmp(f->name, "eligd_apply_lag_records") == 0)
-        v = durable > applied ? durable - applied : 0;
-    else if (strcmp(f->name, "eligd_segment_bytes") == 0)
-        v = ld(&s->ixs.segment_bytes);
-    else if (strcmp(f->name, "eligd_workers") == 0)
-        for (unsigned i = 0; i < s->nloops; i++)
-            v += s->loops[i].kind == LOOP_FACILITY;
-    else if (strcmp(f->name, "eligd_audit_backlog_records") == 0)
-        v = loop_stat_sum(s, offsetof(struct loop_stats, audit_records)) -
-            loop_stat_sum(s, offsetof(struct loop_stats, audit_synced));
-    put(p, "%s %llu\n", f->name, (unsigned long long)v);
+    return ld(&s->ixs.applied_lsn);
+}
+
+static uint64_t durable_lsn(const struct elig_srv *s)
+{
+    return s->p.db ? elig_db_durable_lsn(s->p.db) : applied_lsn(s);
+}
+
+static bool v_connections(const struct elig_srv *s, uint64_t *v)
+{
+    *v = atomic_load(&s->conns);
+    return true;
+}
+
+static bool v_buffer_bytes(const struct elig_srv *s, uint64_t *v)
+{
+    *v = ld(&s->mem);
+    return true;
+}
+
+static bool v_uptime(const struct elig_srv *s, uint64_t *v)
+{
+    *v = (mono_ms() - s->started_ms) / 1000;
+    return true;
+}
+
+static bool v_applied(const struct elig_srv *s, uint64_t *v)
+{
+    *v = applied_lsn(s);
+    return true;
+}
+
+static bool v_durable(const struct elig_srv *s, uint64_t *v)
+{
+    *v = durable_lsn(s);
+    return true;
+}
+
+static bool v_lag(const struct elig_srv *s, uint64_t *v)
+{
+    uint64_t applied = applied_lsn(s), durable = durable_lsn(s);
+    *v = durable > applied ? durable - applied : 0;
+    return true;
+}
+
+static bool v_segment(const struct elig_srv *s, uint64_t *v)
+{
+    *v = ld(&s->ixs.segment_bytes);
+    return true;
+}
+
+static bool v_workers(const struct elig_srv *s, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned i = 0; i < s->nloops; i++)
+        *v += s->loops[i].kind == LOOP_FACILITY;
+    return true;
+}
+
+static bool v_audit_backlog(const struct elig_srv *s, uint64_t *v)
+{
+    *v = loop_stat_sum(s, offsetof(struct loop_stats, audit_records)) -
+         loop_stat_sum(s, offsetof(struct loop_stats, audit_synced));
+    return true;
 }
 
 /* A cluster node's place in the replicated stream (nothing on a standalone eligd). */
-static void render_stream(struct prom *p, const struct family *f)
+static bool stream_state(const struct elig_srv *s, struct elig_cluster_state *st)
 {
-    if (!p->s->p.cluster)
-        return;
+    if (s->p.cluster)
+        elig_cluster_state(s->p.cluster, st);
+    return s->p.cluster != NULL;
+}
+
+static bool v_stream_applied(const struct elig_srv *s, uint64_t *v)
+{
     struct elig_cluster_state st;
-    elig_cluster_state(p->s->p.cluster, &st);
-    uint64_t v = strcmp(f->name, "eligd_stream_applied_sequence") == 0   ? st.applied
-                 : strcmp(f->name, "eligd_stream_pending_messages") == 0 ? st.pending
-                                                                         : st.malformed;
-    put(p, "%s %llu\n", f->name, (unsigned long long)v);
+    return stream_state(s, &st) && (*v = st.applied, true);
+}
+
+static bool v_stream_pending(const struct elig_srv *s, uint64_t *v)
+{
+    struct elig_cluster_state st;
+    return stream_state(s, &st) && (*v = st.pending, true);
+}
+
+static bool v_stream_malformed(const struct elig_srv *s, uint64_t *v)
+{
+    struct elig_cluster_state st;
+    return stream_state(s, &st) && (*v = st.malformed, true);
 }
 
 /* The index's occupancy and capacity, by what it holds. */
@@ -308,64 +363,70 @@ static void render_info(struct prom *p, const struct family *f)
 }
 
 static const struct family families[] = {
-    { "eligd_build_info", "gauge", "eligd's version and io_uring ring mode (always 1)",
-      render_info },
-    { "eligd_uptime_seconds", "gauge", "Seconds since eligd started serving", render_gauges },
-    { "eligd_workers", "gauge", "Facility worker loops", render_gauges },
+    { "eligd_build_info", "gauge", "eligd's version and io_uring ring mode (always 1)", render_info,
+      NULL },
+    { "eligd_uptime_seconds", "gauge", "Seconds since eligd started serving", NULL, v_uptime },
+    { "eligd_workers", "gauge", "Facility worker loops", NULL, v_workers },
     { "eligd_checks_total", "counter",
       "Checks answered, by the opcode of their frame and the validity answered "
       "(not_answered: an answer status other than OK)",
-      render_checks },
+      render_checks, NULL },
     { "eligd_answers_total", "counter", "Checks answered, by answer status and validity",
-      render_rows },
+      render_rows, NULL },
     { "eligd_checks_by_method_total", "counter", "Checks by insurance-card number or by card",
-      render_rows },
+      render_rows, NULL },
     { "eligd_checks_by_facility_type_total", "counter", "Checks by the asking facility's type",
-      render_rows },
-    { "eligd_card_refusals_total", "counter", "Card checks refused, by reason", render_rows },
+      render_rows, NULL },
+    { "eligd_card_refusals_total", "counter", "Card checks refused, by reason", render_rows, NULL },
     { "eligd_request_duration_seconds", "histogram",
-      "Time from a frame's last bytes arriving to its answer being made, by opcode",
-      render_latency },
-    { "eligd_frames_total", "counter", "Frames received", render_rows },
-    { "eligd_frames_refused_total", "counter", "Frames refused, by reason", render_rows },
-    { "eligd_connections", "gauge", "Open connections", render_gauges },
-    { "eligd_connection_buffer_bytes", "gauge", "Bytes the connections' buffers hold",
-      render_gauges },
-    { "eligd_connections_accepted_total", "counter", "Connections accepted", render_rows },
-    { "eligd_connections_refused_total", "counter", "Connections refused, by reason", render_rows },
+      "Time from a frame's last bytes arriving to its answer being made, by opcode", render_latency,
+      NULL },
+    { "eligd_frames_total", "counter", "Frames received", render_rows, NULL },
+    { "eligd_frames_refused_total", "counter", "Frames refused, by reason", render_rows, NULL },
+    { "eligd_connections", "gauge", "Open connections", NULL, v_connections },
+    { "eligd_connection_buffer_bytes", "gauge", "Bytes the connections' buffers hold", NULL,
+      v_buffer_bytes },
+    { "eligd_connections_accepted_total", "counter", "Connections accepted", render_rows, NULL },
+    { "eligd_connections_refused_total", "counter", "Connections refused, by reason", render_rows,
+      NULL },
     { "eligd_connections_closed_total", "counter", "Connections closed by eligd, by reason",
-      render_rows },
-    { "eligd_auth_total", "counter", "Facility authentications, by result", render_rows },
-    { "eligd_tls_handshakes_total", "counter", "TLS handshakes, by result", render_rows },
+      render_rows, NULL },
+    { "eligd_auth_total", "counter", "Facility authentications, by result", render_rows, NULL },
+    { "eligd_tls_handshakes_total", "counter", "TLS handshakes, by result", render_rows, NULL },
     { "eligd_allowance_refusals_total", "counter",
-      "Frames and connections refused by a facility's allowance, by kind", render_rows },
+      "Frames and connections refused by a facility's allowance, by kind", render_rows, NULL },
     { "eligd_posthoc_reads_total", "counter", "POSTHOC reads of the audit log, by result",
-      render_rows },
-    { "eligd_audit_write_errors_total", "counter", "Audit log writes that failed", render_rows },
+      render_rows, NULL },
+    { "eligd_audit_write_errors_total", "counter", "Audit log writes that failed", render_rows,
+      NULL },
     { "eligd_audit_backlog_records", "gauge",
-      "Audit records not yet handed to an fdatasync (written once a second)", render_gauges },
-    { "eligd_events_total", "counter", "Update events submitted, by result", render_rows },
+      "Audit records not yet handed to an fdatasync (written once a second)", NULL,
+      v_audit_backlog },
+    { "eligd_events_total", "counter", "Update events submitted, by result", render_rows, NULL },
     { "eligd_chunks_duplicate_total", "counter", "Update chunks received again (not applied)",
-      render_rows },
-    { "eligd_snapshots_total", "counter", "Snapshots written", render_rows },
+      render_rows, NULL },
+    { "eligd_snapshots_total", "counter", "Snapshots written", render_rows, NULL },
     { "eligd_store_errors_total", "counter", "Appends and snapshots the store refused, by cause",
-      render_rows },
+      render_rows, NULL },
     { "eligd_log_commit_duration_seconds", "histogram",
-      "Group commits of the update log: the write and its fdatasync", render_commit },
-    { "eligd_applied_lsn", "gauge", "The last log record the index has applied", render_gauges },
-    { "eligd_durable_lsn", "gauge", "The last log record that is durable", render_gauges },
-    { "eligd_apply_lag_records", "gauge", "Durable log records the index has not applied yet",
-      render_gauges },
+      "Group commits of the update log: the write and its fdatasync", render_commit, NULL },
+    { "eligd_applied_lsn", "gauge", "The last log record the index has applied", NULL, v_applied },
+    { "eligd_durable_lsn", "gauge", "The last log record that is durable", NULL, v_durable },
+    { "eligd_apply_lag_records", "gauge", "Durable log records the index has not applied yet", NULL,
+      v_lag },
     { "eligd_stream_applied_sequence", "gauge",
-      "A cluster node: the last message of the replicated stream it has applied", render_stream },
+      "A cluster node: the last message of the replicated stream it has applied", NULL,
+      v_stream_applied },
     { "eligd_stream_pending_messages", "gauge",
-      "A cluster node: messages of the stream after the one it applied last (its lag)",
-      render_stream },
+      "A cluster node: messages of the stream after the one it applied last (its lag)", NULL,
+      v_stream_pending },
     { "eligd_stream_malformed_total", "counter",
-      "A cluster node: stream messages that were not update chunks (skipped)", render_stream },
-    { "eligd_index_entries", "gauge", "What the index holds, by kind", render_index },
-    { "eligd_index_capacity", "gauge", "What the index can hold, by kind", render_index },
-    { "eligd_segment_bytes", "gauge", "Size of the index's shared-memory segment", render_gauges },
+      "A cluster node: stream messages that were not update chunks (skipped)", NULL,
+      v_stream_malformed },
+    { "eligd_index_entries", "gauge", "What the index holds, by kind", render_index, NULL },
+    { "eligd_index_capacity", "gauge", "What the index can hold, by kind", render_index, NULL },
+    { "eligd_segment_bytes", "gauge", "Size of the index's shared-memory segment", NULL,
+      v_segment },
 };
 
 int elig_prom_family(struct elig_pbuf *out, const char *name, const char *type, const char *help)
@@ -418,7 +479,11 @@ int elig_srv_metrics(const struct elig_srv *s, struct elig_pbuf *out)
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
         const struct family *f = &families[i];
         put(&p, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-        f->render(&p, f);
+        uint64_t v;
+        if (f->render)
+            f->render(&p, f);
+        else if (f->value(s, &v))
+            put(&p, "%s %llu\n", f->name, (unsigned long long)v);
     }
     return p.rc;
 }
@@ -426,8 +491,7 @@ int elig_srv_metrics(const struct elig_srv *s, struct elig_pbuf *out)
 int elig_srv_health(const struct elig_srv *s, struct elig_pbuf *out)
 {
     struct prom p = { .s = s, .out = out };
-    uint64_t applied = ld(&s->ixs.applied_lsn);
-    uint64_t durable = s->p.db ? elig_db_durable_lsn(s->p.db) : applied;
+    uint64_t applied = applied_lsn(s), durable = durable_lsn(s);
     bool stopping = atomic_load(&s->stop);
     put(&p,
         "{\"status\":\"%s\",\"applied_lsn\":%llu,\"durable_lsn\":%llu,\"records\":%llu,"

@@ -847,11 +847,9 @@ static void publish_checks(struct loop *l)
     const struct elig_round_counters *rc = elig_round_counters(l->round);
     atomic_store_explicit(&l->st.frames, rc->frames, memory_order_relaxed);
     atomic_store_explicit(&l->st.bad_frames, rc->bad_frames, memory_order_relaxed);
-    for (const struct elig_op_info *o = elig_op_next(NULL); o; o = elig_op_next(o))
-        if (o->flags & ELIG_OPF_CHECK)
-            for (unsigned v = 0; v < ELIG_ROUND_VALIDITIES; v++)
-                atomic_store_explicit(&l->st.checks[o->slot][v], rc->checks[o->slot][v],
-                                      memory_order_relaxed);
+    for (unsigned s = 0; s < ELIG_OP_SLOTS; s++) /* by slot: no walk of the opcode table */
+        for (unsigned v = 0; v < ELIG_ROUND_VALIDITIES; v++)
+            atomic_store_explicit(&l->st.checks[s][v], rc->checks[s][v], memory_order_relaxed);
     uint64_t words[ELIG_CHECK_WORDS];
     memcpy(words, elig_checker_counters(l->ck), sizeof words);
     for (size_t i = 0; i < ELIG_CHECK_WORDS; i++)

@@ -119,9 +119,5 @@ check "SIGHUP with a bad file: refused with file:line, nothing changed" \
     cat "$dir/moved.log"
 check "with a bad file eligd still answers" 'valid' -- query
 
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=
-check "SIGTERM: exit 0" '^0$' -- echo "$rc"
+check_stop
 finish

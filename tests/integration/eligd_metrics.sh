@@ -50,9 +50,7 @@ if command -v promtool >/dev/null; then
 else
     echo "eligd-metrics: promtool is not installed: the format check is left out"
 fi
-sum() { # sum REGEX: the values of the samples whose line matches
-    grep -E "$1" "$dir/metrics" | awk '{ s += $NF } END { printf "%d\n", s }'
-}
+sum() { metric_sum "$dir/metrics" "$1"; }
 sent=$(json checks_sent "$dir/replay.json")
 frames=$(json frames_answered "$dir/replay.json")
 check "the replay was answered whole" "^$sent\$" -- json checks_answered "$dir/replay.json"
@@ -82,11 +80,7 @@ for name in $(grep -oE 'eligd_[a-z_]+' "${ELIG_SOURCE_ROOT:?}/docs/grafana-eligd
 done
 check "every series of the dashboard is served" '^none$' -- echo "${missing:-none}"
 
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=
-check "SIGTERM: exit 0" '^0$' -- echo "$rc"
+check_stop
 check "the endpoint is gone with eligd" '^000$' -- \
     sh -c "curl -s -o /dev/null -w '%{http_code}' '$url/healthz' || true"
 finish

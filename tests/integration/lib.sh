@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shared by the integration scripts: check NAME REGEX -- CMD..., check_exit
 # NAME STATUS -- CMD..., finish (prints the tally, fails if any failed),
-# scratch_dir NAME, with_scratch NAME, eligd_start ARGS..., and json KEY FILE.
+# scratch_dir NAME, with_scratch NAME, eligd_start ARGS..., check_stop, json KEY FILE and
+# metric_sum FILE REGEX.
 failures=0
 checks=0
 
@@ -78,4 +79,16 @@ eligd_start() { # eligd_start ARGS...: $ELIGD ARGS in the background, synchronis
     port=${port%% *}
     mport=${ready#*metrics_port=}
     mport=${mport%% *}
+}
+
+check_stop() { # check_stop: SIGTERM to $pid, waited for; it must exit 0 (a check)
+    kill -TERM "$pid"
+    local rc=0
+    wait "$pid" || rc=$?
+    pid=
+    check "SIGTERM: exit 0" '^0$' -- echo "$rc"
+}
+
+metric_sum() { # metric_sum FILE REGEX: the sum of the values of FILE's samples matching REGEX
+    grep -E "$2" "$1" | awk '{ s += $NF } END { printf "%d\n", s }'
 }

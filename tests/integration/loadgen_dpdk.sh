@@ -84,9 +84,7 @@ check "over DPDK: batch entries answered" '"method":"batch","sent":[1-9][0-9]*,"
     -- cat "$dir/closed.json"
 check "eligd counted the datagrams" 'DPDK port stopped: [0-9]+ frames received, 0 dropped' -- \
     cat "$dir/closed.log"
-msum() { # msum REGEX: the values of the metrics samples whose line matches
-    grep -E "$1" "$dir/closed.metrics" | awk '{ s += $NF } END { printf "%d\n", s }'
-}
+msum() { metric_sum "$dir/closed.metrics" "$1"; }
 check "metrics: the UDP checks answered" "^$sent\$" -- msum '^eligd_udp_answers_total\{'
 check "metrics: the UDP frames" "^$(json frames_sent "$dir/closed.json")\$" -- \
     msum '^eligd_udp_frames_total '

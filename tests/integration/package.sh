@@ -84,9 +84,5 @@ port=${port%% *}
 check "eligd of the package starts" '^eligd: ready port=[0-9]+' -- echo "$ready"
 check "and answers" 'pong|alive|ok' -- /usr/bin/eligctl ping --server "127.0.0.1:$port"
 check "its store is in /var/lib/eligd" '^eligd$' -- stat -c %U /var/lib/eligd/log
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=
-check "SIGTERM: exit 0" '^0$' -- echo "$rc"
+check_stop
 finish
