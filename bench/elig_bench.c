@@ -594,7 +594,7 @@ void bench_number_query(const struct bench_pop *pop, uint64_t i, struct elig_rec
 static void usage(FILE *out)
 {
     fputs(
-        "usage: elig-bench index|log|store|server|dpdk|tls [OPTIONS]\n"
+        "usage: elig-bench index|log|store|server|dpdk|tls|cluster [OPTIONS]\n"
         "\n"
         "index: build an index of N synthetic records and measure build rate, bytes\n"
         "per record, and single, batched, whole-check and card lookup rates.\n"
@@ -606,6 +606,8 @@ static void usage(FILE *out)
         "BATCH of 64 lookups/s, memory per record.\n"
         "tls: TLS 1.3 handshakes, full and resumed, on one core, as eligd makes them:\n"
         "handshakes a second of both ends, and of the server's time alone.\n"
+        "cluster: new records appended through one node of a running cluster at a paced\n"
+        "rate; the time from each chunk's acknowledgement to visible on every node.\n"
         "dpdk: eligd's UDP datapath over a DPDK memif port (one lcore each side, EAL\n"
         "--no-huge): lookups/s and datagram latency at F frames per datagram.\n"
         "\n"
@@ -637,6 +639,12 @@ static void usage(FILE *out)
         "                   eligd (default N; their queries then come from those M)\n"
         "  --frames LIST    dpdk: frames per datagram, comma-separated, 1..16 (default 1,8)\n"
         "  --in-flight W    dpdk: datagrams in flight (default 64)\n"
+        "  --admin SOCKET   cluster: the admin socket of the node appended through\n"
+        "  --servers LIST   cluster: every node's facility port, HOST:PORT,... (trusted network)\n"
+        "  --rate N         cluster: events a second (default 10000); --batch: events a chunk,\n"
+        "                   --seconds: how long\n"
+        "  --first N        cluster: the first synthetic record appended (default 10000000):\n"
+        "                   another run on the same cluster needs records it has not had\n"
         "  --json           one JSON object instead of the table\n"
         "  --keep           index: keep the segment file (its path is printed)\n"
         "\n"
@@ -669,6 +677,10 @@ static const struct elig_opt bench_opt_table[] = {
     BO(F, "secure", secure),
     BO(F, "tls", tls),
     BO(U, "in-flight", in_flight, 1, 1024),
+    BO(S, "servers", servers),
+    BO(S, "admin", admin),
+    BO(U, "rate", rate, 1, 100000000),
+    BO(U, "first", first, 0, 1ull << 40),
     ELIG_OPT_END,
 };
 #undef BO
@@ -676,7 +688,14 @@ static const struct elig_opt bench_opt_table[] = {
 int main(int argc, char **argv)
 {
     struct bench_opts o = {
-        .records = 0, .dir = NULL, .batch = 64, .seconds = 2, .runs = 3, .threads = 16, .only = -1
+        .records = 0,
+        .dir = NULL,
+        .batch = 64,
+        .seconds = 2,
+        .runs = 3,
+        .threads = 16,
+        .only = -1,
+        .first = 10000000,
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -688,8 +707,8 @@ int main(int argc, char **argv)
     }
     bool is_log = strcmp(argv[1], "log") == 0, is_store = strcmp(argv[1], "store") == 0;
     bool is_server = strcmp(argv[1], "server") == 0, is_dpdk = strcmp(argv[1], "dpdk") == 0;
-    bool is_tls = strcmp(argv[1], "tls") == 0;
-    if (!is_log && !is_store && !is_server && !is_dpdk && !is_tls &&
+    bool is_tls = strcmp(argv[1], "tls") == 0, is_cluster = strcmp(argv[1], "cluster") == 0;
+    if (!is_log && !is_store && !is_server && !is_dpdk && !is_tls && !is_cluster &&
         strcmp(argv[1], "index") != 0) {
         fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
         return EXIT_USAGE;
@@ -729,6 +748,8 @@ int main(int argc, char **argv)
         o.audit_dir = "/var/tmp";
     if (!o.records)
         o.records = is_log ? 200000 : 1000000;
+    if (is_cluster)
+        return bench_cluster(&o);
     if (is_server || is_dpdk || is_tls) {
         static char eligd[4096];
         if (!o.eligd) { /* beside this program, as the build and the install put it */

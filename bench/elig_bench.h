@@ -38,6 +38,10 @@ struct bench_opts {
     const char *audit_dir;     /* server: where --secure's audit log goes (a disk) */
     const char *frames;        /* dpdk: frames per datagram, comma-separated (default "1,8") */
     unsigned in_flight;        /* dpdk: datagrams in flight (default 64) */
+    const char *servers;       /* cluster: every node's facility port, comma-separated */
+    const char *admin;         /* cluster: the admin socket of the node appended through */
+    unsigned rate;             /* cluster: events a second (default 10000) */
+    uint64_t first;            /* cluster: the first synthetic record appended */
 };
 
 #define INSURERS 4000
@@ -102,6 +106,7 @@ int bench_dpdk(const struct bench_opts *o);
 int bench_log(const struct bench_opts *o);
 int bench_store(const struct bench_opts *o);
 int bench_tls(const struct bench_opts *o);
+int bench_cluster(const struct bench_opts *o);
 /** eligctl's path: beside the eligd of o. */
 void bench_eligctl(const struct bench_opts *o, char *out, size_t size);
 /**

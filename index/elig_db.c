@@ -502,6 +502,9 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     }
     if (rc == 0 && (rc = replay_log(db, st->tail.last_lsn, st)) == 0)
         st->full_lsn = db->full_lsn;
+    if (rc == 0 && st->tail.last_lsn == 0 && elig_index_applied_lsn(db->ix) > 0)
+        rc = elig_log_start_at(db->log, elig_index_applied_lsn(db->ix) + 1); /* made from a
+                                                                     snapshot: LSNs go on */
     if (rc < 0) {
         elig_db_close(db);
         return rc;

@@ -620,6 +620,18 @@ static int roll(struct elig_log *log, uint64_t first_lsn)
     return 0;
 }
 
+int elig_log_start_at(struct elig_log *log, uint64_t lsn)
+{
+    pthread_mutex_lock(&log->mu);
+    int rc = log->fd >= 0 || log->next_lsn != 1 || lsn < 1 ? -EINVAL : roll(log, lsn);
+    if (rc == 0) {
+        log->next_lsn = lsn;
+        __atomic_store_n(&log->durable_lsn, lsn - 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&log->mu);
+    return rc;
+}
+
 #ifdef ELIG_LOG_TEST_IO
 /*
  * Test builds only: the one global hook, so a test can stand between the

@@ -148,6 +148,15 @@ struct elig_log_rec {
 int elig_log_append_batch(struct elig_log *log, const struct elig_log_rec *recs, size_t n,
                           uint64_t *first_lsn);
 
+/**
+ * Make an empty log begin at lsn: a file whose first record will be lsn is
+ * written (and synced), so the log reads as having ended at lsn - 1. For a
+ * store whose index starts from a snapshot at lsn - 1 with no log of its own
+ * (one made from another store's snapshot). Thread-safe.
+ * @return 0; -EINVAL (the log is not empty, or lsn is 0); -errno of the file system.
+ */
+int elig_log_start_at(struct elig_log *log, uint64_t lsn);
+
 /** The fatal error that stopped the log, or 0. Thread-safe. */
 int elig_log_failed(const struct elig_log *log);
 

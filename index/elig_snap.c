@@ -148,14 +148,14 @@ static void header_make(uint8_t h[SNAP_HEADER], const struct elig_snap_info *inf
     elig_le32(h + 60, elig_crc32c(0, h, 60));
 }
 
-int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
-                    struct elig_snap_info *info)
+/* A writer on dir/snapshot-<lsn>.els.tmp, its header's room reserved. */
+static int w_open(const char *dir, uint64_t lsn, struct writer **out, char path[4096],
+                  char tmp[4200])
 {
-    char path[4096], tmp[4200];
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return -errno;
-    snprintf(path, sizeof path, "%s/snapshot-%020llu.els", dir, (unsigned long long)lsn);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(path, 4096, "%s/snapshot-%020llu.els", dir, (unsigned long long)lsn);
+    snprintf(tmp, 4200, "%s.tmp", path);
     struct writer *w = calloc(1, sizeof *w);
     if (!w)
         return -ENOMEM;
@@ -166,15 +166,21 @@ int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
         return rc;
     }
     w->info.lsn = lsn;
-    uint8_t id[16];
-    if (elig_index_store_id(ix, id) == 0) /* the snapshot names the store it was taken from */
-        w->info.store_tag = elig_rd32(id);
     uint8_t h[SNAP_HEADER];
     memset(h, 0, sizeof h); /* rewritten with the counts at the end */
     w_put(w, h, sizeof h);
-    struct elig_index_export ex = { w, put_record, put_card, put_insurer };
-    int rc = elig_index_export(ix, &ex);
-    uint8_t t[SNAP_TRAILER];
+    *out = w;
+    return 0;
+}
+
+/*
+ * The trailer, the header (counts, tag), fdatasync, rename into place,
+ * directory sync; on any error the temporary file is removed. Frees w.
+ */
+static int w_finish(struct writer *w, int rc, const char *dir, const char *path, const char *tmp,
+                    struct elig_snap_info *info)
+{
+    uint8_t t[SNAP_TRAILER], h[SNAP_HEADER];
     memcpy(t, SNAP_END, 8);
     elig_le64(t + 8, w->entries);
     elig_le32(t + 16, w->crc);
@@ -201,6 +207,22 @@ int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
     }
     free(w);
     return rc;
+}
+
+int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
+                    struct elig_snap_info *info)
+{
+    char path[4096], tmp[4200];
+    struct writer *w;
+    int rc = w_open(dir, lsn, &w, path, tmp);
+    if (rc)
+        return rc;
+    uint8_t id[16];
+    if (elig_index_store_id(ix, id) == 0) /* the snapshot names the store it was taken from */
+        w->info.store_tag = elig_rd32(id);
+    struct elig_index_export ex = { w, put_record, put_card, put_insurer };
+    rc = elig_index_export(ix, &ex);
+    return w_finish(w, rc, dir, path, tmp, info);
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */
@@ -316,6 +338,35 @@ int elig_snap_check(const char *path, struct elig_snap_info *info)
     if (rc == 0 && stat(path, &st) == 0)
         info->bytes = (uint64_t)st.st_size;
     return rc;
+}
+
+/* Copying: each entry of the source, checked by the pass, written again. */
+static int copy_entry(void *ctx, uint8_t type, const uint8_t *p, size_t n)
+{
+    struct writer *w = ctx;
+    w_entry(w, type, p, n);
+    return w->err;
+}
+
+int elig_snap_copy(const char *src, const char *dir, uint32_t store_tag,
+                   struct elig_snap_info *info)
+{
+    struct elig_snap_info in;
+    int rc = elig_snap_peek(src, &in);
+    if (rc)
+        return rc;
+    char path[4096], tmp[4200];
+    struct writer *w;
+    if ((rc = w_open(dir, in.lsn, &w, path, tmp)))
+        return rc;
+    struct elig_snap_info seen;
+    rc = snap_pass(src, copy_entry, w, &seen);
+    w->info = (struct elig_snap_info){ .lsn = in.lsn,
+                                       .records = in.records,
+                                       .cards = in.cards,
+                                       .insurers = in.insurers,
+                                       .store_tag = store_tag };
+    return w_finish(w, rc, dir, path, tmp, info);
 }
 
 /* Loading: entries gathered into chunks for the bulk inserts. */

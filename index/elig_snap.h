@@ -53,6 +53,19 @@ int elig_snap_write(const struct elig_index *ix, const char *dir, uint64_t lsn,
 int elig_snap_check(const char *path, struct elig_snap_info *info);
 
 /**
+ * Copy the snapshot src into dir (under its own name, as elig_snap_write()
+ * writes: temporary name, synced, renamed), naming store_tag as the store
+ * it belongs to: how a store is started from another store's image (a new
+ * cluster node from a peer's snapshot). src is checked whole while it is
+ * copied; a damaged one leaves nothing in dir.
+ *
+ * @return 0 and *info (of the copy); -ELIG_ESNAPSHOT (src is damaged);
+ *         -errno of the file system.
+ */
+int elig_snap_copy(const char *src, const char *dir, uint32_t store_tag,
+                   struct elig_snap_info *info);
+
+/**
  * Read a snapshot's header only (64 bytes: magic, version, CRC): its LSN,
  * counts and store tag, bytes left 0. Cheap, for choosing among snapshots.
  * @return 0 and *info; -ELIG_ESNAPSHOT if the header is damaged; -errno.

@@ -99,7 +99,8 @@ static void usage(FILE *out)
         "  eligd to stop before leaving the link, which a memif server needs).\n"
         "  Several --server addresses (comma-separated, eligd nodes serving the same\n"
         "  data): a connection lost moves to the next, its frames in flight sent\n"
-        "  again (counted: failovers, resent, the longest wait for an answer).\n"
+        "  again (counted: failovers, resent, the longest wait for an answer); so\n"
+        "  does a node's answer BEHIND (a cluster node not up to date).\n"
         "  --tls-*: TLS 1.3 to eligd with a facility's certificate (eligd must run\n"
         "  with --trust-network: the month's checks come from many facilities).\n"
         "redis-load: load redis-server with the population (one hash per record and\n"
@@ -505,6 +506,7 @@ static void print_json(const struct elig_replay_params *p, const struct elig_rep
            "\"frames_sent\":%llu,\"frames_answered\":%llu,\"checks_sent\":%llu,"
            "\"checks_answered\":%llu,\"frame_errors\":%llu,\"check_errors\":%llu,"
            "\"unexpected\":%llu,\"frames_lost\":%llu,\"checks_lost\":%llu,\"failovers\":%llu,"
+           "\"behind\":%llu,"
            "\"frames_resent\":%llu,\"checks_resent\":%llu,\"longest_gap_s\":%.3f,\"seconds\":%.3f,"
            "\"checks_per_s\":%.0f,"
            "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,"
@@ -516,12 +518,12 @@ static void print_json(const struct elig_replay_params *p, const struct elig_rep
            (unsigned long long)r->frame_errors, (unsigned long long)r->check_errors,
            (unsigned long long)r->unexpected, (unsigned long long)r->frames_lost,
            (unsigned long long)r->checks_lost, (unsigned long long)r->failovers,
-           (unsigned long long)r->frames_resent, (unsigned long long)r->checks_resent,
-           r->longest_gap_s, r->seconds, rate, lat[0] / 1e3, lat[1] / 1e3, lat[2] / 1e3,
-           lat[3] / 1e3, lat[4] / 1e3, (unsigned long long)r->validity[0],
-           (unsigned long long)r->validity[1], (unsigned long long)r->validity[2],
-           (unsigned long long)r->validity[3], (unsigned long long)r->validity[4],
-           (unsigned long long)r->validity[5]);
+           (unsigned long long)r->behind, (unsigned long long)r->frames_resent,
+           (unsigned long long)r->checks_resent, r->longest_gap_s, r->seconds, rate, lat[0] / 1e3,
+           lat[1] / 1e3, lat[2] / 1e3, lat[3] / 1e3, lat[4] / 1e3,
+           (unsigned long long)r->validity[0], (unsigned long long)r->validity[1],
+           (unsigned long long)r->validity[2], (unsigned long long)r->validity[3],
+           (unsigned long long)r->validity[4], (unsigned long long)r->validity[5]);
     for (int t = 0; t < 4; t++)
         for (int m = 0; m < 3; m++)
             printf("%s{\"facility\":\"%s\",\"method\":\"%s\",\"sent\":%llu,\"answered\":%llu}",
@@ -578,10 +580,11 @@ static void print_report(const struct elig_replay_params *p, const struct elig_s
         printf("  lost           %llu frames (%llu checks) never answered\n",
                (unsigned long long)r->frames_lost, (unsigned long long)r->checks_lost);
     if (r->failovers)
-        printf("  failover       %llu connections moved to another server; %llu frames (%llu "
-               "checks) sent again; longest wait for an answer %.3f s\n",
-               (unsigned long long)r->failovers, (unsigned long long)r->frames_resent,
-               (unsigned long long)r->checks_resent, r->longest_gap_s);
+        printf("  failover       %llu connections moved to another server (%llu on a BEHIND "
+               "answer); %llu frames (%llu checks) sent again; longest wait for an answer %.3f s\n",
+               (unsigned long long)r->failovers, (unsigned long long)r->behind,
+               (unsigned long long)r->frames_resent, (unsigned long long)r->checks_resent,
+               r->longest_gap_s);
     printf("  validity       valid %llu, lost %llu, lost-newer %llu, no-match %llu, multiple %llu, "
            "card refused %llu\n",
            (unsigned long long)r->validity[1], (unsigned long long)r->validity[2],

@@ -95,6 +95,7 @@ struct conn {
     bool broken;       /* lost: moves to the next server once no operation is in flight */
     unsigned server;   /* its index in the server list */
     uint64_t broken_ns;
+    uint64_t hold_ns; /* not moved before: a node that answered BEHIND is given time to catch up */
 };
 
 #define SERVERS_MAX 16
@@ -357,7 +358,11 @@ static void frame_lost(struct replay *rp, struct conn *c)
     c->f_len--;
 }
 
-/* Take the complete eligd answers of c's input. */
+static void conn_break(struct replay *rp, unsigned ci, uint64_t now);
+
+#define BEHIND_HOLD_NS 100000000ull /* a connection moved on BEHIND waits 0.1 s first */
+
+/* Take the complete eligd answers of c's input. A node's BEHIND moves the connection. */
 static int take_eligd(struct replay *rp, struct conn *c, uint64_t now)
 {
     for (;;) {
@@ -374,6 +379,13 @@ static int take_eligd(struct replay *rp, struct conn *c, uint64_t now)
         struct frame *f = &c->fifo[c->f_head];
         size_t bo = 0;
         uint16_t n = 1;
+        if (h.status == ELIG_PS_BEHIND && rp->nservers > 1 && !rp->p->dgram) {
+            /* that node is not up to date: this frame and those after it go to another */
+            rp->r->behind++;
+            conn_break(rp, (unsigned)(c - rp->conns), now);
+            c->hold_ns = now + BEHIND_HOLD_NS; /* were every node behind: no ping-pong */
+            return 0;
+        }
         if (h.status != ELIG_PS_OK)
             rp->r->frame_errors++;
         else if (h.opcode == ELIG_OP_BATCH &&
@@ -690,7 +702,7 @@ static void conn_break(struct replay *rp, unsigned ci, uint64_t now)
 static int conn_move(struct replay *rp, unsigned ci, uint64_t now)
 {
     struct conn *c = &rp->conns[ci];
-    if (!c->broken || c->send_busy || c->recv_armed)
+    if (!c->broken || c->send_busy || c->recv_armed || now < c->hold_ns)
         return 0;
     close(c->fd);
     c->fd = -1;

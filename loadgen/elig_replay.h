@@ -111,6 +111,7 @@ struct elig_replay_report {
     uint64_t unexpected;                   /**< answers that contradict the population */
     uint64_t frames_lost, checks_lost;     /**< dgram: never answered (counted lost) */
     uint64_t failovers;                    /**< connections moved to another server */
+    uint64_t behind;                       /**< answers BEHIND that moved their connection */
     uint64_t frames_resent, checks_resent; /**< in flight on a lost connection: sent again */
     double longest_gap_s; /**< the longest time without an answer while frames were in flight */
     uint64_t sent[4][ELIG_REPLAY_METHODS];     /**< the schedule's checks */

@@ -164,21 +164,26 @@ static int refuse_store(struct loop *l, struct elig_pbuf *b, uint8_t *status, in
 static int admin_snapshot(struct loop *l, struct elig_pbuf *b, uint8_t *status)
 {
     struct elig_snap_info info;
+    uint64_t seq = 0; /* a cluster node: the stream position the snapshot holds */
     atomic_store(&l->long_op, true);
-    int rc = elig_db_snapshot(l->srv->p.db, &info);
+    int rc = l->srv->p.cluster ? elig_cluster_snapshot(l->srv->p.cluster, &info, &seq)
+                               : elig_db_snapshot(l->srv->p.db, &info);
     atomic_store(&l->long_op, false);
     if (rc)
         return refuse_store(l, b, status, rc, "snapshot failed");
-    elig_slog(ELIG_SLOG_INFO, "snapshot at LSN %llu: %llu records, %llu bytes",
+    char at[48] = "";
+    if (l->srv->p.cluster)
+        snprintf(at, sizeof at, ", stream sequence %llu", (unsigned long long)seq);
+    elig_slog(ELIG_SLOG_INFO, "snapshot at LSN %llu: %llu records, %llu bytes%s",
               (unsigned long long)info.lsn, (unsigned long long)info.records,
-              (unsigned long long)info.bytes);
+              (unsigned long long)info.bytes, at);
     stat_add(&l->st.snapshots, 1);
-    if ((rc = elig_pbuf_reserve(b, 40)))
+    if ((rc = elig_pbuf_reserve(b, 48)))
         return rc;
-    const uint64_t v[5] = { info.lsn, info.records, info.cards, info.insurers, info.bytes };
-    for (int i = 0; i < 5; i++)
+    const uint64_t v[6] = { info.lsn, info.records, info.cards, info.insurers, info.bytes, seq };
+    for (int i = 0; i < 6; i++)
         elig_le64(b->data + b->len + 8 * i, v[i]);
-    b->len += 40;
+    b->len += 48;
     return 0;
 }
 

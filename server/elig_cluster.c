@@ -14,6 +14,15 @@
  * position is taken as lost (its consumer lived on a server that went away)
  * and opened again from the position.
  *
+ * Snapshots in a cluster carry the stream position they hold: the applier
+ * applies a chunk and moves its position under apply_mu, and a snapshot is
+ * written under the same mutex, so the position beside it (a ".stream"
+ * mark) is exact. A new node is made from a peer's snapshot and its mark
+ * (elig_cluster_bootstrap) and applies the stream after it. A node whose
+ * position the stream no longer reaches (messages dropped by its retention)
+ * is refused at start; one that meets such a gap while running stops
+ * applying and answers BEHIND, never skipping a message silently.
+ *
  * A store refusal (a full disk, a full index) stops the applier where it is:
  * it logs the error once, waits a second and tries the same chunk again, so
  * the node falls behind rather than skipping anything. Messages that do not
@@ -21,6 +30,7 @@
  */
 #include "elig_cluster.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,9 +43,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elig_io.h"
+#include "elig_le.h"
 #include "elig_net_error.h"
 #include "elig_proto.h"
 #include "elig_slog.h"
+#include "elig_snap.h"
+#include "elig_store.h"
 #include "elig_stream.h"
 #include "elig_update.h"
 
@@ -44,7 +58,8 @@
 
 struct elig_cluster {
     struct elig_cluster_params p;
-    char pos_path[4200];
+    struct elig_db *db;
+    char data_dir[4096], stream_name[64], pos_path[4200];
     struct elig_stream *stream;
     pthread_t thread;
     bool running;
@@ -53,6 +68,8 @@ struct elig_cluster {
     _Atomic uint64_t stream_last; /* the stream's last sequence, as last heard */
     _Atomic uint64_t contact_ms;  /* when the stream was last heard from (CLOCK_MONOTONIC) */
     _Atomic int error;
+    atomic_bool gap;          /* the stream skipped past the position: applying stopped */
+    pthread_mutex_t apply_mu; /* held while a chunk is applied and the position moved */
     pthread_mutex_t mu;
     pthread_cond_t cv; /* applied moved */
     struct elig_event *evs;
@@ -79,19 +96,35 @@ static int read_position(const char *path, uint64_t *pos, char *err, size_t err_
     return 0;
 }
 
-static int write_position(const char *path, uint64_t pos)
+/* A small file written whole or not at all: aside, synced, renamed, directory synced. */
+static int write_text(const char *path, const char *text)
 {
-    char tmp[4300], text[32];
+    char tmp[4300], dir[4300] = ".";
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int len = snprintf(text, sizeof text, "%llu\n", (unsigned long long)pos);
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    int rc = write(fd, text, (size_t)len) == len && fdatasync(fd) == 0 ? 0 : -errno;
+    int rc = elig_io_write_all(fd, text, strlen(text));
+    if (rc == 0 && fdatasync(fd) < 0)
+        rc = -errno;
     close(fd);
     if (rc == 0 && rename(tmp, path) < 0)
         rc = -errno;
+    if (rc == 0)
+        rc = elig_io_sync_dir(dir);
+    if (rc)
+        unlink(tmp);
     return rc;
+}
+
+static int write_position(const char *path, uint64_t pos)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%llu\n", (unsigned long long)pos);
+    return write_text(path, text);
 }
 
 static void set_applied(struct elig_cluster *c, uint64_t seq)
@@ -116,7 +149,7 @@ static int apply(struct elig_cluster *c, uint64_t seq, const void *data, size_t 
         return 0;
     }
     bool dup;
-    int rc = elig_db_submit_chunk(c->p.db, id, c->evs, n, c->status, NULL, &dup);
+    int rc = elig_db_submit_chunk(c->db, id, c->evs, n, c->status, NULL, &dup);
     if (rc == -ELIG_ECHUNKID) { /* an id used before for other events: not applied anywhere */
         atomic_fetch_add(&c->malformed, 1);
         elig_slog(ELIG_SLOG_ERROR,
@@ -192,9 +225,24 @@ static void *applier(void *arg)
         }
         idle_checked = now_ms(); /* a message: not stalled */
         heard(c, seq + pending);
-        if (seq <= atomic_load(&c->applied))
+        uint64_t applied = atomic_load(&c->applied);
+        if (seq <= applied)
             continue; /* delivered again after a consumer restart */
+        if (seq != applied + 1 && (applied > 0 || seq > 1)) {
+            /* the messages between are gone (retention, or deleted): never skipped silently */
+            atomic_store(&c->error, -ELIG_ESTREAMGAP);
+            atomic_store(&c->gap, true);
+            elig_slog(ELIG_SLOG_ERROR,
+                      "cluster: the stream went on at sequence %llu after this node's %llu (the "
+                      "messages between are past the stream's retention): applying stopped, "
+                      "checks are answered BEHIND; make this node anew from a peer's snapshot "
+                      "(eligctl bootstrap)",
+                      (unsigned long long)seq, (unsigned long long)applied);
+            break;
+        }
+        pthread_mutex_lock(&c->apply_mu);
         while ((rc = apply(c, seq, data, len)) != 0 && !atomic_load(&c->stop)) {
+            pthread_mutex_unlock(&c->apply_mu);
             atomic_store(&c->error, rc);
             if (rc != warned)
                 elig_slog(ELIG_SLOG_ERROR,
@@ -204,13 +252,17 @@ static void *applier(void *arg)
             warned = rc;
             struct timespec ts = { 1, 0 };
             nanosleep(&ts, NULL);
+            pthread_mutex_lock(&c->apply_mu);
         }
+        if (rc == 0) {
+            atomic_store(&c->pending, pending);
+            set_applied(c, seq);
+        }
+        pthread_mutex_unlock(&c->apply_mu);
         if (rc)
             break;
         warned = 0;
         atomic_store(&c->error, 0);
-        atomic_store(&c->pending, pending);
-        set_applied(c, seq);
         if (seq - written >= POSITION_EVERY) {
             if ((rc = write_position(c->pos_path, seq)))
                 elig_slog(ELIG_SLOG_ERROR, "cluster: %s not written: %s", c->pos_path,
@@ -223,40 +275,92 @@ static void *applier(void *arg)
     return NULL;
 }
 
-int elig_cluster_start(const struct elig_cluster_params *p, struct elig_cluster **out, char *err,
+/* The stream must hold every message after pos: refused, naming the snapshot needed. */
+static int check_reach(struct elig_cluster *c, uint64_t pos, uint64_t first, char *err,
                        size_t err_size)
+{
+    if (first <= pos + 1)
+        return 0;
+    snprintf(err, err_size,
+             "this node applied stream %s through sequence %llu, but the stream now begins at "
+             "%llu (older messages are past its retention): make this node anew from a peer's "
+             "snapshot that reaches sequence %llu or later (eligctl snapshot --admin on a peer, "
+             "then eligctl bootstrap; docs/operations.md, \"Adding a node\")",
+             c->stream_name, (unsigned long long)pos, (unsigned long long)first,
+             (unsigned long long)(first - 1));
+    return -ELIG_ESTREAMGAP;
+}
+
+static struct elig_cluster *cluster_new(const struct elig_cluster_params *p)
 {
     struct elig_cluster *c = calloc(1, sizeof *c);
     if (c == NULL)
-        return -ENOMEM;
+        return NULL;
     c->p = *p;
+    snprintf(c->data_dir, sizeof c->data_dir, "%s", p->data_dir);
+    snprintf(c->stream_name, sizeof c->stream_name, "%s", p->stream ? p->stream : "ELIGD");
+    c->p.data_dir = c->data_dir;
+    c->p.stream = c->stream_name;
+    c->p.servers = NULL; /* not kept: the stream handle has them */
+    pthread_mutex_init(&c->apply_mu, NULL);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     snprintf(c->pos_path, sizeof c->pos_path, "%s/stream-position", p->data_dir);
-    c->evs = calloc(ELIG_PROTO_APPEND_MAX, sizeof *c->evs);
-    c->status = calloc(ELIG_PROTO_APPEND_MAX, sizeof *c->status);
-    uint64_t pos = 0;
-    int rc = c->evs && c->status ? read_position(c->pos_path, &pos, err, err_size) : -ENOMEM;
+    return c;
+}
+
+static int stream_open(const struct elig_cluster_params *p, struct elig_stream **s, char *err,
+                       size_t err_size)
+{
+    return elig_stream_open(&(struct elig_stream_params){ .servers = p->servers,
+                                                          .name = p->stream,
+                                                          .replicas = p->replicas,
+                                                          .max_msgs = p->max_chunks },
+                            s, err, err_size);
+}
+
+int elig_cluster_open(const struct elig_cluster_params *p, struct elig_cluster **out, char *err,
+                      size_t err_size)
+{
+    struct elig_cluster *c = cluster_new(p);
+    if (c == NULL)
+        return -ENOMEM;
+    uint64_t pos = 0, first = 0, last = 0;
+    int rc = read_position(c->pos_path, &pos, err, err_size);
     if (rc == 0)
-        rc = elig_stream_open(&(struct elig_stream_params){ .servers = p->servers,
-                                                            .name = p->stream,
-                                                            .replicas = p->replicas },
-                              &c->stream, err, err_size);
-    uint64_t first, last;
+        rc = stream_open(p, &c->stream, err, err_size);
     if (rc == 0 && (rc = elig_stream_bounds(c->stream, &first, &last)) != 0)
         snprintf(err, err_size, "the stream's bounds: %s", elig_net_strerror(rc));
-    if (rc == 0) {
-        atomic_store(&c->applied, pos);
-        heard(c, last);
-        rc = -pthread_create(&c->thread, NULL, applier, c);
-        c->running = rc == 0;
+    if (rc == 0 && first > 0)
+        rc = check_reach(c, pos, first, err, err_size);
+    if (rc == 0 && pos > last) {
+        snprintf(err, err_size,
+                 "this node applied stream %s through sequence %llu, but the stream ends at %llu: "
+                 "it is not the stream this node applied (a stream made anew, or another "
+                 "cluster's); see docs/operations.md, \"Disaster recovery\"",
+                 c->stream_name, (unsigned long long)pos, (unsigned long long)last);
+        rc = -EINVAL;
     }
     if (rc) {
         elig_cluster_stop(c);
         return rc;
     }
+    atomic_store(&c->applied, pos);
+    heard(c, last);
     *out = c;
     return 0;
+}
+
+int elig_cluster_start(struct elig_cluster *c, struct elig_db *db)
+{
+    c->db = db;
+    c->evs = calloc(ELIG_PROTO_APPEND_MAX, sizeof *c->evs);
+    c->status = calloc(ELIG_PROTO_APPEND_MAX, sizeof *c->status);
+    if (!c->evs || !c->status)
+        return -ENOMEM;
+    int rc = -pthread_create(&c->thread, NULL, applier, c);
+    c->running = rc == 0;
+    return rc;
 }
 
 void elig_cluster_stop(struct elig_cluster *c)
@@ -274,9 +378,172 @@ void elig_cluster_stop(struct elig_cluster *c)
     elig_stream_close(c->stream);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->apply_mu);
     free(c->evs);
     free(c->status);
     free(c);
+}
+
+/* ---- snapshots and their marks -------------------------------------------------------------- */
+
+/* The mark's path: the snapshot's, ".els" replaced by ".stream". */
+static int mark_path(const char *snapshot, char *out, size_t size)
+{
+    size_t n = strlen(snapshot);
+    if (n < 4 || strcmp(snapshot + n - 4, ".els") != 0 || n + 4 > size)
+        return -EINVAL;
+    snprintf(out, size, "%.*s.stream", (int)(n - 4), snapshot);
+    return 0;
+}
+
+/* Remove the marks of dir whose snapshot is gone (pruned). */
+static void prune_marks(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n < 8 || strcmp(e->d_name + n - 7, ".stream") != 0 ||
+            strncmp(e->d_name, "snapshot-", 9))
+            continue;
+        char snap[4400], mark[4400];
+        snprintf(mark, sizeof mark, "%s/%s", dir, e->d_name);
+        snprintf(snap, sizeof snap, "%s/%.*s.els", dir, (int)(n - 7), e->d_name);
+        if (access(snap, F_OK) != 0 && errno == ENOENT)
+            unlink(mark);
+    }
+    closedir(d);
+}
+
+int elig_cluster_snapshot(struct elig_cluster *c, struct elig_snap_info *info, uint64_t *seq)
+{
+    pthread_mutex_lock(&c->apply_mu); /* the applier waits: the position is the snapshot's */
+    int rc = elig_db_snapshot(c->db, info);
+    *seq = atomic_load(&c->applied);
+    pthread_mutex_unlock(&c->apply_mu);
+    if (rc)
+        return rc;
+    char dir[4200], snap[4400], mark[4400], text[128];
+    snprintf(dir, sizeof dir, "%s/snapshots", c->data_dir);
+    snprintf(snap, sizeof snap, "%s/snapshot-%020llu.els", dir, (unsigned long long)info->lsn);
+    snprintf(text, sizeof text, "%s %llu\n", c->stream_name, (unsigned long long)*seq);
+    if ((rc = mark_path(snap, mark, sizeof mark)) == 0)
+        rc = write_text(mark, text);
+    prune_marks(dir);
+    return rc;
+}
+
+int elig_cluster_mark_read(const char *snapshot, char *stream, size_t stream_size, uint64_t *seq)
+{
+    char path[4400], line[128], name[64], nl;
+    int rc = mark_path(snapshot, path, sizeof path);
+    if (rc)
+        return rc;
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -errno;
+    unsigned long long v;
+    int ok = fgets(line, sizeof line, f) && sscanf(line, "%63s %llu%c", name, &v, &nl) == 3 &&
+             nl == '\n';
+    fclose(f);
+    if (!ok)
+        return -EINVAL;
+    snprintf(stream, stream_size, "%s", name);
+    *seq = v;
+    return 0;
+}
+
+int elig_cluster_bootstrap(const struct elig_cluster_params *p, const char *snapshot,
+                           uint64_t capacity, struct elig_cluster_boot *out, char *err,
+                           size_t err_size)
+{
+    memset(out, 0, sizeof *out);
+    struct elig_store_info store;
+    if (elig_store_read(p->data_dir, &store, NULL) != -ENOENT) {
+        snprintf(err, err_size,
+                 "%s holds a store already: a new node is made in an empty (or new) directory",
+                 p->data_dir);
+        return -EEXIST;
+    }
+    char stream[64];
+    const char *want = p->stream ? p->stream : "ELIGD";
+    int rc = elig_cluster_mark_read(snapshot, stream, sizeof stream, &out->seq);
+    if (rc) {
+        snprintf(err, err_size,
+                 "%s: %s: take the snapshot on a running cluster node (eligctl snapshot --admin "
+                 "SOCKET), and copy the .stream file beside it with it",
+                 snapshot,
+                 rc == -ENOENT ? "no stream position beside it (its .stream file)"
+                               : "the stream position beside it (its .stream file) is unreadable");
+        return rc;
+    }
+    if (strcmp(stream, want) != 0) {
+        snprintf(err, err_size, "%s was taken from stream %s, not %s", snapshot, stream, want);
+        return -EINVAL;
+    }
+    if ((rc = elig_snap_peek(snapshot, &out->snap))) {
+        snprintf(err, err_size, "%s: %s", snapshot, elig_net_strerror(rc));
+        return rc;
+    }
+    uint64_t records = out->snap.records;
+    out->capacity = capacity                          ? capacity
+                    : records + records / 4 > 1000000 ? records + records / 4
+                                                      : 1000000;
+    if (out->capacity < records) {
+        snprintf(err, err_size, "%s holds %llu records, more than --capacity %llu", snapshot,
+                 (unsigned long long)records, (unsigned long long)out->capacity);
+        return -EFBIG;
+    }
+    struct elig_cluster *c = cluster_new(p);
+    if (c == NULL)
+        return -ENOMEM;
+    rc = stream_open(p, &c->stream, err, err_size);
+    if (rc == 0 && (rc = elig_stream_bounds(c->stream, &out->first, &out->last)) != 0)
+        snprintf(err, err_size, "the stream's bounds: %s", elig_net_strerror(rc));
+    if (rc == 0 && out->first > out->seq + 1) {
+        snprintf(err, err_size,
+                 "%s reaches stream %s to sequence %llu, but the stream now begins at %llu "
+                 "(older messages are past its retention): take a newer snapshot on a peer "
+                 "(eligctl snapshot --admin SOCKET) and bootstrap from it",
+                 snapshot, want, (unsigned long long)out->seq, (unsigned long long)out->first);
+        rc = -ELIG_ESTREAMGAP;
+    }
+    if (rc == 0 && out->seq > out->last) {
+        snprintf(err, err_size,
+                 "%s reaches stream %s to sequence %llu, past its last message %llu: a snapshot "
+                 "of another cluster's stream",
+                 snapshot, want, (unsigned long long)out->seq, (unsigned long long)out->last);
+        rc = -EINVAL;
+    }
+    elig_cluster_stop(c);
+    if (rc)
+        return rc;
+
+    /* the store: a new id and the sizes; its snapshot; its position; DATA/store last */
+    store = (struct elig_store_info){ .capacity = out->capacity };
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/snapshots", p->data_dir);
+    uint8_t id[16];
+    if ((rc = elig_store_new(&store)) == 0 && (mkdir(p->data_dir, 0700) == 0 || errno == EEXIST)) {
+        elig_store_id_bytes(&store, id);
+        rc = elig_snap_copy(snapshot, dir, elig_rd32(id), &out->snap);
+    } else if (rc == 0) {
+        rc = -errno;
+    }
+    char pos[4200], copy[4400];
+    snprintf(pos, sizeof pos, "%s/stream-position", p->data_dir);
+    snprintf(copy, sizeof copy, "%s/snapshot-%020llu.els", dir, (unsigned long long)out->snap.lsn);
+    if (rc == 0 && (rc = write_position(pos, out->seq)) == 0 &&
+        (rc = elig_store_write(p->data_dir, &store)) != 0)
+        unlink(pos);
+    if (rc) {
+        if (rc != -ELIG_ESNAPSHOT)
+            unlink(copy);
+        snprintf(err, err_size, "%s: %s", rc == -ELIG_ESNAPSHOT ? snapshot : p->data_dir,
+                 elig_net_strerror(rc));
+    }
+    return rc;
 }
 
 int elig_cluster_append(struct elig_cluster *c, const uint8_t *body, size_t len,
@@ -335,7 +602,8 @@ bool elig_cluster_behind(const struct elig_cluster *c, uint64_t max_lag)
     uint64_t applied = atomic_load_explicit(&c->applied, memory_order_relaxed);
     uint64_t last = atomic_load_explicit(&c->stream_last, memory_order_relaxed);
     uint64_t contact = atomic_load_explicit(&c->contact_ms, memory_order_relaxed);
-    return last > applied + max_lag || now_ms() - contact > 5000;
+    return last > applied + max_lag || now_ms() - contact > 5000 ||
+           atomic_load_explicit(&c->gap, memory_order_relaxed);
 }
 
 void elig_cluster_state(const struct elig_cluster *c, struct elig_cluster_state *st)

@@ -27,6 +27,9 @@
  * frame larger than one datagram is replaced by its header with status
  * ELIG_PS_TOO_LARGE: such requests (big BATCHes) belong on TCP.
  *
+ * A cluster node behind its stream (elig_cluster_behind(), asked once a
+ * burst) answers the checks of the burst BEHIND, as the TCP port does.
+ *
  * Counters are per lcore, published with relaxed stores after each burst,
  * summed by readers (STATS over UDP, the stop report).
  */
@@ -53,6 +56,7 @@
 
 #include "elig_addr.h"
 #include "elig_check.h"
+#include "elig_cluster.h"
 #include "elig_dport.h"
 #include "elig_le.h"
 #include "elig_live.h"
@@ -157,6 +161,7 @@ static const struct {
     { "frames_bad", DS(frames_bad), "eligd_udp_frames_refused_total", "reason=\"bad\"" },
     { "frames_truncated", DS(frames_truncated), "eligd_udp_frames_refused_total",
       "reason=\"truncated\"" },
+    { "frames_behind", DS(frames_behind), "eligd_udp_frames_refused_total", "reason=\"behind\"" },
     { "answers_too_large", DS(answers_too_large), "eligd_udp_frames_refused_total",
       "reason=\"too_large\"" },
 #undef DS
@@ -333,8 +338,13 @@ static void round_flush(struct lcore *lc)
 
 /* ---- receiving -------------------------------------------------------- */
 
-/* Put the frames of one datagram into the round (flushing it when full). */
-static void take_datagram(struct lcore *lc, struct dgram *g, const uint8_t *p, size_t len)
+/*
+ * Put the frames of one datagram into the round (flushing it when full).
+ * behind: this node is behind its cluster: frames with checks are answered
+ * BEHIND, never from data that may be stale.
+ */
+static void take_datagram(struct lcore *lc, struct dgram *g, const uint8_t *p, size_t len,
+                          bool behind)
 {
     size_t off = 0;
     while (off < len) {
@@ -348,6 +358,11 @@ static void take_datagram(struct lcore *lc, struct dgram *g, const uint8_t *p, s
             status = ELIG_PS_TOO_LARGE;
             lc->st.frames_truncated++;
         }
+        bool framed = status == 0; /* the frames after it can be found */
+        if (framed && behind && elig_op_has(h.opcode, ELIG_OPF_CHECK)) {
+            status = ELIG_PS_BEHIND;
+            lc->st.frames_behind++;
+        }
         for (int attempt = 0; attempt < 2; attempt++) {
             rc = status ? elig_round_add_status(lc->round, &h, status, &g->out)
                         : elig_round_add(lc->round, &h, p + off + ELIG_PROTO_HEADER, &g->out);
@@ -355,7 +370,7 @@ static void take_datagram(struct lcore *lc, struct dgram *g, const uint8_t *p, s
                 break;
             round_flush(lc); /* full: answer what it holds, then this frame opens the next */
         }
-        if (status)
+        if (!framed)
             return;
         off += ELIG_PROTO_HEADER + h.body_len;
     }
@@ -374,6 +389,7 @@ static void serve_burst(struct lcore *lc, struct rte_mbuf **rx, unsigned n)
 {
     struct elig_dpdk *d = lc->d;
     lc->ndg = 0;
+    bool behind = d->p.cluster && elig_cluster_behind(d->p.cluster, d->p.max_lag);
     for (unsigned i = 0; i < n; i++) {
         struct rte_mbuf *m = rx[i];
         lc->st.rx_packets++;
@@ -393,7 +409,7 @@ static void serve_burst(struct lcore *lc, struct rte_mbuf **rx, unsigned n)
             struct dgram *g = &lc->dg[lc->ndg++];
             g->peer = pkt.peer;
             g->out.len = 0;
-            take_datagram(lc, g, pkt.payload, pkt.len);
+            take_datagram(lc, g, pkt.payload, pkt.len, behind);
         } /* an ARP reply: eligd never asks, so nothing to learn */
     }
     round_flush(lc);

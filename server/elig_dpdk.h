@@ -30,6 +30,9 @@
  */
 
 /** Datapath parameters. Zero in an optional field picks the default shown. */
+struct elig_cluster;
+
+/** How to serve. */
 struct elig_dpdk_params {
     const char *eal_args;     /**< EAL arguments, separated by spaces (docs/operations.md) */
     const char *addr;         /**< "A.B.C.D:PORT": the IPv4 address and UDP port served */
@@ -40,6 +43,10 @@ struct elig_dpdk_params {
                                    grown one between bursts) */
     struct elig_audit *audit; /**< optional: every answered check recorded (one writer
                                    per lcore, flushed every second) */
+    const struct elig_cluster *cluster; /**< optional: a cluster node: while it is behind
+                                             (elig_cluster_behind(), asked once a burst),
+                                             checks are answered ELIG_PS_BEHIND */
+    uint64_t max_lag;                   /**< with cluster: the lag allowed, in chunks */
 };
 
 /** Counters summed over the lcores (relaxed reads: a snapshot, not a transaction). */
@@ -53,6 +60,7 @@ struct elig_dpdk_stats {
     uint64_t datagrams;                    /**< UDP datagrams for us */
     uint64_t frames, frames_bad;           /**< protocol frames; answered with an error */
     uint64_t frames_truncated;             /**< frames cut by the datagram's end */
+    uint64_t frames_behind;                /**< checks refused BEHIND (a cluster node) */
     uint64_t answers_too_large;            /**< answers over one datagram (TOO_LARGE sent) */
     struct elig_check_counters check;      /**< checks answered, by method and answer */
 };

@@ -16,6 +16,8 @@ static const char *const elig_net_error_names[ELIG_ERRNO_NET_END - ELIG_ERRNO_NE
     [ELIG_EAUDIT - ELIG_ERRNO_NET_BASE] = "audit log or key is damaged (authentication failed)",
     [ELIG_EADDRESS - ELIG_ERRNO_NET_BASE] =
         "not an address (HOST:PORT or [IPv6]:PORT), or its host name does not resolve",
+    [ELIG_ESTREAMGAP - ELIG_ERRNO_NET_BASE] =
+        "the stream no longer holds what follows this position (past its retention)",
     [ELIG_ETLS - ELIG_ERRNO_NET_BASE] = "TLS failed (a certificate refused, or not a TLS peer)",
 };
 

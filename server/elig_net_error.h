@@ -16,8 +16,9 @@ enum elig_net_errno {
     ELIG_EREFUSED,                     /**< the server answered the request with an error status */
     ELIG_EFACFILE,                     /**< facility registry is damaged (checksum or syntax) */
     ELIG_EAUDIT,                       /**< audit log or key is damaged (authentication failed) */
-    ELIG_EADDRESS, /**< not HOST:PORT ([IPv6]:PORT), or its host does not resolve */
-    ELIG_ETLS,     /**< the TLS handshake or a record failed (a certificate, a plaintext peer) */
+    ELIG_EADDRESS,   /**< not HOST:PORT ([IPv6]:PORT), or its host does not resolve */
+    ELIG_ETLS,       /**< the TLS handshake or a record failed (a certificate, a plaintext peer) */
+    ELIG_ESTREAMGAP, /**< the cluster's stream no longer holds what follows a node's position */
     ELIG_ERRNO_NET_END
 };
 

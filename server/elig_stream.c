@@ -6,18 +6,18 @@
  * operations (publish with an id, read in order from a sequence, the
  * stream's bounds, open/close) and errno values, not the client's types.
  * The connection reconnects by itself (any server of the list, without
- * limit): a publish or a read during an election or a server's restart
- * fails with -ETIMEDOUT and is simply tried again by the caller. A reader
- * is an ordered push consumer (no acknowledgements, no durable state on
- * the servers: the reader's position is the node's own, kept with its
- * store), which nats.c restarts from the last sequence it delivered if the
- * consumer is lost, so a reader never skips or repeats a message.
+ * limit; a server silent for two pings a second apart counts as lost): a publish or a read during
+ * an election or a server's restart fails with -ETIMEDOUT and is simply tried again by the caller.
+ * A reader is an ordered push consumer (no acknowledgements, no durable state on the servers: the
+ * reader's position is the node's own, kept with its store), which nats.c restarts from the last
+ * sequence it delivered if the consumer is lost, so a reader never skips or repeats a message.
  */
 #include "elig_stream.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <nats/nats.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +67,7 @@ static int fail(natsStatus s, const char *what, char *err, size_t err_size)
 }
 
 /* The stream, made if missing. */
-static natsStatus ensure_stream(struct elig_stream *s, int replicas)
+static natsStatus ensure_stream(struct elig_stream *s, int replicas, uint64_t max_msgs)
 {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
@@ -87,6 +87,7 @@ static natsStatus ensure_stream(struct elig_stream *s, int replicas)
     cfg.Storage = js_FileStorage;
     cfg.Replicas = replicas;
     cfg.Duplicates = DUP_WINDOW;
+    cfg.MaxMsgs = max_msgs > 0 && max_msgs < INT64_MAX ? (int64_t)max_msgs : -1;
     st = js_AddStream(&si, s->js, &cfg, NULL, &jerr);
     if (st == NATS_OK)
         jsStreamInfo_Destroy(si);
@@ -129,6 +130,12 @@ int elig_stream_open(const struct elig_stream_params *p, struct elig_stream **ou
         st = natsOptions_SetMaxReconnect(o, -1); /* a cluster's servers come and go */
     if (st == NATS_OK)
         st = natsOptions_SetReconnectWait(o, 100);
+    /* a server that stops answering without closing (paused, cut off by the network) is left
+     * after two unanswered pings a second apart, not nats.c's default of two minutes each */
+    if (st == NATS_OK)
+        st = natsOptions_SetPingInterval(o, 1000);
+    if (st == NATS_OK)
+        st = natsOptions_SetMaxPingsOut(o, 2);
     if (st == NATS_OK)
         st = natsConnection_Connect(&s->nc, o);
     natsOptions_Destroy(o);
@@ -141,7 +148,7 @@ int elig_stream_open(const struct elig_stream_params *p, struct elig_stream **ou
         jo.Wait = s->timeout_ms;
         st = natsConnection_JetStream(&s->js, s->nc, &jo);
         if (st == NATS_OK)
-            st = ensure_stream(s, p->replicas > 0 ? p->replicas : 3);
+            st = ensure_stream(s, p->replicas > 0 ? p->replicas : 3, p->max_msgs);
         if (st != NATS_OK)
             rc = fail(st, "the JetStream stream", err, err_size);
     }

@@ -36,6 +36,8 @@ struct elig_stream_params {
                               "<name>.updates" in lower case */
     int replicas;        /**< optional: its replicas when it is made here (default 3) */
     int timeout_ms;      /**< optional: connect, acknowledgements, stream calls (default 5000) */
+    uint64_t max_msgs;   /**< optional: its retention in messages when it is made here; the
+                              oldest are dropped past it (default 0: all kept) */
 };
 
 /** A connection to the stream (opaque). */

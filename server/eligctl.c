@@ -33,6 +33,7 @@
 #include "elig_fac.h"
 #include "elig_check.h"
 #include "elig_client.h"
+#include "elig_cluster.h"
 #include "elig_chunk.h"
 #include "elig_db.h"
 #include "elig_feed.h"
@@ -1499,7 +1500,7 @@ static int cmd_verify(int argc, char **argv)
 }
 
 /* ADMIN_SNAPSHOT: eligd writes it while it serves. */
-static int snapshot_remote(const char *socket, struct elig_snap_info *info)
+static int snapshot_remote(const char *socket, struct elig_snap_info *info, uint64_t *seq)
 {
     struct elig_client *c;
     int rc = client_open(socket, &c, true);
@@ -1510,7 +1511,7 @@ static int snapshot_remote(const char *socket, struct elig_snap_info *info)
     rc = elig_client_call(c, ELIG_OP_ADMIN_SNAPSHOT, NULL, 0, &h, &body);
     if (rc == 0 && h.status != ELIG_PS_OK)
         rc = h.body_len == 4 ? (int32_t)elig_rd32(body) : -ELIG_EREFUSED;
-    else if (rc == 0 && h.body_len != 40)
+    else if (rc == 0 && h.body_len != 48)
         rc = -ELIG_EPROTO;
     if (rc == 0) {
         info->lsn = elig_rd64(body);
@@ -1518,6 +1519,7 @@ static int snapshot_remote(const char *socket, struct elig_snap_info *info)
         info->cards = elig_rd64(body + 16);
         info->insurers = elig_rd64(body + 24);
         info->bytes = elig_rd64(body + 32);
+        *seq = elig_rd64(body + 40);
     }
     elig_client_close(c);
     return rc;
@@ -1532,8 +1534,9 @@ static int cmd_snapshot(int argc, char **argv)
     int rc = store_args(store_opts, argc, argv, &sa, &first, 0, 0, "");
     if (rc)
         return rc;
+    uint64_t seq = 0;
     if (sa.admin) {
-        rc = snapshot_remote(sa.admin, &info);
+        rc = snapshot_remote(sa.admin, &info, &seq);
     } else if ((rc = open_store(&sa, &db))) {
         return rc;
     } else {
@@ -1546,8 +1549,57 @@ static int cmd_snapshot(int argc, char **argv)
                (unsigned long long)info.lsn, (unsigned long long)info.records,
                (unsigned long long)info.cards, (unsigned long long)info.insurers,
                (unsigned long long)info.bytes);
+    if (rc >= 0 && seq)
+        printf("cluster: it holds the stream through sequence %llu (snapshots/snapshot-%020llu"
+               ".stream beside it): a new node can be made from it (eligctl bootstrap)\n",
+               (unsigned long long)seq, (unsigned long long)info.lsn);
     elig_db_close(db);
     return rc < 0 ? EXIT_USAGE : 0;
+}
+
+/* ---- bootstrap: a new cluster node from a peer's snapshot --------------- */
+
+struct bootstrap_args {
+    const char *data, *snapshot, *cluster, *stream;
+    uint64_t capacity;
+};
+
+#define BA(kind, name, ...) ELIG_OPT_##kind(name, struct bootstrap_args, __VA_ARGS__)
+static const struct elig_opt bootstrap_opts[] = {
+    BA(S, "data", data),
+    BA(S, "snapshot", snapshot),
+    BA(S, "cluster", cluster),
+    BA(S, "stream", stream),
+    BA(U, "capacity", capacity, 1, 1ull << 31),
+    ELIG_OPT_END,
+};
+
+static int cmd_bootstrap(int argc, char **argv)
+{
+    struct bootstrap_args a = { 0 };
+    int first;
+    if (command_opts(bootstrap_opts, argc, argv, &a, &first, 0, 0, ""))
+        return EXIT_USAGE;
+    if (!a.data || !a.snapshot || !a.cluster) {
+        fprintf(stderr, "%s: give --data DIR --snapshot FILE --cluster URLS (%s --help)\n", argv[0],
+                argv[0]);
+        return EXIT_USAGE;
+    }
+    struct elig_cluster_params p = { .servers = a.cluster, .stream = a.stream, .data_dir = a.data };
+    struct elig_cluster_boot b;
+    char err[768];
+    int rc = elig_cluster_bootstrap(&p, a.snapshot, a.capacity, &b, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return EXIT_USAGE;
+    }
+    printf("bootstrapped %s: snapshot at LSN %llu (%llu records), capacity %llu; stream %s "
+           "through sequence %llu of %llu..%llu. Start it as a node (eligd --data %s --cluster "
+           "... --segment PATH): it loads the snapshot and applies the stream after it\n",
+           a.data, (unsigned long long)b.snap.lsn, (unsigned long long)b.snap.records,
+           (unsigned long long)b.capacity, a.stream ? a.stream : "ELIGD", (unsigned long long)b.seq,
+           (unsigned long long)b.first, (unsigned long long)b.last, a.data);
+    return 0;
 }
 
 static int cmd_append(int argc, char **argv)
@@ -1736,6 +1788,12 @@ static const struct command commands[] = {
       false },
     { "snapshot", 1, cmd_snapshot, "--data DIR --segment PATH | --admin SOCKET",
       "write a snapshot of the index, delete the log it covers", false },
+    { "bootstrap", 1, cmd_bootstrap,
+      "--data DIR --snapshot FILE --cluster URLS [--stream NAME] [--capacity N]",
+      "make a new cluster node's store in DIR from a peer's snapshot (taken with\n"
+      "snapshot --admin on a node: its stream position is beside it); refused when the\n"
+      "stream no longer holds what follows it; then start eligd --cluster on DIR",
+      false },
     { "grow", 1, cmd_grow,
       "[SIZES] --data DIR --segment PATH | [SIZES] --admin SOCKET\n"
       "SIZES: [--capacity N] [--persons N] [--cards N] [--names N] [--key-strings N]",

@@ -93,6 +93,8 @@ static void usage(FILE *out)
           "                         node applies it (docs/operations.md, \"A cluster\")\n"
           "  --stream NAME          the cluster's stream (default ELIGD)\n"
           "  --stream-replicas N    its replicas, when this node makes it (default 3)\n"
+          "  --stream-max-chunks N  its retention in chunks, when this node makes it (default:\n"
+          "                         all kept)\n"
           "  --max-lag N            a cluster node answers checks BEHIND while the stream is\n"
           "                         more than N messages (chunks) ahead of it (default 100)\n"
           "  --metrics-listen HOST:PORT  serve /metrics (Prometheus) and /healthz over HTTP\n"
@@ -144,6 +146,7 @@ struct options {
     const char *cluster, *stream; /* a cluster node: the NATS servers, the stream */
     unsigned stream_replicas;
     unsigned max_lag;
+    uint64_t stream_max_chunks;
     const char *config; /* the configuration file, read before the command line */
     bool check_config;
     struct elig_conf *conf; /* the strings of the file's values */
@@ -175,6 +178,7 @@ static const struct elig_opt eligd_opts[] = {
     O(S, "stream", stream),
     O(U, "stream-replicas", stream_replicas, 1, 5),
     O(U, "max-lag", max_lag, 1, 100000000),
+    O(U, "stream-max-chunks", stream_max_chunks, 1, 1ull << 62),
     O(S, "facilities", access.registry),
     O(F, "trust-network", trust_network),
     O(S, "audit", audit_dir),
@@ -380,8 +384,10 @@ static int parse_options(int argc, char **argv, struct options *o, struct values
         fputs("eligd: --attach needs --facilities PATH or --trust-network\n", stderr);
         return EXIT_USAGE;
     }
-    if ((o->stream || o->stream_replicas || o->max_lag) && !o->cluster) {
-        fputs("eligd: --stream, --stream-replicas and --max-lag need --cluster\n", stderr);
+    if ((o->stream || o->stream_replicas || o->max_lag || o->stream_max_chunks) && !o->cluster) {
+        fputs("eligd: --stream, --stream-replicas, --stream-max-chunks and --max-lag need "
+              "--cluster\n",
+              stderr);
         return EXIT_USAGE;
     }
     if (o->cluster && o->attach) {
@@ -522,6 +528,8 @@ static int start_dpdk(const struct options *o, struct elig_live *live, void **ou
         .mtu = o->dpdk_mtu,
         .live = live,
         .audit = o->srv.audit,
+        .cluster = o->srv.cluster,
+        .max_lag = o->srv.max_lag,
     };
     struct elig_dpdk *d;
     int rc = elig_dpdk_start(&p, &d);
@@ -591,27 +599,40 @@ static void stop_dpdk(void *dp)
 #endif
 }
 
-/* A cluster node: the applier of the cluster's stream, started on the opened store. */
-static int open_cluster(struct options *o, struct elig_db *db, struct elig_cluster **out)
+/*
+ * A cluster node, before its store is opened: connected to the stream, its
+ * position read and found within the stream (a node the stream has left
+ * behind is refused here, before anything is written).
+ */
+static int open_cluster(struct options *o, struct elig_cluster **out)
 {
-    char err[512];
+    char err[768];
     struct elig_cluster_params cp = { .servers = o->cluster,
                                       .stream = o->stream,
                                       .replicas = (int)o->stream_replicas,
-                                      .db = db,
+                                      .max_chunks = o->stream_max_chunks,
                                       .data_dir = o->db.data_dir };
-    int rc = elig_cluster_start(&cp, out, err, sizeof err);
-    if (rc) {
+    int rc = elig_cluster_open(&cp, out, err, sizeof err);
+    if (rc)
         elig_slog(ELIG_SLOG_ERROR, "cluster %s: %s", o->cluster, err);
+    return rc;
+}
+
+/* Its applier, on the opened store. */
+static int start_cluster(struct options *o, struct elig_cluster *c, struct elig_db *db)
+{
+    int rc = elig_cluster_start(c, db);
+    if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "cluster: the applier did not start: %s", elig_net_strerror(rc));
         return rc;
     }
     struct elig_cluster_state st;
-    elig_cluster_state(*out, &st);
+    elig_cluster_state(c, &st);
     elig_slog(ELIG_SLOG_INFO,
               "cluster node: stream %s on %s, applied through sequence %llu; updates go "
               "through the stream",
               o->stream ? o->stream : "ELIGD", o->cluster, (unsigned long long)st.applied);
-    o->srv.cluster = *out;
+    o->srv.cluster = c;
     o->srv.max_lag = o->max_lag ? o->max_lag : 100;
     return 0;
 }
@@ -972,14 +993,10 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     struct elig_index *ix = NULL;
     struct elig_access *acc = NULL;
     struct elig_audit *audit = NULL;
-    if ((rc = open_data(&o, &db, &ix))) {
-        elig_http_stop(http);
-        elig_tls_ctx_free(o.srv.tls);
-        elig_slog_close();
-        return EXIT_USAGE;
-    }
     struct elig_cluster *cluster = NULL;
-    if (o.cluster && (rc = open_cluster(&o, db, &cluster))) {
+    if ((o.cluster && (rc = open_cluster(&o, &cluster))) || (rc = open_data(&o, &db, &ix)) ||
+        (cluster && (rc = start_cluster(&o, cluster, db)))) {
+        elig_cluster_stop(cluster);
         elig_http_stop(http);
         elig_db_close(db);
         elig_tls_ctx_free(o.srv.tls);

@@ -4,7 +4,9 @@
 # a nats-server or an eligd node is killed (SIGKILL) and started again.
 # Every append that was acknowledged is applied on every node once they
 # have caught up, and the three nodes end with the same records (their dumps'
-# digests are equal). A message that is not an update chunk, published on the
+# digests are equal), also after the publishing client is killed mid-append and
+# run again, and after chunks are published out of order and sent twice. A
+# message that is not an update chunk, published on the
 # stream directly, is skipped by every node with its sequence reported.
 # Skipped (77) without nats-server. ROUNDS (default 8) and SEED set the run.
 set -euo pipefail
@@ -57,6 +59,65 @@ for part in "$dir"/part.*; do
     fi
     cluster start "$victim" >/dev/null
 done
+# ---- the publishing client killed in the middle of an append (after its first chunk is in
+# the stream), then the append run again through another node: the stream grows by the file's
+# chunks once, whatever was stored before the kill is not stored again
+chunks_of() { # chunks_of FILE: the chunks eligctl append makes of FILE's events (1,024 each)
+    "$eligctl" feed check "$1" | awk '$2 == "accepted," { print int(($1 + 1023) / 1024) }'
+}
+# (without the insurers' names: every population starts with the same ones, whose chunks are
+# the same chunks as the first append's, and stored once for all)
+"$loadgen" population --records 3000 --seed 13 2>/dev/null | grep -v '^INSURER' >"$dir/more.feed"
+seq_of() { curl -s "http://127.0.0.1:$((base + 40 + $1))/metrics" | awk '$1 == "eligd_stream_applied_sequence" { print $2 }'; }
+end=$((SECONDS + 60)) # the nodes restarted last have caught up: the stream's end is known
+until [ "$(seq_of 1)" = "$(seq_of 2)" ] && [ "$(seq_of 2)" = "$(seq_of 3)" ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
+before=$(seq_of 2)
+"$eligctl" append --admin "$(sock 1)" "$dir/more.feed" >/dev/null 2>&1 &
+apid=$!
+end=$((SECONDS + 30))
+until [ "$(seq_of 1)" != "$before" ] || [ $SECONDS -ge $end ]; do sleep 0.01; done
+kill -9 "$apid" 2>/dev/null || true
+wait "$apid" 2>/dev/null || true
+"$eligctl" append --admin "$(sock 2)" "$dir/more.feed" >"$dir/append.more" 2>&1 || true
+check "the append run again after its client was killed: each chunk stored once" \
+    "^$(chunks_of "$dir/more.feed")\$" -- echo "$(($(seq_of 2) - before))"
+# ---- publishes out of order, and one sent again after a later one: the second half of a
+# population first (its changes and losses of records not yet acquired are refused, alike on
+# every node), then the first half, then the second half again (stored once)
+"$loadgen" population --records 2000 --seed 17 2>/dev/null | grep -v '^INSURER' >"$dir/late.feed"
+half=$(($(wc -l <"$dir/late.feed") / 2))
+head -n "$half" "$dir/late.feed" >"$dir/late.a"
+tail -n "+$((half + 1))" "$dir/late.feed" >"$dir/late.b"
+before=$(seq_of 2)
+"$eligctl" append --admin "$(sock 3)" "$dir/late.b" >"$dir/append.late-b" 2>&1 || true
+"$eligctl" append --admin "$(sock 1)" "$dir/late.a" >"$dir/append.late-a" 2>&1 || true
+"$eligctl" append --admin "$(sock 2)" "$dir/late.b" >"$dir/append.late-b2" 2>&1 || true
+check "a chunk sent again after later ones is stored once" \
+    "^$(($(chunks_of "$dir/late.a") + $(chunks_of "$dir/late.b")))\$" -- echo "$(($(seq_of 2) - before))"
+check "and answered with its first result" '^same$' -- \
+    sh -c "cmp -s '$dir/append.late-b' '$dir/append.late-b2' && echo same"
+
+# ---- a nats-server paused (SIGSTOP: a partition, its connections open but silent): the nodes
+# that were connected to it move to another; appends through every node are acknowledged and
+# checks answered on every node
+kill -STOP "$(cat "$dir/c/nats1.pid")"
+"$loadgen" population --records 600 --seed 19 2>/dev/null | grep -v '^INSURER' >"$dir/paused.feed"
+split -n l/3 -d -a 1 "$dir/paused.feed" "$dir/paused."
+for i in 1 2 3; do # (an event another population's key already holds is refused: exit 1)
+    "$eligctl" append --admin "$(sock $i)" "$dir/paused.$((i - 1))" >"$dir/append.paused$i" 2>&1 || true
+done
+check "nats1 paused: appends through every node acknowledged" '^3$' -- \
+    sh -c "tail -n 2 '$dir'/append.paused* >&2; cat '$dir'/append.paused* | grep -c 'events applied, .* durable and applied'"
+answered() { # answered I: node I answers a check (not behind)
+    "$eligctl" query --server "127.0.0.1:$((base + 30 + $1))" --facility 1310000001 \
+        --card 00000000000A1001 --date 2025-08-01 2>&1 | grep -q '^check as of'
+}
+end=$((SECONDS + 30))
+until { answered 1 && answered 2 && answered 3; } || [ $SECONDS -ge $end ]; do sleep 0.2; done
+check "nats1 paused: every node answers checks" '^answered$' -- \
+    sh -c "$(declare -f answered); eligctl='$eligctl' base=$base; answered 1 && answered 2 && answered 3 && echo answered"
+kill -CONT "$(cat "$dir/c/nats1.pid")"
+
 # an append during an election may time out (the client sends it again: stored once); most get
 # through, and what matters is below: every acknowledged one everywhere, the nodes alike
 check "most appends were acknowledged" '^ok$' -- sh -c "[ $acked -ge $(((rounds + 1) / 2)) ] && echo ok"

@@ -136,8 +136,12 @@ check "a refused date is not echoed" '^elig-loadgen population: --date: not a da
 check "options and operands mix" '^eligctl key: name INSURER SYMBOL NUMBER \[BRANCH\]' -- \
     "$eligctl" key 06130012
 
+check "elig-bench cluster names what it needs" '^elig-bench cluster: give --admin SOCKET' -- \
+    "$bench" cluster --servers 127.0.0.1:1
+check_exit "and exits 2" 2 -- "$bench" cluster
+
 # the top-level help names every subcommand
-for c in "feed check" "feed query" append snapshot grow verify lookup query ping server-stats dump stats facility key; do
+for c in "feed check" "feed query" append snapshot bootstrap grow verify lookup query ping server-stats dump stats facility key; do
     check "eligctl --help names $c" "^  $c " -- "$eligctl" --help
 done
 finish

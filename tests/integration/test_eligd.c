@@ -875,8 +875,9 @@ static void test_admin(void **state)
     /* snapshot */
     assert_int_equal(elig_client_call(adm, ELIG_OP_ADMIN_SNAPSHOT, NULL, 0, &h, &body), 0);
     assert_int_equal(h.status, ELIG_PS_OK);
-    assert_int_equal(h.body_len, 40);
+    assert_int_equal(h.body_len, 48);
     assert_int_equal(elig_rd64(body + 8), 10); /* 9 records of the sample + 1 */
+    assert_int_equal(elig_rd64(body + 40), 0); /* no stream position: not a cluster node */
     elig_client_close(adm);
     elig_client_close(fac);
     /* a new process on the same store starts warm and still has the appended record */

@@ -6,6 +6,7 @@
  * changed in the segment behind the log's back is caught by verify. Chunks:
  * a chunk sent again is answered with its first result and logged once,
  * across warm and cold restarts; its id with other events is refused.
+ * A store made from another store's snapshot goes on after its LSN.
  * Grow: the index is rebuilt larger beside the live one and takes its path,
  * the old one marked replaced, the sizes recorded; a full store refuses
  * updates without logging them until a grow rebuilds it from the log.
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "elig_chunk.h"
@@ -118,6 +120,77 @@ static void test_warm_cold_and_verify(void **state)
     assert_false(st.warm);
     assert_int_equal(st.snapshot_lsn, 50);
     assert_int_equal(st.replayed, 20);
+    elig_db_close(db);
+}
+
+/*
+ * A store made from another store's snapshot (a new cluster node): the copy
+ * is this store's (the snapshot's tag rewritten), the store starts cold from
+ * it with no log of its own, and its LSNs go on after the snapshot's, across
+ * a warm restart. A damaged source leaves nothing behind.
+ */
+static void test_store_from_another_stores_snapshot(void **state)
+{
+    (void)state;
+    struct elig_db_start st;
+    struct elig_db *db = open_db(&st);
+    submit_acquires(db, 100, 40);
+    struct elig_snap_info info;
+    assert_int_equal(elig_db_snapshot(db, &info), 0);
+    assert_int_equal(info.lsn, 40);
+    elig_db_close(db);
+    char src[400], other[300], snaps[400], seg2[300];
+    snprintf(src, sizeof src, "%s/snapshots/snapshot-%020d.els", data, 40);
+    snprintf(other, sizeof other, "%s/other", dir);
+    snprintf(snaps, sizeof snaps, "%s/snapshots", other);
+    snprintf(seg2, sizeof seg2, "%s/other.seg", dir);
+
+    struct elig_store_info made = { .capacity = 1000 };
+    assert_int_equal(elig_store_new(&made), 0);
+    assert_int_equal(mkdir(other, 0700), 0);
+    assert_int_equal(elig_store_write(other, &made), 0);
+    /* a damaged source: refused whole, nothing left in the directory */
+    char bad[400];
+    snprintf(bad, sizeof bad, "%s/bad.els", dir);
+    FILE *in = fopen(src, "rb"), *out = fopen(bad, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    int ch;
+    for (long i = 0; (ch = fgetc(in)) != EOF; i++)
+        fputc(i == 200 ? ch ^ 0x40 : ch, out); /* a byte of the first entries flipped */
+    fclose(in);
+    fclose(out);
+    struct elig_snap_info copied;
+    assert_int_equal(elig_snap_copy(bad, snaps, 0x01020304, &copied), -ELIG_ESNAPSHOT);
+    char left[8][4096];
+    assert_int_equal(elig_snap_list(snaps, left, 8), 0);
+
+    uint8_t id[16];
+    elig_store_id_bytes(&made, id);
+    assert_int_equal(elig_snap_copy(src, snaps,
+                                    (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16 |
+                                        (uint32_t)id[3] << 24,
+                                    &copied),
+                     0);
+    assert_int_equal(copied.lsn, 40);
+    assert_int_equal(copied.records, 40);
+    struct elig_db_params p = { .data_dir = other, .segment_path = seg2 };
+    assert_int_equal(elig_db_open(&p, &db, &st), 0);
+    assert_false(st.warm);
+    assert_int_equal(st.snapshot_lsn, 40);
+    assert_int_equal(st.applied_lsn, 40);
+    int status[1];
+    uint64_t first = 0;
+    struct elig_event ev = { .kind = ELIG_EV_ACQUIRE, .effective = test_date("2020-04-01") };
+    struct elig_key k = test_key("01130012", "77", "999", "");
+    memcpy(ev.source, k.insurer, ELIG_INSURER_LEN);
+    ev.u.acquire = test_record(&k, 999, "1970-01-01", "2020-04-01", "", "");
+    assert_int_equal(elig_db_submit(db, &ev, 1, status, &first), 0);
+    assert_int_equal(first, 41); /* after the snapshot's, not from 1 */
+    elig_db_close(db);
+    assert_int_equal(elig_db_open(&p, &db, &st), 0); /* warm: the log explains the segment */
+    assert_true(st.warm);
+    assert_int_equal(st.applied_lsn, 41);
     elig_db_close(db);
 }
 
@@ -336,6 +409,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_warm_cold_and_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_from_another_stores_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks_applied_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunk_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grow, setup, teardown),
