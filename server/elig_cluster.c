@@ -319,6 +319,34 @@ static int stream_open(const struct elig_cluster_params *p, struct elig_stream *
                             s, err, err_size);
 }
 
+/*
+ * Connect and read the stream's bounds. A stream with no leader for the
+ * moment (an election: a nats-server died or restarts with this node)
+ * answers nothing: tried again for up to OPEN_WAIT_MS, said once in the log.
+ */
+#define OPEN_WAIT_MS 60000
+
+static int stream_reach(struct elig_cluster *c, const struct elig_cluster_params *p,
+                        uint64_t *first, uint64_t *last, char *err, size_t err_size)
+{
+    uint64_t t0 = now_ms();
+    for (bool said = false;; said = true) {
+        int rc = c->stream ? 0 : stream_open(p, &c->stream, err, err_size);
+        if (rc == 0 && (rc = elig_stream_bounds(c->stream, first, last)) != 0)
+            snprintf(err, err_size, "the stream's bounds: %s", elig_net_strerror(rc));
+        bool passing = rc == -ETIMEDOUT || rc == -EAGAIN || rc == -ENOTCONN;
+        if (!passing || now_ms() - t0 > OPEN_WAIT_MS)
+            return rc;
+        if (!said)
+            elig_slog(ELIG_SLOG_WARN,
+                      "cluster: the stream does not answer (%s: its leader being elected?): "
+                      "tried again for up to %d s",
+                      err, OPEN_WAIT_MS / 1000);
+        struct timespec ts = { 0, 200000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
 int elig_cluster_open(const struct elig_cluster_params *p, struct elig_cluster **out, char *err,
                       size_t err_size)
 {
@@ -328,9 +356,7 @@ int elig_cluster_open(const struct elig_cluster_params *p, struct elig_cluster *
     uint64_t pos = 0, first = 0, last = 0;
     int rc = read_position(c->pos_path, &pos, err, err_size);
     if (rc == 0)
-        rc = stream_open(p, &c->stream, err, err_size);
-    if (rc == 0 && (rc = elig_stream_bounds(c->stream, &first, &last)) != 0)
-        snprintf(err, err_size, "the stream's bounds: %s", elig_net_strerror(rc));
+        rc = stream_reach(c, p, &first, &last, err, err_size);
     if (rc == 0 && first > 0)
         rc = check_reach(c, pos, first, err, err_size);
     if (rc == 0 && pos > last) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A cluster on loopback (scripts/cluster: 3 nats-servers, 3 eligd nodes):
-# feed chunks are appended through any live node while, at seeded moments,
-# a nats-server or an eligd node is killed (SIGKILL) and started again.
+# each round a feed part is appended through a node while, at a seeded
+# moment of the append, the stream's leader (asked of the nats-servers'
+# monitoring) and another eligd node are killed (SIGKILL), then started again.
 # Every append that was acknowledged is applied on every node once they
 # have caught up, and the three nodes end with the same records (their dumps'
 # digests are equal), also after the publishing client is killed mid-append and
@@ -41,24 +42,39 @@ split -l "$per" -d -a 3 "$dir/pop.feed" "$dir/part."
 
 sock() { echo "$dir/c/eligd$1/data/eligd.sock"; }
 alive() { [ -f "$dir/c/eligd$1.pid" ] && kill -0 "$(cat "$dir/c/eligd$1.pid")" 2>/dev/null; }
-acked=0 failed=0
+stream_leader() { # the nats-server leading the stream, asked of any that answers (an election
+    local i end=$((SECONDS + 20)) # after the last round's kill may still be going on: 20 s at most)
+    while [ $SECONDS -lt $end ]; do
+        for i in 1 2 3; do
+            curl -sf --max-time 2 "http://127.0.0.1:$((base + 20 + i))/jsz?streams=true&accounts=true" 2>/dev/null | tr -d ' \n' |
+                grep -o '"name":"ELIGD".*' | grep -o '"leader":"nats[0-9]"' | head -1 | cut -d'"' -f4 |
+                grep . && return 0
+        done
+        sleep 0.2
+    done
+    return 1
+}
+acked=0 failed=0 leaders=0
 r=0
-for part in "$dir"/part.*; do
+for part in "$dir"/part.*; do # each round: the stream's leader and an eligd killed mid-append
     r=$((r + 1))
-    victims=(nats1 nats2 nats3 eligd1 eligd2 eligd3)
-    victim=${victims[$((RANDOM % 6))]}
-    cluster kill "$victim" >/dev/null
+    if leader=$(stream_leader); then leaders=$((leaders + 1)); else leader=nats$((RANDOM % 3 + 1)); fi
+    victim=eligd$((RANDOM % 3 + 1))
     node=$((RANDOM % 3 + 1))
-    alive $node || node=$((node % 3 + 1))
-    alive $node || node=$((node % 3 + 1))
-    if "$eligctl" append --admin "$(sock $node)" "$part" >"$dir/append.$r" 2>&1; then
+    [ "eligd$node" = "$victim" ] && node=$((node % 3 + 1))
+    "$eligctl" append --admin "$(sock $node)" "$part" >"$dir/append.$r" 2>&1 &
+    apid=$!
+    sleep "$(printf '0.%03d' $((RANDOM % 40)))" # the moment: seeded, 0 to 39 ms into the append
+    cluster kill "$leader" "$victim" >/dev/null
+    if wait "$apid"; then
         acked=$((acked + 1))
     else
         failed=$((failed + 1))
-        echo "cluster: round $r ($victim killed): append through eligd$node not acknowledged: $(tail -1 "$dir/append.$r"); its log: $(grep -E 'admin append|cluster' "$dir/c/eligd$node.log" | tail -1)"
+        echo "cluster: round $r ($leader, $victim killed): append through eligd$node not acknowledged: $(tail -1 "$dir/append.$r"); its log: $(grep -E 'admin append|cluster' "$dir/c/eligd$node.log" | tail -1)"
     fi
-    cluster start "$victim" >/dev/null
+    cluster start "$leader" "$victim" >/dev/null
 done
+check "the stream's leader was found and killed in every round" "^$r\$" -- echo "$leaders"
 # ---- the publishing client killed in the middle of an append (after its first chunk is in
 # the stream), then the append run again through another node: the stream grows by the file's
 # chunks once, whatever was stored before the kill is not stored again
