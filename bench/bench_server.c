@@ -35,6 +35,12 @@
  * system, and eligd BATCH of 64 lookups per frame at depth 4 (lookups/s
  * counts entries). Memory per record: eligd's whole segment; a peer's
  * resident memory growth while it was loaded (RSS, from /proc).
+ *
+ * Server CPU per lookup: the server process's user + system time (all its
+ * threads, /proc/PID/stat) over the timed window, divided by the lookups
+ * answered in it. Client and server share the machine's cores, so
+ * throughput may be the client's limit; CPU per lookup is the server's own
+ * efficiency whatever the client manages, and is compared as a ratio.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -124,6 +130,7 @@ struct result {
     double rps; /* requests (frames) per second */
     double lps; /* lookups per second */
     double p50_us, p99_us;
+    double cpu_us; /* the server's CPU time (user + system, all threads) per lookup, us */
 };
 
 struct driver {
@@ -633,8 +640,33 @@ static int conn_open(struct conn *c, enum sys sys, uint16_t port)
 }
 
 /* One timed run of a workload: warm-up 10% of the time, then measure. */
-static int run_workload(const struct workload *w, uint16_t port, const struct dataset *ds,
-                        unsigned nconns, double seconds, struct result *res)
+/*
+ * CPU time the process pid has used so far, user and system, all its
+ * threads (/proc/PID/stat, in clock ticks: 10 ms; a timed run of seconds
+ * at a core's worth is some hundreds of them). Negative if unreadable.
+ */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces: fields after it */
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static int run_workload(const struct workload *w, uint16_t port, pid_t server,
+                        const struct dataset *ds, unsigned nconns, double seconds,
+                        struct result *res)
 {
     struct driver d = {
         .nconns = nconns, .sys = w->sys, .depth = w->depth, .per_frame = w->per_frame
@@ -659,12 +691,13 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
                 rc = submit_recv(&d, i);
     }
     if (rc == 0) {
-        double t0 = bench_now(), start = t0 + seconds * 0.1, end = start + seconds;
+        double t0 = bench_now(), start = t0 + seconds * 0.1, end = start + seconds, cpu0 = -1;
         while (rc == 0) {
             double now = bench_now();
             if (!d.timing && now >= start) {
                 d.timing = true;
                 start = now;
+                cpu0 = cpu_seconds(server);
             }
             if (now >= end)
                 break;
@@ -681,7 +714,9 @@ static int run_workload(const struct workload *w, uint16_t port, const struct da
             }
             io_uring_cq_advance(&d.ring, seen);
         }
-        double spent = bench_now() - start;
+        double spent = bench_now() - start, cpu1 = cpu_seconds(server);
+        res->cpu_us = cpu0 >= 0 && cpu1 >= 0 && d.lookups ? (cpu1 - cpu0) * 1e6 / (double)d.lookups
+                                                          : 0;
         res->rps = (double)d.answers / spent;
         res->lps = (double)d.lookups / spent;
         res->p50_us = (double)elig_hist_percentile(d.lat, 50) / 1e3;
@@ -803,10 +838,12 @@ static void print_report(const struct bench_opts *o, const struct plan *pl, doub
             const struct result *e = eligd_twin(pl, w, med);
             printf("%s{\"workload\":\"%s\",\"system\":\"%s\",\"depth\":%u,\"per_frame\":%u,"
                    "\"requests_per_s\":%.0f,\"lookups_per_s\":%.0f,\"p50_us\":%.1f,"
-                   "\"p99_us\":%.1f,\"eligd_ratio\":%.3f}",
+                   "\"p99_us\":%.1f,\"server_cpu_us_per_lookup\":%.3f,\"eligd_ratio\":%.3f,"
+                   "\"cpu_ratio\":%.3f}",
                    first ? "" : ",", pl->w[w].name, sys_names[pl->w[w].sys], pl->w[w].depth,
                    pl->w[w].per_frame, med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us,
-                   e && med[w].rps > 0 ? e->rps / med[w].rps : 1.0);
+                   med[w].cpu_us, e && med[w].rps > 0 ? e->rps / med[w].rps : 1.0,
+                   e && med[w].cpu_us > 0 ? e->cpu_us / med[w].cpu_us : 1.0);
             first = 0;
         }
         printf("]}\n");
@@ -821,18 +858,20 @@ static void print_report(const struct bench_opts *o, const struct plan *pl, doub
         if (pl->on[s])
             printf(", %s %.1f bytes (RSS growth)", pl->peers[s].version,
                    pl->peers[s].bytes_per_record);
-    printf("\n  %-22s %-12s %12s %14s %9s %9s %12s\n", "workload", "system", "requests/s",
-           "lookups/s", "p50 us", "p99 us", "eligd/this");
+    printf("\n  %-22s %-12s %12s %14s %9s %9s %12s %11s %10s\n", "workload", "system",
+           "requests/s", "lookups/s", "p50 us", "p99 us", "eligd/this", "srv cpu us", "cpu e/this");
     for (size_t w = 0; w < pl->n; w++) {
         if (!wanted(o, &pl->w[w]))
             continue;
         const struct result *e = eligd_twin(pl, w, med);
-        char ratio[16] = "";
+        char ratio[16] = "", cpu[16] = "";
         if (pl->w[w].sys != SYS_ELIGD && e && med[w].rps > 0)
             snprintf(ratio, sizeof ratio, "%.2fx", e->rps / med[w].rps);
-        printf("  %-22s %-12s %12.0f %14.0f %9.1f %9.1f %12s\n", pl->w[w].name,
+        if (pl->w[w].sys != SYS_ELIGD && e && med[w].cpu_us > 0)
+            snprintf(cpu, sizeof cpu, "%.2fx", e->cpu_us / med[w].cpu_us);
+        printf("  %-22s %-12s %12.0f %14.0f %9.1f %9.1f %12s %11.3f %10s\n", pl->w[w].name,
                sys_names[pl->w[w].sys], med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us,
-               ratio);
+               ratio, med[w].cpu_us, cpu);
     }
 }
 
@@ -1086,7 +1125,9 @@ int bench_server(const struct bench_opts *o)
             if (!wanted(o, &pl.w[w]))
                 continue;
             uint16_t port = pl.w[w].sys == SYS_ELIGD ? (uint16_t)ep : pl.peers[pl.w[w].sys].port;
-            int rc = run_workload(&pl.w[w], port, &ds, o->connections, o->seconds, &runs[w][r]);
+            pid_t pid = pl.w[w].sys == SYS_ELIGD ? eligd : pl.peers[pl.w[w].sys].pid;
+            int rc = run_workload(&pl.w[w], port, pid, &ds, o->connections, o->seconds,
+                                  &runs[w][r]);
             if (rc) {
                 fprintf(stderr, "elig-bench: %s on %s: %s\n", pl.w[w].name, sys_names[pl.w[w].sys],
                         elig_net_strerror(rc));
@@ -1098,6 +1139,7 @@ int bench_server(const struct bench_opts *o)
         med[w].lps = median_of(runs[w], o->runs, offsetof(struct result, lps));
         med[w].p50_us = median_of(runs[w], o->runs, offsetof(struct result, p50_us));
         med[w].p99_us = median_of(runs[w], o->runs, offsetof(struct result, p99_us));
+        med[w].cpu_us = median_of(runs[w], o->runs, offsetof(struct result, cpu_us));
     }
     print_report(o, &pl, bytes_eligd, peer_n, med);
     status = 0;
