@@ -715,8 +715,8 @@ static int run_workload(const struct workload *w, uint16_t port, pid_t server,
             io_uring_cq_advance(&d.ring, seen);
         }
         double spent = bench_now() - start, cpu1 = cpu_seconds(server);
-        res->cpu_us = cpu0 >= 0 && cpu1 >= 0 && d.lookups ? (cpu1 - cpu0) * 1e6 / (double)d.lookups
-                                                          : 0;
+        res->cpu_us =
+            cpu0 >= 0 && cpu1 >= 0 && d.lookups ? (cpu1 - cpu0) * 1e6 / (double)d.lookups : 0;
         res->rps = (double)d.answers / spent;
         res->lps = (double)d.lookups / spent;
         res->p50_us = (double)elig_hist_percentile(d.lat, 50) / 1e3;
@@ -858,8 +858,8 @@ static void print_report(const struct bench_opts *o, const struct plan *pl, doub
         if (pl->on[s])
             printf(", %s %.1f bytes (RSS growth)", pl->peers[s].version,
                    pl->peers[s].bytes_per_record);
-    printf("\n  %-22s %-12s %12s %14s %9s %9s %12s %11s %10s\n", "workload", "system",
-           "requests/s", "lookups/s", "p50 us", "p99 us", "eligd/this", "srv cpu us", "cpu e/this");
+    printf("\n  %-22s %-12s %12s %14s %9s %9s %12s %11s %10s\n", "workload", "system", "requests/s",
+           "lookups/s", "p50 us", "p99 us", "eligd/this", "srv cpu us", "cpu e/this");
     for (size_t w = 0; w < pl->n; w++) {
         if (!wanted(o, &pl->w[w]))
             continue;
@@ -870,8 +870,8 @@ static void print_report(const struct bench_opts *o, const struct plan *pl, doub
         if (pl->w[w].sys != SYS_ELIGD && e && med[w].cpu_us > 0)
             snprintf(cpu, sizeof cpu, "%.2fx", e->cpu_us / med[w].cpu_us);
         printf("  %-22s %-12s %12.0f %14.0f %9.1f %9.1f %12s %11.3f %10s\n", pl->w[w].name,
-               sys_names[pl->w[w].sys], med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us,
-               ratio, med[w].cpu_us, cpu);
+               sys_names[pl->w[w].sys], med[w].rps, med[w].lps, med[w].p50_us, med[w].p99_us, ratio,
+               med[w].cpu_us, cpu);
     }
 }
 
@@ -1126,8 +1126,8 @@ int bench_server(const struct bench_opts *o)
                 continue;
             uint16_t port = pl.w[w].sys == SYS_ELIGD ? (uint16_t)ep : pl.peers[pl.w[w].sys].port;
             pid_t pid = pl.w[w].sys == SYS_ELIGD ? eligd : pl.peers[pl.w[w].sys].pid;
-            int rc = run_workload(&pl.w[w], port, pid, &ds, o->connections, o->seconds,
-                                  &runs[w][r]);
+            int rc =
+                run_workload(&pl.w[w], port, pid, &ds, o->connections, o->seconds, &runs[w][r]);
             if (rc) {
                 fprintf(stderr, "elig-bench: %s on %s: %s\n", pl.w[w].name, sys_names[pl.w[w].sys],
                         elig_net_strerror(rc));
