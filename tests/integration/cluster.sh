@@ -25,7 +25,8 @@ RANDOM=${SEED:-7}
 
 dir=$(scratch_dir elig-cluster)
 cluster() { "$root/scripts/cluster" "$@" --dir "$dir/c"; }
-cleanup() {
+cleanup() { # (KEEP=1: the cluster stopped, its directory kept to be read)
+    [ -n "${KEEP:-}" ] && { cluster down --keep >/dev/null 2>&1; echo "kept $dir"; return; }
     cluster down >/dev/null 2>&1 || true
     rm -rf "$dir"
 }
