@@ -29,7 +29,6 @@
 #include "elig_bench.h"
 #include "elig_client.h"
 #include "elig_codec.h"
-#include "elig_le.h"
 #include "elig_net_error.h"
 #include "elig_proto.h"
 
@@ -65,30 +64,23 @@ static double seen_after(struct elig_client *c, const struct bench_pop *pop, uin
     }
 }
 
-/* Append evs[0..n) as one chunk through the admin connection. @return 0, refused events. */
+/* Append evs[0..n) as one chunk through the admin connection; *refused: its events refused. */
 static int append_chunk(struct elig_client *adm, const struct elig_event *evs, size_t n, uint64_t k,
-                        unsigned *refused)
+                        int *status, unsigned *refused)
 {
     uint8_t id[ELIG_PROTO_CHUNK_ID_LEN] = { 'b', 'c', 'l' };
     memcpy(id + 8, &k, sizeof k);
     memcpy(id + 3, &evs[0].u.acquire.key.number, 5); /* a run's chunks differ from another's */
-    struct elig_proto_header h;
-    const uint8_t *body;
-    int rc = elig_client_queue_append(adm, id, evs, n);
-    if (rc == 0)
-        rc = elig_client_flush(adm);
-    if (rc == 0)
-        rc = elig_client_recv(adm, &h, &body);
-    if (rc)
-        return rc;
-    if (h.status != ELIG_PS_OK)
-        return h.body_len == 4 ? (int32_t)elig_rd32(body) : -ELIG_EREFUSED;
-    if (h.body_len != 12 + 4 * n)
-        return -ELIG_EPROTO;
+    uint64_t first;
+    uint8_t pstatus;
+    int code;
+    int rc = elig_client_append(adm, id, evs, n, &first, status, &pstatus, &code);
+    if (rc == -ELIG_EREFUSED && code)
+        return code;
     *refused = 0;
-    for (size_t i = 0; i < n; i++)
-        *refused += elig_rd32(body + 12 + 4 * i) != 0;
-    return 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        *refused += status[i] != 0;
+    return rc;
 }
 
 static double pct(const double *sorted, size_t n, double p)
@@ -118,11 +110,12 @@ int bench_cluster(const struct bench_opts *o)
     struct bench_pop pop = { .n = o->first + chunks * batch };
     bench_insurers(&pop);
     struct elig_event *evs = calloc(batch, sizeof *evs);
+    int *status = calloc(batch, sizeof *status);
     double *ack = calloc(chunks + 1, sizeof *ack), *all = calloc(chunks + 1, sizeof *all);
     double *each[NODES_MAX];
     for (int i = 0; i < nodes; i++)
         each[i] = calloc(chunks + 1, sizeof *each[i]);
-    if (!evs || !ack || !all || (nodes && !each[nodes - 1]))
+    if (!evs || !status || !ack || !all || (nodes && !each[nodes - 1]))
         rc = rc ? rc : -ENOMEM;
     uint64_t sent = 0, seen = 0, refused_events = 0;
     unsigned missed[NODES_MAX] = { 0 };
@@ -139,7 +132,7 @@ int bench_cluster(const struct bench_opts *o)
         pause_until(due);
         double ts = bench_now();
         unsigned refused = 0;
-        if ((rc = append_chunk(adm, evs, batch, k, &refused)) != 0) {
+        if ((rc = append_chunk(adm, evs, batch, k, status, &refused)) != 0) {
             fprintf(stderr, "elig-bench cluster: chunk %llu not acknowledged: %s\n",
                     (unsigned long long)k, elig_net_strerror(rc));
             break;
@@ -196,6 +189,7 @@ int bench_cluster(const struct bench_opts *o)
     }
     elig_client_close(adm);
     free(evs);
+    free(status);
     free(ack);
     free(all);
     return rc ? 1 : 0;

@@ -5,13 +5,15 @@
  * that callers see one result for the whole buffer), and the directory sync
  * that makes a rename or a new file durable: the two steps every file that
  * is replaced whole (snapshot, registry, store record, chunk results) ends
- * with.
+ * with; and the whole replacement of a small file (elig_io_replace_file).
  */
 #include "elig_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 int elig_io_write_all(int fd, const void *p, size_t n)
@@ -37,4 +39,26 @@ int elig_io_sync_dir(const char *dir)
     int rc = fsync(fd) < 0 ? -errno : 0;
     close(fd);
     return rc;
+}
+
+int elig_io_replace_file(const char *path, const void *data, size_t len)
+{
+    char tmp[4200], dir[4200] = ".";
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return -ENAMETOOLONG;
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = elig_io_write_all(fd, data, len);
+    if (rc == 0 && fdatasync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc)
+        unlink(tmp);
+    return rc ? rc : elig_io_sync_dir(dir);
 }

@@ -25,4 +25,13 @@ int elig_io_write_all(int fd, const void *p, size_t n);
  */
 int elig_io_sync_dir(const char *dir);
 
+/**
+ * Replace the file at path with data[0..len), whole or not at all: written
+ * to "<path>.tmp" (mode 0600), fdatasync, renamed over path, its directory
+ * synced. On error the temporary file is removed and path is as it was.
+ * Thread-safe on distinct paths.
+ * @return 0; -ENAMETOOLONG; -errno of the file system.
+ */
+int elig_io_replace_file(const char *path, const void *data, size_t len);
+
 #endif

@@ -160,26 +160,12 @@ int elig_store_create(const char *data_dir, struct elig_store_info *info)
 
 int elig_store_write(const char *data_dir, const struct elig_store_info *info)
 {
-    char buf[MAX_BYTES], path[4096], tmp[4200];
+    char buf[MAX_BYTES], path[4096];
     int len = format(info, buf, sizeof buf - 32);
     if (len < 0 || (size_t)len >= sizeof buf - 32)
         return -EINVAL;
     len += snprintf(buf + len, sizeof buf - (size_t)len, "crc32c=%u\n",
                     elig_crc32c(0, buf, (size_t)len));
     snprintf(path, sizeof path, "%s/%s", data_dir, ELIG_STORE_FILE);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int rc = elig_io_write_all(fd, buf, (size_t)len);
-    if (rc == 0 && fdatasync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc == 0)
-        rc = elig_io_sync_dir(data_dir);
-    if (rc)
-        unlink(tmp);
-    return rc;
+    return elig_io_replace_file(path, buf, (size_t)len);
 }

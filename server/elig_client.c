@@ -269,6 +269,33 @@ int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
     return 0;
 }
 
+int elig_client_append(struct elig_client *c, const uint8_t *chunk_id, const struct elig_event *evs,
+                       size_t n, uint64_t *first, int *status, uint8_t *pstatus, int *code)
+{
+    struct elig_proto_header h;
+    const uint8_t *body;
+    *pstatus = ELIG_PS_OK;
+    *code = 0;
+    int rc = elig_client_queue_append(c, chunk_id, evs, n);
+    if (rc == 0)
+        rc = elig_client_flush(c);
+    if (rc == 0)
+        rc = elig_client_recv(c, &h, &body);
+    if (rc)
+        return rc;
+    if (h.status != ELIG_PS_OK) {
+        *pstatus = h.status;
+        *code = h.body_len == 4 ? (int32_t)elig_rd32(body) : 0;
+        return -ELIG_EREFUSED;
+    }
+    if (h.body_len != 12 + 4 * n || elig_rd32(body + 8) != n)
+        return -ELIG_EPROTO;
+    *first = elig_rd64(body);
+    for (size_t i = 0; i < n; i++)
+        status[i] = (int32_t)elig_rd32(body + 12 + 4 * i);
+    return 0;
+}
+
 int elig_client_flush(struct elig_client *c)
 {
     for (;;) {

@@ -178,6 +178,22 @@ struct elig_event;
 int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
                              const struct elig_event *evs, size_t n);
 
+/**
+ * One ADMIN_APPEND round trip: evs[0..n) queued (elig_client_queue_append()),
+ * sent, and the answer decoded. Nothing else may be in flight on c.
+ * @param first   the LSN given to evs[0]
+ * @param status  status[0..n): each event's result (0 applied, or the update
+ *                model's negative reason)
+ * @param pstatus set to the frame's status (ELIG_PS_OK on success)
+ * @param code    when the frame was refused: the error code its body
+ *                carried (0: none)
+ * @return 0; -ELIG_EREFUSED (*pstatus, *code say why); -ELIG_EPROTO (an
+ *         answer of another length); the errors of elig_client_queue_append(),
+ *         elig_client_flush() and elig_client_recv().
+ */
+int elig_client_append(struct elig_client *c, const uint8_t *chunk_id, const struct elig_event *evs,
+                       size_t n, uint64_t *first, int *status, uint8_t *pstatus, int *code);
+
 /** Receives each counter of a STATS answer. */
 typedef void (*elig_client_stat_fn)(void *ctx, const char *name, uint64_t value);
 

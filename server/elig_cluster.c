@@ -32,7 +32,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -96,35 +95,11 @@ static int read_position(const char *path, uint64_t *pos, char *err, size_t err_
     return 0;
 }
 
-/* A small file written whole or not at all: aside, synced, renamed, directory synced. */
-static int write_text(const char *path, const char *text)
-{
-    char tmp[4300], dir[4300] = ".";
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    const char *slash = strrchr(path, '/');
-    if (slash)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int rc = elig_io_write_all(fd, text, strlen(text));
-    if (rc == 0 && fdatasync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc == 0)
-        rc = elig_io_sync_dir(dir);
-    if (rc)
-        unlink(tmp);
-    return rc;
-}
-
 static int write_position(const char *path, uint64_t pos)
 {
     char text[32];
-    snprintf(text, sizeof text, "%llu\n", (unsigned long long)pos);
-    return write_text(path, text);
+    int n = snprintf(text, sizeof text, "%llu\n", (unsigned long long)pos);
+    return elig_io_replace_file(path, text, (size_t)n);
 }
 
 static void set_applied(struct elig_cluster *c, uint64_t seq)
@@ -173,6 +148,12 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void pause_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
 /* The stream was heard from: its last sequence is at least last. */
 static void heard(struct elig_cluster *c, uint64_t last)
 {
@@ -203,8 +184,7 @@ static void *applier(void *arg)
     while (!atomic_load(&c->stop)) {
         if (r == NULL && elig_stream_reader_open(c->stream, atomic_load(&c->applied) + 1, &r)) {
             r = NULL;
-            struct timespec ts = { 0, 200000000 };
-            nanosleep(&ts, NULL);
+            pause_ms(200);
             continue;
         }
         uint64_t seq, pending;
@@ -228,7 +208,7 @@ static void *applier(void *arg)
         uint64_t applied = atomic_load(&c->applied);
         if (seq <= applied)
             continue; /* delivered again after a consumer restart */
-        if (seq != applied + 1 && (applied > 0 || seq > 1)) {
+        if (seq != applied + 1) {
             /* the messages between are gone (retention, or deleted): never skipped silently */
             atomic_store(&c->error, -ELIG_ESTREAMGAP);
             atomic_store(&c->gap, true);
@@ -250,8 +230,7 @@ static void *applier(void *arg)
                           "second; this node falls behind",
                           (unsigned long long)seq, elig_net_strerror(rc));
             warned = rc;
-            struct timespec ts = { 1, 0 };
-            nanosleep(&ts, NULL);
+            pause_ms(1000);
             pthread_mutex_lock(&c->apply_mu);
         }
         if (rc == 0) {
@@ -342,8 +321,7 @@ static int stream_reach(struct elig_cluster *c, const struct elig_cluster_params
                       "cluster: the stream does not answer (%s: its leader being elected?): "
                       "tried again for up to %d s",
                       err, OPEN_WAIT_MS / 1000);
-        struct timespec ts = { 0, 200000000 };
-        nanosleep(&ts, NULL);
+        pause_ms(200);
     }
 }
 
@@ -453,9 +431,9 @@ int elig_cluster_snapshot(struct elig_cluster *c, struct elig_snap_info *info, u
     char dir[4200], snap[4400], mark[4400], text[128];
     snprintf(dir, sizeof dir, "%s/snapshots", c->data_dir);
     snprintf(snap, sizeof snap, "%s/snapshot-%020llu.els", dir, (unsigned long long)info->lsn);
-    snprintf(text, sizeof text, "%s %llu\n", c->stream_name, (unsigned long long)*seq);
+    int n = snprintf(text, sizeof text, "%s %llu\n", c->stream_name, (unsigned long long)*seq);
     if ((rc = mark_path(snap, mark, sizeof mark)) == 0)
-        rc = write_text(mark, text);
+        rc = elig_io_replace_file(mark, text, (size_t)n);
     prune_marks(dir);
     return rc;
 }
@@ -588,21 +566,15 @@ int elig_cluster_append(struct elig_cluster *c, const uint8_t *body, size_t len,
     }
     bool dup;
     int rc = -ETIMEDOUT;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = now_ms();
     for (int tries = 0; rc != 0 && rc != -ENOMEM && rc != -EINVAL && tries < 100; tries++) {
         /* the same id each time: stored once however often it is sent; through an election
          * (no leader, no acknowledgement) for up to timeout_ms */
         rc = elig_stream_publish(c->stream, hex, msg ? msg : body,
                                  msg ? len + ELIG_PROTO_CHUNK_ID_LEN : len, seq, &dup);
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (rc == 0 ||
-            (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+        if (rc == 0 || now_ms() - t0 > (uint64_t)timeout_ms)
             break;
-        if (rc) {
-            struct timespec pause = { 0, 200000000 };
-            nanosleep(&pause, NULL);
-        }
+        pause_ms(200);
     }
     free(msg);
     if (rc)

@@ -24,7 +24,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,26 +330,10 @@ int elig_fac_save(const struct elig_fac_registry *r, const char *path)
         sodium_memzero(hex, sizeof hex);
     }
     len += (size_t)snprintf(buf + len, cap - len, "# crc32c %08x\n", elig_crc32c(0, buf, len));
-    char tmp[4096], copy[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    snprintf(copy, sizeof copy, "%s", path);
-    const char *dir = dirname(copy);
-    int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        rc = -errno;
-    if (rc == 0 && (rc = elig_io_write_all(fd, buf, len)) == 0 && fsync(fd))
-        rc = -errno;
-    if (fd >= 0)
-        close(fd);
+    int rc = elig_io_replace_file(path, buf, len);
     sodium_memzero(buf, len);
     free(buf);
-    if (rc == 0 && rename(tmp, path))
-        rc = -errno;
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    return elig_io_sync_dir(dir);
+    return rc;
 }
 
 /* ---- the handshake -------------------------------------------------------- */

@@ -1308,27 +1308,13 @@ static void chunk_id(const struct appender *a, uint8_t id[ELIG_CHUNK_ID_LEN])
 /* ADMIN_APPEND of the chunk: eligd makes it durable and answers each event's status. */
 static int append_remote(struct appender *a, const uint8_t *id, uint64_t *first)
 {
-    struct elig_proto_header h;
-    const uint8_t *body;
-    int rc = elig_client_queue_append(a->admin, id, a->evs, a->n);
-    if (rc == 0)
-        rc = elig_client_flush(a->admin);
-    if (rc == 0)
-        rc = elig_client_recv(a->admin, &h, &body);
-    if (rc)
-        return rc;
-    if (h.status != ELIG_PS_OK) {
-        fprintf(stderr, "eligctl: append: eligd answered %s%s%s\n", elig_pstatus_name(h.status),
-                h.body_len == 4 ? ": " : "",
-                h.body_len == 4 ? elig_net_strerror((int32_t)elig_rd32(body)) : "");
-        return -ELIG_EREFUSED;
-    }
-    if (h.body_len != 12 + 4 * a->n || elig_rd32(body + 8) != a->n)
-        return -ELIG_EPROTO;
-    *first = elig_rd64(body);
-    for (size_t i = 0; i < a->n; i++)
-        a->status[i] = (int32_t)elig_rd32(body + 12 + 4 * i);
-    return 0;
+    uint8_t pstatus;
+    int code;
+    int rc = elig_client_append(a->admin, id, a->evs, a->n, first, a->status, &pstatus, &code);
+    if (rc == -ELIG_EREFUSED)
+        fprintf(stderr, "eligctl: append: eligd answered %s%s%s\n", elig_pstatus_name(pstatus),
+                code ? ": " : "", code ? elig_net_strerror(code) : "");
+    return rc;
 }
 
 static int append_flush(struct appender *a)
