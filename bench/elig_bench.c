@@ -12,6 +12,12 @@
  *   checks      whole number checks per second, B per call: lookup, the
  *               person's records, and the rules' answer
  *   cards       card lookups per second, B per call
+ *   lines       the machine's random read rate in the same run: 64-byte lines
+ *               read at random across the segment itself (same pages, same
+ *               size), 32 requested ahead, each one used: what a lookup's two
+ *               lines (bucket, record) are bounded by
+ *   chain       the same reads made dependent (each address from the line read
+ *               before): 1 / the latency of one miss
  *   rss         the process's peak resident set (it includes the segment's
  *               pages it touched, except hugetlbfs pages, which Linux does
  *               not count there)
@@ -286,6 +292,10 @@ struct bench_queries {
     uint64_t stage_cards[STAGE];
     struct elig_index_hit hits[STAGE];
     struct elig_index_card_hit card_hits[STAGE];
+    const char *seg;     /* the segment, read at random by the lines and chain phases */
+    uint64_t seg_lines;  /* its 64-byte lines */
+    uint64_t line_state; /* where those phases' random sequence is */
+    uint64_t line_sink;  /* what they read, kept so that no read is optimised away */
 };
 
 static int bench_queries_make(const struct bench_pop *pop, struct bench_queries *q)
@@ -325,11 +335,22 @@ static void bench_queries_free(struct bench_queries *q)
     free(q->cards);
 }
 
-enum bench_phase { PH_SINGLE, PH_BATCH, PH_MISSES, PH_CHECKS, PH_CARDS, PH_COUNT };
-static const char *const phase_short[PH_COUNT] = { "single", "batch", "misses", "checks", "cards" };
+enum bench_phase {
+    PH_SINGLE,
+    PH_BATCH,
+    PH_MISSES,
+    PH_CHECKS,
+    PH_CARDS,
+    PH_LINES,
+    PH_CHAIN,
+    PH_COUNT
+};
+static const char *const phase_short[PH_COUNT] = { "single", "batch", "misses", "checks",
+                                                   "cards",  "lines", "chain" };
 static const char *const phase_names[PH_COUNT] = {
-    "single_lookups_per_s", "batch_lookups_per_s",      "batch_lookups_10pct_miss_per_s",
-    "batch_checks_per_s",   "batch_card_lookups_per_s",
+    "single_lookups_per_s",  "batch_lookups_per_s",      "batch_lookups_10pct_miss_per_s",
+    "batch_checks_per_s",    "batch_card_lookups_per_s", "random_lines_per_s",
+    "dependent_lines_per_s",
 };
 
 /* Number checks of staged keys j..j+n: lookup, gather, judge. Returns answers that found the
@@ -356,12 +377,52 @@ static uint64_t bench_checks(const struct elig_index *ix, struct bench_queries *
     return found;
 }
 
+/*
+ * n random 64-byte lines of the segment read, each one's first word used; the
+ * next line's address comes from a counter (independent: AHEAD requested
+ * before their use) or from the word just read (dependent). Returns a value
+ * the caller keeps, so that no read is optimised away.
+ */
+static uint64_t bench_lines(const char *base, uint64_t lines, bool dependent, unsigned n,
+                            uint64_t *state)
+{
+    enum { AHEAD = 32 };
+    uint64_t x = *state, sum = 0;
+    const char *ring[AHEAD];
+    if (dependent) {
+        for (unsigned i = 0; i < n; i++) {
+            uint64_t w;
+            memcpy(&w, base + ((bench_mix(x) & 0xffffffffu) * lines >> 32) * 64, sizeof w);
+            x += w | 1; /* the next address needs this line */
+        }
+        *state = x;
+        return x;
+    }
+    for (unsigned i = 0; i < n + AHEAD; i++) {
+        if (i >= AHEAD) {
+            uint64_t w;
+            memcpy(&w, ring[i % AHEAD], sizeof w);
+            sum += w;
+        }
+        if (i < n) {
+            ring[i % AHEAD] = base + ((bench_mix(x++) & 0xffffffffu) * lines >> 32) * 64;
+            __builtin_prefetch(ring[i % AHEAD]);
+        }
+    }
+    *state = x;
+    return sum;
+}
+
 /* Run phase ph over the staged queries; returns the answers that were as expected. */
 static uint64_t bench_block(const struct elig_index *ix, struct bench_queries *q,
                             enum bench_phase ph, unsigned step, unsigned base)
 {
     elig_date_t day = bench_ymd(2025, 2, 14);
     uint64_t ok = 0;
+    if (ph == PH_LINES || ph == PH_CHAIN) {
+        q->line_sink += bench_lines(q->seg, q->seg_lines, ph == PH_CHAIN, STAGE, &q->line_state);
+        return STAGE;
+    }
     for (unsigned j = 0; j + step <= STAGE; j += step) {
         switch (ph) {
         case PH_CHECKS:
@@ -492,6 +553,9 @@ int bench_index(const struct bench_opts *o)
         fprintf(stderr, "elig-bench: %s\n", elig_net_strerror(rc));
         goto out;
     }
+    q.seg = elig_seg_base(elig_index_seg(ix));
+    q.seg_lines = elig_seg_size(elig_index_seg(ix)) / 64;
+    q.line_state = 1;
     for (unsigned r = 0; r < o->runs; r++)
         for (int ph = 0; ph < PH_COUNT; ph++)
             if (o->only >= 0 && ph != o->only)
@@ -597,7 +661,8 @@ static void usage(FILE *out)
         "usage: elig-bench index|log|store|server|dpdk|tls|cluster [OPTIONS]\n"
         "\n"
         "index: build an index of N synthetic records and measure build rate, bytes\n"
-        "per record, and single, batched, whole-check and card lookup rates.\n"
+        "per record, single, batched, whole-check and card lookup rates, and the\n"
+        "machine's random read rate over the same segment (lines, chain).\n"
         "log: append N update records durably from T threads (group commit) and\n"
         "measure appends per second and commit latency, then the replay rate.\n"
         "store: submit rate, warm restart, snapshot and cold starts of the store.\n"
@@ -620,7 +685,8 @@ static void usage(FILE *out)
         "                   per append call (default 64)\n"
         "  --seconds S      index: length of each timed run (default 2)\n"
         "  --runs R         timed runs per measurement, 1..64; medians are reported (default 3)\n"
-        "  --only PHASE     index: one phase only: single, batch, misses, checks or cards;\n"
+        "  --only PHASE     index: one phase only: single, batch, misses, checks, cards,\n"
+        "                   lines or chain;\n"
         "                   server: one workload only: depthN or batch\n"
         "  --threads T      log: concurrent appenders, 1..256 (default 16)\n"
         "  --window US      log: commit window in microseconds (default 0)\n"

@@ -32,7 +32,7 @@
 /** Distinct persons reported for one key by a lookup (keys are, in practice, one person's). */
 #define ELIG_INDEX_KEY_PERSONS 4
 
-/** Keys a lookup hands to the memory system together (see elig_index_lookup()). */
+/** Keys (and cards) whose lookups are in flight together (see elig_index_lookup()). */
 #define ELIG_INDEX_GROUP 16
 
 /** No record or person. */
@@ -311,10 +311,10 @@ bool elig_index_replaced(const struct elig_index *ix);
  */
 
 /**
- * Batch lookup of insurance-number keys: N keys in, N hits out. The keys are
- * taken ELIG_INDEX_GROUP at a time: all their buckets are prefetched, then
- * scanned and their candidate records prefetched, then compared, so the cache
- * misses of a group overlap. One key is the thin case n = 1.
+ * Batch lookup of insurance-number keys: N keys in, N hits out. Up to
+ * ELIG_INDEX_GROUP lookups are interleaved, each requesting the line it reads
+ * next (bucket, candidate record) before yielding to the others, so their
+ * cache misses overlap. One key is the thin case n = 1.
  *
  * @return 0 (each hit carries its own status); -EINVAL if n > 0 and keys or
  *         hits is NULL.
@@ -347,9 +347,9 @@ int elig_index_person_records(const struct elig_index *ix, uint32_t person, unsi
 
 /**
  * Batch of elig_index_person_records(): the records of n persons, one after
- * the other in recs, with the person buckets and head records of a group of
- * persons requested together first (the second half of a batch of checks,
- * after elig_index_lookup()).
+ * the other in recs. Their walks are interleaved as elig_index_lookup()'s
+ * (person bucket, then each record of the chain, each requesting the next
+ * line before yielding); the second half of a batch of checks.
  *
  * @param persons person references (ELIG_INDEX_NIL gives status -ENOENT)
  * @param recs    out: records of persons[0], then of persons[1], ...

@@ -534,6 +534,68 @@ static void test_rebuild_and_swap(void **state)
     elig_index_close(reader, false);
 }
 
+/*
+ * Gather over chains of every length around its local limit (8 records are
+ * walked interleaved, longer chains the careful way), persons repeated and
+ * unknown, in a batch longer than the walks in flight: each person's records
+ * in order, persons in order, exactly as elig_index_person_records() gives.
+ */
+static void test_gather_chains(void **state)
+{
+    (void)state;
+    enum { PERSONS = 13, BATCH = 100 };
+    struct elig_index *ix = create(200);
+    unsigned key = 1;
+    for (unsigned p = 0; p < PERSONS; p++)
+        for (unsigned i = 0; i < p; i++) { /* person 500 + p holds p records */
+            struct elig_key k = numbered_key(key++);
+            struct elig_record r = test_record(&k, 500 + p, "1970-01-01", "2000-01-01", "", "");
+            assert_int_equal(elig_index_insert(ix, &r, NULL), 0);
+        }
+    uint32_t ref[PERSONS], persons[BATCH];
+    for (unsigned p = 1; p < PERSONS; p++)
+        assert_int_equal(elig_index_find_person(ix, 500 + p, &ref[p]), 0);
+    ref[0] = ELIG_INDEX_NIL;
+    for (unsigned i = 0; i < BATCH; i++)
+        persons[i] = ref[(i * 7) % PERSONS];
+    static struct elig_record out[BATCH * PERSONS], want[PERSONS];
+    struct elig_index_span spans[BATCH];
+    assert_int_equal(
+        elig_index_gather(ix, persons, BATCH, ELIG_INDEX_NAMES, out, BATCH * PERSONS, spans), 0);
+    size_t at = 0;
+    for (unsigned i = 0; i < BATCH; i++) {
+        unsigned p = (i * 7) % PERSONS;
+        assert_int_equal(spans[i].first, at);
+        if (p == 0) {
+            assert_int_equal(spans[i].status, -ENOENT);
+            assert_int_equal(spans[i].count, 0);
+            continue;
+        }
+        size_t n;
+        assert_int_equal(
+            elig_index_person_records(ix, ref[p], ELIG_INDEX_NAMES, want, NULL, PERSONS, &n), 0);
+        assert_int_equal(spans[i].status, 0);
+        assert_int_equal(spans[i].count, p);
+        assert_int_equal(n, p);
+        for (unsigned r = 0; r < p; r++)
+            assert_same_record(&out[at + r], &want[r]);
+        at += p;
+    }
+    /* room for 20 records: each person, in order, gets what is left */
+    assert_int_equal(elig_index_gather(ix, persons, BATCH, 0, out, 20, spans), 0);
+    size_t used = 0, refused = 0;
+    for (unsigned i = 0; i < BATCH; i++) {
+        unsigned p = (i * 7) % PERSONS;
+        int want_status = p == 0 ? -ENOENT : p <= 20 - used ? 0 : -ENOBUFS;
+        assert_int_equal(spans[i].status, want_status);
+        assert_int_equal(spans[i].first, used);
+        used += want_status == 0 ? p : 0;
+        refused += want_status == -ENOBUFS;
+    }
+    assert_true(refused > 0 && used <= 20);
+    elig_index_close(ix, true);
+}
+
 /* The bulk calls: each item gets its own status, a bad one does not stop the rest. */
 static void test_batches(void **state)
 {
@@ -728,6 +790,20 @@ static void reader_pass(const struct elig_index *ix, struct reader_result *res, 
             res->torn += !consistent(&recs[j]);
         }
     }
+    /* the same persons through the interleaved walks */
+    uint32_t persons[64];
+    struct elig_index_span spans[64];
+    static __thread struct elig_record many[64 * 8];
+    for (unsigned i = 0; i < 64; i++)
+        persons[i] = hits[i].status == 0 ? hits[i].person[0] : ELIG_INDEX_NIL;
+    elig_index_gather(ix, persons, 64, ELIG_INDEX_NAMES, many, 64 * 8, spans);
+    for (unsigned i = 0; i < 64; i++) {
+        res->retries += spans[i].status == -EAGAIN;
+        for (uint32_t j = 0; spans[i].status == 0 && j < spans[i].count; j++) {
+            res->reads++;
+            res->torn += !consistent(&many[spans[i].first + j]);
+        }
+    }
 }
 
 struct writer_arg {
@@ -869,6 +945,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_misses_are_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_number_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persons_and_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gather_chains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constant_hash_is_still_exact, setup, teardown),
