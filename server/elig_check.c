@@ -40,7 +40,7 @@
 #define CHUNK      256
 #define REC_CAP    (CHUNK * 8)
 #define PER_CAP    (CHUNK * ELIG_INDEX_KEY_PERSONS)
-#define NAME_BITS  12 /* insurer names cached: 2^NAME_BITS */
+#define NAME_BITS  12 /* insurer names cached: 2^NAME_BITS sets of 2 */
 #define NAME_CACHE (1u << NAME_BITS)
 
 struct name_entry {
@@ -64,8 +64,9 @@ struct elig_checker {
     struct elig_index_span spans[PER_CAP];
     struct elig_record recs[REC_CAP];
     struct elig_proto_answer ans;
-    uint64_t names_lsn; /* applied LSN when the name cache was last emptied */
-    struct name_entry names[NAME_CACHE];
+    uint64_t names_lsn;                     /* applied LSN when the name cache was last emptied */
+    struct name_entry names[NAME_CACHE][2]; /* two ways a set: the nation's ~3,400 insurers in
+                                             * 4,096 sets of one thrashed on collisions */
 };
 
 int elig_checker_create(const struct elig_index *ix, uint64_t ref_base, struct elig_checker **out)
@@ -243,18 +244,26 @@ static int records_of(const struct elig_checker *ck, size_t i, size_t *first, si
     return 0;
 }
 
-/* The insurer's name ("" if unknown) into out, through the cache. */
+/*
+ * The insurer's name ("" if unknown) into out, through the cache: a set of
+ * two, the one used last first; a miss replaces the other.
+ */
 static void insurer_name(struct elig_checker *ck, const char insurer[ELIG_INSURER_LEN], char *out)
 {
     uint64_t v;
     memcpy(&v, insurer, sizeof v);
-    struct name_entry *e = &ck->names[(v * 0x9E3779B97F4A7C15ull) >> (64 - NAME_BITS)];
-    if (memcmp(e->insurer, insurer, ELIG_INSURER_LEN) != 0) {
-        e->name = elig_index_insurer_name_ref(ck->ix, insurer, &e->len);
-        memcpy(e->insurer, insurer, ELIG_INSURER_LEN);
+    struct name_entry *set = ck->names[(v * 0x9E3779B97F4A7C15ull) >> (64 - NAME_BITS)];
+    if (memcmp(set[0].insurer, insurer, ELIG_INSURER_LEN) != 0) {
+        struct name_entry e = set[1];
+        if (memcmp(e.insurer, insurer, ELIG_INSURER_LEN) != 0) {
+            e.name = elig_index_insurer_name_ref(ck->ix, insurer, &e.len);
+            memcpy(e.insurer, insurer, ELIG_INSURER_LEN);
+        }
+        set[1] = set[0];
+        set[0] = e;
     }
-    size_t n = e->name ? e->len : 0;
-    memcpy(out, e->name ? e->name : "", n);
+    size_t n = set[0].name ? set[0].len : 0;
+    memcpy(out, set[0].name ? set[0].name : "", n);
     out[n] = '\0';
 }
 
