@@ -1588,7 +1588,8 @@ int elig_index_lookup(const struct elig_index *ix, const struct elig_key *keys, 
     struct key_probe pr[W];
     unsigned scans[W];
     size_t next = 0, active = 0;
-    for (unsigned s = 0; s < W; s++) {
+    const unsigned slots = n < W ? (unsigned)n : W; /* one key (n = 1) is one slot, not W */
+    for (unsigned s = 0; s < slots; s++) {
         pr[s].step = PROBE_IDLE;
         for (; pr[s].step == PROBE_IDLE && next < n; next++) {
             scans[s] = 0;
@@ -1597,7 +1598,7 @@ int elig_index_lookup(const struct elig_index *ix, const struct elig_key *keys, 
         active += pr[s].step != PROBE_IDLE;
     }
     while (active > 0) {
-        for (unsigned s = 0; s < W; s++) {
+        for (unsigned s = 0; s < slots; s++) {
             struct key_probe *p = &pr[s];
             if (p->step == PROBE_IDLE || !probe_step(ix, p, &scans[s], &hits[p->at]))
                 continue;
