@@ -461,30 +461,13 @@ static void put_decimal(char *out, uint64_t v, unsigned len)
         *--p = (char)('0' + v % 10);
 }
 
-/*
- * The 8 digits of an insurer number from the value of its first 7: the check
- * digit (elig_luhn_check_digit's) summed on the way, every record read
- * decodes one.
- */
-static void put_insurer(char out[ELIG_INSURER_LEN], uint64_t v)
-{
-    static const uint8_t doubled[10] = { 0, 2, 4, 6, 8, 1, 3, 5, 7, 9 };
-    unsigned sum = 0;
-    for (int i = ELIG_INSURER_LEN - 2; i >= 0; i--, v /= 10) {
-        unsigned d = (unsigned)(v % 10);
-        out[i] = (char)('0' + d);
-        sum += (i & 1) ? d : doubled[d]; /* weights 2,1,2,...,2 from the left */
-    }
-    out[ELIG_INSURER_LEN - 1] = (char)('0' + (10 - sum % 10) % 10);
-}
-
 static int ckey_decode(const struct elig_index *ix, const struct ix_rec *r, struct elig_key *k)
 {
     size_t len;
     memset(k, 0, sizeof *k);
     uint32_t sym = KW_SYM(r->kw);
     uint8_t branch = KW_BRANCH(r->kw);
-    put_insurer(k->insurer, KW_INSURER(r->kw));
+    elig_insurer_from_value((uint32_t)KW_INSURER(r->kw), k->insurer);
     k->branch[0] = (char)('0' + branch / 10 % 10);
     k->branch[1] = (char)('0' + branch % 10);
     if (!(sym >> 31)) {
@@ -808,15 +791,15 @@ static inline void prefetch_line(const void *p)
 #endif
 }
 
-/* Prefetch what a key lookup will read of record ref (see REC_HEAD). */
-static inline void prefetch_record(const struct elig_index *ix, uint32_t ref)
+/* Prefetch the first bytes of record ref (REC_HEAD: what a key lookup reads) and its stripe. */
+static inline void prefetch_record(const struct elig_index *ix, uint32_t ref, size_t bytes)
 {
     /* a stale reference may be out of range: prefetch something harmless instead */
     ref = ref < ix->capacity ? ref : 0;
     const char *p = (const char *)&ix->recs[ref];
     prefetch_line(p);
-    if (((uintptr_t)p & 63) > 64 - REC_HEAD)
-        prefetch_line(p + REC_HEAD - 1);
+    if (((uintptr_t)p & 63) > 64 - bytes)
+        prefetch_line(p + bytes - 1);
     prefetch_line(&ix->stripes[ref & (STRIPES - 1)]);
 }
 
@@ -868,7 +851,7 @@ static int key_scan(const struct elig_index *ix, uint64_t b, uint8_t tag, uint32
             continue;
         }
         for (unsigned i = 0; i < n; i++)
-            prefetch_record(ix, cand[i]);
+            prefetch_record(ix, cand[i], REC_HEAD);
         *ncand = n;
         *more = outbound != 0;
         return 0;
@@ -1506,7 +1489,8 @@ enum probe_step {
 struct key_probe {
     struct ix_ckey ck;
     uint64_t bucket;
-    size_t at; /* the key's position in the batch */
+    size_t at;      /* the key's position in the batch */
+    unsigned scans; /* buckets scanned: the table's size bounds the walk */
     uint8_t tag;
     uint8_t step; /* enum probe_step */
     bool more;
@@ -1526,6 +1510,7 @@ static void probe_start(const struct elig_index *ix, const struct elig_key *key,
 {
     *hit = (struct elig_index_hit){ .status = -ENOENT };
     p->at = at;
+    p->scans = 0;
     p->step = PROBE_IDLE;
     if (ckey_make(ix, key, false, &p->ck) < 0)
         return;
@@ -1544,15 +1529,11 @@ static void probe_next_bucket(const struct elig_index *ix, struct key_probe *p)
     prefetch_line(&ix->keys[p->bucket]);
 }
 
-/*
- * One step of probe p. Returns true when its lookup is finished. A probe
- * takes at most key_buckets scans (the table's size bounds the walk).
- */
-static bool probe_step(const struct elig_index *ix, struct key_probe *p, unsigned *scans,
-                       struct elig_index_hit *hit)
+/* One step of probe p. Returns true when its lookup is finished. */
+static bool probe_step(const struct elig_index *ix, struct key_probe *p, struct elig_index_hit *hit)
 {
     if (p->step == PROBE_SCAN) {
-        if (++*scans > ix->key_buckets ||
+        if (++p->scans > ix->key_buckets ||
             key_scan(ix, p->bucket, p->tag, p->cand, &p->ncand, &p->more) < 0) {
             hit->status = -EAGAIN;
             return true;
@@ -1568,6 +1549,15 @@ static bool probe_step(const struct elig_index *ix, struct key_probe *p, unsigne
         return true;
     probe_next_bucket(ix, p);
     return false;
+}
+
+/* Slot p takes the next key that can be looked up; false when none is left (p idle). */
+static bool probe_refill(const struct elig_index *ix, const struct elig_key *keys, size_t n,
+                         size_t *next, struct key_probe *p, struct elig_index_hit *hits)
+{
+    for (p->step = PROBE_IDLE; p->step == PROBE_IDLE && *next < n; ++*next)
+        probe_start(ix, &keys[*next], *next, p, &hits[*next]);
+    return p->step != PROBE_IDLE;
 }
 
 /*
@@ -1586,29 +1576,17 @@ int elig_index_lookup(const struct elig_index *ix, const struct elig_key *keys, 
     if (n > 0 && (!keys || !hits))
         return -EINVAL;
     struct key_probe pr[W];
-    unsigned scans[W];
     size_t next = 0, active = 0;
     const unsigned slots = n < W ? (unsigned)n : W; /* one key (n = 1) is one slot, not W */
-    for (unsigned s = 0; s < slots; s++) {
-        pr[s].step = PROBE_IDLE;
-        for (; pr[s].step == PROBE_IDLE && next < n; next++) {
-            scans[s] = 0;
-            probe_start(ix, &keys[next], next, &pr[s], &hits[next]);
-        }
-        active += pr[s].step != PROBE_IDLE;
-    }
+    for (unsigned s = 0; s < slots; s++)
+        active += probe_refill(ix, keys, n, &next, &pr[s], hits);
     while (active > 0) {
         for (unsigned s = 0; s < slots; s++) {
             struct key_probe *p = &pr[s];
-            if (p->step == PROBE_IDLE || !probe_step(ix, p, &scans[s], &hits[p->at]))
+            if (p->step == PROBE_IDLE || !probe_step(ix, p, &hits[p->at]))
                 continue;
             hit_finish(&hits[p->at]);
-            p->step = PROBE_IDLE;
-            for (; p->step == PROBE_IDLE && next < n; next++) {
-                scans[s] = 0;
-                probe_start(ix, &keys[next], next, p, &hits[next]);
-            }
-            active -= p->step == PROBE_IDLE;
+            active -= !probe_refill(ix, keys, n, &next, p, hits);
         }
     }
     return 0;
@@ -1710,22 +1688,14 @@ enum walk_step {
 
 struct walk_state {
     uint32_t person;
-    uint32_t cur; /* the record to read next */
-    uint32_t seq; /* the person bucket's counter when its head was read */
-    int32_t status;
+    uint32_t cur;   /* the record to read next */
+    uint32_t seq;   /* the person bucket's counter when its head was read */
+    int32_t status; /* WALK_FAILED's */
     uint64_t pid;
     uint8_t step; /* enum walk_step */
     unsigned k;   /* records copied */
     struct ix_rec r[WALK_LOCAL];
 };
-
-static void prefetch_whole_record(const struct elig_index *ix, uint32_t ref)
-{
-    const char *p = (const char *)&ix->recs[ref < ix->capacity ? ref : 0];
-    prefetch_line(p);
-    if (((uintptr_t)p & 63) > 64 - sizeof(struct ix_rec))
-        prefetch_line(p + sizeof(struct ix_rec) - 1);
-}
 
 /* Begin a person's walk: request its bucket. */
 static void walk_start(const struct elig_index *ix, uint32_t person, struct walk_state *w)
@@ -1765,7 +1735,7 @@ static void walk_step(const struct elig_index *ix, struct walk_state *w)
     if (w->cur == ELIG_INDEX_NIL)
         w->step = WALK_DONE;
     else
-        prefetch_whole_record(ix, w->cur);
+        prefetch_record(ix, w->cur, sizeof(struct ix_rec));
 }
 
 /* The walk's records, decoded into recs + *used (its turn come); its span. */
@@ -1773,9 +1743,11 @@ static void walk_commit(const struct elig_index *ix, struct walk_state *w, unsig
                         struct elig_record *recs, size_t max, size_t *used,
                         struct elig_index_span *sp)
 {
-    *sp = (struct elig_index_span){ .status = w->status, .first = (uint32_t)*used };
-    if (w->step == WALK_FAILED)
+    *sp = (struct elig_index_span){ .first = (uint32_t)*used };
+    if (w->step == WALK_FAILED) {
+        sp->status = w->status;
         return;
+    }
     if (w->step == WALK_DONE && seq_read_ok(&person_bucket(ix, w->person)->seq, w->seq)) {
         if (w->k > max - *used) {
             sp->status = -ENOBUFS;

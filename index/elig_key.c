@@ -53,14 +53,26 @@ static enum elig_insurance_kind kind_of_law_code(int law)
     }
 }
 
+/* digit sum of 2 * d, for the digits weighted 2 */
+static const uint8_t luhn_doubled[10] = { 0, 2, 4, 6, 8, 1, 3, 5, 7, 9 };
+
 int elig_luhn_check_digit(const char *digits7)
 {
-    /* digit sum of 2 * d, for the digits weighted 2 (every record read decodes one) */
-    static const int doubled[10] = { 0, 2, 4, 6, 8, 1, 3, 5, 7, 9 };
-    int sum = doubled[digits7[6] - '0'] + (digits7[5] - '0') + doubled[digits7[4] - '0'] +
-              (digits7[3] - '0') + doubled[digits7[2] - '0'] + (digits7[1] - '0') +
-              doubled[digits7[0] - '0'];
+    int sum = luhn_doubled[digits7[6] - '0'] + (digits7[5] - '0') + luhn_doubled[digits7[4] - '0'] +
+              (digits7[3] - '0') + luhn_doubled[digits7[2] - '0'] + (digits7[1] - '0') +
+              luhn_doubled[digits7[0] - '0'];
     return (10 - sum % 10) % 10;
+}
+
+void elig_insurer_from_value(uint32_t first7, char out[ELIG_INSURER_LEN])
+{
+    unsigned sum = 0;
+    for (int i = ELIG_INSURER_LEN - 2; i >= 0; i--, first7 /= 10) {
+        unsigned d = first7 % 10;
+        out[i] = (char)('0' + d);
+        sum += (i & 1) ? d : luhn_doubled[d]; /* weights 2,1,2,...,2 from the left */
+    }
+    out[ELIG_INSURER_LEN - 1] = (char)('0' + (10 - sum % 10) % 10);
 }
 
 /* Fold, then drop every remaining space (numbers are typed with spacing). */

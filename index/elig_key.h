@@ -74,6 +74,16 @@ enum elig_insurance_kind {
 int elig_luhn_check_digit(const char *digits7);
 
 /**
+ * The 8 digits of an insurer number from the value of its first 7 (below
+ * 10^7), the check digit summed on the way: elig_luhn_check_digit() without
+ * a second pass (every record the index reads decodes one).
+ *
+ * @param first7 the first seven digits as a number
+ * @param out    eight ASCII digits, not terminated
+ */
+void elig_insurer_from_value(uint32_t first7, char out[ELIG_INSURER_LEN]);
+
+/**
  * Normalise and validate an insurer number: full-width digits folded, spaces
  * removed, 6-digit NHI numbers padded to 8 with "00".
  *
