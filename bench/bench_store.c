@@ -11,10 +11,16 @@
  *    log replayed into a new index; records per second.
  * 4. snapshot: seconds and bytes (the log it covers is then deleted).
  * 5. cold start from the snapshot: the segment deleted, reopen.
+ * 6. the disk in the same run: the snapshot file read sequentially (4 MiB
+ *    reads), the bound of step 5.
+ * Before each cold start and the disk read, the store's files are dropped
+ * from the page cache, as after a reboot: a cold start reads the disk.
  * The log and snapshots go in --dir (a disk; default /var/tmp), the segment
  * in --segment-dir (default /dev/shm). Everything is removed at the end.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,67 @@ static int reopen(const struct elig_db_params *p, struct elig_db **db, struct el
     if (rc < 0)
         fprintf(stderr, "elig-bench: store: open: %s\n", elig_net_strerror(rc));
     return rc;
+}
+
+/* Drop the files of dir and its subdirectories from the page cache (one level deep). */
+static void evict_files(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[4200];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) < 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth > 0) {
+            evict_files(path, depth - 1);
+        } else if (S_ISREG(st.st_mode)) {
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                fdatasync(fd); /* dirty pages are not dropped */
+                posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+                close(fd);
+            }
+        }
+    }
+    closedir(d);
+}
+
+/* The newest snapshot of data read sequentially, evicted first: bytes per second, 0 if none. */
+static double disk_read_rate(const char *data)
+{
+    char snaps[4200], path[8400];
+    snprintf(snaps, sizeof snaps, "%s/snapshots", data);
+    DIR *d = opendir(snaps);
+    path[0] = '\0';
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, "snapshot-", 9) == 0 && strcmp(path, e->d_name) < 0)
+            snprintf(path, sizeof path, "%s", e->d_name);
+    if (d)
+        closedir(d);
+    char full[8400];
+    snprintf(full, sizeof full, "%s/%s", snaps, path);
+    evict_files(snaps, 0);
+    int fd = path[0] ? open(full, O_RDONLY | O_CLOEXEC) : -1;
+    char *buf = malloc(4u << 20);
+    double rate = 0;
+    if (fd >= 0 && buf) {
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        double t0 = bench_now();
+        uint64_t total = 0;
+        for (ssize_t n; (n = read(fd, buf, 4u << 20)) > 0;)
+            total += (uint64_t)n;
+        rate = (double)total / (bench_now() - t0);
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return rate;
 }
 
 /* Submit the population; returns records per second of submit time. */
@@ -112,6 +179,7 @@ int bench_store(const struct bench_opts *o)
         elig_db_close(db);
     if (rc == 0) { /* before any snapshot: once one exists, the log it covers is deleted */
         unlink(seg);
+        evict_files(data, 1);
         rc = reopen(&p, &db, &from_log);
     }
     if (rc == 0) {
@@ -122,9 +190,11 @@ int bench_store(const struct bench_opts *o)
     }
     if (rc == 0) {
         unlink(seg);
+        evict_files(data, 1);
         if ((rc = reopen(&p, &db, &from_snap)) == 0)
             elig_db_close(db);
     }
+    double disk = rc == 0 ? disk_read_rate(data) : 0;
     if (rc == 0) {
         double replay = (double)from_log.replayed / from_log.seconds;
         if (o->json) {
@@ -132,11 +202,12 @@ int bench_store(const struct bench_opts *o)
                    "\"log_dir\": \"%s\", \"segment_dir\": \"%s\", \"submit_per_s\": %.0f, "
                    "\"warm_restart_s\": %.3f, \"snapshot_s\": %.2f, \"snapshot_bytes\": %llu, "
                    "\"cold_from_snapshot_s\": %.2f, \"cold_from_log_s\": %.2f, "
-                   "\"log_records\": %llu, \"replay_into_index_per_s\": %.0f}\n",
+                   "\"log_records\": %llu, \"replay_into_index_per_s\": %.0f, "
+                   "\"disk_read_bytes_per_s\": %.0f}\n",
                    ELIG_VERSION, (unsigned long long)o->records, o->dir, o->segment_dir,
                    submit_rate, warm.seconds, snap_s, (unsigned long long)snap.bytes,
                    from_snap.seconds, from_log.seconds, (unsigned long long)from_log.replayed,
-                   replay);
+                   replay, disk);
         } else {
             printf("store: %llu records, log in %s, segment in %s\n",
                    (unsigned long long)o->records, o->dir, o->segment_dir);
@@ -148,6 +219,8 @@ int bench_store(const struct bench_opts *o)
             printf("  cold start from snapshot  %.2f s\n", from_snap.seconds);
             printf("  cold start from the log   %.2f s (%llu records, %.2f M/s)\n",
                    from_log.seconds, (unsigned long long)from_log.replayed, replay / 1e6);
+            printf("  the disk: snapshot read   %.2f GB/s (the bound of a cold start from it)\n",
+                   disk / 1e9);
         }
     }
     bench_rm_tree(data);

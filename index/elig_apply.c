@@ -84,6 +84,29 @@ static int apply_card_event(struct elig_index *ix, const struct elig_event *ev)
     return rc < 0 ? rc : elig_index_card_put(ix, &next);
 }
 
+void elig_apply_prefetch(const struct elig_index *ix, const struct elig_event *ev)
+{
+    switch (ev->kind) {
+    case ELIG_EV_ACQUIRE:
+        elig_index_prefetch_record(ix, &ev->u.acquire);
+        break;
+    case ELIG_EV_LOSS:
+        elig_index_prefetch_key(ix, &ev->u.loss.key);
+        break;
+    case ELIG_EV_CHANGE:
+        elig_index_prefetch_key(ix, &ev->u.change.key);
+        break;
+    case ELIG_EV_CARD_REGISTER:
+    case ELIG_EV_CARD_DEREGISTER:
+    case ELIG_EV_CERT_RENEW:
+    case ELIG_EV_CARD_RETURN:
+        elig_index_prefetch_card(ix, ev->u.card.card_id);
+        break;
+    default:
+        break;
+    }
+}
+
 int elig_apply(struct elig_index *ix, const struct elig_event *ev, uint64_t lsn, const char **field)
 {
     if (field)

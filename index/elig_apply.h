@@ -42,4 +42,13 @@
 int elig_apply(struct elig_index *ix, const struct elig_event *ev, uint64_t lsn,
                const char **field);
 
+/**
+ * Request the index lines applying ev will read first (its key's bucket;
+ * for an ACQUIRE the person's bucket and the names' slots too; for a card
+ * event the card's bucket), so that a caller reading events ahead (a log
+ * replay) finds them in cache when it applies ev. A hint: changes nothing,
+ * never fails. Writer thread.
+ */
+void elig_apply_prefetch(const struct elig_index *ix, const struct elig_event *ev);
+
 #endif

@@ -100,18 +100,15 @@ static void reject(struct elig_db *db, uint64_t lsn, const struct elig_event *ev
  * reason, recorded in the reject file). Returns 0, or an error that stops
  * the store.
  */
-static int apply_record(struct elig_db *db, uint64_t lsn, const uint8_t *payload, size_t len,
-                        int *status)
+static int apply_event(struct elig_db *db, uint64_t lsn, const struct elig_event *ev, int decoded,
+                       int *status)
 {
-    struct elig_event ev; /* on the stack: this runs once per record replayed */
-    int rc = elig_event_decode(payload, len, &ev);
-    if (rc == 0)
-        rc = elig_apply(db->ix, &ev, lsn, NULL);
+    int rc = decoded == 0 ? elig_apply(db->ix, ev, lsn, NULL) : decoded;
     *status = 0;
     if (rc == ELIG_APPLY_SKIPPED)
         return 0;
     if (rc <= -ELIG_ERRNO_BASE && rc != -ELIG_EFULL) {
-        reject(db, lsn, &ev, rc); /* the model refused it: done with, and on record */
+        reject(db, lsn, ev, rc); /* the model refused it: done with, and on record */
         *status = rc;
         return 0;
     }
@@ -135,13 +132,28 @@ struct chunk_run {
     int *status;
 };
 
+/*
+ * Events read ahead of the one applied: each is decoded when the scan reaches it and the
+ * index lines it will touch are requested then, so that by its turn (REPLAY_AHEAD events
+ * later) they are in cache; they are still applied one by one, in log order.
+ */
+#define REPLAY_AHEAD 16
+
+struct replay_event {
+    uint64_t lsn;
+    int decoded; /* elig_event_decode()'s result */
+    struct elig_event ev;
+};
+
 struct replay {
     struct elig_db *db;
     uint64_t from; /* the first LSN the log must hold */
     uint64_t last; /* the log's last record (for progress) */
     uint64_t at;   /* the record being applied */
-    uint64_t applied, rejected;
-    struct chunk_run chunk; /* chunk.status != NULL while one is open */
+    uint64_t seen, applied, rejected;
+    struct chunk_run chunk;     /* chunk.status != NULL while one is open */
+    struct replay_event *ahead; /* REPLAY_AHEAD events read, not yet applied (a ring) */
+    unsigned head, pending;
     int err;
 };
 
@@ -182,31 +194,79 @@ static int chunk_event(struct replay *r, int status)
     return rc;
 }
 
-static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *payload, size_t len)
+/* Apply the oldest event read ahead. */
+static int replay_apply_one(struct replay *r)
 {
-    struct replay *r = ctx;
-    r->at = lsn;
-    if (r->applied == 0 && lsn != r->from) {
-        r->err = -ELIG_ELOGGAP; /* pruned past what the index holds */
-        return 1;
-    }
-    int status = 0, rc;
-    if (kind == ELIG_DB_KIND_CHUNK) {
-        rc = chunk_begin(r, lsn, payload, len);
-    } else {
-        rc = apply_record(r->db, lsn, payload, len, &status);
-        if (rc == 0)
-            rc = chunk_event(r, status);
-    }
-    if (rc < 0) {
-        r->err = rc;
-        return 1; /* stop the scan */
-    }
+    struct replay_event *e = &r->ahead[r->head];
+    r->head = (r->head + 1) % REPLAY_AHEAD;
+    r->pending--;
+    r->at = e->lsn;
+    int status = 0;
+    int rc = apply_event(r->db, e->lsn, &e->ev, e->decoded, &status);
+    if (rc == 0)
+        rc = chunk_event(r, status);
+    if (rc < 0)
+        return rc;
     r->applied++;
     r->rejected += status != 0;
     if ((r->applied & 0xffff) == 0)
-        progress(r->db, "replay", 0, r->from, lsn, r->last);
+        progress(r->db, "replay", 0, r->from, e->lsn, r->last);
     return 0;
+}
+
+/* Apply every event read ahead (before a chunk record, and at the end of the log). */
+static int replay_drain(struct replay *r)
+{
+    int rc = 0;
+    while (rc == 0 && r->pending > 0)
+        rc = replay_apply_one(r);
+    if (rc < 0 && r->err == 0)
+        r->err = rc;
+    return r->err;
+}
+
+static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *payload, size_t len)
+{
+    struct replay *r = ctx;
+    if (r->seen++ == 0 && lsn != r->from) {
+        r->at = lsn;
+        r->err = -ELIG_ELOGGAP; /* pruned past what the index holds */
+        return 1;
+    }
+    if (!r->ahead && !(r->ahead = malloc(REPLAY_AHEAD * sizeof *r->ahead))) {
+        r->err = -ENOMEM;
+        return 1;
+    }
+    int rc = 0;
+    if (kind == ELIG_DB_KIND_CHUNK) {
+        if (replay_drain(r) == 0) {
+            r->at = lsn;
+            if ((rc = chunk_begin(r, lsn, payload, len)) == 0)
+                r->applied++;
+        }
+    } else {
+        if (r->pending == REPLAY_AHEAD)
+            rc = replay_apply_one(r);
+        struct replay_event *e = &r->ahead[(r->head + r->pending) % REPLAY_AHEAD];
+        e->lsn = lsn;
+        e->decoded = elig_event_decode(payload, len, &e->ev);
+        if (e->decoded == 0)
+            elig_apply_prefetch(r->db->ix, &e->ev);
+        r->pending++;
+    }
+    if (rc < 0 && r->err == 0)
+        r->err = rc;
+    return r->err ? 1 : 0; /* 1 stops the scan */
+}
+
+/* The end of a replay's scan: what was read ahead applied, its memory freed. */
+static int replay_finish(struct replay *r, int scan_rc)
+{
+    if (r->err == 0) /* what the scan handed over is applied, as if it had not read ahead */
+        replay_drain(r);
+    free(r->ahead);
+    r->ahead = NULL;
+    return r->err ? r->err : scan_rc < 0 ? scan_rc : 0;
 }
 
 /* n bytes of an id as 2n hex digits (out holds 2n + 1). */
@@ -438,8 +498,7 @@ static int replay_log(struct elig_db *db, uint64_t last, struct elig_db_start *s
     struct replay r = { .db = db, .from = from, .last = last };
     if (from <= last)
         progress(db, "replay", 0, from, from, last);
-    int rc = elig_log_scan(db->log_dir, from, replay_record, &r, NULL);
-    rc = r.err ? r.err : rc < 0 ? rc : 0;
+    int rc = replay_finish(&r, elig_log_scan(db->log_dir, from, replay_record, &r, NULL));
     free(r.chunk.status); /* open at the end: only when the index filled inside a chunk */
     if (rc == 0 && from <= last && r.applied == 0)
         rc = -ELIG_ELOGGAP;
@@ -953,9 +1012,10 @@ static int rebuild_from_disk(const char *data_dir, struct elig_index *ix,
         return rc;
     uint64_t from = elig_index_applied_lsn(ix) + 1;
     struct replay r = { .db = &db, .from = from };
-    rc = elig_log_scan(db.log_dir, from, replay_record, &r, NULL);
+    rc = replay_finish(&r, elig_log_scan(db.log_dir, from, replay_record, &r, NULL));
     rep->replayed = r.applied;
-    return r.err ? r.err : rc < 0 ? rc : 0;
+    free(r.chunk.status);
+    return rc;
 }
 
 int elig_db_verify(const char *data_dir, const struct elig_index *live, const char *scratch_path,

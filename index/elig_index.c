@@ -210,7 +210,9 @@ _Static_assert(sizeof(struct person_bucket) == 64, "person bucket is one cache l
 _Static_assert(sizeof(struct card_bucket) == 64, "card bucket is one cache line");
 
 struct elig_index {
-    struct elig_seg *seg;
+    struct elig_seg *seg; /* NULL for a view of a snapshot's image (elig_index_image_open) */
+    char *base;           /* the segment's first byte (its header page) */
+    uint64_t size;        /* bytes mapped from base */
     bool writer;
     bool txn;                /* inside elig_index_begin() .. elig_index_commit() */
     bool unit;               /* inside elig_index_unit_begin() .. elig_index_unit_end() */
@@ -224,6 +226,8 @@ struct elig_index {
     uint32_t *insurer_names;
     struct elig_dict *insurers, *keystr, *names;
     uint64_t capacity, key_buckets, person_buckets, card_buckets;
+    struct elig_index_params empty; /* while an image is loaded into it: its own sizes, to make
+                                       it empty again if the image is refused */
 };
 
 /* ---- sequence counters ---------------------------------------------------- */
@@ -1017,22 +1021,22 @@ int elig_index_size(const struct elig_index_params *p, uint64_t *bytes)
     return rc;
 }
 
-static void *region(struct elig_seg *seg, const struct elig_seg_region *r)
+static void *region(const struct elig_index *ix, const struct elig_seg_region *r)
 {
-    return (char *)elig_seg_base(seg) + r->offset;
+    return ix->base + r->offset;
 }
 
 /* Build the view's pointers from the header's regions, checking they fit. */
 static int view_attach(struct elig_index *ix, const struct elig_seg_header *h)
 {
-    uint64_t size = elig_seg_size(ix->seg);
+    uint64_t size = ix->size;
     for (int i = 0; i < R_COUNT; i++) {
         const struct elig_seg_region *r = &h->regions[i];
         if (r->offset < ELIG_SEG_HEADER_SIZE || r->size == 0 || r->offset > size ||
             r->size > size - r->offset || (r->offset & 63))
             return -ELIG_ESEGSIZE;
     }
-    ix->meta = region(ix->seg, &h->regions[R_META]);
+    ix->meta = region(ix, &h->regions[R_META]);
     if (h->regions[R_META].size < sizeof(struct ix_meta) || ix->meta->magic != META_MAGIC)
         return -ELIG_ESEGMAGIC;
     const struct ix_meta *m = ix->meta;
@@ -1048,16 +1052,16 @@ static int view_attach(struct elig_index *ix, const struct elig_seg_header *h)
         h->regions[R_CARDS].size / sizeof(struct card_bucket) < m->card_buckets ||
         h->regions[R_INSURER_NAMES].size < (INSURERS_MAX + 1) * sizeof(uint32_t))
         return -ELIG_ESEGSIZE;
-    ix->stripes = region(ix->seg, &h->regions[R_STRIPES]);
-    ix->recs = region(ix->seg, &h->regions[R_RECORDS]);
-    ix->keys = region(ix->seg, &h->regions[R_KEYS]);
-    ix->persons = region(ix->seg, &h->regions[R_PERSONS]);
-    ix->cards = region(ix->seg, &h->regions[R_CARDS]);
-    ix->insurer_names = region(ix->seg, &h->regions[R_INSURER_NAMES]);
+    ix->stripes = region(ix, &h->regions[R_STRIPES]);
+    ix->recs = region(ix, &h->regions[R_RECORDS]);
+    ix->keys = region(ix, &h->regions[R_KEYS]);
+    ix->persons = region(ix, &h->regions[R_PERSONS]);
+    ix->cards = region(ix, &h->regions[R_CARDS]);
+    ix->insurer_names = region(ix, &h->regions[R_INSURER_NAMES]);
     struct elig_dict **d[3] = { &ix->insurers, &ix->keystr, &ix->names };
     for (int i = 0; i < 3; i++) {
         const struct elig_seg_region *r = &h->regions[R_INSURERS + i];
-        int rc = elig_dict_attach(region(ix->seg, r), r->size, d[i]);
+        int rc = elig_dict_attach(region(ix, r), r->size, d[i]);
         if (rc < 0)
             return rc;
     }
@@ -1070,6 +1074,31 @@ static void view_free(struct elig_index *ix)
     elig_dict_detach(ix->keystr);
     elig_dict_detach(ix->names);
     free(ix);
+}
+
+/* Write an empty index's meta and dictionaries into regions laid out as l (all zero before). */
+static int layout_init(struct elig_index *ix, const struct layout *l, uint64_t capacity)
+{
+    struct ix_meta *m = region(ix, &l->r[R_META]);
+    *m = (struct ix_meta){
+        .magic = META_MAGIC,
+        .capacity = capacity,
+        .persons_cap = l->persons,
+        .cards_cap = l->cards,
+        .key_buckets = l->key_buckets,
+        .person_buckets = l->person_buckets,
+        .card_buckets = l->card_buckets,
+        .free_head = ELIG_INDEX_NIL,
+    };
+    for (int i = 0; i < 3; i++) {
+        struct elig_dict *d;
+        int rc = elig_dict_init(region(ix, &l->r[R_INSURERS + i]), l->r[R_INSURERS + i].size,
+                                &l->dicts[i], &d);
+        if (rc < 0)
+            return rc;
+        elig_dict_detach(d);
+    }
+    return 0;
 }
 
 int elig_index_create(const struct elig_index_params *p, struct elig_index **out)
@@ -1095,25 +1124,10 @@ int elig_index_create(const struct elig_index_params *p, struct elig_index **out
         return rc;
     }
     ix->writer = true;
-    struct ix_meta *m = region(ix->seg, &l.r[R_META]);
-    *m = (struct ix_meta){
-        .magic = META_MAGIC,
-        .capacity = p->capacity,
-        .persons_cap = l.persons,
-        .cards_cap = l.cards,
-        .key_buckets = l.key_buckets,
-        .person_buckets = l.person_buckets,
-        .card_buckets = l.card_buckets,
-        .free_head = ELIG_INDEX_NIL,
-    };
-    for (int i = 0; i < 3; i++) {
-        struct elig_dict *d;
-        rc = elig_dict_init(region(ix->seg, &l.r[R_INSURERS + i]), l.r[R_INSURERS + i].size,
-                            &l.dicts[i], &d);
-        if (rc < 0)
-            goto fail;
-        elig_dict_detach(d);
-    }
+    ix->base = elig_seg_base(ix->seg);
+    ix->size = elig_seg_size(ix->seg);
+    if ((rc = layout_init(ix, &l, p->capacity)) < 0)
+        goto fail;
     struct elig_seg_header h;
     rc = elig_seg_header_read(ix->seg, &h);
     if (rc < 0)
@@ -1145,6 +1159,8 @@ int elig_index_open(const char *path, unsigned mode, struct elig_index **out)
         return rc;
     }
     ix->writer = (mode & ELIG_SEG_WRITER) != 0;
+    ix->base = elig_seg_base(ix->seg);
+    ix->size = elig_seg_size(ix->seg);
     struct elig_seg_header h;
     rc = elig_seg_header_read(ix->seg, &h);
     if (rc == 0)
@@ -1253,12 +1269,22 @@ int elig_index_insert(struct elig_index *ix, const struct elig_record *rec, uint
     return 0;
 }
 
-/* Writer: request the lines inserting rec will touch: key and person buckets, name slots. */
-static void insert_prefetch(const struct elig_index *ix, const struct elig_record *rec)
+void elig_index_prefetch_key(const struct elig_index *ix, const struct elig_key *key)
 {
     struct ix_ckey ck;
-    if (ckey_make(ix, &rec->key, false, &ck) == 0) /* a new string key: nothing to ask for */
+    if (ckey_make(ix, key, false, &ck) == 0) /* a new string key: nothing to ask for */
         prefetch_line(&ix->keys[bucket_of(ckey_hash(ix, &ck), ix->key_buckets)]);
+}
+
+void elig_index_prefetch_card(const struct elig_index *ix, uint64_t card_id)
+{
+    prefetch_line(&ix->cards[bucket_of(hash_of(ix, &card_id, sizeof card_id), ix->card_buckets)]);
+}
+
+/* Writer: request the lines inserting rec will touch: key and person buckets, name slots. */
+void elig_index_prefetch_record(const struct elig_index *ix, const struct elig_record *rec)
+{
+    elig_index_prefetch_key(ix, &rec->key);
     uint64_t pid = rec->person_id;
     prefetch_line(&ix->persons[bucket_of(hash_of(ix, &pid, sizeof pid), ix->person_buckets)]);
     char buf[2 * ELIG_NAME_MAX + 1];
@@ -1280,7 +1306,7 @@ int elig_index_insert_batch(struct elig_index *ix, const struct elig_record *rec
     size_t added = 0;
     for (size_t i = 0; i < n + D; i++) {
         if (i < n)
-            insert_prefetch(ix, &recs[i]);
+            elig_index_prefetch_record(ix, &recs[i]);
         if (i >= D) {
             size_t k = i - D;
             status[k] = elig_index_insert(ix, &recs[k], refs ? &refs[k] : NULL);
@@ -1418,7 +1444,7 @@ int elig_index_card_put_batch(struct elig_index *ix, const struct elig_card *car
     for (size_t i = 0; i < n + D; i++) {
         if (i < n) {
             uint64_t cid = cards[i].card_id, pid = cards[i].person_id;
-            prefetch_line(&ix->cards[bucket_of(hash_of(ix, &cid, sizeof cid), ix->card_buckets)]);
+            elig_index_prefetch_card(ix, cid);
             prefetch_line(
                 &ix->persons[bucket_of(hash_of(ix, &pid, sizeof pid), ix->person_buckets)]);
         }
@@ -1887,7 +1913,7 @@ int elig_index_lookup_cards(const struct elig_index *ix, const uint64_t *ids, si
     for (size_t i = 0; i < n + 2 * D; i++) {
         if (i < n) {
             uint64_t id = ids[i];
-            prefetch_line(&ix->cards[bucket_of(hash_of(ix, &id, sizeof id), ix->card_buckets)]);
+            elig_index_prefetch_card(ix, id);
         }
         if (i >= D && i - D < n) {
             size_t k = i - D;
@@ -1951,8 +1977,8 @@ void elig_index_stats(const struct elig_index *ix, struct elig_index_stats *st)
     st->key_strings = elig_dict_count(ix->keystr) - 1;
     st->names_capacity = elig_dict_capacity(ix->names) - 1;
     st->key_strings_capacity = elig_dict_capacity(ix->keystr) - 1;
-    st->segment_bytes = elig_seg_size(ix->seg);
-    st->backing = elig_seg_backing(ix->seg);
+    st->segment_bytes = ix->size;
+    st->backing = ix->seg ? elig_seg_backing(ix->seg) : 0;
     st->applied_lsn = elig_index_applied_lsn(ix);
 }
 
@@ -2038,7 +2064,7 @@ static int rebuild_insurer(void *ctx, const char insurer[ELIG_INSURER_LEN], cons
 int elig_index_store_id(const struct elig_index *ix, uint8_t out[16])
 {
     struct elig_seg_header h;
-    int rc = elig_seg_header_read(ix->seg, &h);
+    int rc = ix->seg ? elig_seg_header_read(ix->seg, &h) : -EINVAL;
     if (rc == 0)
         memcpy(out, h.store_id, sizeof h.store_id);
     return rc;
@@ -2047,7 +2073,125 @@ int elig_index_store_id(const struct elig_index *ix, uint8_t out[16])
 bool elig_index_replaced(const struct elig_index *ix)
 {
     struct elig_seg_header h;
-    return elig_seg_header_read(ix->seg, &h) == 0 && h.state == ELIG_SEG_REPLACED;
+    return ix->seg && elig_seg_header_read(ix->seg, &h) == 0 && h.state == ELIG_SEG_REPLACED;
+}
+
+/* ---- segment images --------------------------------------------------------------------
+ * A snapshot can be the segment's own bytes: everything inside is an offset, so an image taken
+ * between applies and copied into a segment of the same layout is that index, in any process.
+ */
+
+/* The end of the last region, page aligned: the bytes an image holds. */
+static uint64_t regions_end(const struct elig_seg_header *h)
+{
+    uint64_t end = 0;
+    for (int i = 0; i < R_COUNT; i++)
+        if (h->regions[i].offset + h->regions[i].size > end)
+            end = h->regions[i].offset + h->regions[i].size;
+    return align_page(end);
+}
+
+int elig_index_image(const struct elig_index *ix, const uint8_t **base, uint64_t *bytes)
+{
+    struct elig_seg_header h;
+    int rc = ix->seg ? elig_seg_header_read(ix->seg, &h) : -EINVAL;
+    if (rc < 0)
+        return rc;
+    *base = (const uint8_t *)ix->base;
+    *bytes = regions_end(&h);
+    return 0;
+}
+
+static void dicts_detach(struct elig_index *ix)
+{
+    elig_dict_detach(ix->insurers);
+    elig_dict_detach(ix->keystr);
+    elig_dict_detach(ix->names);
+    ix->insurers = ix->keystr = ix->names = NULL;
+}
+
+int elig_index_image_load_begin(struct elig_index *ix, const void *page, uint8_t **dst,
+                                uint64_t *bytes)
+{
+    if (!ix->writer || !ix->seg)
+        return -EROFS;
+    const struct ix_meta *m = ix->meta;
+    if (m->high || m->records || m->persons || m->cards || elig_dict_count(ix->insurers) > 1 ||
+        elig_dict_count(ix->keystr) > 1 || elig_dict_count(ix->names) > 1)
+        return -EBUSY;
+    struct elig_seg_header img, own;
+    int rc = elig_seg_header_parse(page, ELIG_INDEX_LAYOUT_VERSION, &img);
+    if (rc == 0)
+        rc = elig_seg_header_read(ix->seg, &own);
+    if (rc < 0)
+        return rc;
+    if (img.capacity != own.capacity || memcmp(img.regions, own.regions, sizeof own.regions) != 0)
+        return -ELIG_ESEGSIZE;
+    ix->empty = (struct elig_index_params){ .capacity = m->capacity,
+                                            .persons = m->persons_cap,
+                                            .cards = m->cards_cap,
+                                            .names = elig_dict_capacity(ix->names),
+                                            .key_strings = elig_dict_capacity(ix->keystr) };
+    *dst = (uint8_t *)ix->base;
+    *bytes = regions_end(&own);
+    return 0;
+}
+
+int elig_index_image_load_end(struct elig_index *ix, bool filled)
+{
+    struct layout l;
+    struct elig_seg_header h;
+    int rc = layout_plan(&ix->empty, &l);
+    if (rc == 0)
+        rc = elig_seg_header_read(ix->seg, &h);
+    if (rc < 0)
+        return rc; /* cannot happen after a successful begin */
+    int why = -ELIG_ESEGMAGIC;
+    dicts_detach(ix);
+    if (filled && (why = view_attach(ix, &h)) == 0) {
+        const struct ix_meta *m = ix->meta;
+        if (m->mutating)
+            why = -ELIG_EINTERRUPTED;
+        else if (m->high > m->capacity || m->records > m->high || m->persons > m->persons_cap ||
+                 m->cards > m->cards_cap)
+            why = -ELIG_ESEGSIZE;
+        if (why == 0) {
+            elig_index_publish(ix, m->applied_lsn);
+            return 0;
+        }
+    }
+    /* Refused: every region back to zero, then what creation writes. */
+    dicts_detach(ix);
+    memset(ix->base + l.r[0].offset, 0, l.total - l.r[0].offset);
+    if ((rc = layout_init(ix, &l, ix->empty.capacity)) == 0)
+        rc = view_attach(ix, &h);
+    if (rc < 0)
+        return rc;
+    elig_index_publish(ix, 0);
+    return filled ? why : 0;
+}
+
+int elig_index_image_open(const void *image, uint64_t bytes, struct elig_index **out)
+{
+    struct elig_seg_header h;
+    if (bytes < ELIG_SEG_HEADER_SIZE)
+        return -ELIG_ESEGSIZE;
+    int rc = elig_seg_header_parse(image, ELIG_INDEX_LAYOUT_VERSION, &h);
+    if (rc < 0)
+        return rc;
+    struct elig_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return -ENOMEM;
+    ix->base = (char *)image;
+    ix->size = bytes;
+    if ((rc = view_attach(ix, &h)) == 0 && ix->meta->mutating)
+        rc = -ELIG_EINTERRUPTED;
+    if (rc < 0) {
+        view_free(ix);
+        return rc;
+    }
+    *out = ix;
+    return 0;
 }
 
 int elig_index_rebuild(const struct elig_index *src, const struct elig_index_params *p,

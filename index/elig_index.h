@@ -179,6 +179,16 @@ int elig_index_insert_batch(struct elig_index *ix, const struct elig_record *rec
                             uint32_t *refs, int *status);
 
 /**
+ * Hints for a writer that knows what it will change next (a log replay
+ * reading ahead, a bulk insert): request the lines a lookup of key, the
+ * insert of rec (key and person buckets, name slots) or a lookup of a card
+ * will read first. Change nothing, never fail; any thread.
+ */
+void elig_index_prefetch_key(const struct elig_index *ix, const struct elig_key *key);
+void elig_index_prefetch_record(const struct elig_index *ix, const struct elig_record *rec);
+void elig_index_prefetch_card(const struct elig_index *ix, uint64_t card_id);
+
+/**
  * Rewrite record ref in place (a LOSS or CHANGE). The key and the person may
  * not change: delete and insert for that.
  *
@@ -290,6 +300,61 @@ int elig_index_export(const struct elig_index *ix, const struct elig_index_expor
  */
 int elig_index_rebuild(const struct elig_index *src, const struct elig_index_params *p,
                        struct elig_index **out);
+
+/* ---- segment images ---------------------------------------------------------
+ * A snapshot may hold the segment's own bytes (an image): every reference
+ * inside is an offset, so the image of an index taken between applies, copied
+ * into a new segment of the same layout, is that index. Loading one is a copy
+ * at the speed of the disk instead of an insert per record.
+ */
+
+/**
+ * The bytes of ix's segment an image holds: from its header page through its
+ * last region (*bytes, a multiple of 4 KiB). For an image of one moment the
+ * writer must not change ix while they are read.
+ *
+ * @return 0; -EINVAL for an image view; the errors of elig_seg_header_read().
+ *         Thread-safe.
+ */
+int elig_index_image(const struct elig_index *ix, const uint8_t **base, uint64_t *bytes);
+
+/**
+ * Start loading an image into ix, an empty index just created (writer). page
+ * is the image's first ELIG_SEG_HEADER_SIZE bytes (its segment header). When
+ * its layout is ix's own, *dst is ix's segment and the caller copies the
+ * image's bytes [ELIG_SEG_HEADER_SIZE, *bytes) to the same offsets of *dst
+ * (never the header page), then calls elig_index_image_load_end(). Readers of
+ * ix see garbage meanwhile: load before serving.
+ *
+ * @return 0; -ELIG_ESEGSIZE (another layout: capacity or sizes differ; load
+ *         it item by item from elig_index_image_open()); -EBUSY (ix is not
+ *         empty); -EROFS (not a writer); the errors of elig_seg_header_parse().
+ */
+int elig_index_image_load_begin(struct elig_index *ix, const void *page, uint8_t **dst,
+                                uint64_t *bytes);
+
+/**
+ * Finish a load: with filled true, take the copied bytes as the index (its
+ * applied LSN is the image's, published) after checking that its meta and
+ * dictionaries are whole and fit the layout; with filled false (the copy
+ * failed), or when that check fails, make ix empty again as created.
+ *
+ * @return 0 (filled: loaded; not filled: emptied); -ELIG_ESEGMAGIC,
+ *         -ELIG_ESEGSIZE or -ELIG_EINTERRUPTED (the image was taken inside a
+ *         change) when the copied bytes are refused (ix is empty again).
+ */
+int elig_index_image_load_end(struct elig_index *ix, bool filled);
+
+/**
+ * A read-only view of an image held in memory (a snapshot file mapped), for
+ * elig_index_export() and lookups; bytes from image's header page. The
+ * memory must stay mapped until elig_index_close(). elig_index_stats() gives
+ * no backing for it; writer calls return -EROFS.
+ *
+ * @return 0 and *out; the errors of elig_seg_header_parse(); -ELIG_ESEGSIZE
+ *         (regions beyond bytes); -ELIG_ESEGMAGIC; -ELIG_EINTERRUPTED; -ENOMEM.
+ */
+int elig_index_image_open(const void *image, uint64_t bytes, struct elig_index **out);
 
 /**
  * The store id recorded in the segment when it was made (all zero: none).

@@ -235,6 +235,16 @@ int elig_seg_header_read(const struct elig_seg *seg, struct elig_seg_header *out
     return -EAGAIN;
 }
 
+int elig_seg_header_parse(const void *page, uint32_t layout_version, struct elig_seg_header *out)
+{
+    memcpy(out, page, sizeof *out);
+    if (memcmp(out->magic, ELIG_SEG_MAGIC, sizeof out->magic) != 0)
+        return -ELIG_ESEGMAGIC;
+    if (out->layout_version != layout_version || out->header_size != ELIG_SEG_HEADER_SIZE)
+        return -ELIG_ESEGVERSION;
+    return header_checksum(out) == out->checksum ? 0 : -ELIG_ESEGCHECKSUM;
+}
+
 void elig_seg_header_publish(struct elig_seg *seg, const struct elig_seg_header *in)
 {
     struct elig_seg_header *h = hdr(seg);

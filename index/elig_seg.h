@@ -148,6 +148,16 @@ const char *elig_seg_backing_name(enum elig_seg_backing backing);
 int elig_seg_header_read(const struct elig_seg *seg, struct elig_seg_header *out);
 
 /**
+ * Check a copy of a segment's header page held elsewhere (a snapshot's image
+ * of a segment): magic, header size, layout version and checksum.
+ *
+ * @param page at least ELIG_SEG_HEADER_SIZE bytes, any alignment
+ * @return 0 and *out; -ELIG_ESEGMAGIC; -ELIG_ESEGVERSION; -ELIG_ESEGCHECKSUM.
+ *         Thread-safe (reads only page).
+ */
+int elig_seg_header_parse(const void *page, uint32_t layout_version, struct elig_seg_header *out);
+
+/**
  * Writer only: replace the mutable header fields (count, applied_lsn, state,
  * regions) with those of *h and recompute the checksum, under the header's
  * sequence counter so that readers never see a torn header. The other fields

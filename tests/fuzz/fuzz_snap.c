@@ -3,7 +3,8 @@
  * fuzz_snap: libFuzzer harness for the snapshot checker and loader.
  *
  * The first input byte picks the form of the rest:
- *   even: the rest is a whole snapshot file, as a damaged disk would leave it;
+ *   even: the rest is a whole snapshot file of either format (the corpus holds
+ *         images of the harness's own layout), as a damaged disk would leave it;
  *   odd:  the rest is the entries of one (type u8, length u32, bytes), and
  *         the harness puts a valid header and trailer around them (counts per
  *         type, CRC32C of the entries), so that the checksums pass and the
