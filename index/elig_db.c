@@ -416,6 +416,9 @@ static int check_room(const struct elig_db_params *p, struct elig_db_start *st)
     struct statvfs vfs;
     if (statvfs(dir, &vfs) < 0)
         return 0; /* no such directory: creating the segment says so */
+    if (vfs.f_blocks == 0)
+        return 0; /* no size of its own (hugetlbfs without size=): the page pool is the limit,
+                     and creating the segment says at once when it is short */
     st->segment_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
     return st->segment_needed > st->segment_free ? -ENOSPC : 0;
 }
