@@ -151,8 +151,8 @@ struct replay {
     uint64_t last; /* the log's last record (for progress) */
     uint64_t at;   /* the record being applied */
     uint64_t seen, applied, rejected;
-    struct chunk_run chunk;     /* chunk.status != NULL while one is open */
-    struct replay_event *ahead; /* REPLAY_AHEAD events read, not yet applied (a ring) */
+    struct chunk_run chunk;                  /* chunk.status != NULL while one is open */
+    struct replay_event ahead[REPLAY_AHEAD]; /* events read, not yet applied (a ring) */
     unsigned head, pending;
     int err;
 };
@@ -233,10 +233,6 @@ static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *
         r->err = -ELIG_ELOGGAP; /* pruned past what the index holds */
         return 1;
     }
-    if (!r->ahead && !(r->ahead = malloc(REPLAY_AHEAD * sizeof *r->ahead))) {
-        r->err = -ENOMEM;
-        return 1;
-    }
     int rc = 0;
     if (kind == ELIG_DB_KIND_CHUNK) {
         if (replay_drain(r) == 0) {
@@ -259,13 +255,11 @@ static int replay_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *
     return r->err ? 1 : 0; /* 1 stops the scan */
 }
 
-/* The end of a replay's scan: what was read ahead applied, its memory freed. */
+/* The end of a replay's scan: what was read ahead applied. */
 static int replay_finish(struct replay *r, int scan_rc)
 {
     if (r->err == 0) /* what the scan handed over is applied, as if it had not read ahead */
         replay_drain(r);
-    free(r->ahead);
-    r->ahead = NULL;
     return r->err ? r->err : scan_rc < 0 ? scan_rc : 0;
 }
 

@@ -1068,11 +1068,17 @@ static int view_attach(struct elig_index *ix, const struct elig_seg_header *h)
     return 0;
 }
 
-static void view_free(struct elig_index *ix)
+static void dicts_detach(struct elig_index *ix)
 {
     elig_dict_detach(ix->insurers);
     elig_dict_detach(ix->keystr);
     elig_dict_detach(ix->names);
+    ix->insurers = ix->keystr = ix->names = NULL;
+}
+
+static void view_free(struct elig_index *ix)
+{
+    dicts_detach(ix);
     free(ix);
 }
 
@@ -2100,14 +2106,6 @@ int elig_index_image(const struct elig_index *ix, const uint8_t **base, uint64_t
     *base = (const uint8_t *)ix->base;
     *bytes = regions_end(&h);
     return 0;
-}
-
-static void dicts_detach(struct elig_index *ix)
-{
-    elig_dict_detach(ix->insurers);
-    elig_dict_detach(ix->keystr);
-    elig_dict_detach(ix->names);
-    ix->insurers = ix->keystr = ix->names = NULL;
 }
 
 int elig_index_image_load_begin(struct elig_index *ix, const void *page, uint8_t **dst,

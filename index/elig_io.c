@@ -31,6 +31,21 @@ int elig_io_write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+int elig_io_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+    for (const uint8_t *b = p; n > 0;) {
+        ssize_t w = pwrite(fd, b, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        b += w;
+        off += (uint64_t)w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int elig_io_sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -3,6 +3,7 @@
 #define ELIG_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /**
  * @file
@@ -17,6 +18,13 @@
  * @return 0; -errno of write(2); -EIO if write(2) wrote nothing.
  */
 int elig_io_write_all(int fd, const void *p, size_t n);
+
+/**
+ * pwrite(2) all n bytes of p to fd at offset off, as elig_io_write_all().
+ * Thread-safe (positional: no shared file offset).
+ * @return 0; -errno of pwrite(2); -EIO if pwrite(2) wrote nothing.
+ */
+int elig_io_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 
 /**
  * fsync(2) the directory dir, so that a file created or renamed in it

@@ -235,14 +235,23 @@ int elig_seg_header_read(const struct elig_seg *seg, struct elig_seg_header *out
     return -EAGAIN;
 }
 
+/* The fields that say what a header is: magic, then layout version and header size. */
+static int header_identity(const struct elig_seg_header *h, uint32_t layout_version)
+{
+    if (memcmp(h->magic, ELIG_SEG_MAGIC, sizeof(h->magic)) != 0)
+        return -ELIG_ESEGMAGIC;
+    if (h->layout_version != layout_version || h->header_size != ELIG_SEG_HEADER_SIZE)
+        return -ELIG_ESEGVERSION;
+    return 0;
+}
+
 int elig_seg_header_parse(const void *page, uint32_t layout_version, struct elig_seg_header *out)
 {
     memcpy(out, page, sizeof *out);
-    if (memcmp(out->magic, ELIG_SEG_MAGIC, sizeof out->magic) != 0)
-        return -ELIG_ESEGMAGIC;
-    if (out->layout_version != layout_version || out->header_size != ELIG_SEG_HEADER_SIZE)
-        return -ELIG_ESEGVERSION;
-    return header_checksum(out) == out->checksum ? 0 : -ELIG_ESEGCHECKSUM;
+    int rc = header_identity(out, layout_version);
+    if (rc == 0 && header_checksum(out) != out->checksum)
+        rc = -ELIG_ESEGCHECKSUM;
+    return rc;
 }
 
 void elig_seg_header_publish(struct elig_seg *seg, const struct elig_seg_header *in)
@@ -262,15 +271,11 @@ void elig_seg_header_publish(struct elig_seg *seg, const struct elig_seg_header 
 
 static int validate(struct elig_seg *seg, uint32_t layout_version, uint64_t file_size)
 {
-    const struct elig_seg_header *raw = hdr(seg);
-    if (memcmp(raw->magic, ELIG_SEG_MAGIC, sizeof(raw->magic)) != 0)
-        return -ELIG_ESEGMAGIC;
-    if (raw->layout_version != layout_version)
-        return -ELIG_ESEGVERSION;
-    if (raw->header_size != ELIG_SEG_HEADER_SIZE)
-        return -ELIG_ESEGVERSION;
+    int rc = header_identity(hdr(seg), layout_version);
+    if (rc)
+        return rc;
     struct elig_seg_header h;
-    int rc = elig_seg_header_read(seg, &h);
+    rc = elig_seg_header_read(seg, &h);
     if (rc)
         return rc;
     if (h.segment_size != file_size)

@@ -164,21 +164,6 @@ static int pread_all(int fd, void *p, size_t n, uint64_t off)
     return 0;
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-    for (const uint8_t *b = p; n > 0;) {
-        ssize_t put = pwrite(fd, b, n, (off_t)off);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put <= 0)
-            return put < 0 ? -errno : -EIO;
-        b += put;
-        off += (uint64_t)put;
-        n -= (size_t)put;
-    }
-    return 0;
-}
-
 static bool all_zero(const uint8_t *p, size_t n)
 {
     uint64_t acc = 0;
@@ -266,7 +251,7 @@ static void iw_block(struct image_writer *w, uint32_t b, const uint8_t *p, size_
     uint64_t off = (uint64_t)b * IMAGE_BLOCK;
     w->hash[b] = XXH3_64bits(p, n);
     if (w->err == 0 && !all_zero(p, n)) {
-        w->err = pwrite_all(w->fd, p, n, IMAGE_DATA + off);
+        w->err = elig_io_pwrite_all(w->fd, p, n, IMAGE_DATA + off);
         iw_flush_behind(w, IMAGE_DATA + off + n);
     }
 }
@@ -283,11 +268,11 @@ static int iw_finish(struct image_writer *w, int rc, const char *dir, struct eli
         memcpy(tail + table, IMAGE_END, 8);
         elig_le64(tail + table + 8, w->blocks);
         elig_le32(tail + table + 16, elig_crc32c(0, tail, table));
-        rc = pwrite_all(w->fd, tail, table + SNAP_TRAILER, IMAGE_DATA + w->bytes);
+        rc = elig_io_pwrite_all(w->fd, tail, table + SNAP_TRAILER, IMAGE_DATA + w->bytes);
     }
     header_make(h, &w->info, w->bytes);
     if (rc == 0)
-        rc = pwrite_all(w->fd, h, sizeof h, 0);
+        rc = elig_io_pwrite_all(w->fd, h, sizeof h, 0);
     rc = file_commit(w->fd, rc, dir, w->path, w->tmp, &w->info.bytes);
     if (rc == 0 && info)
         *info = w->info;
@@ -426,10 +411,9 @@ static int image_load_direct(struct image *im, struct elig_index *ix, bool *othe
     if (rc == 0) { /* the first block holds the image's segment header: checked before use */
         rc = elig_index_image_load_begin(ix, first, &dst, &bytes);
         if (rc == -ELIG_ESEGSIZE || (rc == 0 && bytes != im->bytes)) {
-            *other_layout = true;
-            rc = rc == 0 ? elig_index_image_load_end(ix, false) : 0;
+            *other_layout = true; /* begin wrote nothing: nothing to undo */
             free(first);
-            return rc;
+            return 0;
         }
         if (rc < 0 && rc != -EBUSY && rc != -EROFS)
             rc = -ELIG_ESNAPSHOT; /* a checked block whose header is not a segment's */
@@ -524,7 +508,7 @@ static int w_finish(struct writer *w, int rc, const char *dir, const char *path,
     w->info.format = ELIG_SNAP_ENTRIES;
     header_make(h, &w->info, 0);
     if (rc == 0)
-        rc = pwrite_all(w->fd, h, SNAP_HEADER, 0);
+        rc = elig_io_pwrite_all(w->fd, h, SNAP_HEADER, 0);
     rc = file_commit(w->fd, rc, dir, path, tmp, &w->info.bytes);
     if (rc == 0 && info)
         *info = w->info;
@@ -722,38 +706,7 @@ static int load_flush(struct loader *l)
     return rc < 0 ? rc : 0;
 }
 
-static int load_entry(void *ctx, uint8_t type, const uint8_t *p, size_t n)
-{
-    struct loader *l = ctx;
-    struct elig_event ev;
-    if (type == E_CARD) {
-        if (n != CARD_BYTES)
-            return -ELIG_ESNAPSHOT;
-        l->cards[l->ncards++] = (struct elig_card){
-            elig_rd64(p),
-            elig_rd64(p + 8),
-            elig_rd16(p + 16),
-            elig_rd16(p + 18),
-            elig_rd16(p + 20),
-            elig_rd16(p + 22),
-            p[24],
-        };
-    } else if (elig_event_decode(p, n, &ev) != 0 ||
-               ev.kind != (type == E_RECORD ? ELIG_EV_ACQUIRE : ELIG_EV_INSURER)) {
-        return -ELIG_ESNAPSHOT;
-    } else if (type == E_RECORD) {
-        l->recs[l->nrecs++] = ev.u.acquire;
-    } else {
-        int rc = load_flush(l); /* names after the records they may follow: keep order */
-        if (rc == 0)
-            rc = elig_index_insurer_name_set(l->ix, ev.source, ev.u.insurer.name,
-                                             strlen(ev.u.insurer.name));
-        return rc;
-    }
-    return l->nrecs == LOAD_CHUNK || l->ncards == LOAD_CHUNK ? load_flush(l) : 0;
-}
-
-/* Loading from a read-only view of an image of another layout: its items, as format 1's. */
+/* Each item into the loader's chunks; an insurer name after the items before it (order kept). */
 static int load_record(void *ctx, const struct elig_record *rec)
 {
     struct loader *l = ctx;
@@ -776,15 +729,62 @@ static int load_insurer(void *ctx, const char insurer[ELIG_INSURER_LEN], const c
     return rc ? rc : elig_index_insurer_name_set(l->ix, insurer, name, len);
 }
 
+/* A format 1 entry decoded into its item. */
+static int load_entry(void *ctx, uint8_t type, const uint8_t *p, size_t n)
+{
+    struct elig_event ev;
+    if (type == E_CARD) {
+        if (n != CARD_BYTES)
+            return -ELIG_ESNAPSHOT;
+        struct elig_card c = { elig_rd64(p),
+                               elig_rd64(p + 8),
+                               elig_rd16(p + 16),
+                               elig_rd16(p + 18),
+                               elig_rd16(p + 20),
+                               elig_rd16(p + 22),
+                               p[24] };
+        return load_card(ctx, &c);
+    }
+    if (elig_event_decode(p, n, &ev) != 0 ||
+        ev.kind != (type == E_RECORD ? ELIG_EV_ACQUIRE : ELIG_EV_INSURER))
+        return -ELIG_ESNAPSHOT;
+    if (type == E_RECORD)
+        return load_record(ctx, &ev.u.acquire);
+    return load_insurer(ctx, ev.source, ev.u.insurer.name, strlen(ev.u.insurer.name));
+}
+
+static void loader_free(struct loader *l)
+{
+    if (l)
+        free(l->recs);
+    free(l);
+}
+
+static struct loader *loader_new(struct elig_index *ix)
+{
+    struct loader *l = calloc(1, sizeof *l);
+    if (l && !(l->recs = malloc(LOAD_CHUNK * sizeof *l->recs))) {
+        loader_free(l);
+        l = NULL;
+    }
+    if (l)
+        l->ix = ix;
+    return l;
+}
+
 /* Another layout: checked whole, then mapped and its items inserted into ix. */
-static int image_load_items(struct image *im, struct loader *l)
+static int image_load_items(struct image *im, struct elig_index *ix)
 {
     int rc = image_pass(im, NULL);
     if (rc < 0)
         return rc;
-    void *map = mmap(NULL, IMAGE_DATA + im->bytes, PROT_READ, MAP_PRIVATE, im->fd, 0);
-    if (map == MAP_FAILED)
-        return -errno;
+    struct loader *l = loader_new(ix);
+    void *map = l ? mmap(NULL, IMAGE_DATA + im->bytes, PROT_READ, MAP_PRIVATE, im->fd, 0) : NULL;
+    if (!l || map == MAP_FAILED) {
+        rc = l ? -errno : -ENOMEM;
+        loader_free(l);
+        return rc;
+    }
     madvise(map, IMAGE_DATA + im->bytes, MADV_SEQUENTIAL);
     struct elig_index *view;
     rc = elig_index_image_open((uint8_t *)map + IMAGE_DATA, im->bytes, &view);
@@ -798,6 +798,24 @@ static int image_load_items(struct image *im, struct loader *l)
         elig_index_close(view, false);
     }
     munmap(map, IMAGE_DATA + im->bytes);
+    loader_free(l);
+    return rc;
+}
+
+/* Format 1: checked whole, then its entries inserted. */
+static int entries_load(const char *path, struct elig_index *ix, struct elig_snap_info *info)
+{
+    int rc = elig_snap_check(path, info);
+    if (rc < 0)
+        return rc;
+    struct loader *l = loader_new(ix);
+    if (!l)
+        return -ENOMEM;
+    struct elig_snap_info again;
+    rc = snap_pass(path, load_entry, l, &again);
+    if (rc == 0)
+        rc = load_flush(l);
+    loader_free(l);
     return rc;
 }
 
@@ -808,12 +826,6 @@ int elig_snap_load(const char *path, struct elig_index *ix, struct elig_snap_inf
     int rc = elig_snap_peek(path, info);
     if (rc < 0)
         return rc;
-    struct loader *l = calloc(1, sizeof *l);
-    if (!l || !(l->recs = malloc(LOAD_CHUNK * sizeof *l->recs))) {
-        free(l);
-        return -ENOMEM;
-    }
-    l->ix = ix;
     if (info->format == ELIG_SNAP_IMAGE) {
         struct image im;
         bool other_layout = false;
@@ -821,19 +833,14 @@ int elig_snap_load(const char *path, struct elig_index *ix, struct elig_snap_inf
             *info = im.info;
             rc = image_load_direct(&im, ix, &other_layout);
             if (rc == 0 && other_layout)
-                rc = image_load_items(&im, l);
+                rc = image_load_items(&im, ix);
             image_close(&im);
         }
-    } else if ((rc = elig_snap_check(path, info)) == 0) { /* format 1: checked, then loaded */
-        struct elig_snap_info again;
-        rc = snap_pass(path, load_entry, l, &again);
-        if (rc == 0)
-            rc = load_flush(l);
+    } else {
+        rc = entries_load(path, ix, info);
     }
     if (rc == 0)
         elig_index_publish(ix, info->lsn);
-    free(l->recs);
-    free(l);
     return rc;
 }
 
