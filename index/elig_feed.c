@@ -21,6 +21,7 @@
 
 #include "elig_error.h"
 #include "elig_feed.h"
+#include "elig_jis.h"
 #include "elig_text.h"
 
 struct field {
@@ -179,6 +180,39 @@ static int owned_key(const struct elig_event *ev, const struct elig_key *key,
     return 0;
 }
 
+/*
+ * The kana rule (docs/rules.md): a kana name is what a receipt system shows
+ * when the kanji name has a character outside JIS X 0208, so a kana name
+ * given must be within JIS X 0208, and a kanji name outside it needs its kana
+ * name. set: the name fields the line gives (every one for an ACQUIRE; a
+ * CHANGE that gives a kanji name without its kana is judged with the kana
+ * it gives, if any).
+ */
+static int check_kana(const struct elig_record *r, uint32_t set, struct elig_feed_error *err)
+{
+    static const struct {
+        uint32_t kanji_bit, kana_bit;
+        size_t kanji, kana;
+        const char *name;
+    } parts[] = {
+        { ELIG_CHG_FAMILY_KANJI, ELIG_CHG_FAMILY_KANA, offsetof(struct elig_record, family_kanji),
+          offsetof(struct elig_record, family_kana), "family_kana" },
+        { ELIG_CHG_GIVEN_KANJI, ELIG_CHG_GIVEN_KANA, offsetof(struct elig_record, given_kanji),
+          offsetof(struct elig_record, given_kana), "given_kana" },
+    };
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        const char *kanji = (const char *)r + parts[i].kanji;
+        const char *kana = (const char *)r + parts[i].kana;
+        if (!(set & parts[i].kana_bit))
+            continue;
+        if (kana[0] ? elig_jis_x0208(kana, strlen(kana)) == 0
+                    : (set & parts[i].kanji_bit) && kanji[0] &&
+                          elig_jis_x0208(kanji, strlen(kanji)) == 0)
+            return fail(err, -ELIG_EKANA, parts[i].name);
+    }
+    return 0;
+}
+
 static int parse_acquire(const struct field *f, size_t nf, struct elig_event *ev,
                          struct elig_feed_error *err)
 {
@@ -202,6 +236,11 @@ static int parse_acquire(const struct field *f, size_t nf, struct elig_event *ev
     rc = elig_record_check(r, &bad);
     if (rc)
         return fail(err, rc, bad ? bad : "record");
+    if ((rc = check_kana(r,
+                         ELIG_CHG_FAMILY_KANJI | ELIG_CHG_GIVEN_KANJI | ELIG_CHG_FAMILY_KANA |
+                             ELIG_CHG_GIVEN_KANA,
+                         err)))
+        return rc;
     return owned_key(ev, &r->key, err);
 }
 
@@ -267,6 +306,8 @@ static int parse_change(const struct field *f, size_t nf, struct elig_event *ev,
             return fail(err, rc, d->name);
         ev->u.change.fields |= d->change_bit;
     }
+    if ((rc = check_kana(&ev->u.change.values, ev->u.change.fields, err)))
+        return rc;
     return owned_key(ev, &ev->u.change.key, err);
 }
 

@@ -34,7 +34,9 @@ struct elig_feed_error {
  * @return 1 and *ev filled; 0 for a line to skip (empty, or a comment
  *         starting with '#'); a negative code with *err filled: -ELIG_ETOOLONG,
  *         -ELIG_EFIELDS, -ELIG_EKIND, -ELIG_ESYNTAX, -ELIG_EDATE, -ELIG_EUTF8,
- *         -ELIG_ECONTROL, -ELIG_EEMPTY, -ELIG_ERANGE, -ELIG_EORDER, -ELIG_EOWNER
+ *         -ELIG_ECONTROL, -ELIG_EEMPTY, -ELIG_ERANGE, -ELIG_EORDER, -ELIG_EOWNER,
+ *         -ELIG_EKANA (a kana name a receipt system cannot show, or missing
+ *         where a kanji name outside JIS X 0208 needs it)
  *         and the insurer-number errors of elig_insurer_normalize().
  *         Thread-safe.
  */

@@ -60,6 +60,10 @@
  *
  * Names: family and given names are each interned as a "kanji<US>kana" pair
  * (US = 0x1f, which valid names cannot contain), so a record holds two ids.
+ * Whether a pair's kanji or kana can be shown in JIS X 0208 (elig_jis) is
+ * judged once per pair and process, when a record is first read with its
+ * names, and kept in the view (name_jis, one byte per pair id): nothing of
+ * it is stored in the segment, so segments and snapshots are unchanged.
  *
  * Concurrency: one writer, enforced by the segment's lock; readers anywhere,
  * lock-free, with sequence counters (even = stable). The writer makes a
@@ -95,6 +99,7 @@
 #include "elig_dict.h"
 #include "elig_error.h"
 #include "elig_index.h"
+#include "elig_jis.h"
 
 #define META_MAGIC     0x58444e49u /* "INDX" */
 #define STRIPES        4096u       /* 16 KiB: stays in cache beside the lines a lookup misses on */
@@ -228,6 +233,10 @@ struct elig_index {
     uint64_t capacity, key_buckets, person_buckets, card_buckets;
     struct elig_index_params empty; /* while an image is loaded into it: its own sizes, to make
                                        it empty again if the image is refused */
+    uint8_t *name_jis; /* this process's: per name pair id, JIS_KNOWN | which half cannot be
+                          shown in JIS X 0208 (pair_jis()); one byte per pair the dictionary
+                          can hold, zero pages until touched */
+    uint32_t name_jis_n;
 };
 
 /* ---- sequence counters ---------------------------------------------------- */
@@ -648,6 +657,43 @@ static int rec_encode(struct elig_index *ix, const struct elig_record *r, struct
     return 0;
 }
 
+#define JIS_KNOWN 0x80
+#define JIS_KANJI 0x01
+#define JIS_KANA  0x02
+
+/*
+ * Which halves of name pair id cannot be shown in JIS X 0208 (JIS_KANJI,
+ * JIS_KANA). Judged with iconv once per pair and process, then read from
+ * name_jis: interned pairs never change, and readers racing to judge the
+ * same pair store the same byte.
+ */
+static unsigned pair_jis(const struct elig_index *ix, uint32_t id, const char *kanji,
+                         const char *kana)
+{
+    if (id == 0 || id >= ix->name_jis_n)
+        return 0;
+    uint8_t v = __atomic_load_n(&ix->name_jis[id], __ATOMIC_RELAXED);
+    if (!(v & JIS_KNOWN)) {
+        v = JIS_KNOWN;
+        if (elig_jis_x0208(kanji, strlen(kanji)) == 0)
+            v |= JIS_KANJI;
+        if (elig_jis_x0208(kana, strlen(kana)) == 0)
+            v |= JIS_KANA;
+        __atomic_store_n(&ix->name_jis[id], v, __ATOMIC_RELAXED);
+    }
+    return v & (JIS_KANJI | JIS_KANA);
+}
+
+static uint8_t name_flags(const struct elig_index *ix, const struct ix_rec *r,
+                          const struct elig_record *out)
+{
+    unsigned f = pair_jis(ix, r->family, out->family_kanji, out->family_kana);
+    unsigned g = pair_jis(ix, r->given, out->given_kanji, out->given_kana);
+    return (uint8_t)((f & JIS_KANJI ? ELIG_NAME_FAMILY_KANJI : 0) |
+                     (g & JIS_KANJI ? ELIG_NAME_GIVEN_KANJI : 0) |
+                     ((f | g) & JIS_KANA ? ELIG_NAME_KANA : 0));
+}
+
 static int rec_decode(const struct elig_index *ix, const struct ix_rec *r, uint64_t person_id,
                       bool names, struct elig_record *out)
 {
@@ -667,6 +713,7 @@ static int rec_decode(const struct elig_index *ix, const struct ix_rec *r, uint6
     if (names) {
         name_pair_get(ix, r->family, out->family_kanji, out->family_kana);
         name_pair_get(ix, r->given, out->given_kanji, out->given_kana);
+        out->name_flags = name_flags(ix, r, out);
     } else {
         out->family_kanji[0] = out->given_kanji[0] = '\0';
         out->family_kana[0] = out->given_kana[0] = '\0';
@@ -1065,7 +1112,11 @@ static int view_attach(struct elig_index *ix, const struct elig_seg_header *h)
         if (rc < 0)
             return rc;
     }
-    return 0;
+    /* the dictionaries may have been made anew (an emptied index): forget what was judged */
+    free(ix->name_jis);
+    ix->name_jis_n = elig_dict_capacity(ix->names);
+    ix->name_jis = calloc(ix->name_jis_n, 1);
+    return ix->name_jis ? 0 : -ENOMEM;
 }
 
 static void dicts_detach(struct elig_index *ix)
@@ -1079,6 +1130,7 @@ static void dicts_detach(struct elig_index *ix)
 static void view_free(struct elig_index *ix)
 {
     dicts_detach(ix);
+    free(ix->name_jis);
     free(ix);
 }
 

@@ -46,6 +46,9 @@ enum elig_refusal {
 #define ELIG_FLAG_RENEWAL_ALERT   0x01 /**< card certificate expires within 3 months */
 #define ELIG_FLAG_GRACE           0x02 /**< certificate expired, within the 3-month grace */
 #define ELIG_FLAG_LIMIT_DISCLOSED 0x04 /**< consent given: limit category may be shown */
+#define ELIG_FLAG_NAME_UNSHOWN                                                                     \
+    0x08 /**< a record's name holds a character outside JIS X 0208                                 \
+              (set by the answer's encoder from the records) */
 
 /** Most records one answer refers to (a "multiple" answer lists up to this many). */
 #define ELIG_ANSWER_MAX 8

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "elig_net_error.h"
+#include "elig_jis.h"
 #include "elig_le.h"
 
 /* ---- buffers ---------------------------------------------------------- */
@@ -414,12 +415,19 @@ int elig_proto_answer_encode(struct elig_pbuf *b, const struct elig_proto_answer
     uint8_t *p = put(b, ANSWER_HEAD);
     if (p == NULL)
         return -ENOMEM;
+    unsigned kana = 0, kanji = 0;
+    for (unsigned i = 0; i < a->count; i++) {
+        uint8_t f = a->rec[i].name_flags;
+        kanji |= (unsigned)(f & (ELIG_NAME_FAMILY_KANJI | ELIG_NAME_GIVEN_KANJI)) << (2 * i);
+        kana |= (f & ELIG_NAME_KANA ? 1u : 0u) << i;
+    }
     p[0] = a->status;
     p[1] = a->validity;
     p[2] = a->refusal;
-    p[3] = a->flags;
+    p[3] = (uint8_t)(a->flags | (kanji | kana ? ELIG_FLAG_NAME_UNSHOWN : 0));
     p[4] = a->count;
-    p[5] = p[6] = p[7] = 0;
+    p[5] = (uint8_t)kana;
+    elig_le16(p + 6, (uint16_t)kanji);
     elig_le64(p + 8, a->reference);
     elig_le32(p + 16, a->cert_expiry);
     for (unsigned i = 0; i < a->count; i++) {
@@ -480,14 +488,17 @@ int elig_proto_answer_decode(const uint8_t *body, size_t len, size_t *off,
     a->refusal = rd8(&c);
     a->flags = rd8(&c);
     a->count = rd8(&c);
-    take(&c, 3);
+    unsigned kana = rd8(&c), kanji = rd16(&c);
     a->reference = rd64(&c);
     a->cert_expiry = rd32(&c);
     if (c.shortread || a->count > ELIG_ANSWER_MAX)
         return -ELIG_EPROTO;
-    for (unsigned i = 0; i < a->count; i++)
+    for (unsigned i = 0; i < a->count; i++) {
         if (!get_record(&c, &a->rec[i], a->insurer_name[i]))
             return -ELIG_EPROTO;
+        a->rec[i].name_flags =
+            (uint8_t)(((kanji >> (2 * i)) & 3) | ((kana >> i) & 1 ? ELIG_NAME_KANA : 0));
+    }
     *off = c.off;
     return 0;
 }

@@ -39,6 +39,7 @@
 #include "elig_feed.h"
 #include "elig_codec.h"
 #include "elig_index.h"
+#include "elig_jis.h"
 #include "elig_key.h"
 #include "elig_le.h"
 #include "elig_opt.h"
@@ -242,6 +243,12 @@ static void print_record(const struct elig_record *r, const char *insurer_name, 
     printf("  relation:       %s\n", r->relation == ELIG_REL_INSURED ? "insured" : "dependent");
     printf("  name:           %s %s (%s %s)\n", r->family_kanji, r->given_kanji, r->family_kana,
            r->given_kana);
+    if (r->name_flags)
+        printf("  outside JIS:    %s%s(shown as \"\xe2\x97\x8f\" by systems limited to JIS X "
+               "0208)%s\n",
+               r->name_flags & ELIG_NAME_FAMILY_KANJI ? "family name " : "",
+               r->name_flags & ELIG_NAME_GIVEN_KANJI ? "given name " : "",
+               r->name_flags & ELIG_NAME_KANA ? "; so is the kana" : "; show the kana");
     printf("  sex, born:      %s, %s\n", r->sex == ELIG_SEX_MALE ? "male" : "female",
            elig_date_format(r->birth_date, d1));
     printf("  acquired:       %s\n", elig_date_format(r->acquired, d1));
@@ -1635,6 +1642,74 @@ static void print_use(const char *what, uint64_t used, uint64_t cap)
            cap ? 100.0 * (double)used / (double)cap : 0.0);
 }
 
+/* ---- report population ----------------------------------------------------- */
+
+/* Counts of one walk over the records (never a name or a number: counts only). */
+struct pop_counts {
+    elig_date_t today;
+    uint64_t records, in_force, insured, dependent, male, female;
+    uint64_t family_kanji, given_kanji, either_kanji, kana; /* outside JIS X 0208, in force */
+};
+
+static int pop_record(void *ctx, const struct elig_record *r)
+{
+    struct pop_counts *c = ctx;
+    c->records++;
+    if (!elig_record_in_force(r, c->today))
+        return 0;
+    c->in_force++;
+    c->insured += r->relation == ELIG_REL_INSURED;
+    c->dependent += r->relation == ELIG_REL_DEPENDENT;
+    c->male += r->sex == ELIG_SEX_MALE;
+    c->female += r->sex == ELIG_SEX_FEMALE;
+    c->family_kanji += !!(r->name_flags & ELIG_NAME_FAMILY_KANJI);
+    c->given_kanji += !!(r->name_flags & ELIG_NAME_GIVEN_KANJI);
+    c->either_kanji += !!(r->name_flags & (ELIG_NAME_FAMILY_KANJI | ELIG_NAME_GIVEN_KANJI));
+    c->kana += !!(r->name_flags & ELIG_NAME_KANA);
+    return 0;
+}
+
+static void print_share(const char *what, uint64_t n, uint64_t of)
+{
+    printf("%-34s %12llu  %6.3f%%\n", what, (unsigned long long)n,
+           of ? 100.0 * (double)n / (double)of : 0.0);
+}
+
+/* The population a segment holds, as of today: what is in force, and whose names cannot be shown.
+ */
+static int cmd_report_population(int argc, char **argv)
+{
+    struct elig_index *ix;
+    int rc = attach_arg(argc, argv, &ix);
+    if (rc)
+        return rc;
+    struct pop_counts c = { .today = elig_date_today() };
+    struct elig_index_export ex = { &c, pop_record, NULL, NULL };
+    rc = elig_index_export(ix, &ex);
+    uint64_t lsn = elig_index_applied_lsn(ix);
+    elig_index_close(ix, false);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], elig_net_strerror(rc));
+        return EXIT_USAGE;
+    }
+    char d[ELIG_DATE_ISO_LEN + 1];
+    printf("population of %s on %s (applied through LSN %llu)\n", argv[argc - 1],
+           elig_date_format(c.today, d), (unsigned long long)lsn);
+    printf("%-34s %12llu\n", "records held", (unsigned long long)c.records);
+    print_share("in force today", c.in_force, c.records);
+    print_share("  insured", c.insured, c.in_force);
+    print_share("  dependents", c.dependent, c.in_force);
+    print_share("  male", c.male, c.in_force);
+    print_share("  female", c.female, c.in_force);
+    printf("names outside JIS X 0208 (shown as \"\xe2\x97\x8f\" by systems limited to it), of "
+           "those in force:\n");
+    print_share("  family or given name (kanji)", c.either_kanji, c.in_force);
+    print_share("  family name (kanji)", c.family_kanji, c.in_force);
+    print_share("  given name (kanji)", c.given_kanji, c.in_force);
+    print_share("  kana, the fallback, too", c.kana, c.in_force);
+    return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+}
+
 static int cmd_stats(int argc, char **argv)
 {
     struct elig_index *ix;
@@ -1645,7 +1720,7 @@ static int cmd_stats(int argc, char **argv)
     struct elig_seg_header h;
     elig_index_stats(ix, &st);
     rc = elig_seg_header_read(elig_index_seg(ix), &h);
-    printf("segment         %s\n", argv[0]);
+    printf("segment         %s\n", argv[argc - 1]);
     printf("state           %s\n", rc < 0 ? elig_net_strerror(rc)
                                    : h.state == ELIG_SEG_CLEAN
                                        ? "clean"
@@ -1812,6 +1887,10 @@ static const struct command commands[] = {
     { "dump", 1, cmd_dump, "SEGMENT",
       "every record, card link and insurer name of an index, as TSV (personal data:\n"
       "handle the output as such)",
+      false },
+    { "report population", 2, cmd_report_population, "SEGMENT",
+      "the population the segment holds today: records in force by relation and sex, and\n"
+      "how many have a name outside JIS X 0208 (counts only, no personal data)",
       false },
     { "stats", 1, cmd_stats, "SEGMENT",
       "attach an index segment read-only and print its occupancy (never blocks or\n"

@@ -29,6 +29,7 @@
 #include "elig_codec.h"
 #include "elig_net_error.h"
 #include "elig_fac.h"
+#include "elig_jis.h"
 #include "elig_feed.h"
 #include "elig_le.h"
 #include "elig_proto.h"
@@ -828,6 +829,43 @@ static void test_admin_tcp(void **state)
 }
 
 /* Admin: appends are durable and visible at once; opcodes stay on their side. */
+/* A name a receipt system cannot show is flagged in the answer, with its kana beside it. */
+static void test_names_outside_jis(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *adm = connect_to(s.sock);
+    struct elig_client *fac = connect_fac(&s);
+    static const char line[] = "ACQUIRE\t2025-02-01\t01130012\t01130012\t77\t2\t\t2002\t1\t"
+                               "𠮷田\t髙志\tヨシダ\tタカシ\t1\t1990-01-01\t\t\t30\t\t\t\t";
+    struct elig_event ev;
+    struct elig_feed_error fe;
+    assert_int_equal(elig_feed_parse_line(line, strlen(line), &ev, &fe), 1);
+    int32_t st;
+    assert_int_equal(admin_append(adm, &ev, 1, &st), ELIG_PS_OK);
+    assert_int_equal(st, 0);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    uint8_t ps;
+    struct elig_proto_number q = number("01130012", "77", "2", "", 19900101, D);
+    assert_int_equal(elig_client_lookup_number(fac, &q, a, &ps), 0);
+    assert_int_equal(a->validity, ELIG_VALID);
+    assert_true(a->flags & ELIG_FLAG_NAME_UNSHOWN);
+    assert_int_equal(a->rec[0].name_flags, ELIG_NAME_FAMILY_KANJI | ELIG_NAME_GIVEN_KANJI);
+    assert_string_equal(a->rec[0].family_kanji, "𠮷田");
+    assert_string_equal(a->rec[0].family_kana, "ヨシダ");
+    /* a name within JIS X 0208 carries no flag */
+    q = number("01130012", "1234", "56", "00", 19800510, D);
+    assert_int_equal(elig_client_lookup_number(fac, &q, a, &ps), 0);
+    assert_int_equal(a->validity, ELIG_VALID);
+    assert_false(a->flags & ELIG_FLAG_NAME_UNSHOWN);
+    assert_int_equal(a->rec[0].name_flags, 0);
+    free(a);
+    elig_client_close(fac);
+    elig_client_close(adm);
+    server_finish(&s);
+}
+
 static void test_admin(void **state)
 {
     (void)state;
@@ -1208,6 +1246,7 @@ int main(void)
         cmocka_unit_test_teardown(test_addresses, teardown),
         cmocka_unit_test_teardown(test_flood_fairness, teardown),
         cmocka_unit_test_teardown(test_admin, teardown),
+        cmocka_unit_test_teardown(test_names_outside_jis, teardown),
         cmocka_unit_test_teardown(test_sigterm_drain, teardown),
         cmocka_unit_test_teardown(test_checks_during_appends, teardown),
         cmocka_unit_test_teardown(test_crash_kill_during_appends, teardown),

@@ -24,9 +24,10 @@ static const char *const acq_fields[] = {
 };
 #define N_ACQ (sizeof(acq_fields) / sizeof(acq_fields[0]))
 
-/* An ACQUIRE line with field i replaced by v (i < 0: unchanged). Each call
- * returns a fresh slot of a static pool, so a table can hold many of them. */
-static char *acq_with(int i, const char *v)
+/* An ACQUIRE line with field i replaced by v and field j by w (i, j < 0:
+ * unchanged). Each call returns a fresh slot of a static pool, so a table can
+ * hold many of them. */
+static char *acq_with2(int i, const char *v, int j, const char *w)
 {
     static char pool[64][1024];
     static unsigned next;
@@ -34,10 +35,15 @@ static char *acq_with(int i, const char *v)
     const size_t cap = sizeof(pool[0]);
     size_t o = 0;
     for (size_t k = 0; k < N_ACQ; k++) {
-        const char *f = (int)k == i ? v : acq_fields[k];
+        const char *f = (int)k == i ? v : (int)k == j ? w : acq_fields[k];
         o += (size_t)snprintf(line + o, cap - o, "%s%s", k ? "\t" : "", f);
     }
     return line;
+}
+
+static char *acq_with(int i, const char *v)
+{
+    return acq_with2(i, v, -1, NULL);
 }
 
 static int parse(const char *line, struct elig_event *ev, struct elig_feed_error *err)
@@ -103,6 +109,27 @@ struct bad_row {
     const char *field;
 };
 
+/* Names outside JIS X 0208 are kept, with their kana as the fallback a receipt system shows. */
+static void test_names_outside_jis(void **state)
+{
+    (void)state;
+    struct elig_event ev;
+    struct elig_feed_error err = { 0 };
+    char *line = acq_with(9, "𠮷田");
+    assert_int_equal(parse(line, &ev, &err), 1);
+    assert_string_equal(ev.u.acquire.family_kanji, "𠮷田");
+    assert_string_equal(ev.u.acquire.family_kana, "ヤマダ");
+    /* a given name outside it, with its kana */
+    assert_int_equal(parse(acq_with(10, "髙"), &ev, &err), 1);
+    /* a given name within it needs no kana; no given name at all neither */
+    assert_int_equal(parse(acq_with2(10, "太郎", 12, ""), &ev, &err), 1);
+    assert_int_equal(parse(acq_with2(10, "", 12, ""), &ev, &err), 1);
+    assert_string_equal(ev.u.acquire.given_kana, "");
+    /* a change of the kanji name alone is judged with the kana already held */
+    assert_int_equal(
+        parse("CHANGE\t2025-02-01\t01130012\t01130012\t1\t2\t\tfamily_kanji=𠮷田", &ev, &err), 1);
+}
+
 static void test_bad_lines(void **state)
 {
     (void)state;
@@ -134,6 +161,18 @@ static void test_bad_lines(void **state)
         { "change names a field twice",
           "CHANGE\t2025-02-01\t01130012\t01130012\t1\t2\t\tcopay=20\tcopay=30", -ELIG_ESYNTAX,
           "copay" },
+        { "kana outside JIS X 0208 (half-width)", acq_with(11, "ﾔﾏﾀﾞ"), -ELIG_EKANA,
+          "family_kana" },
+        { "kana outside JIS X 0208 (JIS X 0212)", acq_with(12, "タロウ～"), -ELIG_EKANA,
+          "given_kana" },
+        { "given kanji outside JIS X 0208 without its kana", acq_with2(10, "𠮷", 12, ""),
+          -ELIG_EKANA, "given_kana" },
+        { "change gives kana a receipt system cannot show",
+          "CHANGE\t2025-02-01\t01130012\t01130012\t1\t2\t\tgiven_kana=ﾀﾛｳ", -ELIG_EKANA,
+          "given_kana" },
+        { "change gives a kanji name outside JIS X 0208 and empties its kana",
+          "CHANGE\t2025-02-01\t01130012\t01130012\t1\t2\t\tgiven_kanji=髙\tgiven_kana=",
+          -ELIG_EKANA, "given_kana" },
         { "change empties a required name",
           "CHANGE\t2025-02-01\t01130012\t01130012\t1\t2\t\tfamily_kanji=", -ELIG_EEMPTY,
           "family_kanji" },
@@ -394,6 +433,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_lines),
         cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_names_outside_jis),
         cmocka_unit_test(test_reader_keeps_good_neighbours),
         cmocka_unit_test(test_reader_crlf_and_bom),
         cmocka_unit_test(test_reader_empty_and_degenerate_files),

@@ -11,6 +11,7 @@
 
 #include "elig_le.h"
 #include "elig_net_error.h"
+#include "elig_jis.h"
 #include "elig_proto.h"
 #include "test_support.h"
 
@@ -266,6 +267,39 @@ static void test_answer_round_trip(void **state)
         assert_int_equal(elig_proto_answer_decode(copy, cut, &off, b), -ELIG_EPROTO);
         free(copy);
     }
+    elig_pbuf_free(&buf);
+    free(a);
+    free(b);
+}
+
+/* Names outside JIS X 0208: two bits a record at bytes 6-7, one kana bit a record at byte 5. */
+static void test_answer_name_flags(void **state)
+{
+    (void)state;
+    struct elig_proto_answer *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    a->validity = ELIG_MULTIPLE;
+    a->count = 3;
+    struct elig_key key = test_key("06130017", "1", "2", "00");
+    for (int i = 0; i < 3; i++)
+        a->rec[i] = test_record(&key, 7, "1950-01-31", "2020-04-01", NULL, NULL);
+    a->rec[1].name_flags = ELIG_NAME_FAMILY_KANJI;
+    a->rec[2].name_flags = ELIG_NAME_GIVEN_KANJI | ELIG_NAME_KANA;
+    struct elig_pbuf buf = { 0 };
+    assert_int_equal(elig_proto_answer_encode(&buf, a), 0);
+    assert_int_equal(buf.data[3], ELIG_FLAG_NAME_UNSHOWN);
+    assert_int_equal(buf.data[5], 0x04);               /* record 2's kana */
+    assert_int_equal(elig_rd16(buf.data + 6), 0x0024); /* record 1 family, record 2 given */
+    size_t off = 0;
+    assert_int_equal(elig_proto_answer_decode(buf.data, buf.len, &off, b), 0);
+    assert_int_equal(b->flags, ELIG_FLAG_NAME_UNSHOWN);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(b->rec[i].name_flags, a->rec[i].name_flags);
+    /* no flagged name: the bytes stay 0, as before names were judged */
+    a->rec[1].name_flags = a->rec[2].name_flags = 0;
+    buf.len = 0;
+    assert_int_equal(elig_proto_answer_encode(&buf, a), 0);
+    assert_int_equal(buf.data[3], 0);
+    assert_int_equal(buf.data[5] | buf.data[6] | buf.data[7], 0);
     elig_pbuf_free(&buf);
     free(a);
     free(b);
@@ -587,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_doc_requests_decode),
         cmocka_unit_test(test_doc_answers),
         cmocka_unit_test(test_answer_round_trip),
+        cmocka_unit_test(test_answer_name_flags),
         cmocka_unit_test(test_stats_round_trip),
         cmocka_unit_test(test_malformed_headers),
         cmocka_unit_test(test_malformed_bodies),
