@@ -74,7 +74,7 @@ static int append_chunk(struct elig_client *adm, const struct elig_event *evs, s
     uint64_t first;
     uint8_t pstatus;
     int code;
-    int rc = elig_client_append(adm, id, evs, n, &first, status, &pstatus, &code);
+    int rc = elig_client_append(adm, id, 0, evs, n, &first, status, &pstatus, &code);
     if (rc == -ELIG_EREFUSED && code)
         return code;
     *refused = 0;

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "elig_crc32c.h"
+#include "elig_error.h"
 #include "elig_io.h"
 #include "elig_le.h"
 
@@ -280,4 +281,24 @@ void elig_chunk_close(struct elig_chunk_table *t)
         free(t->ring[i].rej);
     free(t->path);
     free(t);
+}
+
+void elig_chunk_record_encode(const struct elig_chunk_record *rec, uint8_t out[ELIG_CHUNK_RECORD])
+{
+    memcpy(out, rec->id, ELIG_CHUNK_ID_LEN);
+    elig_le64(out + ELIG_CHUNK_ID_LEN, rec->hash);
+    elig_le32(out + ELIG_CHUNK_ID_LEN + 8, rec->n);
+    elig_le64(out + ELIG_CHUNK_RECORD_V1, (uint64_t)rec->entered);
+}
+
+int elig_chunk_record_decode(const uint8_t *payload, size_t len, struct elig_chunk_record *rec)
+{
+    if (len != ELIG_CHUNK_RECORD && len != ELIG_CHUNK_RECORD_V1)
+        return -ELIG_EKIND;
+    memcpy(rec->id, payload, ELIG_CHUNK_ID_LEN);
+    rec->hash = elig_rd64(payload + ELIG_CHUNK_ID_LEN);
+    rec->n = elig_rd32(payload + ELIG_CHUNK_ID_LEN + 8);
+    rec->entered =
+        len == ELIG_CHUNK_RECORD ? (int64_t)elig_rd64(payload + ELIG_CHUNK_RECORD_V1) : 0;
+    return 0;
 }

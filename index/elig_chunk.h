@@ -77,4 +77,33 @@ int elig_chunk_sync(struct elig_chunk_table *t);
 /** Close. NULL is ignored. */
 void elig_chunk_close(struct elig_chunk_table *t);
 
+/** Log record kind of a chunk's leading record (kinds from 0xC000 are the store's, not events). */
+#define ELIG_CHUNK_RECORD_KIND 0xC001
+
+/**
+ * The log record that leads a chunk's events (ELIG_CHUNK_RECORD_KIND):
+ *
+ *   offset size
+ *        0   16  the chunk id
+ *       16    8  digest of the events (XXH3-64 of their encoded bytes)
+ *       24    4  event count
+ *       28    8  entry time, Unix seconds (absent in records written before
+ *                it was added: 28 bytes, entry time unknown)
+ */
+#define ELIG_CHUNK_RECORD_V1 28
+#define ELIG_CHUNK_RECORD    36
+
+struct elig_chunk_record {
+    uint8_t id[ELIG_CHUNK_ID_LEN];
+    uint64_t hash;
+    uint32_t n;
+    int64_t entered; /**< 0: unknown */
+};
+
+/** Write rec as ELIG_CHUNK_RECORD bytes at out. */
+void elig_chunk_record_encode(const struct elig_chunk_record *rec, uint8_t out[ELIG_CHUNK_RECORD]);
+
+/** Read a chunk record of either length. @return 0; -ELIG_EKIND (not one). */
+int elig_chunk_record_decode(const uint8_t *payload, size_t len, struct elig_chunk_record *rec);
+
 #endif

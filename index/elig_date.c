@@ -155,7 +155,12 @@ int elig_date_age(elig_date_t birth, elig_date_t on)
 
 elig_date_t elig_date_today(void)
 {
-    time_t now = time(NULL);
+    return elig_date_of_time(time(NULL));
+}
+
+elig_date_t elig_date_of_time(int64_t t)
+{
+    time_t now = (time_t)t;
     struct tm tm;
     elig_date_t out;
     if (localtime_r(&now, &tm) == NULL ||

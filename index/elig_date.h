@@ -71,4 +71,7 @@ int elig_date_age(elig_date_t birth, elig_date_t on);
 /** Today in the local time zone, or ELIG_DATE_NONE if out of range. Not pure: reads the clock. */
 elig_date_t elig_date_today(void);
 
+/** The local calendar day of a Unix time (seconds); ELIG_DATE_NONE outside the range. */
+elig_date_t elig_date_of_time(int64_t t);
+
 #endif

@@ -38,6 +38,7 @@
 #include "elig_codec.h"
 #include "elig_db.h"
 #include "elig_error.h"
+#include "elig_lag.h"
 #include "elig_le.h"
 #include "elig_snap.h"
 
@@ -54,7 +55,12 @@ struct elig_db {
                           until it grows (0: not full) */
     void (*progress)(void *ctx, const struct elig_db_progress *p); /* during open, or NULL */
     void *progress_ctx;
-    double opened_s; /* when the open began */
+    double opened_s;        /* when the open began */
+    pthread_mutex_t lag_mu; /* one fold of the log into DATA/lag at a time (elig_db_snapshot) */
+    /* registration lag of the events applied since the open (elig_db_lag_counts), relaxed
+     * atomics: written under mu, read by any thread */
+    uint64_t lag[ELIG_LAG_CLASSES][ELIG_LAG_BUCKETS];
+    uint64_t lag_days[ELIG_LAG_CLASSES];
 };
 
 static double now_s(void);
@@ -73,8 +79,7 @@ static void progress(struct elig_db *db, const char *phase, uint64_t snapshot, u
                                                  .seconds = now_s() - db->opened_s });
 }
 
-#define CHUNK_PAYLOAD    (ELIG_CHUNK_ID_LEN + 12) /* id, digest of the events, event count */
-#define CHUNK_EVENTS_MAX (1u << 20)               /* more events than any sender may send at once */
+#define CHUNK_EVENTS_MAX (1u << 20) /* more events than any sender may send at once */
 
 static double now_s(void)
 {
@@ -160,18 +165,14 @@ struct replay {
 static int chunk_begin(struct replay *r, uint64_t lsn, const uint8_t *payload, size_t len)
 {
     struct chunk_run *c = &r->chunk;
-    if (len != CHUNK_PAYLOAD)
-        return -ELIG_EKIND;
-    uint32_t n = elig_rd32(payload + ELIG_CHUNK_ID_LEN + 8);
-    if (n == 0 || n > CHUNK_EVENTS_MAX)
+    struct elig_chunk_record rec;
+    if (elig_chunk_record_decode(payload, len, &rec) < 0 || rec.n == 0 || rec.n > CHUNK_EVENTS_MAX)
         return -ELIG_EKIND;
     free(c->status);
-    if (!(c->status = calloc(n, sizeof *c->status)))
+    if (!(c->status = calloc(rec.n, sizeof *c->status)))
         return -ENOMEM;
-    memcpy(c->id, payload, ELIG_CHUNK_ID_LEN);
-    c->res = (struct elig_chunk_result){ .hash = elig_rd64(payload + ELIG_CHUNK_ID_LEN),
-                                         .first_lsn = lsn + 1,
-                                         .n = n };
+    memcpy(c->id, rec.id, ELIG_CHUNK_ID_LEN);
+    c->res = (struct elig_chunk_result){ .hash = rec.hash, .first_lsn = lsn + 1, .n = rec.n };
     c->seen = 0;
     elig_index_unit_begin(r->db->ix);
     apply_marker(r->db->ix, lsn);
@@ -527,6 +528,7 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
     if (!db)
         return -ENOMEM;
     pthread_mutex_init(&db->mu, NULL);
+    pthread_mutex_init(&db->lag_mu, NULL);
     db->progress = p->progress;
     db->progress_ctx = p->progress_ctx;
     db->opened_s = t0;
@@ -581,7 +583,8 @@ struct unit {
     uint8_t *buf;
     struct elig_log_rec *recs;
     size_t nrecs;
-    uint64_t hash; /* digest of the encoded events */
+    uint64_t hash;   /* digest of the encoded events */
+    int64_t entered; /* the entry time its chunk record carries */
 };
 
 static void unit_free(struct unit *u)
@@ -590,13 +593,15 @@ static void unit_free(struct unit *u)
     free(u->recs);
 }
 
-/* Encode evs as log records, led by a CHUNK record when id is given. */
-static int unit_encode(const uint8_t *id, const struct elig_event *evs, size_t n, struct unit *u)
+/* Encode evs as log records, led by a CHUNK record (with the entry time) when id is given. */
+static int unit_encode(const uint8_t *id, int64_t entered, const struct elig_event *evs, size_t n,
+                       struct unit *u)
 {
     size_t lead = id ? 1 : 0;
-    *u = (struct unit){ .buf = malloc(n * ELIG_EVENT_WIRE_MAX + CHUNK_PAYLOAD),
+    *u = (struct unit){ .buf = malloc(n * ELIG_EVENT_WIRE_MAX + ELIG_CHUNK_RECORD),
                         .recs = malloc((n + lead) * sizeof *u->recs),
-                        .nrecs = n + lead };
+                        .nrecs = n + lead,
+                        .entered = entered };
     XXH3_state_t *xs = XXH3_createState();
     int rc = u->buf && u->recs && xs && XXH3_64bits_reset(xs) == XXH_OK ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -612,14 +617,37 @@ static int unit_encode(const uint8_t *id, const struct elig_event *evs, size_t n
     if (rc == 0 && id) {
         uint8_t *chunk = u->buf + n * ELIG_EVENT_WIRE_MAX;
         u->hash = XXH3_64bits_digest(xs);
-        memcpy(chunk, id, ELIG_CHUNK_ID_LEN);
-        elig_le64(chunk + ELIG_CHUNK_ID_LEN, u->hash);
-        elig_le32(chunk + ELIG_CHUNK_ID_LEN + 8, (uint32_t)n);
-        u->recs[0] = (struct elig_log_rec){ ELIG_DB_KIND_CHUNK, chunk, CHUNK_PAYLOAD };
+        struct elig_chunk_record rec = { .hash = u->hash, .n = (uint32_t)n, .entered = entered };
+        memcpy(rec.id, id, ELIG_CHUNK_ID_LEN);
+        elig_chunk_record_encode(&rec, chunk);
+        u->recs[0] = (struct elig_log_rec){ ELIG_DB_KIND_CHUNK, chunk, ELIG_CHUNK_RECORD };
     }
     if (xs)
         XXH3_freeState(xs);
     return rc;
+}
+
+/* Mutex held: one applied event's registration lag into the live counts. */
+static void count_lag(struct elig_db *db, const struct elig_event *ev, elig_date_t day)
+{
+    int cls = elig_lag_class_of(ev->kind);
+    if (cls < 0 || day == ELIG_DATE_NONE || ev->effective == ELIG_DATE_NONE)
+        return;
+    int days = (int)day - (int)ev->effective;
+    __atomic_fetch_add(&db->lag[cls][elig_lag_bucket_of(days)], 1, __ATOMIC_RELAXED);
+    if (days > 0)
+        __atomic_fetch_add(&db->lag_days[cls], (uint64_t)days, __ATOMIC_RELAXED);
+}
+
+void elig_db_lag_counts(const struct elig_db *db,
+                        uint64_t counts[ELIG_LAG_CLASSES][ELIG_LAG_BUCKETS],
+                        uint64_t days_sum[ELIG_LAG_CLASSES])
+{
+    for (unsigned c = 0; c < ELIG_LAG_CLASSES; c++) {
+        for (unsigned b = 0; b < ELIG_LAG_BUCKETS; b++)
+            counts[c][b] = __atomic_load_n(&db->lag[c][b], __ATOMIC_RELAXED);
+        days_sum[c] = __atomic_load_n(&db->lag_days[c], __ATOMIC_RELAXED);
+    }
 }
 
 /* Mutex held: log the unit, then apply its events; status[i] as elig_db_submit() says. */
@@ -633,8 +661,11 @@ static int unit_commit(struct elig_db *db, const uint8_t *id, const struct unit 
         elig_index_unit_begin(db->ix);
         apply_marker(db->ix, (*first)++); /* the events follow the CHUNK record */
     }
+    elig_date_t day = elig_date_of_time(u->entered);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         status[i] = elig_apply(db->ix, &evs[i], *first + i, NULL);
+        if (status[i] == 0 && id)
+            count_lag(db, &evs[i], day);
         if (status[i] == -ELIG_EFULL)
             rc = status[i];
         else if (status[i] <= -ELIG_ERRNO_BASE)
@@ -655,17 +686,20 @@ static int unit_commit(struct elig_db *db, const uint8_t *id, const struct unit 
     return rc;
 }
 
-int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, const struct elig_event *evs,
-                         size_t n, int *status, uint64_t *first_lsn, bool *duplicate)
+int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, int64_t entered,
+                         const struct elig_event *evs, size_t n, int *status, uint64_t *first_lsn,
+                         bool *duplicate)
 {
     if (duplicate)
         *duplicate = false;
     if (n == 0)
         return 0;
-    if (n > CHUNK_EVENTS_MAX)
+    if (n > CHUNK_EVENTS_MAX || entered < 0)
         return -EINVAL;
+    if (entered == 0)
+        entered = (int64_t)time(NULL);
     struct unit u;
-    int rc = unit_encode(id, evs, n, &u);
+    int rc = unit_encode(id, entered, evs, n, &u);
     uint64_t first = 0;
     pthread_mutex_lock(&db->mu);
     struct elig_chunk_result seen;
@@ -695,7 +729,40 @@ int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, const struct eli
 int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, int *status,
                    uint64_t *first_lsn)
 {
-    return elig_db_submit_chunk(db, NULL, evs, n, status, first_lsn, NULL);
+    return elig_db_submit_chunk(db, NULL, 0, evs, n, status, first_lsn, NULL);
+}
+
+int elig_db_lag_fold(const char *data_dir, uint64_t upto)
+{
+    char path[4200], log_dir[4200];
+    snprintf(path, sizeof path, "%s/lag", data_dir);
+    snprintf(log_dir, sizeof log_dir, "%s/log", data_dir);
+    struct elig_lag *t;
+    uint64_t through;
+    int rc = elig_lag_create(&t);
+    if (rc == 0)
+        rc = elig_lag_load(t, path, &through);
+    if (rc == 0 && through < upto) {
+        rc = elig_lag_scan_log(t, log_dir, through, upto, NULL, NULL);
+        if (rc == -ENOENT)
+            rc = 0; /* no log yet: nothing to count */
+        if (rc == 0)
+            rc = elig_lag_save(t, path, upto);
+    }
+    elig_lag_destroy(t);
+    return rc;
+}
+
+int elig_db_lag_table(const char *data_dir, struct elig_lag *t, uint64_t *through, uint64_t *last,
+                      uint64_t *untimed)
+{
+    char path[4200], log_dir[4200];
+    snprintf(path, sizeof path, "%s/lag", data_dir);
+    snprintf(log_dir, sizeof log_dir, "%s/log", data_dir);
+    int rc = elig_lag_load(t, path, through);
+    if (rc == 0)
+        rc = elig_lag_scan_log(t, log_dir, *through, UINT64_MAX, last, untimed);
+    return rc;
 }
 
 int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info)
@@ -710,8 +777,12 @@ int elig_db_snapshot(struct elig_db *db, struct elig_snap_info *info)
     if (rc == 0) /* chunks before the snapshot may leave the log: their results must stay */
         rc = elig_chunk_sync(db->chunks);
     pthread_mutex_unlock(&db->mu);
+    pthread_mutex_lock(&db->lag_mu);
+    if (rc == 0) /* the log's registration lag must stay too (a failure prunes nothing) */
+        rc = elig_db_lag_fold(db->data_dir, lsn);
     if (rc == 0)
         rc = elig_log_prune(db->log_dir, lsn);
+    pthread_mutex_unlock(&db->lag_mu);
     if (rc >= 0)
         rc = elig_snap_prune(db->snap_dir, 2);
     return rc < 0 ? rc : 0;
@@ -864,7 +935,7 @@ int elig_db_chunk_result(struct elig_db *db, const uint8_t *id, const struct eli
                          size_t n, int *status, uint64_t *first_lsn)
 {
     struct unit u;
-    int rc = unit_encode(id, evs, n, &u); /* its digest: the events must be the ones applied */
+    int rc = unit_encode(id, 0, evs, n, &u); /* its digest: the events must be the ones applied */
     uint64_t hash = u.hash;
     unit_free(&u);
     if (rc)
@@ -908,6 +979,7 @@ void elig_db_close(struct elig_db *db)
     if (db->rejects_fd >= 0)
         close(db->rejects_fd);
     pthread_mutex_destroy(&db->mu);
+    pthread_mutex_destroy(&db->lag_mu);
     free(db);
 }
 

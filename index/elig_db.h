@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "elig_chunk.h"
 #include "elig_index.h"
+#include "elig_lag.h"
 #include "elig_log.h"
 #include "elig_snap.h"
 #include "elig_store.h"
@@ -28,7 +30,8 @@
  *
  * Layout of data_dir: store (identity and parameters, elig_store), log/
  * (elig_log segment files), snapshots/ (elig_snap files), chunks (the
- * results of recent chunks, elig_chunk) and rejects.tsv (one line per refused
+ * results of recent chunks, elig_chunk), lag (the registration lag of the
+ * log snapshots have pruned, elig_lag) and rejects.tsv (one line per refused
  * event: LSN, kind, sending insurer, reason; never the event's personal data). A cold start loads
  * the newest snapshot that checks out (a damaged one is skipped and reported) and replays the log
  * after it.
@@ -147,8 +150,8 @@ int elig_db_open(const struct elig_db_params *p, struct elig_db **out, struct el
 int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, int *status,
                    uint64_t *first_lsn);
 
-/** Log record kind of a chunk's leading record (kinds from 0xC000 are the store's, not events). */
-#define ELIG_DB_KIND_CHUNK 0xC001
+/** Log record kind of a chunk's leading record (elig_chunk.h has its layout). */
+#define ELIG_DB_KIND_CHUNK ELIG_CHUNK_RECORD_KIND
 
 /**
  * elig_db_submit() for a chunk that carries a sender's id (ELIG_CHUNK_ID_LEN
@@ -158,17 +161,59 @@ int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, i
  * among the last ELIG_CHUNK_KEEP), nothing is logged: status and first_lsn
  * get its original result and *duplicate is set.
  *
+ * The chunk record carries the entry time (Unix seconds): when the events
+ * entered the service, from which their registration lag is counted
+ * (elig_lag.h). 0 means now; a sender back-filling events it received
+ * earlier gives that time.
+ *
+ * @param entered   the entry time, or 0 for now
  * @param duplicate if not NULL, set when the result is that of an earlier submission
  * @return as elig_db_submit(); -ELIG_ECHUNKID if the id was used for other
- *         events (nothing logged); -EINVAL if n is over 2^20.
+ *         events (nothing logged); -EINVAL if n is over 2^20 or entered negative.
  */
-int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, const struct elig_event *evs,
-                         size_t n, int *status, uint64_t *first_lsn, bool *duplicate);
+int elig_db_submit_chunk(struct elig_db *db, const uint8_t *id, int64_t entered,
+                         const struct elig_event *evs, size_t n, int *status, uint64_t *first_lsn,
+                         bool *duplicate);
+
+struct elig_lag;
+
+/**
+ * Registration lag of the events applied since the store was opened (what
+ * eligd's metric counts), by class and bucket (elig_lag.h), and per class
+ * their days after the effective date summed. Thread-safe.
+ */
+void elig_db_lag_counts(const struct elig_db *db,
+                        uint64_t counts[ELIG_LAG_CLASSES][ELIG_LAG_BUCKETS],
+                        uint64_t days_sum[ELIG_LAG_CLASSES]);
+
+/**
+ * Fold the log of the store at data_dir through LSN upto into DATA/lag, so
+ * that the registration lag of events outlives the log files a snapshot
+ * prunes: the file's table, the log after what it counts up to upto, saved
+ * as counting through upto. elig_db_snapshot() does it before it prunes.
+ * Reads the log; safe beside a running writer.
+ * @return 0; the errors of elig_lag_load() (-ELIG_ELAGFILE), elig_lag_scan_log()
+ *         and elig_lag_save().
+ */
+int elig_db_lag_fold(const char *data_dir, uint64_t upto);
+
+/**
+ * The registration lag of every event of the store at data_dir: DATA/lag
+ * and the log after what it counts, into t. Reads only; safe beside a
+ * running writer.
+ * @param through out: what DATA/lag counts up to
+ * @param last    out: the last LSN read from the log
+ * @param untimed out: events logged without an entry time (not counted)
+ * @return 0; the errors of elig_lag_load() and elig_lag_scan_log() (-ENOENT: no log).
+ */
+int elig_db_lag_table(const char *data_dir, struct elig_lag *t, uint64_t *through, uint64_t *last,
+                      uint64_t *untimed);
 
 /**
  * Write a snapshot of the index as of its applied LSN (updates wait; lookups
- * go on), then delete the log files it covers and all but the two newest
- * snapshots.
+ * go on), fold the registration lag of the log it covers into DATA/lag
+ * (elig_db_lag_fold()), then delete the log files it covers and all but the
+ * two newest snapshots.
  *
  * @return 0 and *info; -ELIG_EFULL while the store is full (grow it first);
  *         the errors of elig_snap_write(); -errno.

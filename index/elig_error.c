@@ -53,6 +53,7 @@ static const char *const elig_error_names[ELIG_ERRNO_END - ELIG_ERRNO_BASE] = {
     [ELIG_ESTOREID - ELIG_ERRNO_BASE] = "a file of another store",
     [ELIG_EGROWSIZE - ELIG_ERRNO_BASE] =
         "a grown index must hold more records than the current one (at most 2^31)",
+    [ELIG_ELAGFILE - ELIG_ERRNO_BASE] = "registration-lag file damaged (checksum or structure)",
     [ELIG_EKANA - ELIG_ERRNO_BASE] =
         "kana name outside JIS X 0208, or missing as the fallback of a kanji name outside it",
 };

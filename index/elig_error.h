@@ -69,6 +69,7 @@ enum elig_errno {
     ELIG_ESTOREPARAM, /**< an option disagrees with the store's recorded parameters */
     ELIG_ESTOREID,    /**< a file belongs to another store */
     ELIG_EGROWSIZE,   /**< a grown index must be larger than the current one, up to 2^31 */
+    ELIG_ELAGFILE,    /**< the registration-lag file (DATA/lag) is damaged */
     ELIG_EKANA,       /**< a kana name a receipt system cannot show, or missing where the
                            kanji name needs it as its fallback */
     ELIG_ERRNO_END

@@ -717,6 +717,7 @@ static int rec_decode(const struct elig_index *ix, const struct ix_rec *r, uint6
     } else {
         out->family_kanji[0] = out->given_kanji[0] = '\0';
         out->family_kana[0] = out->given_kana[0] = '\0';
+        out->name_flags = 0;
     }
     return 0;
 }

@@ -46,6 +46,21 @@ int elig_io_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
     return 0;
 }
 
+int elig_io_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    for (uint8_t *b = p; n > 0;) {
+        ssize_t r = pread(fd, b, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -errno : -ENODATA;
+        b += r;
+        off += (uint64_t)r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
 int elig_io_sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

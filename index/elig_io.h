@@ -27,6 +27,13 @@ int elig_io_write_all(int fd, const void *p, size_t n);
 int elig_io_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 
 /**
+ * pread(2) all n bytes at offset off of fd into p, retrying on EINTR and
+ * short reads. Thread-safe (positional).
+ * @return 0; -errno of pread(2); -ENODATA if the file ends first.
+ */
+int elig_io_pread_all(int fd, void *p, size_t n, uint64_t off);
+
+/**
  * fsync(2) the directory dir, so that a file created or renamed in it
  * survives a crash. Thread-safe.
  * @return 0; -errno of open(2) or fsync(2).

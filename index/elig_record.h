@@ -52,27 +52,27 @@ enum elig_loss_reason {
 
 /** One qualification: a person's enrolment in one insurer over a period. */
 struct elig_record {
-    struct elig_key key;       /**< canonical insurance-number key */
-    uint64_t person_id;        /**< pseudonymous national person id, 1..10^18-1 */
-    elig_date_t birth_date;    /**< date of birth */
-    elig_date_t acquired;      /**< acquisition date (資格取得日) */
-    elig_date_t valid_from;    /**< first day this record is valid */
-    elig_date_t valid_until;   /**< last day it is valid; ELIG_DATE_NONE = open */
-    elig_date_t loss_date;     /**< first day it is no longer valid; NONE = not lost */
-    elig_date_t elderly_from;  /**< elderly recipient certificate: first valid day */
-    elig_date_t elderly_until; /**< ... last valid day; NONE = open */
-    uint8_t relation;          /**< enum elig_relation */
-    uint8_t sex;               /**< enum elig_sex */
-    uint8_t loss_reason;       /**< enum elig_loss_reason; NONE unless lost */
-    uint8_t copay_pct;         /**< co-payment ratio in percent: 10, 20 or 30 */
-    uint8_t elderly_pct;       /**< elderly certificate ratio: 0 (none), 10, 20, 30 */
-    uint8_t limit_category;    /**< ELIG_LIMIT_NONE or 1..ELIG_LIMIT_MAX */
-    uint8_t name_flags;        /**< derived, never stored: ELIG_NAME_* (elig_jis.h) of the names,
-                                    set where the index reads a record with its names; 0 elsewhere */
+    struct elig_key key;                  /**< canonical insurance-number key */
+    uint64_t person_id;                   /**< pseudonymous national person id, 1..10^18-1 */
+    elig_date_t birth_date;               /**< date of birth */
+    elig_date_t acquired;                 /**< acquisition date (資格取得日) */
+    elig_date_t valid_from;               /**< first day this record is valid */
+    elig_date_t valid_until;              /**< last day it is valid; ELIG_DATE_NONE = open */
+    elig_date_t loss_date;                /**< first day it is no longer valid; NONE = not lost */
+    elig_date_t elderly_from;             /**< elderly recipient certificate: first valid day */
+    elig_date_t elderly_until;            /**< ... last valid day; NONE = open */
+    uint8_t relation;                     /**< enum elig_relation */
+    uint8_t sex;                          /**< enum elig_sex */
+    uint8_t loss_reason;                  /**< enum elig_loss_reason; NONE unless lost */
+    uint8_t copay_pct;                    /**< co-payment ratio in percent: 10, 20 or 30 */
+    uint8_t elderly_pct;                  /**< elderly certificate ratio: 0 (none), 10, 20, 30 */
+    uint8_t limit_category;               /**< ELIG_LIMIT_NONE or 1..ELIG_LIMIT_MAX */
     char family_kanji[ELIG_NAME_MAX + 1]; /**< NUL-terminated UTF-8 */
     char given_kanji[ELIG_NAME_MAX + 1];
     char family_kana[ELIG_NAME_MAX + 1];
     char given_kana[ELIG_NAME_MAX + 1];
+    uint8_t name_flags; /**< derived, never stored: ELIG_NAME_* (elig_jis.h) of the names,
+                             set where the index reads a record with its names; 0 elsewhere */
 };
 
 /** State of a card's link for insurance use (利用登録). */

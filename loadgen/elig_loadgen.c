@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,7 +56,7 @@ static void usage(FILE *out)
         "usage: elig-loadgen population [--records N] [--seed S] [--date YYYY-MM-DD]\n"
         "                               [--threads T] [--out FILE | --segment PATH]\n"
         "       elig-loadgen updates    [--records N] [--seed S] [--date YYYY-MM-DD]\n"
-        "                               [--out FILE]\n"
+        "                               [--out FILE | --by-day DIR]\n"
         "       elig-loadgen traffic    [--month YYYY-MM] [--checks M] [--batch-size B]\n"
         "                               [--out FILE]\n"
         "       elig-loadgen replay     (--server ADDR:PORT[,ADDR:PORT...] | --redis ADDR:PORT |\n"
@@ -79,7 +80,9 @@ static void usage(FILE *out)
         "  seed gives the same bytes. Built from the published tables in loadgen/data/\n"
         "  (compiled in) and the assumptions in docs/loadgen.md.\n"
         "updates: the month of update events that follows the same population (same\n"
-        "  --records, --seed and --date), in date order, as an insurer feed.\n"
+        "  --records, --seed and --date), in the order they arrive (effective day plus\n"
+        "  the insurer's registration lag), as an insurer feed; --by-day: one feed per\n"
+        "  day of arrival, DIR/YYYY-MM-DD.feed (eligctl append --entered YYYY-MM-DD).\n"
         "traffic: the month's schedule as CSV, hour by hour: expected checks by\n"
         "  facility type and method, batch checks and frames (the hour-of-day and\n"
         "  weekday profile of docs/loadgen.md), scaled to M checks (default: the\n"
@@ -324,6 +327,7 @@ struct population_args {
     elig_date_t today;
     unsigned threads;
     const char *out, *segment;
+    const char *by_day; /* updates: one feed per day of arrival, in this directory */
 };
 
 #define PA(kind, name, ...) ELIG_OPT_##kind(name, struct population_args, __VA_ARGS__)
@@ -334,9 +338,32 @@ static const struct elig_opt population_opts[] = {
     PA(U, "threads", threads, 1, 64),
     PA(S, "out", out),
     PA(S, "segment", segment),
+    PA(S, "by-day", by_day),
     ELIG_OPT_END,
 };
 #undef PA
+
+/* The month's updates as DIR/YYYY-MM-DD.feed, one file per day they arrive. */
+static int write_by_day(const char *dir, const struct elig_pop *pop, struct days *d)
+{
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "elig-loadgen: --by-day %s: %s\n", dir, strerror(errno));
+        return -errno;
+    }
+    int rc = 0;
+    for (unsigned k = 0; k < elig_pop_month_days(pop); k++) {
+        char path[4200], iso[ELIG_DATE_ISO_LEN + 1];
+        snprintf(path, sizeof path, "%s/%s.feed", dir,
+                 elig_date_format((elig_date_t)(elig_pop_today(pop) + k), iso));
+        FILE *f = fopen(path, "w");
+        if (f == NULL || fwrite(d->day[k].buf, 1, d->day[k].len, f) != d->day[k].len ||
+            fclose(f) != 0) {
+            fprintf(stderr, "elig-loadgen: %s: %s\n", path, strerror(errno ? errno : EIO));
+            return -EIO;
+        }
+    }
+    return rc;
+}
 
 static int cmd_population(int argc, char **argv, bool updates)
 {
@@ -349,6 +376,9 @@ static int cmd_population(int argc, char **argv, bool updates)
     if (a.segment && (a.out || updates))
         return refuse_combination(argv[0], updates ? "updates are written, not built: no --segment"
                                                    : "--segment or --out, not both");
+    if (a.by_day && (!updates || a.out))
+        return refuse_combination(argv[0], updates ? "--by-day or --out, not both"
+                                                   : "--by-day is for updates");
     struct elig_pop_params p = { .records = a.records, .seed = a.seed, .today = a.today };
     const char *segment = a.segment, *out_path = a.out;
     unsigned threads = a.threads;
@@ -374,14 +404,16 @@ static int cmd_population(int argc, char **argv, bool updates)
         double t0 = now();
         for (uint64_t i = 0; d && i < elig_pop_persons(pop); i++)
             elig_pop_updates(pop, i, keep_line, d);
+        int wrc = d && a.by_day ? write_by_day(a.by_day, pop, d) : 0;
         for (unsigned k = 0; d && k < elig_pop_month_days(pop); k++) {
-            fwrite(d->day[k].buf, 1, d->day[k].len, out);
+            if (!a.by_day)
+                fwrite(d->day[k].buf, 1, d->day[k].len, out);
             free(d->day[k].buf);
         }
         fprintf(stderr, "elig-loadgen: %llu update events over %u days in %.1f s\n",
                 (unsigned long long)(d ? d->events : 0), elig_pop_month_days(pop), now() - t0);
         free(d);
-        rc = ferror(out) ? -EIO : 0;
+        rc = ferror(out) ? -EIO : wrc;
         if (out != stdout && fclose(out))
             rc = -errno;
         elig_pop_destroy(pop);

@@ -566,6 +566,38 @@ size_t elig_pop_person(const struct elig_pop *pop, uint64_t i, char *buf, size_t
 #define DEATH_UNDER_75   0.00025
 #define BIRTH_SHARE      0.0011 /* of persons aged 20-44: a child born this month */
 
+/*
+ * Registration lag (assumed, docs/loadgen.md): the law allows 5 days (10
+ * for a change); in practice monthly batch processing lags by up to 2 months.
+ * One insurer in ten works in monthly batches (15-60 days); the others
+ * register 88% of events within the allowance and the rest up to 30 days.
+ * The day an event arrives is its effective day plus its lag, but not past
+ * the month: one that would arrive later is counted on the month's last day.
+ */
+#define BATCH_INSURERS 10 /* one in this many insurers registers in monthly batches */
+#define ON_TIME_SHARE  0.88
+
+bool elig_pop_batch_insurer(const struct elig_pop *pop, const char *number)
+{
+    uint64_t v = pop->p.seed;
+    for (const char *c = number; *c; c++)
+        v = v * 31 + (uint64_t)*c;
+    return elig_mix64(v) % BATCH_INSURERS == 0;
+}
+
+static elig_date_t arrival(const struct elig_pop *pop, const struct insurer *in, elig_date_t d,
+                           elig_date_t m1, uint64_t r, bool change)
+{
+    unsigned allowed = change ? 10 : 5, lag;
+    if (elig_pop_batch_insurer(pop, in->number))
+        lag = 15 + (unsigned)(r % 46);
+    else if (elig_unit(r) < ON_TIME_SHARE)
+        lag = (unsigned)((r >> 32) % (allowed + 1));
+    else
+        lag = allowed + 1 + (unsigned)((r >> 32) % (30 - allowed));
+    return d + lag < m1 ? (elig_date_t)(d + lag) : (elig_date_t)(m1 - 1);
+}
+
 unsigned elig_pop_month_days(const struct elig_pop *pop)
 {
     elig_date_t next;
@@ -615,7 +647,7 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
         put_head(&o, pop, "LOSS", d, q.in);
         put_key(&o, q.in, q.symbol, i + 1, q.branch);
         put_s(&o, "\t01");
-        LINE_END(d);
+        LINE_END(arrival(pop, q.in, d, m1, rnd(pop, i, 53), false));
         return;
     }
     /* turning 75: late-stage elderly from the birthday */
@@ -626,12 +658,12 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
         put_head(&o, pop, "LOSS", b75, q.in);
         put_key(&o, q.in, q.symbol, i + 1, q.branch);
         put_s(&o, "\t03");
-        LINE_END(b75);
+        LINE_END(arrival(pop, q.in, b75, m1, rnd(pop, i, 53), false));
         LINE_START();
         acquire_line(&o, pop, e, "", 3 * pop->persons + i + 1, "00", q.id, ELIG_REL_INSURED, &q.ps,
                      b75, b75, "");
         o.p--; /* acquire_line ended the line */
-        LINE_END(b75);
+        LINE_END(arrival(pop, e, b75, m1, rnd(pop, i, 54), false));
         moved = true;
     } else if (q.kind != K_ELDERLY && q.ps.age >= 18 && uniform(pop, i, 32) < CHANGE_SHARE) {
         /* a change of insurer: employee scheme <-> NHI */
@@ -647,12 +679,12 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
             put_head(&o, pop, "LOSS", d, q.in);
             put_key(&o, q.in, q.symbol, i + 1, q.branch);
             put_s(&o, "\t03");
-            LINE_END(d);
+            LINE_END(arrival(pop, q.in, d, m1, rnd(pop, i, 53), false));
             LINE_START();
             acquire_line(&o, pop, ni, sym, 2 * pop->persons + i + 1, "00", q.id, ELIG_REL_INSURED,
                          &q.ps, d, d, "");
             o.p--;
-            LINE_END(d);
+            LINE_END(arrival(pop, ni, d, m1, rnd(pop, i, 54), false));
             moved = true;
         }
     }
@@ -665,7 +697,7 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
             put_key(&o, q.in, q.symbol, i + 1, q.branch);
             int c = elig_copay_default(q.ps.birth, d);
             put_s(&o, c == 10 ? "\tcopay=10" : c == 20 ? "\tcopay=20" : "\tcopay=30");
-            LINE_END(d);
+            LINE_END(arrival(pop, q.in, d, m1, rnd(pop, i, 55), true));
         } else if (uniform(pop, i, 36) < LIMIT_SHARE) {
             d = (elig_date_t)(m0 + rnd(pop, i, 37) % days);
             if (d > q.from) {
@@ -675,7 +707,7 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
                 static const char *const to[] = { "\tlimit=A01", "\tlimit=A02", "\tlimit=A03",
                                                   "\tlimit=A04", "\tlimit=A05" };
                 put_s(&o, to[rnd(pop, i, 38) % 5]);
-                LINE_END(d);
+                LINE_END(arrival(pop, q.in, d, m1, rnd(pop, i, 55), true));
             }
         }
     }
@@ -699,7 +731,7 @@ void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn e
                      employee ? "04" : "00", 2 * pop->persons + q.id, employee ? 2 : 1, &child,
                      child.birth, child.birth, "");
         o.p--;
-        LINE_END(child.birth);
+        LINE_END(arrival(pop, ci, child.birth, m1, rnd(pop, i, 56), false));
     }
     if (moved)
         return; /* card events come from the new insurer next month */

@@ -76,10 +76,17 @@ struct elig_pop_person_keys {
 /** The keys of person i (a pure function, as elig_pop_person()). */
 void elig_pop_keys(const struct elig_pop *pop, uint64_t i, struct elig_pop_person_keys *k);
 
+/** Whether insurer number (as written in feeds) registers in monthly batches. */
+bool elig_pop_batch_insurer(const struct elig_pop *pop, const char *number);
+
 /** Days of the month of updates: the month that starts at the reference date. */
 unsigned elig_pop_month_days(const struct elig_pop *pop);
 
-/** Receives one update line (with its newline) and its day in the month (0-based). */
+/**
+ * Receives one update line (with its newline) and the day of the month it
+ * arrives (0-based): its effective day plus the insurer's registration lag
+ * for acquisitions, losses and changes, its effective day for card events.
+ */
 typedef void (*elig_pop_emit_fn)(void *ctx, unsigned day, const char *line, size_t len);
 
 /**
@@ -88,8 +95,12 @@ typedef void (*elig_pop_emit_fn)(void *ctx, unsigned day, const char *line, size
  * late-stage elderly union), a change of insurer, a statutory co-payment
  * change, a limit category change, a child born, and card events
  * (registration, certificate renewal, de-registration, return). Every event
- * applies to the population as generated (each is valid against it), and a
- * person's events come in date order. Thread-safe on a shared pop.
+ * applies to the population as generated (each is valid against it),
+ * whatever the order of arrival. Acquisitions, losses and changes arrive
+ * with a registration lag (docs/loadgen.md): 88% within the 5 days allowed
+ * (10 for changes), the rest up to 30 days, and 15-60 days from the one
+ * insurer in ten that registers in monthly batches; no later than the
+ * month's last day. Thread-safe on a shared pop.
  */
 void elig_pop_updates(const struct elig_pop *pop, uint64_t i, elig_pop_emit_fn emit, void *ctx);
 

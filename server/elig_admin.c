@@ -11,6 +11,7 @@
  * cause.
  */
 #include <errno.h>
+#include <time.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -79,18 +80,22 @@ static int put_stats(struct loop *l, struct elig_pbuf *b)
  * (with its id, or one made here), and answered with what this node's store
  * made of it once its applier has applied it.
  */
-static int cluster_append(struct loop *l, const uint8_t *body, size_t len, const uint8_t *id,
-                          uint32_t n, uint64_t *first)
+static int cluster_append(struct loop *l, const uint8_t *body, const struct elig_proto_append *a,
+                          uint64_t *first)
 {
     uint8_t made[ELIG_PROTO_CHUNK_ID_LEN];
+    const uint8_t *id = a->id;
     if (id == NULL) {
         randombytes_buf(made, sizeof made);
         id = made;
     }
+    /* stamped here, once, so that every node counts the same entry time */
+    int64_t entered = a->entered ? a->entered : (int64_t)time(NULL);
     uint64_t seq;
-    int rc = elig_cluster_append(l->srv->p.cluster, body, len, id, CLUSTER_APPEND_MS, &seq);
+    int rc = elig_cluster_append(l->srv->p.cluster, body, a->events_len, id, entered,
+                                 CLUSTER_APPEND_MS, &seq);
     if (rc == 0)
-        rc = elig_db_chunk_result(l->srv->p.db, id, l->events, n, l->ev_status, first);
+        rc = elig_db_chunk_result(l->srv->p.db, id, l->events, a->n, l->ev_status, first);
     return rc;
 }
 
@@ -98,17 +103,17 @@ static int cluster_append(struct loop *l, const uint8_t *body, size_t len, const
 static int admin_append(struct loop *l, const uint8_t *body, size_t len, struct elig_pbuf *b,
                         uint8_t *status)
 {
-    uint32_t n;
-    const uint8_t *id;
-    if (elig_proto_append_decode(body, len, l->events, ADMIN_EVENTS, &n, &id)) {
+    struct elig_proto_append a;
+    if (elig_proto_append_decode(body, len, l->events, ADMIN_EVENTS, &a)) {
         *status = ELIG_PS_BODY;
         return 0;
     }
+    uint32_t n = a.n;
     uint64_t first = 0;
     bool dup = false;
-    int rc = l->srv->p.cluster
-                 ? cluster_append(l, body, len, id, n, &first)
-                 : elig_db_submit_chunk(l->srv->p.db, id, l->events, n, l->ev_status, &first, &dup);
+    int rc = l->srv->p.cluster ? cluster_append(l, body, &a, &first)
+                               : elig_db_submit_chunk(l->srv->p.db, a.id, a.entered, l->events, n,
+                                                      l->ev_status, &first, &dup);
     if (rc) {
         *status = ELIG_PS_UNAVAILABLE;
         if (rc == -ELIG_ECHUNKID) {

@@ -234,7 +234,13 @@ int elig_client_raw(struct elig_client *c, const void *bytes, size_t len)
 int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
                              const struct elig_event *evs, size_t n)
 {
-    if (n == 0 || n > ELIG_PROTO_APPEND_MAX)
+    return elig_client_queue_append_at(c, chunk_id, 0, evs, n);
+}
+
+int elig_client_queue_append_at(struct elig_client *c, const uint8_t *chunk_id, int64_t entered,
+                                const struct elig_event *evs, size_t n)
+{
+    if (n == 0 || n > ELIG_PROTO_APPEND_MAX || entered < 0 || (entered && !chunk_id))
         return -EINVAL;
     struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_ADMIN_APPEND, NULL);
     int rc = b == NULL || elig_pbuf_reserve(b, 4) ? -ENOMEM : 0;
@@ -254,11 +260,15 @@ int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
         b->len += 2 + (size_t)len;
     }
     if (rc == 0 && chunk_id) {
-        if (elig_pbuf_reserve(b, ELIG_PROTO_CHUNK_ID_LEN)) {
+        if (elig_pbuf_reserve(b, ELIG_PROTO_CHUNK_ID_LEN + ELIG_PROTO_ENTERED_LEN)) {
             rc = -ENOMEM;
         } else {
             memcpy(b->data + b->len, chunk_id, ELIG_PROTO_CHUNK_ID_LEN);
             b->len += ELIG_PROTO_CHUNK_ID_LEN;
+            if (entered) {
+                elig_le64(b->data + b->len, (uint64_t)entered);
+                b->len += ELIG_PROTO_ENTERED_LEN;
+            }
         }
     }
     if (rc) {
@@ -269,14 +279,15 @@ int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
     return 0;
 }
 
-int elig_client_append(struct elig_client *c, const uint8_t *chunk_id, const struct elig_event *evs,
-                       size_t n, uint64_t *first, int *status, uint8_t *pstatus, int *code)
+int elig_client_append(struct elig_client *c, const uint8_t *chunk_id, int64_t entered,
+                       const struct elig_event *evs, size_t n, uint64_t *first, int *status,
+                       uint8_t *pstatus, int *code)
 {
     struct elig_proto_header h;
     const uint8_t *body;
     *pstatus = ELIG_PS_OK;
     *code = 0;
-    int rc = elig_client_queue_append(c, chunk_id, evs, n);
+    int rc = elig_client_queue_append_at(c, chunk_id, entered, evs, n);
     if (rc == 0)
         rc = elig_client_flush(c);
     if (rc == 0)

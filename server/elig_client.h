@@ -179,7 +179,18 @@ int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
                              const struct elig_event *evs, size_t n);
 
 /**
- * One ADMIN_APPEND round trip: evs[0..n) queued (elig_client_queue_append()),
+ * elig_client_queue_append() with the chunk's entry time: a back-fill of
+ * events received at that Unix time (their registration lag counts from it;
+ * docs/rules.md). entered 0: eligd's clock when it logs them.
+ * @return as elig_client_queue_append(); -EINVAL also for an entry time
+ *         below 0, or one without a chunk id.
+ */
+int elig_client_queue_append_at(struct elig_client *c, const uint8_t *chunk_id, int64_t entered,
+                                const struct elig_event *evs, size_t n);
+
+/**
+ * One ADMIN_APPEND round trip: evs[0..n) queued (elig_client_queue_append_at(),
+ * entered 0 for now),
  * sent, and the answer decoded. Nothing else may be in flight on c.
  * @param first   the LSN given to evs[0]
  * @param status  status[0..n): each event's result (0 applied, or the update
@@ -191,8 +202,9 @@ int elig_client_queue_append(struct elig_client *c, const uint8_t *chunk_id,
  *         answer of another length); the errors of elig_client_queue_append(),
  *         elig_client_flush() and elig_client_recv().
  */
-int elig_client_append(struct elig_client *c, const uint8_t *chunk_id, const struct elig_event *evs,
-                       size_t n, uint64_t *first, int *status, uint8_t *pstatus, int *code);
+int elig_client_append(struct elig_client *c, const uint8_t *chunk_id, int64_t entered,
+                       const struct elig_event *evs, size_t n, uint64_t *first, int *status,
+                       uint8_t *pstatus, int *code);
 
 /** Receives each counter of a STATS answer. */
 typedef void (*elig_client_stat_fn)(void *ctx, const char *name, uint64_t value);

@@ -113,9 +113,8 @@ static void set_applied(struct elig_cluster *c, uint64_t seq)
 /* Apply message seq; 0, or a store error (the same message is tried again). */
 static int apply(struct elig_cluster *c, uint64_t seq, const void *data, size_t len)
 {
-    uint32_t n;
-    const uint8_t *id;
-    if (elig_proto_append_decode(data, len, c->evs, ELIG_PROTO_APPEND_MAX, &n, &id) || !id) {
+    struct elig_proto_append a;
+    if (elig_proto_append_decode(data, len, c->evs, ELIG_PROTO_APPEND_MAX, &a) || !a.id) {
         atomic_fetch_add(&c->malformed, 1);
         elig_slog(ELIG_SLOG_ERROR,
                   "cluster: stream message %llu is not an update chunk with its id (%zu bytes): "
@@ -124,7 +123,7 @@ static int apply(struct elig_cluster *c, uint64_t seq, const void *data, size_t 
         return 0;
     }
     bool dup;
-    int rc = elig_db_submit_chunk(c->db, id, c->evs, n, c->status, NULL, &dup);
+    int rc = elig_db_submit_chunk(c->db, a.id, a.entered, c->evs, a.n, c->status, NULL, &dup);
     if (rc == -ELIG_ECHUNKID) { /* an id used before for other events: not applied anywhere */
         atomic_fetch_add(&c->malformed, 1);
         elig_slog(ELIG_SLOG_ERROR,
@@ -550,28 +549,26 @@ int elig_cluster_bootstrap(const struct elig_cluster_params *p, const char *snap
     return rc;
 }
 
-int elig_cluster_append(struct elig_cluster *c, const uint8_t *body, size_t len,
-                        const uint8_t id[16], int timeout_ms, uint64_t *seq)
+int elig_cluster_append(struct elig_cluster *c, const uint8_t *events, size_t events_len,
+                        const uint8_t id[16], int64_t entered, int timeout_ms, uint64_t *seq)
 {
     char hex[2 * ELIG_PROTO_CHUNK_ID_LEN + 1];
     sodium_bin2hex(hex, sizeof hex, id, ELIG_PROTO_CHUNK_ID_LEN);
-    bool has_id = len >= 4 + ELIG_PROTO_CHUNK_ID_LEN &&
-                  memcmp(body + len - ELIG_PROTO_CHUNK_ID_LEN, id, ELIG_PROTO_CHUNK_ID_LEN) == 0;
-    uint8_t *msg = NULL;
-    if (!has_id) { /* the message always carries its id: the body, then the id */
-        if ((msg = malloc(len + ELIG_PROTO_CHUNK_ID_LEN)) == NULL)
-            return -ENOMEM;
-        memcpy(msg, body, len);
-        memcpy(msg + len, id, ELIG_PROTO_CHUNK_ID_LEN);
-    }
+    /* the message always carries its id and entry time: the events, the id, the time */
+    size_t len = events_len + ELIG_PROTO_CHUNK_ID_LEN + ELIG_PROTO_ENTERED_LEN;
+    uint8_t *msg = malloc(len);
+    if (msg == NULL)
+        return -ENOMEM;
+    memcpy(msg, events, events_len);
+    memcpy(msg + events_len, id, ELIG_PROTO_CHUNK_ID_LEN);
+    elig_le64(msg + events_len + ELIG_PROTO_CHUNK_ID_LEN, (uint64_t)entered);
     bool dup;
     int rc = -ETIMEDOUT;
     uint64_t t0 = now_ms();
     for (int tries = 0; rc != 0 && rc != -ENOMEM && rc != -EINVAL && tries < 100; tries++) {
         /* the same id each time: stored once however often it is sent; through an election
          * (no leader, no acknowledgement) for up to timeout_ms */
-        rc = elig_stream_publish(c->stream, hex, msg ? msg : body,
-                                 msg ? len + ELIG_PROTO_CHUNK_ID_LEN : len, seq, &dup);
+        rc = elig_stream_publish(c->stream, hex, msg, len, seq, &dup);
         if (rc == 0 || now_ms() - t0 > (uint64_t)timeout_ms)
             break;
         pause_ms(200);

@@ -120,8 +120,10 @@ int elig_cluster_bootstrap(const struct elig_cluster_params *p, const char *snap
                            size_t err_size);
 
 /**
- * Publish an ADMIN_APPEND body (its events already checked) as one chunk
- * with id, and wait until this node has applied it (at most timeout_ms).
+ * Publish the events of an ADMIN_APPEND body (the count and the events,
+ * already checked: elig_proto_append's events_len bytes) as one chunk with
+ * id and entry time (so every node counts the same registration lag), and
+ * wait until this node has applied it (at most timeout_ms).
  * @param seq its stream sequence
  * Publishing is tried again (with the same id: stored once) through an
  * election of the stream's leader, for up to timeout_ms in all.
@@ -129,8 +131,8 @@ int elig_cluster_bootstrap(const struct elig_cluster_params *p, const char *snap
  *         it again with the same id, it is stored once); the errors of
  *         elig_stream_publish(); -ENOMEM. Thread-safe.
  */
-int elig_cluster_append(struct elig_cluster *c, const uint8_t *body, size_t len,
-                        const uint8_t id[16], int timeout_ms, uint64_t *seq);
+int elig_cluster_append(struct elig_cluster *c, const uint8_t *events, size_t events_len,
+                        const uint8_t id[16], int64_t entered, int timeout_ms, uint64_t *seq);
 
 /** What a node knows of its place in the stream. */
 struct elig_cluster_state {

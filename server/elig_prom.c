@@ -29,6 +29,7 @@
 #include "elig_cluster.h"
 #include "elig_config.h"
 #include "elig_db.h"
+#include "elig_lag.h"
 #include "elig_lat.h"
 #include "elig_srv_loop.h"
 
@@ -241,6 +242,33 @@ static void render_commit(struct prom *p, const struct family *f)
     put_histogram(p, f->name, "", bucket, ld(&h->sum_ns));
 }
 
+static const char *const lag_class_label[ELIG_LAG_CLASSES] = { "acquire", "loss", "change" };
+
+/* Registration lag of the events applied since the start, by class (elig_lag.h's buckets). */
+static void render_lag(struct prom *p, const struct family *f)
+{
+    if (!p->s->p.db)
+        return;
+    uint64_t counts[ELIG_LAG_CLASSES][ELIG_LAG_BUCKETS], days[ELIG_LAG_CLASSES];
+    elig_db_lag_counts(p->s->p.db, counts, days);
+    for (unsigned c = 0; c < ELIG_LAG_CLASSES; c++) {
+        uint64_t total = 0;
+        for (unsigned b = 0; b < ELIG_LAG_BUCKETS; b++) {
+            total += counts[c][b];
+            if (b + 1 < ELIG_LAG_BUCKETS)
+                put(p, "%s_bucket{class=\"%s\",le=\"%lld\"} %llu\n", f->name, lag_class_label[c],
+                    (long long)elig_lag_bucket_bound(b) * 86400, (unsigned long long)total);
+            else
+                put(p, "%s_bucket{class=\"%s\",le=\"+Inf\"} %llu\n", f->name, lag_class_label[c],
+                    (unsigned long long)total);
+        }
+        put(p, "%s_sum{class=\"%s\"} %llu\n", f->name, lag_class_label[c],
+            (unsigned long long)days[c] * 86400);
+        put(p, "%s_count{class=\"%s\"} %llu\n", f->name, lag_class_label[c],
+            (unsigned long long)total);
+    }
+}
+
 /* Single-valued families: their value, false when the server has none (a standalone
  * eligd's stream position). */
 static uint64_t applied_lsn(const struct elig_srv *s)
@@ -410,6 +438,11 @@ static const struct family families[] = {
       render_rows, NULL },
     { "eligd_log_commit_duration_seconds", "histogram",
       "Group commits of the update log: the write and its fdatasync", render_commit, NULL },
+    { "eligd_registration_lag_seconds", "histogram",
+      "Time from an update's effective day to the day it entered, in whole days, of the "
+      "acquisitions, losses and changes applied since the start, by class (allowed: 5 days, "
+      "changes 10; le=-86400: entered before it took effect; the sum adds the days after it)",
+      render_lag, NULL },
     { "eligd_applied_lsn", "gauge", "The last log record the index has applied", NULL, v_applied },
     { "eligd_durable_lsn", "gauge", "The last log record that is durable", NULL, v_durable },
     { "eligd_apply_lag_records", "gauge", "Durable log records the index has not applied yet", NULL,

@@ -694,9 +694,9 @@ void elig_proto_grown_decode(const uint8_t *in, struct elig_proto_grown *g)
 }
 
 int elig_proto_append_decode(const uint8_t *body, size_t len, struct elig_event *evs, size_t max,
-                             uint32_t *n, const uint8_t **id)
+                             struct elig_proto_append *a)
 {
-    *id = NULL;
+    *a = (struct elig_proto_append){ 0 };
     if (len < 4)
         return -EINVAL;
     uint32_t count = elig_rd32(body);
@@ -712,10 +712,16 @@ int elig_proto_append_decode(const uint8_t *body, size_t len, struct elig_event 
             return -EINVAL;
         off += el;
     }
-    if (len - off == ELIG_PROTO_CHUNK_ID_LEN) /* an optional chunk id closes the body */
-        *id = body + off;
-    else if (off != len)
+    a->events_len = off;
+    if (len - off == ELIG_PROTO_CHUNK_ID_LEN + ELIG_PROTO_ENTERED_LEN) {
+        a->entered = (int64_t)elig_rd64(body + off + ELIG_PROTO_CHUNK_ID_LEN);
+        if (a->entered <= 0)
+            return -EINVAL;
+    } else if (len - off != ELIG_PROTO_CHUNK_ID_LEN && len != off) {
         return -EINVAL;
-    *n = count;
+    }
+    if (len != off) /* an optional chunk id (and entry time) closes the body */
+        a->id = body + off;
+    a->n = count;
     return 0;
 }

@@ -369,15 +369,29 @@ int elig_proto_date_in(uint32_t ymd, elig_date_t *out);
 uint32_t elig_proto_date_out(elig_date_t d);
 
 struct elig_event;
+
+/** What closes an ADMIN_APPEND body after its events. */
+struct elig_proto_append {
+    uint32_t n;        /**< events decoded */
+    const uint8_t *id; /**< the chunk id (ELIG_PROTO_CHUNK_ID_LEN bytes in the body), or NULL */
+    int64_t entered;   /**< the entry time the sender gave (Unix seconds), or 0: none */
+    size_t events_len; /**< bytes of the count and the events (where the id starts) */
+};
+
+/** Bytes of the entry time that may follow a chunk id. */
+#define ELIG_PROTO_ENTERED_LEN 8
+
 /**
- * Decode an ADMIN_APPEND body: its events into evs[0..*n) (at most max) and
- * its optional chunk id (*id: NULL without one, else the 16 bytes in body).
- * The whole body is checked before anything is returned: the one decoder of
- * the admin socket and of the cluster's stream messages.
+ * Decode an ADMIN_APPEND body: its events into evs[0..a->n) (at most max),
+ * its optional chunk id and, after the id, its optional entry time (a
+ * back-fill of events received earlier: their registration lag counts from
+ * it). The whole body is checked before anything is returned: the one
+ * decoder of the admin socket and of the cluster's stream messages.
  * @return 0; -EINVAL (not such a body: a count of 0 or over max, a short or
- *         undecodable event, bytes left over). Thread-safe.
+ *         undecodable event, an entry time of 0 or below, bytes left over).
+ *         Thread-safe.
  */
 int elig_proto_append_decode(const uint8_t *body, size_t len, struct elig_event *evs, size_t max,
-                             uint32_t *n, const uint8_t **id);
+                             struct elig_proto_append *a);
 
 #endif

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -41,6 +42,7 @@
 #include "elig_index.h"
 #include "elig_jis.h"
 #include "elig_key.h"
+#include "elig_lag.h"
 #include "elig_le.h"
 #include "elig_opt.h"
 #include "elig_rules.h"
@@ -1286,6 +1288,7 @@ struct appender {
     size_t n;
     uint64_t chunks; /* chunks submitted: the next one's ordinal */
     uint64_t applied, refused, duplicate, last_lsn;
+    int64_t entered; /* the chunks' entry time (Unix seconds); 0: when they are logged */
     int err;
 };
 
@@ -1317,7 +1320,8 @@ static int append_remote(struct appender *a, const uint8_t *id, uint64_t *first)
 {
     uint8_t pstatus;
     int code;
-    int rc = elig_client_append(a->admin, id, a->evs, a->n, first, a->status, &pstatus, &code);
+    int rc = elig_client_append(a->admin, id, a->entered, a->evs, a->n, first, a->status, &pstatus,
+                                &code);
     if (rc == -ELIG_EREFUSED)
         fprintf(stderr, "eligctl: append: eligd answered %s%s%s\n", elig_pstatus_name(pstatus),
                 code ? ": " : "", code ? elig_net_strerror(code) : "");
@@ -1333,7 +1337,8 @@ static int append_flush(struct appender *a)
     bool dup = false;
     chunk_id(a, id);
     int rc = a->admin ? append_remote(a, id, &first)
-                      : elig_db_submit_chunk(a->db, id, a->evs, a->n, a->status, &first, &dup);
+                      : elig_db_submit_chunk(a->db, id, a->entered, a->evs, a->n, a->status, &first,
+                                             &dup);
     a->chunks++;
     if (rc < 0) {
         if (rc != -ELIG_EREFUSED)
@@ -1381,6 +1386,7 @@ static void print_start(const struct elig_db_start *st)
 /* The options of the commands on a store: append, snapshot, grow, verify. */
 struct store_args {
     const char *data, *segment, *admin;
+    const char *entered; /* append: YYYY-MM-DD the feed was received (a back-fill) */
     uint64_t capacity, persons, cards, names, key_strings;
     bool truncate_tail, rebuild_segment;
 };
@@ -1392,6 +1398,8 @@ struct store_args {
         SA(U, "key-strings", key_strings, 1, (1ull << 31) - 1),                                    \
         SA(F, "truncate-tail", truncate_tail), SA(F, "rebuild-segment", rebuild_segment)
 static const struct elig_opt store_opts[] = { STORE_OPTS, ELIG_OPT_END };
+static const struct elig_opt append_opts[] = { STORE_OPTS, SA(S, "entered", entered),
+                                               ELIG_OPT_END };
 static const struct elig_opt grow_opts[] = {
     STORE_OPTS,
     SA(U, "persons", persons, 1, 1ull << 30),
@@ -1595,14 +1603,37 @@ static int cmd_bootstrap(int argc, char **argv)
     return 0;
 }
 
+/* --entered YYYY-MM-DD: the start of that local day as a Unix time; not in the future. */
+static int entered_arg(const char *cmd, const char *s, int64_t *out)
+{
+    elig_date_t d;
+    int y, m, dd;
+    if (elig_date_parse(s, strlen(s), &d) != 0) {
+        fprintf(stderr, "%s: --entered wants the day the feed was received, YYYY-MM-DD\n", cmd);
+        return EXIT_USAGE;
+    }
+    elig_date_to_ymd(d, &y, &m, &dd);
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = dd, .tm_isdst = -1 };
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1 || t <= 0 || d > elig_date_today()) {
+        fprintf(stderr, "%s: --entered %s is not a past day: give the day the feed was received\n",
+                cmd, s);
+        return EXIT_USAGE;
+    }
+    *out = (int64_t)t;
+    return 0;
+}
+
 static int cmd_append(int argc, char **argv)
 {
     struct appender a = { 0 };
     struct store_args sa;
     int first;
-    int rc = store_args(store_opts, argc, argv, &sa, &first, 1, INT32_MAX,
+    int rc = store_args(append_opts, argc, argv, &sa, &first, 1, INT32_MAX,
                         "at least one feed FILE (- for standard input)");
     if (rc)
+        return rc;
+    if (sa.entered && (rc = entered_arg(argv[0], sa.entered, &a.entered)))
         return rc;
     if (sa.admin && (rc = client_open(sa.admin, &a.admin, true)))
         return rc;
@@ -1632,6 +1663,228 @@ static int cmd_append(int argc, char **argv)
     if (a.err || rc)
         return EXIT_USAGE;
     return a.refused || rejected ? EXIT_JUDGED : 0;
+}
+
+/* ---- report lag ------------------------------------------------------------ */
+
+struct lag_args {
+    const char *data, *month, *csv, *png;
+};
+#define LA(kind, name, ...) ELIG_OPT_##kind(name, struct lag_args, __VA_ARGS__)
+static const struct elig_opt lag_opts[] = {
+    LA(S, "data", data), LA(S, "month", month), LA(S, "csv", csv), LA(S, "png", png), ELIG_OPT_END,
+};
+
+/* One insurer's month, its classes summed; late counts each class against its allowance. */
+struct lag_line {
+    char insurer[9];
+    uint64_t count[ELIG_LAG_BUCKETS], events, late, days_sum;
+    uint32_t days_max;
+};
+
+/* The month's rows (sorted by insurer, class) summed per insurer, then all of them as "all". */
+static size_t lag_lines(const struct elig_lag_row *rows, long n, struct lag_line *out)
+{
+    size_t k = 0;
+    struct lag_line *all = &out[0];
+    *all = (struct lag_line){ .insurer = "all" };
+    for (long i = 0; i < n; i++) {
+        const struct elig_lag_row *r = &rows[i];
+        if (k == 0 || memcmp(out[k].insurer, r->insurer, 8) != 0) {
+            out[++k] = (struct lag_line){ 0 };
+            memcpy(out[k].insurer, r->insurer, 8);
+        }
+        struct lag_line *l[2] = { &out[k], all };
+        for (int j = 0; j < 2; j++) {
+            for (unsigned b = 0; b < ELIG_LAG_BUCKETS; b++) {
+                l[j]->count[b] += r->count[b];
+                l[j]->events += r->count[b];
+                if (elig_lag_late(r->cls, b))
+                    l[j]->late += r->count[b];
+            }
+            l[j]->days_sum += r->days_sum;
+            if (r->days_max > l[j]->days_max)
+                l[j]->days_max = r->days_max;
+        }
+    }
+    return k + 1;
+}
+
+static void lag_csv(FILE *f, const char *month, const struct lag_line *l, size_t n)
+{
+    fprintf(f, "month,insurer,events");
+    for (unsigned b = 0; b < ELIG_LAG_BUCKETS; b++)
+        fprintf(f, ",days_%s", elig_lag_bucket_name(b));
+    fprintf(f, ",late,late_pct,mean_days,max_days\n");
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s,%s,%llu", month, l[i].insurer, (unsigned long long)l[i].events);
+        for (unsigned b = 0; b < ELIG_LAG_BUCKETS; b++)
+            fprintf(f, ",%llu", (unsigned long long)l[i].count[b]);
+        fprintf(f, ",%llu,%.2f,%.2f,%u\n", (unsigned long long)l[i].late,
+                l[i].events ? 100.0 * (double)l[i].late / (double)l[i].events : 0.0,
+                l[i].events ? (double)l[i].days_sum / (double)l[i].events : 0.0, l[i].days_max);
+    }
+}
+
+static int late_share_cmp(const void *a, const void *b)
+{
+    const struct lag_line *x = a, *y = b;
+    double p = (double)x->late / (double)(x->events ? x->events : 1);
+    double q = (double)y->late / (double)(y->events ? y->events : 1);
+    return p < q ? 1 : p > q ? -1 : memcmp(x->insurer, y->insurer, 8);
+}
+
+/*
+ * The PNG: the share of each bucket for all insurers and for the 20 with the
+ * largest share late (of those with 20 events or more), drawn by gnuplot
+ * from a script on its standard input.
+ */
+static int lag_png(const char *cmd, const char *path, const char *month, const struct lag_line *l,
+                   size_t n)
+{
+    struct lag_line *top = malloc(n * sizeof *top);
+    if (top == NULL)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++)
+        if (l[i].events >= 20)
+            top[k++] = l[i];
+    qsort(top, k, sizeof *top, late_share_cmp);
+    if (k > 20)
+        k = 20;
+    int fds[2];
+    if (pipe(fds) < 0) {
+        free(top);
+        return -errno;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        close(fds[0]);
+        close(fds[1]);
+        execlp("gnuplot", "gnuplot", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    FILE *f = pid > 0 ? fdopen(fds[1], "w") : NULL;
+    if (f == NULL) {
+        if (pid < 0)
+            close(fds[1]);
+        free(top);
+        return pid < 0 ? -errno : -ENOMEM;
+    }
+    fprintf(f, "set terminal pngcairo size 1100,%zu font ',10'\nset output '%s'\n", 300 + 22 * k,
+            path);
+    fprintf(f,
+            "set title 'Registration lag, events entered in %s: days from effect to entry "
+            "(allowed: 5, changes 10)'\n",
+            month);
+    fprintf(f, "set style data histograms\nset style histogram rowstacked\nset style fill solid "
+               "border -1\nset boxwidth 0.8\nset xtics rotate by -45\nset ylabel '%% of the "
+               "insurer''s events'\nset yrange [0:100]\nset key outside right\n");
+    fprintf(f, "$d << EOD\ninsurer");
+    for (unsigned b = 0; b < ELIG_LAG_BUCKETS; b++)
+        fprintf(f, " \"%s\"", elig_lag_bucket_name(b));
+    fprintf(f, "\n");
+    for (size_t i = 0; i <= k; i++) {
+        const struct lag_line *x = i == 0 ? &l[0] : &top[i - 1];
+        fprintf(f, "%s", x->insurer);
+        for (unsigned b = 0; b < ELIG_LAG_BUCKETS; b++)
+            fprintf(f, " %.3f", x->events ? 100.0 * (double)x->count[b] / (double)x->events : 0.0);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "EOD\nplot for [i=2:%d] $d using i:xtic(1) title columnheader(i)\n",
+            ELIG_LAG_BUCKETS + 1);
+    free(top);
+    int werr = ferror(f);
+    fclose(f);
+    int st;
+    if (waitpid(pid, &st, 0) < 0)
+        return -errno;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+        fprintf(stderr,
+                "%s: --png needs gnuplot: install it (apt-get install gnuplot-nox), or "
+                "plot the CSV\n",
+                cmd);
+        return -ENOENT;
+    }
+    if (werr || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "%s: gnuplot could not write %s\n", cmd, path);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Registration lag per insurer for one month of entry: CSV, and a PNG with gnuplot. */
+static int cmd_report_lag(int argc, char **argv)
+{
+    struct lag_args a = { 0 };
+    int first;
+    if (command_opts(lag_opts, argc, argv, &a, &first, 0, 0, NULL))
+        return EXIT_USAGE;
+    elig_date_t d;
+    char iso[16];
+    if (a.data == NULL || a.month == NULL) {
+        fprintf(stderr, "%s: needs --data DIR (the store) and --month YYYY-MM\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    snprintf(iso, sizeof iso, "%.7s-01", a.month);
+    if (strlen(a.month) != 7 || elig_date_parse(iso, strlen(iso), &d) != 0) {
+        fprintf(stderr, "%s: --month wants a month as YYYY-MM\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    struct stat sb;
+    if (stat(a.data, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: --data %s is not a store's directory\n", argv[0], a.data);
+        return EXIT_USAGE;
+    }
+    int y, m, dd;
+    elig_date_to_ymd(d, &y, &m, &dd);
+    struct elig_lag *t;
+    uint64_t through = 0, last = 0, untimed = 0;
+    int rc = elig_lag_create(&t);
+    if (rc == 0)
+        rc = elig_db_lag_table(a.data, t, &through, &last, &untimed);
+    if (rc == -ENOENT)
+        rc = 0; /* no log (yet): what DATA/lag holds */
+    struct elig_lag_row *rows = NULL;
+    long n = rc == 0 ? elig_lag_rows(t, (uint32_t)(y * 100 + m), &rows) : 0;
+    if (rc == 0 && n < 0)
+        rc = (int)n;
+    struct lag_line *lines = rc == 0 ? calloc((size_t)n + 1, sizeof *lines) : NULL;
+    if (rc == 0 && lines == NULL)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s: %s\n", argv[0], a.data, elig_net_strerror(rc));
+        free(rows);
+        elig_lag_destroy(t);
+        return EXIT_USAGE;
+    }
+    size_t k = lag_lines(rows, n, lines);
+    FILE *out = stdout;
+    if (a.csv && (out = fopen(a.csv, "w")) == NULL) {
+        fprintf(stderr, "%s: --csv %s: %s\n", argv[0], a.csv, strerror(errno));
+        rc = -errno;
+    }
+    if (rc == 0) {
+        lag_csv(out, a.month, lines, k);
+        if ((out != stdout && fclose(out) != 0) || (out == stdout && fflush(out) != 0))
+            rc = -EIO;
+    }
+    if (rc == 0 && a.png)
+        rc = lag_png(argv[0], a.png, a.month, lines, k);
+    fprintf(stderr,
+            "%s: %s: %llu events entered in %s, %llu late (%.1f%%); DATA/lag counts through LSN "
+            "%llu, the log was read through %llu%s\n",
+            argv[0], a.data, (unsigned long long)lines[0].events, a.month,
+            (unsigned long long)lines[0].late,
+            lines[0].events ? 100.0 * (double)lines[0].late / (double)lines[0].events : 0.0,
+            (unsigned long long)through, (unsigned long long)(last > through ? last : through),
+            untimed ? "; some events were logged without an entry time and are not counted" : "");
+    free(lines);
+    free(rows);
+    elig_lag_destroy(t);
+    return rc ? EXIT_USAGE : 0;
 }
 
 /* ---- stats ------------------------------------------------------------- */
@@ -1841,11 +2094,13 @@ static const struct command commands[] = {
       "apply the feed files in order (in memory) and answer one check as the rules would", true },
     { "append", 1, cmd_append,
       "--data DIR --segment PATH [--capacity N] [--key-strings N] [--truncate-tail]\n"
-      "[--rebuild-segment] FILE...\n"
-      "| --admin SOCKET FILE...",
+      "[--rebuild-segment] [--entered YYYY-MM-DD] FILE...\n"
+      "| --admin SOCKET [--entered YYYY-MM-DD] FILE...",
       "make the feed files' events durable in the log under DIR and apply them to the\n"
       "index at PATH (warm or cold start first), or send them to a running eligd; refused\n"
-      "events as FILE:LINE: REASON; run again after a failure, nothing is applied twice",
+      "events as FILE:LINE: REASON; run again after a failure, nothing is applied twice;\n"
+      "--entered: the day the feed was received, when loading it later (registration lag\n"
+      "counts from it; default: now)",
       false },
     { "snapshot", 1, cmd_snapshot, "--data DIR --segment PATH | --admin SOCKET",
       "write a snapshot of the index, delete the log it covers", false },
@@ -1887,6 +2142,11 @@ static const struct command commands[] = {
     { "dump", 1, cmd_dump, "SEGMENT",
       "every record, card link and insurer name of an index, as TSV (personal data:\n"
       "handle the output as such)",
+      false },
+    { "report lag", 2, cmd_report_lag, "--data DIR --month YYYY-MM [--csv FILE] [--png FILE]",
+      "registration lag of the events entered in that month, per insurer: days from\n"
+      "their effective date to their entry, in buckets, and how many were late (over 5\n"
+      "days; changes 10), as CSV (standard output, or --csv) and a PNG drawn by gnuplot",
       false },
     { "report population", 2, cmd_report_population, "SEGMENT",
       "the population the segment holds today: records in force by relation and sex, and\n"

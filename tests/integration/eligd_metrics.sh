@@ -73,6 +73,29 @@ check "the log's commits are timed" '^eligd_log_commit_duration_seconds_count [0
 check "no label carries a number of the data" '^none$' -- sh -c \
     "grep -E '\\{[^}]*[0-9]{6,}' '$dir/metrics' | grep -v '_bucket' | head -1 | grep . || echo none"
 
+# ---- registration lag: a back-filled feed entered 2025-02-20, counted by class and bucket
+# acquisitions 2 and 50 days after they took effect, a loss entered 5 days before it, and a
+# change 15 days after (over the 10 allowed)
+acq() { printf 'ACQUIRE\t%s\t01130012\t01130012\tLAG\t%s\t\t%s\t1\t山田\t太郎\tヤマダ\tタロウ\t1\t1980-05-10\t\t\t30\t\t\t\t\n' "$@"; }
+{
+    acq 2025-02-18 1 900000001
+    acq 2025-01-01 2 900000002
+    printf 'LOSS\t2025-02-25\t01130012\t01130012\tLAG\t1\t\t01\n'
+    printf 'CHANGE\t2025-02-05\t01130012\t01130012\tLAG\t2\t\tcopay=20\n'
+} >"$dir/lag.feed"
+check "lag: the back-fill (frames after the replay's counts) is applied" '^4 events applied, 0 refused' -- \
+    "$eligctl" append --admin "$dir/data/eligd.sock" --entered 2025-02-20 "$dir/lag.feed"
+curl -sf "$url/metrics" >"$dir/metrics.lag"
+lag() { grep -E "^eligd_registration_lag_seconds_$1" "$dir/metrics.lag" | awk '{print $2}'; }
+check "lag: acquisitions within 5 days" '^1$' -- lag 'bucket\{class="acquire",le="432000"\}'
+check "lag: ... and within 60" '^2$' -- lag 'bucket\{class="acquire",le="5184000"\}'
+check "lag: their days summed" '^4492800$' -- lag 'sum\{class="acquire"\}'
+check "lag: a loss entered before it took effect" '^1$' -- lag 'bucket\{class="loss",le="-86400"\}'
+check "lag: a change 11-30 days late" '^0 1$' -- sh -c \
+    "grep -E '^eligd_registration_lag_seconds_bucket\{class=\"change\",le=\"(864000|2592000)\"\}' '$dir/metrics.lag' | awk '{print \$2}' | paste -sd' '"
+check "lag: the report names the month's late events" '^2025-02,all,4,1,1,0,1,1,0,2,50.00,16.75,50$' -- \
+    "$eligctl" report lag --data "$dir/data" --month 2025-02
+
 # the Grafana dashboard asks only for series eligd serves
 missing=
 for name in $(grep -oE 'eligd_[a-z_]+' "${ELIG_SOURCE_ROOT:?}/docs/grafana-eligd.json" | sort -u); do

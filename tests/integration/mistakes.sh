@@ -122,6 +122,22 @@ mistake "a wrong path" 'No such file or directory' -- \
 check "no --capacity needed once the store exists" '^start: warm, 0 log records replayed' -- \
     "$eligctl" snapshot --data "$A" --segment "$segA"
 
+# registration lag: a wrong month or directory, a future entry day
+mistake "report lag: a month that is not one" '--month wants a month as YYYY-MM' -- \
+    "$eligctl" report lag --data "$A" --month 2025-13
+mistake "report lag: no store there" 'is not a store.s directory' -- \
+    "$eligctl" report lag --data "$dir/nowhere" --month 2025-02
+mistake "report lag: without --month" 'needs --data DIR \(the store\) and --month YYYY-MM' -- \
+    "$eligctl" report lag --data "$A"
+mistake "append --entered in the future" 'is not a past day' -- \
+    "$eligctl" append --data "$A" --segment "$segA" --entered 2070-01-01 "$update"
+mistake "append --entered not a day" '--entered wants the day the feed was received' -- \
+    "$eligctl" append --data "$A" --segment "$segA" --entered yesterday "$update"
+printf 'ELIGLAG1 not a table' >"$dir/A_lag_damaged"
+mkdir -p "$dir/A_lagbad" && cp -a "$A"/. "$dir/A_lagbad/" && cp "$dir/A_lag_damaged" "$dir/A_lagbad/lag"
+mistake "report lag: a damaged lag file is named" 'registration-lag file damaged' -- \
+    "$eligctl" report lag --data "$dir/A_lagbad" --month 2025-02
+
 # ---- A served by eligd ----
 start A --data "$A" --segment "$segA" --listen 127.0.0.1:0 --trust-network
 pid=$pid_started

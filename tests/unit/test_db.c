@@ -227,7 +227,7 @@ static void test_chunks_applied_once(void **state)
     struct elig_db *db = open_db(NULL);
     uint64_t first = 0, first2 = 0;
     bool dup = true;
-    assert_int_equal(elig_db_submit_chunk(db, id, evs, N, status, &first, &dup), 0);
+    assert_int_equal(elig_db_submit_chunk(db, id, 0, evs, N, status, &first, &dup), 0);
     assert_false(dup);
     assert_int_equal(first, 2); /* LSN 1 is the chunk's own record */
     assert_int_equal(status[7], -ELIG_ENOCURRENT);
@@ -237,13 +237,14 @@ static void test_chunks_applied_once(void **state)
 
     /* the same chunk again: the first answer, nothing logged */
     memset(again, 0x55, sizeof again);
-    assert_int_equal(elig_db_submit_chunk(db, id, evs, N, again, &first2, &dup), 0);
+    assert_int_equal(elig_db_submit_chunk(db, id, 0, evs, N, again, &first2, &dup), 0);
     assert_true(dup);
     assert_int_equal(first2, first);
     assert_memory_equal(again, status, sizeof status);
     assert_int_equal(elig_index_applied_lsn(elig_db_index(db)), lsn);
     /* the same id with other events: refused, nothing logged */
-    assert_int_equal(elig_db_submit_chunk(db, id, other, N, again, &first2, &dup), -ELIG_ECHUNKID);
+    assert_int_equal(elig_db_submit_chunk(db, id, 0, other, N, again, &first2, &dup),
+                     -ELIG_ECHUNKID);
     assert_int_equal(elig_index_applied_lsn(elig_db_index(db)), lsn);
     /* its result read back (a cluster node's answer): for its own events only */
     memset(again, 0x55, sizeof again);
@@ -261,7 +262,7 @@ static void test_chunks_applied_once(void **state)
     db = open_db(&st);
     assert_true(st.warm);
     memset(again, 0x55, sizeof again);
-    assert_int_equal(elig_db_submit_chunk(db, id, evs, N, again, &first2, &dup), 0);
+    assert_int_equal(elig_db_submit_chunk(db, id, 0, evs, N, again, &first2, &dup), 0);
     assert_true(dup);
     assert_memory_equal(again, status, sizeof status);
     elig_db_close(db);
@@ -275,7 +276,7 @@ static void test_chunks_applied_once(void **state)
     assert_false(st.warm);
     assert_int_equal(st.replayed, N + 1);
     memset(again, 0x55, sizeof again);
-    assert_int_equal(elig_db_submit_chunk(db, id, evs, N, again, &first2, &dup), 0);
+    assert_int_equal(elig_db_submit_chunk(db, id, 0, evs, N, again, &first2, &dup), 0);
     assert_true(dup);
     assert_int_equal(first2, first);
     assert_memory_equal(again, status, sizeof status);

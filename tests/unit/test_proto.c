@@ -11,6 +11,8 @@
 
 #include "elig_le.h"
 #include "elig_net_error.h"
+#include "elig_codec.h"
+#include "elig_update.h"
 #include "elig_jis.h"
 #include "elig_proto.h"
 #include "test_support.h"
@@ -303,6 +305,48 @@ static void test_answer_name_flags(void **state)
     elig_pbuf_free(&buf);
     free(a);
     free(b);
+}
+
+/* ADMIN_APPEND bodies: events, then nothing, a chunk id, or a chunk id and an entry time. */
+static void test_append_bodies(void **state)
+{
+    (void)state;
+    struct elig_event ev = { .kind = ELIG_EV_LOSS, .effective = test_date("2025-02-01") };
+    memcpy(ev.source, "01130012", 8);
+    ev.u.loss.key = test_key("01130012", "1", "2", "");
+    ev.u.loss.reason = ELIG_LOSS_DEATH;
+    uint8_t body[512];
+    elig_le32(body, 1);
+    int el = elig_event_encode(&ev, body + 6, sizeof body - 6);
+    assert_true(el > 0);
+    elig_le16(body + 4, (uint16_t)el);
+    size_t events = 6 + (size_t)el;
+    for (int i = 0; i < 16; i++)
+        body[events + (size_t)i] = (uint8_t)i;
+    elig_le64(body + events + 16, 1740000000);
+    struct elig_event out[2];
+    struct elig_proto_append a;
+    assert_int_equal(elig_proto_append_decode(body, events, out, 2, &a), 0);
+    assert_int_equal(a.n, 1);
+    assert_null(a.id);
+    assert_int_equal(a.entered, 0);
+    assert_int_equal(a.events_len, events);
+    assert_int_equal(elig_proto_append_decode(body, events + 16, out, 2, &a), 0);
+    assert_ptr_equal(a.id, body + events);
+    assert_int_equal(a.entered, 0);
+    assert_int_equal(elig_proto_append_decode(body, events + 24, out, 2, &a), 0);
+    assert_ptr_equal(a.id, body + events);
+    assert_int_equal(a.entered, 1740000000);
+    assert_int_equal(a.events_len, events);
+    assert_int_equal(out[0].u.loss.reason, ELIG_LOSS_DEATH);
+    /* an entry time of 0 or below, or bytes that are neither */
+    elig_le64(body + events + 16, 0);
+    assert_int_equal(elig_proto_append_decode(body, events + 24, out, 2, &a), -EINVAL);
+    elig_le64(body + events + 16, (uint64_t)-5);
+    assert_int_equal(elig_proto_append_decode(body, events + 24, out, 2, &a), -EINVAL);
+    for (size_t extra = 1; extra < 30; extra++)
+        if (extra != 16 && extra != 24)
+            assert_int_equal(elig_proto_append_decode(body, events + extra, out, 2, &a), -EINVAL);
 }
 
 static void test_stats_round_trip(void **state)
@@ -622,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_doc_answers),
         cmocka_unit_test(test_answer_round_trip),
         cmocka_unit_test(test_answer_name_flags),
+        cmocka_unit_test(test_append_bodies),
         cmocka_unit_test(test_stats_round_trip),
         cmocka_unit_test(test_malformed_headers),
         cmocka_unit_test(test_malformed_bodies),
