@@ -658,7 +658,7 @@ void bench_number_query(const struct bench_pop *pop, uint64_t i, struct elig_rec
 static void usage(FILE *out)
 {
     fputs(
-        "usage: elig-bench index|log|store|server|dpdk|tls|cluster [OPTIONS]\n"
+        "usage: elig-bench index|log|store|server|dpdk|tls|cluster|lists [OPTIONS]\n"
         "\n"
         "index: build an index of N synthetic records and measure build rate, bytes\n"
         "per record, single, batched, whole-check and card lookup rates, and the\n"
@@ -673,6 +673,8 @@ static void usage(FILE *out)
         "handshakes a second of both ends, and of the server's time alone.\n"
         "cluster: new records appended through one node of a running cluster at a paced\n"
         "rate; the time from each chunk's acknowledgement to visible on every node.\n"
+        "lists: single checks' latency (depth 1) alone and while a backlog of appointment\n"
+        "lists is checked in the background (LIST_SUBMIT), and the backlog's rate.\n"
         "dpdk: eligd's UDP datapath over a DPDK memif port (one lcore each side, EAL\n"
         "--no-huge): lookups/s and datagram latency at F frames per datagram.\n"
         "\n"
@@ -711,6 +713,7 @@ static void usage(FILE *out)
         "                   --seconds: how long\n"
         "  --first N        cluster: the first synthetic record appended (default 10000000):\n"
         "                   another run on the same cluster needs records it has not had\n"
+        "  --backlog B      lists: entries handed in, in lists of 10,000 (default 1000000)\n"
         "  --json           one JSON object instead of the table\n"
         "  --keep           index: keep the segment file (its path is printed)\n"
         "\n"
@@ -747,6 +750,7 @@ static const struct elig_opt bench_opt_table[] = {
     BO(S, "admin", admin),
     BO(U, "rate", rate, 1, 100000000),
     BO(U, "first", first, 0, 1ull << 40),
+    BO(U, "backlog", backlog, 1, 100000000),
     ELIG_OPT_END,
 };
 #undef BO
@@ -762,6 +766,7 @@ int main(int argc, char **argv)
         .threads = 16,
         .only = -1,
         .first = 10000000,
+        .backlog = 1000000,
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -774,7 +779,8 @@ int main(int argc, char **argv)
     bool is_log = strcmp(argv[1], "log") == 0, is_store = strcmp(argv[1], "store") == 0;
     bool is_server = strcmp(argv[1], "server") == 0, is_dpdk = strcmp(argv[1], "dpdk") == 0;
     bool is_tls = strcmp(argv[1], "tls") == 0, is_cluster = strcmp(argv[1], "cluster") == 0;
-    if (!is_log && !is_store && !is_server && !is_dpdk && !is_tls && !is_cluster &&
+    bool is_lists = strcmp(argv[1], "lists") == 0;
+    if (!is_log && !is_store && !is_server && !is_dpdk && !is_tls && !is_cluster && !is_lists &&
         strcmp(argv[1], "index") != 0) {
         fprintf(stderr, "elig-bench: unknown benchmark '%s' (try --help)\n", argv[1]);
         return EXIT_USAGE;
@@ -816,7 +822,7 @@ int main(int argc, char **argv)
         o.records = is_log ? 200000 : 1000000;
     if (is_cluster)
         return bench_cluster(&o);
-    if (is_server || is_dpdk || is_tls) {
+    if (is_server || is_dpdk || is_tls || is_lists) {
         static char eligd[4096];
         if (!o.eligd) { /* beside this program, as the build and the install put it */
             ssize_t n = readlink("/proc/self/exe", eligd, sizeof eligd - 7);
@@ -839,6 +845,11 @@ int main(int argc, char **argv)
         }
         if (is_tls)
             return bench_tls(&o);
+        if (is_lists) {
+            if (!o.workers)
+                o.workers = 2;
+            return bench_lists(&o);
+        }
         if (!o.connections)
             o.connections = 50;
         if (!o.workers) {

@@ -42,6 +42,7 @@ struct bench_opts {
     const char *admin;         /* cluster: the admin socket of the node appended through */
     unsigned rate;             /* cluster: events a second (default 10000) */
     uint64_t first;            /* cluster: the first synthetic record appended */
+    uint64_t backlog;          /* lists: entries handed in as appointment lists */
 };
 
 #define INSURERS 4000
@@ -107,6 +108,7 @@ int bench_log(const struct bench_opts *o);
 int bench_store(const struct bench_opts *o);
 int bench_tls(const struct bench_opts *o);
 int bench_cluster(const struct bench_opts *o);
+int bench_lists(const struct bench_opts *o);
 /** eligctl's path: beside the eligd of o. */
 void bench_eligctl(const struct bench_opts *o, char *out, size_t size);
 /**

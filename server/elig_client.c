@@ -431,6 +431,107 @@ int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card 
     elig_client_end(c);
     return lookup(c, id, a, status);
 }
+/* One round trip of a frame queued with id; the answer's status and body. */
+static int round_trip(struct elig_client *c, uint32_t id, struct elig_proto_header *h,
+                      const uint8_t **body, uint8_t *status, int *code)
+{
+    int rc = elig_client_flush(c);
+    if (rc == 0)
+        rc = elig_client_recv(c, h, body);
+    if (rc == 0 && h->request_id != id)
+        rc = -ELIG_EPROTO;
+    if (rc)
+        return rc;
+    *status = h->status;
+    if (code)
+        *code = h->status != ELIG_PS_OK && h->body_len == 4 ? (int32_t)elig_rd32(*body) : 0;
+    return h->status == ELIG_PS_OK ? 0 : -ELIG_EREFUSED;
+}
+
+int elig_client_list_submit(struct elig_client *c, const char *facility,
+                            const struct elig_proto_number *qs, size_t n,
+                            struct elig_proto_list_state *st, uint8_t *status, int *code)
+{
+    *status = ELIG_PS_OK;
+    *code = 0;
+    if (n == 0 || n > ELIG_PROTO_LIST_MAX)
+        return -EINVAL;
+    uint64_t reception = 0;
+    for (size_t at = 0; at < n; at += ELIG_PROTO_BATCH_MAX) {
+        size_t k = n - at < ELIG_PROTO_BATCH_MAX ? n - at : ELIG_PROTO_BATCH_MAX;
+        uint8_t flags = at + k == n ? ELIG_PROTO_LIST_PART_LAST : 0;
+        uint32_t id;
+        struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_LIST_SUBMIT, &id);
+        int rc = b ? elig_proto_list_part_head_encode(b, facility, flags, reception, (uint16_t)k)
+                   : -ENOMEM;
+        for (size_t i = 0; rc == 0 && i < k; i++)
+            rc = elig_proto_number_encode(b, &qs[at + i], true);
+        if (rc) {
+            elig_cconn_cancel(c->cc);
+            return rc;
+        }
+        elig_client_end(c);
+        struct elig_proto_header h;
+        const uint8_t *body;
+        if ((rc = round_trip(c, id, &h, &body, status, code)))
+            return rc;
+        if (h.body_len != ELIG_PROTO_LIST_STATE_BODY || elig_proto_list_state_decode(body, st))
+            return -ELIG_EPROTO;
+        reception = st->reception;
+    }
+    return 0;
+}
+
+int elig_client_list_fetch(struct elig_client *c, const char *facility, uint64_t reception,
+                           uint32_t first, uint16_t max, struct elig_proto_list_state *st,
+                           elig_client_answer_fn fn, void *ctx, uint16_t *count, uint8_t *status)
+{
+    *count = 0;
+    uint32_t id;
+    struct elig_proto_list_fetch f = {
+        .facility = facility, .reception = reception, .first = first, .max = max
+    };
+    uint8_t req[ELIG_PROTO_LIST_FETCH_BODY];
+    elig_proto_list_fetch_encode(req, &f);
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_LIST_FETCH, &id);
+    if (b == NULL || elig_pbuf_reserve(b, sizeof req)) {
+        if (b)
+            elig_cconn_cancel(c->cc);
+        return -ENOMEM;
+    }
+    memcpy(b->data + b->len, req, sizeof req);
+    b->len += sizeof req;
+    elig_client_end(c);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    int rc = round_trip(c, id, &h, &body, status, NULL);
+    if (rc)
+        return rc;
+    if (h.body_len < ELIG_PROTO_LIST_ANSWER_HEAD || body[0] > ELIG_LIST_FAILED)
+        return -ELIG_EPROTO;
+    *st = (struct elig_proto_list_state){ .reception = reception,
+                                          .state = body[0],
+                                          .entries = elig_rd32(body + 4),
+                                          .done = elig_rd32(body + 8) };
+    uint16_t n = elig_rd16(body + 16);
+    if (elig_rd32(body + 12) != first || n > max)
+        return -ELIG_EPROTO;
+    struct elig_proto_answer *a = malloc(sizeof *a);
+    if (a == NULL)
+        return -ENOMEM;
+    size_t off = ELIG_PROTO_LIST_ANSWER_HEAD;
+    for (uint16_t i = 0; rc == 0 && i < n; i++) {
+        rc = elig_proto_answer_decode(body, h.body_len, &off, a);
+        if (rc == 0 && fn && (rc = fn(ctx, first + i, a)) > 0)
+            rc = 0; /* the caller stops reading: what was read is counted */
+    }
+    free(a);
+    if (rc == 0 && off != h.body_len)
+        rc = -ELIG_EPROTO;
+    *count = rc ? 0 : n;
+    return rc;
+}
+
 int elig_client_stats(struct elig_client *c, uint8_t opcode, elig_client_stat_fn fn, void *ctx,
                       uint8_t *status)
 {

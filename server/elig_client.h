@@ -164,6 +164,35 @@ int elig_client_lookup_number(struct elig_client *c, const struct elig_proto_num
 int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card *q,
                             struct elig_proto_answer *a, uint8_t *status);
 
+/**
+ * Hand in an appointment list (LIST_SUBMIT): qs[0..n) (n at most
+ * ELIG_PROTO_LIST_MAX) in parts of ELIG_PROTO_BATCH_MAX, one round trip
+ * each, the last one closing the list. Nothing else may be in flight on c.
+ * @param st     out: the list's reception number and state (queued once all is in)
+ * @param status out: the frame status when refused
+ * @param code   out: the error code a refusal carried (0: none)
+ * @return 0; -EINVAL (n 0 or over the limit); -ELIG_EREFUSED (*status, *code:
+ *         not-found, rate-limited: too many lists waiting, malformed-body
+ *         -E2BIG, unavailable); the errors of elig_client_call().
+ */
+int elig_client_list_submit(struct elig_client *c, const char *facility,
+                            const struct elig_proto_number *qs, size_t n,
+                            struct elig_proto_list_state *st, uint8_t *status, int *code);
+
+/** Receives each answer of a fetched page, with its entry's index; non-zero stops. */
+typedef int (*elig_client_answer_fn)(void *ctx, uint32_t index, const struct elig_proto_answer *a);
+
+/**
+ * One LIST_FETCH: the list's state and, once it is done, up to max answers
+ * from entry first (as many as one answer frame holds), each handed to fn.
+ * @param count out: answers in this page (continue from first + count)
+ * @return 0; -ELIG_EREFUSED (*status: not-found for an unknown reception
+ *         number, or another facility's); -ELIG_EPROTO; fn's negative value.
+ */
+int elig_client_list_fetch(struct elig_client *c, const char *facility, uint64_t reception,
+                           uint32_t first, uint16_t max, struct elig_proto_list_state *st,
+                           elig_client_answer_fn fn, void *ctx, uint16_t *count, uint8_t *status);
+
 struct elig_event;
 
 /**

@@ -19,6 +19,7 @@ enum elig_net_errno {
     ELIG_EADDRESS,   /**< not HOST:PORT ([IPv6]:PORT), or its host does not resolve */
     ELIG_ETLS,       /**< the TLS handshake or a record failed (a certificate, a plaintext peer) */
     ELIG_ESTREAMGAP, /**< the cluster's stream no longer holds what follows a node's position */
+    ELIG_ELISTFILE,  /**< an appointment list's file is damaged (checksum or structure) */
     ELIG_ERRNO_NET_END
 };
 

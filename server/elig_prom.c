@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "elig_bq.h"
 #include "elig_cluster.h"
 #include "elig_config.h"
 #include "elig_db.h"
@@ -339,6 +340,27 @@ static bool v_audit_backlog(const struct elig_srv *s, uint64_t *v)
     return true;
 }
 
+/* Appointment lists (nothing when eligd keeps none). */
+static bool v_lists_waiting(const struct elig_srv *s, uint64_t *v)
+{
+    if (!s->p.bq)
+        return false;
+    struct elig_bq_stats st;
+    elig_bq_stats(s->p.bq, &st);
+    *v = st.entries_queued;
+    return true;
+}
+
+static bool v_lists_answered(const struct elig_srv *s, uint64_t *v)
+{
+    if (!s->p.bq)
+        return false;
+    struct elig_bq_stats st;
+    elig_bq_stats(s->p.bq, &st);
+    *v = st.answered;
+    return true;
+}
+
 /* A cluster node's place in the replicated stream (nothing on a standalone eligd). */
 static bool stream_state(const struct elig_srv *s, struct elig_cluster_state *st)
 {
@@ -430,6 +452,11 @@ static const struct family families[] = {
     { "eligd_audit_backlog_records", "gauge",
       "Audit records not yet handed to an fdatasync (written once a second)", NULL,
       v_audit_backlog },
+    { "eligd_list_entries_waiting", "gauge",
+      "Entries of appointment lists handed in and not yet checked", NULL, v_lists_waiting },
+    { "eligd_list_entries_answered_total", "counter",
+      "Entries of appointment lists checked in the background since the start", NULL,
+      v_lists_answered },
     { "eligd_events_total", "counter", "Update events submitted, by result", render_rows, NULL },
     { "eligd_chunks_duplicate_total", "counter", "Update chunks received again (not applied)",
       render_rows, NULL },

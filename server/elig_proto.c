@@ -279,6 +279,81 @@ int elig_proto_batch_decode(const uint8_t *body, size_t len, struct elig_proto_b
     return off == len ? 0 : -ELIG_EPROTO;
 }
 
+int elig_proto_list_part_decode(const uint8_t *body, size_t len, struct elig_proto_list_part *p)
+{
+    struct cur c = { .p = body, .len = len };
+    p->facility = (const char *)take(&c, ELIG_PROTO_FACILITY_LEN);
+    p->flags = rd8(&c);
+    uint8_t reserved = rd8(&c);
+    p->reception = rd64(&c);
+    p->count = rd16(&c);
+    if (c.shortread || reserved || (p->flags & ~ELIG_PROTO_LIST_PART_LAST) || p->count == 0 ||
+        p->count > ELIG_PROTO_BATCH_MAX)
+        return -ELIG_EPROTO;
+    size_t off = c.off;
+    for (unsigned i = 0; i < p->count; i++) {
+        struct elig_proto_number q;
+        if (elig_proto_number_decode(body, len, &off, true, &q))
+            return -ELIG_EPROTO;
+    }
+    p->entries = body + c.off;
+    p->entries_len = off - c.off;
+    return off == len ? 0 : -ELIG_EPROTO;
+}
+
+int elig_proto_list_part_head_encode(struct elig_pbuf *b, const char *facility, uint8_t flags,
+                                     uint64_t reception, uint16_t count)
+{
+    uint8_t *p = put(b, ELIG_PROTO_LIST_PART_HEAD);
+    if (p == NULL)
+        return -ENOMEM;
+    memcpy(p, facility, ELIG_PROTO_FACILITY_LEN);
+    p[10] = flags;
+    p[11] = 0;
+    elig_le64(p + 12, reception);
+    elig_le16(p + 20, count);
+    return 0;
+}
+
+void elig_proto_list_state_encode(uint8_t *out, const struct elig_proto_list_state *s)
+{
+    elig_le64(out, s->reception);
+    out[8] = s->state;
+    out[9] = out[10] = out[11] = 0;
+    elig_le32(out + 12, s->entries);
+    elig_le32(out + 16, s->done);
+}
+
+int elig_proto_list_state_decode(const uint8_t *in, struct elig_proto_list_state *s)
+{
+    s->reception = elig_rd64(in);
+    s->state = in[8];
+    s->entries = elig_rd32(in + 12);
+    s->done = elig_rd32(in + 16);
+    return in[9] | in[10] | in[11] || s->state > ELIG_LIST_FAILED ? -ELIG_EPROTO : 0;
+}
+
+void elig_proto_list_fetch_encode(uint8_t *out, const struct elig_proto_list_fetch *f)
+{
+    memcpy(out, f->facility, ELIG_PROTO_FACILITY_LEN);
+    out[10] = out[11] = 0;
+    elig_le64(out + 12, f->reception);
+    elig_le32(out + 20, f->first);
+    elig_le16(out + 24, f->max);
+    out[26] = out[27] = 0;
+}
+
+int elig_proto_list_fetch_decode(const uint8_t *in, struct elig_proto_list_fetch *f)
+{
+    f->facility = (const char *)in;
+    f->reception = elig_rd64(in + 12);
+    f->first = elig_rd32(in + 20);
+    f->max = elig_rd16(in + 24);
+    return in[10] | in[11] | in[26] | in[27] || f->max == 0 || f->max > ELIG_PROTO_BATCH_MAX
+               ? -ELIG_EPROTO
+               : 0;
+}
+
 void elig_proto_batch_next(const uint8_t *body, size_t len, struct elig_proto_batch *b,
                            struct elig_proto_number *q)
 {
@@ -619,6 +694,8 @@ static const struct elig_op_info by_code[256] = {
     OP(ELIG_OP_AUTH, 6, ELIG_OPF_FACILITY | ELIG_OPF_ADMIN | ELIG_OPF_SESSION | ELIG_OPF_PRE_AUTH,
        "AUTH"),
     OP(ELIG_OP_POSTHOC, 7, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "POSTHOC"),
+    OP(ELIG_OP_LIST_SUBMIT, 13, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "LIST_SUBMIT"),
+    OP(ELIG_OP_LIST_FETCH, 14, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "LIST_FETCH"),
     OP(ELIG_OP_ADMIN_APPEND, 8, ELIG_OPF_ADMIN, "ADMIN_APPEND"),
     OP(ELIG_OP_ADMIN_SNAPSHOT, 9, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_SNAPSHOT"),
     OP(ELIG_OP_ADMIN_STATS, 10, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_STATS"),

@@ -61,6 +61,8 @@ enum elig_op {
     ELIG_OP_HELLO = 0x06,          /**< name the facility; answered with a challenge */
     ELIG_OP_AUTH = 0x07,           /**< prove the facility's key over the challenge */
     ELIG_OP_POSTHOC = 0x08,        /**< read the answer of an earlier check by its reference */
+    ELIG_OP_LIST_SUBMIT = 0x09,    /**< hand in (a part of) an appointment list: a reception */
+    ELIG_OP_LIST_FETCH = 0x0a,     /**< the answers of a list, by its reception number */
     ELIG_OP_ADMIN_APPEND = 0x40,   /**< append update events (durable before the answer) */
     ELIG_OP_ADMIN_SNAPSHOT = 0x41, /**< write a snapshot */
     ELIG_OP_ADMIN_STATS = 0x42,    /**< the operator's counters */
@@ -86,7 +88,7 @@ enum elig_op {
 #define ELIG_OPF_EMPTY    0x40 /**< the request body must be empty (else ELIG_PS_BODY) */
 
 /** Opcodes in all: the dense slots of per-opcode counters. */
-#define ELIG_OP_SLOTS 13
+#define ELIG_OP_SLOTS 15
 
 /** One opcode. */
 struct elig_op_info {
@@ -324,6 +326,69 @@ int elig_proto_stats_encode(struct elig_pbuf *b, const struct elig_proto_stat *i
  */
 int elig_proto_stat_decode(const uint8_t *body, size_t len, size_t *off, char name[64],
                            uint64_t *value);
+
+/* ---- LIST_SUBMIT and LIST_FETCH: appointment lists checked later ------- */
+
+#define ELIG_PROTO_LIST_MAX         10000 /**< entries of one list (all its parts) */
+#define ELIG_PROTO_LIST_PART_HEAD   22    /**< facility, flags, reserved, reception, count */
+#define ELIG_PROTO_LIST_STATE_BODY  20    /**< LIST_SUBMIT's answer */
+#define ELIG_PROTO_LIST_FETCH_BODY  28    /**< LIST_FETCH's request */
+#define ELIG_PROTO_LIST_ANSWER_HEAD 20    /**< LIST_FETCH's answer, before the answers */
+#define ELIG_PROTO_LIST_PART_LAST   0x01  /**< LIST_SUBMIT flag: this part ends the list */
+
+/** Where a list is. */
+enum elig_list_state {
+    ELIG_LIST_OPEN = 0,    /**< parts are being handed in */
+    ELIG_LIST_QUEUED = 1,  /**< complete, durable, waiting to be checked */
+    ELIG_LIST_RUNNING = 2, /**< being checked */
+    ELIG_LIST_DONE = 3,    /**< every entry answered: fetch them */
+    ELIG_LIST_FAILED = 4,  /**< its file was found damaged: hand it in again */
+};
+
+/** A LIST_SUBMIT body as it arrives: the entries are BATCH entries. */
+struct elig_proto_list_part {
+    const char *facility;   /**< ELIG_PROTO_FACILITY_LEN digits */
+    uint8_t flags;          /**< ELIG_PROTO_LIST_PART_LAST */
+    uint64_t reception;     /**< 0: a new list; else the list this part adds to */
+    uint16_t count;         /**< entries in this part, 1..ELIG_PROTO_BATCH_MAX */
+    const uint8_t *entries; /**< their bytes in the body */
+    size_t entries_len;
+};
+
+/** A list's state: LIST_SUBMIT's answer, and the head of LIST_FETCH's. */
+struct elig_proto_list_state {
+    uint64_t reception; /**< the reception number */
+    uint8_t state;      /**< enum elig_list_state */
+    uint32_t entries;   /**< entries handed in */
+    uint32_t done;      /**< entries answered */
+};
+
+/** A LIST_FETCH request. */
+struct elig_proto_list_fetch {
+    const char *facility; /**< ELIG_PROTO_FACILITY_LEN digits: the list's facility */
+    uint64_t reception;
+    uint32_t first; /**< the first entry wanted (0-based) */
+    uint16_t max;   /**< at most this many answers (1..ELIG_PROTO_BATCH_MAX) */
+};
+
+/**
+ * Decode a LIST_SUBMIT body: the head, and exactly count well-formed BATCH
+ * entries after it. @return 0; -ELIG_EPROTO (short, a count of 0 or over
+ * ELIG_PROTO_BATCH_MAX, reserved bits set, a bad entry, trailing bytes).
+ */
+int elig_proto_list_part_decode(const uint8_t *body, size_t len, struct elig_proto_list_part *p);
+/** Append a LIST_SUBMIT head; count entries follow (elig_proto_number_encode(.., true)). */
+int elig_proto_list_part_head_encode(struct elig_pbuf *b, const char *facility, uint8_t flags,
+                                     uint64_t reception, uint16_t count);
+/** ELIG_PROTO_LIST_STATE_BODY bytes: u64 reception, u8 state, 3 zero, u32 entries, u32 done. */
+void elig_proto_list_state_encode(uint8_t *out, const struct elig_proto_list_state *s);
+/** @return 0; -ELIG_EPROTO (reserved bytes set, or a state out of range). */
+int elig_proto_list_state_decode(const uint8_t *in, struct elig_proto_list_state *s);
+/** ELIG_PROTO_LIST_FETCH_BODY bytes: facility, 2 zero, u64 reception, u32 first, u16 max,
+ * 2 zero. */
+void elig_proto_list_fetch_encode(uint8_t *out, const struct elig_proto_list_fetch *f);
+/** @return 0; -ELIG_EPROTO (max 0 or over ELIG_PROTO_BATCH_MAX, reserved bytes set). */
+int elig_proto_list_fetch_decode(const uint8_t *in, struct elig_proto_list_fetch *f);
 
 /* ---- ADMIN_GROW ------------------------------------------------------- */
 

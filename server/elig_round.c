@@ -275,11 +275,12 @@ static int answer_plain(struct elig_round *r, const struct pending *p, elig_roun
         return (int)at;
     size_t body_at = (size_t)at + ELIG_PROTO_HEADER, keep = 0;
     int rc = 0;
-    if (status == ELIG_PS_OK && p->given) {
+    if (p->given) {
         if ((rc = elig_pbuf_reserve(b, p->body_len)) == 0 && p->body_len) {
             memcpy(b->data + b->len, p->body, p->body_len);
             b->len += p->body_len;
         }
+        keep = p->body_len; /* a refusal's body (its error code) stays too */
     } else if (status == ELIG_PS_OK && p->plain) {
         if (p->opcode == ELIG_OP_PING) {
             if (p->body_len > ELIG_PROTO_PING_MAX) {

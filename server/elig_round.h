@@ -111,10 +111,11 @@ int elig_round_add_status(struct elig_round *r, const struct elig_proto_header *
                           struct elig_pbuf *out);
 
 /**
- * Add a frame the caller has answered already: status, and (when status is
- * ELIG_PS_OK) len bytes of body, copied at run time from body (which must
- * stay valid until then). For the handshake, whose answers depend on the
- * connection. @return 0; -ENOSPC.
+ * Add a frame the caller has answered already: status, and len bytes of body
+ * (with any status: a refusal may carry its error code), copied at run time
+ * from body (which must stay valid until then). For the handshake and the
+ * session's opcodes, whose answers depend on the connection.
+ * @return 0; -ENOSPC.
  */
 int elig_round_add_answer(struct elig_round *r, const struct elig_proto_header *h, uint8_t status,
                           const uint8_t *body, size_t len, struct elig_pbuf *out);

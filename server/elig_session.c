@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "elig_bq.h"
 #include "elig_net_error.h"
 #include "elig_fac.h"
 #include "elig_le.h"
@@ -82,7 +83,9 @@ static void hello(struct loop *l, struct conn *c, const struct elig_proto_header
         elig_fac_challenge(c->challenge);
         c->auth = AUTH_CHALLENGED;
     }
-    elig_round_add_answer(l->round, h, status, c->challenge, sizeof c->challenge, &c->out);
+    bool ok = status == ELIG_PS_OK;
+    elig_round_add_answer(l->round, h, status, ok ? c->challenge : NULL,
+                          ok ? sizeof c->challenge : 0, &c->out);
 }
 
 /* After a reload: take the new registry, close connections of facilities no longer in it. */
@@ -217,6 +220,124 @@ static int posthoc(struct loop *l, struct conn *c, const struct elig_proto_heade
     return 1;
 }
 
+/* An answer body of a status with an i32 error code (as the admin socket's refusals). */
+static void add_coded(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                      uint8_t status, int code)
+{
+    uint8_t *p = l->scratch + l->scratch_len;
+    elig_le32(p, (uint32_t)code);
+    l->scratch_len += 4;
+    elig_round_add_answer(l->round, h, status, p, 4, &c->out);
+}
+
+/*
+ * What both list opcodes decide first: the facility the frame names must be
+ * the connection's (or, on a trusted network, any valid code); a body that
+ * did not decode (ok false) is malformed; an eligd without lists says so.
+ * 0 and *code; 1 when answered here.
+ */
+static int list_gate(struct loop *l, struct conn *c, const struct elig_proto_header *h, bool ok,
+                     const char *named, const char **code)
+{
+    if (!session_trusted(l) && c->auth != AUTH_OK) {
+        elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
+        stat_add(&l->st.auth_failed, 1);
+        c->no_parse = true;
+        return 1;
+    }
+    const char *fac = session_trusted(l) && c->auth != AUTH_OK ? named : c->fac;
+    if (ok && (!fac || !elig_proto_facility_valid(fac) ||
+               memcmp(named, fac, ELIG_PROTO_FACILITY_LEN) != 0)) {
+        elig_round_add_status(l->round, h, ELIG_PS_FACILITY, &c->out);
+        return 1;
+    }
+    if (!ok) {
+        elig_round_add_status(l->round, h, ELIG_PS_BODY, &c->out);
+        return 1;
+    }
+    if (!l->srv->p.bq) {
+        add_coded(l, c, h, ELIG_PS_UNAVAILABLE, -ENOTSUP);
+        return 1;
+    }
+    *code = fac;
+    return 0;
+}
+
+/* LIST_SUBMIT: a part of an appointment list; the list's reception number and state. */
+static int list_submit(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                       const uint8_t *body)
+{
+    struct elig_proto_list_part part = { 0 };
+    const char *fac;
+    if (SCRATCH - l->scratch_len < ELIG_PROTO_LIST_STATE_BODY)
+        return -ENOSPC;
+    bool ok = elig_proto_list_part_decode(body, h->body_len, &part) == 0;
+    if (list_gate(l, c, h, ok, part.facility, &fac))
+        return 1;
+    struct elig_proto_list_state st;
+    int rc = elig_bq_submit(l->srv->p.bq, fac, &part, l->now_s, &st);
+    if (rc == -ENOENT) {
+        elig_round_add_status(l->round, h, ELIG_PS_NOT_FOUND, &c->out);
+    } else if (rc == -E2BIG) {
+        add_coded(l, c, h, ELIG_PS_BODY, rc);
+    } else if (rc == -EUSERS) {
+        stat_add(&l->st.rate_limited, 1);
+        elig_round_add_status(l->round, h, ELIG_PS_RATE_LIMITED, &c->out);
+    } else if (rc) {
+        elig_slog(ELIG_SLOG_ERROR, "appointment list: cannot keep a part: %s",
+                  elig_net_strerror(rc));
+        add_coded(l, c, h, ELIG_PS_UNAVAILABLE, rc);
+    } else {
+        uint8_t *p = l->scratch + l->scratch_len;
+        elig_proto_list_state_encode(p, &st);
+        l->scratch_len += ELIG_PROTO_LIST_STATE_BODY;
+        elig_round_add_answer(l->round, h, ELIG_PS_OK, p, ELIG_PROTO_LIST_STATE_BODY, &c->out);
+    }
+    return 1;
+}
+
+/* Bytes of answers one LIST_FETCH answer carries at most. */
+#define LIST_FETCH_BYTES (64u * 1024)
+
+/* LIST_FETCH: the state of a list and, once it is done, a page of its answers. */
+static int list_fetch(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                      const uint8_t *body)
+{
+    struct elig_proto_list_fetch f = { 0 };
+    const char *fac;
+    if (SCRATCH - l->scratch_len < ELIG_PROTO_LIST_ANSWER_HEAD + LIST_FETCH_BYTES)
+        return -ENOSPC;
+    bool ok =
+        h->body_len == ELIG_PROTO_LIST_FETCH_BODY && elig_proto_list_fetch_decode(body, &f) == 0;
+    if (list_gate(l, c, h, ok, f.facility, &fac))
+        return 1;
+    uint8_t *p = l->scratch + l->scratch_len;
+    struct elig_proto_list_state st;
+    size_t len;
+    uint16_t n;
+    int rc = elig_bq_fetch(l->srv->p.bq, fac, &f, p + ELIG_PROTO_LIST_ANSWER_HEAD, LIST_FETCH_BYTES,
+                           &len, &n, &st);
+    if (rc == -ENOENT) {
+        elig_round_add_status(l->round, h, ELIG_PS_NOT_FOUND, &c->out);
+        return 1;
+    }
+    if (rc && rc != -ELIG_ELISTFILE) {
+        add_coded(l, c, h, ELIG_PS_INTERNAL, rc);
+        return 1;
+    }
+    /* state u8, 3 zero, entries u32, done u32, first u32, count u16, 2 zero */
+    p[0] = st.state;
+    p[1] = p[2] = p[3] = 0;
+    elig_le32(p + 4, st.entries);
+    elig_le32(p + 8, st.done);
+    elig_le32(p + 12, f.first);
+    elig_le16(p + 16, n);
+    p[18] = p[19] = 0;
+    l->scratch_len += ELIG_PROTO_LIST_ANSWER_HEAD + len;
+    elig_round_add_answer(l->round, h, ELIG_PS_OK, p, ELIG_PROTO_LIST_ANSWER_HEAD + len, &c->out);
+    return 1;
+}
+
 /* The round's audit hook: every answered check into this worker's audit writer. */
 void session_loop_audit(void *ctx, const char *facility, uint8_t opcode,
                         const struct elig_proto_answer *a, const uint8_t *encoded, size_t len)
@@ -317,6 +438,10 @@ int session_gate(struct loop *l, struct conn *c, const struct elig_proto_header 
     }
     if (h->opcode == ELIG_OP_POSTHOC)
         return posthoc(l, c, h, body);
+    if (h->opcode == ELIG_OP_LIST_SUBMIT)
+        return list_submit(l, c, h, body);
+    if (h->opcode == ELIG_OP_LIST_FETCH)
+        return list_fetch(l, c, h, body);
     if (!session_trusted(l) && c->auth != AUTH_OK) {
         elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
         stat_add(&l->st.auth_failed, 1);

@@ -1154,11 +1154,11 @@ static int loop_setup(struct loop *l)
         rc = elig_checker_create(l->ix, elig_check_ref_base((uint8_t)l->id), &l->ck);
         if (s->p.access)
             l->reg = elig_access_acquire(s->p.access, &l->reg_gen);
+        if (rc == 0 && (l->scratch = malloc(SCRATCH)) == NULL)
+            rc = -ENOMEM; /* answers the session makes (POSTHOC, the lists) are made in it */
         if (rc == 0 && s->p.audit) {
             l->entry = malloc(sizeof(*l->entry));
-            l->scratch = malloc(SCRATCH);
-            rc = l->entry && l->scratch ? elig_audit_writer_open(s->p.audit, l->id, &l->aw)
-                                        : -ENOMEM;
+            rc = l->entry ? elig_audit_writer_open(s->p.audit, l->id, &l->aw) : -ENOMEM;
             if (rc == 0)
                 elig_round_set_audit(l->round, session_loop_audit, l);
         }

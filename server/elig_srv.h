@@ -22,6 +22,8 @@
  */
 
 /** Server parameters. Zero in an optional field picks the default shown. */
+struct elig_bq;
+
 struct elig_srv_params {
     const char *listen;           /**< facility port, "ADDR:PORT" (IPv4; PORT 0 = any) */
     unsigned workers;             /**< optional: worker threads (default: one per core) */
@@ -53,6 +55,8 @@ struct elig_srv_params {
                                        them all to the grown index. NULL: made here */
     struct elig_access *access;   /**< who may ask (HELLO/AUTH), rates and caps; NULL or a
                                        trusted-network instance: no keys asked */
+    struct elig_bq *bq;           /**< optional: appointment lists (LIST_SUBMIT, LIST_FETCH);
+                                       NULL: they are answered unavailable */
     struct elig_audit *audit;     /**< optional: record every answered check (and serve
                                        POSTHOC reads from it); NULL: no audit log */
     struct elig_tls_ctx *tls;     /**< optional: the facility port speaks TLS 1.3 with this

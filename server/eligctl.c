@@ -1665,6 +1665,228 @@ static int cmd_append(int argc, char **argv)
     return a.refused || rejected ? EXIT_JUDGED : 0;
 }
 
+/* ---- list: appointment lists checked later ------------------------------------ */
+
+struct list_args {
+    const char *server, *facility, *key_file, *date;
+    struct tls_files tls;
+    uint64_t reception;
+    uint64_t wait;
+};
+#define LS(kind, name, ...) ELIG_OPT_##kind(name, struct list_args, __VA_ARGS__)
+static const struct elig_opt list_opts[] = {
+    LS(S, "server", server),       LS(S, "facility", facility),
+    LS(S, "key-file", key_file),   LS(S, "tls-cert", tls.cert),
+    LS(S, "tls-key", tls.key),     LS(S, "tls-ca", tls.ca),
+    LS(S, "date", date),           LS(U, "reception", reception, 1, INT64_MAX),
+    LS(U, "wait", wait, 0, 86400), ELIG_OPT_END,
+};
+#undef LS
+
+/* The facility's connection of a list command (HELLO/AUTH or TLS done). */
+static int list_connect(const char *cmd, struct list_args *a, struct elig_client **c)
+{
+    if (!a->server || !a->facility || strlen(a->facility) != ELIG_PROTO_FACILITY_LEN ||
+        !elig_proto_facility_valid(a->facility)) {
+        fprintf(stderr, "%s: needs --server ADDR:PORT and --facility CODE (10 digits)\n", cmd);
+        return EXIT_USAGE;
+    }
+    int rc = tls_files_check(cmd, &a->tls, a->key_file);
+    if (rc)
+        return rc;
+    rc = a->tls.cert ? client_open_tls(a->server, &a->tls, c) : client_open(a->server, c, false);
+    if (rc)
+        return rc;
+    if ((rc = client_auth(*c, a->facility, a->key_file))) {
+        elig_client_close(*c);
+        return rc;
+    }
+    return 0;
+}
+
+/* The entries of a list file: lines of TAB-separated insurer, symbol, number, branch, birth
+ * date and, optionally, the date of service (YYYY-MM-DD); '#' starts a comment line. */
+struct list_file {
+    struct elig_proto_number *qs;
+    char (*text)[512]; /* each line's bytes, which qs[i] point into */
+    size_t n;
+};
+
+static int list_file_read(const char *cmd, const char *path, const char *facility, uint32_t date,
+                          struct list_file *lf)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    lf->qs = calloc(ELIG_PROTO_LIST_MAX, sizeof *lf->qs);
+    lf->text = calloc(ELIG_PROTO_LIST_MAX, sizeof *lf->text);
+    lf->n = 0;
+    int rc = lf->qs && lf->text ? 0 : EXIT_USAGE;
+    char line[512];
+    for (unsigned long no = 1; rc == 0 && fgets(line, sizeof line, f); no++) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        if (lf->n == ELIG_PROTO_LIST_MAX) {
+            fprintf(stderr, "%s: %s:%lu: more than %d entries: hand in another list\n", cmd, path,
+                    no, ELIG_PROTO_LIST_MAX);
+            rc = EXIT_USAGE;
+            break;
+        }
+        char *t = lf->text[lf->n], *field[6] = { 0 };
+        snprintf(t, sizeof lf->text[0], "%s", line);
+        int nf = 0;
+        for (char *p = t; nf < 6; nf++) {
+            field[nf] = p;
+            char *tab = strchr(p, '\t');
+            if (!tab) {
+                nf++;
+                break;
+            }
+            *tab = '\0';
+            p = tab + 1;
+        }
+        elig_date_t birth, d;
+        bool ok = (nf == 5 || nf == 6) &&
+                  elig_date_parse(field[4], strlen(field[4]), &birth) == 0 &&
+                  (nf == 5 || elig_date_parse(field[5], strlen(field[5]), &d) == 0);
+        if (!ok) {
+            fprintf(stderr,
+                    "%s: %s:%lu: want insurer, symbol, number, branch, birth date and an "
+                    "optional date of service (YYYY-MM-DD), separated by TABs\n",
+                    cmd, path, no);
+            rc = EXIT_USAGE;
+            break;
+        }
+        lf->qs[lf->n++] = (struct elig_proto_number){
+            .facility = facility,
+            .date = nf == 6 ? elig_proto_date_out(d) : date,
+            .birth = elig_proto_date_out(birth),
+            .insurer = field[0],
+            .insurer_len = (uint8_t)strnlen(field[0], 255),
+            .symbol = field[1],
+            .symbol_len = (uint8_t)strnlen(field[1], 255),
+            .number = field[2],
+            .number_len = (uint8_t)strnlen(field[2], 255),
+            .branch = field[3],
+            .branch_len = (uint8_t)strnlen(field[3], 255),
+        };
+    }
+    if (f != stdin)
+        fclose(f);
+    if (rc == 0 && lf->n == 0) {
+        fprintf(stderr, "%s: %s: no entries\n", cmd, path);
+        rc = EXIT_USAGE;
+    }
+    return rc;
+}
+
+static const char *const list_state_names[] = { "open", "queued", "being checked", "done",
+                                                "failed: its file was damaged; hand it in again" };
+
+/* Hand in an appointment list: its reception number. */
+static int cmd_list_submit(int argc, char **argv)
+{
+    struct list_args a = { 0 };
+    int first;
+    if (command_opts(list_opts, argc, argv, &a, &first, 1, 1,
+                     "the list FILE (- for standard input)"))
+        return EXIT_USAGE;
+    elig_date_t d = 0;
+    if (a.date && arg_date("--date", a.date, &d))
+        return EXIT_USAGE;
+    struct list_file lf = { 0 };
+    struct elig_client *c = NULL;
+    int rc = list_file_read(argv[0], argv[first], a.facility ? a.facility : "",
+                            a.date ? elig_proto_date_out(d) : 0, &lf);
+    if (rc == 0)
+        rc = list_connect(argv[0], &a, &c);
+    if (rc == 0) {
+        struct elig_proto_list_state st;
+        uint8_t ps;
+        int code;
+        int crc = elig_client_list_submit(c, a.facility, lf.qs, lf.n, &st, &ps, &code);
+        if (crc == 0) {
+            printf("reception %llu: %u entries %s\n", (unsigned long long)st.reception, st.entries,
+                   list_state_names[st.state]);
+        } else {
+            fprintf(stderr, "%s: %s%s%s%s\n", argv[0],
+                    crc == -ELIG_EREFUSED ? "eligd answered " : "",
+                    crc == -ELIG_EREFUSED ? elig_pstatus_name(ps) : elig_net_strerror(crc),
+                    code ? ": " : "", code ? elig_net_strerror(code) : "");
+            rc = EXIT_USAGE;
+        }
+    }
+    elig_client_close(c);
+    free(lf.qs);
+    free(lf.text);
+    return rc;
+}
+
+static int print_list_answer(void *ctx, uint32_t index, const struct elig_proto_answer *ans)
+{
+    (void)ctx;
+    printf("%u\t%s\t%u\t%u", index + 1, elig_astatus_name(ans->status), ans->validity, ans->count);
+    if (ans->count)
+        printf("\t%.8s\t%u", ans->rec[0].key.insurer, ans->rec[0].copay_pct);
+    printf("\n");
+    return 0;
+}
+
+/* The answers of a list, once it is done (--wait: up to that many seconds for it). */
+static int cmd_list_fetch(int argc, char **argv)
+{
+    struct list_args a = { 0 };
+    int first;
+    if (command_opts(list_opts, argc, argv, &a, &first, 0, 0, NULL))
+        return EXIT_USAGE;
+    if (!a.reception) {
+        fprintf(stderr, "%s: needs --reception N (what list submit printed)\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    struct elig_client *c;
+    int rc = list_connect(argv[0], &a, &c);
+    if (rc)
+        return rc;
+    struct elig_proto_list_state st = { 0 };
+    uint16_t n;
+    uint8_t ps;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        rc = elig_client_list_fetch(c, a.facility, a.reception, 0, 1, &st, NULL, NULL, &n, &ps);
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (rc || st.state == ELIG_LIST_DONE || st.state == ELIG_LIST_FAILED ||
+            (uint64_t)(t.tv_sec - t0.tv_sec) >= a.wait)
+            break;
+        nanosleep(&(struct timespec){ .tv_nsec = 200000000 }, NULL);
+    }
+    if (rc == 0 && st.state == ELIG_LIST_DONE) {
+        printf("# reception %llu: %u entries\n# entry\tstatus\tvalidity\trecords\tinsurer\tcopay\n",
+               (unsigned long long)a.reception, st.entries);
+        for (uint32_t at = 0; rc == 0 && at < st.entries; at += n) {
+            rc = elig_client_list_fetch(c, a.facility, a.reception, at, ELIG_PROTO_BATCH_MAX, &st,
+                                        print_list_answer, NULL, &n, &ps);
+            if (rc == 0 && n == 0)
+                rc = -ELIG_EPROTO;
+        }
+    } else if (rc == 0) {
+        printf("reception %llu: %s, %u of %u entries answered\n", (unsigned long long)a.reception,
+               list_state_names[st.state], st.done, st.entries);
+    }
+    elig_client_close(c);
+    if (rc) {
+        fprintf(stderr, "%s: %s%s\n", argv[0],
+                rc == -ELIG_EREFUSED ? "eligd answered " : elig_net_strerror(rc),
+                rc == -ELIG_EREFUSED ? elig_pstatus_name(ps) : "");
+        return EXIT_USAGE;
+    }
+    return st.state == ELIG_LIST_DONE ? 0 : EXIT_JUDGED;
+}
+
 /* ---- report lag ------------------------------------------------------------ */
 
 struct lag_args {
@@ -2142,6 +2364,17 @@ static const struct command commands[] = {
     { "dump", 1, cmd_dump, "SEGMENT",
       "every record, card link and insurer name of an index, as TSV (personal data:\n"
       "handle the output as such)",
+      false },
+    { "list submit", 2, cmd_list_submit,
+      "--server ADDR:PORT --facility CODE (--key-file FILE | TLS) [--date YYYY-MM-DD] FILE",
+      "hand in an appointment list (up to 10,000 lines of TAB-separated insurer, symbol,\n"
+      "number, branch, birth date [, date of service]) to be checked in the background;\n"
+      "prints its reception number",
+      false },
+    { "list fetch", 2, cmd_list_fetch,
+      "--server ADDR:PORT --facility CODE (--key-file FILE | TLS) --reception N [--wait S]",
+      "the answers of a list handed in, one TSV line an entry, once it is checked\n"
+      "(--wait: up to S seconds for it); exit 1 while it is not done yet",
       false },
     { "report lag", 2, cmd_report_lag, "--data DIR --month YYYY-MM [--csv FILE] [--png FILE]",
       "registration lag of the events entered in that month, per insurer: days from\n"

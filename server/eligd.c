@@ -25,6 +25,7 @@
 #include "elig_config.h"
 #include "elig_cluster.h"
 #include "elig_access.h"
+#include "elig_bq.h"
 #include "elig_conf.h"
 #include "elig_addr.h"
 #include "elig_db.h"
@@ -109,6 +110,8 @@ static void usage(FILE *out)
           "  --audit DIR            audit log of every check, encrypted, for POSTHOC reads\n"
           "                         (default DIR/audit with --data; none with --attach)\n"
           "  --no-audit             keep no audit log (benchmarks)\n"
+          "  --lists DIR            appointment lists handed in (LIST_SUBMIT) and their\n"
+          "                         answers (default DIR/lists with --data; none with --attach)\n"
           "  --dpdk-addr A.B.C.D:PORT  also serve UDP on a DPDK port at this address\n"
           "                         (kernel bypass; docs/operations.md \"DPDK\")\n"
           "  --dpdk-eal \"ARGS\"      EAL arguments: lcores, memory, --vdev or a bound NIC\n"
@@ -132,6 +135,8 @@ struct options {
     struct elig_access_params access;
     bool trust_network, no_audit;
     const char *audit_dir, *admin_key_file;
+    const char *lists_dir;
+    char lists_path[4096];
     uint8_t admin_key[ELIG_FKEY_LEN];
     char admin_key_path[4096];
     const char *admin_key_new; /* a key made now: written here once eligd serves */
@@ -184,6 +189,7 @@ static const struct elig_opt eligd_opts[] = {
     O(S, "audit", audit_dir),
     O(S, "admin-key", admin_key_file),
     O(F, "no-audit", no_audit),
+    O(S, "lists", lists_dir),
     O(D, "facility-rate", access.rate, 1, 100000000),
     O(D, "facility-burst", access.burst, ELIG_PROTO_BATCH_MAX, 100000000), /* a whole BATCH */
     O(U, "facility-conns", access.max_conns, 1, 65536),
@@ -403,6 +409,10 @@ static int parse_options(int argc, char **argv, struct options *o, struct values
     if (!o->no_audit && !o->audit_dir && !o->attach) {
         snprintf(o->audit_path, sizeof o->audit_path, "%s/audit", o->db.data_dir);
         o->audit_dir = o->audit_path;
+    }
+    if (!o->lists_dir && !o->attach) {
+        snprintf(o->lists_path, sizeof o->lists_path, "%s/lists", o->db.data_dir);
+        o->lists_dir = o->lists_path;
     }
     if (!o->trust_network && !o->access.registry) {
         snprintf(o->registry_path, sizeof o->registry_path, "%s/facilities", o->db.data_dir);
@@ -704,6 +714,17 @@ static int save_admin_key(const struct options *o)
     return rc;
 }
 
+/* Appointment lists checked in the background (--lists; DATA/lists; none with --attach). */
+static int open_lists(const struct options *o, struct elig_live *live, struct elig_bq **bq)
+{
+    if (!o->lists_dir)
+        return 0;
+    int rc = elig_bq_open(&(struct elig_bq_params){ .dir = o->lists_dir, .live = live }, bq);
+    if (rc)
+        elig_slog(ELIG_SLOG_ERROR, "appointment lists %s: %s", o->lists_dir, elig_net_strerror(rc));
+    return rc;
+}
+
 /* The audit log, when one is kept. */
 static int open_audit(struct options *o, struct elig_audit **audit)
 {
@@ -937,10 +958,11 @@ static void wait_signals(const sigset_t *set, const struct options *o, struct re
 /* What main opened, closed in reverse (after the loops and lcores stopped). */
 static void close_all(struct elig_http *http, struct elig_cluster *cluster, struct elig_access *acc,
                       struct elig_audit *audit, struct elig_db *db, struct elig_index *ix,
-                      struct elig_live *live)
+                      struct elig_live *live, struct elig_bq *bq)
 {
     elig_http_stop(http);
     elig_cluster_stop(cluster); /* before the store it applies to */
+    elig_bq_close(bq);          /* a reader of the live index */
     elig_live_destroy(live);
     elig_access_close(acc);
     elig_audit_close(audit);
@@ -1004,14 +1026,22 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
         return EXIT_USAGE;
     }
     struct elig_live *live = NULL;
+    struct elig_bq *bq = NULL;
     if (elig_live_create(ix ? ix : elig_db_index(db), &live)) {
         elig_slog(ELIG_SLOG_ERROR, "out of memory");
-        close_all(http, cluster, acc, audit, db, ix, live);
+        close_all(http, cluster, acc, audit, db, ix, live, bq);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
     }
     o.srv.live = live;
+    if ((rc = open_lists(&o, live, &bq))) {
+        close_all(http, cluster, acc, audit, db, ix, live, bq);
+        elig_tls_ctx_free(o.srv.tls);
+        elig_slog_close();
+        return EXIT_USAGE;
+    }
+    o.srv.bq = bq;
     struct elig_srv *srv;
     if ((rc = admin_key(&o)) == 0 && (rc = open_access(&o, &acc)) == 0 &&
         (rc = open_audit(&o, &audit)) == 0 && (rc = elig_srv_start(&o.srv, &srv)))
@@ -1024,7 +1054,7 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
         elig_srv_wait(srv);
     }
     if (rc) {
-        close_all(http, cluster, acc, audit, db, ix, live);
+        close_all(http, cluster, acc, audit, db, ix, live, bq);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
@@ -1042,7 +1072,7 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     if ((rc = start_dpdk(&o, live, &dpdk, ready, sizeof ready))) {
         elig_srv_stop(srv);
         elig_srv_wait(srv);
-        close_all(http, cluster, acc, audit, db, ix, live);
+        close_all(http, cluster, acc, audit, db, ix, live, bq);
         elig_tls_ctx_free(o.srv.tls);
         elig_slog_close();
         return EXIT_USAGE;
@@ -1060,7 +1090,7 @@ static int serve(struct options *op, struct values *given, int argc, char **argv
     http = NULL;
     stop_dpdk(dpdk);
     rc = elig_srv_wait(srv);
-    close_all(http, cluster, acc, audit, db, ix, live);
+    close_all(http, cluster, acc, audit, db, ix, live, bq);
     elig_tls_ctx_free(o.srv.tls);
     elig_slog(ELIG_SLOG_INFO, "stopped%s%s", rc ? ": " : "", rc ? elig_net_strerror(rc) : "");
     elig_slog_close();

@@ -866,6 +866,176 @@ static void test_names_outside_jis(void **state)
     server_finish(&s);
 }
 
+/* ---- appointment lists (LIST_SUBMIT, LIST_FETCH) ---- */
+
+#define LIST_N 2500 /* three parts: 1000, 1000, 500 */
+
+/* Entry i of the test list: the sample's number checks in turn, the last one a bad key. */
+static struct elig_proto_number list_entry(uint32_t i)
+{
+    if (i == LIST_N - 1)
+        return number("01130013", "1234", "56", "00", 19800510, D);
+    const struct expect *e = &expects[i % 5];
+    return number(e->q.insurer, e->q.symbol, e->q.number, e->q.branch, e->q.birth, e->date);
+}
+
+static int check_list_answer(void *ctx, uint32_t index, const struct elig_proto_answer *a)
+{
+    uint32_t *seen = ctx;
+    assert_int_equal(index, *seen);
+    if (index == LIST_N - 1)
+        assert_int_equal(a->status, ELIG_AS_BAD_KEY);
+    else
+        assert_expected(index % 5, a);
+    (*seen)++;
+    return 0;
+}
+
+/* Fetch every answer of a list, waiting (bounded) until it is done. */
+static void fetch_list(struct elig_client *c, uint64_t reception)
+{
+    struct elig_proto_list_state st;
+    uint16_t n;
+    uint8_t ps;
+    for (int i = 0;; i++) {
+        assert_true(i < TIMEOUT_MS / 10);
+        assert_int_equal(
+            elig_client_list_fetch(c, FACILITY, reception, 0, 1, &st, NULL, NULL, &n, &ps), 0);
+        if (st.state == ELIG_LIST_DONE)
+            break;
+        assert_true(st.state == ELIG_LIST_QUEUED || st.state == ELIG_LIST_RUNNING);
+        assert_int_equal(n, 0);
+        nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+    }
+    assert_int_equal(st.entries, LIST_N);
+    assert_int_equal(st.done, LIST_N);
+    uint32_t seen = 0;
+    for (int pages = 0; seen < LIST_N; pages++) {
+        assert_true(pages < 100);
+        uint32_t first = seen;
+        assert_int_equal(elig_client_list_fetch(c, FACILITY, reception, first, 1000, &st,
+                                                check_list_answer, &seen, &n, &ps),
+                         0);
+        assert_true(n > 0);
+        assert_int_equal(seen, first + n);
+    }
+    /* past the end: the state, no answers */
+    assert_int_equal(
+        elig_client_list_fetch(c, FACILITY, reception, LIST_N, 10, &st, NULL, NULL, &n, &ps), 0);
+    assert_int_equal(n, 0);
+}
+
+/* One LIST_SUBMIT part of k copies of entry 0, as raw frame: its status and code. */
+static uint8_t list_part(struct elig_client *c, uint64_t reception, uint8_t flags, uint16_t k,
+                         struct elig_proto_list_state *st, int32_t *code)
+{
+    struct elig_pbuf b = { 0 };
+    assert_int_equal(elig_proto_list_part_head_encode(&b, FACILITY, flags, reception, k), 0);
+    struct elig_proto_number q = list_entry(0);
+    for (uint16_t i = 0; i < k; i++)
+        assert_int_equal(elig_proto_number_encode(&b, &q, true), 0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_call(c, ELIG_OP_LIST_SUBMIT, b.data, b.len, &h, &body), 0);
+    elig_pbuf_free(&b);
+    *code = h.body_len == 4 ? (int32_t)elig_rd32(body) : 0;
+    if (h.status == ELIG_PS_OK) {
+        assert_int_equal(h.body_len, ELIG_PROTO_LIST_STATE_BODY);
+        assert_int_equal(elig_proto_list_state_decode(body, st), 0);
+    }
+    return h.status;
+}
+
+/* An appointment list handed in, checked in the background, fetched; kept across a restart;
+ * every refusal. */
+static void test_lists(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *c = connect_fac(&s);
+    struct elig_proto_number *qs = calloc(LIST_N, sizeof *qs);
+    assert_non_null(qs);
+    for (uint32_t i = 0; i < LIST_N; i++)
+        qs[i] = list_entry(i);
+    struct elig_proto_list_state st;
+    uint8_t ps;
+    int code;
+    assert_int_equal(elig_client_list_submit(c, FACILITY, qs, LIST_N, &st, &ps, &code), 0);
+    assert_int_not_equal(st.reception, 0);
+    assert_int_equal(st.entries, LIST_N);
+    assert_true(st.state == ELIG_LIST_QUEUED || st.state == ELIG_LIST_RUNNING ||
+                st.state == ELIG_LIST_DONE);
+    uint64_t reception = st.reception;
+    fetch_list(c, reception);
+
+    /* refusals: an unknown reception number, another facility's, a part to a closed list */
+    uint16_t n;
+    assert_int_equal(
+        elig_client_list_fetch(c, FACILITY, reception ^ 1, 0, 10, &st, NULL, NULL, &n, &ps),
+        -ELIG_EREFUSED);
+    assert_int_equal(ps, ELIG_PS_NOT_FOUND);
+    struct elig_client *ph = connect_to(s.addr);
+    assert_int_equal(elig_client_hello(ph, PHARMACY, s.pharmacy_key, &ps), 0);
+    assert_int_equal(
+        elig_client_list_fetch(ph, PHARMACY, reception, 0, 10, &st, NULL, NULL, &n, &ps),
+        -ELIG_EREFUSED);
+    assert_int_equal(ps, ELIG_PS_NOT_FOUND);
+    elig_client_close(ph);
+    assert_int_equal(
+        elig_client_list_fetch(c, PHARMACY, reception, 0, 10, &st, NULL, NULL, &n, &ps),
+        -ELIG_EREFUSED);
+    assert_int_equal(ps, ELIG_PS_FACILITY); /* not the connection's facility */
+    int32_t c32;
+    assert_int_equal(list_part(c, reception, 0, 1, &st, &c32), ELIG_PS_NOT_FOUND);
+    /* over the limit: ten open parts of 1,000, then one more entry */
+    assert_int_equal(list_part(c, 0, 0, 1000, &st, &c32), ELIG_PS_OK);
+    uint64_t open = st.reception;
+    for (int i = 1; i < 10; i++)
+        assert_int_equal(list_part(c, open, 0, 1000, &st, &c32), ELIG_PS_OK);
+    assert_int_equal(st.entries, ELIG_PROTO_LIST_MAX);
+    assert_int_equal(st.state, ELIG_LIST_OPEN);
+    assert_int_equal(list_part(c, open, ELIG_PROTO_LIST_PART_LAST, 1, &st, &c32), ELIG_PS_BODY);
+    assert_int_equal(c32, -E2BIG);
+    /* ... and a list of more than 10,000 is not even sent */
+    assert_int_equal(
+        elig_client_list_submit(c, FACILITY, qs, ELIG_PROTO_LIST_MAX + 1, &st, &ps, &code),
+        -EINVAL);
+    /* a part naming another facility than the connection's */
+    struct elig_pbuf b = { 0 };
+    assert_int_equal(
+        elig_proto_list_part_head_encode(&b, PHARMACY, ELIG_PROTO_LIST_PART_LAST, 0, 1), 0);
+    assert_int_equal(elig_proto_number_encode(&b, &qs[0], true), 0);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    assert_int_equal(elig_client_call(c, ELIG_OP_LIST_SUBMIT, b.data, b.len, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_FACILITY);
+    /* a malformed part: count 0 */
+    b.len = 0;
+    assert_int_equal(elig_proto_list_part_head_encode(&b, FACILITY, 0, 0, 0), 0);
+    assert_int_equal(elig_client_call(c, ELIG_OP_LIST_SUBMIT, b.data, b.len, &h, &body), 0);
+    assert_int_equal(h.status, ELIG_PS_BODY);
+    elig_pbuf_free(&b);
+    elig_client_close(c);
+
+    /* a restart: the answers are still there, word for word as the rules give them; a list
+     * handed in just before the stop is checked after it */
+    c = connect_fac(&s);
+    assert_int_equal(elig_client_list_submit(c, FACILITY, qs, LIST_N, &st, &ps, &code), 0);
+    uint64_t late = st.reception;
+    elig_client_close(c);
+    assert_int_equal(server_stop(&s), 0);
+    server_exec(&s, NULL);
+    c = connect_fac(&s);
+    fetch_list(c, reception);
+    fetch_list(c, late);
+    assert_int_equal(elig_client_list_fetch(c, FACILITY, open, 0, 10, &st, NULL, NULL, &n, &ps), 0);
+    assert_int_equal(st.state, ELIG_LIST_OPEN); /* still open, as it was left */
+    free(qs);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
 static void test_admin(void **state)
 {
     (void)state;
@@ -1247,6 +1417,7 @@ int main(void)
         cmocka_unit_test_teardown(test_flood_fairness, teardown),
         cmocka_unit_test_teardown(test_admin, teardown),
         cmocka_unit_test_teardown(test_names_outside_jis, teardown),
+        cmocka_unit_test_teardown(test_lists, teardown),
         cmocka_unit_test_teardown(test_sigterm_drain, teardown),
         cmocka_unit_test_teardown(test_checks_during_appends, teardown),
         cmocka_unit_test_teardown(test_crash_kill_during_appends, teardown),

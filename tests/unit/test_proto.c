@@ -349,6 +349,109 @@ static void test_append_bodies(void **state)
             assert_int_equal(elig_proto_append_decode(body, events + extra, out, 2, &a), -EINVAL);
 }
 
+/* docs/protocol.md's LIST_SUBMIT and LIST_FETCH examples, byte for byte. */
+static const uint8_t list_submit_req[] = {
+    0x45, 0x4c, 0x01, 0x09, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x34, 0x00,
+    0x00, 0x00, 0x31, 0x33, 0x31, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x31, 0x01, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xbd, 0xfe,
+    0x34, 0x01, 0xbf, 0x21, 0x2e, 0x01, 0x08, 0x30, 0x31, 0x31, 0x33, 0x30, 0x30, 0x31,
+    0x32, 0x04, 0x31, 0x32, 0x33, 0x34, 0x02, 0x35, 0x36, 0x02, 0x30, 0x30,
+};
+static const uint8_t list_submit_ans[] = {
+    0x45, 0x4c, 0x01, 0x09, 0x01, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00,
+    0x14, 0x00, 0x00, 0x00, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t list_fetch_req[] = {
+    0x45, 0x4c, 0x01, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x1c, 0x00, 0x00,
+    0x00, 0x31, 0x33, 0x31, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x31, 0x00, 0x00, 0x88, 0x77,
+    0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00, 0x00, 0x00, 0x00, 0xe8, 0x03, 0x00, 0x00,
+};
+static const uint8_t list_fetch_ans[] = {
+    0x45, 0x4c, 0x01, 0x0a, 0x01, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x28, 0x00,
+    0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x52, 0x51, 0xe1, 0x6c, 0x70, 0x0d, 0x66, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+static void test_doc_lists(void **state)
+{
+    (void)state;
+    /* the request as a client encodes it: the BATCH example's first entry */
+    struct elig_proto_batch bt;
+    assert_int_equal(elig_proto_batch_decode(batch_req + 16, sizeof batch_req - 16, &bt), 0);
+    struct elig_proto_number q;
+    elig_proto_batch_next(batch_req + 16, sizeof batch_req - 16, &bt, &q);
+    struct elig_pbuf b = { 0 };
+    long at = elig_proto_frame_begin(&b, ELIG_OP_LIST_SUBMIT, 0, 0, 5);
+    assert_true(at >= 0);
+    assert_int_equal(
+        elig_proto_list_part_head_encode(&b, "1310000001", ELIG_PROTO_LIST_PART_LAST, 0, 1), 0);
+    assert_int_equal(elig_proto_number_encode(&b, &q, true), 0);
+    elig_proto_frame_end(&b, at);
+    assert_int_equal(b.len, sizeof list_submit_req);
+    assert_memory_equal(b.data, list_submit_req, b.len);
+    struct elig_proto_list_part part;
+    assert_int_equal(
+        elig_proto_list_part_decode(list_submit_req + 16, sizeof list_submit_req - 16, &part), 0);
+    assert_int_equal(part.count, 1);
+    assert_int_equal(part.reception, 0);
+    assert_int_equal(part.flags, ELIG_PROTO_LIST_PART_LAST);
+    assert_int_equal(part.entries_len, sizeof list_submit_req - 16 - ELIG_PROTO_LIST_PART_HEAD);
+    /* reserved bits, a count of 0 or over 1,000, a short entry: malformed */
+    uint8_t bad[sizeof list_submit_req];
+    memcpy(bad, list_submit_req, sizeof bad);
+    bad[16 + 10] = 0x03;
+    assert_int_equal(elig_proto_list_part_decode(bad + 16, sizeof bad - 16, &part), -ELIG_EPROTO);
+    memcpy(bad, list_submit_req, sizeof bad);
+    bad[16 + 20] = 0;
+    assert_int_equal(elig_proto_list_part_decode(bad + 16, sizeof bad - 16, &part), -ELIG_EPROTO);
+    elig_le16(bad + 16 + 20, 1001);
+    assert_int_equal(elig_proto_list_part_decode(bad + 16, sizeof bad - 16, &part), -ELIG_EPROTO);
+    assert_int_equal(
+        elig_proto_list_part_decode(list_submit_req + 16, sizeof list_submit_req - 17, &part),
+        -ELIG_EPROTO);
+    /* its answer */
+    struct elig_proto_list_state st = {
+        .reception = 0x1122334455667788ull, .state = ELIG_LIST_QUEUED, .entries = 1, .done = 0
+    };
+    uint8_t out[ELIG_PROTO_LIST_STATE_BODY];
+    elig_proto_list_state_encode(out, &st);
+    assert_memory_equal(out, list_submit_ans + 16, sizeof out);
+    struct elig_proto_list_state back;
+    assert_int_equal(elig_proto_list_state_decode(list_submit_ans + 16, &back), 0);
+    assert_int_equal(back.reception, st.reception);
+    assert_int_equal(back.state, st.state);
+    assert_int_equal(back.entries, st.entries);
+    assert_int_equal(back.done, st.done);
+    /* the fetch */
+    struct elig_proto_list_fetch f = {
+        .facility = "1310000001", .reception = 0x1122334455667788ull, .first = 0, .max = 1000
+    };
+    uint8_t fr[ELIG_PROTO_LIST_FETCH_BODY];
+    elig_proto_list_fetch_encode(fr, &f);
+    assert_memory_equal(fr, list_fetch_req + 16, sizeof fr);
+    struct elig_proto_list_fetch fb;
+    assert_int_equal(elig_proto_list_fetch_decode(list_fetch_req + 16, &fb), 0);
+    assert_int_equal(fb.max, 1000);
+    assert_memory_equal(fb.facility, "1310000001", 10);
+    memcpy(bad, list_fetch_req, sizeof list_fetch_req);
+    elig_le16(bad + 16 + 24, 0);
+    assert_int_equal(elig_proto_list_fetch_decode(bad + 16, &fb), -ELIG_EPROTO);
+    /* the fetched page: its head, then the answer as BATCH's example had it */
+    const uint8_t *body = list_fetch_ans + 16;
+    assert_int_equal(body[0], ELIG_LIST_DONE);
+    assert_int_equal(elig_rd16(body + 16), 1);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    size_t off = ELIG_PROTO_LIST_ANSWER_HEAD;
+    assert_int_equal(elig_proto_answer_decode(body, sizeof list_fetch_ans - 16, &off, a), 0);
+    assert_int_equal(off, sizeof list_fetch_ans - 16);
+    assert_int_equal(a->validity, ELIG_NO_MATCH);
+    assert_int_equal(a->reference, 0x00660d706ce15152ull);
+    free(a);
+    elig_pbuf_free(&b);
+}
+
 static void test_stats_round_trip(void **state)
 {
     (void)state;
@@ -618,8 +721,8 @@ static void test_doc_tables(void **state)
     }
     assert_int_equal(ops, rows);
     assert_int_equal(statuses, ELIG_PS_COUNT);
-    assert_null(elig_op_info(0x09));
-    assert_false(elig_op_has(0x09, 0));
+    assert_null(elig_op_info(0x0b));
+    assert_false(elig_op_has(0x0b, 0));
 }
 
 /* The next whole frame of a stream: its length once all of it is there, 0 before, an error for
@@ -667,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_answer_round_trip),
         cmocka_unit_test(test_answer_name_flags),
         cmocka_unit_test(test_append_bodies),
+        cmocka_unit_test(test_doc_lists),
         cmocka_unit_test(test_stats_round_trip),
         cmocka_unit_test(test_malformed_headers),
         cmocka_unit_test(test_malformed_bodies),
