@@ -13,6 +13,7 @@
  *       20  4  entries
  *       24  8  handed in (Unix seconds)
  *       32  4  CRC32C of the entries' bytes
+ *       36  4  bytes of the entries (a part cut short by a crash is overwritten)
  *       60  4  CRC32C of bytes 0..59
  *   NNNN.res: a 64-byte head (magic "ELIGANS1", the same fields but the
  *     CRC at 32 covers the offset table), then entries + 1 u32 offsets from
@@ -20,13 +21,14 @@
  *     bytes (docs/protocol.md's answer), so one page of answers is read and
  *     checked without reading the rest.
  *
- * A part is appended where the file ends and the head rewritten after it; a
- * list is closed by syncing its file, renaming it to .req and syncing the
- * directory before the facility hears "queued". Answers are written to
- * NNNN.res.tmp, synced, renamed, the directory synced, and only then is the
- * .req removed: a crash leaves either the request (checked again at the
- * next start) or the answers. A damaged file is named in the log and its
- * list marked failed; nothing is answered from it.
+ * A part is written where the entries the head counts end, the file cut
+ * there, and the head rewritten after it (so a part a crash interrupted is
+ * not there: the facility sends it again after the restart); a list is closed by syncing its file,
+ * renaming it to .req and syncing the directory before the facility hears "queued". Answers are
+ * written to NNNN.res.tmp, synced, renamed, the directory synced, and only then is the .req
+ * removed: a crash leaves either the request (checked again at the next start) or the answers. A
+ * damaged file is named in the log, renamed NNNN.failed (kept for a look until the list's retention
+ * ends) and its list answered as failed; nothing is answered from it.
  *
  * Worker. One thread, SCHED_IDLE, a reader of the served index like the
  * facility workers (elig_live): it passes a safe point between runs of 64
@@ -102,6 +104,7 @@ struct head {
     uint32_t entries;
     int64_t created;
     uint32_t crc;
+    uint32_t bytes; /* of the entries (requests) */
 };
 
 static void head_encode(const struct head *h, uint8_t out[HEAD])
@@ -112,6 +115,7 @@ static void head_encode(const struct head *h, uint8_t out[HEAD])
     elig_le32(out + 20, h->entries);
     elig_le64(out + 24, (uint64_t)h->created);
     elig_le32(out + 32, h->crc);
+    elig_le32(out + 36, h->bytes);
     elig_le32(out + 60, elig_crc32c(0, out, 60));
 }
 
@@ -125,6 +129,7 @@ static int head_decode(const uint8_t in[HEAD], const char *magic, struct head *h
     h->entries = elig_rd32(in + 20);
     h->created = (int64_t)elig_rd64(in + 24);
     h->crc = elig_rd32(in + 32);
+    h->bytes = elig_rd32(in + 36);
     return h->entries <= ELIG_PROTO_LIST_MAX && elig_proto_facility_valid(h->fac) ? 0
                                                                                   : -ELIG_ELISTFILE;
 }
@@ -210,6 +215,8 @@ static int write_part(const char *path, bool create, const struct head *h, const
     uint8_t buf[HEAD];
     head_encode(h, buf);
     int rc = elig_io_pwrite_all(fd, entries, len, at);
+    if (rc == 0 && ftruncate(fd, (off_t)(at + len)) < 0)
+        rc = -errno;
     if (rc == 0)
         rc = elig_io_pwrite_all(fd, buf, HEAD, 0);
     if (rc == 0 && last && fdatasync(fd) < 0)
@@ -278,17 +285,18 @@ int elig_bq_submit(struct elig_bq *q, const char *facility, const struct elig_pr
     uint64_t at = HEAD;
     if (l->entries) {
         struct head old;
-        struct stat sb;
         rc = read_head(path, REQ_MAGIC, &old);
-        if (rc == 0 && stat(path, &sb) < 0)
-            rc = -errno;
         if (rc == 0) {
-            at = (uint64_t)sb.st_size;
+            at = HEAD + (uint64_t)old.bytes;
             h.crc = old.crc;
+            h.bytes = old.bytes;
         }
     }
+    if (rc == 0 && h.bytes + part->entries_len > (uint64_t)ELIG_PROTO_LIST_MAX * ENTRY_MAX)
+        rc = -E2BIG;
     if (rc == 0) {
         h.crc = elig_crc32c(h.crc, part->entries, part->entries_len);
+        h.bytes += (uint32_t)part->entries_len;
         rc = write_part(path, l->entries == 0, &h, part->entries, part->entries_len, at, last);
     }
     if (rc == 0 && last) {
@@ -313,10 +321,20 @@ int elig_bq_submit(struct elig_bq *q, const char *facility, const struct elig_pr
 
 /* ---- fetching ------------------------------------------------------------------ */
 
+/* Keep a damaged file as NNNN.failed: named, kept for a look, never checked or read again. */
+static void mark_failed_file(const struct elig_bq *q, uint64_t reception, const char *path)
+{
+    char failed[4200];
+    path_of(q, reception, ".failed", failed, sizeof failed);
+    if (rename(path, failed) == 0)
+        elig_io_sync_dir(q->dir);
+}
+
 static void fail_list(struct elig_bq *q, uint64_t reception, const char *path, int rc)
 {
     elig_slog(ELIG_SLOG_ERROR, "appointment list %s: %s: marked failed", path,
               elig_net_strerror(rc));
+    mark_failed_file(q, reception, path);
     pthread_mutex_lock(&q->mu);
     struct list *l = find(q, reception, NULL);
     if (l)
@@ -472,7 +490,7 @@ static int check_list(struct elig_bq *q, struct list *snap, struct elig_checker 
     if (fd >= 0)
         close(fd);
     size_t elen = rc == 0 ? (size_t)sb.st_size - HEAD : 0;
-    if (rc == 0 && ((rc = head_decode(body, REQ_MAGIC, &h)) != 0 ||
+    if (rc == 0 && ((rc = head_decode(body, REQ_MAGIC, &h)) != 0 || h.bytes != elen ||
                     h.crc != elig_crc32c(0, body + HEAD, elen)))
         rc = -ELIG_ELISTFILE;
     /* every entry decodes (each was checked when it came) and is prepared for the checker */
@@ -553,10 +571,11 @@ static int check_list(struct elig_bq *q, struct list *snap, struct elig_checker 
                    : rc == -ELIG_ELISTFILE ? ELIG_LIST_FAILED
                                            : ELIG_LIST_QUEUED;
     pthread_mutex_unlock(&q->mu);
-    if (rc == -ELIG_ELISTFILE)
+    if (rc == -ELIG_ELISTFILE) {
         elig_slog(ELIG_SLOG_ERROR, "appointment list %s: %s: marked failed", req,
                   elig_net_strerror(rc));
-    else if (rc && rc != -ECANCELED)
+        mark_failed_file(q, snap->reception, req);
+    } else if (rc && rc != -ECANCELED)
         elig_slog(ELIG_SLOG_ERROR, "appointment list %s: %s: to be checked again", req,
                   elig_net_strerror(rc));
     return rc;
@@ -693,7 +712,7 @@ int elig_bq_prune(struct elig_bq *q, int64_t now)
             i++;
             continue;
         }
-        static const char *const ext[] = { ".part", ".req", ".res", ".res.tmp" };
+        static const char *const ext[] = { ".part", ".req", ".res", ".res.tmp", ".failed" };
         for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
             char path[4200];
             path_of(q, l->reception, ext[k], path, sizeof path);
@@ -727,14 +746,23 @@ static void take_up(struct elig_bq *q, const char *name)
         unlink(path);
         return;
     }
-    uint8_t state = strcmp(dot, ".part") == 0  ? ELIG_LIST_OPEN
-                    : strcmp(dot, ".req") == 0 ? ELIG_LIST_QUEUED
-                    : strcmp(dot, ".res") == 0 ? ELIG_LIST_DONE
-                                               : 0xff;
+    uint8_t state = strcmp(dot, ".part") == 0     ? ELIG_LIST_OPEN
+                    : strcmp(dot, ".req") == 0    ? ELIG_LIST_QUEUED
+                    : strcmp(dot, ".res") == 0    ? ELIG_LIST_DONE
+                    : strcmp(dot, ".failed") == 0 ? ELIG_LIST_FAILED
+                                                  : 0xff;
     if (state == 0xff)
         return;
     struct head h;
     int rc = read_head(path, state == ELIG_LIST_DONE ? RES_MAGIC : REQ_MAGIC, &h);
+    if (rc && state == ELIG_LIST_FAILED)
+        rc = read_head(path, RES_MAGIC, &h); /* a damaged answers' file */
+    if (rc && state == ELIG_LIST_FAILED) {   /* its head is damaged too: nothing to answer with */
+        struct stat sb;
+        if (stat(path, &sb) == 0 && (int64_t)sb.st_mtime < retention_start((int64_t)time(NULL)))
+            unlink(path); /* past any list's retention, by its own age */
+        return;
+    }
     if (rc) {
         fprintf(stderr, "eligd: appointment list %s: %s: left out\n", path, elig_net_strerror(rc));
         return;
