@@ -348,7 +348,7 @@ static int read_answers(const char *path, const struct elig_proto_list_fetch *f,
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? -ELIG_ELISTFILE : -errno;
+        return -errno; /* ENOENT: pruned meanwhile, or removed: not found */
     uint8_t hb[HEAD];
     struct head h;
     uint32_t n = entries - f->first < f->max ? entries - f->first : f->max;

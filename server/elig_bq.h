@@ -82,7 +82,8 @@ int elig_bq_submit(struct elig_bq *q, const char *facility, const struct elig_pr
  *
  * @param count out: answers written to out
  * @param len   out: their bytes
- * @return 0; -ENOENT (no such list of this facility, or pruned);
+ * @return 0; -ENOENT (no such list of this facility, or pruned, or its
+ *         answers' file is gone);
  *         -ELIG_ELISTFILE (its answers' file is damaged: reported, the list
  *         is marked failed); -errno.
  */
