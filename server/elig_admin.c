@@ -11,7 +11,6 @@
  * cause.
  */
 #include <errno.h>
-#include <time.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -89,10 +88,8 @@ static int cluster_append(struct loop *l, const uint8_t *body, const struct elig
         randombytes_buf(made, sizeof made);
         id = made;
     }
-    /* stamped here, once, so that every node counts the same entry time */
-    int64_t entered = a->entered ? a->entered : (int64_t)time(NULL);
     uint64_t seq;
-    int rc = elig_cluster_append(l->srv->p.cluster, body, a->events_len, id, entered,
+    int rc = elig_cluster_append(l->srv->p.cluster, body, a->events_len, id, a->entered,
                                  CLUSTER_APPEND_MS, &seq);
     if (rc == 0)
         rc = elig_db_chunk_result(l->srv->p.db, id, l->events, a->n, l->ev_status, first);

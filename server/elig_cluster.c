@@ -111,7 +111,7 @@ static void set_applied(struct elig_cluster *c, uint64_t seq)
 }
 
 /* Apply message seq; 0, or a store error (the same message is tried again). */
-static int apply(struct elig_cluster *c, uint64_t seq, const void *data, size_t len)
+static int apply(struct elig_cluster *c, uint64_t seq, int64_t stored, const void *data, size_t len)
 {
     struct elig_proto_append a;
     if (elig_proto_append_decode(data, len, c->evs, ELIG_PROTO_APPEND_MAX, &a) || !a.id) {
@@ -123,7 +123,10 @@ static int apply(struct elig_cluster *c, uint64_t seq, const void *data, size_t 
         return 0;
     }
     bool dup;
-    int rc = elig_db_submit_chunk(c->db, a.id, a.entered, c->evs, a.n, c->status, NULL, &dup);
+    /* the entry time: a back-fill's own, else when the stream stored the chunk (the same on
+     * every node, whoever published it) */
+    int rc = elig_db_submit_chunk(c->db, a.id, a.entered ? a.entered : stored, c->evs, a.n,
+                                  c->status, NULL, &dup);
     if (rc == -ELIG_ECHUNKID) { /* an id used before for other events: not applied anywhere */
         atomic_fetch_add(&c->malformed, 1);
         elig_slog(ELIG_SLOG_ERROR,
@@ -187,9 +190,10 @@ static void *applier(void *arg)
             continue;
         }
         uint64_t seq, pending;
+        int64_t stored;
         const void *data;
         size_t len;
-        int rc = elig_stream_next(r, 200, &seq, &pending, &data, &len);
+        int rc = elig_stream_next(r, 200, &seq, &pending, &stored, &data, &len);
         if (rc == -ETIMEDOUT && stalled(c, &idle_checked)) {
             elig_stream_reader_close(r); /* a consumer on a server that went away: anew */
             r = NULL;
@@ -220,7 +224,7 @@ static void *applier(void *arg)
             break;
         }
         pthread_mutex_lock(&c->apply_mu);
-        while ((rc = apply(c, seq, data, len)) != 0 && !atomic_load(&c->stop)) {
+        while ((rc = apply(c, seq, stored, data, len)) != 0 && !atomic_load(&c->stop)) {
             pthread_mutex_unlock(&c->apply_mu);
             atomic_store(&c->error, rc);
             if (rc != warned)
@@ -554,14 +558,17 @@ int elig_cluster_append(struct elig_cluster *c, const uint8_t *events, size_t ev
 {
     char hex[2 * ELIG_PROTO_CHUNK_ID_LEN + 1];
     sodium_bin2hex(hex, sizeof hex, id, ELIG_PROTO_CHUNK_ID_LEN);
-    /* the message always carries its id and entry time: the events, the id, the time */
-    size_t len = events_len + ELIG_PROTO_CHUNK_ID_LEN + ELIG_PROTO_ENTERED_LEN;
+    /* the message always carries its id: the events, the id; and a back-fill's entry time
+     * after it (without one, every node takes the time the stream stored the message, and
+     * the message is as nodes of earlier versions read it) */
+    size_t len = events_len + ELIG_PROTO_CHUNK_ID_LEN + (entered ? ELIG_PROTO_ENTERED_LEN : 0);
     uint8_t *msg = malloc(len);
     if (msg == NULL)
         return -ENOMEM;
     memcpy(msg, events, events_len);
     memcpy(msg + events_len, id, ELIG_PROTO_CHUNK_ID_LEN);
-    elig_le64(msg + events_len + ELIG_PROTO_CHUNK_ID_LEN, (uint64_t)entered);
+    if (entered)
+        elig_le64(msg + events_len + ELIG_PROTO_CHUNK_ID_LEN, (uint64_t)entered);
     bool dup;
     int rc = -ETIMEDOUT;
     uint64_t t0 = now_ms();

@@ -122,8 +122,10 @@ int elig_cluster_bootstrap(const struct elig_cluster_params *p, const char *snap
 /**
  * Publish the events of an ADMIN_APPEND body (the count and the events,
  * already checked: elig_proto_append's events_len bytes) as one chunk with
- * id and entry time (so every node counts the same registration lag), and
- * wait until this node has applied it (at most timeout_ms).
+ * id and, for a back-fill, its entry time (0: none; every node then takes
+ * the time the stream stored the message, so all count the same
+ * registration lag), and wait until this node has applied it (at most
+ * timeout_ms).
  * @param seq its stream sequence
  * Publishing is tried again (with the same id: stored once) through an
  * election of the stream's leader, for up to timeout_ms in all.

@@ -225,7 +225,7 @@ int elig_stream_reader_open(struct elig_stream *s, uint64_t from, struct elig_st
 }
 
 int elig_stream_next(struct elig_stream_reader *r, int timeout_ms, uint64_t *seq, uint64_t *pending,
-                     const void **data, size_t *len)
+                     int64_t *stored, const void **data, size_t *len)
 {
     natsMsg_Destroy(r->msg);
     r->msg = NULL;
@@ -237,6 +237,7 @@ int elig_stream_next(struct elig_stream_reader *r, int timeout_ms, uint64_t *seq
         return err_of(st);
     *seq = meta->Sequence.Stream;
     *pending = meta->NumPending;
+    *stored = meta->Timestamp / 1000000000; /* nanoseconds */
     jsMsgMetaData_Destroy(meta);
     *data = natsMsg_GetData(r->msg);
     *len = (size_t)natsMsg_GetDataLength(r->msg);

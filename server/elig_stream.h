@@ -79,10 +79,11 @@ int elig_stream_reader_open(struct elig_stream *s, uint64_t from, struct elig_st
  * The next message, waiting up to timeout_ms. *data stays valid until the
  * next call or the close.
  * @param pending messages of the stream after this one (the reader's lag)
+ * @param stored  when the stream stored it, Unix seconds (the same on every reader)
  * @return 0; -ETIMEDOUT (none yet); the errors above.
  */
 int elig_stream_next(struct elig_stream_reader *r, int timeout_ms, uint64_t *seq, uint64_t *pending,
-                     const void **data, size_t *len);
+                     int64_t *stored, const void **data, size_t *len);
 
 /** Close a reader. NULL is a no-op. */
 void elig_stream_reader_close(struct elig_stream_reader *r);

@@ -162,6 +162,17 @@ check "the nodes caught up to every acknowledged append" '^converged$' -- \
 for i in 1 2 3; do "$eligctl" dump "$dir/c/eligd$i/index.seg" | sha256sum | cut -d' ' -f1 >"$dir/digest.$i"; done
 check "the three nodes hold the same records" '^1$' -- sh -c "cat '$dir'/digest.* | sort -u | wc -l"
 check "and records they are" '^records +[1-9]' -- "$eligctl" stats "$dir/c/eligd1/index.seg"
+# registration lag counted from the time the stream stored each chunk: the same on every node
+# (this month and the last, should the test run across a month's end)
+for i in 1 2 3; do
+    for m in "$(date +%Y-%m)" "$(date -d '-1 month' +%Y-%m)"; do
+        "$eligctl" report lag --data "$dir/c/eligd$i/data" --month "$m" 2>/dev/null
+    done >"$dir/lag.$i"
+done
+check "the three nodes count the same registration lag" '^1$' -- \
+    sh -c "sha256sum '$dir'/lag.* | cut -d' ' -f1 | sort -u | wc -l"
+check "and count some" '^ok$' -- \
+    sh -c "awk -F, '\$2 == \"all\" { n += \$3 } END { if (n > 0) print \"ok\" }' '$dir/lag.1'"
 seq1=$(curl -s "http://127.0.0.1:$((base + 41))/metrics" | awk '$1 == "eligd_stream_applied_sequence" { print $2 }')
 seq3=$(curl -s "http://127.0.0.1:$((base + 43))/metrics" | awk '$1 == "eligd_stream_applied_sequence" { print $2 }')
 check "metrics: the nodes' stream positions are equal" '^[1-9][0-9]* [1-9][0-9]*$' -- \
