@@ -100,6 +100,7 @@
 #include "elig_error.h"
 #include "elig_index.h"
 #include "elig_jis.h"
+#include "elig_kana.h"
 
 #define META_MAGIC     0x58444e49u /* "INDX" */
 #define STRIPES        4096u       /* 16 KiB: stays in cache beside the lines a lookup misses on */
@@ -127,6 +128,7 @@ enum {
     R_KEYSTR,
     R_NAMES,
     R_INSURER_NAMES,
+    R_PNAMES, /* the lookup by person's kana name, birth date and sex (disaster mode) */
     R_COUNT
 };
 
@@ -214,6 +216,22 @@ _Static_assert(sizeof(struct key_bucket) == 64, "key bucket is one cache line");
 _Static_assert(sizeof(struct person_bucket) == 64, "person bucket is one cache line");
 _Static_assert(sizeof(struct card_bucket) == 64, "card bucket is one cache line");
 
+/*
+ * The lookup by person: record references (+1; 0 empty, PNAME_TOMB removed)
+ * under the hash of the record's folded kana names, birth date and sex
+ * (elig_kana), 15 a cache line, linear probing over lines; a lookup reads
+ * the candidates' records to compare, so nothing else is stored: 64 bytes a
+ * 12 records of capacity (5.3 bytes a record).
+ */
+#define PNAME_SLOTS    15
+#define PNAME_TOMB     UINT32_MAX
+#define PNAME_LOAD_PCT 80
+struct pname_bucket {
+    uint32_t seq;
+    uint32_t ref[PNAME_SLOTS];
+};
+_Static_assert(sizeof(struct pname_bucket) == 64, "name bucket is one cache line");
+
 struct elig_index {
     struct elig_seg *seg; /* NULL for a view of a snapshot's image (elig_index_image_open) */
     char *base;           /* the segment's first byte (its header page) */
@@ -230,6 +248,8 @@ struct elig_index {
     struct card_bucket *cards;
     uint32_t *insurer_names;
     struct elig_dict *insurers, *keystr, *names;
+    struct pname_bucket *pnames; /* NULL in a segment made before the lookup by person */
+    uint64_t pname_buckets;
     uint64_t capacity, key_buckets, person_buckets, card_buckets;
     struct elig_index_params empty; /* while an image is loaded into it: its own sizes, to make
                                        it empty again if the image is refused */
@@ -1047,6 +1067,8 @@ static int layout_plan(const struct elig_index_params *given, struct layout *l)
         [R_KEYSTR] = elig_dict_region_size(&l->dicts[1]),
         [R_NAMES] = elig_dict_region_size(&l->dicts[2]),
         [R_INSURER_NAMES] = (INSURERS_MAX + 1) * sizeof(uint32_t),
+        [R_PNAMES] =
+            div_up(cap * 100, (uint64_t)PNAME_SLOTS * PNAME_LOAD_PCT) * sizeof(struct pname_bucket),
     };
     uint64_t off = ELIG_SEG_HEADER_SIZE;
     for (int i = 0; i < R_COUNT; i++) {
@@ -1080,10 +1102,15 @@ static int view_attach(struct elig_index *ix, const struct elig_seg_header *h)
     uint64_t size = ix->size;
     for (int i = 0; i < R_COUNT; i++) {
         const struct elig_seg_region *r = &h->regions[i];
+        if (i == R_PNAMES && r->offset == 0 && r->size == 0)
+            continue; /* a segment made before the lookup by person: served without it */
         if (r->offset < ELIG_SEG_HEADER_SIZE || r->size == 0 || r->offset > size ||
             r->size > size - r->offset || (r->offset & 63))
             return -ELIG_ESEGSIZE;
     }
+    const struct elig_seg_region *pr = &h->regions[R_PNAMES];
+    ix->pname_buckets = pr->size / sizeof(struct pname_bucket);
+    ix->pnames = ix->pname_buckets ? region(ix, pr) : NULL;
     ix->meta = region(ix, &h->regions[R_META]);
     if (h->regions[R_META].size < sizeof(struct ix_meta) || ix->meta->magic != META_MAGIC)
         return -ELIG_ESEGMAGIC;
@@ -1272,6 +1299,151 @@ void elig_index_publish(struct elig_index *ix, uint64_t applied_lsn)
 
 /* ---- writer operations ---------------------------------------------------------------- */
 
+/* ---- the lookup by person (disaster mode) -------------------------------------------- */
+
+/* The folded kana "family<US>given" into out (room for both names): its length, or -1. */
+static int pname_fold(const char *family_kana, const char *given_kana, char *out, size_t cap)
+{
+    size_t a, b;
+    if (elig_kana_fold(family_kana, strlen(family_kana), out, cap, &a) != 0 || a + 2 > cap)
+        return -1;
+    out[a] = SEP;
+    if (elig_kana_fold(given_kana, strlen(given_kana), out + a + 1, cap - a - 1, &b) != 0)
+        return -1;
+    return (int)(a + 1 + b);
+}
+
+#define PNAME_KEY_MAX (2 * ELIG_NAME_MAX + 4)
+
+static uint64_t pname_hash(const char *folded, int len, elig_date_t birth, uint8_t sex)
+{
+    return XXH3_64bits_withSeed(folded, (size_t)len, ((uint64_t)birth << 8) | sex);
+}
+
+/* The hash of a record's names, birth date and sex; false when its kana do not fold. */
+static bool pname_of(const struct elig_record *r, uint64_t *h)
+{
+    char key[PNAME_KEY_MAX];
+    int len = pname_fold(r->family_kana, r->given_kana, key, sizeof key);
+    if (len < 0)
+        return false;
+    *h = pname_hash(key, len, r->birth_date, r->sex);
+    return true;
+}
+
+static uint64_t pname_next(const struct elig_index *ix, uint64_t b)
+{
+    return b + 1 == ix->pname_buckets ? 0 : b + 1;
+}
+
+/* Writer: a free slot (empty or removed) on h's probe; -ELIG_EFULL when there is none. */
+static int pname_free_slot(const struct elig_index *ix, uint64_t h, uint64_t *bucket,
+                           unsigned *slot)
+{
+    uint64_t b = bucket_of(h, ix->pname_buckets);
+    for (uint64_t n = 0; n < ix->pname_buckets; n++, b = pname_next(ix, b))
+        for (unsigned i = 0; i < PNAME_SLOTS; i++)
+            if (ix->pnames[b].ref[i] == 0 || ix->pnames[b].ref[i] == PNAME_TOMB) {
+                *bucket = b;
+                *slot = i;
+                return 0;
+            }
+    return -ELIG_EFULL;
+}
+
+static void pname_set(struct elig_index *ix, uint64_t b, unsigned i, uint32_t v)
+{
+    struct pname_bucket *pb = &ix->pnames[b];
+    seq_write_begin(&pb->seq);
+    __atomic_store_n(&pb->ref[i], v, __ATOMIC_RELAXED);
+    seq_write_end(&pb->seq);
+}
+
+/* Writer: take record ref's entry (under h) out. */
+static void pname_remove(struct elig_index *ix, uint64_t h, uint32_t ref)
+{
+    uint64_t b = bucket_of(h, ix->pname_buckets);
+    for (uint64_t n = 0; n < ix->pname_buckets; n++, b = pname_next(ix, b)) {
+        bool empty = false;
+        for (unsigned i = 0; i < PNAME_SLOTS; i++) {
+            if (ix->pnames[b].ref[i] == ref + 1) {
+                pname_set(ix, b, i, PNAME_TOMB);
+                return;
+            }
+            empty |= ix->pnames[b].ref[i] == 0;
+        }
+        if (empty)
+            return;
+    }
+}
+
+/* Writer: the entry of a stored record (its names read back), for pname_remove(). */
+static bool pname_stored(const struct elig_index *ix, const struct ix_rec *r, uint64_t *h)
+{
+    struct elig_record old;
+    return rec_decode(ix, r, 0, true, &old) == 0 && pname_of(&old, h);
+}
+
+int elig_index_find_by_name(const struct elig_index *ix, const char *family_kana,
+                            const char *given_kana, elig_date_t birth, uint8_t sex, uint32_t *refs,
+                            size_t max, size_t *n)
+{
+    *n = 0;
+    if (!ix->pnames)
+        return -ENOTSUP;
+    char want[PNAME_KEY_MAX], got[PNAME_KEY_MAX];
+    int wlen = pname_fold(family_kana, given_kana, want, sizeof want);
+    if (wlen < 0)
+        return -EINVAL;
+    uint64_t b = bucket_of(pname_hash(want, wlen, birth, sex), ix->pname_buckets);
+    struct elig_record *r = malloc(sizeof *r);
+    if (r == NULL)
+        return -ENOMEM;
+    int rc = 0;
+    for (uint64_t steps = 0; rc == 0 && steps < ix->pname_buckets; steps++, b = pname_next(ix, b)) {
+        const struct pname_bucket *pb = &ix->pnames[b];
+        uint32_t copy[PNAME_SLOTS];
+        int t = 0;
+        for (; t < SEQ_TRIES; t++) {
+            uint32_t v = seq_read_begin(&pb->seq);
+            if (v & 1) {
+                seq_backoff(t);
+                continue;
+            }
+            for (unsigned i = 0; i < PNAME_SLOTS; i++)
+                copy[i] = __atomic_load_n(&pb->ref[i], __ATOMIC_RELAXED);
+            if (seq_read_ok(&pb->seq, v))
+                break;
+        }
+        if (t == SEQ_TRIES) {
+            rc = -EAGAIN;
+            break;
+        }
+        bool empty = false;
+        for (unsigned i = 0; rc == 0 && i < PNAME_SLOTS; i++) {
+            if (copy[i] == 0 || copy[i] == PNAME_TOMB) {
+                empty |= copy[i] == 0;
+                continue;
+            }
+            uint32_t ref = copy[i] - 1;
+            /* the candidate itself decides: a record gone meanwhile, or a hash's neighbour */
+            if (elig_index_read(ix, ref, r) != 0 || r->birth_date != birth || r->sex != sex)
+                continue;
+            int glen = pname_fold(r->family_kana, r->given_kana, got, sizeof got);
+            if (glen != wlen || memcmp(got, want, (size_t)wlen) != 0)
+                continue;
+            if (*n == max)
+                rc = -ENOBUFS;
+            else
+                refs[(*n)++] = ref;
+        }
+        if (empty)
+            break;
+    }
+    free(r);
+    return rc;
+}
+
 int elig_index_insert(struct elig_index *ix, const struct elig_record *rec, uint32_t *ref_out)
 {
     if (!ix->writer)
@@ -1289,12 +1461,15 @@ int elig_index_insert(struct elig_index *ix, const struct elig_record *rec, uint
         return rc;
     if (m->free_head == ELIG_INDEX_NIL && m->high >= m->capacity)
         return -ELIG_EFULL;
-    uint64_t h = ckey_hash(ix, &ck), kb;
-    unsigned ks;
+    uint64_t h = ckey_hash(ix, &ck), kb, nh = 0, nb = 0;
+    unsigned ks, ns = 0;
     if ((rc = key_free_slot(ix, h, &kb, &ks)) < 0)
         return rc;
     if (m->key_used + 1 > ix->key_buckets * KEY_SLOTS * KEY_LIMIT_PCT / 100)
         return -ELIG_EFULL;
+    bool named = ix->pnames && pname_of(rec, &nh);
+    if (named && (rc = pname_free_slot(ix, nh, &nb, &ns)) < 0)
+        return rc;
 
     mutating(ix, 1);
     uint32_t person;
@@ -1321,6 +1496,8 @@ int elig_index_insert(struct elig_index *ix, const struct elig_record *rec, uint
     pb->head[pi] = ref;
     seq_write_end(&pb->seq);
     key_put(ix, h, kb, ks, tag_of(h), ref);
+    if (named)
+        pname_set(ix, nb, ns, ref + 1);
     counter_add(&m->records, 1);
     mutating(ix, 0);
     if (ref_out)
@@ -1400,10 +1577,21 @@ int elig_index_replace(struct elig_index *ix, uint32_t ref, const struct elig_re
         person_probe(ix, rec->person_id, &person) < 0 || person != old->person)
         return -EINVAL;
     struct ix_rec r = *old;
+    uint64_t oh = 0, nh = 0, nb = 0;
+    unsigned ns = 0;
+    bool had = ix->pnames && pname_stored(ix, old, &oh);
+    bool named = ix->pnames && pname_of(rec, &nh);
+    bool moved = had != named || (named && oh != nh); /* names, birth date or sex changed */
     if ((rc = rec_encode(ix, rec, &r)) < 0)
         return rc;
+    if (moved && named && (rc = pname_free_slot(ix, nh, &nb, &ns)) < 0)
+        return rc; /* nothing changed */
     mutating(ix, 1);
     rec_store(ix, ref, &r);
+    if (moved && had)
+        pname_remove(ix, oh, ref);
+    if (moved && named)
+        pname_set(ix, nb, ns, ref + 1);
     mutating(ix, 0);
     return 0;
 }
@@ -1419,8 +1607,12 @@ int elig_index_delete(struct elig_index *ix, uint32_t ref)
     struct ix_rec r = *cur;
     struct ix_ckey ck = { r.num, r.kw & KW_KEY };
     struct ix_meta *m = ix->meta;
+    uint64_t nh;
+    bool named = ix->pnames && pname_stored(ix, cur, &nh);
     mutating(ix, 1);
     key_remove(ix, &ck, ref);
+    if (named)
+        pname_remove(ix, nh, ref);
     struct person_bucket *pb = person_bucket(ix, r.person);
     unsigned pi = r.person % PERSON_SLOTS;
     seq_write_begin(&pb->seq);

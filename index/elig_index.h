@@ -443,6 +443,22 @@ int elig_index_key_records(const struct elig_index *ix, const struct elig_key *k
                            size_t max, size_t *n);
 
 /**
+ * The lookup by person (disaster mode): the records whose kana names fold
+ * (elig_kana) to those given, born that day, of that sex. Every candidate
+ * the table gives is read and compared, so what comes back matches.
+ * Thread-safe, lock-free as the other lookups.
+ *
+ * @param refs out: the records' references (elig_index_read())
+ * @param n    out: how many
+ * @return 0; -ENOBUFS (more than max: *n = max); -ENOTSUP (a segment made
+ *         before this lookup existed: grow or rebuild it); -EINVAL (kana that
+ *         do not fold); -EAGAIN; -ENOMEM.
+ */
+int elig_index_find_by_name(const struct elig_index *ix, const char *family_kana,
+                            const char *given_kana, elig_date_t birth, uint8_t sex, uint32_t *refs,
+                            size_t max, size_t *n);
+
+/**
  * Read one whole record, names included.
  * @return 0; -ENOENT if ref is not a live record; -EAGAIN.
  */

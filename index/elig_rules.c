@@ -140,6 +140,15 @@ void elig_eval_card(const struct elig_card *card, elig_date_t date, bool consent
         ans->flags |= ELIG_FLAG_LIMIT_DISCLOSED;
 }
 
+void elig_eval_person(uint64_t person_id, elig_date_t date, bool consent,
+                      const struct elig_record *recs, size_t n, struct elig_answer *ans)
+{
+    memset(ans, 0, sizeof(*ans));
+    select_answer(recs, n, card_candidate, &person_id, date, ans);
+    if (consent && ans->count > 0)
+        ans->flags |= ELIG_FLAG_LIMIT_DISCLOSED;
+}
+
 void elig_answer_record(const struct elig_answer *ans, const struct elig_record *recs, size_t i,
                         struct elig_record *out)
 {

@@ -97,6 +97,17 @@ void elig_eval_card(const struct elig_card *card, elig_date_t date, bool consent
                     const struct elig_record *recs, size_t n, struct elig_answer *ans);
 
 /**
+ * Answer for a person found without a card or a number (the lookup by
+ * person of disaster mode): the person's qualifications judged as a card
+ * check judges them (steps 2 to 5 of docs/rules.md, no birth date, no
+ * card state).
+ *
+ * @param person_id whose records count (others in recs are ignored)
+ */
+void elig_eval_person(uint64_t person_id, elig_date_t date, bool consent,
+                      const struct elig_record *recs, size_t n, struct elig_answer *ans);
+
+/**
  * Copy answered record i of ans into out, withholding the limit category
  * unless ELIG_FLAG_LIMIT_DISCLOSED is set. i < ans->count.
  */

@@ -35,10 +35,16 @@ struct snap {
 };
 
 struct allowance {
-    _Atomic uint64_t code; /* 0: free; else the code as a number + 1 */
-    _Atomic uint64_t tat;  /* GCRA: ns */
+    _Atomic uint64_t code;       /* 0: free; else the code as a number + 1 */
+    _Atomic uint64_t tat;        /* GCRA: ns */
+    _Atomic uint64_t person_tat; /* GCRA of the lookups by person (disaster mode): ns */
     _Atomic uint32_t conns;
 };
+
+/* The lookups by person's own, lower allowance: one each 5 s, 20 at once (a desk's queue of
+ * patients without cards), whatever the facility's check rate. */
+#define PERSON_PERIOD_NS (5ull * 1000000000)
+#define PERSON_TAU_NS    (20ull * PERSON_PERIOD_NS)
 
 struct elig_access {
     struct elig_access_params p;
@@ -247,16 +253,27 @@ void elig_access_refund(struct elig_access *a, int slot, unsigned n, uint64_t no
     } while (!atomic_compare_exchange_weak(tat, &old, next));
 }
 
-bool elig_access_take(struct elig_access *a, int slot, unsigned n, uint64_t now_ns)
+/* GCRA: spend inc ns of the allowance whose theoretical arrival time is *tat, burst tau. */
+static bool gcra_take(_Atomic uint64_t *tat, uint64_t inc, uint64_t tau, uint64_t now_ns)
 {
-    _Atomic uint64_t *tat = &a->slots[slot].tat;
-    uint64_t inc = (uint64_t)n * atomic_load_explicit(&a->period_ns, memory_order_relaxed);
     uint64_t old = atomic_load(tat), next;
     do {
         uint64_t base = old > now_ns ? old : now_ns;
         next = base + inc;
-        if (next - now_ns > atomic_load_explicit(&a->tau_ns, memory_order_relaxed))
+        if (next - now_ns > tau)
             return false;
     } while (!atomic_compare_exchange_weak(tat, &old, next));
     return true;
+}
+
+bool elig_access_take(struct elig_access *a, int slot, unsigned n, uint64_t now_ns)
+{
+    uint64_t inc = (uint64_t)n * atomic_load_explicit(&a->period_ns, memory_order_relaxed);
+    return gcra_take(&a->slots[slot].tat, inc,
+                     atomic_load_explicit(&a->tau_ns, memory_order_relaxed), now_ns);
+}
+
+bool elig_access_take_person(struct elig_access *a, int slot, uint64_t now_ns)
+{
+    return gcra_take(&a->slots[slot].person_tat, PERSON_PERIOD_NS, PERSON_TAU_NS, now_ns);
 }

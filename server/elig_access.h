@@ -96,6 +96,13 @@ void elig_access_leave(struct elig_access *a, int slot);
 bool elig_access_take(struct elig_access *a, int slot, unsigned n, uint64_t now_ns);
 
 /**
+ * Spend one lookup by person (disaster mode) of slot's own allowance: one
+ * each 5 seconds, 20 at once, apart from its checks'.
+ * @return true (go ahead); false (spent: answer ELIG_PS_RATE_LIMITED).
+ */
+bool elig_access_take_person(struct elig_access *a, int slot, uint64_t now_ns);
+
+/**
  * Give back n checks taken and not spent (a connection's unused credit at
  * its close); never more than the allowance holds. Thread-safe.
  */

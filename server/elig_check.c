@@ -379,6 +379,36 @@ int elig_checker_run(struct elig_checker *ck, const struct elig_check_req *reqs,
     return 0;
 }
 
+uint64_t elig_checker_reference(struct elig_checker *ck)
+{
+    return ck->next_ref++;
+}
+
+const struct elig_proto_answer *elig_checker_person(struct elig_checker *ck, uint64_t person_id,
+                                                    elig_date_t date, bool consent)
+{
+    struct elig_proto_answer *a = &ck->ans;
+    memset(a, 0, offsetof(struct elig_proto_answer, rec));
+    a->reference = ck->next_ref++;
+    uint32_t person;
+    size_t n = 0;
+    int rc = elig_index_find_person(ck->ix, person_id, &person);
+    if (rc == 0)
+        rc = elig_index_person_records(ck->ix, person, ELIG_INDEX_NAMES, ck->recs, NULL, REC_CAP,
+                                       &n);
+    if (rc == -ENOBUFS) {
+        a->status = ELIG_AS_TOO_MANY;
+    } else if (rc == -EAGAIN) {
+        a->status = ELIG_AS_RETRY;
+    } else { /* a person gone meanwhile has no records: no match */
+        struct elig_answer res;
+        struct elig_check_req r = { .date = date };
+        elig_eval_person(person_id, date, consent, ck->recs, rc == 0 ? n : 0, &res);
+        fill_answer(ck, &r, &res, ck->recs, NULL);
+    }
+    return a;
+}
+
 uint64_t elig_check_ref_base(uint8_t id)
 {
     struct timespec ts;

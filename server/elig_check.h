@@ -125,6 +125,19 @@ void elig_check_prepare_card(const struct elig_proto_card *q, char fee, elig_dat
 int elig_checker_run(struct elig_checker *ck, const struct elig_check_req *reqs, size_t n,
                      elig_check_emit_fn emit, void *ctx);
 
+/** The next reference number of this checker (a lookup by person's own). Not thread-safe. */
+uint64_t elig_checker_reference(struct elig_checker *ck);
+
+/**
+ * The answer for one person found by the lookup by person (disaster mode):
+ * its qualifications on date judged as a card check judges them
+ * (elig_eval_person), insurer names and co-payment filled in as for any
+ * check, a reference number of this checker's. Valid until the checker's
+ * next call. Not thread-safe on one checker.
+ */
+const struct elig_proto_answer *elig_checker_person(struct elig_checker *ck, uint64_t person_id,
+                                                    elig_date_t date, bool consent);
+
 /** This checker's counters (owned by it; read them from its thread, or racily for stats). */
 const struct elig_check_counters *elig_checker_counters(const struct elig_checker *ck);
 

@@ -532,6 +532,34 @@ int elig_client_list_fetch(struct elig_client *c, const char *facility, uint64_t
     return rc;
 }
 
+int elig_client_lookup_person(struct elig_client *c, const struct elig_proto_person *q,
+                              struct elig_client_persons *out, uint8_t *status)
+{
+    uint32_t id;
+    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_LOOKUP_PERSON, &id);
+    int rc = b ? elig_proto_person_encode(b, q) : -ENOMEM;
+    if (rc) {
+        elig_cconn_cancel(c->cc);
+        return rc;
+    }
+    elig_client_end(c);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    if ((rc = round_trip(c, id, &h, &body, status, NULL)))
+        return rc;
+    if (h.body_len < 16 || body[0] > ELIG_PERSON_TOO_MANY || body[1] > ELIG_PERSON_MAX ||
+        (body[0] != ELIG_PERSON_FOUND) != (body[1] == 0))
+        return -ELIG_EPROTO;
+    out->result = body[0];
+    out->count = body[1];
+    out->reference = elig_rd64(body + 8);
+    size_t off = 16;
+    for (unsigned i = 0; i < out->count; i++)
+        if ((rc = elig_proto_answer_decode(body, h.body_len, &off, &out->ans[i])))
+            return rc;
+    return off == h.body_len ? 0 : -ELIG_EPROTO;
+}
+
 int elig_client_stats(struct elig_client *c, uint8_t opcode, elig_client_stat_fn fn, void *ctx,
                       uint8_t *status)
 {

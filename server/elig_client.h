@@ -160,6 +160,23 @@ int elig_client_call(struct elig_client *c, uint8_t opcode, const void *body, si
 int elig_client_lookup_number(struct elig_client *c, const struct elig_proto_number *q,
                               struct elig_proto_answer *a, uint8_t *status);
 
+/** What a LOOKUP_PERSON answered. */
+struct elig_client_persons {
+    uint8_t result;     /**< enum elig_person_result */
+    uint8_t count;      /**< persons answered, 0..ELIG_PERSON_MAX */
+    uint64_t reference; /**< the lookup's reference number (its audit record) */
+    struct elig_proto_answer ans[ELIG_PERSON_MAX]; /**< one answer a person */
+};
+
+/**
+ * Look a patient up by person in a declared disaster (LOOKUP_PERSON).
+ * @return 0 and *out; -ELIG_EREFUSED with *status (no-disaster: the mode is
+ *         not declared for this facility now; rate-limited: the lookups'
+ *         allowance is spent); the errors of elig_client_call().
+ */
+int elig_client_lookup_person(struct elig_client *c, const struct elig_proto_person *q,
+                              struct elig_client_persons *out, uint8_t *status);
+
 /** Check by card (LOOKUP_CARD), as elig_client_lookup_number(). */
 int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card *q,
                             struct elig_proto_answer *a, uint8_t *status);

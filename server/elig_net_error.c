@@ -19,6 +19,8 @@ static const char *const elig_net_error_names[ELIG_ERRNO_NET_END - ELIG_ERRNO_NE
     [ELIG_ESTREAMGAP - ELIG_ERRNO_NET_BASE] =
         "the stream no longer holds what follows this position (past its retention)",
     [ELIG_ETLS - ELIG_ERRNO_NET_BASE] = "TLS failed (a certificate refused, or not a TLS peer)",
+    [ELIG_EDISASTER - ELIG_ERRNO_NET_BASE] =
+        "the disaster-mode declaration is damaged (checksum or syntax)",
     [ELIG_ELISTFILE - ELIG_ERRNO_NET_BASE] =
         "an appointment list's file is damaged (checksum or structure)",
 };

@@ -20,6 +20,7 @@ enum elig_net_errno {
     ELIG_ETLS,       /**< the TLS handshake or a record failed (a certificate, a plaintext peer) */
     ELIG_ESTREAMGAP, /**< the cluster's stream no longer holds what follows a node's position */
     ELIG_ELISTFILE,  /**< an appointment list's file is damaged (checksum or structure) */
+    ELIG_EDISASTER,  /**< the disaster-mode declaration (DATA/disaster) is damaged */
     ELIG_ERRNO_NET_END
 };
 

@@ -279,6 +279,44 @@ int elig_proto_batch_decode(const uint8_t *body, size_t len, struct elig_proto_b
     return off == len ? 0 : -ELIG_EPROTO;
 }
 
+int elig_proto_person_decode(const uint8_t *body, size_t len, struct elig_proto_person *q)
+{
+    struct cur c = { .p = body, .len = len };
+    q->facility = (const char *)take(&c, ELIG_PROTO_FACILITY_LEN);
+    q->flags = rd8(&c);
+    q->reason = rd8(&c);
+    q->date = rd32(&c);
+    q->birth = rd32(&c);
+    q->sex = rd8(&c);
+    q->prefecture = rd8(&c);
+    bool ok = rdstr(&c, ELIG_NAME_MAX, &q->family_kana, &q->family_len) &&
+              rdstr(&c, ELIG_NAME_MAX, &q->given_kana, &q->given_len);
+    if (!ok || c.shortread || c.off != len || (q->flags & ~ELIG_PROTO_CONSENT) ||
+        q->reason < ELIG_REASON_NO_CARD || q->reason > ELIG_REASON_CANNOT_TELL ||
+        (q->sex != ELIG_SEX_MALE && q->sex != ELIG_SEX_FEMALE) || q->prefecture > 47 ||
+        q->family_len == 0)
+        return -ELIG_EPROTO;
+    return 0;
+}
+
+int elig_proto_person_encode(struct elig_pbuf *b, const struct elig_proto_person *q)
+{
+    if (q->family_len > ELIG_NAME_MAX || q->given_len > ELIG_NAME_MAX)
+        return -EINVAL;
+    uint8_t *p = put(b, ELIG_PROTO_PERSON_HEAD);
+    if (p == NULL)
+        return -ENOMEM;
+    memcpy(p, q->facility, ELIG_PROTO_FACILITY_LEN);
+    p[10] = q->flags;
+    p[11] = q->reason;
+    elig_le32(p + 12, q->date);
+    elig_le32(p + 16, q->birth);
+    p[20] = q->sex;
+    p[21] = q->prefecture;
+    int rc = put_str(b, q->family_kana, q->family_len);
+    return rc ? rc : put_str(b, q->given_kana, q->given_len);
+}
+
 int elig_proto_list_part_decode(const uint8_t *body, size_t len, struct elig_proto_list_part *p)
 {
     struct cur c = { .p = body, .len = len };
@@ -662,6 +700,7 @@ const char *elig_pstatus_name(uint8_t status)
         [ELIG_PS_FACILITY_CONNS] = "facility-connections",
         [ELIG_PS_NOT_FOUND] = "not-found",
         [ELIG_PS_BEHIND] = "behind",
+        [ELIG_PS_NO_DISASTER] = "no-disaster",
     };
     return status < ELIG_PS_COUNT ? names[status] : "?";
 }
@@ -696,6 +735,7 @@ static const struct elig_op_info by_code[256] = {
     OP(ELIG_OP_POSTHOC, 7, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "POSTHOC"),
     OP(ELIG_OP_LIST_SUBMIT, 13, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "LIST_SUBMIT"),
     OP(ELIG_OP_LIST_FETCH, 14, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "LIST_FETCH"),
+    OP(ELIG_OP_LOOKUP_PERSON, 15, ELIG_OPF_FACILITY | ELIG_OPF_SESSION, "LOOKUP_PERSON"),
     OP(ELIG_OP_ADMIN_APPEND, 8, ELIG_OPF_ADMIN, "ADMIN_APPEND"),
     OP(ELIG_OP_ADMIN_SNAPSHOT, 9, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_SNAPSHOT"),
     OP(ELIG_OP_ADMIN_STATS, 10, ELIG_OPF_ADMIN | ELIG_OPF_EMPTY, "ADMIN_STATS"),

@@ -63,6 +63,7 @@ enum elig_op {
     ELIG_OP_POSTHOC = 0x08,        /**< read the answer of an earlier check by its reference */
     ELIG_OP_LIST_SUBMIT = 0x09,    /**< hand in (a part of) an appointment list: a reception */
     ELIG_OP_LIST_FETCH = 0x0a,     /**< the answers of a list, by its reception number */
+    ELIG_OP_LOOKUP_PERSON = 0x0b,  /**< disaster mode: a person by kana name, birth date, sex */
     ELIG_OP_ADMIN_APPEND = 0x40,   /**< append update events (durable before the answer) */
     ELIG_OP_ADMIN_SNAPSHOT = 0x41, /**< write a snapshot */
     ELIG_OP_ADMIN_STATS = 0x42,    /**< the operator's counters */
@@ -88,7 +89,7 @@ enum elig_op {
 #define ELIG_OPF_EMPTY    0x40 /**< the request body must be empty (else ELIG_PS_BODY) */
 
 /** Opcodes in all: the dense slots of per-opcode counters. */
-#define ELIG_OP_SLOTS 15
+#define ELIG_OP_SLOTS 16
 
 /** One opcode. */
 struct elig_op_info {
@@ -126,6 +127,8 @@ enum elig_pstatus {
     ELIG_PS_FACILITY_CONNS = 14,  /**< the facility holds its maximum of connections; closed */
     ELIG_PS_NOT_FOUND = 15,       /**< POSTHOC: no such check of this facility (or pruned) */
     ELIG_PS_BEHIND = 16, /**< a cluster node behind the cluster's updates: ask another; goes on */
+    ELIG_PS_NO_DISASTER = 17, /**< LOOKUP_PERSON outside a declared disaster (off, over, or not
+                                   the facility's prefecture); goes on */
     ELIG_PS_COUNT
 };
 
@@ -389,6 +392,45 @@ int elig_proto_list_state_decode(const uint8_t *in, struct elig_proto_list_state
 void elig_proto_list_fetch_encode(uint8_t *out, const struct elig_proto_list_fetch *f);
 /** @return 0; -ELIG_EPROTO (max 0 or over ELIG_PROTO_BATCH_MAX, reserved bytes set). */
 int elig_proto_list_fetch_decode(const uint8_t *in, struct elig_proto_list_fetch *f);
+
+/* ---- LOOKUP_PERSON: disaster mode ------------------------------------- */
+
+#define ELIG_PROTO_PERSON_HEAD 22 /**< the fixed part before the two kana names */
+#define ELIG_PERSON_MAX        3  /**< persons one answer may name; more: "narrow it" */
+
+/** Why a facility looks a patient up by person (audited with the lookup). */
+enum elig_person_reason {
+    ELIG_REASON_NO_CARD = 1,     /**< evacuated without card or certificate */
+    ELIG_REASON_LOST = 2,        /**< card and certificate lost in the disaster */
+    ELIG_REASON_CANNOT_TELL = 3, /**< the patient cannot give them (unconscious, ...) */
+};
+
+/** What a LOOKUP_PERSON found. */
+enum elig_person_result {
+    ELIG_PERSON_FOUND = 0, /**< 1..ELIG_PERSON_MAX persons: one answer each */
+    ELIG_PERSON_NONE = 1,  /**< nobody */
+    ELIG_PERSON_TOO_MANY =
+        2, /**< more than ELIG_PERSON_MAX: narrow it (prefecture); nothing told */
+};
+
+/** A LOOKUP_PERSON request. */
+struct elig_proto_person {
+    const char *facility; /**< ELIG_PROTO_FACILITY_LEN digits */
+    uint8_t flags;        /**< ELIG_PROTO_CONSENT */
+    uint8_t reason;       /**< enum elig_person_reason */
+    uint32_t date;        /**< YYYYMMDD; 0 = today */
+    uint32_t birth;       /**< YYYYMMDD */
+    uint8_t sex;          /**< enum elig_sex */
+    uint8_t prefecture;   /**< 1..47: only qualifications of insurers of it; 0: any */
+    const char *family_kana, *given_kana;
+    uint8_t family_len, given_len; /**< at most ELIG_NAME_MAX each; the family name not empty */
+};
+
+/** @return 0; -ELIG_EPROTO (short, a field out of its set, a name over its limit, trailing bytes).
+ */
+int elig_proto_person_decode(const uint8_t *body, size_t len, struct elig_proto_person *q);
+/** Append a LOOKUP_PERSON body. @return 0; -ENOMEM; -EINVAL (a name over its limit). */
+int elig_proto_person_encode(struct elig_pbuf *b, const struct elig_proto_person *q);
 
 /* ---- ADMIN_GROW ------------------------------------------------------- */
 

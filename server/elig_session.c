@@ -15,6 +15,8 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include "elig_bq.h"
 #include "elig_net_error.h"
@@ -231,13 +233,14 @@ static void add_coded(struct loop *l, struct conn *c, const struct elig_proto_he
 }
 
 /*
- * What both list opcodes decide first: the facility the frame names must be
- * the connection's (or, on a trusted network, any valid code); a body that
- * did not decode (ok false) is malformed; an eligd without lists says so.
+ * What the session's facility opcodes decide first: the facility the frame
+ * names must be the connection's (or, on a trusted network, any valid code);
+ * a body that did not decode (ok false) is malformed; for the lists' opcodes
+ * (lists true), an eligd without lists says so.
  * 0 and *code; 1 when answered here.
  */
-static int list_gate(struct loop *l, struct conn *c, const struct elig_proto_header *h, bool ok,
-                     const char *named, const char **code)
+static int facility_gate(struct loop *l, struct conn *c, const struct elig_proto_header *h, bool ok,
+                         const char *named, bool lists, const char **code)
 {
     if (!session_trusted(l) && c->auth != AUTH_OK) {
         elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
@@ -255,7 +258,7 @@ static int list_gate(struct loop *l, struct conn *c, const struct elig_proto_hea
         elig_round_add_status(l->round, h, ELIG_PS_BODY, &c->out);
         return 1;
     }
-    if (!l->srv->p.bq) {
+    if (lists && !l->srv->p.bq) {
         add_coded(l, c, h, ELIG_PS_UNAVAILABLE, -ENOTSUP);
         return 1;
     }
@@ -272,7 +275,7 @@ static int list_submit(struct loop *l, struct conn *c, const struct elig_proto_h
     if (SCRATCH - l->scratch_len < ELIG_PROTO_LIST_STATE_BODY)
         return -ENOSPC;
     bool ok = elig_proto_list_part_decode(body, h->body_len, &part) == 0;
-    if (list_gate(l, c, h, ok, part.facility, &fac))
+    if (facility_gate(l, c, h, ok, part.facility, true, &fac))
         return 1;
     struct elig_proto_list_state st;
     int rc = elig_bq_submit(l->srv->p.bq, fac, &part, l->now_s, &st);
@@ -309,7 +312,7 @@ static int list_fetch(struct loop *l, struct conn *c, const struct elig_proto_he
         return -ENOSPC;
     bool ok =
         h->body_len == ELIG_PROTO_LIST_FETCH_BODY && elig_proto_list_fetch_decode(body, &f) == 0;
-    if (list_gate(l, c, h, ok, f.facility, &fac))
+    if (facility_gate(l, c, h, ok, f.facility, true, &fac))
         return 1;
     uint8_t *p = l->scratch + l->scratch_len;
     struct elig_proto_list_state st;
@@ -335,6 +338,158 @@ static int list_fetch(struct loop *l, struct conn *c, const struct elig_proto_he
     p[18] = p[19] = 0;
     l->scratch_len += ELIG_PROTO_LIST_ANSWER_HEAD + len;
     elig_round_add_answer(l->round, h, ELIG_PS_OK, p, ELIG_PROTO_LIST_ANSWER_HEAD + len, &c->out);
+    return 1;
+}
+
+/* ---- disaster mode: LOOKUP_PERSON --------------------------------------------- */
+
+void session_disaster_refresh(struct loop *l)
+{
+    const char *path = l->srv->p.disaster;
+    if (!path || l->now_ms - l->disaster_checked_ms < 1000)
+        return;
+    l->disaster_checked_ms = l->now_ms;
+    struct stat sb;
+    struct timespec mt = { 0 };
+    if (stat(path, &sb) == 0)
+        mt = sb.st_mtim;
+    if (mt.tv_sec == l->disaster_mtime.tv_sec && mt.tv_nsec == l->disaster_mtime.tv_nsec)
+        return;
+    struct elig_disaster d;
+    int rc = elig_disaster_read(path, &d);
+    if (rc) { /* a damaged declaration declares nothing: said once, until the file changes */
+        if (l->id == 0)
+            elig_slog(ELIG_SLOG_ERROR, "disaster mode %s: %s: lookups by person refused", path,
+                      elig_net_strerror(rc));
+        d = (struct elig_disaster){ 0 };
+    } else if (l->id == 0) {
+        elig_slog(ELIG_SLOG_INFO, "disaster mode %s", d.prefectures ? "declared" : "off");
+    }
+    l->disaster = d;
+    l->disaster_mtime = mt;
+}
+
+/* The prefecture of an insurer number (8 digits, NHI padded: its third and fourth). */
+static int insurer_prefecture(const char insurer[ELIG_INSURER_LEN])
+{
+    return (insurer[2] - '0') * 10 + (insurer[3] - '0');
+}
+
+/*
+ * The persons a lookup found: distinct person ids of the records, those with
+ * a qualification of an insurer of prefecture (0: any); at most max + 1
+ * (one more says "too many").
+ */
+static size_t person_ids(struct loop *l, const uint32_t *refs, size_t n, uint8_t prefecture,
+                         uint64_t *ids, size_t max)
+{
+    size_t k = 0;
+    struct elig_record *r = malloc(sizeof *r);
+    for (size_t i = 0; r && i < n && k <= max; i++) {
+        if (elig_index_read(l->ix, refs[i], r) != 0)
+            continue;
+        if (prefecture && insurer_prefecture(r->key.insurer) != prefecture)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < k; j++)
+            seen |= ids[j] == r->person_id;
+        if (!seen)
+            ids[k++] = r->person_id;
+    }
+    free(r);
+    return k;
+}
+
+#define PERSON_ANSWER_HEAD 16
+#define PERSON_ANSWER_MAX  (PERSON_ANSWER_HEAD + ELIG_PERSON_MAX * 8192) /* 8 records an answer */
+
+/*
+ * LOOKUP_PERSON: in a declared disaster, a patient without card or number,
+ * by kana name, birth date and sex; at most ELIG_PERSON_MAX persons, each
+ * answered as a card check would be; more: "narrow it", nothing told. Its
+ * own allowance; every lookup audited with its reason.
+ */
+static int lookup_person(struct loop *l, struct conn *c, const struct elig_proto_header *h,
+                         const uint8_t *body)
+{
+    struct elig_proto_person q = { 0 };
+    const char *fac;
+    if (SCRATCH - l->scratch_len < PERSON_ANSWER_MAX)
+        return -ENOSPC;
+    bool ok = elig_proto_person_decode(body, h->body_len, &q) == 0;
+    if (facility_gate(l, c, h, ok, q.facility, false, &fac))
+        return 1;
+    if (!elig_disaster_covers(&l->disaster, fac, l->now_s)) {
+        stat_add(&l->st.person_refused, 1);
+        elig_round_add_status(l->round, h, ELIG_PS_NO_DISASTER, &c->out);
+        return 1;
+    }
+    struct elig_access *acc = l->srv->p.access;
+    if (acc && !session_trusted(l) &&
+        !elig_access_take_person(acc, c->fac_slot, (uint64_t)l->now_ms * 1000000)) {
+        stat_add(&l->st.person_refused, 1);
+        stat_add(&l->st.rate_limited, 1);
+        elig_round_add_status(l->round, h, ELIG_PS_RATE_LIMITED, &c->out);
+        return 1;
+    }
+    elig_date_t date = l->today, birth;
+    if ((q.date && elig_proto_date_in(q.date, &date)) || elig_proto_date_in(q.birth, &birth) ||
+        q.birth == 0) {
+        elig_round_add_status(l->round, h, ELIG_PS_BODY, &c->out);
+        return 1;
+    }
+    char family[ELIG_NAME_MAX + 1], given[ELIG_NAME_MAX + 1];
+    memcpy(family, q.family_kana, q.family_len);
+    family[q.family_len] = '\0';
+    memcpy(given, q.given_kana, q.given_len);
+    given[q.given_len] = '\0';
+    uint32_t refs[64];
+    size_t n = 0;
+    int rc = elig_index_find_by_name(l->ix, family, given, birth, q.sex, refs, 64, &n);
+    uint64_t ids[ELIG_PERSON_MAX + 1];
+    size_t k = rc == 0 ? person_ids(l, refs, n, q.prefecture, ids, ELIG_PERSON_MAX) : 0;
+    if (rc && rc != -ENOBUFS && rc != -EINVAL) {
+        add_coded(l, c, h, rc == -ENOTSUP ? ELIG_PS_UNAVAILABLE : ELIG_PS_INTERNAL, rc);
+        return 1;
+    }
+    /* result u8, count u8, 6 zero, the lookup's reference u64, then count answers */
+    uint8_t *p = l->scratch + l->scratch_len;
+    size_t len = PERSON_ANSWER_HEAD;
+    memset(p, 0, PERSON_ANSWER_HEAD);
+    p[0] = rc == -ENOBUFS || k > ELIG_PERSON_MAX ? ELIG_PERSON_TOO_MANY
+           : k == 0                              ? ELIG_PERSON_NONE
+                                                 : ELIG_PERSON_FOUND;
+    p[1] = p[0] == ELIG_PERSON_FOUND ? (uint8_t)k : 0;
+    uint64_t reference = elig_checker_reference(l->ck);
+    elig_le64(p + 8, reference);
+    for (size_t i = 0; i < p[1]; i++) {
+        const struct elig_proto_answer *a =
+            elig_checker_person(l->ck, ids[i], date, q.flags & ELIG_PROTO_CONSENT);
+        l->person_buf.len = 0;
+        if (elig_pbuf_reserve(&l->person_buf, 1)) {
+            elig_round_add_status(l->round, h, ELIG_PS_INTERNAL, &c->out);
+            return 1;
+        }
+        l->person_buf.data[l->person_buf.len++] = q.reason; /* the audit keeps why, first */
+        if (elig_proto_answer_encode(&l->person_buf, a) ||
+            len + l->person_buf.len - 1 > PERSON_ANSWER_MAX) {
+            elig_round_add_status(l->round, h, ELIG_PS_INTERNAL, &c->out);
+            return 1;
+        }
+        memcpy(p + len, l->person_buf.data + 1, l->person_buf.len - 1);
+        len += l->person_buf.len - 1;
+        if (l->aw) /* each person's answer, by its own reference, as a check's */
+            session_loop_audit(l, fac, ELIG_OP_LOOKUP_PERSON, a, l->person_buf.data,
+                               l->person_buf.len);
+    }
+    if (l->aw) { /* and the lookup itself: its reason and outcome, by the lookup's reference */
+        struct elig_proto_answer whole = { .reference = reference };
+        uint8_t rec[3] = { q.reason, p[0], p[1] };
+        session_loop_audit(l, fac, ELIG_OP_LOOKUP_PERSON, &whole, rec, sizeof rec);
+    }
+    stat_add(&l->st.person_lookups, 1);
+    l->scratch_len += len;
+    elig_round_add_answer(l->round, h, ELIG_PS_OK, p, len, &c->out);
     return 1;
 }
 
@@ -442,6 +597,8 @@ int session_gate(struct loop *l, struct conn *c, const struct elig_proto_header 
         return list_submit(l, c, h, body);
     if (h->opcode == ELIG_OP_LIST_FETCH)
         return list_fetch(l, c, h, body);
+    if (h->opcode == ELIG_OP_LOOKUP_PERSON)
+        return lookup_person(l, c, h, body);
     if (!session_trusted(l) && c->auth != AUTH_OK) {
         elig_round_add_status(l->round, h, ELIG_PS_UNAUTHENTICATED, &c->out);
         stat_add(&l->st.auth_failed, 1);

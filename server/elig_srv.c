@@ -1100,6 +1100,7 @@ static void loop_run(struct loop *l)
             l->today = elig_date_today();
             session_registry_refresh(l);
             session_audit_tick(l);
+            session_disaster_refresh(l);
             if (l->id == 0 && l->kind == LOOP_FACILITY)
                 loop_publish_index(l);
             check_timers(l);
@@ -1229,6 +1230,7 @@ static void loop_free(struct loop *l)
         elig_slog(ELIG_SLOG_ERROR, "audit log: the last records could not be written");
     free(l->entry);
     free(l->scratch);
+    elig_pbuf_free(&l->person_buf);
     free(l->events);
     free(l->ev_status);
     elig_checker_destroy(l->ck);

@@ -55,6 +55,9 @@ struct elig_srv_params {
                                        them all to the grown index. NULL: made here */
     struct elig_access *access;   /**< who may ask (HELLO/AUTH), rates and caps; NULL or a
                                        trusted-network instance: no keys asked */
+    const char *disaster;         /**< optional: the disaster-mode declaration's file
+                                       (DATA/disaster), read again within a second of a
+                                       change; NULL: LOOKUP_PERSON is always refused */
     struct elig_bq *bq;           /**< optional: appointment lists (LIST_SUBMIT, LIST_FETCH);
                                        NULL: they are answered unavailable */
     struct elig_audit *audit;     /**< optional: record every answered check (and serve

@@ -22,6 +22,7 @@
 #include "elig_proto.h"
 #include "elig_lat.h"
 #include "elig_round.h"
+#include "elig_disaster.h"
 #include "elig_srv.h"
 
 #define RING_ENTRIES  2048
@@ -111,6 +112,8 @@ struct loop_stats {
     _Atomic uint64_t audit_records, audit_synced; /* recorded; of those, handed to an fdatasync */
     _Atomic uint64_t tls_handshakes, tls_refused;
     _Atomic uint64_t behind; /* frames of checks answered BEHIND (a cluster node behind) */
+    _Atomic uint64_t person_lookups, person_refused; /* LOOKUP_PERSON answered; refused (no
+                                                         disaster there, or its allowance) */
     _Atomic uint64_t checks[ELIG_OP_SLOTS][ELIG_ROUND_VALIDITIES]; /* the round's, published */
     struct elig_lat latency[ELIG_OP_SLOTS]; /* frame received to answer made, by opcode slot */
 };
@@ -163,7 +166,11 @@ struct loop {
     struct elig_audit_entry *entry;      /* POSTHOC: a record read back */
     uint8_t *scratch;                    /* POSTHOC: this round's answer bodies */
     size_t scratch_len;
-    bool audit_failed;       /* an audit write failed (logged once) */
+    struct elig_pbuf person_buf;    /* LOOKUP_PERSON: one answer being encoded */
+    struct elig_disaster disaster;  /* DATA/disaster as last read */
+    struct timespec disaster_mtime; /* its file's, when read (0: none) */
+    uint64_t disaster_checked_ms;   /* when the file was last looked at */
+    bool audit_failed;              /* an audit write failed (logged once) */
     size_t freed;            /* connection buffer bytes freed since memory was last returned */
     uint64_t auth_warned_ms; /* when a refused AUTH was last logged */
     uint64_t tls_warned_ms;  /* when a refused TLS connection was last logged */
@@ -259,6 +266,8 @@ void session_loop_audit(void *ctx, const char *facility, uint8_t opcode,
 
 /* Each tick: write and sync the audit's blocks, prune it once a day. */
 void session_audit_tick(struct loop *l);
+/* Once a second: read the disaster-mode declaration again if its file changed. */
+void session_disaster_refresh(struct loop *l);
 
 /* ---- STATS and the admin opcodes (elig_admin.c) ------------------------- */
 

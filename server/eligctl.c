@@ -28,6 +28,7 @@
 #include <xxhash.h>
 
 #include "elig_config.h"
+#include "elig_disaster.h"
 #include "elig_net_error.h"
 #include "elig_apply.h"
 #include "elig_ca.h"
@@ -1887,6 +1888,206 @@ static int cmd_list_fetch(int argc, char **argv)
     return st.state == ELIG_LIST_DONE ? 0 : EXIT_JUDGED;
 }
 
+/* ---- disaster mode -------------------------------------------------------------- */
+
+struct disaster_args {
+    const char *data, *prefectures, *until;
+};
+#define DA(kind, name, ...) ELIG_OPT_##kind(name, struct disaster_args, __VA_ARGS__)
+static const struct elig_opt disaster_opts[] = {
+    DA(S, "data", data),
+    DA(S, "prefectures", prefectures),
+    DA(S, "until", until),
+    ELIG_OPT_END,
+};
+#undef DA
+
+/* "YYYY-MM-DDTHH:MM" (local time) as a Unix time. */
+static int local_time_arg(const char *s, int64_t *out)
+{
+    struct tm tm = { 0 };
+    char *end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+    if (end == NULL || *end)
+        return -EINVAL;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1)
+        return -EINVAL;
+    *out = (int64_t)t;
+    return 0;
+}
+
+static int disaster_path(const char *cmd, const struct disaster_args *a, char *path, size_t size)
+{
+    struct stat sb;
+    if (!a->data || stat(a->data, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: --data DIR: the store's directory (where eligd keeps its data)\n",
+                cmd);
+        return EXIT_USAGE;
+    }
+    snprintf(path, size, "%s/disaster", a->data);
+    return 0;
+}
+
+static void print_disaster(const struct elig_disaster *d)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (d->prefectures == 0) {
+        printf("disaster mode: off\n");
+        return;
+    }
+    char from[32], until[32];
+    time_t f = (time_t)d->from, u = (time_t)d->until;
+    strftime(from, sizeof from, "%Y-%m-%dT%H:%M", localtime(&f));
+    strftime(until, sizeof until, "%Y-%m-%dT%H:%M", localtime(&u));
+    printf("disaster mode: %s for prefectures", now >= d->until ? "over" : "declared");
+    for (int p = 1; p <= 47; p++)
+        if (d->prefectures & (1ull << p))
+            printf(" %02d", p);
+    printf(", from %s until %s\n", from, until);
+}
+
+enum disaster_do { DISASTER_ON, DISASTER_OFF, DISASTER_STATUS };
+
+/* disaster on|off|status: the declaration made, ended or read, then printed. */
+static int disaster_run(int argc, char **argv, enum disaster_do what)
+{
+    struct disaster_args a = { 0 };
+    int first;
+    if (command_opts(disaster_opts, argc, argv, &a, &first, 0, 0, NULL))
+        return EXIT_USAGE;
+    char path[4200];
+    int rc = disaster_path(argv[0], &a, path, sizeof path);
+    if (rc)
+        return rc;
+    struct elig_disaster d = { 0 };
+    if (what == DISASTER_ON) {
+        d.from = (int64_t)time(NULL);
+        if (!a.prefectures || elig_disaster_prefectures(a.prefectures, &d.prefectures)) {
+            fprintf(stderr, "%s: --prefectures wants codes 01-47, comma-separated (13,14)\n",
+                    argv[0]);
+            return EXIT_USAGE;
+        }
+        if (!a.until || local_time_arg(a.until, &d.until) || d.until <= d.from) {
+            fprintf(stderr, "%s: --until wants a time to come, YYYY-MM-DDTHH:MM (local)\n",
+                    argv[0]);
+            return EXIT_USAGE;
+        }
+    } else if (a.prefectures || a.until) {
+        fprintf(stderr, "%s: --prefectures and --until are for disaster on\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    rc = what == DISASTER_STATUS ? elig_disaster_read(path, &d) : elig_disaster_write(path, &d);
+    if (rc) {
+        fprintf(stderr, "%s: %s: %s\n", argv[0], path, elig_net_strerror(rc));
+        return EXIT_USAGE;
+    }
+    print_disaster(&d);
+    return 0;
+}
+
+/* Declare disaster mode for prefectures until a time: lookups by person from facilities there. */
+static int cmd_disaster_on(int argc, char **argv)
+{
+    return disaster_run(argc, argv, DISASTER_ON);
+}
+
+static int cmd_disaster_off(int argc, char **argv)
+{
+    return disaster_run(argc, argv, DISASTER_OFF);
+}
+
+static int cmd_disaster_status(int argc, char **argv)
+{
+    return disaster_run(argc, argv, DISASTER_STATUS);
+}
+
+struct person_args {
+    const char *server, *facility, *key_file, *family, *given, *birth, *sex, *date;
+    struct tls_files tls;
+    uint64_t prefecture, reason;
+    bool consent;
+};
+#define PA(kind, name, ...) ELIG_OPT_##kind(name, struct person_args, __VA_ARGS__)
+static const struct elig_opt person_opts[] = {
+    PA(S, "server", server),
+    PA(S, "facility", facility),
+    PA(S, "key-file", key_file),
+    PA(S, "tls-cert", tls.cert),
+    PA(S, "tls-key", tls.key),
+    PA(S, "tls-ca", tls.ca),
+    PA(S, "family-kana", family),
+    PA(S, "given-kana", given),
+    PA(S, "birth", birth),
+    PA(S, "sex", sex),
+    PA(S, "date", date),
+    PA(U, "prefecture", prefecture, 1, 47),
+    PA(U, "reason", reason, 1, 3),
+    PA(F, "consent", consent),
+    ELIG_OPT_END,
+};
+#undef PA
+
+/* Disaster mode: a patient by kana name, birth date and sex. */
+static int cmd_person(int argc, char **argv)
+{
+    struct person_args a = { .reason = ELIG_REASON_NO_CARD, .given = "" };
+    int first;
+    if (command_opts(person_opts, argc, argv, &a, &first, 0, 0, NULL))
+        return EXIT_USAGE;
+    elig_date_t birth, date = 0;
+    bool male = a.sex && strcmp(a.sex, "male") == 0, female = a.sex && strcmp(a.sex, "female") == 0;
+    if (!a.family || !a.birth || !(male || female)) {
+        fprintf(stderr, "%s: needs --family-kana, --birth YYYY-MM-DD and --sex male|female\n",
+                argv[0]);
+        return EXIT_USAGE;
+    }
+    if (arg_date("--birth", a.birth, &birth) || (a.date && arg_date("--date", a.date, &date)))
+        return EXIT_USAGE;
+    if (strlen(a.family) > ELIG_NAME_MAX || strlen(a.given) > ELIG_NAME_MAX) {
+        fprintf(stderr, "%s: a kana name is at most %d bytes\n", argv[0], ELIG_NAME_MAX);
+        return EXIT_USAGE;
+    }
+    struct list_args la = {
+        .server = a.server, .facility = a.facility, .key_file = a.key_file, .tls = a.tls
+    };
+    struct elig_client *c;
+    int rc = list_connect(argv[0], &la, &c);
+    if (rc)
+        return rc;
+    struct elig_proto_person q = { .facility = a.facility,
+                                   .flags = a.consent ? ELIG_PROTO_CONSENT : 0,
+                                   .reason = (uint8_t)a.reason,
+                                   .date = date ? elig_proto_date_out(date) : 0,
+                                   .birth = elig_proto_date_out(birth),
+                                   .sex = male ? ELIG_SEX_MALE : ELIG_SEX_FEMALE,
+                                   .prefecture = (uint8_t)a.prefecture,
+                                   .family_kana = a.family,
+                                   .family_len = (uint8_t)strlen(a.family),
+                                   .given_kana = a.given,
+                                   .given_len = (uint8_t)strlen(a.given) };
+    struct elig_client_persons *out = malloc(sizeof *out);
+    uint8_t ps = 0;
+    rc = out ? elig_client_lookup_person(c, &q, out, &ps) : -ENOMEM;
+    elig_client_close(c);
+    if (rc) {
+        fprintf(stderr, "%s: %s%s\n", argv[0], rc == -ELIG_EREFUSED ? "eligd answered " : "",
+                rc == -ELIG_EREFUSED ? elig_pstatus_name(ps) : elig_net_strerror(rc));
+        free(out);
+        return rc == -ELIG_EREFUSED && ps == ELIG_PS_NO_DISASTER ? EXIT_JUDGED : EXIT_USAGE;
+    }
+    printf("lookup by person, reference %016llx: %s\n", (unsigned long long)out->reference,
+           out->result == ELIG_PERSON_FOUND  ? "found"
+           : out->result == ELIG_PERSON_NONE ? "nobody with that name, birth date and sex"
+                                             : "too many: narrow it (--prefecture)");
+    for (unsigned i = 0; i < out->count; i++) {
+        printf("person %u of %u: ", i + 1, out->count);
+        print_answer(&out->ans[i], date ? date : elig_date_today());
+    }
+    free(out);
+    return 0;
+}
+
 /* ---- report lag ------------------------------------------------------------ */
 
 struct lag_args {
@@ -2375,6 +2576,21 @@ static const struct command commands[] = {
       "--server ADDR:PORT --facility CODE (--key-file FILE | TLS) --reception N [--wait S]",
       "the answers of a list handed in, one TSV line an entry, once it is checked\n"
       "(--wait: up to S seconds for it); exit 1 while it is not done yet",
+      false },
+    { "disaster on", 2, cmd_disaster_on, "--data DIR --prefectures 13,14 --until YYYY-MM-DDTHH:MM",
+      "declare disaster mode: facilities in those prefectures may look patients up by\n"
+      "kana name, birth date and sex until then (eligd takes it within a second)",
+      false },
+    { "disaster off", 2, cmd_disaster_off, "--data DIR", "end disaster mode now", false },
+    { "disaster status", 2, cmd_disaster_status, "--data DIR", "the declaration in force, if any",
+      false },
+    { "person", 1, cmd_person,
+      "--server ADDR:PORT --facility CODE (--key-file FILE | TLS) --family-kana KANA\n"
+      "[--given-kana KANA] --birth YYYY-MM-DD --sex male|female [--prefecture NN]\n"
+      "[--reason 1|2|3] [--date YYYY-MM-DD] [--consent]",
+      "in a declared disaster, a patient without card or number: at most 3 persons,\n"
+      "each answered as a card check; reason 1 evacuated without card, 2 card lost,\n"
+      "3 the patient cannot tell",
       false },
     { "report lag", 2, cmd_report_lag, "--data DIR --month YYYY-MM [--csv FILE] [--png FILE]",
       "registration lag of the events entered in that month, per insurer: days from\n"

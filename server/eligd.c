@@ -136,7 +136,7 @@ struct options {
     bool trust_network, no_audit;
     const char *audit_dir, *admin_key_file;
     const char *lists_dir;
-    char lists_path[4096];
+    char lists_path[4096], disaster_path[4096];
     uint8_t admin_key[ELIG_FKEY_LEN];
     char admin_key_path[4096];
     const char *admin_key_new; /* a key made now: written here once eligd serves */
@@ -409,6 +409,10 @@ static int parse_options(int argc, char **argv, struct options *o, struct values
     if (!o->no_audit && !o->audit_dir && !o->attach) {
         snprintf(o->audit_path, sizeof o->audit_path, "%s/audit", o->db.data_dir);
         o->audit_dir = o->audit_path;
+    }
+    if (!o->attach) {
+        snprintf(o->disaster_path, sizeof o->disaster_path, "%s/disaster", o->db.data_dir);
+        o->srv.disaster = o->disaster_path;
     }
     if (!o->lists_dir && !o->attach) {
         snprintf(o->lists_path, sizeof o->lists_path, "%s/lists", o->db.data_dir);

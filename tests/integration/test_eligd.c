@@ -28,6 +28,7 @@
 #include "elig_client.h"
 #include "elig_codec.h"
 #include "elig_net_error.h"
+#include "elig_disaster.h"
 #include "elig_fac.h"
 #include "elig_jis.h"
 #include "elig_feed.h"
@@ -829,6 +830,17 @@ static void test_admin_tcp(void **state)
 }
 
 /* Admin: appends are durable and visible at once; opcodes stay on their side. */
+/* One feed line through the admin socket: it must be applied. */
+static void append_line(struct elig_client *adm, const char *line)
+{
+    struct elig_event ev;
+    struct elig_feed_error fe;
+    assert_int_equal(elig_feed_parse_line(line, strlen(line), &ev, &fe), 1);
+    int32_t st;
+    assert_int_equal(admin_append(adm, &ev, 1, &st), ELIG_PS_OK);
+    assert_int_equal(st, 0);
+}
+
 /* A name a receipt system cannot show is flagged in the answer, with its kana beside it. */
 static void test_names_outside_jis(void **state)
 {
@@ -839,12 +851,7 @@ static void test_names_outside_jis(void **state)
     struct elig_client *fac = connect_fac(&s);
     static const char line[] = "ACQUIRE\t2025-02-01\t01130012\t01130012\t77\t2\t\t2002\t1\t"
                                "𠮷田\t髙志\tヨシダ\tタカシ\t1\t1990-01-01\t\t\t30\t\t\t\t";
-    struct elig_event ev;
-    struct elig_feed_error fe;
-    assert_int_equal(elig_feed_parse_line(line, strlen(line), &ev, &fe), 1);
-    int32_t st;
-    assert_int_equal(admin_append(adm, &ev, 1, &st), ELIG_PS_OK);
-    assert_int_equal(st, 0);
+    append_line(adm, line);
     struct elig_proto_answer *a = malloc(sizeof(*a));
     uint8_t ps;
     struct elig_proto_number q = number("01130012", "77", "2", "", 19900101, D);
@@ -1032,6 +1039,128 @@ static void test_lists(void **state)
     assert_int_equal(elig_client_list_fetch(c, FACILITY, open, 0, 10, &st, NULL, NULL, &n, &ps), 0);
     assert_int_equal(st.state, ELIG_LIST_OPEN); /* still open, as it was left */
     free(qs);
+    elig_client_close(c);
+    server_finish(&s);
+}
+
+/* ---- disaster mode: LOOKUP_PERSON ---- */
+
+static struct elig_proto_person person_query(const char *family, const char *given, uint32_t birth,
+                                             uint8_t sex, uint8_t prefecture)
+{
+    return (struct elig_proto_person){ .facility = FACILITY,
+                                       .reason = ELIG_REASON_NO_CARD,
+                                       .date = D,
+                                       .birth = birth,
+                                       .sex = sex,
+                                       .prefecture = prefecture,
+                                       .family_kana = family,
+                                       .family_len = (uint8_t)strlen(family),
+                                       .given_kana = given,
+                                       .given_len = (uint8_t)strlen(given) };
+}
+
+/* A lookup until eligd has taken the declaration in (it looks each second): bounded. */
+static int person_until(struct elig_client *c, const struct elig_proto_person *q,
+                        struct elig_client_persons *out, uint8_t *ps, uint8_t until_not)
+{
+    int rc = 0;
+    for (int i = 0; i < 300; i++) {
+        rc = elig_client_lookup_person(c, q, out, ps);
+        if (!(rc == -ELIG_EREFUSED && *ps == until_not))
+            return rc;
+        nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+    }
+    return rc;
+}
+
+/* In a declared disaster, a patient by kana name, birth date and sex; every refusal. */
+static void test_disaster(void **state)
+{
+    (void)state;
+    struct server s;
+    start_loaded(&s, NULL);
+    struct elig_client *adm = connect_to(s.sock);
+    /* four タナカ ハナコ born 1990-01-01, three of insurers of Tokyo (13), one of Chiba (12) */
+    for (int i = 0; i < 4; i++) {
+        char line[512];
+        const char *ins = i < 3 ? "01130012" : "33120015";
+        snprintf(line, sizeof line,
+                 "ACQUIRE\t2025-02-01\t%s\t%s\t66\t%d\t\t%d\t1\t田中\t花子\tタナカ\tハナコ\t2\t"
+                 "1990-01-01\t\t\t30\t\t\t\t",
+                 ins, ins, i + 1, 3001 + i);
+        append_line(adm, line);
+    }
+    elig_client_close(adm);
+    struct elig_client *c = connect_fac(&s);
+    struct elig_client_persons *out = malloc(sizeof *out);
+    uint8_t ps;
+    struct elig_proto_person q = person_query("やまだ", "ﾀﾛｳ", 19800510, ELIG_SEX_MALE, 0);
+    /* off: refused, nothing told */
+    assert_int_equal(elig_client_lookup_person(c, &q, out, &ps), -ELIG_EREFUSED);
+    assert_int_equal(ps, ELIG_PS_NO_DISASTER);
+    /* declared for Chiba only: a Tokyo facility is still refused */
+    char path[400];
+    snprintf(path, sizeof path, "%s/disaster", s.data);
+    int64_t now = (int64_t)time(NULL);
+    struct elig_disaster d = { .prefectures = 1ull << 12, .from = now - 60, .until = now + 3600 };
+    assert_int_equal(elig_disaster_write(path, &d), 0);
+    assert_int_equal(elig_client_lookup_person(c, &q, out, &ps), -ELIG_EREFUSED);
+    assert_int_equal(ps, ELIG_PS_NO_DISASTER);
+    /* and for Tokyo: found, as a card check would answer it; names folded as typed */
+    d.prefectures |= 1ull << 13;
+    assert_int_equal(elig_disaster_write(path, &d), 0);
+    assert_int_equal(person_until(c, &q, out, &ps, ELIG_PS_NO_DISASTER), 0);
+    assert_int_equal(out->result, ELIG_PERSON_FOUND);
+    assert_int_equal(out->count, 1);
+    assert_int_equal(out->ans[0].validity, ELIG_VALID);
+    assert_string_equal(out->ans[0].rec[0].family_kanji, "山田");
+    uint64_t answered = out->ans[0].reference;
+    /* nobody: another birth date */
+    q = person_query("ヤマダ", "タロウ", 19800511, ELIG_SEX_MALE, 0);
+    assert_int_equal(elig_client_lookup_person(c, &q, out, &ps), 0);
+    assert_int_equal(out->result, ELIG_PERSON_NONE);
+    assert_int_equal(out->count, 0);
+    /* four namesakes: too many, nothing told; narrowed to Chiba: the one */
+    q = person_query("タナカ", "ハナコ", 19900101, ELIG_SEX_FEMALE, 0);
+    assert_int_equal(elig_client_lookup_person(c, &q, out, &ps), 0);
+    assert_int_equal(out->result, ELIG_PERSON_TOO_MANY);
+    assert_int_equal(out->count, 0);
+    q.prefecture = 12;
+    assert_int_equal(elig_client_lookup_person(c, &q, out, &ps), 0);
+    assert_int_equal(out->result, ELIG_PERSON_FOUND);
+    assert_int_equal(out->count, 1);
+    assert_memory_equal(out->ans[0].rec[0].key.insurer, "33120015", 8);
+    q.prefecture = 13;
+    assert_int_equal(elig_client_lookup_person(c, &q, out, &ps), 0);
+    assert_int_equal(out->count, 3);
+    /* audited with its reason: POSTHOC reads the person's answer back, reason first */
+    uint8_t ref[8];
+    elig_le64(ref, answered);
+    struct elig_proto_header h;
+    const uint8_t *body;
+    call(c, ELIG_OP_POSTHOC, ref, 8, &h, &body);
+    assert_int_equal(h.status, ELIG_PS_OK);
+    assert_int_equal(body[8], ELIG_OP_LOOKUP_PERSON);
+    assert_int_equal(body[9], ELIG_REASON_NO_CARD);
+    /* its own allowance: 20 at once (5 spent above), then refused while checks go on */
+    q = person_query("ヤマダ", "タロウ", 19800510, ELIG_SEX_MALE, 0);
+    int spent = 0;
+    for (int i = 0; i < 30 && elig_client_lookup_person(c, &q, out, &ps) == 0; i++)
+        spent++;
+    assert_int_equal(ps, ELIG_PS_RATE_LIMITED);
+    assert_int_equal(spent, 20 - 5);
+    struct elig_proto_answer *a = malloc(sizeof(*a));
+    struct elig_proto_number nq = number("01130012", "1234", "56", "00", 19800510, D);
+    assert_int_equal(elig_client_lookup_number(c, &nq, a, &ps), 0);
+    assert_int_equal(a->validity, ELIG_VALID);
+    /* over: refused again */
+    d.until = now - 1;
+    assert_int_equal(elig_disaster_write(path, &d), 0);
+    assert_int_equal(person_until(c, &q, out, &ps, ELIG_PS_RATE_LIMITED), -ELIG_EREFUSED);
+    assert_int_equal(ps, ELIG_PS_NO_DISASTER);
+    free(a);
+    free(out);
     elig_client_close(c);
     server_finish(&s);
 }
@@ -1418,6 +1547,7 @@ int main(void)
         cmocka_unit_test_teardown(test_admin, teardown),
         cmocka_unit_test_teardown(test_names_outside_jis, teardown),
         cmocka_unit_test_teardown(test_lists, teardown),
+        cmocka_unit_test_teardown(test_disaster, teardown),
         cmocka_unit_test_teardown(test_sigterm_drain, teardown),
         cmocka_unit_test_teardown(test_checks_during_appends, teardown),
         cmocka_unit_test_teardown(test_crash_kill_during_appends, teardown),

@@ -452,6 +452,51 @@ static void test_doc_lists(void **state)
     elig_pbuf_free(&b);
 }
 
+/* docs/protocol.md's LOOKUP_PERSON example, byte for byte. */
+static const uint8_t person_req[] = {
+    0x45, 0x4c, 0x01, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x00,
+    0x00, 0x31, 0x33, 0x31, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x31, 0x00, 0x01, 0x62, 0xfe,
+    0x34, 0x01, 0xbe, 0x21, 0x2e, 0x01, 0x01, 0x00, 0x09, 0xe3, 0x83, 0xa4, 0xe3, 0x83, 0x9e,
+    0xe3, 0x83, 0x80, 0x09, 0xe3, 0x82, 0xbf, 0xe3, 0x83, 0xad, 0xe3, 0x82, 0xa6,
+};
+static const uint8_t person_ans[] = {
+    0x45, 0x4c, 0x01, 0x0b, 0x01, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x60, 0x51, 0xe1, 0x6c, 0x70, 0x0d, 0x66, 0x00,
+};
+static const uint8_t person_refused[] = {
+    0x45, 0x4c, 0x01, 0x0b, 0x01, 0x11, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+static void test_doc_person(void **state)
+{
+    (void)state;
+    struct elig_proto_person q = { .facility = "1310000001",
+                                   .reason = ELIG_REASON_NO_CARD,
+                                   .date = 20250210,
+                                   .birth = 19800510,
+                                   .sex = ELIG_SEX_MALE,
+                                   .family_kana = "ヤマダ",
+                                   .family_len = 9,
+                                   .given_kana = "タロウ",
+                                   .given_len = 9 };
+    struct elig_pbuf b = { 0 };
+    long at = elig_proto_frame_begin(&b, ELIG_OP_LOOKUP_PERSON, 0, 0, 7);
+    assert_true(at >= 0);
+    assert_int_equal(elig_proto_person_encode(&b, &q), 0);
+    elig_proto_frame_end(&b, at);
+    assert_int_equal(b.len, sizeof person_req);
+    assert_memory_equal(b.data, person_req, b.len);
+    elig_pbuf_free(&b);
+    struct elig_proto_header h;
+    assert_int_equal(elig_proto_header_decode(person_ans, sizeof person_ans, true, &h), 0);
+    assert_int_equal(h.body_len, 16);
+    assert_int_equal(person_ans[16], ELIG_PERSON_TOO_MANY);
+    assert_int_equal(elig_rd64(person_ans + 24), 0x00660d706ce15160ull);
+    assert_int_equal(elig_proto_header_decode(person_refused, sizeof person_refused, true, &h), 0);
+    assert_int_equal(h.status, ELIG_PS_NO_DISASTER);
+    assert_string_equal(elig_pstatus_name(h.status), "no-disaster");
+}
+
 static void test_stats_round_trip(void **state)
 {
     (void)state;
@@ -721,8 +766,8 @@ static void test_doc_tables(void **state)
     }
     assert_int_equal(ops, rows);
     assert_int_equal(statuses, ELIG_PS_COUNT);
-    assert_null(elig_op_info(0x0b));
-    assert_false(elig_op_has(0x0b, 0));
+    assert_null(elig_op_info(0x0c));
+    assert_false(elig_op_has(0x0c, 0));
 }
 
 /* The next whole frame of a stream: its length once all of it is there, 0 before, an error for
@@ -771,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_answer_name_flags),
         cmocka_unit_test(test_append_bodies),
         cmocka_unit_test(test_doc_lists),
+        cmocka_unit_test(test_doc_person),
         cmocka_unit_test(test_stats_round_trip),
         cmocka_unit_test(test_malformed_headers),
         cmocka_unit_test(test_malformed_bodies),
