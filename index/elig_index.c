@@ -1529,6 +1529,9 @@ void elig_index_prefetch_record(const struct elig_index *ix, const struct elig_r
         elig_dict_prefetch(ix->names, buf, len);
     if ((len = name_pair(rec->given_kanji, rec->given_kana, buf)) != 0)
         elig_dict_prefetch(ix->names, buf, len);
+    uint64_t nh;
+    if (ix->pnames && pname_of(rec, &nh))
+        prefetch_line(&ix->pnames[bucket_of(nh, ix->pname_buckets)]);
 }
 
 int elig_index_insert_batch(struct elig_index *ix, const struct elig_record *recs, size_t n,
