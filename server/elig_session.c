@@ -448,7 +448,11 @@ static int lookup_person(struct loop *l, struct conn *c, const struct elig_proto
     int rc = elig_index_find_by_name(l->ix, family, given, birth, q.sex, refs, 64, &n);
     uint64_t ids[ELIG_PERSON_MAX + 1];
     size_t k = rc == 0 ? person_ids(l, refs, n, q.prefecture, ids, ELIG_PERSON_MAX) : 0;
-    if (rc && rc != -ENOBUFS && rc != -EINVAL) {
+    if (rc == -EINVAL) { /* kana that are not UTF-8 */
+        elig_round_add_status(l->round, h, ELIG_PS_BODY, &c->out);
+        return 1;
+    }
+    if (rc && rc != -ENOBUFS) {
         add_coded(l, c, h, rc == -ENOTSUP ? ELIG_PS_UNAVAILABLE : ELIG_PS_INTERNAL, rc);
         return 1;
     }

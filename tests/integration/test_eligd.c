@@ -1116,6 +1116,10 @@ static void test_disaster(void **state)
     assert_int_equal(out->ans[0].validity, ELIG_VALID);
     assert_string_equal(out->ans[0].rec[0].family_kanji, "山田");
     uint64_t answered = out->ans[0].reference;
+    /* kana that are not UTF-8: malformed */
+    q = person_query("\xff\xfe", "", 19800510, ELIG_SEX_MALE, 0);
+    assert_int_equal(elig_client_lookup_person(c, &q, out, &ps), -ELIG_EREFUSED);
+    assert_int_equal(ps, ELIG_PS_BODY);
     /* nobody: another birth date */
     q = person_query("ヤマダ", "タロウ", 19800511, ELIG_SEX_MALE, 0);
     assert_int_equal(elig_client_lookup_person(c, &q, out, &ps), 0);
@@ -1143,13 +1147,13 @@ static void test_disaster(void **state)
     assert_int_equal(h.status, ELIG_PS_OK);
     assert_int_equal(body[8], ELIG_OP_LOOKUP_PERSON);
     assert_int_equal(body[9], ELIG_REASON_NO_CARD);
-    /* its own allowance: 20 at once (5 spent above), then refused while checks go on */
+    /* its own allowance: 20 at once (6 spent above), then refused while checks go on */
     q = person_query("ヤマダ", "タロウ", 19800510, ELIG_SEX_MALE, 0);
     int spent = 0;
     for (int i = 0; i < 30 && elig_client_lookup_person(c, &q, out, &ps) == 0; i++)
         spent++;
     assert_int_equal(ps, ELIG_PS_RATE_LIMITED);
-    assert_int_equal(spent, 20 - 5);
+    assert_int_equal(spent, 20 - 6);
     struct elig_proto_answer *a = malloc(sizeof(*a));
     struct elig_proto_number nq = number("01130012", "1234", "56", "00", 19800510, D);
     assert_int_equal(elig_client_lookup_number(c, &nq, a, &ps), 0);
