@@ -7,7 +7,7 @@
  * (--attach, --trust-network, no audit) with an appointment lists directory
  * (--lists). One client connection sends single LOOKUP_NUMBER checks of
  * random records one at a time (depth 1: each check's latency is its round
- * trip) and records every latency.
+ * trip) and records every latency (elig_hist: within 0.4% of the value).
  *
  * Run: R times, alternating, (a) singles alone for S seconds; (b) a backlog
  * of B entries handed in as lists of 10,000 (LIST_SUBMIT, from a second
@@ -27,6 +27,7 @@
 
 #include "elig_bench.h"
 #include "elig_client.h"
+#include "elig_hist.h"
 #include "elig_index.h"
 #include "elig_net_error.h"
 #include "elig_proto.h"
@@ -34,33 +35,6 @@
 
 #define QUERIES   65536
 #define POLL_EACH 2000
-
-struct lat {
-    double *v;
-    size_t n, cap;
-};
-
-static int lat_add(struct lat *l, double s)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 1 << 16;
-        double *v = realloc(l->v, cap * sizeof *v);
-        if (v == NULL)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = s;
-    return 0;
-}
-
-static double pct(const struct lat *l, double p)
-{
-    if (l->n == 0)
-        return 0;
-    size_t i = (size_t)(p * (double)(l->n - 1));
-    return l->v[i];
-}
 
 struct sample {
     double p50, p99, p999, rate; /* seconds; checks a second */
@@ -76,7 +50,7 @@ struct queries {
 
 /* Singles until until(ctx) says stop (checked every POLL_EACH) or seconds pass. */
 static int singles(struct elig_client *c, const struct queries *qs, uint64_t *seed, double seconds,
-                   int (*until)(void *ctx), void *ctx, struct lat *l)
+                   int (*until)(void *ctx), void *ctx, struct elig_hist *l)
 {
     struct elig_proto_answer *a = malloc(sizeof *a);
     if (a == NULL)
@@ -97,7 +71,7 @@ static int singles(struct elig_client *c, const struct queries *qs, uint64_t *se
         if (rc == 0 && a->status != ELIG_AS_OK)
             rc = -ELIG_EPROTO; /* every query is of a record of the population */
         if (rc == 0)
-            rc = lat_add(l, bench_now() - s);
+            elig_hist_record(l, (uint64_t)((bench_now() - s) * 1e9)); /* ns */
     }
     free(a);
     return rc > 0 ? 0 : rc;
@@ -168,15 +142,14 @@ static int submit_backlog(struct backlog *b, const struct queries *qs, uint64_t 
     return rc;
 }
 
-static void summarize(struct lat *l, double seconds, struct sample *s)
+static void summarize(struct elig_hist *l, double seconds, struct sample *s)
 {
-    bench_sort(l->v, l->n);
-    s->p50 = pct(l, 0.50);
-    s->p99 = pct(l, 0.99);
-    s->p999 = pct(l, 0.999);
-    s->checks = l->n;
-    s->rate = seconds > 0 ? (double)l->n / seconds : 0;
-    l->n = 0;
+    s->p50 = (double)elig_hist_percentile(l, 50) * 1e-9;
+    s->p99 = (double)elig_hist_percentile(l, 99) * 1e-9;
+    s->p999 = (double)elig_hist_percentile(l, 99.9) * 1e-9;
+    s->checks = l->total;
+    s->rate = seconds > 0 ? (double)l->total / seconds : 0;
+    elig_hist_reset(l);
 }
 
 static double median_field(const struct sample *s, unsigned n, size_t off)
@@ -223,12 +196,16 @@ int bench_lists(const struct bench_opts *o)
     if (rc == 0)
         rc = elig_client_connect(addr, 20000, &sub);
     struct sample alone[64], busy[64];
-    struct lat l = { 0 };
+    struct elig_hist *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        rc = -ENOMEM;
+    else
+        elig_hist_reset(l);
     unsigned runs = o->runs > 64 ? 64 : o->runs;
     for (unsigned r = 0; rc == 0 && r < runs; r++) {
         double t0 = bench_now();
-        rc = singles(c, qs, &seed, o->seconds, NULL, NULL, &l);
-        summarize(&l, bench_now() - t0, &alone[r]);
+        rc = singles(c, qs, &seed, o->seconds, NULL, NULL, l);
+        summarize(l, bench_now() - t0, &alone[r]);
         struct backlog *b = calloc(1, sizeof *b);
         if (b == NULL)
             rc = -ENOMEM;
@@ -238,8 +215,8 @@ int bench_lists(const struct bench_opts *o)
             rc = submit_backlog(b, qs, o->backlog, &seed);
         t0 = bench_now();
         if (rc == 0)
-            rc = singles(c, qs, &seed, 0, backlog_done, b, &l);
-        summarize(&l, bench_now() - t0, &busy[r]);
+            rc = singles(c, qs, &seed, 0, backlog_done, b, l);
+        summarize(l, bench_now() - t0, &busy[r]);
         busy[r].drained = b ? b->done_at - b->t0 : 0;
         free(b);
         busy[r].backlog_rate = busy[r].drained > 0 ? (double)o->backlog / busy[r].drained : 0;
@@ -252,7 +229,7 @@ int bench_lists(const struct bench_opts *o)
     elig_client_close(c);
     elig_client_close(sub);
     bench_stop(pid);
-    free(l.v);
+    free(l);
     if (rc) {
         fprintf(stderr, "elig-bench lists: %s\n", elig_net_strerror(rc));
         bench_rm_tree(dir);

@@ -226,6 +226,16 @@ static void get_record(struct cursor *c, struct elig_record *r, bool ident)
     get_str(c, r->given_kana, ELIG_NAME_MAX);
 }
 
+int elig_event_head(const uint8_t *buf, size_t len, uint8_t *kind, elig_date_t *effective,
+                    char source[ELIG_INSURER_LEN])
+{
+    struct cursor c = { .r = buf, .len = len };
+    *kind = get_u8(&c);
+    *effective = get_u16(&c);
+    get(&c, source, ELIG_INSURER_LEN);
+    return c.err ? -ELIG_ESYNTAX : 0;
+}
+
 int elig_event_decode(const uint8_t *buf, size_t len, struct elig_event *ev)
 {
     struct cursor c = { .r = buf, .len = len };

@@ -48,4 +48,13 @@ int elig_event_encode(const struct elig_event *ev, uint8_t *buf, size_t cap);
  */
 int elig_event_decode(const uint8_t *buf, size_t len, struct elig_event *ev);
 
+/**
+ * The head every encoded event starts with, read without decoding the rest:
+ * its kind, effective date and sending insurer (what a scan of the whole log
+ * needs, as the registration lag's). Pure and thread-safe.
+ * @return 0; -ELIG_ESYNTAX if buf is shorter than the head.
+ */
+int elig_event_head(const uint8_t *buf, size_t len, uint8_t *kind, elig_date_t *effective,
+                    char source[ELIG_INSURER_LEN]);
+
 #endif

@@ -732,11 +732,17 @@ int elig_db_submit(struct elig_db *db, const struct elig_event *evs, size_t n, i
     return elig_db_submit_chunk(db, NULL, 0, evs, n, status, first_lsn, NULL);
 }
 
+/* DATA/lag and DATA/log of the store at data_dir. */
+static void lag_paths(const char *data_dir, char path[4200], char log_dir[4200])
+{
+    snprintf(path, 4200, "%s/lag", data_dir);
+    snprintf(log_dir, 4200, "%s/log", data_dir);
+}
+
 int elig_db_lag_fold(const char *data_dir, uint64_t upto)
 {
     char path[4200], log_dir[4200];
-    snprintf(path, sizeof path, "%s/lag", data_dir);
-    snprintf(log_dir, sizeof log_dir, "%s/log", data_dir);
+    lag_paths(data_dir, path, log_dir);
     struct elig_lag *t;
     uint64_t through;
     int rc = elig_lag_create(&t);
@@ -757,8 +763,7 @@ int elig_db_lag_table(const char *data_dir, struct elig_lag *t, uint64_t *throug
                       uint64_t *untimed)
 {
     char path[4200], log_dir[4200];
-    snprintf(path, sizeof path, "%s/lag", data_dir);
-    snprintf(log_dir, sizeof log_dir, "%s/log", data_dir);
+    lag_paths(data_dir, path, log_dir);
     int rc = elig_lag_load(t, path, through);
     if (rc == 0)
         rc = elig_lag_scan_log(t, log_dir, *through, UINT64_MAX, last, untimed);

@@ -611,10 +611,12 @@ static uint16_t codes_pack(const struct elig_record *r)
                       (r->elderly_pct / 10) << 7 | r->limit_category << 9);
 }
 
+#define CODES_SEX 0x2 /* codes_pack()'s bit of the sex */
+
 static void codes_unpack(uint16_t c, struct elig_record *r)
 {
     r->relation = (c & 1) ? ELIG_REL_DEPENDENT : ELIG_REL_INSURED;
-    r->sex = (c >> 1 & 1) ? ELIG_SEX_FEMALE : ELIG_SEX_MALE;
+    r->sex = (c & CODES_SEX) ? ELIG_SEX_FEMALE : ELIG_SEX_MALE;
     r->loss_reason = loss_reason(c >> 2 & 7);
     r->copay_pct = (uint8_t)((c >> 5 & 3) * 10);
     r->elderly_pct = (uint8_t)((c >> 7 & 3) * 10);
@@ -1396,9 +1398,7 @@ int elig_index_find_by_name(const struct elig_index *ix, const char *family_kana
     if (wlen < 0)
         return -EINVAL;
     uint64_t b = bucket_of(pname_hash(want, wlen, birth, sex), ix->pname_buckets);
-    struct elig_record *r = malloc(sizeof *r);
-    if (r == NULL)
-        return -ENOMEM;
+    struct elig_record cand, *r = &cand;
     int rc = 0;
     for (uint64_t steps = 0; rc == 0 && steps < ix->pname_buckets; steps++, b = pname_next(ix, b)) {
         const struct pname_bucket *pb = &ix->pnames[b];
@@ -1440,7 +1440,6 @@ int elig_index_find_by_name(const struct elig_index *ix, const char *family_kana
         if (empty)
             break;
     }
-    free(r);
     return rc;
 }
 
@@ -1580,20 +1579,24 @@ int elig_index_replace(struct elig_index *ix, uint32_t ref, const struct elig_re
         person_probe(ix, rec->person_id, &person) < 0 || person != old->person)
         return -EINVAL;
     struct ix_rec r = *old;
-    uint64_t oh = 0, nh = 0, nb = 0;
-    unsigned ns = 0;
-    bool had = ix->pnames && pname_stored(ix, old, &oh);
-    bool named = ix->pnames && pname_of(rec, &nh);
-    bool moved = had != named || (named && oh != nh); /* names, birth date or sex changed */
     if ((rc = rec_encode(ix, rec, &r)) < 0)
         return rc;
-    if (moved && named && (rc = pname_free_slot(ix, nh, &nb, &ns)) < 0)
+    /* the lookup by person moves the record only when what it hashes changed (interned name
+     * pairs compare as ids): a loss or a co-payment change reads no names back */
+    bool moved = ix->pnames && (r.family != old->family || r.given != old->given ||
+                                r.date[D_BIRTH] != old->date[D_BIRTH] ||
+                                ((r.codes ^ old->codes) & CODES_SEX) != 0);
+    uint64_t oh = 0, nh = 0, nb = 0;
+    unsigned ns = 0;
+    bool had = moved && pname_stored(ix, old, &oh);
+    bool named = moved && pname_of(rec, &nh);
+    if (named && (rc = pname_free_slot(ix, nh, &nb, &ns)) < 0)
         return rc; /* nothing changed */
     mutating(ix, 1);
     rec_store(ix, ref, &r);
-    if (moved && had)
+    if (had)
         pname_remove(ix, oh, ref);
-    if (moved && named)
+    if (named)
         pname_set(ix, nb, ns, ref + 1);
     mutating(ix, 0);
     return 0;

@@ -452,7 +452,7 @@ int elig_index_key_records(const struct elig_index *ix, const struct elig_key *k
  * @param n    out: how many
  * @return 0; -ENOBUFS (more than max: *n = max); -ENOTSUP (a segment made
  *         before this lookup existed: grow or rebuild it); -EINVAL (kana that
- *         do not fold); -EAGAIN; -ENOMEM.
+ *         do not fold); -EAGAIN.
  */
 int elig_index_find_by_name(const struct elig_index *ix, const char *family_kana,
                             const char *given_kana, elig_date_t birth, uint8_t sex, uint32_t *refs,

@@ -37,6 +37,7 @@
 #include <xxhash.h>
 
 #include "elig_chunk.h"
+#include "elig_codec.h"
 #include "elig_crc32c.h"
 #include "elig_error.h"
 #include "elig_io.h"
@@ -249,7 +250,7 @@ long elig_lag_rows(const struct elig_lag *t, uint32_t month, struct elig_lag_row
 
 struct scan {
     struct elig_lag *t;
-    uint64_t after, upto, last, untimed;
+    uint64_t upto, last, untimed;
     int64_t entered; /* the current chunk's, 0: none */
     uint32_t left;   /* events of that chunk still to come */
     int err;
@@ -271,15 +272,17 @@ static int scan_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *pa
     int64_t entered = s->left ? s->entered : 0; /* an event past its chunk's count has none */
     if (s->left)
         s->left--;
-    /* an event: kind u8, effective u16, source 8 (elig_codec.h) */
-    if (kind > 0xff || elig_lag_class_of((uint8_t)kind) < 0 || len < 11)
+    uint8_t ek;
+    elig_date_t effective;
+    char source[ELIG_INSURER_LEN];
+    if (elig_event_head(payload, len, &ek, &effective, source) != 0 || ek != kind ||
+        elig_lag_class_of(ek) < 0)
         return 0;
     if (entered == 0) {
         s->untimed++;
         return 0;
     }
-    int rc = elig_lag_add(s->t, (const char *)payload + 3, (uint8_t)kind,
-                          (elig_date_t)elig_rd16(payload + 1), entered);
+    int rc = elig_lag_add(s->t, source, ek, effective, entered);
     if (rc == -ENOMEM) {
         s->err = rc;
         return 1;
@@ -290,7 +293,7 @@ static int scan_record(void *ctx, uint64_t lsn, uint16_t kind, const uint8_t *pa
 int elig_lag_scan_log(struct elig_lag *t, const char *dir, uint64_t after, uint64_t upto,
                       uint64_t *last, uint64_t *untimed)
 {
-    struct scan s = { .t = t, .after = after, .upto = upto, .last = after };
+    struct scan s = { .t = t, .upto = upto, .last = after };
     /* after is a unit's end (a snapshot's LSN, or 0), so the first record read starts one */
     int rc = elig_log_scan(dir, after + 1, scan_record, &s, NULL);
     if (last)

@@ -347,22 +347,24 @@ static const struct elig_opt population_opts[] = {
 static int write_by_day(const char *dir, const struct elig_pop *pop, struct days *d)
 {
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        fprintf(stderr, "elig-loadgen: --by-day %s: %s\n", dir, strerror(errno));
-        return -errno;
+        int err = errno;
+        fprintf(stderr, "elig-loadgen: --by-day %s: %s\n", dir, strerror(err));
+        return -err;
     }
-    int rc = 0;
     for (unsigned k = 0; k < elig_pop_month_days(pop); k++) {
         char path[4200], iso[ELIG_DATE_ISO_LEN + 1];
         snprintf(path, sizeof path, "%s/%s.feed", dir,
                  elig_date_format((elig_date_t)(elig_pop_today(pop) + k), iso));
         FILE *f = fopen(path, "w");
-        if (f == NULL || fwrite(d->day[k].buf, 1, d->day[k].len, f) != d->day[k].len ||
-            fclose(f) != 0) {
+        bool written = f && fwrite(d->day[k].buf, 1, d->day[k].len, f) == d->day[k].len;
+        if (f && fclose(f) != 0)
+            written = false;
+        if (!written) {
             fprintf(stderr, "elig-loadgen: %s: %s\n", path, strerror(errno ? errno : EIO));
             return -EIO;
         }
     }
-    return rc;
+    return 0;
 }
 
 static int cmd_population(int argc, char **argv, bool updates)

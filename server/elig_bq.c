@@ -428,14 +428,12 @@ int elig_bq_fetch(struct elig_bq *q, const char *facility, const struct elig_pro
 
 /* ---- checking ------------------------------------------------------------------ */
 
+/* The answers' file being written by check_list(), one answer at a time. */
 struct run {
-    struct elig_bq *q;
-    uint64_t reception;
     int fd;        /* the answers' file being written */
     uint32_t *off; /* its offset table */
     uint32_t next; /* the next answer's index */
     uint64_t at;   /* where it goes */
-    uint32_t crc;  /* of nothing yet: the table's is computed at the end */
     struct elig_pbuf buf;
     int err;
 };
@@ -475,7 +473,7 @@ static int check_list(struct elig_bq *q, struct list *snap, struct elig_checker 
     struct stat sb;
     uint8_t *body = NULL;
     struct elig_check_req *reqs = NULL;
-    struct run r = { .q = q, .reception = snap->reception, .fd = -1 };
+    struct run r = { .fd = -1 };
     int fd = open(req, O_RDONLY | O_CLOEXEC);
     int rc = fd < 0               ? (errno == ENOENT ? -ELIG_ELISTFILE : -errno)
              : fstat(fd, &sb) < 0 ? -errno

@@ -363,6 +363,29 @@ int elig_client_recv(struct elig_client *c, struct elig_proto_header *h, const u
     }
 }
 
+/*
+ * The answer to the frame just queued with request id: sent, received, its
+ * id checked (refusals of a whole connection carry id 0), its status (and a
+ * refusal's i32 error code when it carries one) into *status and *code.
+ * @return 0 (status OK); -ELIG_EREFUSED; -ELIG_EPROTO; the transport's errors.
+ */
+static int answer_of(struct elig_client *c, uint32_t id, struct elig_proto_header *h,
+                     const uint8_t **body, uint8_t *status, int *code)
+{
+    int rc = elig_client_flush(c);
+    if (rc == 0)
+        rc = elig_client_recv(c, h, body);
+    if (rc == 0 && h->request_id != id && h->status == ELIG_PS_OK)
+        rc = -ELIG_EPROTO;
+    if (rc)
+        return rc;
+    if (status)
+        *status = h->status;
+    if (code)
+        *code = h->status != ELIG_PS_OK && h->body_len == 4 ? (int32_t)elig_rd32(*body) : 0;
+    return h->status == ELIG_PS_OK ? 0 : -ELIG_EREFUSED;
+}
+
 int elig_client_call(struct elig_client *c, uint8_t opcode, const void *body, size_t len,
                      struct elig_proto_header *h, const uint8_t **answer)
 {
@@ -376,12 +399,8 @@ int elig_client_call(struct elig_client *c, uint8_t opcode, const void *body, si
         memcpy(b->data + b->len, body, len);
     b->len += len;
     elig_client_end(c);
-    int rc = elig_client_flush(c);
-    if (rc == 0)
-        rc = elig_client_recv(c, h, answer);
-    if (rc == 0 && h->request_id != id && h->status == ELIG_PS_OK)
-        rc = -ELIG_EPROTO;
-    return rc;
+    int rc = answer_of(c, id, h, answer, NULL, NULL);
+    return rc == -ELIG_EREFUSED ? 0 : rc; /* the caller reads the status */
 }
 
 /* Send the lookup frame just queued (request id), decode its single answer. */
@@ -389,16 +408,9 @@ static int lookup(struct elig_client *c, uint32_t id, struct elig_proto_answer *
 {
     struct elig_proto_header h;
     const uint8_t *body;
-    int rc = elig_client_flush(c);
-    if (rc == 0)
-        rc = elig_client_recv(c, &h, &body);
-    if (rc == 0 && h.request_id != id && h.status == ELIG_PS_OK)
-        rc = -ELIG_EPROTO;
+    int rc = answer_of(c, id, &h, &body, status, NULL);
     if (rc)
         return rc;
-    *status = h.status;
-    if (h.status != ELIG_PS_OK)
-        return -ELIG_EREFUSED;
     size_t off = 0;
     rc = elig_proto_answer_decode(body, h.body_len, &off, a);
     return rc ? rc : off == h.body_len ? 0 : -ELIG_EPROTO;
@@ -431,23 +443,6 @@ int elig_client_lookup_card(struct elig_client *c, const struct elig_proto_card 
     elig_client_end(c);
     return lookup(c, id, a, status);
 }
-/* One round trip of a frame queued with id; the answer's status and body. */
-static int round_trip(struct elig_client *c, uint32_t id, struct elig_proto_header *h,
-                      const uint8_t **body, uint8_t *status, int *code)
-{
-    int rc = elig_client_flush(c);
-    if (rc == 0)
-        rc = elig_client_recv(c, h, body);
-    if (rc == 0 && h->request_id != id)
-        rc = -ELIG_EPROTO;
-    if (rc)
-        return rc;
-    *status = h->status;
-    if (code)
-        *code = h->status != ELIG_PS_OK && h->body_len == 4 ? (int32_t)elig_rd32(*body) : 0;
-    return h->status == ELIG_PS_OK ? 0 : -ELIG_EREFUSED;
-}
-
 int elig_client_list_submit(struct elig_client *c, const char *facility,
                             const struct elig_proto_number *qs, size_t n,
                             struct elig_proto_list_state *st, uint8_t *status, int *code)
@@ -473,7 +468,7 @@ int elig_client_list_submit(struct elig_client *c, const char *facility,
         elig_client_end(c);
         struct elig_proto_header h;
         const uint8_t *body;
-        if ((rc = round_trip(c, id, &h, &body, status, code)))
+        if ((rc = answer_of(c, id, &h, &body, status, code)))
             return rc;
         if (h.body_len != ELIG_PROTO_LIST_STATE_BODY || elig_proto_list_state_decode(body, st))
             return -ELIG_EPROTO;
@@ -487,26 +482,19 @@ int elig_client_list_fetch(struct elig_client *c, const char *facility, uint64_t
                            elig_client_answer_fn fn, void *ctx, uint16_t *count, uint8_t *status)
 {
     *count = 0;
-    uint32_t id;
     struct elig_proto_list_fetch f = {
         .facility = facility, .reception = reception, .first = first, .max = max
     };
     uint8_t req[ELIG_PROTO_LIST_FETCH_BODY];
     elig_proto_list_fetch_encode(req, &f);
-    struct elig_pbuf *b = elig_client_begin(c, ELIG_OP_LIST_FETCH, &id);
-    if (b == NULL || elig_pbuf_reserve(b, sizeof req)) {
-        if (b)
-            elig_cconn_cancel(c->cc);
-        return -ENOMEM;
-    }
-    memcpy(b->data + b->len, req, sizeof req);
-    b->len += sizeof req;
-    elig_client_end(c);
     struct elig_proto_header h;
     const uint8_t *body;
-    int rc = round_trip(c, id, &h, &body, status, NULL);
+    int rc = elig_client_call(c, ELIG_OP_LIST_FETCH, req, sizeof req, &h, &body);
     if (rc)
         return rc;
+    *status = h.status;
+    if (h.status != ELIG_PS_OK)
+        return -ELIG_EREFUSED;
     if (h.body_len < ELIG_PROTO_LIST_ANSWER_HEAD || body[0] > ELIG_LIST_FAILED)
         return -ELIG_EPROTO;
     *st = (struct elig_proto_list_state){ .reception = reception,
@@ -545,7 +533,7 @@ int elig_client_lookup_person(struct elig_client *c, const struct elig_proto_per
     elig_client_end(c);
     struct elig_proto_header h;
     const uint8_t *body;
-    if ((rc = round_trip(c, id, &h, &body, status, NULL)))
+    if ((rc = answer_of(c, id, &h, &body, status, NULL)))
         return rc;
     if (h.body_len < 16 || body[0] > ELIG_PERSON_TOO_MANY || body[1] > ELIG_PERSON_MAX ||
         (body[0] != ELIG_PERSON_FOUND) != (body[1] == 0))

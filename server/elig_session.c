@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "elig_bq.h"
@@ -384,19 +383,18 @@ static size_t person_ids(struct loop *l, const uint32_t *refs, size_t n, uint8_t
                          uint64_t *ids, size_t max)
 {
     size_t k = 0;
-    struct elig_record *r = malloc(sizeof *r);
-    for (size_t i = 0; r && i < n && k <= max; i++) {
-        if (elig_index_read(l->ix, refs[i], r) != 0)
+    struct elig_record r;
+    for (size_t i = 0; i < n && k <= max; i++) {
+        if (elig_index_read(l->ix, refs[i], &r) != 0)
             continue;
-        if (prefecture && insurer_prefecture(r->key.insurer) != prefecture)
+        if (prefecture && insurer_prefecture(r.key.insurer) != prefecture)
             continue;
         bool seen = false;
         for (size_t j = 0; j < k; j++)
-            seen |= ids[j] == r->person_id;
+            seen |= ids[j] == r.person_id;
         if (!seen)
-            ids[k++] = r->person_id;
+            ids[k++] = r.person_id;
     }
-    free(r);
     return k;
 }
 

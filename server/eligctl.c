@@ -591,6 +591,24 @@ static int client_auth(struct elig_client *c, const char *facility, const char *
     return rc ? client_failed("authentication", rc, status, c) : 0;
 }
 
+/*
+ * The connection every facility-side command makes: TLS with the facility's
+ * certificate or plain TCP (admin: the admin socket), then HELLO/AUTH when a
+ * key file is given. Closed again when AUTH fails.
+ */
+static int client_connect_as(const char *addr, bool admin, const struct tls_files *tls,
+                             const char *facility, const char *key_file, struct elig_client **c)
+{
+    int rc = tls->cert ? client_open_tls(addr, tls, c) : client_open(addr, c, admin);
+    if (rc)
+        return rc;
+    if ((rc = client_auth(*c, facility, key_file))) {
+        elig_client_close(*c);
+        *c = NULL;
+    }
+    return rc;
+}
+
 static int cmd_query(int argc, char **argv)
 {
     struct query q;
@@ -606,15 +624,9 @@ static int cmd_query(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct elig_client *c;
-    if ((rc = tls_files_check(argv[0], &q.tls, q.key_file)))
+    if ((rc = tls_files_check(argv[0], &q.tls, q.key_file)) ||
+        (rc = client_connect_as(q.server, false, &q.tls, q.facility, q.key_file, &c)))
         return rc;
-    rc = q.tls.cert ? client_open_tls(q.server, &q.tls, &c) : client_open(q.server, &c, false);
-    if (rc)
-        return rc;
-    if ((rc = client_auth(c, q.facility, q.key_file))) {
-        elig_client_close(c);
-        return rc;
-    }
     struct elig_proto_answer *a = malloc(sizeof(*a));
     uint8_t status = 0;
     uint8_t flags = q.consent ? ELIG_PROTO_CONSENT : 0;
@@ -727,13 +739,8 @@ static int cmd_ping(int argc, char **argv)
     const char *addr = a.server ? a.server : a.admin;
     if (rc || (a.wait > 0 && (rc = wait_for_server(addr, a.wait))))
         return rc;
-    rc = a.tls.cert ? client_open_tls(addr, &a.tls, &c) : client_open(addr, &c, a.admin != NULL);
-    if (rc)
+    if ((rc = client_connect_as(addr, a.admin != NULL, &a.tls, a.facility, a.key_file, &c)))
         return rc;
-    if ((rc = client_auth(c, a.facility, a.key_file))) {
-        elig_client_close(c);
-        return rc;
-    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct elig_proto_header h;
@@ -765,14 +772,9 @@ static int cmd_server_stats(int argc, char **argv)
     bool admin = a.admin != NULL;
     if (rc)
         return rc;
-    rc = a.tls.cert ? client_open_tls(a.server, &a.tls, &c)
-                    : client_open(admin ? a.admin : a.server, &c, admin);
-    if (rc)
+    if ((rc = client_connect_as(a.tls.cert || !admin ? a.server : a.admin, admin, &a.tls,
+                                a.facility, a.key_file, &c)))
         return rc;
-    if ((rc = client_auth(c, a.facility, a.key_file))) {
-        elig_client_close(c);
-        return rc;
-    }
     uint8_t status = 0;
     rc = elig_client_stats(c, admin ? ELIG_OP_ADMIN_STATS : ELIG_OP_STATS, print_stat, NULL,
                            &status);
@@ -1684,25 +1686,18 @@ static const struct elig_opt list_opts[] = {
 };
 #undef LS
 
-/* The facility's connection of a list command (HELLO/AUTH or TLS done). */
-static int list_connect(const char *cmd, struct list_args *a, struct elig_client **c)
+/* The facility's connection of the list and person commands, their options checked first. */
+static int facility_connect(const char *cmd, const char *server, const char *facility,
+                            const char *key_file, const struct tls_files *tls,
+                            struct elig_client **c)
 {
-    if (!a->server || !a->facility || strlen(a->facility) != ELIG_PROTO_FACILITY_LEN ||
-        !elig_proto_facility_valid(a->facility)) {
+    if (!server || !facility || strlen(facility) != ELIG_PROTO_FACILITY_LEN ||
+        !elig_proto_facility_valid(facility)) {
         fprintf(stderr, "%s: needs --server ADDR:PORT and --facility CODE (10 digits)\n", cmd);
         return EXIT_USAGE;
     }
-    int rc = tls_files_check(cmd, &a->tls, a->key_file);
-    if (rc)
-        return rc;
-    rc = a->tls.cert ? client_open_tls(a->server, &a->tls, c) : client_open(a->server, c, false);
-    if (rc)
-        return rc;
-    if ((rc = client_auth(*c, a->facility, a->key_file))) {
-        elig_client_close(*c);
-        return rc;
-    }
-    return 0;
+    int rc = tls_files_check(cmd, tls, key_file);
+    return rc ? rc : client_connect_as(server, false, tls, facility, key_file, c);
 }
 
 /* The entries of a list file: lines of TAB-separated insurer, symbol, number, branch, birth
@@ -1803,7 +1798,7 @@ static int cmd_list_submit(int argc, char **argv)
     int rc = list_file_read(argv[0], argv[first], a.facility ? a.facility : "",
                             a.date ? elig_proto_date_out(d) : 0, &lf);
     if (rc == 0)
-        rc = list_connect(argv[0], &a, &c);
+        rc = facility_connect(argv[0], a.server, a.facility, a.key_file, &a.tls, &c);
     if (rc == 0) {
         struct elig_proto_list_state st;
         uint8_t ps;
@@ -1848,7 +1843,7 @@ static int cmd_list_fetch(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct elig_client *c;
-    int rc = list_connect(argv[0], &a, &c);
+    int rc = facility_connect(argv[0], a.server, a.facility, a.key_file, &a.tls, &c);
     if (rc)
         return rc;
     struct elig_proto_list_state st = { 0 };
@@ -2048,11 +2043,8 @@ static int cmd_person(int argc, char **argv)
         fprintf(stderr, "%s: a kana name is at most %d bytes\n", argv[0], ELIG_NAME_MAX);
         return EXIT_USAGE;
     }
-    struct list_args la = {
-        .server = a.server, .facility = a.facility, .key_file = a.key_file, .tls = a.tls
-    };
     struct elig_client *c;
-    int rc = list_connect(argv[0], &la, &c);
+    int rc = facility_connect(argv[0], a.server, a.facility, a.key_file, &a.tls, &c);
     if (rc)
         return rc;
     struct elig_proto_person q = { .facility = a.facility,

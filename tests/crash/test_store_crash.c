@@ -24,12 +24,12 @@
 
 enum { ROUNDS = 30, BATCH = 512, ACKS_MAX = 8 };
 
-static char dir[256], data[300], seg[300], scratch[300];
+static struct test_store ts; /* the running test's store (setup makes it) */
 
 static struct elig_db *open_db(struct elig_db_start *st)
 {
-    struct elig_db_params p = { .data_dir = data,
-                                .segment_path = seg,
+    struct elig_db_params p = { .data_dir = ts.data,
+                                .segment_path = ts.seg,
                                 .tail = ELIG_LOG_TAIL_TRUNCATE };
     p.index.capacity = 200000;
     struct elig_db *db = NULL;
@@ -131,7 +131,7 @@ static void test_killed_writer_converges(void **state)
         cold += !st.warm;
         assert_true(st.applied_lsn >= acked); /* every acknowledged update is there */
         struct elig_db_verify rep;
-        assert_int_equal(elig_db_verify(data, elig_db_index(db), scratch, &rep), 0);
+        assert_int_equal(elig_db_verify(ts.data, elig_db_index(db), ts.scratch, &rep), 0);
         assert_int_equal(rep.only_live, 0);
         assert_int_equal(rep.only_rebuilt, 0);
         assert_int_equal(rep.live_lsn, rep.rebuilt_lsn);
@@ -146,17 +146,18 @@ static void test_killed_writer_converges(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s/elig-crash-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    snprintf(ts.dir, sizeof ts.dir, "%s/elig-crash-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(ts.dir))
         return -1;
-    test_store_paths(dir, data, seg, scratch);
+    test_store_paths(ts.dir, ts.data, ts.seg, ts.scratch);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return test_rm_tree(dir);
+    return test_store_remove(&ts);
 }
 
 int main(void)

@@ -23,32 +23,18 @@
 #include "elig_error.h"
 #include "test_support.h"
 
-static char dir[256], data[300], seg[300], scratch[300];
+static struct test_store ts; /* the running test's store (setup makes it) */
 
 static int setup(void **state)
 {
     (void)state;
-    test_temp_dir(dir, sizeof dir);
-    test_store_paths(dir, data, seg, scratch);
-    return 0;
+    return test_store_make(&ts);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return test_rm_tree(dir);
-}
-
-static struct elig_db *open_db(struct elig_db_start *st)
-{
-    struct elig_db_params p = { .data_dir = data, .segment_path = seg };
-    p.index.capacity = 1000;
-    struct elig_store_info made;
-    if (elig_store_read(data, &made, NULL) == 0)
-        p.index.capacity = 0; /* as recorded (a grow changes it) */
-    struct elig_db *db = NULL;
-    assert_int_equal(elig_db_open(&p, &db, st), 0);
-    return db;
+    return test_store_remove(&ts);
 }
 
 /* n ACQUIRE events of persons base.. with keys base..; the submit's result. */
@@ -84,24 +70,24 @@ static void submit_acquires(struct elig_db *db, unsigned base, unsigned n)
 static void verify_identical(const struct elig_index *live, uint64_t items)
 {
     struct elig_db_verify rep;
-    assert_int_equal(elig_db_verify(data, live, scratch, &rep), 0);
+    assert_int_equal(elig_db_verify(ts.data, live, ts.scratch, &rep), 0);
     assert_int_equal(rep.only_live, 0);
     assert_int_equal(rep.only_rebuilt, 0);
     assert_int_equal(rep.live_lsn, rep.rebuilt_lsn);
     assert_int_equal(rep.live_items, items);
-    assert_int_equal(access(scratch, F_OK), -1); /* scratch removed */
+    assert_int_equal(access(ts.scratch, F_OK), -1); /* scratch removed */
 }
 
 static void test_warm_cold_and_verify(void **state)
 {
     (void)state;
     struct elig_db_start st;
-    struct elig_db *db = open_db(&st);
+    struct elig_db *db = test_store_open(&ts, &st);
     assert_false(st.warm);
     submit_acquires(db, 100, 50);
     elig_db_close(db);
 
-    db = open_db(&st);
+    db = test_store_open(&ts, &st);
     assert_true(st.warm);
     assert_int_equal(st.replayed, 0);
     assert_int_equal(st.applied_lsn, 50);
@@ -115,8 +101,8 @@ static void test_warm_cold_and_verify(void **state)
     elig_db_close(db);
 
     /* cold from the snapshot: 20 records replayed */
-    assert_int_equal(unlink(seg), 0);
-    db = open_db(&st);
+    assert_int_equal(unlink(ts.seg), 0);
+    db = test_store_open(&ts, &st);
     assert_false(st.warm);
     assert_int_equal(st.snapshot_lsn, 50);
     assert_int_equal(st.replayed, 20);
@@ -133,17 +119,17 @@ static void test_store_from_another_stores_snapshot(void **state)
 {
     (void)state;
     struct elig_db_start st;
-    struct elig_db *db = open_db(&st);
+    struct elig_db *db = test_store_open(&ts, &st);
     submit_acquires(db, 100, 40);
     struct elig_snap_info info;
     assert_int_equal(elig_db_snapshot(db, &info), 0);
     assert_int_equal(info.lsn, 40);
     elig_db_close(db);
     char src[400], other[300], snaps[400], seg2[300];
-    snprintf(src, sizeof src, "%s/snapshots/snapshot-%020d.els", data, 40);
-    snprintf(other, sizeof other, "%s/other", dir);
+    snprintf(src, sizeof src, "%s/snapshots/snapshot-%020d.els", ts.data, 40);
+    snprintf(other, sizeof other, "%s/other", ts.dir);
     snprintf(snaps, sizeof snaps, "%s/snapshots", other);
-    snprintf(seg2, sizeof seg2, "%s/other.seg", dir);
+    snprintf(seg2, sizeof seg2, "%s/other.seg", ts.dir);
 
     struct elig_store_info made = { .capacity = 1000 };
     assert_int_equal(elig_store_new(&made), 0);
@@ -151,7 +137,7 @@ static void test_store_from_another_stores_snapshot(void **state)
     assert_int_equal(elig_store_write(other, &made), 0);
     /* a damaged source: refused whole, nothing left in the directory */
     char bad[400];
-    snprintf(bad, sizeof bad, "%s/bad.els", dir);
+    snprintf(bad, sizeof bad, "%s/bad.els", ts.dir);
     FILE *in = fopen(src, "rb"), *out = fopen(bad, "wb");
     assert_non_null(in);
     assert_non_null(out);
@@ -224,7 +210,7 @@ static void test_chunks_applied_once(void **state)
     uint8_t id[ELIG_CHUNK_ID_LEN] = "chunk-0000000001";
     make_chunk(evs, 100, N, 7);
     make_chunk(other, 500, N, N);
-    struct elig_db *db = open_db(NULL);
+    struct elig_db *db = test_store_open(&ts, NULL);
     uint64_t first = 0, first2 = 0;
     bool dup = true;
     assert_int_equal(elig_db_submit_chunk(db, id, 0, evs, N, status, &first, &dup), 0);
@@ -259,7 +245,7 @@ static void test_chunks_applied_once(void **state)
 
     /* warm restart: nothing replayed, the chunk is still known (the chunk file) */
     struct elig_db_start st;
-    db = open_db(&st);
+    db = test_store_open(&ts, &st);
     assert_true(st.warm);
     memset(again, 0x55, sizeof again);
     assert_int_equal(elig_db_submit_chunk(db, id, 0, evs, N, again, &first2, &dup), 0);
@@ -269,10 +255,10 @@ static void test_chunks_applied_once(void **state)
 
     /* cold restart without the chunk file: the replay rebuilds the chunk's result */
     char path[400];
-    snprintf(path, sizeof path, "%s/chunks", data);
+    snprintf(path, sizeof path, "%s/chunks", ts.data);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(unlink(seg), 0);
-    db = open_db(&st);
+    assert_int_equal(unlink(ts.seg), 0);
+    db = test_store_open(&ts, &st);
     assert_false(st.warm);
     assert_int_equal(st.replayed, N + 1);
     memset(again, 0x55, sizeof again);
@@ -288,17 +274,17 @@ static void test_chunks_applied_once(void **state)
 static void test_chunk_interrupted(void **state)
 {
     (void)state;
-    struct elig_db *db = open_db(NULL);
+    struct elig_db *db = test_store_open(&ts, NULL);
     submit_acquires(db, 1, 5);
     elig_db_close(db);
     struct elig_index *ix;
-    assert_int_equal(elig_index_open(seg, ELIG_SEG_WRITER, &ix), 0);
+    assert_int_equal(elig_index_open(ts.seg, ELIG_SEG_WRITER, &ix), 0);
     elig_index_unit_begin(ix);
     elig_index_begin(ix);
     elig_index_commit(ix, 5); /* a record of the unit committed, the unit not ended */
     elig_index_close(ix, false);
     struct elig_db_start st;
-    db = open_db(&st);
+    db = test_store_open(&ts, &st);
     assert_false(st.warm);
     assert_string_equal(st.cold_reason, "segment left mid-change by a writer that died");
     assert_int_equal(st.replayed, 5);
@@ -308,13 +294,13 @@ static void test_chunk_interrupted(void **state)
 static void test_verify_catches_a_change_behind_the_logs_back(void **state)
 {
     (void)state;
-    struct elig_db *db = open_db(NULL);
+    struct elig_db *db = test_store_open(&ts, NULL);
     submit_acquires(db, 1, 10);
     elig_db_close(db);
 
     /* change one record directly in the segment: no log record says so */
     struct elig_index *ix;
-    assert_int_equal(elig_index_open(seg, ELIG_SEG_WRITER, &ix), 0);
+    assert_int_equal(elig_index_open(ts.seg, ELIG_SEG_WRITER, &ix), 0);
     struct elig_key k = test_key("01130012", "77", "5", "");
     uint32_t ref;
     size_t n;
@@ -326,9 +312,9 @@ static void test_verify_catches_a_change_behind_the_logs_back(void **state)
     assert_int_equal(elig_index_replace(ix, ref, &r), 0);
     elig_index_close(ix, true);
 
-    assert_int_equal(elig_index_open(seg, ELIG_SEG_READONLY, &ix), 0);
+    assert_int_equal(elig_index_open(ts.seg, ELIG_SEG_READONLY, &ix), 0);
     struct elig_db_verify rep;
-    assert_int_equal(elig_db_verify(data, ix, scratch, &rep), 0);
+    assert_int_equal(elig_db_verify(ts.data, ix, ts.scratch, &rep), 0);
     assert_int_equal(rep.only_live, 1);
     assert_int_equal(rep.only_rebuilt, 1);
     elig_index_close(ix, false);
@@ -338,10 +324,10 @@ static void test_grow(void **state)
 {
     (void)state;
     struct elig_db_start st;
-    struct elig_db *db = open_db(&st);
+    struct elig_db *db = test_store_open(&ts, &st);
     submit_acquires(db, 100, 700); /* persons: 801 fit (80% of 1000) */
     struct elig_index *old = NULL, *reader;
-    assert_int_equal(elig_index_open(seg, ELIG_SEG_READONLY, &reader), 0);
+    assert_int_equal(elig_index_open(ts.seg, ELIG_SEG_READONLY, &reader), 0);
     struct elig_db_grow g;
     const struct elig_index_params smaller = { .capacity = 500 }, doubled = { 0 };
     assert_int_equal(elig_db_grow(db, &smaller, &old, &g), -ELIG_EGROWSIZE);
@@ -358,16 +344,16 @@ static void test_grow(void **state)
     elig_index_close(old, false);
     elig_index_close(reader, false);
     char grow_tmp[320];
-    snprintf(grow_tmp, sizeof grow_tmp, "%s.grow", seg);
+    snprintf(grow_tmp, sizeof grow_tmp, "%s.grow", ts.seg);
     assert_int_equal(access(grow_tmp, F_OK), -1);
     struct elig_store_info rec;
-    assert_int_equal(elig_store_read(data, &rec, NULL), 0);
+    assert_int_equal(elig_store_read(ts.data, &rec, NULL), 0);
     assert_int_equal(rec.capacity, 2000);
     /* more than the old capacity now fits, and the index is what the log says */
     submit_acquires(db, 5000, 600);
     verify_identical(elig_db_index(db), 1300);
     elig_db_close(db);
-    db = open_db(&st); /* warm on the grown segment, its size from DATA/store */
+    db = test_store_open(&ts, &st); /* warm on the grown segment, its size from DATA/store */
     assert_true(st.warm);
     struct elig_index_stats s;
     elig_index_stats(elig_db_index(db), &s);
@@ -379,7 +365,7 @@ static void test_grow_a_full_store(void **state)
 {
     (void)state;
     struct elig_db_start st;
-    struct elig_db *db = open_db(&st);
+    struct elig_db *db = test_store_open(&ts, &st);
     submit_acquires(db, 100, 800);
     /* persons fill at 801: the batch is logged, 1 of its 20 is applied */
     assert_int_equal(try_acquires(db, 2000, 20), -ELIG_EFULL);
@@ -387,7 +373,7 @@ static void test_grow_a_full_store(void **state)
     /* full: nothing more is logged */
     assert_int_equal(try_acquires(db, 3000, 5), -ELIG_EFULL);
     elig_db_close(db);
-    db = open_db(&st); /* a restart serves what fits and says the store is full */
+    db = test_store_open(&ts, &st); /* a restart serves what fits and says the store is full */
     assert_int_equal(st.full_lsn, 802);
     assert_int_equal(st.applied_lsn, 801);
     assert_int_equal(try_acquires(db, 3000, 5), -ELIG_EFULL);

@@ -23,20 +23,18 @@
 #include "elig_update.h"
 #include "test_support.h"
 
-static char dir[256], data[300], seg[300], scratch[300];
+static struct test_store ts; /* the running test's store (setup makes it) */
 
 static int setup(void **state)
 {
     (void)state;
-    test_temp_dir(dir, sizeof dir);
-    test_store_paths(dir, data, seg, scratch);
-    return 0;
+    return test_store_make(&ts);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return test_rm_tree(dir);
+    return test_store_remove(&ts);
 }
 
 /* Noon of a local day, as a Unix time. */
@@ -143,7 +141,7 @@ static void test_file(void **state)
 {
     (void)state;
     char path[400];
-    snprintf(path, sizeof path, "%s/lag", dir);
+    snprintf(path, sizeof path, "%s/lag", ts.dir);
     struct elig_lag *t, *r;
     uint64_t through;
     assert_int_equal(elig_lag_create(&t), 0);
@@ -192,17 +190,6 @@ static void test_file(void **state)
     elig_lag_destroy(r);
 }
 
-static struct elig_db *open_db(void)
-{
-    struct elig_db_params p = { .data_dir = data, .segment_path = seg };
-    struct elig_store_info made;
-    p.index.capacity = elig_store_read(data, &made, NULL) == 0 ? 0 : 1000;
-    struct elig_db *db = NULL;
-    struct elig_db_start st;
-    assert_int_equal(elig_db_open(&p, &db, &st), 0);
-    return db;
-}
-
 /* Chunk c: two ACQUIREs effective 2025-02-01 of keys 2c and 2c+1, entered that day + lag. */
 static void submit(struct elig_db *db, unsigned c, int lag_days, bool with_id)
 {
@@ -233,7 +220,7 @@ static void store_feb(uint64_t *events, uint64_t *late_31_60, uint64_t *untimed)
     struct elig_lag *t;
     uint64_t through, last;
     assert_int_equal(elig_lag_create(&t), 0);
-    assert_int_equal(elig_db_lag_table(data, t, &through, &last, untimed), 0);
+    assert_int_equal(elig_db_lag_table(ts.data, t, &through, &last, untimed), 0);
     struct elig_lag_row *rows;
     *events = *late_31_60 = 0;
     long n = elig_lag_rows(t, 0, &rows);
@@ -250,7 +237,7 @@ static void store_feb(uint64_t *events, uint64_t *late_31_60, uint64_t *untimed)
 static void test_store(void **state)
 {
     (void)state;
-    struct elig_db *db = open_db();
+    struct elig_db *db = test_store_open(&ts, NULL);
     submit(db, 0, 2, true);  /* 2 on time */
     submit(db, 1, 40, true); /* 2 in 31-60: entered in March */
     submit(db, 2, 0, false); /* 2 without an id: logged with no entry time */
@@ -278,20 +265,20 @@ static void test_store(void **state)
     /* a damaged DATA/lag is named, and the log it would have folded stays */
     submit(db, 4, 3, true);
     char path[400];
-    snprintf(path, sizeof path, "%s/lag", data);
+    snprintf(path, sizeof path, "%s/lag", ts.data);
     uint8_t x = 0xff;
     test_poke(path, 9, &x, 1);
     assert_int_equal(elig_db_snapshot(db, &info), -ELIG_ELAGFILE);
     struct elig_lag *t;
     uint64_t through, last;
     assert_int_equal(elig_lag_create(&t), 0);
-    assert_int_equal(elig_db_lag_table(data, t, &through, &last, &untimed), -ELIG_ELAGFILE);
+    assert_int_equal(elig_db_lag_table(ts.data, t, &through, &last, &untimed), -ELIG_ELAGFILE);
     elig_lag_destroy(t);
     elig_db_close(db);
     /* restarted: the live counts begin again, the store's table does not */
     x ^= 0xff; /* byte 9 of the LSN was 0 */
     test_poke(path, 9, &x, 1);
-    db = open_db();
+    db = test_store_open(&ts, NULL);
     elig_db_lag_counts(db, counts, days);
     assert_int_equal(counts[ELIG_LAG_ACQUIRE][ELIG_LAG_0_5], 0);
     store_feb(&ev, &late, &untimed);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elig_db.h"
+#include "elig_store.h"
 #include "test_support.h"
 
 elig_date_t test_date(const char *iso)
@@ -142,4 +144,29 @@ void test_store_paths(const char *dir, char *data, char *seg, char *scratch)
     snprintf(data, 300, "%s/data", dir);
     snprintf(seg, 300, "%s/index.seg", dir);
     snprintf(scratch, 300, "%s/scratch.seg", dir);
+}
+
+int test_store_make(struct test_store *ts)
+{
+    test_temp_dir(ts->dir, sizeof ts->dir);
+    test_store_paths(ts->dir, ts->data, ts->seg, ts->scratch);
+    return 0;
+}
+
+int test_store_remove(const struct test_store *ts)
+{
+    return test_rm_tree(ts->dir);
+}
+
+struct elig_db *test_store_open(const struct test_store *ts, struct elig_db_start *st)
+{
+    struct elig_db_params p = { .data_dir = ts->data, .segment_path = ts->seg };
+    p.index.capacity = 1000;
+    struct elig_store_info made;
+    if (elig_store_read(ts->data, &made, NULL) == 0)
+        p.index.capacity = 0; /* as recorded (a grow changes it) */
+    struct elig_db *db = NULL;
+    struct elig_db_start own;
+    assert_int_equal(elig_db_open(&p, &db, st ? st : &own), 0);
+    return db;
 }

@@ -39,6 +39,23 @@ void test_kill(int pid);
 /* A store's paths under dir, into 300-byte buffers: dir/data, dir/index.seg, dir/scratch.seg. */
 void test_store_paths(const char *dir, char *data, char *seg, char *scratch);
 
+/* A store of a test: a fresh temporary directory and the store's paths under it. */
+struct test_store {
+    char dir[256], data[300], seg[300], scratch[300];
+};
+
+/* Make ts afresh (a new directory; test_store_paths()). For a cmocka setup. Returns 0. */
+int test_store_make(struct test_store *ts);
+
+/* Remove ts's directory and everything in it. For a cmocka teardown. Returns 0 or -1. */
+int test_store_remove(const struct test_store *ts);
+
+struct elig_db;
+struct elig_db_start;
+/* Open ts's store (made with capacity 1000 the first time, then as DATA/store records it);
+ * st may be NULL. Fails the test if it does not open. */
+struct elig_db *test_store_open(const struct test_store *ts, struct elig_db_start *st);
+
 /* Remove a test's temporary directory and everything in it; 0 or -1. */
 int test_rm_tree(const char *dir);
 
